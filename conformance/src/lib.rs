@@ -1,0 +1,2 @@
+//! Conformance checker and stress tool for the ifmatch conflict contract.
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! Reference HTTP server that keeps the ifmatch conflict contract.
+#![deny(missing_docs)]

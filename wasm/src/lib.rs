@@ -1,0 +1,2 @@
+//! wasm-bindgen adapter that exposes the ifmatch SDK to JavaScript.
+#![deny(missing_docs)]
