@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, idempotently: fast when all is already there.
+# Tools come only from the package registries (crates.io, Debian, npm); nothing downloads prebuilt binaries.
+set -euo pipefail
+
+# Versions the build depends on exactly; keep in step with the root Cargo.toml.
+CARGO_DENY_VERSION=0.20.2
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$(dirname "$0")/../Cargo.toml")
+
+say() { printf '[install-tools] %s\n' "$*"; }
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+installed_version() { "$1" --version 2>/dev/null | awk '{print $2}'; }
+
+if [ "$(installed_version cargo-deny)" != "$CARGO_DENY_VERSION" ]; then
+  say "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+  cargo install cargo-deny --version "$CARGO_DENY_VERSION"
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen crate version exactly. `--locked` fails against this registry.
+if [ "$(installed_version wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# Debian's Chromium and its driver for the browser tests.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  say "installing chromium and chromium-driver from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null | head -1)"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test and check of the project. Installs what the tests need first (idempotent).
+# Usage: scripts/test.sh            (from anywhere)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "install tools"
+scripts/install-tools.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (native, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo clippy (wasm32: sdk and wasm adapter)"
+cargo clippy -p ifmatch -p ifmatch-wasm --target wasm32-unknown-unknown -- -D warnings
+
+step "cargo deny check licenses bans sources"
+cargo deny --log-level error check licenses bans sources
+
+step "cargo build -p ifmatch --target wasm32-unknown-unknown"
+cargo build -p ifmatch --target wasm32-unknown-unknown
+
+step "cargo test --workspace"
+cargo test --workspace
+
+if [ -x wasm/scripts/test.sh ]; then
+  step "wasm / npm package: Node, headless Chromium, npm pack, browser example"
+  wasm/scripts/test.sh
+fi
+
+step "all checks passed"
