@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Tests the npm package `ifmatch`: build, TypeScript declarations, Node suite, headless Chromium suite,
+# browser example (screenshot in wasm/test-output/), and `npm pack` -> fresh project -> use.
+# Assumes the tools from scripts/install-tools.sh (wasm32 target, wasm-bindgen-cli, chromium);
+# installs its own npm dev dependencies from package-lock.json. Exits non-zero on any failure.
+set -euo pipefail
+WASM_DIR="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$WASM_DIR/.." && pwd)"
+cd "$WASM_DIR"
+step() { printf '\n[wasm-test] == %s\n' "$*"; }
+
+step "npm dev dependencies"
+LOCK_SUM=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.ifmatch-lock-sum 2>/dev/null || true)" != "$LOCK_SUM" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$LOCK_SUM" > node_modules/.ifmatch-lock-sum
+else
+  echo "up to date with package-lock.json"
+fi
+
+step "build the package"
+scripts/build.sh
+
+step "TypeScript declarations: strict type-check of a consumer, no 'any'"
+if grep -nwE 'any' types/*.d.ts; then
+  echo "error: the declarations above use 'any'; name the real type" >&2
+  exit 1
+fi
+node_modules/.bin/tsc -p tests/types/tsconfig.json
+
+step "reference servers on free loopback ports"
+(cd "$ROOT" && cargo build --quiet -p ifmatch-server)
+SERVER_BIN="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')/debug/ifmatch-server"
+LOG_DIR=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$LOG_DIR"
+}
+trap cleanup EXIT
+# start_server VAR NAME ARGS... : starts one server and sets VAR to its base URL once it has logged it.
+start_server() {
+  local var=$1 name=$2; shift 2
+  "$SERVER_BIN" --addr 127.0.0.1:0 "$@" > "$LOG_DIR/$name.log" 2>&1 &
+  local pid=$! url=""
+  PIDS+=("$pid")
+  for _ in $(seq 1 100); do
+    url=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/$name.log" | grep -oE 'http://127\.0\.0\.1:[0-9]+' | head -1 || true)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    echo "error: reference server '$name' did not log its URL; its log:" >&2
+    cat "$LOG_DIR/$name.log" >&2
+    exit 1
+  fi
+  printf -v "$var" '%s' "$url"
+}
+start_server IFMATCH_URL strict412
+start_server IFMATCH_URL_409 conflict409 --mismatch-status 409
+start_server IFMATCH_URL_LIMITED limited --rate-limit 1:1
+export IFMATCH_URL IFMATCH_URL_409 IFMATCH_URL_LIMITED
+export IFMATCH_CHROMIUM=${IFMATCH_CHROMIUM:-$(command -v chromium)}
+export IFMATCH_TEST_OUTPUT="$WASM_DIR/test-output"
+mkdir -p "$IFMATCH_TEST_OUTPUT"
+echo "412: $IFMATCH_URL  409: $IFMATCH_URL_409  rate-limited: $IFMATCH_URL_LIMITED"
+
+step "Node suite (node --test)"
+node --test --test-concurrency=1 tests/node/
+
+step "headless Chromium suite and browser example"
+node --test --test-concurrency=1 tests/browser/
+
+step "npm pack -> npm install in a fresh project -> use"
+node --test tests/pack/
+
+step "examples/node race script"
+node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL" --writers 4 --increments 5
+
+step "all wasm / npm checks passed"
