@@ -1,2 +1,35 @@
 //! Reference HTTP server that keeps the ifmatch conflict contract.
+//!
+//! A collection `/items` of JSON documents with strong ETags, `If-Match` / `If-None-Match`
+//! preconditions evaluated atomically with the write, JSON Merge Patch, problem+json errors
+//! and an optional token-bucket rate limit. It is the default target of the conformance suite
+//! and the SDK's integration-test peer; `docs/server.md` describes the HTTP surface.
+//!
+//! ```
+//! use ifmatch_server::{spawn, Config, Storage};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), ifmatch_server::Error> {
+//! let server = spawn(Config::new().with_storage(Storage::Memory)).await?;
+//! let url = format!("{}/items", server.base_url());
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
+
+mod config;
+mod error;
+mod etag;
+mod merge_patch;
+mod precondition;
+mod problem;
+mod rate_limit;
+mod routes;
+mod server;
+mod storage;
+
+pub use config::{Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES};
+pub use error::Error;
+pub use server::{router, spawn, RunningServer};

@@ -1,0 +1,297 @@
+//! Server configuration: a builder with documented defaults, and the text forms the CLI accepts.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::Error;
+
+/// How the server is set up. Build one with [`Config::new`] and the `with_*` setters.
+///
+/// # Defaults
+/// - address `127.0.0.1:0` (an ephemeral port on loopback)
+/// - [`Storage::Memory`]
+/// - [`MismatchStatus::PreconditionFailed`] (a stale `If-Match` answers 412)
+/// - preconditions not required
+/// - no rate limit
+/// - request bodies up to 1 MiB (1,048,576 bytes)
+///
+/// ```
+/// use ifmatch_server::{Config, MismatchStatus, RateLimit, Storage};
+///
+/// let config = Config::new()
+///     .with_storage(Storage::Memory)
+///     .with_mismatch_status(MismatchStatus::Conflict)
+///     .with_require_preconditions(true)
+///     .with_rate_limit(Some(RateLimit { per_second: 10, burst: 20 }))
+///     .with_max_body_bytes(64 * 1024);
+/// assert_eq!(config.mismatch_status().as_u16(), 409);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    addr: SocketAddr,
+    storage: Storage,
+    mismatch_status: MismatchStatus,
+    require_preconditions: bool,
+    rate_limit: Option<RateLimit>,
+    max_body_bytes: usize,
+}
+
+/// The default request body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            storage: Storage::Memory,
+            mismatch_status: MismatchStatus::PreconditionFailed,
+            require_preconditions: false,
+            rate_limit: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration (see [`Config`] for the values).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The address to listen on; port 0 picks a free port.
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Where documents are kept.
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// The status a stale or weak `If-Match` gets.
+    pub fn with_mismatch_status(mut self, status: MismatchStatus) -> Self {
+        self.mismatch_status = status;
+        self
+    }
+
+    /// When on, PUT/PATCH/DELETE without `If-Match` or `If-None-Match` answer 428.
+    pub fn with_require_preconditions(mut self, on: bool) -> Self {
+        self.require_preconditions = on;
+        self
+    }
+
+    /// A token bucket shared by all clients, or `None` for no limit.
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// The largest request body accepted; larger bodies answer 413.
+    pub fn with_max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// The address to listen on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where documents are kept.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The status a stale or weak `If-Match` gets.
+    pub fn mismatch_status(&self) -> MismatchStatus {
+        self.mismatch_status
+    }
+
+    /// Whether unconditional writes answer 428.
+    pub fn require_preconditions(&self) -> bool {
+        self.require_preconditions
+    }
+
+    /// The rate limit, if any.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
+    /// The largest request body accepted.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+}
+
+/// Where documents are kept. Text form: `memory` or `sqlite:PATH`.
+///
+/// ```
+/// use ifmatch_server::Storage;
+///
+/// assert_eq!("memory".parse::<Storage>().unwrap(), Storage::Memory);
+/// assert_eq!(
+///     "sqlite:/tmp/items.db".parse::<Storage>().unwrap(),
+///     Storage::Sqlite("/tmp/items.db".into())
+/// );
+/// assert!("redis".parse::<Storage>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// In process memory; lost on exit.
+    #[default]
+    Memory,
+    /// A SQLite database file, created if absent; survives restarts.
+    Sqlite(PathBuf),
+}
+
+impl FromStr for Storage {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        if text == "memory" {
+            return Ok(Self::Memory);
+        }
+        match text.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => Ok(Self::Sqlite(PathBuf::from(path))),
+            _ => Err(Error::InvalidValue {
+                what: "storage",
+                value: text.to_owned(),
+                expected: "`memory` or `sqlite:PATH` (e.g. sqlite:items.db)",
+            }),
+        }
+    }
+}
+
+/// The status a failed `If-Match` on an existing resource gets. Text form: `412` or `409`.
+///
+/// ```
+/// use ifmatch_server::MismatchStatus;
+///
+/// let status: MismatchStatus = "409".parse().unwrap();
+/// assert_eq!(status, MismatchStatus::Conflict);
+/// assert_eq!(status.as_u16(), 409);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MismatchStatus {
+    /// 412 Precondition Failed, as RFC 9110 §13.1.1 asks.
+    #[default]
+    PreconditionFailed,
+    /// 409 Conflict: the declared non-strict profile many real APIs use.
+    Conflict,
+}
+
+impl MismatchStatus {
+    /// The numeric HTTP status.
+    pub fn as_u16(self) -> u16 {
+        match self {
+            Self::PreconditionFailed => 412,
+            Self::Conflict => 409,
+        }
+    }
+}
+
+impl FromStr for MismatchStatus {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        match text {
+            "412" => Ok(Self::PreconditionFailed),
+            "409" => Ok(Self::Conflict),
+            _ => Err(Error::InvalidValue {
+                what: "mismatch status",
+                value: text.to_owned(),
+                expected: "`412` or `409`",
+            }),
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second` tokens a second.
+/// Text form: `RPS[:BURST]`; the burst defaults to the rate.
+///
+/// ```
+/// use ifmatch_server::RateLimit;
+///
+/// assert_eq!("5".parse::<RateLimit>().unwrap(), RateLimit { per_second: 5, burst: 5 });
+/// assert_eq!("5:20".parse::<RateLimit>().unwrap(), RateLimit { per_second: 5, burst: 20 });
+/// assert!("0".parse::<RateLimit>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Tokens added per second; at least 1.
+    pub per_second: u32,
+    /// Bucket size: how many requests may arrive at once; at least 1.
+    pub burst: u32,
+}
+
+impl FromStr for RateLimit {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let invalid = || Error::InvalidValue {
+            what: "rate limit",
+            value: text.to_owned(),
+            expected: "RPS or RPS:BURST with whole numbers of at least 1 (e.g. 10 or 10:50)",
+        };
+        let positive = |part: &str| match part.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(invalid()),
+        };
+        let (rate, burst) = match text.split_once(':') {
+            Some((rate, burst)) => (positive(rate)?, positive(burst)?),
+            None => {
+                let rate = positive(text)?;
+                (rate, rate)
+            }
+        };
+        Ok(Self {
+            per_second: rate,
+            burst,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let config = Config::new();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.addr(), "127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.storage(), &Storage::Memory);
+        assert_eq!(config.mismatch_status(), MismatchStatus::PreconditionFailed);
+        assert!(!config.require_preconditions());
+        assert_eq!(config.rate_limit(), None);
+        assert_eq!(config.max_body_bytes(), 1_048_576);
+    }
+
+    #[test]
+    fn malformed_text_values_are_rejected_with_the_expected_form() {
+        for bad in ["", "sqlite:", "Memory", "postgres:x"] {
+            let err = bad.parse::<Storage>().unwrap_err().to_string();
+            assert!(err.contains("sqlite:PATH"), "{err}");
+        }
+        for bad in ["", "400", "412 "] {
+            assert!(bad.parse::<MismatchStatus>().is_err(), "{bad:?}");
+        }
+        for bad in [
+            "",
+            "0",
+            "1:0",
+            "-1",
+            "a",
+            "1:",
+            ":1",
+            "1:2:3",
+            "99999999999",
+        ] {
+            let err = bad.parse::<RateLimit>().unwrap_err().to_string();
+            assert!(err.contains("RPS:BURST"), "{bad:?}: {err}");
+        }
+    }
+}

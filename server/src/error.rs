@@ -1,0 +1,42 @@
+//! The crate's one error type.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can go wrong when configuring or starting the server.
+///
+/// Request-level failures never surface here: they become `application/problem+json` answers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The listening socket could not be bound (address in use, no permission, ...).
+    #[error(
+        "cannot listen on {addr}: {source}; pick a free address or port 0 for an ephemeral one"
+    )]
+    Bind {
+        /// The address that was requested.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The SQLite database could not be opened or prepared.
+    #[error("cannot open the SQLite database at {}: {source}; check the path and its permissions", path.display())]
+    SqliteOpen {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A configuration value given as text (flag or `FromStr`) is not valid.
+    #[error("invalid {what} `{value}`: expected {expected}")]
+    InvalidValue {
+        /// Which setting was being parsed.
+        what: &'static str,
+        /// The text that was given.
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+}

@@ -1,0 +1,89 @@
+//! `ifmatch-server`: the reference server as a command.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ifmatch_server::{Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES};
+
+/// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
+/// with strong ETags, If-Match / If-None-Match, JSON Merge Patch and problem+json errors.
+#[derive(Debug, Parser)]
+#[command(name = "ifmatch-server", version)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+
+    /// Where documents are kept: `memory` (lost on exit) or `sqlite:PATH` (a database file,
+    /// created if absent, that survives restarts).
+    #[arg(long, value_name = "memory|sqlite:PATH", default_value = "memory")]
+    storage: Storage,
+
+    /// Status for a stale or weak If-Match on an existing document: 412 (RFC 9110) or 409
+    /// (the declared non-strict profile).
+    #[arg(long, value_name = "412|409", default_value = "412")]
+    mismatch_status: MismatchStatus,
+
+    /// Answer 428 to PUT, PATCH and DELETE that carry neither If-Match nor If-None-Match.
+    #[arg(long)]
+    require_preconditions: bool,
+
+    /// Token bucket shared by all clients: RPS requests per second, bursts of BURST (default:
+    /// RPS). Exhausted requests get 429 with Retry-After and RateLimit fields. Off by default.
+    #[arg(long, value_name = "RPS[:BURST]")]
+    rate_limit: Option<RateLimit>,
+
+    /// Largest request body in bytes; larger bodies get 413.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+impl Cli {
+    fn into_config(self) -> Config {
+        Config::new()
+            .with_addr(self.addr)
+            .with_storage(self.storage)
+            .with_mismatch_status(self.mismatch_status)
+            .with_require_preconditions(self.require_preconditions)
+            .with_rate_limit(self.rate_limit)
+            .with_max_body_bytes(self.max_body_bytes)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt().with_target(false).init();
+    let server = match ifmatch_server::spawn(cli.into_config()).await {
+        Ok(server) => server,
+        Err(err) => {
+            tracing::error!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("ifmatch-server listening on {}", server.base_url());
+    if let Err(err) = stop_signal().await {
+        tracing::error!("cannot wait for a stop signal: {err}; stopping now");
+    }
+    tracing::info!("ifmatch-server stopping");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C everywhere, and SIGTERM too on Unix (what process managers send).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,0 +1,192 @@
+//! RFC 9457 problem details: every 4xx/5xx answer of the server is one of these.
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::etag::EntityTag;
+
+/// The media type of every error body.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The kinds of problem the server reports; each has a fixed status and `type` URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProblemKind {
+    PreconditionFailed,
+    VersionConflict,
+    PreconditionRequired,
+    NotFound,
+    MalformedBody,
+    InvalidHeader,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    MethodNotAllowed,
+    RateLimited,
+    Internal,
+}
+
+impl ProblemKind {
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::VersionConflict => StatusCode::CONFLICT,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MalformedBody | Self::InvalidHeader => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn type_uri(self) -> &'static str {
+        match self {
+            Self::PreconditionFailed => "urn:ifmatch:problem:precondition-failed",
+            Self::VersionConflict => "urn:ifmatch:problem:version-conflict",
+            Self::PreconditionRequired => "urn:ifmatch:problem:precondition-required",
+            Self::NotFound => "urn:ifmatch:problem:not-found",
+            Self::MalformedBody => "urn:ifmatch:problem:malformed-body",
+            Self::InvalidHeader => "urn:ifmatch:problem:invalid-header",
+            Self::UnsupportedMediaType => "urn:ifmatch:problem:unsupported-media-type",
+            Self::PayloadTooLarge => "urn:ifmatch:problem:payload-too-large",
+            Self::MethodNotAllowed => "urn:ifmatch:problem:method-not-allowed",
+            Self::RateLimited => "urn:ifmatch:problem:rate-limited",
+            Self::Internal => "urn:ifmatch:problem:internal",
+        }
+    }
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::PreconditionFailed => "Precondition failed",
+            Self::VersionConflict => "Version conflict",
+            Self::PreconditionRequired => "Precondition required",
+            Self::NotFound => "Not found",
+            Self::MalformedBody => "Malformed request body",
+            Self::InvalidHeader => "Invalid header",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::RateLimited => "Too many requests",
+            Self::Internal => "Internal server error",
+        }
+    }
+}
+
+/// One problem answer: the body members plus any headers it must carry.
+/// Boxed so that `Result<_, Problem>` stays small on the happy path.
+#[derive(Debug)]
+pub(crate) struct Problem(Box<Parts>);
+
+#[derive(Debug)]
+struct Parts {
+    kind: ProblemKind,
+    detail: String,
+    instance: String,
+    current_etag: Option<EntityTag>,
+    headers: HeaderMap,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    type_uri: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    instance: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_etag: Option<String>,
+}
+
+impl Problem {
+    /// A problem about the request to `instance` (the request path).
+    pub(crate) fn new(kind: ProblemKind, instance: &str, detail: impl Into<String>) -> Self {
+        Self(Box::new(Parts {
+            kind,
+            detail: detail.into(),
+            instance: instance.to_owned(),
+            current_etag: None,
+            headers: HeaderMap::new(),
+        }))
+    }
+
+    /// Reports the current entity tag in the `ETag` header and the `current_etag` member.
+    pub(crate) fn with_current_etag(mut self, etag: Option<EntityTag>) -> Self {
+        self.0.current_etag = etag;
+        self
+    }
+
+    /// Adds a header to the answer; `value` must be a valid header value.
+    pub(crate) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.headers.insert(name, value);
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> ProblemKind {
+        self.0.kind
+    }
+
+    fn body_json(&self) -> Vec<u8> {
+        let parts = &self.0;
+        let body = Body {
+            type_uri: parts.kind.type_uri(),
+            title: parts.kind.title(),
+            status: parts.kind.status().as_u16(),
+            detail: &parts.detail,
+            instance: &parts.instance,
+            current_etag: parts.current_etag.as_ref().map(ToString::to_string),
+        };
+        // Serializing a struct of strings and integers cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = self.body_json();
+        let parts = *self.0;
+        let mut headers = parts.headers;
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(etag) = &parts.current_etag {
+            if let Ok(value) = HeaderValue::from_str(&etag.to_string()) {
+                headers.insert(header::ETAG, value);
+            }
+        }
+        (parts.kind.status(), headers, body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_member_equals_http_status_for_every_kind() {
+        let kinds = [
+            ProblemKind::PreconditionFailed,
+            ProblemKind::VersionConflict,
+            ProblemKind::PreconditionRequired,
+            ProblemKind::NotFound,
+            ProblemKind::MalformedBody,
+            ProblemKind::InvalidHeader,
+            ProblemKind::UnsupportedMediaType,
+            ProblemKind::PayloadTooLarge,
+            ProblemKind::MethodNotAllowed,
+            ProblemKind::RateLimited,
+            ProblemKind::Internal,
+        ];
+        for kind in kinds {
+            let problem = Problem::new(kind, "/items/x", "detail");
+            let body: serde_json::Value = serde_json::from_slice(&problem.body_json()).unwrap();
+            assert_eq!(body["status"], kind.status().as_u16(), "{kind:?}");
+            assert_eq!(body["type"], kind.type_uri(), "{kind:?}");
+            assert!(body.get("current_etag").is_none());
+            let response = problem.into_response();
+            assert_eq!(response.status(), kind.status());
+            assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        }
+    }
+}

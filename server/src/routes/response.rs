@@ -1,0 +1,123 @@
+//! Building successful answers and the refusals that depend on stored state.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::etag::EntityTag;
+use crate::precondition::Verdict;
+use crate::problem::{Problem, ProblemKind};
+use crate::storage::{Document, StoreError};
+use crate::MismatchStatus;
+
+/// `200`/`201` with the stored bytes, the tag, and `Location` for creations.
+pub(crate) fn document(status: StatusCode, doc: &Document, location: Option<&str>) -> Response {
+    let mut headers = validator_headers(&doc.etag);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    (status, headers, doc.body.clone()).into_response()
+}
+
+/// `304 Not Modified`: the tag and no body.
+pub(crate) fn not_modified(etag: &EntityTag) -> Response {
+    (StatusCode::NOT_MODIFIED, validator_headers(etag)).into_response()
+}
+
+fn validator_headers(etag: &EntityTag) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&etag.to_string()) {
+        headers.insert(header::ETAG, value);
+    }
+    // Clients may store the answer but must revalidate before reuse.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers
+}
+
+/// `/items/{id}` with the id percent-encoded where it is not an unreserved character.
+pub(crate) fn item_path(id: &str) -> String {
+    let mut path = String::from("/items/");
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            path.push(char::from(byte));
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path
+}
+
+/// 404 for a document that does not exist.
+pub(crate) fn not_found(instance: &str) -> Problem {
+    Problem::new(
+        ProblemKind::NotFound,
+        instance,
+        format!(
+            "no document at {instance}; list existing ones with GET /items or create it with PUT"
+        ),
+    )
+}
+
+/// The refusal for a failed precondition, carrying the current tag when there is one.
+pub(crate) fn refused(
+    verdict: Verdict,
+    current: Option<&Document>,
+    mismatch: MismatchStatus,
+    instance: &str,
+) -> Problem {
+    let current_etag = current.map(|doc| doc.etag.clone());
+    let problem = match (verdict, &current_etag) {
+        (Verdict::IfMatchFailed, Some(etag)) => {
+            let kind = match mismatch {
+                MismatchStatus::PreconditionFailed => ProblemKind::PreconditionFailed,
+                MismatchStatus::Conflict => ProblemKind::VersionConflict,
+            };
+            Problem::new(
+                kind,
+                instance,
+                format!(
+                    "If-Match did not match the current entity tag {etag} of {instance}: the document changed since you read it, or the tag you sent is weak (W/), which never matches If-Match. Nothing was changed; re-read the document, re-apply your change and retry with If-Match: {etag}"
+                ),
+            )
+        }
+        (Verdict::IfMatchFailed, None) => Problem::new(
+            ProblemKind::PreconditionFailed,
+            instance,
+            format!(
+                "If-Match requires an existing document, but {instance} does not exist. Nothing was changed; to create it, send PUT with If-None-Match: *"
+            ),
+        ),
+        _ => Problem::new(
+            ProblemKind::PreconditionFailed,
+            instance,
+            format!(
+                "If-None-Match matched the current document at {instance}, so it was not overwritten. Read it with GET, or replace it with If-Match and its current entity tag"
+            ),
+        ),
+    };
+    problem.with_current_etag(current_etag)
+}
+
+/// 500 for a storage failure; the cause is logged, not shown.
+pub(crate) fn internal(err: &StoreError, instance: &str) -> Problem {
+    tracing::error!(%instance, error = %err, "storage failure");
+    Problem::new(
+        ProblemKind::Internal,
+        instance,
+        "the server could not access its storage; nothing was changed. Retry later, and report it if it persists",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_path_escapes_everything_but_unreserved_characters() {
+        assert_eq!(item_path("abc-1._~Z"), "/items/abc-1._~Z");
+        assert_eq!(item_path("a b/ü"), "/items/a%20b%2F%C3%BC");
+    }
+}

@@ -1,0 +1,109 @@
+//! Building the router and running it on a socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::rate_limit::{self, Limiter};
+use crate::routes::{self, AppState};
+use crate::{storage, Config, Error};
+
+/// The server's router, for embedding in another axum application or test harness.
+///
+/// Opens the configured storage (so it fails for an unusable SQLite path) and applies the
+/// rate limit, if any, to every route.
+///
+/// ```
+/// let router = ifmatch_server::router(&ifmatch_server::Config::new()).unwrap();
+/// let app: axum::Router = axum::Router::new().merge(router);
+/// # drop(app);
+/// ```
+pub fn router(config: &Config) -> Result<Router, Error> {
+    let state = AppState {
+        store: storage::open(config.storage())?,
+        mismatch: config.mismatch_status(),
+        require_preconditions: config.require_preconditions(),
+        max_body_bytes: config.max_body_bytes(),
+    };
+    let mut router = routes::routes(state);
+    if let Some(limiter) = config.rate_limit().and_then(Limiter::new) {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(limiter),
+            rate_limit::enforce,
+        ));
+    }
+    Ok(router)
+}
+
+/// Binds `config`'s address and serves in a background tokio task; returns once listening.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), ifmatch_server::Error> {
+/// let server = ifmatch_server::spawn(ifmatch_server::Config::new()).await?;
+/// assert!(server.base_url().starts_with("http://127.0.0.1:"));
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
+    let router = router(&config)?;
+    let addr = config.addr();
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { addr, source })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            // A dropped sender also ends the server: dropping the handle stops it.
+            let _ = stopped.await;
+        };
+        if let Err(err) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %err, "server stopped with an error");
+        }
+    });
+    Ok(RunningServer {
+        local_addr,
+        stop,
+        task,
+    })
+}
+
+/// A server started by [`spawn`]. Dropping it stops the server without waiting;
+/// [`RunningServer::shutdown`] stops it and waits until open connections are done.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://IP:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "server task ended abnormally");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Document storage: one small trait, kept by memory and by SQLite.
+//!
+//! Every write runs through [`Store::apply`], which reads the current version, lets the caller
+//! decide, and stores the decision in one critical section (memory: a mutex; SQLite: one
+//! `BEGIN IMMEDIATE` transaction). That is what makes compare-and-swap atomic.
+
+mod memory;
+mod sqlite;
+
+use std::sync::Arc;
+
+use crate::etag::EntityTag;
+use crate::{Error, Storage};
+
+pub(crate) use memory::MemoryStore;
+pub(crate) use sqlite::SqliteStore;
+
+/// One stored version of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Document {
+    /// The strong tag of exactly these bytes.
+    pub(crate) etag: EntityTag,
+    /// The canonical JSON serialization, returned byte for byte by every read.
+    pub(crate) body: Vec<u8>,
+}
+
+/// What a write decided after seeing the current version.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    /// Change nothing.
+    Abort,
+    /// Store these canonical JSON bytes under a new tag.
+    Write(Vec<u8>),
+    /// Remove the document.
+    Delete,
+}
+
+/// What [`Store::apply`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// Nothing changed; `current` is the version the decision saw.
+    Aborted { current: Option<Document> },
+    /// A new version was stored.
+    Written { doc: Document, created: bool },
+    /// The document was removed.
+    Deleted,
+}
+
+/// A storage failure; reported to clients as a 500 problem and logged.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct StoreError(String);
+
+impl StoreError {
+    /// A storage task that panicked or was cancelled.
+    pub(crate) fn from_task(err: &tokio::task::JoinError) -> Self {
+        Self(format!("storage task failed: {err}"))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self(format!("sqlite: {err}"))
+    }
+}
+
+/// Storage of documents by id. Methods block; callers run them off the async executor.
+pub(crate) trait Store: Send + Sync + 'static {
+    /// All documents as `(id, version)`, in creation order.
+    fn list(&self) -> Result<Vec<(String, Document)>, StoreError>;
+
+    /// The current version of `id`.
+    fn get(&self, id: &str) -> Result<Option<Document>, StoreError>;
+
+    /// Stores `body` under a fresh server-generated id.
+    fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError>;
+
+    /// Atomically reads `id`, asks `decide`, and carries the decision out.
+    fn apply(
+        &self,
+        id: &str,
+        decide: &mut dyn FnMut(Option<&Document>) -> Decision,
+    ) -> Result<Applied, StoreError>;
+}
+
+/// Opens the configured storage.
+pub(crate) fn open(storage: &Storage) -> Result<Arc<dyn Store>, Error> {
+    match storage {
+        Storage::Memory => Ok(Arc::new(MemoryStore::new())),
+        Storage::Sqlite(path) => SqliteStore::open(path)
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map_err(|err| Error::SqliteOpen {
+                path: path.clone(),
+                source: Box::new(err),
+            }),
+    }
+}
+
+/// A random lowercase-hex string of 16 digits (64 bits), for ids and tag epochs.
+pub(crate) fn random_hex() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+/// A fresh document id: 12 characters of `[a-z0-9]`, URL-safe without escaping.
+pub(crate) fn new_id() -> String {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..12)
+        .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
+        .collect()
+}
+
+/// Builds the tag of one version: `"<epoch>-<generation>"`. The epoch is random per memory
+/// store (per boot) and per SQLite file; the generation is a store-wide counter that only grows
+/// (and is persisted for SQLite), so a tag is never reused, not even after delete and re-create.
+pub(crate) fn version_tag(epoch: &str, generation: u64) -> EntityTag {
+    EntityTag::strong(format!("{epoch}-{generation}"))
+}
+
+#[cfg(test)]
+mod suite;

@@ -1,0 +1,167 @@
+//! One behavioural suite, instantiated once per storage.
+
+use std::collections::HashSet;
+
+use super::*;
+
+fn write(store: &dyn Store, id: &str, body: &str) -> Document {
+    match store
+        .apply(id, &mut |_| Decision::Write(body.as_bytes().to_vec()))
+        .unwrap()
+    {
+        Applied::Written { doc, .. } => doc,
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+pub(super) fn insert_new_generates_distinct_ids_and_reads_back(store: &dyn Store) {
+    let (a, doc_a) = store.insert_new(b"{\"n\":1}".to_vec()).unwrap();
+    let (b, _) = store.insert_new(b"{\"n\":2}".to_vec()).unwrap();
+    assert_ne!(a, b);
+    assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()), "{a}");
+    assert_eq!(store.get(&a).unwrap(), Some(doc_a));
+    assert_eq!(store.get("absent").unwrap(), None);
+}
+
+pub(super) fn write_creates_then_replaces_with_a_new_tag(store: &dyn Store) {
+    let first = store
+        .apply("doc", &mut |current| {
+            assert!(current.is_none());
+            Decision::Write(b"1".to_vec())
+        })
+        .unwrap();
+    let Applied::Written {
+        doc: first,
+        created: true,
+    } = first
+    else {
+        panic!("expected a creation, got {first:?}");
+    };
+    let second = store
+        .apply("doc", &mut |current| {
+            assert_eq!(current, Some(&first));
+            Decision::Write(b"2".to_vec())
+        })
+        .unwrap();
+    let Applied::Written {
+        doc: second,
+        created: false,
+    } = second
+    else {
+        panic!("expected a replacement, got {second:?}");
+    };
+    assert!(!second.etag.strong_eq(&first.etag));
+    assert_eq!(store.get("doc").unwrap(), Some(second));
+}
+
+pub(super) fn abort_leaves_the_document_untouched(store: &dyn Store) {
+    let doc = write(store, "doc", "1");
+    let applied = store.apply("doc", &mut |_| Decision::Abort).unwrap();
+    assert_eq!(
+        applied,
+        Applied::Aborted {
+            current: Some(doc.clone())
+        }
+    );
+    assert_eq!(store.get("doc").unwrap(), Some(doc));
+}
+
+pub(super) fn delete_removes_and_reports_missing_documents(store: &dyn Store) {
+    write(store, "doc", "1");
+    assert_eq!(
+        store.apply("doc", &mut |_| Decision::Delete).unwrap(),
+        Applied::Deleted
+    );
+    assert_eq!(store.get("doc").unwrap(), None);
+    assert_eq!(
+        store.apply("doc", &mut |_| Decision::Delete).unwrap(),
+        Applied::Aborted { current: None }
+    );
+}
+
+pub(super) fn tags_are_never_reused_across_delete_and_recreate(store: &dyn Store) {
+    let mut seen = HashSet::new();
+    for round in 0..5 {
+        let doc = write(store, "doc", "{}");
+        assert!(
+            seen.insert(doc.etag.to_string()),
+            "tag reused in round {round}"
+        );
+        store.apply("doc", &mut |_| Decision::Delete).unwrap();
+    }
+}
+
+pub(super) fn list_returns_documents_in_creation_order(store: &dyn Store) {
+    write(store, "b", "1");
+    write(store, "a", "2");
+    write(store, "b", "3");
+    let ids: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, ["b", "a"]);
+}
+
+macro_rules! storage_suite {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::super::*;
+
+            macro_rules! case {
+                ($name:ident) => {
+                    #[test]
+                    fn $name() {
+                        let (_guard, store) = $make;
+                        super::$name(&*store);
+                    }
+                };
+            }
+
+            case!(insert_new_generates_distinct_ids_and_reads_back);
+            case!(write_creates_then_replaces_with_a_new_tag);
+            case!(abort_leaves_the_document_untouched);
+            case!(delete_removes_and_reports_missing_documents);
+            case!(tags_are_never_reused_across_delete_and_recreate);
+            case!(list_returns_documents_in_creation_order);
+        }
+    };
+}
+
+storage_suite!(memory, ((), Box::new(MemoryStore::new())));
+storage_suite!(sqlite, {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("items.db")).unwrap();
+    (dir, Box::new(store))
+});
+
+#[test]
+fn sqlite_keeps_documents_and_tag_generation_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("items.db");
+    let before = {
+        let store = SqliteStore::open(&path).unwrap();
+        write(&store, "doc", "{\"kept\":true}")
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get("doc").unwrap(), Some(before.clone()));
+    let after = write(&store, "other", "{}");
+    assert!(!after.etag.strong_eq(&before.etag));
+    store.apply("doc", &mut |_| Decision::Delete).unwrap();
+    let recreated = write(&store, "doc", "{\"kept\":true}");
+    assert!(!recreated.etag.strong_eq(&before.etag));
+}
+
+#[test]
+fn sqlite_open_fails_cleanly_on_a_directory_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = open(&Storage::Sqlite(dir.path().to_path_buf()))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("cannot open the SQLite database"),
+        "{err}"
+    );
+}
