@@ -1,0 +1,284 @@
+//! Runs the selected rules against a server and builds the report.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::http::{Probe, Req};
+use crate::report::{excerpt, Failure, Outcome, Report};
+use crate::rules::{Abort, Cx, Evidence, Finding, Profile, Rule, CATALOGUE};
+use crate::verdict::{verdict_for, Verdict};
+
+/// Everything `check` needs to know.
+///
+/// # Defaults
+/// collection `/items`, profile `core`, mismatch status 412, no extra headers,
+/// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// Path of the collection the suite creates resources in.
+    pub collection: String,
+    /// Profiles to check.
+    pub profiles: Vec<Profile>,
+    /// 412 (strict) or 409 (declared non-strict).
+    pub mismatch_status: u16,
+    /// Headers added to every request (treated as secrets).
+    pub headers: Vec<(String, String)>,
+    /// Rule patterns; empty means every rule of the selected profiles.
+    pub rule_patterns: Vec<String>,
+    /// Write secret header values into reports.
+    pub show_secrets: bool,
+    /// Longest wait for one `Retry-After`.
+    pub max_retry_wait: Duration,
+    /// Makes invented URLs unique to this run.
+    pub run_token: String,
+}
+
+impl CheckConfig {
+    /// A configuration for `base_url` with the documented defaults.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        CheckConfig {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            collection: "/items".into(),
+            profiles: vec![Profile::Core],
+            mismatch_status: 412,
+            headers: Vec::new(),
+            rule_patterns: Vec::new(),
+            show_secrets: false,
+            max_retry_wait: Duration::from_secs(10),
+            run_token: random_token(),
+        }
+    }
+
+    /// The absolute collection URL.
+    pub fn collection_url(&self) -> String {
+        format!(
+            "{}/{}",
+            self.base_url,
+            self.collection.trim_start_matches('/')
+        )
+    }
+
+    /// The rules this configuration selects, in catalogue order.
+    pub fn selected_rules(&self) -> Vec<&'static Rule> {
+        CATALOGUE
+            .iter()
+            .filter(|r| self.profiles.contains(&r.profile))
+            .filter(|r| {
+                self.rule_patterns.is_empty()
+                    || self.rule_patterns.iter().any(|p| matches_pattern(p, r.id))
+            })
+            .collect()
+    }
+}
+
+/// Whether rule `id` matches `pattern`: `*` is a wildcard; a pattern without one
+/// matches the ID itself and every ID below it (`core.if-match` matches
+/// `core.if-match.stale-put`).
+pub fn matches_pattern(pattern: &str, id: &str) -> bool {
+    if !pattern.contains('*') {
+        return id == pattern || id.starts_with(&format!("{pattern}."));
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !id.starts_with(first) || !id[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &id[first.len()..id.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:08x}", h.finish() as u32)
+}
+
+/// A problem that stops the whole run (exit status 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError(pub String);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Runs the selected rules one after another. `progress` gets one line per rule
+/// as it finishes (pass `None` when output is piped).
+pub async fn run(
+    config: &CheckConfig,
+    mut progress: Option<&mut dyn Write>,
+) -> Result<Report, SetupError> {
+    let probe = Probe::new(
+        config.headers.clone(),
+        config.show_secrets,
+        config.max_retry_wait,
+    )
+    .map_err(SetupError)?;
+    preflight(&probe, config).await?;
+    let rules = config.selected_rules();
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(rules.len());
+    for (i, rule) in rules.iter().enumerate() {
+        let outcome = run_rule(rule, &probe, config, &outcomes).await;
+        if let Some(out) = progress.as_deref_mut() {
+            let _ = writeln!(
+                out,
+                "[{:>2}/{}] {:<10} {}",
+                i + 1,
+                rules.len(),
+                outcome.verdict.as_str(),
+                rule.id
+            );
+        }
+        outcomes.push(outcome);
+    }
+    Ok(Report {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        target: config.base_url.clone(),
+        collection: config.collection.clone(),
+        profiles: config.profiles.clone(),
+        mismatch_status: config.mismatch_status,
+        outcomes,
+    })
+}
+
+/// Fails fast with advice when the server is unreachable or the collection is wrong.
+async fn preflight(probe: &Probe, config: &CheckConfig) -> Result<(), SetupError> {
+    let url = config.collection_url();
+    let sent = probe.send(Req::get(&url)).await.map_err(|e| {
+        SetupError(format!(
+            "cannot reach {}: {}. Check that the server is running and that --base-url is right.",
+            config.base_url, e.reason
+        ))
+    })?;
+    probe.take_log();
+    match sent.status() {
+        404 => Err(SetupError(format!(
+            "GET {url} answered 404: the collection does not exist. Pass the path of a collection the suite may create resources in with --collection."
+        ))),
+        401 | 403 => Err(SetupError(format!(
+            "GET {url} answered {}: the server wants credentials. Pass them with --header 'Authorization: ...'.",
+            sent.status()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn run_rule(
+    rule: &'static Rule,
+    probe: &Probe,
+    config: &CheckConfig,
+    done: &[Outcome],
+) -> Outcome {
+    let blocked = rule.requires.iter().find_map(|needed| {
+        done.iter()
+            .find(|o| o.id == *needed && !o.verdict.kept())
+            .map(|o| format!("prerequisite {} was {}", o.id, o.verdict.as_str()))
+    });
+    let finding = match blocked {
+        Some(reason) => Finding::Skip(reason),
+        None => {
+            let cx = Cx::new(
+                probe.clone(),
+                rule.id,
+                config.collection_url(),
+                config.mismatch_status == 409,
+                config.run_token.clone(),
+            );
+            let result = (rule.check)(&cx).await;
+            cx.cleanup().await;
+            probe.take_log();
+            match result {
+                Ok(finding) => finding,
+                Err(Abort::Prerequisite(reason)) => Finding::Skip(reason),
+                Err(Abort::Transport(e)) => Finding::Violation(Evidence {
+                    expectation: "the server answers every request".into(),
+                    observed: e.to_string(),
+                    exchange: None,
+                }),
+            }
+        }
+    };
+    outcome(rule, &finding)
+}
+
+fn outcome(rule: &Rule, finding: &Finding) -> Outcome {
+    let verdict = verdict_for(rule.level, finding);
+    let (message, failure) = match finding {
+        Finding::Pass(m) | Finding::NonStrict(m) | Finding::Info(m) | Finding::Skip(m) => {
+            (m.clone(), None)
+        }
+        Finding::Warn(e) | Finding::Violation(e) => (e.observed.clone(), Some(failure(e))),
+    };
+    debug_assert!(verdict != Verdict::Fail || failure.is_some());
+    Outcome {
+        id: rule.id.to_owned(),
+        level: rule.level,
+        profile: rule.profile,
+        rfc: rule.rfc.to_owned(),
+        summary: rule.summary.to_owned(),
+        verdict,
+        message,
+        failure,
+    }
+}
+
+fn failure(e: &Evidence) -> Failure {
+    let x = e.exchange.as_ref();
+    Failure {
+        expectation: e.expectation.clone(),
+        observed: e.observed.clone(),
+        request: x.map(|x| x.request.clone()),
+        response_status: x.map(|x| x.response.status),
+        response_headers: x.map(|x| x.response.headers.clone()).unwrap_or_default(),
+        response_excerpt: x.map(|x| excerpt(&x.response.body)),
+        curl: x.map(|x| crate::curl::render(&x.request)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_prefixes_and_wildcards() {
+        let id = "core.if-match.stale-put";
+        assert!(matches_pattern("core.if-match.stale-put", id));
+        assert!(matches_pattern("core.if-match", id));
+        assert!(matches_pattern("core", id));
+        assert!(matches_pattern("*stale*", id));
+        assert!(matches_pattern("core.*.stale-put", id));
+        assert!(!matches_pattern("core.if-match.stale", id));
+        assert!(!matches_pattern("core.if", id));
+        assert!(!matches_pattern("*patch", id));
+    }
+
+    #[test]
+    fn defaults_select_the_core_profile() {
+        let config = CheckConfig::new("http://127.0.0.1:1/");
+        assert_eq!(config.base_url, "http://127.0.0.1:1");
+        assert_eq!(config.collection_url(), "http://127.0.0.1:1/items");
+        assert_eq!(config.mismatch_status, 412);
+        assert!(!config.show_secrets);
+        assert_eq!(config.max_retry_wait, Duration::from_secs(10));
+        assert!(config
+            .selected_rules()
+            .iter()
+            .all(|r| r.profile == Profile::Core));
+    }
+}

@@ -1,0 +1,32 @@
+//! The JSON report; its schema is documented in docs/conformance.md.
+
+use serde_json::{json, Value};
+
+use super::Report;
+
+/// Version of the JSON report schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Renders the report as pretty-printed JSON.
+pub fn render_json(report: &Report) -> String {
+    let counts: serde_json::Map<String, Value> = report
+        .counts()
+        .into_iter()
+        .map(|(v, n)| (v.as_str().to_owned(), Value::from(n)))
+        .collect();
+    let value = json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": "ifmatch-conformance",
+        "tool_version": report.tool_version,
+        "target": report.target,
+        "collection": report.collection,
+        "profiles": report.profiles,
+        "mismatch_status": report.mismatch_status,
+        "passed": report.exit_code() == 0,
+        "counts": counts,
+        "rules": report.outcomes,
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("a report always serialises");
+    text.push('\n');
+    text
+}

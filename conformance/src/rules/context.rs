@@ -1,0 +1,273 @@
+//! What a check works with: the probe, fixtures it creates (and the runner
+//! deletes), state snapshots, and the shared judgement of a refused write.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use super::{Evidence, Finding};
+use crate::etag::EntityTag;
+use crate::http::{Exchange, Probe, Req, TransportError};
+
+/// Why a check stopped before reaching a verdict of its own.
+#[derive(Debug, Clone)]
+pub enum Abort {
+    /// A request got no response: the rule fails.
+    Transport(TransportError),
+    /// Something the check builds on did not work: the rule is skipped.
+    Prerequisite(String),
+}
+
+impl From<TransportError> for Abort {
+    fn from(e: TransportError) -> Self {
+        Abort::Transport(e)
+    }
+}
+
+/// A resource the check created, as first read back.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// Absolute URL of the resource.
+    pub url: String,
+    /// Its strong ETag from the first GET.
+    pub etag: EntityTag,
+    /// Its body from the first GET.
+    pub body: Value,
+}
+
+/// The state of a resource as one GET saw it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The GET's status.
+    pub status: u16,
+    /// The raw `ETag` header.
+    pub etag: Option<String>,
+    /// The body as JSON (when it is JSON).
+    pub body: Option<Value>,
+    /// The GET itself.
+    pub exchange: Exchange,
+}
+
+/// The context of one check.
+#[derive(Debug)]
+pub struct Cx {
+    /// Sends and records requests.
+    pub probe: Probe,
+    /// The rule being checked.
+    pub rule_id: &'static str,
+    collection_url: String,
+    declared_409: bool,
+    token: String,
+    counter: AtomicUsize,
+    created: Mutex<Vec<String>>,
+}
+
+impl Cx {
+    /// A context for `rule_id`; `token` makes the URLs it invents unique to this run.
+    pub fn new(
+        probe: Probe,
+        rule_id: &'static str,
+        collection_url: String,
+        declared_409: bool,
+        token: String,
+    ) -> Self {
+        Cx {
+            probe,
+            rule_id,
+            collection_url,
+            declared_409,
+            token,
+            counter: AtomicUsize::new(0),
+            created: Mutex::default(),
+        }
+    }
+
+    /// The absolute collection URL.
+    pub fn collection_url(&self) -> &str {
+        &self.collection_url
+    }
+
+    /// Sends a request.
+    pub async fn send(&self, req: Req) -> Result<Exchange, Abort> {
+        Ok(self.probe.send(req).await?)
+    }
+
+    /// A document that says which rule wrote it.
+    pub fn doc(&self, extra: Value) -> Value {
+        let mut doc = json!({ "suite": "ifmatch-conformance", "rule": self.rule_id });
+        if let (Some(target), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+            target.extend(extra);
+        }
+        doc
+    }
+
+    /// POSTs `body` to the collection and returns the raw exchange; a resource it
+    /// creates is remembered for cleanup.
+    pub async fn create(&self, body: &Value) -> Result<(Exchange, Option<String>), Abort> {
+        let exchange = self
+            .send(Req::post(&self.collection_url).json(body))
+            .await?;
+        let url = exchange
+            .header("location")
+            .and_then(|loc| resolve(&self.collection_url, loc));
+        if let (true, Some(url)) = ((200..300).contains(&exchange.status()), &url) {
+            self.remember(url.clone());
+        }
+        Ok((exchange, url))
+    }
+
+    /// Creates a resource and reads it back; skips the rule if that is impossible.
+    pub async fn fixture(&self, body: Value) -> Result<Fixture, Abort> {
+        let (created, url) = self.create(&body).await?;
+        let url = match (created.status(), url) {
+            (200..=299, Some(url)) => url,
+            (status, _) => {
+                return Err(Abort::Prerequisite(format!(
+                    "could not create a test resource: POST {} answered {status} {}",
+                    self.collection_url,
+                    if created.header("location").is_some() {
+                        ""
+                    } else {
+                        "without a usable Location"
+                    }
+                )))
+            }
+        };
+        let read = self.snapshot(&url).await?;
+        let etag = read.etag.as_deref().and_then(EntityTag::parse);
+        match (read.status, etag, read.body) {
+            (200, Some(etag), Some(body)) if !etag.weak => Ok(Fixture { url, etag, body }),
+            (status, etag, _) => Err(Abort::Prerequisite(format!(
+                "could not read a test resource back with a strong ETag: GET {url} answered {status} with ETag {}",
+                etag.map_or("(none or malformed)".to_owned(), |t| t.to_string())
+            ))),
+        }
+    }
+
+    /// A URL in the collection that no resource has yet; it is cleaned up afterwards.
+    pub fn fresh_url(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let url = format!(
+            "{}/ifmatch-conformance-{}-{}-{n}",
+            self.collection_url.trim_end_matches('/'),
+            self.token,
+            self.rule_id.replace('.', "-")
+        );
+        self.remember(url.clone());
+        url
+    }
+
+    fn remember(&self, url: String) {
+        self.created
+            .lock()
+            .expect("fixture list poisoned")
+            .push(url);
+    }
+
+    /// GETs `url`.
+    pub async fn snapshot(&self, url: &str) -> Result<Snapshot, Abort> {
+        let exchange = self.send(Req::get(url)).await?;
+        Ok(Snapshot {
+            status: exchange.status(),
+            etag: exchange.etag_raw().map(str::to_owned),
+            body: exchange.json(),
+            exchange,
+        })
+    }
+
+    /// Judges a write that a conforming server refuses for a failed precondition:
+    /// the status must be 412 (409 in the declared profile) AND a re-read must show
+    /// the resource exactly as `before`.
+    pub async fn judge_refusal(
+        &self,
+        before: &Snapshot,
+        url: &str,
+        attempt: &Exchange,
+        what: &str,
+    ) -> Result<Finding, Abort> {
+        let after = self.snapshot(url).await?;
+        let changed = describe_change(before, &after);
+        let status = attempt.status();
+        if let Some(change) = changed {
+            return Ok(Finding::violation(
+                format!("{what} is refused and the resource stays exactly as it was"),
+                format!("the server answered {status}, and a re-read shows {change}"),
+                attempt,
+            ));
+        }
+        Ok(match status {
+            412 => Finding::Pass(format!(
+                "{what} refused with 412; a re-read shows the same ETag and body"
+            )),
+            409 if self.declared_409 => Finding::NonStrict(format!(
+                "{what} refused with 409 (declared with --mismatch-status 409; RFC 9110 prefers 412); state unchanged"
+            )),
+            409 => Finding::Warn(Evidence {
+                expectation: format!(
+                    "{what} is refused with 412 Precondition Failed (RFC 9110 §13.1.1); declare --mismatch-status 409 to accept 409"
+                ),
+                observed: "409 Conflict (state unchanged)".into(),
+                exchange: Some(attempt.clone()),
+            }),
+            other => Finding::violation(
+                format!("{what} is refused with 412 Precondition Failed"),
+                format!("the server answered {other} (state unchanged)"),
+                attempt,
+            ),
+        })
+    }
+
+    /// Deletes every resource this check created (best effort: `If-Match: *`
+    /// works with servers that demand preconditions).
+    pub async fn cleanup(&self) {
+        let urls = std::mem::take(&mut *self.created.lock().expect("fixture list poisoned"));
+        for url in urls {
+            let _ = self
+                .probe
+                .send(Req::delete(&url).header("If-Match", "*"))
+                .await;
+        }
+    }
+}
+
+fn describe_change(before: &Snapshot, after: &Snapshot) -> Option<String> {
+    if after.status != before.status {
+        return Some(format!(
+            "the resource now answers {} instead of {}",
+            after.status, before.status
+        ));
+    }
+    if after.etag != before.etag {
+        return Some(format!(
+            "the ETag changed from {} to {}",
+            before.etag.as_deref().unwrap_or("(none)"),
+            after.etag.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if after.body != before.body {
+        return Some("a changed body".into());
+    }
+    None
+}
+
+/// Resolves a `Location` value (absolute or relative) against the collection URL.
+pub fn resolve(base: &str, location: &str) -> Option<String> {
+    let base = reqwest::Url::parse(base).ok()?;
+    base.join(location).ok().map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn location_resolves_relative_and_absolute() {
+        let base = "http://127.0.0.1:9/items";
+        assert_eq!(
+            resolve(base, "/items/7").unwrap(),
+            "http://127.0.0.1:9/items/7"
+        );
+        assert_eq!(resolve(base, "http://h/x").unwrap(), "http://h/x");
+    }
+}

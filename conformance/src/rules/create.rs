@@ -1,0 +1,59 @@
+//! Creation by POST: 201, `Location`, and the new resource's ETag.
+
+use serde_json::json;
+
+use super::Finding;
+use crate::etag::EntityTag;
+
+check!(post_returns_201, |cx| {
+    let (created, url) = cx.create(&cx.doc(json!({ "n": 1 }))).await?;
+    Ok(match (created.status(), url) {
+        (201, Some(url)) => Finding::Pass(format!("201 Created with Location {url}")),
+        (201, None) => Finding::violation(
+            "201 Created with a Location header naming the new resource",
+            "201 without a usable Location header",
+            &created,
+        ),
+        (status, _) => Finding::violation(
+            "201 Created with a Location header naming the new resource",
+            format!("status {status}"),
+            &created,
+        ),
+    })
+});
+
+check!(create_returns_etag, |cx| {
+    let (created, url) = cx.create(&cx.doc(json!({ "n": 1 }))).await?;
+    let Some(url) = url.filter(|_| created.status() / 100 == 2) else {
+        return Ok(Finding::Skip(
+            "the POST created no resource with a Location".into(),
+        ));
+    };
+    let Some(tag) = created.etag() else {
+        return Ok(Finding::violation(
+            "the 201 response carries the new resource's strong ETag",
+            format!(
+                "ETag header {}",
+                created
+                    .etag_raw()
+                    .map_or("absent".into(), |v| format!("{v:?} (malformed)"))
+            ),
+            &created,
+        ));
+    };
+    let read = cx.snapshot(&url).await?;
+    let current = read.etag.as_deref().and_then(EntityTag::parse);
+    Ok(match current {
+        Some(current) if current.strong_eq(&tag) => {
+            Finding::Pass(format!("201 carries {tag}, the same as the next GET"))
+        }
+        _ => Finding::violation(
+            "the 201 response's ETag equals the ETag of the next GET (and is strong)",
+            format!(
+                "201 said {tag}, the next GET said {}",
+                read.etag.as_deref().unwrap_or("(nothing)")
+            ),
+            &created,
+        ),
+    })
+});

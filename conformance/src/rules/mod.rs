@@ -1,0 +1,186 @@
+//! The rule catalogue and the checks behind it.
+//!
+//! Each rule has a stable ID, a level, a profile, the RFC section it rests on,
+//! the requests it plans to send, and an async check that judges the server by
+//! what it answers *and* by re-reading state afterwards.
+
+/// Defines a check: an async block over `cx` boxed into a [`CheckFn`].
+macro_rules! check {
+    ($(#[$meta:meta])* $name:ident, |$cx:ident| $body:block) => {
+        $(#[$meta])*
+        pub(super) fn $name(
+            $cx: &crate::rules::Cx,
+        ) -> crate::rules::BoxFuture<'_, Result<crate::rules::Finding, crate::rules::Abort>> {
+            Box::pin(async move $body)
+        }
+    };
+}
+
+mod bad_input;
+mod catalogue;
+mod concurrency;
+mod conditional_get;
+mod context;
+mod create;
+mod etag;
+mod if_match;
+mod if_none_match;
+mod precedence;
+mod problem;
+mod rate_limit;
+mod require;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+pub use catalogue::CATALOGUE;
+pub use context::{Abort, Cx, Fixture};
+
+use crate::http::Exchange;
+
+/// How binding a rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    /// Breaking it fails the run (exit status 1).
+    Must,
+    /// Breaking it is a warning.
+    Should,
+    /// Reports a fact; never fails.
+    Info,
+}
+
+impl Level {
+    /// `MUST`, `SHOULD` or `INFO`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::Info => "INFO",
+        }
+    }
+}
+
+/// A named group of rules selected with `--profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The conflict contract every server should keep (the default).
+    Core,
+    /// For servers that refuse unconditional writes with 428.
+    RequirePreconditions,
+    /// For servers that rate-limit with 429.
+    RateLimit,
+}
+
+impl Profile {
+    /// Every profile, in catalogue order.
+    pub const ALL: [Profile; 3] = [
+        Profile::Core,
+        Profile::RequirePreconditions,
+        Profile::RateLimit,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Core => "core",
+            Profile::RequirePreconditions => "require-preconditions",
+            Profile::RateLimit => "rate-limit",
+        }
+    }
+
+    /// Parses a profile name.
+    pub fn parse(name: &str) -> Result<Profile, String> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name.trim())
+            .ok_or_else(|| {
+                let known: Vec<_> = Profile::ALL.iter().map(|p| p.as_str()).collect();
+                format!("unknown profile {name:?}; choose from {}", known.join(", "))
+            })
+    }
+}
+
+/// A boxed future, the return type of every check.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The signature of a rule's check.
+pub type CheckFn = for<'a> fn(&'a Cx) -> BoxFuture<'a, Result<Finding, Abort>>;
+
+/// One rule of the contract.
+#[derive(Clone, Copy)]
+pub struct Rule {
+    /// Stable ID, e.g. `core.if-match.stale-put`.
+    pub id: &'static str,
+    /// How binding it is.
+    pub level: Level,
+    /// The profile that selects it.
+    pub profile: Profile,
+    /// The RFC section it rests on.
+    pub rfc: &'static str,
+    /// One sentence: what a conforming server does.
+    pub summary: &'static str,
+    /// Rules that must not have failed or been skipped for this one to be judged.
+    pub requires: &'static [&'static str],
+    /// The requests the check sends, in order (printed by `--dry-run`).
+    pub plan: &'static [&'static str],
+    /// The check itself.
+    pub check: CheckFn,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule").field("id", &self.id).finish()
+    }
+}
+
+/// Looks a rule up by ID.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    CATALOGUE.iter().find(|r| r.id == id)
+}
+
+/// What a failed expectation looked like.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// What a conforming server does at this step.
+    pub expectation: String,
+    /// What this server did.
+    pub observed: String,
+    /// The exchange that showed it.
+    pub exchange: Option<Exchange>,
+}
+
+/// The raw result of a check, before the rule's level turns it into a verdict.
+#[derive(Debug, Clone)]
+pub enum Finding {
+    /// The server kept the rule; the text says what was seen.
+    Pass(String),
+    /// Kept in a declared, non-strict way (e.g. 409 instead of 412).
+    NonStrict(String),
+    /// A deviation that is only a warning whatever the level (e.g. undeclared 409).
+    Warn(Evidence),
+    /// The rule was broken: fail for MUST, warn for SHOULD.
+    Violation(Evidence),
+    /// A fact worth reporting.
+    Info(String),
+    /// The rule could not be judged; the text says why.
+    Skip(String),
+}
+
+impl Finding {
+    /// Shorthand for a violation shown by `exchange`.
+    pub fn violation(
+        expectation: impl Into<String>,
+        observed: impl Into<String>,
+        exchange: &Exchange,
+    ) -> Finding {
+        Finding::Violation(Evidence {
+            expectation: expectation.into(),
+            observed: observed.into(),
+            exchange: Some(exchange.clone()),
+        })
+    }
+}
