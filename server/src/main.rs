@@ -9,7 +9,11 @@ use ifmatch_server::{Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BOD
 /// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
 /// with strong ETags, If-Match / If-None-Match, JSON Merge Patch and problem+json errors.
 #[derive(Debug, Parser)]
-#[command(name = "ifmatch-server", version)]
+#[command(
+    name = "ifmatch-server",
+    version,
+    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id}.\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
+)]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]

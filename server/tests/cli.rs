@@ -1,0 +1,80 @@
+//! The `ifmatch-server` binary: help text, flag errors, start-up line, graceful stop.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ifmatch-server");
+/// Upper bound for the binary to start or stop; a hang fails the test instead of blocking CI.
+const BOUND: Duration = Duration::from_secs(60);
+
+#[test]
+fn help_documents_every_flag() {
+    let output = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    insta::assert_snapshot!("help", help);
+}
+
+#[test]
+fn invalid_flag_values_are_explained() {
+    let output = std::process::Command::new(BIN)
+        .args(["--rate-limit", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(
+        "invalid_rate_limit",
+        String::from_utf8(output.stderr).unwrap()
+    );
+    let output = std::process::Command::new(BIN)
+        .args(["--storage", "postgres://db"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!("invalid_storage", String::from_utf8(output.stderr).unwrap());
+}
+
+#[tokio::test]
+async fn logs_its_url_serves_and_stops_gracefully_on_ctrl_c() {
+    let mut child = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(BOUND, lines.next_line())
+        .await
+        .expect("a start-up line in time")
+        .unwrap()
+        .expect("a start-up line");
+    let url = line
+        .split("ifmatch-server listening on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .trim()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let response = reqwest::get(format!("{url}/items")).await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let pid = child.id().expect("still running").to_string();
+    let signalled = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(signalled.success());
+    let status = tokio::time::timeout(BOUND, child.wait())
+        .await
+        .expect("exits in time")
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
