@@ -231,4 +231,43 @@ mod tests {
         assert!(EntityTag::parse(r#""a"x"#).is_none());
         assert!(EntityTag::parse("a").is_none());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn etagc_string() -> impl Strategy<Value = String> {
+            // Visible ASCII minus DQUOTE; obs-text is covered by the byte-level property.
+            proptest::collection::vec(prop_oneof![Just(0x21u8), 0x23u8..=0x7E], 0..24)
+                .prop_map(|bytes| String::from_utf8(bytes).unwrap())
+        }
+
+        proptest! {
+            #[test]
+            fn display_then_parse_round_trips(opaque in etagc_string(), weak: bool) {
+                let tag = EntityTag { weak, opaque };
+                prop_assert_eq!(EntityTag::parse(&tag.to_string()), Some(tag.clone()));
+                let listed = format!("\"other\", {tag}");
+                let parsed = Condition::parse(listed.as_bytes()).unwrap();
+                prop_assert_eq!(parsed, Condition::Tags(vec![
+                    EntityTag { weak: false, opaque: "other".to_owned() },
+                    tag,
+                ]));
+            }
+
+            #[test]
+            fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = Condition::parse(&bytes);
+                let _ = EntityTag::parse(&String::from_utf8_lossy(&bytes));
+            }
+
+            #[test]
+            fn strong_equality_implies_weak_equality(a in etagc_string(), b in etagc_string(), wa: bool, wb: bool) {
+                let left = EntityTag { weak: wa, opaque: a };
+                let right = EntityTag { weak: wb, opaque: b };
+                prop_assert!(!left.strong_eq(&right) || left.weak_eq(&right));
+                prop_assert_eq!(left.strong_eq(&right), right.strong_eq(&left));
+            }
+        }
+    }
 }

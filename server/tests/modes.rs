@@ -90,3 +90,14 @@ async fn conflict_mode_keeps_412_for_if_none_match_and_missing_documents(backend
     expect_problem(missing, 412, "precondition-failed").await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn conflict_mode_keeps_412_for_a_failed_if_match_on_get() {
+    let config = Config::new().with_mismatch_status(MismatchStatus::Conflict);
+    let server = TestServer::start(Backend::Memory, config).await;
+    let current = server.seed("/items/doc", "1").await;
+    let response = server.get("/items/doc", &[("if-match", "\"stale\"")]).await;
+    let body = expect_problem(response, 412, "precondition-failed").await;
+    assert_eq!(body["current_etag"], current);
+    server.shutdown().await;
+}

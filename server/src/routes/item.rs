@@ -16,6 +16,7 @@ use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Applied, Decision, Document};
+use crate::MismatchStatus;
 
 type IdPath = Result<Path<String>, PathRejection>;
 
@@ -59,7 +60,13 @@ pub(super) async fn read(
     match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
         Verdict::Proceed => Ok(document(StatusCode::OK, &doc, None)),
         Verdict::NotModified => Ok(not_modified(&doc.etag)),
-        verdict => Err(refused(verdict, Some(&doc), app.mismatch, instance)),
+        // The 409 profile is about writes; a read's failed If-Match stays 412.
+        verdict => Err(refused(
+            verdict,
+            Some(&doc),
+            MismatchStatus::PreconditionFailed,
+            instance,
+        )),
     }
 }
 

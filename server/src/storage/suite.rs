@@ -165,3 +165,16 @@ fn sqlite_open_fails_cleanly_on_a_directory_path() {
         "{err}"
     );
 }
+
+#[test]
+fn sqlite_open_fails_cleanly_on_a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-a.db");
+    std::fs::write(
+        &path,
+        b"this is plain text, not SQLite, and long enough to have a header",
+    )
+    .unwrap();
+    let err = open(&Storage::Sqlite(path)).err().unwrap();
+    assert!(err.to_string().contains("not-a.db"), "{err}");
+}
