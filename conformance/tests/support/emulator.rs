@@ -1,0 +1,576 @@
+//! A stateful emulation of a conforming server as a wiremock `Respond`, with
+//! switchable faults. State lives behind one mutex, so compare-and-swap is atomic
+//! unless a fault says otherwise.
+
+// A refusal is returned as the response itself; boxing it would only add noise
+// to a test-only emulator.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ifmatch_conformance::etag::EntityTag;
+use serde_json::{json, Value};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+use super::faults::Fault;
+use super::merge::merge_patch;
+
+/// How the emulated server behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub faults: Vec<Fault>,
+    /// 412 or 409 for a failed `If-Match` on an existing resource.
+    pub mismatch_status: u16,
+    pub require_preconditions: bool,
+    /// Token bucket: this many requests at once, refilled at this many a second.
+    pub rate_limit: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Doc {
+    body: Value,
+    version: u64,
+    older: Vec<u64>,
+    reads_since_write: u32,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    capacity: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    docs: HashMap<String, Doc>,
+    next_id: u64,
+    next_version: u64,
+    /// Versions last seen by a read, for the `StaleReadCache` fault.
+    cache: HashMap<String, u64>,
+    bucket: Option<Bucket>,
+    limited_forever: bool,
+}
+
+/// Preconditions as the emulator understands them.
+enum Cond {
+    Absent,
+    Any,
+    Tags(Vec<EntityTag>),
+    Invalid,
+}
+
+/// The emulated server; mount it with `Mock::given(any()).respond_with(emulator)`.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    options: Arc<Options>,
+    state: Arc<Mutex<State>>,
+}
+
+impl Emulator {
+    pub fn new(options: Options) -> Self {
+        let bucket = options.rate_limit.map(|n| Bucket {
+            capacity: f64::from(n),
+            tokens: f64::from(n),
+            last: Instant::now(),
+        });
+        let state = State {
+            bucket,
+            ..State::default()
+        };
+        Emulator {
+            options: Arc::new(options),
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn has(&self, fault: Fault) -> bool {
+        self.options.faults.contains(&fault)
+    }
+
+    fn etag(&self, version: u64) -> String {
+        if self.has(Fault::WeakEtags) {
+            format!("W/\"e{version}\"")
+        } else {
+            format!("\"e{version}\"")
+        }
+    }
+
+    fn problem(
+        &self,
+        status: u16,
+        kind: &str,
+        detail: &str,
+        current: Option<String>,
+    ) -> ResponseTemplate {
+        let plain = (self.has(Fault::PlainTextErrors) && status != 429)
+            || (self.has(Fault::PlainText429) && status == 429);
+        if plain {
+            let r = ResponseTemplate::new(status)
+                .set_body_raw(detail.as_bytes().to_vec(), "text/plain");
+            return match current {
+                Some(tag) => r.insert_header("ETag", tag.as_str()),
+                None => r,
+            };
+        }
+        let reported = if self.has(Fault::ProblemStatusMismatch) {
+            if status == 500 {
+                400
+            } else {
+                500
+            }
+        } else {
+            status
+        };
+        let mut body = json!({ "type": format!("urn:emulator:problem:{kind}"), "title": kind, "status": reported, "detail": detail });
+        if self.has(Fault::ProblemWithoutType) {
+            body.as_object_mut().unwrap().remove("type");
+        }
+        let mut response = ResponseTemplate::new(status);
+        if let Some(tag) = current {
+            body["current_etag"] = Value::from(tag.clone());
+            response = response.insert_header("ETag", tag.as_str());
+        }
+        response.set_body_raw(body.to_string().into_bytes(), "application/problem+json")
+    }
+
+    fn cond(&self, req: &Request, name: &str) -> Cond {
+        let Some(value) = req.headers.get(name).and_then(|v| v.to_str().ok()) else {
+            return Cond::Absent;
+        };
+        if value.trim() == "*" {
+            return Cond::Any;
+        }
+        let lenient = self.has(Fault::LenientIfMatchParsing);
+        let tags: Option<Vec<EntityTag>> = value
+            .split(',')
+            .map(|t| {
+                EntityTag::parse(t).or_else(|| {
+                    lenient.then(|| EntityTag {
+                        weak: false,
+                        opaque: t.trim().to_owned(),
+                    })
+                })
+            })
+            .collect();
+        tags.map_or(Cond::Invalid, Cond::Tags)
+    }
+
+    /// Strong comparison against the version the server believes is current.
+    fn tag_matches(&self, tag: &EntityTag, version: u64, weak_ok: bool) -> bool {
+        let opaque = tag.opaque.split("-r").next().unwrap_or_default();
+        (weak_ok || !tag.weak || self.has(Fault::WeakComparisonForIfMatch))
+            && opaque == format!("e{version}")
+    }
+
+    fn write_response(&self, status: u16, version: u64, body: Option<&Value>) -> ResponseTemplate {
+        let mut r = ResponseTemplate::new(status);
+        if !self.has(Fault::NoEtagOnWrite) {
+            let shown = if self.has(Fault::WrongEtagOnWrite) {
+                version + 1000
+            } else {
+                version
+            };
+            r = r.insert_header("ETag", self.etag(shown).as_str());
+        }
+        match body {
+            Some(b) => r.set_body_raw(b.to_string().into_bytes(), "application/json"),
+            None => r,
+        }
+    }
+
+    fn mismatch(&self, version: u64, detail: &str) -> ResponseTemplate {
+        let current = (!self.has(Fault::NoCurrentEtagOnConflict)).then(|| self.etag(version));
+        let status = if self.options.mismatch_status == 409 {
+            409
+        } else {
+            412
+        };
+        let kind = if status == 409 {
+            "version-conflict"
+        } else {
+            "precondition-failed"
+        };
+        self.problem(status, kind, detail, current)
+    }
+
+    fn rate_limited(&self, st: &mut State) -> Option<ResponseTemplate> {
+        let bucket = st.bucket.as_mut()?;
+        let now = Instant::now();
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.last).as_secs_f64() * bucket.capacity)
+            .min(bucket.capacity);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 && !st.limited_forever {
+            bucket.tokens -= 1.0;
+            return None;
+        }
+        st.limited_forever = self.has(Fault::NeverRecovers);
+        let mut r = self.problem(
+            429,
+            "rate-limited",
+            "too many requests; wait as Retry-After says",
+            None,
+        );
+        if !self.has(Fault::RetryAfterMissing) {
+            r = r.insert_header("Retry-After", "1");
+        }
+        let t = if self.has(Fault::InconsistentRateLimitFields) {
+            60
+        } else {
+            1
+        };
+        Some(
+            r.insert_header(
+                "RateLimit-Policy",
+                format!("\"default\";q={};w=1", bucket.capacity).as_str(),
+            )
+            .insert_header("RateLimit", format!("\"default\";r=0;t={t}").as_str()),
+        )
+    }
+
+    fn handle(&self, st: &mut State, req: &Request) -> ResponseTemplate {
+        if let Some(limited) = self.rate_limited(st) {
+            return limited;
+        }
+        let path = req.url.path().trim_end_matches('/').to_owned();
+        let method = req.method.as_str();
+        if path == "/items" {
+            return match method {
+                "GET" => {
+                    let ids: Vec<&String> = st.docs.keys().collect();
+                    ResponseTemplate::new(200).set_body_json(ids)
+                }
+                "POST" => self.post(st, req),
+                _ => self.problem(405, "method-not-allowed", "use GET or POST", None),
+            };
+        }
+        let Some(id) = path.strip_prefix("/items/").filter(|id| !id.contains('/')) else {
+            return self.problem(404, "not-found", "no such collection", None);
+        };
+        let id = id.to_owned();
+        match method {
+            "GET" | "HEAD" => self.get(st, req, &id, method == "HEAD"),
+            "PUT" => self.put(st, req, &id),
+            "PATCH" => self.patch(st, req, &id),
+            "DELETE" => self.delete(st, req, &id),
+            _ => self.problem(
+                405,
+                "method-not-allowed",
+                "use GET, HEAD, PUT, PATCH or DELETE",
+                None,
+            ),
+        }
+    }
+
+    fn json_body(&self, req: &Request, media: &str) -> Result<Value, ResponseTemplate> {
+        let ct = req
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct.starts_with(media) {
+            return Err(self.problem(
+                415,
+                "unsupported-media-type",
+                &format!("send {media}"),
+                None,
+            ));
+        }
+        match serde_json::from_slice(&req.body) {
+            Ok(v) => Ok(v),
+            Err(_) if self.has(Fault::AcceptMalformedJson) => Ok(Value::String(
+                String::from_utf8_lossy(&req.body).into_owned(),
+            )),
+            Err(e) => Err(self.problem(400, "malformed-body", &format!("invalid JSON: {e}"), None)),
+        }
+    }
+
+    fn next_version(st: &mut State) -> u64 {
+        st.next_version += 1;
+        st.next_version
+    }
+
+    fn post(&self, st: &mut State, req: &Request) -> ResponseTemplate {
+        let body = match self.json_body(req, "application/json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        st.next_id += 1;
+        let id = st.next_id.to_string();
+        let version = Self::next_version(st);
+        st.cache.insert(id.clone(), version);
+        st.docs.insert(
+            id.clone(),
+            Doc {
+                body: body.clone(),
+                version,
+                older: vec![],
+                reads_since_write: 0,
+            },
+        );
+        let mut r = ResponseTemplate::new(if self.has(Fault::CreateReturns200) {
+            200
+        } else {
+            201
+        })
+        .insert_header("Location", format!("/items/{id}").as_str())
+        .set_body_raw(body.to_string().into_bytes(), "application/json");
+        if !self.has(Fault::CreateWithoutEtag) {
+            r = r.insert_header("ETag", self.etag(version).as_str());
+        }
+        r
+    }
+
+    fn get(&self, st: &mut State, req: &Request, id: &str, head: bool) -> ResponseTemplate {
+        let inm = self.cond(req, "if-none-match");
+        let Some(doc) = st.docs.get_mut(id) else {
+            return self.problem(404, "not-found", &format!("no item {id}"), None);
+        };
+        if !head {
+            doc.reads_since_write += 1;
+        }
+        let mut tag = self.etag(doc.version);
+        if self.has(Fault::EtagDriftsOnRepeatedReads) && doc.reads_since_write >= 4 {
+            tag = format!("\"e{}-r{}\"", doc.version, doc.reads_since_write);
+        }
+        let (version, body) = (doc.version, doc.body.clone());
+        st.cache.insert(id.to_owned(), version);
+        let not_modified = match &inm {
+            Cond::Absent => false,
+            _ if self.has(Fault::AlwaysNotModified) => true,
+            _ if self.has(Fault::IgnoreIfNoneMatch) => false,
+            Cond::Any => true,
+            Cond::Tags(tags) => tags.iter().any(|t| self.tag_matches(t, version, true)),
+            Cond::Invalid => {
+                return self.problem(400, "invalid-header", "malformed If-None-Match", None)
+            }
+        };
+        let mut r = ResponseTemplate::new(if not_modified { 304 } else { 200 });
+        if !(head && self.has(Fault::HeadWithoutEtag)) {
+            r = r.insert_header("ETag", tag.as_str());
+        }
+        if not_modified || head {
+            return r;
+        }
+        r.set_body_raw(body.to_string().into_bytes(), "application/json")
+    }
+
+    /// Evaluates `If-Match` on an existing document; `Err` is the refusal.
+    fn check_if_match(
+        &self,
+        st: &State,
+        id: &str,
+        cond: &Cond,
+        accept_stale: bool,
+        apply_stale: bool,
+    ) -> Result<bool, ResponseTemplate> {
+        let doc = &st.docs[id];
+        let believed = if self.has(Fault::StaleReadCache) {
+            st.cache.get(id).copied().unwrap_or(doc.version)
+        } else {
+            doc.version
+        };
+        match cond {
+            Cond::Absent | Cond::Any => Ok(false),
+            Cond::Invalid => Err(self.problem(
+                400,
+                "invalid-header",
+                "If-Match must be * or quoted entity-tags",
+                None,
+            )),
+            Cond::Tags(tags) => {
+                let stale = tags
+                    .iter()
+                    .any(|t| !t.weak && doc.older.iter().any(|v| t.opaque == format!("e{v}")));
+                if tags.iter().any(|t| self.tag_matches(t, believed, false))
+                    || (accept_stale && stale)
+                {
+                    Ok(false)
+                } else if stale && apply_stale {
+                    Ok(true)
+                } else {
+                    Err(self.mismatch(doc.version, "the If-Match ETag is not the current one"))
+                }
+            }
+        }
+    }
+
+    fn require(&self, im: &Cond, inm: &Cond, bypass: Fault) -> Option<ResponseTemplate> {
+        let unconditional = matches!(im, Cond::Absent) && matches!(inm, Cond::Absent);
+        if !(self.options.require_preconditions && unconditional) || self.has(bypass) {
+            return None;
+        }
+        let detail = if self.has(Fault::Bare428) {
+            "precondition required"
+        } else {
+            "send If-Match with the ETag from your last GET"
+        };
+        Some(self.problem(428, "precondition-required", detail, None))
+    }
+
+    fn store(st: &mut State, id: &str, body: Value, bump: bool) -> u64 {
+        let version = if bump {
+            Self::next_version(st)
+        } else {
+            st.docs[id].version
+        };
+        let doc = st.docs.get_mut(id).expect("document exists");
+        if bump {
+            doc.older.push(doc.version);
+        }
+        doc.body = body;
+        doc.version = version;
+        doc.reads_since_write = 0;
+        version
+    }
+
+    fn put(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPut) {
+            return r;
+        }
+        let exists = st.docs.contains_key(id);
+        let mut refuse_after_write = false;
+        if exists {
+            match (&im, self.has(Fault::RejectIfMatchStar)) {
+                (Cond::Any, true) => {
+                    return self.mismatch(st.docs[id].version, "If-Match: * refused")
+                }
+                (Cond::Tags(_), _) if self.has(Fault::RejectCurrentPut) => {
+                    return self.mismatch(st.docs[id].version, "refused")
+                }
+                _ => match self.check_if_match(
+                    st,
+                    id,
+                    &im,
+                    self.has(Fault::StalePutAccepted),
+                    self.has(Fault::RefuseStalePutButApply),
+                ) {
+                    Ok(refuse) => refuse_after_write = refuse,
+                    Err(r) => return r,
+                },
+            }
+            if matches!(inm, Cond::Any) && !self.has(Fault::IgnoreIfNoneMatchOnPut) {
+                return self.problem(412, "precondition-failed", "the resource exists", None);
+            }
+        } else {
+            let creates = match &im {
+                Cond::Any => self.has(Fault::IfMatchStarCreates),
+                Cond::Tags(_) => self.has(Fault::IfMatchTagCreates),
+                Cond::Invalid => {
+                    return self.problem(400, "invalid-header", "malformed If-Match", None)
+                }
+                Cond::Absent => true,
+            };
+            if !creates {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            if self.has(Fault::PutCannotCreate) {
+                return self.problem(404, "not-found", "PUT does not create here", None);
+            }
+        }
+        let body = match self.json_body(req, "application/json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        if !exists {
+            let version = Self::next_version(st);
+            st.cache.insert(id.to_owned(), version);
+            st.docs.insert(
+                id.to_owned(),
+                Doc {
+                    body: body.clone(),
+                    version,
+                    older: vec![],
+                    reads_since_write: 0,
+                },
+            );
+            return self.write_response(201, version, Some(&body));
+        }
+        let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPut));
+        if refuse_after_write {
+            return self.mismatch(version, "the If-Match ETag is not the current one");
+        }
+        self.write_response(200, version, Some(&body))
+    }
+
+    fn patch(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if !st.docs.contains_key(id) {
+            if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            return self.problem(404, "not-found", &format!("no item {id}"), None);
+        }
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPatch) {
+            return r;
+        }
+        if self.has(Fault::RejectCurrentPatch) && matches!(im, Cond::Tags(_)) {
+            return self.mismatch(st.docs[id].version, "refused");
+        }
+        if let Err(r) = self.check_if_match(st, id, &im, self.has(Fault::StalePatchAccepted), false)
+        {
+            return r;
+        }
+        let patch = match self.json_body(req, "application/merge-patch+json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let mut body = st.docs[id].body.clone();
+        if self.has(Fault::PatchReplaces) {
+            body = patch;
+        } else {
+            merge_patch(&mut body, &patch);
+        }
+        let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPatch));
+        self.write_response(200, version, Some(&body))
+    }
+
+    fn delete(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if !st.docs.contains_key(id) {
+            if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            return self.problem(404, "not-found", &format!("no item {id}"), None);
+        }
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalDelete) {
+            return r;
+        }
+        if self.has(Fault::RejectCurrentDelete) && matches!(im, Cond::Tags(_)) {
+            return self.mismatch(st.docs[id].version, "refused");
+        }
+        if let Err(r) =
+            self.check_if_match(st, id, &im, self.has(Fault::StaleDeleteAccepted), false)
+        {
+            return r;
+        }
+        st.docs.remove(id);
+        ResponseTemplate::new(204)
+    }
+}
+
+impl Respond for Emulator {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.state.lock().expect("emulator state poisoned");
+        self.handle(&mut state, request)
+    }
+}

@@ -1,0 +1,130 @@
+//! The ways the emulated server can break the contract, each aimed at one rule,
+//! and the rules each is expected to make fail (or warn).
+
+use ifmatch_conformance::rules::Profile;
+
+/// One deliberate defect of the emulated server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    CreateReturns200,
+    CreateWithoutEtag,
+    WeakEtags,
+    EtagDriftsOnRepeatedReads,
+    EtagUnchangedOnPut,
+    EtagUnchangedOnPatch,
+    NoEtagOnWrite,
+    WrongEtagOnWrite,
+    HeadWithoutEtag,
+    IgnoreIfNoneMatch,
+    AlwaysNotModified,
+    RejectCurrentPut,
+    RejectCurrentPatch,
+    PatchReplaces,
+    RejectCurrentDelete,
+    StalePutAccepted,
+    StalePatchAccepted,
+    StaleDeleteAccepted,
+    RefuseStalePutButApply,
+    WeakComparisonForIfMatch,
+    RejectIfMatchStar,
+    PutCannotCreate,
+    IgnoreIfNoneMatchOnPut,
+    IfMatchStarCreates,
+    IfMatchTagCreates,
+    PreconditionBeforeNotFound,
+    PlainTextErrors,
+    ProblemStatusMismatch,
+    ProblemWithoutType,
+    NoCurrentEtagOnConflict,
+    AcceptMalformedJson,
+    LenientIfMatchParsing,
+    StaleReadCache,
+    AllowUnconditionalPut,
+    AllowUnconditionalPatch,
+    AllowUnconditionalDelete,
+    Bare428,
+    RetryAfterMissing,
+    InconsistentRateLimitFields,
+    PlainText429,
+    NeverRecovers,
+}
+
+/// The concurrency rules judge the same compare-and-swap as the stale-write
+/// rules, under contention: a server that accepts stale writes breaks both.
+const CAS: [&str; 2] = [
+    "core.concurrency.single-winner",
+    "core.concurrency.no-lost-update",
+];
+
+impl Fault {
+    /// Rules this fault must make fail (MUST) or warn (SHOULD); every other rule
+    /// must pass, be non-strict/info, or be skipped because a prerequisite broke.
+    pub fn breaks(self) -> Vec<&'static str> {
+        use Fault::*;
+        let one = |id: &'static str| vec![id];
+        match self {
+            CreateReturns200 => one("core.create.post-201"),
+            CreateWithoutEtag => one("core.create.etag"),
+            // The 201's weak ETag also cannot equal a strong one.
+            WeakEtags => vec!["core.etag.strong-on-get", "core.create.etag"],
+            EtagDriftsOnRepeatedReads => one("core.etag.stable-without-change"),
+            EtagUnchangedOnPut => one("core.etag.changes-on-put"),
+            EtagUnchangedOnPatch => one("core.etag.changes-on-patch"),
+            NoEtagOnWrite => one("core.write.returns-etag"),
+            WrongEtagOnWrite => one("core.write.etag-matches-get"),
+            HeadWithoutEtag => one("core.head.etag-matches-get"),
+            IgnoreIfNoneMatch => one("core.if-none-match.not-modified"),
+            AlwaysNotModified => one("core.if-none-match.modified"),
+            RejectCurrentPut => one("core.if-match.current-put"),
+            RejectCurrentPatch => one("core.if-match.current-patch"),
+            PatchReplaces => one("core.patch.merge-semantics"),
+            RejectCurrentDelete => one("core.if-match.current-delete"),
+            StalePutAccepted => [&["core.if-match.stale-put"][..], &CAS].concat(),
+            // Refused writers that still apply write the same counter value as the
+            // winner, so no acknowledged increment is lost; only the body race shows.
+            RefuseStalePutButApply => vec!["core.if-match.stale-put", CAS[0]],
+            StalePatchAccepted => one("core.if-match.stale-patch"),
+            StaleDeleteAccepted => one("core.if-match.stale-delete"),
+            WeakComparisonForIfMatch => one("core.if-match.weak-refused"),
+            RejectIfMatchStar => one("core.if-match.star-existing"),
+            PutCannotCreate => one("core.if-none-match.star-creates"),
+            IgnoreIfNoneMatchOnPut => one("core.if-none-match.star-existing"),
+            IfMatchStarCreates => one("core.if-match.star-missing"),
+            IfMatchTagCreates => one("core.precondition.missing-put-412"),
+            PreconditionBeforeNotFound => one("core.precondition.not-found-wins"),
+            PlainTextErrors => one("core.problem.media-type"),
+            ProblemStatusMismatch => one("core.problem.status-member"),
+            ProblemWithoutType => one("core.problem.type-uri"),
+            NoCurrentEtagOnConflict => one("core.conflict.current-etag"),
+            AcceptMalformedJson => one("core.bad-input.malformed-json"),
+            LenientIfMatchParsing => one("core.bad-input.malformed-if-match"),
+            StaleReadCache => CAS.to_vec(),
+            AllowUnconditionalPut => one("require-preconditions.put-428"),
+            AllowUnconditionalPatch => one("require-preconditions.patch-428"),
+            AllowUnconditionalDelete => one("require-preconditions.delete-428"),
+            Bare428 => one("require-preconditions.names-if-match"),
+            RetryAfterMissing => one("rate-limit.retry-after"),
+            InconsistentRateLimitFields => one("rate-limit.fields-consistent"),
+            PlainText429 => one("rate-limit.problem-json"),
+            NeverRecovers => one("rate-limit.recovers"),
+        }
+    }
+
+    /// The profiles the fault's test checks (the profile of the broken rule,
+    /// plus core so that collateral damage to core rules would show).
+    pub fn profiles(self) -> Vec<Profile> {
+        use Fault::*;
+        match self {
+            AllowUnconditionalPut
+            | AllowUnconditionalPatch
+            | AllowUnconditionalDelete
+            | Bare428 => {
+                vec![Profile::Core, Profile::RequirePreconditions]
+            }
+            RetryAfterMissing | InconsistentRateLimitFields | PlainText429 | NeverRecovers => {
+                vec![Profile::RateLimit]
+            }
+            _ => vec![Profile::Core],
+        }
+    }
+}

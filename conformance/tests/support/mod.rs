@@ -1,0 +1,76 @@
+//! Shared test support: the emulated server, its faults, and helpers to run the
+//! checker and judge a report.
+#![allow(dead_code)]
+
+pub mod emulator;
+pub mod faults;
+pub mod merge;
+
+use ifmatch_conformance::check::{self, CheckConfig};
+use ifmatch_conformance::report::Report;
+use ifmatch_conformance::rules::Profile;
+use ifmatch_conformance::verdict::Verdict;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+pub use emulator::{Emulator, Options};
+pub use faults::Fault;
+
+/// Starts a wiremock server that answers every request with the emulator.
+pub async fn emulated(options: Options) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(Emulator::new(options))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A configuration with a fixed run token, so reports are deterministic.
+pub fn config(base_url: &str, profiles: &[Profile], mismatch_status: u16) -> CheckConfig {
+    let mut config = CheckConfig::new(base_url);
+    config.profiles = profiles.to_vec();
+    config.mismatch_status = mismatch_status;
+    config.run_token = "test".into();
+    config
+}
+
+/// Runs the checker and returns the report (panics on a setup error).
+pub async fn check(config: &CheckConfig) -> Report {
+    check::run(config, None)
+        .await
+        .expect("the checker could reach the server")
+}
+
+/// Asserts that exactly `broken` rules failed or warned, and that every other
+/// rule passed, was non-strict or informational, or was skipped.
+pub fn assert_only_broken(report: &Report, broken: &[&str]) {
+    let mut problems = Vec::new();
+    for id in broken {
+        match report.outcome(id) {
+            Some(o) if matches!(o.verdict, Verdict::Fail | Verdict::Warn) => {}
+            Some(o) => problems.push(format!(
+                "{id} should fail or warn but was {}: {}",
+                o.verdict.as_str(),
+                o.message
+            )),
+            None => problems.push(format!("{id} was not checked")),
+        }
+    }
+    for o in &report.outcomes {
+        if !broken.contains(&o.id.as_str()) && matches!(o.verdict, Verdict::Fail | Verdict::Warn) {
+            problems.push(format!(
+                "unrelated rule {} was misjudged as {}: {}",
+                o.id,
+                o.verdict.as_str(),
+                o.message
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Replaces the random port in rendered output so snapshots are stable.
+pub fn stable(text: &str, base_url: &str) -> String {
+    text.replace(base_url, "http://SERVER")
+}
