@@ -1,2 +1,77 @@
-//! Optimistic-concurrency HTTP client: ETag caching, automatic If-Match, conflict recovery and 429 backoff.
+//! Optimistic-concurrency HTTP client: ETag caching, automatic If-Match, conflict recovery and
+//! 429 backoff, for native Rust (tokio) and WebAssembly (the browser's `fetch`) alike.
+//!
+//! Two clients that read, change and write the same resource lose an update unless the second
+//! write is refused. This client makes the refusal automatic (every PUT/PATCH/DELETE carries
+//! `If-Match` with the ETag it last saw) and the recovery too (`update()` re-reads, re-applies
+//! or merges, and writes again), and it waits out `429 Too Many Requests` as the server asks.
+//!
+//! ```no_run
+//! use ifmatch::{Client, RetryConfig, Strategy};
+//! use serde_json::json;
+//!
+//! # async fn demo() -> Result<(), ifmatch::Error> {
+//! let client = Client::builder()
+//!     .base_url("http://127.0.0.1:8080")?
+//!     .retry(RetryConfig::contended())
+//!     .build()?;
+//!
+//! let created = client.create("/items", &json!({"n": 0})).await?;
+//! let path = created.location.expect("the server names the new item");
+//!
+//! // Safe under any number of concurrent writers: no increment is ever lost.
+//! let out = client
+//!     .update(&path)
+//!     .change(|doc| {
+//!         doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
+//!         Ok(())
+//!     })
+//!     .strategy(Strategy::Reapply)
+//!     .send()
+//!     .await?;
+//! assert_eq!(out.value["n"], 1);
+//! println!("{:?}", client.stats());
+//! # Ok(()) }
+//! ```
+//!
+//! The decisions (preconditions, conflict classification, merging, retry timing) are pure
+//! functions tested without network or clock; the transport ([`Transport`]) and the timer
+//! ([`Sleeper`]) are injected. See `docs/sdk.md` and `docs/strategies.md` in the repository.
 #![deny(missing_docs)]
+
+mod cache;
+mod cancel;
+mod client;
+mod conflict;
+mod error;
+mod etag;
+mod event;
+pub mod merge;
+mod precondition;
+mod problem;
+mod retry;
+mod runtime;
+mod stats;
+mod strategy;
+pub mod testing;
+mod transport;
+mod versioned;
+
+pub use cancel::CancelToken;
+pub use client::{builder::DEFAULT_CACHE_CAPACITY, Client, ClientBuilder, Update};
+pub use error::{BoxError, ChangeError, Error};
+pub use etag::EntityTag;
+pub use event::{ConflictOutcome, Event, Observer};
+pub use precondition::MissingEtagPolicy;
+pub use problem::{Problem, PRECONDITION_FAILED_TYPE, VERSION_CONFLICT_TYPE};
+pub use retry::{HintSource, LongWaitPolicy, RetryConfig};
+pub use runtime::{BoxFuture, MaybeSend, MaybeSync, Sleeper};
+pub use stats::Stats;
+pub use strategy::{
+    ConflictContext, ConflictStrategy, CustomStrategy, Decision, MergeResolver, Strategy,
+};
+pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
+pub use versioned::Versioned;
+
+/// Re-exported so callers can name methods and headers without a direct `http` dependency.
+pub use http;

@@ -1,0 +1,280 @@
+//! Configuring a [`Client`].
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::{
+    cache::EtagCache,
+    event::Observer,
+    retry::{RetryBudget, RetryConfig},
+    runtime::default_sleeper,
+    stats::Counters,
+    transport::{ReqwestTransport, Transport},
+    Error, Event, MaybeSend, MaybeSync, MissingEtagPolicy, Sleeper,
+};
+
+use super::{keys::KeySource, Client, Inner};
+
+/// The default number of cached resources.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// Builds a [`Client`].
+///
+/// # Defaults
+///
+/// | option | default | why |
+/// |---|---|---|
+/// | `base_url` | none (absolute URLs only) | |
+/// | `cache_capacity` | 1024 entries ([`DEFAULT_CACHE_CAPACITY`]) | enough for a working set of documents; bodies are kept, so memory is ~capacity × document size |
+/// | `retry` | [`RetryConfig::default()`] | see its table |
+/// | `missing_etag` | [`MissingEtagPolicy::FetchFirst`] | safe on resources never read before |
+/// | `partition` | none | single-identity clients need none |
+/// | `transport` | [`ReqwestTransport`] with a default `reqwest::Client` | hyper natively, `fetch` on wasm32 |
+/// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
+/// | observers | none | |
+///
+/// ```
+/// use ifmatch::{Client, MissingEtagPolicy, RetryConfig};
+///
+/// let client = Client::builder()
+///     .base_url("http://127.0.0.1:8080")?
+///     .cache_capacity(256)
+///     .retry(RetryConfig::contended())
+///     .missing_etag(MissingEtagPolicy::FetchFirst)
+///     .header("authorization", "Bearer token")?
+///     .on_event(|event| eprintln!("{event:?}"))
+///     .build()?;
+/// # Ok::<(), ifmatch::Error>(())
+/// ```
+#[must_use = "call .build() to get a Client"]
+pub struct ClientBuilder {
+    base_url: Option<Url>,
+    cache_capacity: usize,
+    retry: RetryConfig,
+    missing_etag: MissingEtagPolicy,
+    partition: Option<String>,
+    transport: Option<Arc<dyn Transport>>,
+    sleeper: Option<Arc<dyn Sleeper>>,
+    observers: Vec<Arc<dyn Observer>>,
+    headers: HeaderMap,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the documented defaults.
+    pub fn new() -> Self {
+        Self {
+            base_url: None,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            retry: RetryConfig::default(),
+            missing_etag: MissingEtagPolicy::default(),
+            partition: None,
+            transport: None,
+            sleeper: None,
+            observers: Vec::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// The URL relative paths resolve against (`/items/1` → `<base>/items/1`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] unless `url` is an absolute `http` or `https` URL.
+    pub fn base_url(mut self, url: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidUrl {
+            input: url.to_owned(),
+            reason,
+        };
+        let mut parsed = Url::parse(url).map_err(|e| {
+            invalid(format!(
+                "{e}; give an absolute URL such as http://127.0.0.1:8080"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid("only http and https URLs are supported".into()));
+        }
+        // A trailing slash makes joining append to the base path instead of replacing its last segment.
+        if !parsed.path().ends_with('/') {
+            let path = format!("{}/", parsed.path());
+            parsed.set_path(&path);
+        }
+        self.base_url = Some(parsed);
+        Ok(self)
+    }
+
+    /// How many resources' ETags and bodies to keep (LRU); 0 disables the cache.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Retry and backoff settings.
+    pub fn retry(mut self, config: RetryConfig) -> Self {
+        self.retry = config;
+        self
+    }
+
+    /// What writes do without a cached strong ETag.
+    pub fn missing_etag(mut self, policy: MissingEtagPolicy) -> Self {
+        self.missing_etag = policy;
+        self
+    }
+
+    /// The cache partition (identity) for this client; see [`Client::with_partition`].
+    pub fn partition(mut self, partition: impl Into<String>) -> Self {
+        self.partition = Some(partition.into());
+        self
+    }
+
+    /// A header sent with every request (e.g. `authorization`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the name or value is not valid in HTTP.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| Error::Config {
+            field: "header",
+            reason: format!("invalid header name {name:?}: {e}"),
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|e| Error::Config {
+            field: "header",
+            reason: format!("invalid value for {name}: {e}"),
+        })?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// The HTTP transport (e.g. a [`ReqwestTransport`] around a configured `reqwest::Client`).
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// The sleeper for backoff waits (tests pass [`crate::testing::RecordingSleeper`]).
+    pub fn sleeper(mut self, sleeper: impl Sleeper) -> Self {
+        self.sleeper = Some(Arc::new(sleeper));
+        self
+    }
+
+    /// Adds an observer for [`Event`]s; called inline for every retry-related event.
+    pub fn on_event<F>(mut self, observer: F) -> Self
+    where
+        F: Fn(&Event) + MaybeSend + MaybeSync + 'static,
+    {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Adds an observer implementing [`Observer`].
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// None today; the `Result` leaves room for settings validated at build time.
+    pub fn build(self) -> Result<Client, Error> {
+        let retry = self.retry;
+        let inner = Inner {
+            base_url: self.base_url,
+            cache: EtagCache::new(self.cache_capacity),
+            budget: RetryBudget::new(
+                retry.budget_capacity(),
+                retry.budget_retry_cost(),
+                retry.budget_success_refund(),
+            ),
+            retry,
+            observers: self.observers,
+            sleeper: self.sleeper.unwrap_or_else(default_sleeper),
+            transport: self
+                .transport
+                .unwrap_or_else(|| Arc::new(ReqwestTransport::default())),
+            counters: Counters::default(),
+            keys: KeySource::new(),
+            default_headers: self.headers,
+        };
+        // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
+        // type for both targets, and there is only one thread there.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let inner = Arc::new(inner);
+        Ok(Client {
+            inner,
+            partition: self.partition.map(Arc::from),
+            missing_etag: self.missing_etag,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let b = ClientBuilder::new();
+        assert!(b.base_url.is_none());
+        assert_eq!(b.cache_capacity, 1024);
+        assert_eq!(b.retry, RetryConfig::default());
+        assert_eq!(b.missing_etag, MissingEtagPolicy::FetchFirst);
+        assert!(b.partition.is_none() && b.transport.is_none() && b.sleeper.is_none());
+        assert!(b.observers.is_empty() && b.headers.is_empty());
+    }
+
+    #[test]
+    fn base_url_must_be_absolute_http() {
+        for bad in ["/items", "ftp://x/", "not a url"] {
+            let err = ClientBuilder::new().base_url(bad).err().expect(bad);
+            assert_eq!(err.code(), "invalid_url");
+        }
+    }
+
+    #[test]
+    fn relative_paths_append_to_the_base_path() {
+        let client = ClientBuilder::new()
+            .base_url("http://h:1/api")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.resolve("/items/1").unwrap(),
+            "http://h:1/api/items/1"
+        );
+        assert_eq!(client.resolve("items").unwrap(), "http://h:1/api/items");
+        assert_eq!(client.resolve("http://other/x").unwrap(), "http://other/x");
+    }
+
+    #[test]
+    fn relative_path_without_base_is_a_clear_error() {
+        let client = ClientBuilder::new().build().unwrap();
+        let err = client.resolve("/items").unwrap_err();
+        assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn invalid_headers_are_rejected() {
+        assert_eq!(
+            ClientBuilder::new()
+                .header("bad name", "v")
+                .err()
+                .unwrap()
+                .code(),
+            "invalid_config"
+        );
+        assert_eq!(
+            ClientBuilder::new()
+                .header("x", "line\nbreak")
+                .err()
+                .unwrap()
+                .code(),
+            "invalid_config"
+        );
+    }
+}

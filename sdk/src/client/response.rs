@@ -1,0 +1,95 @@
+//! Reading responses: bodies, ETags and error classification.
+
+use http::{header, Method};
+use serde_json::Value;
+
+use crate::{
+    conflict::classify, retry::read_hint, stats::Counters, transport::HttpResponse, EntityTag,
+    Error, Problem,
+};
+
+use super::Client;
+
+/// The JSON body, `None` when empty.
+pub(crate) fn json_body(url: &str, body: &[u8]) -> Result<Option<Value>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|source| Error::Decode {
+            url: url.to_owned(),
+            source,
+        })
+}
+
+impl Client {
+    /// The response's ETag; a malformed one is ignored (and counted), never trusted.
+    pub(crate) fn etag_of(&self, response: &HttpResponse) -> Option<EntityTag> {
+        let raw = response.headers.get(header::ETAG)?;
+        match raw.to_str().ok().map(str::parse::<EntityTag>) {
+            Some(Ok(tag)) => Some(tag),
+            _ => {
+                Counters::bump(&self.inner.counters.malformed_headers);
+                tracing::warn!(etag = ?raw, "ignoring a malformed ETag header");
+                None
+            }
+        }
+    }
+
+    /// Turns a non-success response into the matching error.
+    pub(crate) fn error_for(
+        &self,
+        method: &Method,
+        url: &str,
+        response: &HttpResponse,
+        attempts: u32,
+    ) -> Error {
+        let status = response.status.as_u16();
+        let problem = Problem::from_json(&response.body);
+        let etag = self.etag_of(response);
+        if let Some(conflict) = classify(status, problem.as_ref(), etag.as_ref()) {
+            return Error::Conflict {
+                method: method.clone(),
+                url: url.to_owned(),
+                status,
+                attempts,
+                current_etag: conflict.current_etag,
+                problem: problem.map(Box::new),
+            };
+        }
+        if status == 429 || status == 503 {
+            let hint = read_hint(&response.headers, super::exchange::wall_clock());
+            return Error::RateLimited {
+                method: method.clone(),
+                url: url.to_owned(),
+                status,
+                attempts,
+                retry_after: hint.wait.map(|(d, _)| d),
+                problem: problem.map(Box::new),
+            };
+        }
+        Error::Status {
+            method: method.clone(),
+            url: url.to_owned(),
+            status,
+            problem: problem.map(Box::new),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_whitespace_bodies_are_none() {
+        assert_eq!(json_body("u", b"").unwrap(), None);
+        assert_eq!(json_body("u", b" \n").unwrap(), None);
+        assert_eq!(
+            json_body("u", b"{\"a\":1}").unwrap(),
+            Some(serde_json::json!({"a": 1}))
+        );
+        assert_eq!(json_body("u", b"<html>").unwrap_err().code(), "decode");
+    }
+}

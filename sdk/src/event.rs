@@ -1,0 +1,92 @@
+//! Typed events for observers; fired only when the client retries or gives up retrying.
+
+use std::time::Duration;
+
+use http::Method;
+
+use crate::{retry::HintSource, MaybeSend, MaybeSync};
+
+/// Something a retrying client did. Plain requests that succeed first time fire nothing.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A request is being sent again (`attempt` ≥ 2) after a throttle wait or a conflict.
+    Attempt {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// This attempt's number, counting from 1.
+        attempt: u32,
+    },
+    /// An `update()` write lost a version race and the strategy decided what to do.
+    Conflict {
+        /// The absolute URL.
+        url: String,
+        /// 412 or 409.
+        status: u16,
+        /// The strategy's name (`Strategy::name`).
+        strategy: &'static str,
+        /// What happened next.
+        outcome: ConflictOutcome,
+        /// Writes sent so far.
+        attempt: u32,
+    },
+    /// The server throttled (429/503) and the client waits before retrying.
+    Throttled {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// 429 or 503.
+        status: u16,
+        /// The server's hint and where it came from, if it sent a usable one.
+        hint: Option<(Duration, HintSource)>,
+        /// The wait the client chose.
+        delay: Duration,
+    },
+    /// The per-host retry budget refused a retry.
+    BudgetExhausted {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// The host whose budget is empty.
+        host: String,
+    },
+}
+
+/// What conflict recovery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConflictOutcome {
+    /// The change closure ran again on the fresh state; the result will be written.
+    Reapplied,
+    /// Mine and theirs merged cleanly (or through the resolver); the merge will be written.
+    Merged,
+    /// My document will be written over theirs (last-write-wins).
+    Overwritten,
+    /// A custom strategy supplied the document to write.
+    Replaced,
+    /// Overlapping edits were left unresolved; the update fails.
+    MergeFailed,
+    /// The strategy aborted; the update fails with the current state.
+    Aborted,
+    /// The attempt limit was reached; the update fails.
+    GaveUp,
+}
+
+/// Receives [`Event`]s; any `Fn(&Event)` is one. Called inline, so keep it quick.
+pub trait Observer: MaybeSend + MaybeSync + 'static {
+    /// Handles one event.
+    fn on_event(&self, event: &Event);
+}
+
+impl<F> Observer for F
+where
+    F: Fn(&Event) + MaybeSend + MaybeSync + 'static,
+{
+    fn on_event(&self, event: &Event) {
+        self(event)
+    }
+}

@@ -1,0 +1,331 @@
+//! Retry settings and their presets.
+
+use std::time::Duration;
+
+/// What to do when a server asks for a wait longer than [`RetryConfig::max_retry_after`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LongWaitPolicy {
+    /// Fail at once with [`crate::Error::RetryAfterTooLong`], carrying the requested delay.
+    Fail,
+    /// Wait `max_retry_after` instead, then try again (likely early; the server may throttle again).
+    Clamp,
+}
+
+/// How `update()` and the HTTP verbs retry: version conflicts, throttling (429/503) and the
+/// per-host retry budget.
+///
+/// # Defaults
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | `max_attempts` | 3 | throttled requests: the AWS SDKs' standard mode sends 3 attempts |
+/// | `initial_delay` | 1 s | throttle backoff base without a server hint (AWS standard mode: 1 s) |
+/// | `max_delay` | 20 s | cap of one backoff wait (AWS standard mode's 20 s cap) |
+/// | `factor` | 2.0 | exponential growth per throttle retry (AWS: 2) |
+/// | `jitter` | full, unseeded | full jitter spreads synchronized clients best (AWS architecture blog) |
+/// | `total_deadline` | 60 s | no single call waits longer than a minute in total |
+/// | `max_retry_after` | 30 s | longer server hints usually mean "come back later", not "wait inline" |
+/// | `long_wait` | [`LongWaitPolicy::Fail`] | an early retry after a clamped hint only earns another 429 |
+/// | `max_conflict_attempts` | 5 | writes in one `update()`, as client-go's `DefaultRetry` (5 steps) |
+/// | `conflict_delay` | 10 ms | pause before re-writing after a conflict (client-go: 10 ms) |
+/// | `conflict_factor` | 1.0 | client-go `DefaultRetry` does not grow its 10 ms step |
+/// | `budget_capacity` | 500 tokens | the AWS SDKs' retry quota per client, kept per host here |
+/// | `budget_retry_cost` | 5 tokens | AWS: a throttling retry costs 5 |
+/// | `budget_success_refund` | 1 token | AWS: a success returns 1 |
+///
+/// client-go applies jitter 0.1 to its 10 ms step; this crate uses full jitter everywhere, so a
+/// conflict pause is uniformly drawn from `[0, 10 ms)`: losers of a race spread out instead of
+/// colliding again in lockstep.
+///
+/// ```
+/// use std::time::Duration;
+/// use ifmatch::RetryConfig;
+///
+/// let config = RetryConfig::default()
+///     .with_max_attempts(5)
+///     .with_jitter_seed(7)
+///     .with_max_retry_after(Duration::from_secs(10));
+/// assert_eq!(config.max_attempts(), 5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryConfig {
+    max_attempts: u32,
+    initial_delay: Duration,
+    max_delay: Duration,
+    factor: f32,
+    jitter: bool,
+    seed: Option<u64>,
+    total_deadline: Option<Duration>,
+    max_retry_after: Duration,
+    long_wait: LongWaitPolicy,
+    max_conflict_attempts: u32,
+    conflict_delay: Duration,
+    conflict_factor: f32,
+    conflict_max_delay: Duration,
+    budget_capacity: u32,
+    budget_retry_cost: u32,
+    budget_success_refund: u32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RetryConfig {
+    /// The documented defaults (see the table above).
+    pub const fn new() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(20),
+            factor: 2.0,
+            jitter: true,
+            seed: None,
+            total_deadline: Some(Duration::from_secs(60)),
+            max_retry_after: Duration::from_secs(30),
+            long_wait: LongWaitPolicy::Fail,
+            max_conflict_attempts: 5,
+            conflict_delay: Duration::from_millis(10),
+            conflict_factor: 1.0,
+            conflict_max_delay: Duration::from_secs(1),
+            budget_capacity: 500,
+            budget_retry_cost: 5,
+            budget_success_refund: 1,
+        }
+    }
+
+    /// For a hot resource many writers update at once: 32 writes per `update()`, conflict pauses
+    /// growing from 5 ms by 1.5x up to 250 ms (full jitter), throttling as the defaults.
+    pub const fn contended() -> Self {
+        Self::new()
+            .with_max_conflict_attempts(32)
+            .with_conflict_backoff(Duration::from_millis(5), 1.5, Duration::from_millis(250))
+    }
+
+    /// For background synchronisation that may wait: 10 throttle attempts, 60 s cap, 15 minute
+    /// deadline, server hints up to 5 minutes honoured, 10 conflict writes.
+    pub const fn background_sync() -> Self {
+        Self::new()
+            .with_max_attempts(10)
+            .with_max_delay(Duration::from_secs(60))
+            .with_total_deadline(Some(Duration::from_secs(15 * 60)))
+            .with_max_retry_after(Duration::from_secs(5 * 60))
+            .with_max_conflict_attempts(10)
+            .with_conflict_backoff(Duration::from_millis(100), 2.0, Duration::from_secs(10))
+    }
+
+    /// No automatic retries at all: one attempt, no conflict recovery, no idempotency keys.
+    pub const fn disabled() -> Self {
+        Self::new()
+            .with_max_attempts(1)
+            .with_max_conflict_attempts(1)
+    }
+
+    /// Total attempts for a throttled (429/503) request, first one included; at least 1.
+    pub const fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = if attempts == 0 { 1 } else { attempts };
+        self
+    }
+
+    /// Base of the exponential throttle backoff used when the server gives no hint.
+    pub const fn with_initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// Cap of one computed backoff wait.
+    pub const fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Growth per throttle retry; values below 1.0 are treated as 1.0.
+    pub const fn with_factor(mut self, factor: f32) -> Self {
+        self.factor = if factor < 1.0 { 1.0 } else { factor };
+        self
+    }
+
+    /// Turns full jitter on or off (server hints never get jitter).
+    pub const fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Seeds the jitter generator so a delay sequence is reproducible (tests, simulations).
+    pub const fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Upper bound on the time one call spends including waits; `None` means no bound.
+    pub const fn with_total_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.total_deadline = deadline;
+        self
+    }
+
+    /// The longest server-requested wait (`Retry-After` and friends) honoured inline.
+    pub const fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// What to do with a longer hint.
+    pub const fn with_long_wait(mut self, policy: LongWaitPolicy) -> Self {
+        self.long_wait = policy;
+        self
+    }
+
+    /// Writes sent by one `update()` before a version conflict is returned; at least 1.
+    pub const fn with_max_conflict_attempts(mut self, attempts: u32) -> Self {
+        self.max_conflict_attempts = if attempts == 0 { 1 } else { attempts };
+        self
+    }
+
+    /// Pause between conflict retries: first delay, growth factor (at least 1.0) and cap.
+    pub const fn with_conflict_backoff(
+        mut self,
+        initial: Duration,
+        factor: f32,
+        max: Duration,
+    ) -> Self {
+        self.conflict_delay = initial;
+        self.conflict_factor = if factor < 1.0 { 1.0 } else { factor };
+        self.conflict_max_delay = max;
+        self
+    }
+
+    /// The per-host retry budget: capacity, cost of one throttle retry, refund per success.
+    /// A cost of 0 disables the budget.
+    pub const fn with_budget(
+        mut self,
+        capacity: u32,
+        retry_cost: u32,
+        success_refund: u32,
+    ) -> Self {
+        self.budget_capacity = capacity;
+        self.budget_retry_cost = retry_cost;
+        self.budget_success_refund = success_refund;
+        self
+    }
+
+    /// Total attempts for a throttled request.
+    pub const fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    /// Base throttle backoff.
+    pub const fn initial_delay(&self) -> Duration {
+        self.initial_delay
+    }
+    /// Cap of one backoff wait.
+    pub const fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+    /// Throttle backoff growth factor.
+    pub const fn factor(&self) -> f32 {
+        self.factor
+    }
+    /// Whether full jitter is applied to computed backoff.
+    pub const fn jitter(&self) -> bool {
+        self.jitter
+    }
+    /// The jitter seed, if fixed.
+    pub const fn jitter_seed(&self) -> Option<u64> {
+        self.seed
+    }
+    /// Total time bound of one call.
+    pub const fn total_deadline(&self) -> Option<Duration> {
+        self.total_deadline
+    }
+    /// Longest honoured server hint.
+    pub const fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+    /// Policy for longer hints.
+    pub const fn long_wait(&self) -> LongWaitPolicy {
+        self.long_wait
+    }
+    /// Writes per `update()`.
+    pub const fn max_conflict_attempts(&self) -> u32 {
+        self.max_conflict_attempts
+    }
+    /// First conflict pause.
+    pub const fn conflict_delay(&self) -> Duration {
+        self.conflict_delay
+    }
+    /// Conflict pause growth factor.
+    pub const fn conflict_factor(&self) -> f32 {
+        self.conflict_factor
+    }
+    /// Cap of one conflict pause.
+    pub const fn conflict_max_delay(&self) -> Duration {
+        self.conflict_max_delay
+    }
+    /// Retry budget capacity per host.
+    pub const fn budget_capacity(&self) -> u32 {
+        self.budget_capacity
+    }
+    /// Tokens one throttle retry costs.
+    pub const fn budget_retry_cost(&self) -> u32 {
+        self.budget_retry_cost
+    }
+    /// Tokens a success returns.
+    pub const fn budget_success_refund(&self) -> u32 {
+        self.budget_success_refund
+    }
+    /// Whether any automatic retry can happen (and so POSTs get an `Idempotency-Key`).
+    pub const fn retries_enabled(&self) -> bool {
+        self.max_attempts > 1 || self.max_conflict_attempts > 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let c = RetryConfig::default();
+        assert_eq!(c.max_attempts(), 3);
+        assert_eq!(c.initial_delay(), Duration::from_secs(1));
+        assert_eq!(c.max_delay(), Duration::from_secs(20));
+        assert_eq!(c.factor(), 2.0);
+        assert!(c.jitter());
+        assert_eq!(c.jitter_seed(), None);
+        assert_eq!(c.total_deadline(), Some(Duration::from_secs(60)));
+        assert_eq!(c.max_retry_after(), Duration::from_secs(30));
+        assert_eq!(c.long_wait(), LongWaitPolicy::Fail);
+        assert_eq!(c.max_conflict_attempts(), 5);
+        assert_eq!(c.conflict_delay(), Duration::from_millis(10));
+        assert_eq!(c.conflict_factor(), 1.0);
+        assert_eq!(c.budget_capacity(), 500);
+        assert_eq!(c.budget_retry_cost(), 5);
+        assert_eq!(c.budget_success_refund(), 1);
+        assert!(c.retries_enabled());
+    }
+
+    #[test]
+    fn presets_differ_from_defaults_where_documented() {
+        let contended = RetryConfig::contended();
+        assert_eq!(contended.max_conflict_attempts(), 32);
+        assert_eq!(contended.conflict_delay(), Duration::from_millis(5));
+        let sync = RetryConfig::background_sync();
+        assert_eq!(sync.max_attempts(), 10);
+        assert_eq!(sync.max_retry_after(), Duration::from_secs(300));
+        assert_eq!(sync.total_deadline(), Some(Duration::from_secs(900)));
+        assert!(!RetryConfig::disabled().retries_enabled());
+    }
+
+    #[test]
+    fn zero_attempts_and_shrinking_factors_are_corrected() {
+        let c = RetryConfig::new()
+            .with_max_attempts(0)
+            .with_max_conflict_attempts(0)
+            .with_factor(0.5);
+        assert_eq!(c.max_attempts(), 1);
+        assert_eq!(c.max_conflict_attempts(), 1);
+        assert_eq!(c.factor(), 1.0);
+    }
+}

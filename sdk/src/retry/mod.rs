@@ -1,0 +1,14 @@
+//! Retry policy: settings, server hints, backoff, the per-host budget and the pure decision.
+
+mod backoff;
+mod budget;
+mod config;
+mod decide;
+mod hint;
+
+pub(crate) use backoff::Backoff;
+pub(crate) use budget::RetryBudget;
+pub use config::{LongWaitPolicy, RetryConfig};
+pub(crate) use decide::{decide_throttle, GiveUp, ThrottleDecision, Throttled};
+pub(crate) use hint::read_hint;
+pub use hint::HintSource;

@@ -1,0 +1,44 @@
+//! Target-specific pieces (sleeping, `Send` bounds, the default HTTP transport), chosen in one place.
+//!
+//! Everything above this module is target-neutral: the native build uses tokio timers and
+//! requires `Send` futures; the wasm32 build uses `setTimeout` (gloo-timers) and accepts
+//! `!Send` futures, because JavaScript values and fetch futures are not `Send`.
+
+use std::time::Duration;
+
+use web_time::Instant;
+
+#[cfg_attr(not(target_arch = "wasm32"), path = "native.rs")]
+#[cfg_attr(target_arch = "wasm32", path = "wasm.rs")]
+mod imp;
+
+pub(crate) use imp::default_sleeper;
+pub use imp::{BoxFuture, MaybeSend, MaybeSync};
+
+/// Waits for a delay; injected so that tests and other runtimes control time.
+///
+/// The client calls [`Sleeper::sleep`] for every backoff wait and [`Sleeper::now`] to measure
+/// the total retry deadline. The default uses `tokio::time::sleep` natively and a `setTimeout`
+/// future on wasm32. Dropping the returned future must cancel the wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use ifmatch::{BoxFuture, Sleeper};
+///
+/// /// A sleeper that never waits (the deadline still advances through `now`).
+/// struct NoWait;
+/// impl Sleeper for NoWait {
+///     fn sleep(&self, _delay: Duration) -> BoxFuture<'static, ()> {
+///         Box::pin(std::future::ready(()))
+///     }
+/// }
+/// ```
+pub trait Sleeper: MaybeSend + MaybeSync + 'static {
+    /// Returns a future that completes after `delay`.
+    fn sleep(&self, delay: Duration) -> BoxFuture<'static, ()>;
+
+    /// The current instant; fake sleepers override it so deadlines follow fake time.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}

@@ -1,0 +1,28 @@
+//! Native (tokio) runtime pieces.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use super::Sleeper;
+
+/// A boxed future; `Send` on native targets, not on wasm32.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// `Send` on native targets; no bound on wasm32 (where JavaScript values are not `Send`).
+pub trait MaybeSend: Send {}
+impl<T: Send + ?Sized> MaybeSend for T {}
+
+/// `Sync` on native targets; no bound on wasm32.
+pub trait MaybeSync: Sync {}
+impl<T: Sync + ?Sized> MaybeSync for T {}
+
+struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, delay: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(delay))
+    }
+}
+
+pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {
+    Arc::new(TokioSleeper)
+}

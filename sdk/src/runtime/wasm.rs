@@ -1,0 +1,30 @@
+//! wasm32 (browser / Node) runtime pieces.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use super::Sleeper;
+
+/// A boxed future; `Send` on native targets, not on wasm32.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// `Send` on native targets; no bound on wasm32 (where JavaScript values are not `Send`).
+pub trait MaybeSend {}
+impl<T: ?Sized> MaybeSend for T {}
+
+/// `Sync` on native targets; no bound on wasm32.
+pub trait MaybeSync {}
+impl<T: ?Sized> MaybeSync for T {}
+
+struct TimeoutSleeper;
+
+impl Sleeper for TimeoutSleeper {
+    fn sleep(&self, delay: Duration) -> BoxFuture<'static, ()> {
+        // setTimeout fires at once for delays above i32::MAX ms; clamping keeps "wait long" true.
+        let millis = delay.as_millis().min(i32::MAX as u128) as u32;
+        Box::pin(gloo_timers::future::TimeoutFuture::new(millis))
+    }
+}
+
+pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {
+    Arc::new(TimeoutSleeper)
+}

@@ -1,0 +1,79 @@
+//! Client-wide counters.
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
+};
+
+/// A snapshot of the client's counters since it was built.
+///
+/// ```
+/// let client = ifmatch::Client::builder().build()?;
+/// assert_eq!(client.stats(), ifmatch::Stats::default());
+/// # Ok::<(), ifmatch::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// HTTP requests sent (every attempt counts).
+    pub requests: u64,
+    /// Conditional GETs answered 304 and served from the cache.
+    pub not_modified_hits: u64,
+    /// Writes refused with a version-conflict 409.
+    pub conflicts_409: u64,
+    /// Writes refused with 412 Precondition Failed.
+    pub conflicts_412: u64,
+    /// Requests sent again (throttle retries plus conflict re-writes).
+    pub retries: u64,
+    /// Successful three-way merges.
+    pub merges: u64,
+    /// Throttled responses (429/503) the client waited after.
+    pub throttle_waits: u64,
+    /// Total time spent waiting after throttled responses.
+    pub throttle_wait_total: Duration,
+    /// Retries refused by the per-host retry budget.
+    pub budget_exhausted: u64,
+    /// Rate-limit or ETag headers that were present but malformed (and so ignored).
+    pub malformed_headers: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub requests: AtomicU64,
+    pub not_modified_hits: AtomicU64,
+    pub conflicts_409: AtomicU64,
+    pub conflicts_412: AtomicU64,
+    pub retries: AtomicU64,
+    pub merges: AtomicU64,
+    pub throttle_waits: AtomicU64,
+    pub throttle_wait_micros: AtomicU64,
+    pub budget_exhausted: AtomicU64,
+    pub malformed_headers: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_wait(&self, wait: Duration) {
+        Self::bump(&self.throttle_waits);
+        let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+        self.throttle_wait_micros.fetch_add(micros, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Relaxed),
+            not_modified_hits: self.not_modified_hits.load(Relaxed),
+            conflicts_409: self.conflicts_409.load(Relaxed),
+            conflicts_412: self.conflicts_412.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            merges: self.merges.load(Relaxed),
+            throttle_waits: self.throttle_waits.load(Relaxed),
+            throttle_wait_total: Duration::from_micros(self.throttle_wait_micros.load(Relaxed)),
+            budget_exhausted: self.budget_exhausted.load(Relaxed),
+            malformed_headers: self.malformed_headers.load(Relaxed),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The HTTP exchange the client depends on, as plain data, so it can be swapped or faked.
+
+mod reqwest_transport;
+
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::{error::BoxError, BoxFuture, MaybeSend, MaybeSync};
+
+pub use reqwest_transport::ReqwestTransport;
+
+/// One request as plain data.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL.
+    pub url: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    /// A request without headers or body.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self {
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+/// One response as plain data, body fully read.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HttpResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with the given parts.
+    pub fn new(status: StatusCode, headers: HeaderMap, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Sends one request and reads the whole response; no retries, no redirects policy of its own.
+///
+/// The default is [`ReqwestTransport`] (hyper natively, `fetch` on wasm32). Implement this to
+/// use another HTTP stack or to script responses in tests.
+pub trait Transport: MaybeSend + MaybeSync + 'static {
+    /// Sends `request`. An `Err` means no HTTP response was received.
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, BoxError>>;
+}

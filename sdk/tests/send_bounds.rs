@@ -1,0 +1,26 @@
+//! The native client and its futures can move between tokio worker threads.
+
+use ifmatch::{Client, Strategy};
+use serde_json::Value;
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn client_and_operation_futures_are_send() {
+    assert_send_sync::<Client>();
+    assert_send_sync::<ifmatch::Error>();
+    let client = Client::builder().build().unwrap();
+    assert_send(&client.get::<Value>("http://127.0.0.1:1/x"));
+    assert_send(&client.put("http://127.0.0.1:1/x", &1));
+    assert_send(&client.delete("http://127.0.0.1:1/x"));
+    let update = client
+        .update("http://127.0.0.1:1/x")
+        .change(|doc| {
+            doc["n"] = 1.into();
+            Ok(())
+        })
+        .strategy(Strategy::ThreeWayMerge)
+        .send();
+    assert_send(&update);
+}
