@@ -20,6 +20,11 @@ impl EntityTag {
         }
     }
 
+    /// Whether this is a weak tag (`W/"…"`).
+    pub(crate) fn is_weak(&self) -> bool {
+        self.weak
+    }
+
     /// Strong comparison (RFC 9110 §8.8.3.2): both strong and the opaque parts equal.
     pub(crate) fn strong_eq(&self, other: &Self) -> bool {
         !self.weak && !other.weak && self.opaque == other.opaque

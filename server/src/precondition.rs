@@ -31,6 +31,9 @@ pub(crate) enum Verdict {
     NotModified,
     /// `If-Match` was false.
     IfMatchFailed,
+    /// `If-Match` was false because it listed only weak tags, which strong comparison never
+    /// matches; told apart so the answer can say so.
+    WeakIfMatch,
     /// `If-None-Match` matched on a method other than GET/HEAD.
     IfNoneMatchFailed,
 }
@@ -55,7 +58,11 @@ impl Preconditions {
     pub(crate) fn evaluate(&self, current: Current<'_>, method: Method) -> Verdict {
         if let Some(condition) = &self.if_match {
             if !if_match_holds(condition, current) {
-                return Verdict::IfMatchFailed;
+                let weak_only = matches!(condition, Condition::Tags(tags) if tags.iter().all(EntityTag::is_weak));
+                return match current {
+                    Current::Tagged(_) if weak_only => Verdict::WeakIfMatch,
+                    _ => Verdict::IfMatchFailed,
+                };
             }
         }
         if let Some(condition) = &self.if_none_match {
@@ -139,6 +146,10 @@ mod tests {
         );
         assert_eq!(
             pre(r#"W/"v1""#, "").evaluate(current, Method::Write),
+            Verdict::WeakIfMatch
+        );
+        assert_eq!(
+            pre(r#"W/"v1", "v0""#, "").evaluate(current, Method::Write),
             Verdict::IfMatchFailed
         );
     }

@@ -208,3 +208,15 @@ async fn problem_body_of_a_malformed_if_match_matches_snapshot() {
     insta::assert_snapshot!("invalid_if_match_problem", raw_problem(response, 400).await);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn problem_body_of_a_weak_if_match_matches_snapshot() {
+    let server = TestServer::start_default(Backend::Memory).await;
+    let current = server.seed("/items/doc", "1").await;
+    let weak = format!("W/{current}");
+    let response = server.put("/items/doc", &[("if-match", &weak)], "2").await;
+    let body = raw_problem(response, 412).await;
+    let redacted = body.replace(&current.replace('"', "\\\""), "\\\"[etag]\\\"");
+    insta::assert_snapshot!("weak_if_match_problem", redacted);
+    server.shutdown().await;
+}

@@ -69,21 +69,26 @@ pub(crate) fn refused(
     instance: &str,
 ) -> Problem {
     let current_etag = current.map(|doc| doc.etag.clone());
+    let mismatch_kind = match mismatch {
+        MismatchStatus::PreconditionFailed => ProblemKind::PreconditionFailed,
+        MismatchStatus::Conflict => ProblemKind::VersionConflict,
+    };
     let problem = match (verdict, &current_etag) {
-        (Verdict::IfMatchFailed, Some(etag)) => {
-            let kind = match mismatch {
-                MismatchStatus::PreconditionFailed => ProblemKind::PreconditionFailed,
-                MismatchStatus::Conflict => ProblemKind::VersionConflict,
-            };
-            Problem::new(
-                kind,
-                instance,
-                format!(
-                    "If-Match did not match the current entity tag {etag} of {instance}: the document changed since you read it, or the tag you sent is weak (W/), which never matches If-Match. Nothing was changed; re-read the document, re-apply your change and retry with If-Match: {etag}"
-                ),
-            )
-        }
-        (Verdict::IfMatchFailed, None) => Problem::new(
+        (Verdict::IfMatchFailed, Some(etag)) => Problem::new(
+            mismatch_kind,
+            instance,
+            format!(
+                "If-Match did not match the current entity tag {etag} of {instance}: the document changed since you read it. Nothing was changed; re-read the document, re-apply your change and retry with If-Match: {etag}"
+            ),
+        ),
+        (Verdict::WeakIfMatch, Some(etag)) => Problem::new(
+            mismatch_kind,
+            instance,
+            format!(
+                "If-Match listed only weak entity tags (W/\"…\"), which never match because If-Match uses strong comparison. Nothing was changed; retry with the strong tag from the ETag header, currently If-Match: {etag}"
+            ),
+        ),
+        (Verdict::IfMatchFailed | Verdict::WeakIfMatch, None) => Problem::new(
             ProblemKind::PreconditionFailed,
             instance,
             format!(
