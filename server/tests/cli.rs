@@ -78,3 +78,16 @@ async fn logs_its_url_serves_and_stops_gracefully_on_ctrl_c() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn an_address_in_use_fails_with_status_1_and_says_why() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = std::process::Command::new(BIN)
+        .args(["--addr", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains(&format!("cannot listen on {addr}")), "{log}");
+}

@@ -11,6 +11,7 @@ use support::{etag_of, Backend, TestServer};
 both_storages!(
     concurrent_conditional_increments_lose_no_update,
     writers_racing_on_one_version_have_exactly_one_winner,
+    concurrent_unconditional_patches_lose_no_member,
 );
 
 const TASKS: usize = 32;
@@ -95,6 +96,33 @@ async fn writers_racing_on_one_version_have_exactly_one_winner(backend: Backend)
         server.read("/items/doc").await,
         (json!({"writer": writer}), winner_etag)
     );
+    Arc::into_inner(server)
+        .expect("tasks done")
+        .shutdown()
+        .await;
+}
+
+/// Merge patches read-modify-write inside the store, so even without If-Match no member is lost.
+async fn concurrent_unconditional_patches_lose_no_member(backend: Backend) {
+    const PATCHES: usize = 5;
+    let server = Arc::new(TestServer::start_default(backend).await);
+    server.seed("/items/doc", "{}").await;
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let server = Arc::clone(&server);
+        tasks.push(tokio::spawn(async move {
+            for patch in 0..PATCHES {
+                let body = json!({ format!("t{task}p{patch}"): true }).to_string();
+                let response = server.patch("/items/doc", &[], &body).await;
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task completes");
+    }
+    let (doc, _) = server.read("/items/doc").await;
+    assert_eq!(doc.as_object().unwrap().len(), TASKS * PATCHES, "{doc}");
     Arc::into_inner(server)
         .expect("tasks done")
         .shutdown()
