@@ -22,6 +22,20 @@ const MAX_429_RETRIES: u32 = 3;
 /// Longest response body kept in a report excerpt, in bytes.
 pub const EXCERPT_LIMIT: usize = 600;
 
+/// Writes headers as `[{"name": ..., "value": ...}]`, which JSON consumers
+/// read more easily than pairs.
+pub fn serialize_headers<S: serde::Serializer>(
+    headers: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Header<'a> {
+        name: &'a str,
+        value: &'a str,
+    }
+    serializer.collect_seq(headers.iter().map(|(name, value)| Header { name, value }))
+}
+
 /// A request as it was sent (secret values already redacted).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RecordedRequest {
@@ -30,6 +44,7 @@ pub struct RecordedRequest {
     /// Absolute URL.
     pub url: String,
     /// Header name/value pairs in sending order.
+    #[serde(serialize_with = "serialize_headers")]
     pub headers: Vec<(String, String)>,
     /// Body text, if any.
     pub body: Option<String>,
@@ -41,6 +56,7 @@ pub struct RecordedResponse {
     /// HTTP status code.
     pub status: u16,
     /// Header name/value pairs (lower-case names).
+    #[serde(serialize_with = "serialize_headers")]
     pub headers: Vec<(String, String)>,
     /// The whole body as text (lossy UTF-8).
     pub body: String,

@@ -30,6 +30,7 @@ pub struct Failure {
     /// The response status.
     pub response_status: Option<u16>,
     /// Response headers.
+    #[serde(serialize_with = "crate::http::serialize_headers")]
     pub response_headers: Vec<(String, String)>,
     /// The first bytes of the response body.
     pub response_excerpt: Option<String>,

@@ -198,10 +198,10 @@ impl Cx {
         }
         Ok(match status {
             412 => Finding::Pass(format!(
-                "{what} refused with 412; a re-read shows the same ETag and body"
+                "{what} was refused with 412; a re-read shows nothing changed"
             )),
             409 if self.declared_409 => Finding::NonStrict(format!(
-                "{what} refused with 409 (declared with --mismatch-status 409; RFC 9110 prefers 412); state unchanged"
+                "{what} was refused with 409 (declared with --mismatch-status 409; RFC 9110 prefers 412); nothing changed"
             )),
             409 => Finding::Warn(Evidence {
                 expectation: format!(

@@ -1,6 +1,6 @@
 //! Shared test support: the emulated server, its faults, and helpers to run the
 //! checker and judge a report.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod emulator;
 pub mod faults;
@@ -70,7 +70,17 @@ pub fn assert_only_broken(report: &Report, broken: &[&str]) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Replaces the random port in rendered output so snapshots are stable.
+/// Replaces the random port and HTTP-dates (the `Date` header) in rendered
+/// output so snapshots are stable.
 pub fn stable(text: &str, base_url: &str) -> String {
-    text.replace(base_url, "http://SERVER")
+    let mut out = text.replace(base_url, "http://SERVER");
+    // An IMF-fixdate is 29 characters, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+    while let Some(at) = out.match_indices(" GMT").map(|(i, _)| i + 4).find(|&end| {
+        end >= 29
+            && out.is_char_boundary(end - 29)
+            && httpdate::parse_http_date(&out[end - 29..end]).is_ok()
+    }) {
+        out.replace_range(at - 29..at, "<date>");
+    }
+    out
 }

@@ -1,0 +1,100 @@
+//! The real reference server passes every core rule in 412 and 409 modes with
+//! both storages, and the optional profiles when configured for them.
+
+mod support;
+
+use ifmatch_conformance::embedded::EMBEDDED_RATE_LIMIT;
+use ifmatch_conformance::rules::{Level, Profile};
+use ifmatch_conformance::verdict::Verdict;
+use ifmatch_server::{Config, MismatchStatus, Storage};
+use support::{check, config};
+
+async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u16) {
+    let server = ifmatch_server::spawn(server_config)
+        .await
+        .expect("server starts");
+    let report = check(&config(&server.base_url(), profiles, mismatch)).await;
+    server.shutdown().await;
+    for o in &report.outcomes {
+        let ok = match o.level {
+            Level::Info => o.verdict == Verdict::Info,
+            _ if mismatch == 409 => matches!(o.verdict, Verdict::Pass | Verdict::NonStrict),
+            _ => o.verdict == Verdict::Pass,
+        };
+        assert!(ok, "{} was {}: {}", o.id, o.verdict.as_str(), o.message);
+    }
+    assert_eq!(report.exit_code(), 0);
+    if mismatch == 409 {
+        let stale = report.outcome("core.if-match.stale-put").unwrap();
+        assert_eq!(
+            stale.verdict,
+            Verdict::NonStrict,
+            "409 mode is reported as non-strict"
+        );
+    }
+}
+
+fn sqlite(dir: &tempfile::TempDir) -> Storage {
+    Storage::Sqlite(dir.path().join("items.db"))
+}
+
+#[tokio::test]
+async fn memory_storage_412_mode_passes_core() {
+    assert_passes(Config::new(), &[Profile::Core], 412).await;
+}
+
+#[tokio::test]
+async fn memory_storage_409_mode_passes_core_as_declared() {
+    let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
+    assert_passes(cfg, &[Profile::Core], 409).await;
+}
+
+#[tokio::test]
+async fn sqlite_storage_412_mode_passes_core() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_passes(
+        Config::new().with_storage(sqlite(&dir)),
+        &[Profile::Core],
+        412,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_storage_409_mode_passes_core_as_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::new()
+        .with_storage(sqlite(&dir))
+        .with_mismatch_status(MismatchStatus::Conflict);
+    assert_passes(cfg, &[Profile::Core], 409).await;
+}
+
+#[tokio::test]
+async fn require_preconditions_and_rate_limit_profiles_pass_when_enabled() {
+    let cfg = Config::new()
+        .with_require_preconditions(true)
+        .with_rate_limit(Some(EMBEDDED_RATE_LIMIT));
+    let profiles = [
+        Profile::Core,
+        Profile::RequirePreconditions,
+        Profile::RateLimit,
+    ];
+    assert_passes(cfg, &profiles, 412).await;
+}
+
+#[tokio::test]
+async fn profiles_fail_when_the_server_does_not_enable_them() {
+    let server = ifmatch_server::spawn(Config::new()).await.unwrap();
+    let profiles = [Profile::RequirePreconditions, Profile::RateLimit];
+    let report = check(&config(&server.base_url(), &profiles, 412)).await;
+    server.shutdown().await;
+    let put = report.outcome("require-preconditions.put-428").unwrap();
+    assert_eq!(put.verdict, Verdict::Fail, "{}", put.message);
+    let limited = report.outcome("rate-limit.retry-after").unwrap();
+    assert_eq!(limited.verdict, Verdict::Skip);
+    assert!(
+        limited.message.contains("does not appear to rate-limit"),
+        "{}",
+        limited.message
+    );
+}
