@@ -1,6 +1,6 @@
 //! Server configuration: a builder with documented defaults, and the text forms the CLI accepts.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -42,8 +42,15 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    /// The default configuration (see [`Config`] for the values).
+    pub const fn new() -> Self {
         Self {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             storage: Storage::Memory,
             mismatch_status: MismatchStatus::PreconditionFailed,
             require_preconditions: false,
@@ -51,16 +58,9 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
-}
-
-impl Config {
-    /// The default configuration (see [`Config`] for the values).
-    pub fn new() -> Self {
-        Self::default()
-    }
 
     /// The address to listen on; port 0 picks a free port.
-    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+    pub const fn with_addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
         self
     }
@@ -72,56 +72,56 @@ impl Config {
     }
 
     /// The status a stale or weak `If-Match` gets.
-    pub fn with_mismatch_status(mut self, status: MismatchStatus) -> Self {
+    pub const fn with_mismatch_status(mut self, status: MismatchStatus) -> Self {
         self.mismatch_status = status;
         self
     }
 
     /// When on, PUT/PATCH/DELETE without `If-Match` or `If-None-Match` answer 428.
-    pub fn with_require_preconditions(mut self, on: bool) -> Self {
+    pub const fn with_require_preconditions(mut self, on: bool) -> Self {
         self.require_preconditions = on;
         self
     }
 
     /// A token bucket shared by all clients, or `None` for no limit.
-    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+    pub const fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.rate_limit = limit;
         self
     }
 
     /// The largest request body accepted; larger bodies answer 413.
-    pub fn with_max_body_bytes(mut self, n: usize) -> Self {
+    pub const fn with_max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
         self
     }
 
     /// The address to listen on.
-    pub fn addr(&self) -> SocketAddr {
+    pub const fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Where documents are kept.
-    pub fn storage(&self) -> &Storage {
+    pub const fn storage(&self) -> &Storage {
         &self.storage
     }
 
     /// The status a stale or weak `If-Match` gets.
-    pub fn mismatch_status(&self) -> MismatchStatus {
+    pub const fn mismatch_status(&self) -> MismatchStatus {
         self.mismatch_status
     }
 
     /// Whether unconditional writes answer 428.
-    pub fn require_preconditions(&self) -> bool {
+    pub const fn require_preconditions(&self) -> bool {
         self.require_preconditions
     }
 
     /// The rate limit, if any.
-    pub fn rate_limit(&self) -> Option<RateLimit> {
+    pub const fn rate_limit(&self) -> Option<RateLimit> {
         self.rate_limit
     }
 
     /// The largest request body accepted.
-    pub fn max_body_bytes(&self) -> usize {
+    pub const fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
     }
 }
@@ -185,7 +185,7 @@ pub enum MismatchStatus {
 
 impl MismatchStatus {
     /// The numeric HTTP status.
-    pub fn as_u16(self) -> u16 {
+    pub const fn as_u16(self) -> u16 {
         match self {
             Self::PreconditionFailed => 412,
             Self::Conflict => 409,
@@ -268,6 +268,15 @@ mod tests {
         assert!(!config.require_preconditions());
         assert_eq!(config.rate_limit(), None);
         assert_eq!(config.max_body_bytes(), 1_048_576);
+    }
+
+    #[test]
+    fn setters_work_in_const_context() {
+        const STRICT: Config = Config::new()
+            .with_require_preconditions(true)
+            .with_max_body_bytes(10);
+        assert!(STRICT.require_preconditions());
+        assert_eq!(STRICT.max_body_bytes(), 10);
     }
 
     #[test]
