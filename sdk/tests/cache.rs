@@ -1,0 +1,217 @@
+//! The ETag cache: conditional GETs, 304 reuse, partitions and eviction.
+
+mod support;
+
+use ifmatch::RetryConfig;
+use serde_json::{json, Value};
+use support::{harness, harness_with, header, json as json_response, received};
+use wiremock::{
+    matchers::{header as has_header, header_exists, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+#[tokio::test]
+async fn second_get_is_conditional_and_a_304_is_served_from_cache() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .and(has_header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"v1\""))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+
+    let first = h.client.get::<Value>("/items/1").await.unwrap();
+    assert!(!first.from_cache);
+    let second = h.client.get::<Value>("/items/1").await.unwrap();
+    assert!(second.from_cache);
+    assert_eq!(second.value, json!({"n": 1}));
+    assert_eq!(second.etag.unwrap().opaque(), "v1");
+    assert_eq!(h.client.stats().not_modified_hits, 1);
+    assert_eq!(h.client.stats().requests, 2);
+}
+
+#[tokio::test]
+async fn partitions_do_not_share_cached_bodies() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .and(header_exists("if-none-match"))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"v1\""))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(
+            200,
+            json!({"owner": "alice"}),
+            Some("\"v1\""),
+        ))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let alice = h.client.with_partition("alice");
+    let bob = h.client.with_partition("bob");
+
+    alice.get::<Value>("/items/1").await.unwrap();
+    let bobs = bob.get::<Value>("/items/1").await.unwrap();
+    assert!(
+        !bobs.from_cache,
+        "bob must not revalidate alice's cached copy"
+    );
+    let gets = received(&server, "GET").await;
+    assert_eq!(header(&gets[1], "if-none-match"), None);
+    assert!(alice.get::<Value>("/items/1").await.unwrap().from_cache);
+}
+
+#[tokio::test]
+async fn delete_evicts_so_the_next_write_fetches_first() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/items/1"))
+        .and(has_header("if-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 2}), Some("\"v2\"")))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    h.client.get::<Value>("/items/1").await.unwrap();
+    h.client.delete("/items/1").await.unwrap();
+    h.client.put("/items/1", &json!({"n": 2})).await.unwrap();
+
+    let gets = received(&server, "GET").await;
+    assert_eq!(
+        gets.len(),
+        2,
+        "after DELETE the PUT must fetch the ETag again"
+    );
+    assert_eq!(
+        header(&gets[1], "if-none-match"),
+        None,
+        "the evicted entry is not revalidated"
+    );
+}
+
+#[tokio::test]
+async fn write_answered_without_etag_evicts_the_entry() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/items/1"))
+        .and(has_header("content-type", "application/merge-patch+json"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    h.client.get::<Value>("/items/1").await.unwrap();
+    h.client.patch("/items/1", &json!({"n": 2})).await.unwrap();
+    h.client.get::<Value>("/items/1").await.unwrap();
+    let gets = received(&server, "GET").await;
+    assert_eq!(
+        header(&gets[1], "if-none-match"),
+        None,
+        "a stale ETag must not be revalidated"
+    );
+}
+
+#[tokio::test]
+async fn write_answered_with_etag_refreshes_the_entry() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/items/1"))
+        .and(has_header("if-match", "\"v1\""))
+        .respond_with(json_response(200, json!({"n": 2}), Some("\"v2\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/items/1"))
+        .and(has_header("if-match", "\"v2\""))
+        .respond_with(json_response(200, json!({"n": 3}), Some("\"v3\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    h.client.get::<Value>("/items/1").await.unwrap();
+    h.client.put("/items/1", &json!({"n": 2})).await.unwrap();
+    let out = h.client.put("/items/1", &json!({"n": 3})).await.unwrap();
+    assert_eq!(out.etag.unwrap().opaque(), "v3");
+}
+
+#[tokio::test]
+async fn zero_capacity_disables_conditional_gets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!(1), Some("\"v1\"")))
+        .mount(&server)
+        .await;
+    let h = harness_with(&server, RetryConfig::default(), |b| b.cache_capacity(0));
+    h.client.get::<Value>("/x").await.unwrap();
+    h.client.get::<Value>("/x").await.unwrap();
+    let gets = received(&server, "GET").await;
+    assert!(gets.iter().all(|g| header(g, "if-none-match").is_none()));
+}
+
+#[tokio::test]
+async fn get_decodes_into_the_requested_type_or_says_why_not() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Item {
+        n: i64,
+    }
+    let server = MockServer::start().await;
+    Mock::given(path("/good"))
+        .respond_with(json_response(200, json!({"n": 4}), Some("\"a\"")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/bad"))
+        .respond_with(json_response(200, json!({"n": "four"}), Some("\"b\"")))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    assert_eq!(
+        h.client.get::<Item>("/good").await.unwrap().value,
+        Item { n: 4 }
+    );
+    let err = h.client.get::<Item>("/bad").await.unwrap_err();
+    assert_eq!(err.code(), "decode");
+}
+
+#[tokio::test]
+async fn malformed_etag_is_ignored_and_counted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!(1), Some("no-quotes")))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h.client.get::<Value>("/x").await.unwrap();
+    assert_eq!(out.etag, None);
+    assert_eq!(h.client.stats().malformed_headers, 1);
+}

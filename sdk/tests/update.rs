@@ -1,0 +1,463 @@
+//! update(): recovery from version conflicts with each strategy (against wiremock).
+
+mod support;
+
+use std::time::Duration;
+
+use ifmatch::{
+    merge::Resolution, ChangeError, ConflictContext, ConflictOutcome, Decision, Event, RetryConfig,
+    Strategy,
+};
+use serde_json::{json, Value};
+use support::{harness, json as json_response, problem, received};
+use wiremock::{
+    matchers::{body_json, header as has_header, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+/// GET answers `first` once, then `then` (the state after another writer won).
+async fn reads(server: &MockServer, first: (Value, &str), then: (Value, &str)) {
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, first.0, Some(first.1)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, then.0, Some(then.1)))
+        .mount(server)
+        .await;
+}
+
+fn stale(status: u16, current: &str) -> ResponseTemplate {
+    let kind = if status == 412 {
+        "precondition-failed"
+    } else {
+        "version-conflict"
+    };
+    problem(status, json!({"type": format!("urn:ifmatch:problem:{kind}"), "status": status, "current_etag": current}))
+        .insert_header("etag", current)
+}
+
+async fn refuse_put(server: &MockServer, if_match: &str, response: ResponseTemplate) {
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", if_match))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn increment(doc: &mut Value) -> Result<(), ChangeError> {
+    doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
+    Ok(())
+}
+
+#[tokio::test]
+async fn reapply_after_412_reruns_the_change_on_fresh_state() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 5}), "\"v5\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v5\"")).await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", "\"v5\""))
+        .and(body_json(json!({"n": 6})))
+        .respond_with(json_response(200, json!({"n": 6}), Some("\"v6\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default().with_jitter_seed(1));
+
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value, json!({"n": 6}));
+    assert_eq!(out.attempts, 2);
+    assert_eq!(out.etag.unwrap().opaque(), "v6");
+    let stats = h.client.stats();
+    assert_eq!(
+        (stats.conflicts_412, stats.conflicts_409, stats.retries),
+        (1, 0, 1)
+    );
+    let pauses = h.sleeper.delays();
+    assert_eq!(pauses.len(), 1);
+    assert!(pauses[0] < Duration::from_millis(10), "{pauses:?}");
+    assert!(h.events().contains(&Event::Conflict {
+        url: format!("{}/items/1", server.uri()),
+        status: 412,
+        strategy: "reapply",
+        outcome: ConflictOutcome::Reapplied,
+        attempt: 1,
+    }));
+}
+
+#[tokio::test]
+async fn version_409_is_recovered_like_412() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 2}), "\"v2\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(409, "\"v2\"")).await;
+    refuse_put(
+        &server,
+        "\"v2\"",
+        json_response(200, json!({"n": 3}), Some("\"v3\"")),
+    )
+    .await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 3);
+    assert_eq!(h.client.stats().conflicts_409, 1);
+}
+
+#[tokio::test]
+async fn other_409_is_returned_and_never_retried() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 1}), "\"v1\""),
+    )
+    .await;
+    refuse_put(
+        &server,
+        "\"v1\"",
+        problem(
+            409,
+            json!({"type": "urn:example:duplicate-name", "status": 409, "detail": "name taken"}),
+        ),
+    )
+    .await;
+    let h = harness(&server, RetryConfig::default());
+    let err = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(!err.is_conflict());
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(err.problem().unwrap().detail.as_deref(), Some("name taken"));
+    assert_eq!(received(&server, "GET").await.len(), 1);
+}
+
+#[tokio::test]
+async fn three_way_merge_combines_disjoint_edits() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"a": 1, "b": 1}), "\"v1\""),
+        (json!({"a": 1, "b": 9}), "\"v2\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", "\"v2\""))
+        .and(body_json(json!({"a": 2, "b": 9})))
+        .respond_with(json_response(200, json!({"a": 2, "b": 9}), Some("\"v3\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h
+        .client
+        .update("/items/1")
+        .change(|doc| {
+            doc["a"] = 2.into();
+            Ok(())
+        })
+        .strategy(Strategy::ThreeWayMerge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value, json!({"a": 2, "b": 9}));
+    assert_eq!(h.client.stats().merges, 1);
+}
+
+#[tokio::test]
+async fn three_way_merge_reports_overlapping_paths() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"a": 1, "b": {"c": 1}}), "\"v1\""),
+        (json!({"a": 7, "b": {"c": 7}}), "\"v2\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
+    let h = harness(&server, RetryConfig::default());
+    let err = h
+        .client
+        .update("/items/1")
+        .change(|doc| {
+            *doc = json!({"a": 2, "b": {"c": 2}});
+            Ok(())
+        })
+        .strategy(Strategy::ThreeWayMerge)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "merge_conflict");
+    assert!(err.is_conflict());
+    assert_eq!(err.conflict_paths(), ["/a", "/b/c"]);
+}
+
+#[tokio::test]
+async fn resolver_settles_overlapping_edits() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 3}), "\"v2\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", "\"v2\""))
+        .and(body_json(json!({"n": 4})))
+        .respond_with(json_response(200, json!({"n": 4}), Some("\"v3\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let counter = Strategy::three_way_merge_with(|_, base, mine, theirs| {
+        let n = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
+        Resolution::Use((n(theirs) + n(mine) - n(base)).into())
+    });
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .strategy(counter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 4);
+}
+
+#[tokio::test]
+async fn last_write_wins_uses_the_current_etag_without_rereading() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 50}), "\"v9\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v9\"")).await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", "\"v9\""))
+        .and(body_json(json!({"n": 2})))
+        .respond_with(json_response(200, json!({"n": 2}), Some("\"v10\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .strategy(Strategy::LastWriteWins)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.value["n"], 2,
+        "last-write-wins discards the other writer's 50"
+    );
+    assert_eq!(received(&server, "GET").await.len(), 1);
+}
+
+#[tokio::test]
+async fn abort_returns_the_current_state() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 8}), "\"v8\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v8\"")).await;
+    let h = harness(&server, RetryConfig::default());
+    let err = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .strategy(Strategy::Abort)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "aborted");
+    assert_eq!(err.current(), Some(&json!({"n": 8})));
+    assert_eq!(err.current_etag().unwrap().opaque(), "v8");
+}
+
+#[tokio::test]
+async fn custom_strategy_decides_what_to_write() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 8}), "\"v8\""),
+    )
+    .await;
+    refuse_put(&server, "\"v1\"", stale(412, "\"v8\"")).await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", "\"v8\""))
+        .and(body_json(json!({"n": 100})))
+        .respond_with(json_response(200, json!({"n": 100}), Some("\"v9\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let strategy = Strategy::custom(|c: &ConflictContext<'_>| {
+        assert_eq!(
+            (
+                c.base["n"].as_i64(),
+                c.mine["n"].as_i64(),
+                c.theirs["n"].as_i64()
+            ),
+            (Some(1), Some(2), Some(8))
+        );
+        Decision::Write(json!({"n": 100}))
+    });
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .strategy(strategy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 100);
+}
+
+#[tokio::test]
+async fn conflicts_stop_at_the_attempt_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(stale(412, "\"v1\""))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let h = harness(
+        &server,
+        RetryConfig::default().with_max_conflict_attempts(3),
+    );
+    let err = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_precondition_failed());
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+    assert!(matches!(
+        h.events().last(),
+        Some(Event::Conflict {
+            outcome: ConflictOutcome::GaveUp,
+            attempt: 3,
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn failing_change_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!({"n": "x"}), Some("\"v1\"")))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let err = h
+        .client
+        .update("/items/1")
+        .change(|doc| {
+            let n = doc["n"]
+                .as_i64()
+                .ok_or_else(|| ChangeError::msg("`n` must be a number"))?;
+            doc["n"] = (n + 1).into();
+            Ok(())
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "change_failed");
+    assert!(err.to_string().contains("`n` must be a number"));
+}
+
+#[tokio::test]
+async fn update_without_a_change_is_a_configuration_error() {
+    let server = MockServer::start().await;
+    let h = harness(&server, RetryConfig::default());
+    let err = h.client.update("/items/1").send().await.unwrap_err();
+    assert_eq!(err.code(), "invalid_config");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn update_starts_from_the_cached_copy_without_reading() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    refuse_put(
+        &server,
+        "\"v1\"",
+        json_response(200, json!({"n": 2}), Some("\"v2\"")),
+    )
+    .await;
+    refuse_put(
+        &server,
+        "\"v2\"",
+        json_response(200, json!({"n": 3}), Some("\"v3\"")),
+    )
+    .await;
+    let h = harness(&server, RetryConfig::default());
+    h.client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap();
+    let out = h
+        .client
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 3);
+}
