@@ -1,10 +1,45 @@
-//! wasm-bindgen adapter that exposes the ifmatch SDK to JavaScript.
+//! wasm-bindgen adapter that exposes the ifmatch SDK to JavaScript as the npm package `ifmatch`.
+//!
+//! This crate has no logic of its own: it converts JavaScript values to the SDK's types, calls
+//! the SDK, and converts results, events and errors back. The JavaScript API it exports (and the
+//! hand-written TypeScript declarations in `wasm/types/index.d.ts`) is documented in
+//! `docs/javascript.md`:
+//!
+//! ```js
+//! import { Client } from 'ifmatch';
+//! const client = new Client({ baseUrl: 'http://127.0.0.1:8080' });
+//! const { value, etag } = await client.get('/items/1');
+//! await client.update('/items/1', (doc) => ({ ...doc, n: doc.n + 1 }), { strategy: 'reapply' });
+//! ```
+//!
+//! Everything is compiled for `wasm32` only; on other targets the crate is empty.
 #![deny(missing_docs)]
 
-use wasm_bindgen::prelude::*;
+#[cfg(target_arch = "wasm32")]
+mod abort;
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod event;
+#[cfg(target_arch = "wasm32")]
+mod fields;
+#[cfg(target_arch = "wasm32")]
+mod json;
+#[cfg(target_arch = "wasm32")]
+mod options;
+#[cfg(target_arch = "wasm32")]
+mod update;
+
+#[cfg(target_arch = "wasm32")]
+pub use client::Client;
+#[cfg(target_arch = "wasm32")]
+pub use error::is_ifmatch_error;
 
 /// The version of the `ifmatch` npm package (equal to the Rust crate version).
-#[wasm_bindgen]
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }

@@ -33,7 +33,9 @@ export async function openBrowser({ api, path = '/', mounts = {} }) {
   const problems = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    // Chromium logs every 4xx/5xx fetch as a console error; those statuses are the tests' subject.
+    const expectedStatus = /^Failed to load resource: the server responded with a status of \d{3}/.test(msg.text());
+    if (msg.type() === 'error' && !expectedStatus) problems.push(`console error: ${msg.text()}`);
   });
   await page.goto(`${site.url}${path}`, { waitUntil: 'load' });
   return {

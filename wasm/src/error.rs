@@ -1,0 +1,94 @@
+//! Errors as real JavaScript `Error` objects with a stable `code` and the SDK's details.
+
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::json::{millis, nullable, strings, to_js};
+
+/// The `name` every error from this package carries.
+const NAME: &str = "IfmatchError";
+
+/// An `IfmatchError` with `code` and every detail field set to its "none" value.
+fn new_error(code: &str, message: &str) -> js_sys::Error {
+    let error = js_sys::Error::new(message);
+    error.set_name(NAME);
+    set(&error, "code", JsValue::from_str(code));
+    set(&error, "status", JsValue::NULL);
+    set(&error, "problem", JsValue::NULL);
+    set(&error, "retryAfterMs", JsValue::NULL);
+    set(&error, "currentEtag", JsValue::NULL);
+    set(&error, "conflictPaths", strings(&[]));
+    error
+}
+
+fn set(error: &js_sys::Error, name: &str, value: JsValue) {
+    // Setting a data property on a fresh Error object cannot fail.
+    let _ = Reflect::set(error, &JsValue::from_str(name), &value);
+}
+
+/// Bad input to this package (wrong type, unknown option): code `invalid_argument`.
+pub(crate) fn invalid_argument(message: impl AsRef<str>) -> JsValue {
+    new_error("invalid_argument", message.as_ref()).into()
+}
+
+/// The JavaScript code of an SDK error. Issue 6 names `network` and `precondition_failed`; the SDK
+/// calls these `transport` and (for a 412) `conflict`, so those two are renamed here.
+fn code(err: &ifmatch::Error) -> &'static str {
+    match err.code() {
+        "transport" => "network",
+        "conflict" if err.is_precondition_failed() => "precondition_failed",
+        other => other,
+    }
+}
+
+/// An SDK error as an `IfmatchError`; `cause` is what user code (a change function or resolver) threw.
+pub(crate) fn from_sdk(err: &ifmatch::Error, cause: Option<JsValue>) -> JsValue {
+    let error = new_error(code(err), &err.to_string());
+    set(&error, "status", nullable(err.status()));
+    set(
+        &error,
+        "problem",
+        nullable(err.problem().map(|p| to_js(&p.to_json()))),
+    );
+    set(
+        &error,
+        "retryAfterMs",
+        nullable(err.retry_after().map(millis)),
+    );
+    set(
+        &error,
+        "currentEtag",
+        nullable(err.current_etag().map(|t| t.to_string())),
+    );
+    set(&error, "conflictPaths", strings(err.conflict_paths()));
+    if let Some(current) = err.current() {
+        set(&error, "current", to_js(current));
+    }
+    if let Some(cause) = cause {
+        set(&error, "cause", cause);
+    }
+    error.into()
+}
+
+/// Whether `err` is an error from this package (an `Error` named `IfmatchError` with a string `code`).
+#[wasm_bindgen(js_name = isIfmatchError)]
+pub fn is_ifmatch_error(err: &JsValue) -> bool {
+    err.dyn_ref::<js_sys::Error>().is_some_and(|e| {
+        e.name() == NAME && Reflect::get(e, &JsValue::from_str("code")).is_ok_and(|c| c.is_string())
+    })
+}
+
+/// A thrown JavaScript value as text for an error message.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        return text;
+    }
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.to_string());
+    }
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

@@ -1,0 +1,115 @@
+//! `client.update(url, change, { strategy, resolve })`: the user's functions as SDK closures.
+//!
+//! The SDK's closures report failures as values (`ChangeError`, `Resolution::Fail`), which cannot
+//! carry a JavaScript object; what the user's function threw is kept in a [`Thrown`] cell and
+//! attached to the final error as `cause`.
+
+use std::{cell::RefCell, rc::Rc};
+
+use ifmatch::{merge::Resolution, ChangeError, Strategy};
+use js_sys::Function;
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::describe;
+use crate::json::{from_js, object, to_js, to_js_opt, type_name};
+
+/// The first value a user function threw during one update.
+#[derive(Clone, Default)]
+pub(crate) struct Thrown(Rc<RefCell<Option<JsValue>>>);
+
+impl Thrown {
+    fn keep(&self, value: JsValue) {
+        self.0.borrow_mut().get_or_insert(value);
+    }
+
+    /// The thrown value, if any.
+    pub(crate) fn take(&self) -> Option<JsValue> {
+        self.0.borrow_mut().take()
+    }
+}
+
+/// The change function as the SDK's change closure: it gets a fresh copy of the document and
+/// returns the new one, or edits its argument and returns `undefined`.
+pub(crate) fn change(
+    function: Function,
+    thrown: Thrown,
+) -> impl FnMut(&mut Value) -> Result<(), ChangeError> {
+    move |doc: &mut Value| {
+        let argument = to_js(doc);
+        let returned = function.call1(&JsValue::NULL, &argument).map_err(|err| {
+            let message = format!("the change function threw {}", describe(&err));
+            thrown.keep(err);
+            ChangeError::msg(message)
+        })?;
+        if returned.is_instance_of::<js_sys::Promise>() {
+            return Err(ChangeError::msg(
+                "the change function returned a Promise; it must be synchronous (await what it needs before calling update)",
+            ));
+        }
+        let next = if returned.is_undefined() {
+            argument
+        } else {
+            returned
+        };
+        *doc = from_js(&next, "the document the change function returned")
+            .map_err(ChangeError::msg)?;
+        Ok(())
+    }
+}
+
+/// The strategy named in JavaScript, with the resolver for `merge`.
+pub(crate) fn strategy(
+    name: Option<&str>,
+    resolve: Option<Function>,
+    thrown: &Thrown,
+) -> Result<Strategy, String> {
+    if resolve.is_some() && name != Some("merge") {
+        return Err("options.resolve only applies to strategy 'merge'; set strategy: 'merge' or drop resolve".to_owned());
+    }
+    Ok(match (name, resolve) {
+        (Some("merge"), Some(resolve)) => {
+            Strategy::three_way_merge_with(resolver(resolve, thrown.clone()))
+        }
+        (Some("merge"), None) => Strategy::ThreeWayMerge,
+        (Some("lastWriteWins"), _) => Strategy::LastWriteWins,
+        (Some("abort"), _) => Strategy::Abort,
+        _ => Strategy::Reapply,
+    })
+}
+
+/// The resolver function as the SDK's path resolver: called with `{ path, base, mine, theirs }`,
+/// it returns the value to keep, or `undefined` to leave the path unresolved.
+fn resolver(
+    function: Function,
+    thrown: Thrown,
+) -> impl Fn(&str, Option<&Value>, Option<&Value>, Option<&Value>) -> Resolution + 'static {
+    move |path, base, mine, theirs| {
+        let conflict = object(&[
+            ("path", JsValue::from_str(path)),
+            ("base", to_js_opt(base)),
+            ("mine", to_js_opt(mine)),
+            ("theirs", to_js_opt(theirs)),
+        ]);
+        match function.call1(&JsValue::NULL, &conflict) {
+            Ok(kept) if kept.is_undefined() => Resolution::Fail,
+            Ok(kept) => match from_js(&kept, "the value the resolver returned") {
+                Ok(value) => Resolution::Use(value),
+                Err(message) => {
+                    thrown.keep(
+                        js_sys::TypeError::new(&format!(
+                            "{message} (for {path}, got {})",
+                            type_name(&kept)
+                        ))
+                        .into(),
+                    );
+                    Resolution::Fail
+                }
+            },
+            Err(err) => {
+                thrown.keep(err);
+                Resolution::Fail
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+// The core behaviours of the Node suite, in headless Chromium, with the optimized release build.
+// Each test body runs inside the page (page.evaluate); the page's origin forwards /items to the
+// reference server, so `baseUrl` is the page's own origin.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { openBrowser } from '../support/browser.mjs';
+import { env } from '../support/env.mjs';
+
+const mounts = {
+  '/harness/': fileURLToPath(new URL('./harness', import.meta.url)),
+  '/support/': fileURLToPath(new URL('../support', import.meta.url)),
+};
+let strict;
+let limited;
+
+before(async () => {
+  strict = await openBrowser({ api: env.url, path: '/harness/', mounts });
+  limited = await openBrowser({ api: env.urlLimited, path: '/harness/', mounts });
+  for (const { page } of [strict, limited]) await page.waitForFunction(() => document.body.dataset.state === 'ready');
+});
+after(async () => {
+  await strict?.close();
+  await limited?.close();
+  assert.deepEqual([...(strict?.problems ?? []), ...(limited?.problems ?? [])], [], 'no page or console errors');
+});
+
+/** Runs `body` in the page with `window.ifmatch`, `window.items` and the page origin as `base`. */
+function inPage(browser, body) {
+  return browser.page.evaluate(`(${body})(window.ifmatch, window.items, window.location.origin)`);
+}
+
+test('browser: get returns value and ETag, and a second get is answered 304 from the cache', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { n: 1 });
+    const client = new Client({ baseUrl: base });
+    const first = await client.get(path);
+    const second = await client.get(path);
+    return { first, second, stats: client.stats(), stored: await items.readItem(base, path) };
+  });
+  assert.deepEqual(out.first.value, { n: 1 });
+  assert.equal(out.first.etag, out.stored.etag);
+  assert.deepEqual(out.second, { ...out.first, fromCache: true });
+  assert.equal(out.stats.notModified, 1);
+});
+
+test('browser: a stale If-Match is refused with precondition_failed and the state is unchanged', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { n: 1 });
+    const client = new Client({ baseUrl: base });
+    await client.get(path);
+    await items.writeBehind(base, path, () => ({ n: 100 }));
+    const error = await items.rejectsWith(client.put(path, { n: 2 }), 'precondition_failed');
+    return {
+      isError: error instanceof Error,
+      name: error.name,
+      status: error.status,
+      type: error.problem.type,
+      stored: (await items.readItem(base, path)).value,
+    };
+  });
+  assert.deepEqual(out, { isError: true, name: 'IfmatchError', status: 412, type: 'urn:ifmatch:problem:precondition-failed', stored: { n: 100 } });
+});
+
+test('browser: update recovers from a conflict with reapply and with merge', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const results = {};
+    for (const strategy of ['reapply', 'merge']) {
+      const path = await items.createItem(base, { n: 1, mine: 0, theirs: 0 });
+      const client = new Client({ baseUrl: base });
+      await client.get(path);
+      await items.writeBehind(base, path, (doc) => ({ ...doc, n: doc.n + 10, theirs: 1 }));
+      const resolve = ({ path: at, theirs }) => (at === '/n' ? theirs + 1 : theirs);
+      const updated = await client.update(path, (doc) => ({ ...doc, n: doc.n + 1, mine: 1 }), {
+        strategy,
+        ...(strategy === 'merge' ? { resolve } : {}),
+      });
+      results[strategy] = { attempts: updated.attempts, stored: (await items.readItem(base, path)).value };
+    }
+    return results;
+  });
+  assert.deepEqual(out.reapply, { attempts: 2, stored: { n: 12, mine: 1, theirs: 1 } });
+  assert.deepEqual(out.merge, { attempts: 2, stored: { n: 12, mine: 1, theirs: 1 } });
+});
+
+test('browser: 4 clients x 5 increments end at exactly 20', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { counter: 0 });
+    const clients = Array.from({ length: 4 }, () => new Client({ baseUrl: base, retry: { preset: 'contended' } }));
+    await Promise.all(clients.map(async (client) => {
+      for (let i = 0; i < 5; i += 1) await client.update(path, (doc) => ({ counter: doc.counter + 1 }));
+    }));
+    return (await items.readItem(base, path)).value.counter;
+  });
+  assert.equal(out, 20);
+});
+
+test('browser: a 429 with Retry-After is waited out, then the read succeeds', async () => {
+  const out = await inPage(limited, async ({ Client }, items, base) => {
+    const setup = new Client({ baseUrl: base });
+    const path = new URL((await setup.create('/items', { n: 1 })).location).pathname;
+    const events = [];
+    const client = new Client({ baseUrl: base, onEvent: (event) => events.push(event) });
+    await fetch(path); // spend the token so the client's GET is throttled
+    const got = await client.get(path);
+    return { value: got.value, throttled: events.filter((e) => e.type === 'throttled'), stats: client.stats() };
+  });
+  assert.deepEqual(out.value, { n: 1 });
+  assert.equal(out.throttled[0].delayMs, 1000);
+  assert.ok(out.stats.throttledWaitMs >= 1000);
+});
+
+test('browser: errors are Error objects with code, status and problem; AbortSignal cancels', async () => {
+  const out = await inPage(strict, async ({ Client, isIfmatchError }, items, base) => {
+    const client = new Client({ baseUrl: base });
+    const missing = await items.rejectsWith(client.get('/items/nope'), 'http_status');
+    const cancelled = await items.rejectsWith(client.get('/items/nope', { signal: AbortSignal.abort() }), 'cancelled');
+    return {
+      missing: { isError: missing instanceof Error, ours: isIfmatchError(missing), status: missing.status, problemStatus: missing.problem.status },
+      cancelled: { isError: cancelled instanceof Error, status: cancelled.status },
+    };
+  });
+  assert.deepEqual(out, {
+    missing: { isError: true, ours: true, status: 404, problemStatus: 404 },
+    cancelled: { isError: true, status: null },
+  });
+});

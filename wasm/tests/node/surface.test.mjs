@@ -1,0 +1,35 @@
+// The hand-written declarations (types/index.d.ts) and the built package agree, in both module systems.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import * as esm from 'ifmatch';
+
+const require = createRequire(import.meta.url);
+const cjs = require('ifmatch');
+const declarations = readFileSync(new URL('../../types/index.d.ts', import.meta.url), 'utf8');
+
+const declaredValues = [...declarations.matchAll(/^export (?:declare )?(?:class|function|const) (\w+)/gm)].map((m) => m[1]).sort();
+const classBody = declarations.slice(declarations.indexOf('export class Client'));
+const declaredMethods = [...classBody.slice(0, classBody.indexOf('\n}')).matchAll(/^ {2}(\w+)(?:<[^>]*>)?\(/gm)]
+  .map((m) => m[1])
+  .filter((name) => name !== 'constructor')
+  .sort();
+
+test('every value declared in index.d.ts is exported by the ESM and the CommonJS entry, and nothing else', () => {
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), declaredValues);
+  assert.deepEqual(Object.keys(cjs).sort(), declaredValues);
+});
+
+test('Client has exactly the methods index.d.ts declares', () => {
+  // `__`-prefixed members are wasm-bindgen's internals, not API.
+  const methods = Object.getOwnPropertyNames(esm.Client.prototype)
+    .filter((name) => name !== 'constructor' && !name.startsWith('__'))
+    .sort();
+  assert.deepEqual(methods, declaredMethods);
+});
+
+test('the ESM and CommonJS entries share one instance of the package', () => {
+  assert.equal(esm.Client, cjs.Client);
+  assert.equal(typeof esm.version(), 'string');
+});

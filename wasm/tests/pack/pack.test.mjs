@@ -1,0 +1,81 @@
+// `npm pack` produces a tarball that a fresh Node project can `npm install` and use (CommonJS,
+// ESM and TypeScript), against the reference server.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { env } from '../support/env.mjs';
+
+const run = promisify(execFile);
+const WASM_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const TSC = join(WASM_DIR, 'node_modules/.bin/tsc');
+let work;
+let project;
+let packed;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ifmatch-pack-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: WASM_DIR });
+  [packed] = JSON.parse(stdout);
+  project = join(work, 'consumer');
+  await run('mkdir', [project]);
+  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+  await run('npm', ['install', '--no-audit', '--no-fund', join(work, packed.filename)], { cwd: project });
+});
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+test('the tarball holds both builds, the optimized wasm and the declarations, and nothing else', () => {
+  const files = packed.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    'README.md',
+    'package.json',
+    'pkg/node/ifmatch_wasm.js',
+    'pkg/node/ifmatch_wasm_bg.wasm',
+    'pkg/node/index.mjs',
+    'pkg/web/ifmatch_wasm.js',
+    'pkg/web/ifmatch_wasm_bg.wasm',
+    'pkg/web/index.js',
+    'pkg/web/package.json',
+    'types/index.d.ts',
+    'types/web.d.ts',
+  ]);
+});
+
+const SCRIPT = (importLine) => `${importLine}
+(async () => {
+  const client = new Client({ baseUrl: process.env.IFMATCH_URL });
+  const created = await client.create('/items', { from: 'consumer' });
+  const updated = await client.update(created.location, (doc) => ({ ...doc, n: 1 }));
+  console.log(JSON.stringify(updated.value));
+})().catch((err) => { console.error(err.code, err.message); process.exit(1); });
+`;
+
+test('a fresh project can require() the installed package and use it', async () => {
+  await writeFile(join(project, 'use.cjs'), SCRIPT("const { Client } = require('ifmatch');"));
+  const { stdout } = await run('node', ['use.cjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
+  assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
+});
+
+test('a fresh project can import the installed package and use it', async () => {
+  await writeFile(join(project, 'use.mjs'), SCRIPT("import { Client } from 'ifmatch';"));
+  const { stdout } = await run('node', ['use.mjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
+  assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
+});
+
+test('TypeScript in a fresh project finds the declarations through the exports map', async () => {
+  await writeFile(join(project, 'use.mts'), `import { Client, type Versioned } from 'ifmatch';
+const client = new Client({ baseUrl: 'http://127.0.0.1:1' });
+export const read: Promise<Versioned<{ n: number }>> = client.get<{ n: number }>('/items/1');
+`);
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [] },
+    files: ['use.mts'],
+  }));
+  await run(TSC, ['-p', 'tsconfig.json'], { cwd: project });
+});

@@ -1,0 +1,249 @@
+// Type declarations for the `ifmatch` npm package (Node and browsers). Written by hand so that the
+// whole public surface is typed precisely; wasm/tests/node/surface.test.mjs checks that every name
+// declared here exists at run time and vice versa.
+
+/** Any JSON value, as sent to and received from the server. */
+export type Json = null | boolean | number | string | Json[] | { [member: string]: Json };
+
+/** What every read and write resolves to: the document with its version. */
+export interface Versioned<T = Json> {
+  /** The representation (the parsed JSON body; for a write answered without a body, the document sent). */
+  value: T;
+  /** The `ETag` as sent, e.g. `"\"3\""` or `"W/\"3\""`; `null` when the server sent none. */
+  etag: string | null;
+  /** `create` only: the `Location` of the new resource as an absolute URL; otherwise `null`. */
+  location: string | null;
+  /** `update`: writes sent (1 when there was no conflict); other methods: HTTP requests sent. */
+  attempts: number;
+  /** Whether the value came from the cache after a `304 Not Modified`. */
+  fromCache: boolean;
+}
+
+/** Options every operation accepts. */
+export interface RequestOptions {
+  /** Cancels the operation, including a backoff wait; it then rejects with code `cancelled`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * How `update` recovers when the resource changed since it was read (412, or a version 409):
+ * - `reapply`: re-run the change function on the fresh state and write again (the default);
+ * - `merge`: three-way JSON merge of base (last read), mine and theirs (fresh); overlapping
+ *   edits go to `resolve`, or fail with code `merge_conflict`;
+ * - `lastWriteWins`: overwrite with mine using the fresh ETag (loses the other writer's change);
+ * - `abort`: stop and reject with code `aborted`, carrying the current state.
+ */
+export type Strategy = 'reapply' | 'merge' | 'lastWriteWins' | 'abort';
+
+/** One overlapping edit found by the `merge` strategy. A side is `undefined` where the member is absent. */
+export interface MergeConflict {
+  /** JSON Pointer (RFC 6901) of the member, e.g. `/title`. */
+  path: string;
+  /** The member as last read by this client. */
+  base: Json | undefined;
+  /** The member as this client's change left it. */
+  mine: Json | undefined;
+  /** The member as the server holds it now. */
+  theirs: Json | undefined;
+}
+
+/**
+ * Decides one overlapping edit: return the value to keep at that path, or `undefined` to leave
+ * it unresolved (the update then rejects with code `merge_conflict` listing the path; if the
+ * resolver threw, the error is its `cause`).
+ */
+export type Resolver = (conflict: MergeConflict) => Json | undefined;
+
+/** Options of `update`. */
+export interface UpdateOptions extends RequestOptions {
+  /** Conflict recovery; default `reapply`. */
+  strategy?: Strategy;
+  /** Decides overlapping edits for `strategy: 'merge'` (ignored otherwise). */
+  resolve?: Resolver;
+}
+
+/**
+ * The change an `update` applies. It receives a fresh copy of the current document and either
+ * returns the new document or changes the argument in place and returns nothing. It must be
+ * synchronous and may run more than once (once per attempt).
+ */
+export type Change<T = Json> = (doc: T) => T | void;
+
+/** Retry and backoff settings; every field is optional and defaults to the chosen preset. */
+export interface RetryOptions {
+  /**
+   * Starting point: `default` (the SDK's documented defaults), `contended` (a hot resource with
+   * many writers), `backgroundSync` (may wait long) or `disabled` (one attempt, no recovery).
+   */
+  preset?: 'default' | 'contended' | 'backgroundSync' | 'disabled';
+  /** Attempts for a throttled (429/503) request in total, the first included (at least 1). */
+  maxAttempts?: number;
+  /** First backoff delay when the server gives no hint. */
+  initialDelayMs?: number;
+  /** Upper bound of a single computed backoff delay. */
+  maxDelayMs?: number;
+  /** Growth of the backoff delay per retry (at least 1). */
+  factor?: number;
+  /** Full jitter on computed backoff delays (never on a server's hint). */
+  jitter?: boolean;
+  /** Seed for the jitter, for reproducible delays. */
+  seed?: number;
+  /** Give up once this much time has passed in one call; `null` for no limit. */
+  totalDeadlineMs?: number | null;
+  /** Longest server-requested wait (`Retry-After`, `retry-after-ms`, `RateLimit` t) honoured. */
+  maxRetryAfterMs?: number;
+  /** A longer hint is clamped to `maxRetryAfterMs` (`clamp`) or fails at once (`fail`). */
+  longWait?: 'clamp' | 'fail';
+  /** Writes one `update` sends before a version conflict is returned (at least 1). */
+  maxConflictAttempts?: number;
+  /** Pause between conflict retries: first delay, growth factor (at least 1) and cap. */
+  conflictBackoff?: { initialMs: number; factor: number; maxMs: number };
+  /** The per-host retry budget (token bucket): capacity, cost of a throttle retry, refund per success. */
+  budget?: { capacity: number; retryCost: number; successRefund: number };
+}
+
+/** What a client does before a write when it holds no ETag for the resource. */
+export type MissingEtagPolicy = 'fetchFirst' | 'createOnly' | 'unconditional';
+
+/** Options of `new Client(...)`. */
+export interface ClientOptions {
+  /** Base URL that relative paths resolve against, e.g. `http://127.0.0.1:8080`. Required in Node. */
+  baseUrl?: string;
+  /** Entries in the ETag cache (LRU). */
+  cacheSize?: number;
+  /** Cache partition (e.g. a user id), so one user's data never becomes another's merge base. */
+  partition?: string;
+  /** Policy for writes without a cached ETag; default `fetchFirst`. */
+  missingEtag?: MissingEtagPolicy;
+  /** Retry and backoff for conflicts, 429 and 503. */
+  retry?: RetryOptions;
+  /** Called synchronously for every retry-related event. Errors thrown here are ignored. */
+  onEvent?: (event: ClientEvent) => void;
+}
+
+/** Which header a server's wait hint came from. */
+export type HintSource = 'retryAfterMs' | 'retryAfterSeconds' | 'retryAfterDate' | 'rateLimit';
+
+/** What conflict recovery did after a refused write. */
+export type ConflictOutcome = 'reapplied' | 'merged' | 'overwritten' | 'replaced' | 'mergeFailed' | 'aborted' | 'gaveUp';
+
+/** Events fired only when the client retries or gives up retrying. */
+export type ClientEvent =
+  | { type: 'attempt'; method: string; url: string; attempt: number }
+  | { type: 'conflict'; url: string; status: number; strategy: string; outcome: ConflictOutcome; attempt: number }
+  | {
+      type: 'throttled';
+      method: string;
+      url: string;
+      status: number;
+      /** The wait the client chose. */
+      delayMs: number;
+      /** The server's hint, if it sent a usable one. */
+      hintMs: number | null;
+      hintSource: HintSource | null;
+    }
+  | { type: 'budgetExhausted'; method: string; url: string; host: string };
+
+/** Counters since the client was made. */
+export interface Stats {
+  /** HTTP requests sent (every attempt counts). */
+  requests: number;
+  /** Conditional GETs answered 304 and served from the cache. */
+  notModified: number;
+  /** Writes refused with 412 Precondition Failed. */
+  conflicts412: number;
+  /** Writes refused with a version-conflict 409. */
+  conflicts409: number;
+  /** Requests sent again (throttle retries plus conflict re-writes). */
+  retries: number;
+  /** Successful three-way merges. */
+  merges: number;
+  /** Throttled responses (429/503) the client waited after. */
+  throttled: number;
+  /** Total time spent waiting after throttled responses. */
+  throttledWaitMs: number;
+  /** Retries refused by the per-host retry budget. */
+  budgetExhausted: number;
+  /** Rate-limit or ETag headers that were present but malformed (and so ignored). */
+  malformedHeaders: number;
+}
+
+/** Stable error codes; `code` on every error this package rejects with. */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'invalid_url'
+  | 'invalid_config'
+  | 'invalid_etag'
+  | 'network'
+  | 'http_status'
+  | 'precondition_failed'
+  | 'conflict'
+  | 'merge_conflict'
+  | 'aborted'
+  | 'rate_limited'
+  | 'retry_after_too_long'
+  | 'retry_budget_exhausted'
+  | 'missing_etag'
+  | 'decode'
+  | 'encode'
+  | 'change_failed'
+  | 'cancelled';
+
+/** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
+export interface Problem {
+  type: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  instance?: string;
+  current_etag?: string;
+  [extension: string]: Json | undefined;
+}
+
+/** The errors this package rejects with: real `Error` objects with a stable `code`. */
+export interface IfmatchError extends Error {
+  name: 'IfmatchError';
+  code: ErrorCode;
+  /** The HTTP status behind the error, or `null`. */
+  status: number | null;
+  /** The parsed problem+json body, or `null`. */
+  problem: Problem | null;
+  /** How long the server asked to wait, for throttling errors, or `null`. */
+  retryAfterMs: number | null;
+  /** The resource's current ETag, when a conflict error knows it, or `null`. */
+  currentEtag: string | null;
+  /** The resource's current state for code `aborted`, else `undefined`. */
+  current?: Json;
+  /** JSON Pointers of overlapping edits for code `merge_conflict`, else empty. */
+  conflictPaths: string[];
+  /** The error a change function or resolver threw, for code `change_failed`. */
+  cause?: unknown;
+}
+
+/** Whether `err` is an error from this package (narrows its type). */
+export function isIfmatchError(err: unknown): err is IfmatchError;
+
+/** A client with an ETag cache; one per user or partition. Methods reject with {@link IfmatchError}. */
+export class Client {
+  /** @throws {IfmatchError} code `invalid_config`, `invalid_url` or `invalid_argument` for bad options. */
+  constructor(options?: ClientOptions);
+  /** GET, conditional on the cached ETag (a 304 reuses the cached body). */
+  get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
+  /** POST a new resource (with an Idempotency-Key when retries are on). */
+  create<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  /** PUT with `If-Match` from the cache (see `missingEtag`). */
+  put<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  /** PATCH with a JSON Merge Patch (RFC 7396) and `If-Match` from the cache. */
+  patch<T = Json>(url: string, mergePatch: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  /** DELETE with `If-Match` from the cache. */
+  delete(url: string, options?: RequestOptions): Promise<void>;
+  /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
+  update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
+  /** A snapshot of the client's counters. */
+  stats(): Stats;
+  /** Releases the client's memory now instead of at garbage collection. */
+  free(): void;
+}
+
+/** The package version. */
+export function version(): string;
