@@ -31,6 +31,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// N concurrent SDK clients increment one counter; reports lost updates and latency.
+    Stress(crate::stress::StressArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +128,7 @@ pub async fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, io
             0
         }
         Command::Check(args) => run_check(args, io).await,
+        Command::Stress(args) => crate::stress::run_cli(args, io).await,
     }
 }
 

@@ -24,4 +24,5 @@ pub mod http;
 pub mod rate_limit;
 pub mod report;
 pub mod rules;
+pub mod stress;
 pub mod verdict;

@@ -36,7 +36,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 pub use catalogue::CATALOGUE;
-pub use context::{Abort, Cx, Fixture};
+pub use context::{resolve, Abort, Cx, Fixture};
 
 use crate::http::Exchange;
 
