@@ -70,7 +70,7 @@ pub enum Error {
 
     /// A write was refused because the resource changed since it was read (412, or a 409 that
     /// names a version conflict), and was not (or could no longer be) recovered.
-    #[error("{method} {url} was refused with {status} because the resource changed since it was read{}{}; re-read it and apply the change again (client.update() does this for you)", etag_suffix(current_etag.as_ref()), attempts_suffix(*attempts))]
+    #[error("{method} {url} was refused with {status}{} because the resource changed since it was read{}; re-read it and apply the change again (client.update() does this for you)", attempts_suffix(*attempts), etag_suffix(current_etag.as_ref()))]
     Conflict {
         /// The request method.
         method: Method,
@@ -174,7 +174,7 @@ pub enum Error {
     },
 
     /// The request body could not be serialized to JSON.
-    #[error("the request body could not be serialized to JSON: {source}")]
+    #[error("the request body could not be serialized to JSON: {source}; make the value JSON-representable (e.g. maps need string keys)")]
     Encode {
         /// The JSON error.
         source: serde_json::Error,

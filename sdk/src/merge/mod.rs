@@ -1,8 +1,9 @@
 //! JSON three-way merge: combine "mine" and "theirs", both edited from a common "base".
 //!
 //! Objects merge member by member, recursively. Anything else (numbers, strings, arrays, type
-//! changes) is a single value: if only one side changed it, that side wins; if both changed it
-//! to different values, that is a conflict at its JSON Pointer, which a resolver may settle.
+//! changes) is a single value: if only one side changed it, that side wins; if both changed it,
+//! that is an overlap at its JSON Pointer: [`three_way`] accepts identical changes and reports
+//! the others as conflicts; [`three_way_with`] asks a resolver about every overlap.
 //! Arrays are replaced whole, as in JSON Merge Patch (RFC 7396). An absent member is `None`,
 //! so a deletion on one side and an untouched member on the other merge to the deletion.
 //!
@@ -41,15 +42,24 @@ pub enum Resolution {
     Fail,
 }
 
-/// Merges without a resolver: any overlapping edit fails the merge.
+/// Merges without a resolver: both sides making the same change is fine; any other
+/// overlapping edit fails the merge.
 ///
 /// # Errors
 /// The JSON Pointers of every overlapping edit, in document order.
 pub fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Result<Value, Vec<String>> {
-    three_way_with(base, mine, theirs, |_, _, _, _| Resolution::Fail)
+    three_way_with(base, mine, theirs, |_, _, mine, theirs| {
+        if mine == theirs {
+            Resolution::Mine
+        } else {
+            Resolution::Fail
+        }
+    })
 }
 
-/// Merges, asking `resolve(path, base, mine, theirs)` about each overlapping edit.
+/// Merges, asking `resolve(path, base, mine, theirs)` about each member both sides changed,
+/// including members both changed to the same value (answer [`Resolution::Mine`] to accept it;
+/// a counter incremented on both sides needs both increments).
 ///
 /// # Errors
 /// The JSON Pointers of the edits the resolver answered [`Resolution::Fail`] for.
@@ -91,12 +101,15 @@ impl Merger<'_> {
         mine: Option<&Value>,
         theirs: Option<&Value>,
     ) -> Option<Value> {
-        if mine == theirs || theirs == base {
+        if theirs == base {
             return mine.cloned();
         }
         if mine == base {
             return theirs.cloned();
         }
+        // Both sides changed this member. Equal changes still go to the resolver: a counter
+        // incremented on both sides must become +2, not +1.
+
         if let (Some(Value::Object(m)), Some(Value::Object(t))) = (mine, theirs) {
             // A base that was not an object (or absent) contributes no members.
             let empty = Map::new();
@@ -220,6 +233,16 @@ mod tests {
             Resolution::Use(json!(n(t) + n(m) - n(b)))
         });
         assert_eq!(merged, Ok(json!({"n": 8})));
+    }
+
+    #[test]
+    fn resolver_is_asked_about_identical_edits_too() {
+        let (b, both) = (json!({"n": 1}), json!({"n": 2}));
+        let merged = three_way_with(&b, &both, &both, |_, b, m, t| {
+            let n = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
+            Resolution::Use(json!(n(t) + n(m) - n(b)))
+        });
+        assert_eq!(merged, Ok(json!({"n": 3})));
     }
 
     #[test]

@@ -80,3 +80,14 @@ pub async fn received(server: &MockServer, method: &str) -> Vec<Request> {
 pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// A sleeper that yields to the scheduler instead of waiting: conflict pauses still let the
+/// other writers run, but no test sleeps in real time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct YieldSleeper;
+
+impl ifmatch::Sleeper for YieldSleeper {
+    fn sleep(&self, _delay: std::time::Duration) -> ifmatch::BoxFuture<'static, ()> {
+        Box::pin(tokio::task::yield_now())
+    }
+}
