@@ -1,0 +1,251 @@
+//! The emulator's write paths: POST, PUT, PATCH, DELETE and the precondition
+//! checks they share.
+
+use serde_json::Value;
+use wiremock::{Request, ResponseTemplate};
+
+use super::{Cond, Doc, Emulator, State};
+use crate::support::faults::Fault;
+use crate::support::merge::merge_patch;
+
+impl Emulator {
+    pub(super) fn post(&self, st: &mut State, req: &Request) -> ResponseTemplate {
+        let body = match self.json_body(req, "application/json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        st.next_id += 1;
+        let id = st.next_id.to_string();
+        let version = Self::next_version(st);
+        st.cache.insert(id.clone(), version);
+        st.docs.insert(
+            id.clone(),
+            Doc {
+                body: body.clone(),
+                version,
+                older: vec![],
+                reads_since_write: 0,
+            },
+        );
+        let mut r = ResponseTemplate::new(if self.has(Fault::CreateReturns200) {
+            200
+        } else {
+            201
+        })
+        .insert_header("Location", format!("/items/{id}").as_str())
+        .set_body_raw(body.to_string().into_bytes(), "application/json");
+        if !self.has(Fault::CreateWithoutEtag) {
+            r = r.insert_header("ETag", self.etag(version).as_str());
+        }
+        r
+    }
+
+    /// Evaluates `If-Match` on an existing document; `Err` is the refusal.
+    fn check_if_match(
+        &self,
+        st: &State,
+        id: &str,
+        cond: &Cond,
+        accept_stale: bool,
+        apply_stale: bool,
+    ) -> Result<bool, ResponseTemplate> {
+        let doc = &st.docs[id];
+        let believed = if self.has(Fault::StaleReadCache) {
+            st.cache.get(id).copied().unwrap_or(doc.version)
+        } else {
+            doc.version
+        };
+        match cond {
+            Cond::Absent | Cond::Any => Ok(false),
+            Cond::Invalid => Err(self.problem(
+                400,
+                "invalid-header",
+                "If-Match must be * or quoted entity-tags",
+                None,
+            )),
+            Cond::Tags(tags) => {
+                let stale = tags
+                    .iter()
+                    .any(|t| !t.weak && doc.older.iter().any(|v| t.opaque == format!("e{v}")));
+                if tags.iter().any(|t| self.tag_matches(t, believed, false))
+                    || (accept_stale && stale)
+                {
+                    Ok(false)
+                } else if stale && apply_stale {
+                    Ok(true)
+                } else {
+                    Err(self.mismatch(doc.version, "the If-Match ETag is not the current one"))
+                }
+            }
+        }
+    }
+
+    fn require(&self, im: &Cond, inm: &Cond, bypass: Fault) -> Option<ResponseTemplate> {
+        let unconditional = matches!(im, Cond::Absent) && matches!(inm, Cond::Absent);
+        if !(self.options.require_preconditions && unconditional) || self.has(bypass) {
+            return None;
+        }
+        let detail = if self.has(Fault::Bare428) {
+            "precondition required"
+        } else {
+            "send If-Match with the ETag from your last GET"
+        };
+        Some(self.problem(428, "precondition-required", detail, None))
+    }
+
+    fn store(st: &mut State, id: &str, body: Value, bump: bool) -> u64 {
+        let version = if bump {
+            Self::next_version(st)
+        } else {
+            st.docs[id].version
+        };
+        let doc = st.docs.get_mut(id).expect("document exists");
+        if bump {
+            doc.older.push(doc.version);
+        }
+        doc.body = body;
+        doc.version = version;
+        doc.reads_since_write = 0;
+        version
+    }
+
+    pub(super) fn put(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPut) {
+            return r;
+        }
+        let exists = st.docs.contains_key(id);
+        let mut refuse_after_write = false;
+        if exists {
+            match (&im, self.has(Fault::RejectIfMatchStar)) {
+                (Cond::Any, true) => {
+                    return self.mismatch(st.docs[id].version, "If-Match: * refused")
+                }
+                (Cond::Tags(_), _) if self.has(Fault::RejectCurrentPut) => {
+                    return self.mismatch(st.docs[id].version, "refused")
+                }
+                _ => match self.check_if_match(
+                    st,
+                    id,
+                    &im,
+                    self.has(Fault::StalePutAccepted),
+                    self.has(Fault::RefuseStalePutButApply),
+                ) {
+                    Ok(refuse) => refuse_after_write = refuse,
+                    Err(r) => return r,
+                },
+            }
+            if matches!(inm, Cond::Any) && !self.has(Fault::IgnoreIfNoneMatchOnPut) {
+                return self.problem(412, "precondition-failed", "the resource exists", None);
+            }
+        } else {
+            let creates = match &im {
+                Cond::Any => self.has(Fault::IfMatchStarCreates),
+                Cond::Tags(_) => self.has(Fault::IfMatchTagCreates),
+                Cond::Invalid => {
+                    return self.problem(400, "invalid-header", "malformed If-Match", None)
+                }
+                Cond::Absent => true,
+            };
+            if !creates {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            if self.has(Fault::PutCannotCreate) {
+                return self.problem(404, "not-found", "PUT does not create here", None);
+            }
+        }
+        let body = match self.json_body(req, "application/json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        if !exists {
+            let version = Self::next_version(st);
+            st.cache.insert(id.to_owned(), version);
+            st.docs.insert(
+                id.to_owned(),
+                Doc {
+                    body: body.clone(),
+                    version,
+                    older: vec![],
+                    reads_since_write: 0,
+                },
+            );
+            return self.write_response(201, version, Some(&body));
+        }
+        let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPut));
+        if refuse_after_write {
+            return self.mismatch(version, "the If-Match ETag is not the current one");
+        }
+        self.write_response(200, version, Some(&body))
+    }
+
+    pub(super) fn patch(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if !st.docs.contains_key(id) {
+            if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            return self.problem(404, "not-found", &format!("no item {id}"), None);
+        }
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPatch) {
+            return r;
+        }
+        if self.has(Fault::RejectCurrentPatch) && matches!(im, Cond::Tags(_)) {
+            return self.mismatch(st.docs[id].version, "refused");
+        }
+        if let Err(r) = self.check_if_match(st, id, &im, self.has(Fault::StalePatchAccepted), false)
+        {
+            return r;
+        }
+        let patch = match self.json_body(req, "application/merge-patch+json") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let mut body = st.docs[id].body.clone();
+        if self.has(Fault::PatchReplaces) {
+            body = patch;
+        } else {
+            merge_patch(&mut body, &patch);
+        }
+        let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPatch));
+        self.write_response(200, version, Some(&body))
+    }
+
+    pub(super) fn delete(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
+        let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        if !st.docs.contains_key(id) {
+            if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
+                return self.problem(
+                    412,
+                    "precondition-failed",
+                    "no such resource to match",
+                    None,
+                );
+            }
+            return self.problem(404, "not-found", &format!("no item {id}"), None);
+        }
+        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalDelete) {
+            return r;
+        }
+        if self.has(Fault::RejectCurrentDelete) && matches!(im, Cond::Tags(_)) {
+            return self.mismatch(st.docs[id].version, "refused");
+        }
+        if let Err(r) =
+            self.check_if_match(st, id, &im, self.has(Fault::StaleDeleteAccepted), false)
+        {
+            return r;
+        }
+        st.docs.remove(id);
+        ResponseTemplate::new(204)
+    }
+}
