@@ -13,7 +13,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Client::builder()
             .base_url(&server.base_url())?
             .on_event(move |event: &Event| {
-                if let Event::Conflict { status, strategy, outcome, .. } = event {
+                if let Event::Conflict {
+                    status,
+                    strategy,
+                    outcome,
+                    ..
+                } = event
+                {
                     println!("{name}: got {status}, {strategy} -> {outcome:?}");
                 }
             })
@@ -22,7 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (alice, bob) = (writer("alice")?, writer("bob")?);
 
     let created = alice
-        .create("/items", &json!({"title": "Draft", "body": "Hello", "tags": ["new"]}))
+        .create(
+            "/items",
+            &json!({"title": "Draft", "body": "Hello", "tags": ["new"]}),
+        )
         .await?;
     let doc = created.location.ok_or("the server sent no Location")?;
 
@@ -53,7 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     println!("final after {} write(s): {}", merged.attempts, merged.value);
-    assert_eq!(merged.value["title"], "Final title", "Alice's edit survived");
+    assert_eq!(
+        merged.value["title"], "Final title",
+        "Alice's edit survived"
+    );
     assert_eq!(merged.value["body"], "Hello, world", "Bob's edit survived");
     println!("bob's stats: {:?}", bob.stats());
     server.shutdown().await;

@@ -6,13 +6,16 @@
 //! `If-Match` with the ETag it last saw) and the recovery too (`update()` re-reads, re-applies
 //! or merges, and writes again), and it waits out `429 Too Many Requests` as the server asks.
 //!
-//! ```no_run
+//! ```
 //! use ifmatch::{Client, RetryConfig, Strategy};
 //! use serde_json::json;
 //!
-//! # async fn demo() -> Result<(), ifmatch::Error> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = ifmatch_server::spawn(ifmatch_server::Config::new()).await?;
+//! # let base_url = server.base_url();
 //! let client = Client::builder()
-//!     .base_url("http://127.0.0.1:8080")?
+//!     .base_url(&base_url)? // e.g. "http://127.0.0.1:8080"
 //!     .retry(RetryConfig::contended())
 //!     .build()?;
 //!
@@ -30,7 +33,8 @@
 //!     .send()
 //!     .await?;
 //! assert_eq!(out.value["n"], 1);
-//! println!("{:?}", client.stats());
+//! assert_eq!(client.stats().conflicts_412, 0);
+//! # server.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!

@@ -34,7 +34,13 @@ async fn throttling_server() -> MockServer {
 }
 
 fn client(server: &MockServer, sleeper: StuckSleeper) -> Client {
-    Client::builder().base_url(&server.uri()).unwrap().retry(RetryConfig::default()).sleeper(sleeper).build().unwrap()
+    Client::builder()
+        .base_url(&server.uri())
+        .unwrap()
+        .retry(RetryConfig::default())
+        .sleeper(sleeper)
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -51,7 +57,11 @@ async fn token_cancels_an_operation_waiting_out_a_429() {
     token.cancel();
     let err = op.await.unwrap().unwrap_err();
     assert!(err.is_cancelled());
-    assert_eq!(received(&server, "GET").await.len(), 1, "no request after cancellation");
+    assert_eq!(
+        received(&server, "GET").await.len(),
+        1,
+        "no request after cancellation"
+    );
 }
 
 #[tokio::test]
@@ -71,8 +81,16 @@ async fn dropping_the_future_stops_the_backoff_wait() {
 #[tokio::test]
 async fn an_update_cancelled_before_it_starts_sends_nothing() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(json_response(200, json!({"n": 1}), Some("\"v1\""))).expect(0).mount(&server).await;
-    let client = Client::builder().base_url(&server.uri()).unwrap().build().unwrap();
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(&server.uri())
+        .unwrap()
+        .build()
+        .unwrap();
     let token = CancelToken::new();
     token.cancel();
     let err = client
@@ -92,7 +110,10 @@ async fn an_update_cancelled_before_it_starts_sends_nothing() {
 #[tokio::test]
 async fn an_update_cancelled_mid_conflict_pause_is_not_a_success() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(json_response(200, json!({"n": 1}), Some("\"v1\""))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .mount(&server)
+        .await;
     Mock::given(method("PUT"))
         .respond_with(json_response(412, json!({"current_etag": "\"v2\""}), None))
         .expect(1)
