@@ -7,7 +7,8 @@ use super::junit::escape_xml as esc;
 use super::{Failure, Report};
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
-h1{font-size:1.4em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
+h1{font-size:1.4em}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th:nth-child(1){width:7em}th:nth-child(2){width:17em}th:nth-child(3){width:5em}th:nth-child(4){width:8em}
 .v{font-weight:600;text-transform:uppercase;font-size:.8em;padding:.1em .4em;border-radius:3px}
 .fail{background:#fdd;color:#900}.warn{background:#ffe8b0;color:#740}.non-strict{background:#e6e0ff;color:#436}
 .pass{background:#dfd;color:#060}.info{background:#def;color:#036}.skip{background:#eee;color:#555}
