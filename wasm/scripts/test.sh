@@ -77,6 +77,8 @@ step "npm pack -> npm install in a fresh project -> use"
 node --test tests/pack/
 
 step "examples/node race script"
+# The example depends on the package by path (file:../../wasm); npm links it, which is quick.
+npm install --prefix "$ROOT/examples/node" --no-audit --no-fund --loglevel=error
 node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL" --writers 4 --increments 5
 
 step "all wasm / npm checks passed"
