@@ -50,6 +50,26 @@ async fn refuse_put(server: &MockServer, if_match: &str, response: ResponseTempl
         .await;
 }
 
+/// A document read at `"v1"` whose first write loses to another writer: the PUT with
+/// `If-Match: "v1"` is refused with `status`, and later reads see `then` at `"v2"`.
+async fn lost_race(status: u16, first: Value, then: Value) -> MockServer {
+    let server = MockServer::start().await;
+    reads(&server, (first, "\"v1\""), (then, "\"v2\"")).await;
+    refuse_put(&server, "\"v1\"", stale(status, "\"v2\"")).await;
+    server
+}
+
+/// Expects exactly one PUT with this `If-Match` and body, and accepts it with `new_etag`.
+async fn accept_put(server: &MockServer, if_match: &str, body: Value, new_etag: &str) {
+    Mock::given(method("PUT"))
+        .and(has_header("if-match", if_match))
+        .and(body_json(&body))
+        .respond_with(json_response(200, body, Some(new_etag)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 fn increment(doc: &mut Value) -> Result<(), ChangeError> {
     doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
     Ok(())
@@ -57,21 +77,8 @@ fn increment(doc: &mut Value) -> Result<(), ChangeError> {
 
 #[tokio::test]
 async fn reapply_after_412_reruns_the_change_on_fresh_state() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 5}), "\"v5\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v5\"")).await;
-    Mock::given(method("PUT"))
-        .and(has_header("if-match", "\"v5\""))
-        .and(body_json(json!({"n": 6})))
-        .respond_with(json_response(200, json!({"n": 6}), Some("\"v6\"")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = lost_race(412, json!({"n": 1}), json!({"n": 5})).await;
+    accept_put(&server, "\"v2\"", json!({"n": 6}), "\"v6\"").await;
     let h = harness(&server, RetryConfig::default().with_jitter_seed(1));
 
     let out = h
@@ -103,14 +110,7 @@ async fn reapply_after_412_reruns_the_change_on_fresh_state() {
 
 #[tokio::test]
 async fn version_409_is_recovered_like_412() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 2}), "\"v2\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(409, "\"v2\"")).await;
+    let server = lost_race(409, json!({"n": 1}), json!({"n": 2})).await;
     refuse_put(
         &server,
         "\"v2\"",
@@ -163,21 +163,8 @@ async fn other_409_is_returned_and_never_retried() {
 
 #[tokio::test]
 async fn three_way_merge_combines_disjoint_edits() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"a": 1, "b": 1}), "\"v1\""),
-        (json!({"a": 1, "b": 9}), "\"v2\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
-    Mock::given(method("PUT"))
-        .and(has_header("if-match", "\"v2\""))
-        .and(body_json(json!({"a": 2, "b": 9})))
-        .respond_with(json_response(200, json!({"a": 2, "b": 9}), Some("\"v3\"")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = lost_race(412, json!({"a": 1, "b": 1}), json!({"a": 1, "b": 9})).await;
+    accept_put(&server, "\"v2\"", json!({"a": 2, "b": 9}), "\"v3\"").await;
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
@@ -196,14 +183,12 @@ async fn three_way_merge_combines_disjoint_edits() {
 
 #[tokio::test]
 async fn three_way_merge_reports_overlapping_paths() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"a": 1, "b": {"c": 1}}), "\"v1\""),
-        (json!({"a": 7, "b": {"c": 7}}), "\"v2\""),
+    let server = lost_race(
+        412,
+        json!({"a": 1, "b": {"c": 1}}),
+        json!({"a": 7, "b": {"c": 7}}),
     )
     .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
@@ -223,21 +208,8 @@ async fn three_way_merge_reports_overlapping_paths() {
 
 #[tokio::test]
 async fn resolver_settles_overlapping_edits() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 3}), "\"v2\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v2\"")).await;
-    Mock::given(method("PUT"))
-        .and(has_header("if-match", "\"v2\""))
-        .and(body_json(json!({"n": 4})))
-        .respond_with(json_response(200, json!({"n": 4}), Some("\"v3\"")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = lost_race(412, json!({"n": 1}), json!({"n": 3})).await;
+    accept_put(&server, "\"v2\"", json!({"n": 4}), "\"v3\"").await;
     let h = harness(&server, RetryConfig::default());
     let counter = Strategy::three_way_merge_with(|_, base, mine, theirs| {
         let n = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
@@ -256,21 +228,8 @@ async fn resolver_settles_overlapping_edits() {
 
 #[tokio::test]
 async fn last_write_wins_uses_the_current_etag_without_rereading() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 50}), "\"v9\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v9\"")).await;
-    Mock::given(method("PUT"))
-        .and(has_header("if-match", "\"v9\""))
-        .and(body_json(json!({"n": 2})))
-        .respond_with(json_response(200, json!({"n": 2}), Some("\"v10\"")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = lost_race(412, json!({"n": 1}), json!({"n": 50})).await;
+    accept_put(&server, "\"v2\"", json!({"n": 2}), "\"v10\"").await;
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
@@ -289,14 +248,7 @@ async fn last_write_wins_uses_the_current_etag_without_rereading() {
 
 #[tokio::test]
 async fn abort_returns_the_current_state() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 8}), "\"v8\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v8\"")).await;
+    let server = lost_race(412, json!({"n": 1}), json!({"n": 8})).await;
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
@@ -308,26 +260,13 @@ async fn abort_returns_the_current_state() {
         .unwrap_err();
     assert_eq!(err.code(), "aborted");
     assert_eq!(err.current(), Some(&json!({"n": 8})));
-    assert_eq!(err.current_etag().unwrap().opaque(), "v8");
+    assert_eq!(err.current_etag().unwrap().opaque(), "v2");
 }
 
 #[tokio::test]
 async fn custom_strategy_decides_what_to_write() {
-    let server = MockServer::start().await;
-    reads(
-        &server,
-        (json!({"n": 1}), "\"v1\""),
-        (json!({"n": 8}), "\"v8\""),
-    )
-    .await;
-    refuse_put(&server, "\"v1\"", stale(412, "\"v8\"")).await;
-    Mock::given(method("PUT"))
-        .and(has_header("if-match", "\"v8\""))
-        .and(body_json(json!({"n": 100})))
-        .respond_with(json_response(200, json!({"n": 100}), Some("\"v9\"")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = lost_race(412, json!({"n": 1}), json!({"n": 8})).await;
+    accept_put(&server, "\"v2\"", json!({"n": 100}), "\"v9\"").await;
     let h = harness(&server, RetryConfig::default());
     let strategy = Strategy::custom(|c: &ConflictContext<'_>| {
         assert_eq!(
