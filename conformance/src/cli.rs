@@ -205,9 +205,9 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
         let parsed = reqwest::Url::parse(url).map_err(|e| {
             format!("--base-url {url:?} is not a URL ({e}); write it like http://127.0.0.1:8080")
         })?;
-        if !matches!(parsed.scheme(), "http") {
+        if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!(
-                "--base-url {url:?}: only http:// targets are supported by this build"
+                "--base-url {url:?}: the scheme must be http or https"
             ));
         }
     }

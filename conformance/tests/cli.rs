@@ -225,3 +225,24 @@ async fn check_without_base_url_uses_the_embedded_reference_server() {
         .starts_with("http://127.0.0.1:"));
     assert_eq!(report["counts"]["fail"], 0);
 }
+
+#[tokio::test]
+async fn https_targets_are_accepted_and_other_schemes_refused() {
+    let base = format!("https://127.0.0.1:{}", closed_port());
+    let failed = cli(&["check", "--base-url", &base]).await;
+    assert_eq!(failed.code, 2);
+    assert!(
+        failed
+            .err
+            .starts_with(&format!("error: cannot reach {base}: ")),
+        "{}",
+        failed.err
+    );
+    let wrong = cli(&["check", "--base-url", "ftp://127.0.0.1/"]).await;
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.err.contains("the scheme must be http or https"),
+        "{}",
+        wrong.err
+    );
+}
