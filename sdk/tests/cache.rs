@@ -215,3 +215,18 @@ async fn malformed_etag_is_ignored_and_counted() {
     assert_eq!(out.etag, None);
     assert_eq!(h.client.stats().malformed_headers, 1);
 }
+
+#[tokio::test]
+async fn default_headers_are_sent_with_every_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(has_header("authorization", "Bearer t0k3n"))
+        .respond_with(json_response(200, json!(1), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness_with(&server, RetryConfig::default(), |b| {
+        b.header("authorization", "Bearer t0k3n").unwrap()
+    });
+    h.client.get::<Value>("/x").await.unwrap();
+}

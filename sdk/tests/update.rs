@@ -400,3 +400,40 @@ async fn update_starts_from_the_cached_copy_without_reading() {
         .unwrap();
     assert_eq!(out.value["n"], 3);
 }
+
+#[tokio::test]
+async fn create_only_update_of_a_missing_document_creates_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(problem(404, json!({"status": 404})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(has_header("if-none-match", "*"))
+        .and(body_json(json!({"n": 1})))
+        .respond_with(json_response(201, json!({"n": 1}), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let creating = h
+        .client
+        .with_missing_etag(ifmatch::MissingEtagPolicy::CreateOnly);
+    let out = creating
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 1);
+    // Under the default policy a missing document is an error, not a silent create.
+    let err = h
+        .client
+        .with_partition("p")
+        .update("/items/1")
+        .change(increment)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
