@@ -4,13 +4,19 @@
 //! `docs/contract.md` by the answers *and* by re-reading state, and renders the
 //! verdicts as text, JSON, JUnit XML or HTML.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
 //! use ifmatch_conformance::{check, report};
-//! let config = check::CheckConfig::new("http://127.0.0.1:8080");
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Any server works; here the reference server, started in-process.
+//! let server = ifmatch_server::spawn(ifmatch_server::Config::new()).await?;
+//! let mut config = check::CheckConfig::new(server.base_url());
+//! config.rule_patterns = vec!["core.if-match".into()];
 //! let report = check::run(&config, None).await?;
-//! print!("{}", report::render_text(&report));
-//! std::process::exit(report.exit_code());
+//! assert_eq!(report.exit_code(), 0, "{}", report::render_text(&report));
+//! server.shutdown().await;
+//! # Ok(())
 //! # }
 //! ```
 #![deny(missing_docs)]
