@@ -113,12 +113,18 @@ impl Client {
             })?;
             let o = Fields::new(&options, "options", &["strategy", "resolve", "signal"])
                 .map_err(invalid_argument)?;
-            let name = o
-                .choice("strategy", &["reapply", "merge", "lastWriteWins", "abort"])
-                .map_err(invalid_argument)?;
             let thrown = Thrown::default();
             let resolve = o.function("resolve").map_err(invalid_argument)?;
-            let strategy = update::strategy(name, resolve, &thrown).map_err(invalid_argument)?;
+            let strategy = match o.get("strategy").map(|s| s.dyn_into::<Function>()) {
+                Some(Ok(function)) if resolve.is_none() => update::custom(function, thrown.clone()),
+                Some(Ok(_)) => return Err(invalid_argument(update::RESOLVE_ONLY_WITH_MERGE)),
+                _ => {
+                    let name = o
+                        .choice("strategy", &["reapply", "merge", "lastWriteWins", "abort"])
+                        .map_err(invalid_argument)?;
+                    update::strategy(name, resolve, &thrown).map_err(invalid_argument)?
+                }
+            };
             let link = AbortLink::new(o.get("signal")).map_err(invalid_argument)?;
             let updated = client
                 .update(&url)

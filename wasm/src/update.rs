@@ -6,13 +6,13 @@
 
 use std::{cell::RefCell, rc::Rc};
 
-use ifmatch::{merge::Resolution, ChangeError, Strategy};
+use ifmatch::{merge::Resolution, ChangeError, ConflictContext, Decision, Strategy};
 use js_sys::Function;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::describe;
-use crate::json::{from_js, object, to_js, to_js_opt, type_name};
+use crate::json::{as_object, from_js, nullable, object, to_js, to_js_opt, type_name};
 
 /// The first value a user function threw during one update.
 #[derive(Clone, Default)]
@@ -58,6 +58,10 @@ pub(crate) fn change(
     }
 }
 
+/// The message for `resolve` given with a strategy other than `'merge'`.
+pub(crate) const RESOLVE_ONLY_WITH_MERGE: &str =
+    "options.resolve only applies to strategy 'merge'; set strategy: 'merge' or drop resolve";
+
 /// The strategy named in JavaScript, with the resolver for `merge`.
 pub(crate) fn strategy(
     name: Option<&str>,
@@ -65,7 +69,7 @@ pub(crate) fn strategy(
     thrown: &Thrown,
 ) -> Result<Strategy, String> {
     if resolve.is_some() && name != Some("merge") {
-        return Err("options.resolve only applies to strategy 'merge'; set strategy: 'merge' or drop resolve".to_owned());
+        return Err(RESOLVE_ONLY_WITH_MERGE.to_owned());
     }
     Ok(match (name, resolve) {
         (Some("merge"), Some(resolve)) => {
@@ -76,6 +80,56 @@ pub(crate) fn strategy(
         (Some("abort"), _) => Strategy::Abort,
         _ => Strategy::Reapply,
     })
+}
+
+/// A strategy function as the SDK's custom strategy: called with `{ base, mine, theirs,
+/// theirsEtag, status, attempt }`, it answers `'reapply'`, `'abort'` or `{ write: doc }`. An
+/// answer of another shape, or a throw, aborts the update (with the problem as `cause`).
+pub(crate) fn custom(function: Function, thrown: Thrown) -> Strategy {
+    Strategy::custom(move |c: &ConflictContext<'_>| {
+        let conflict = object(&[
+            ("base", to_js(c.base)),
+            ("mine", to_js(c.mine)),
+            ("theirs", to_js(c.theirs)),
+            ("theirsEtag", nullable(c.theirs_etag.map(|t| t.to_string()))),
+            ("status", c.status.into()),
+            ("attempt", c.attempt.into()),
+        ]);
+        let answer = match function.call1(&JsValue::NULL, &conflict) {
+            Ok(answer) => answer,
+            Err(err) => {
+                thrown.keep(err);
+                return Decision::Abort;
+            }
+        };
+        match decision(&answer) {
+            Ok(decision) => decision,
+            Err(message) => {
+                thrown.keep(js_sys::TypeError::new(&message).into());
+                Decision::Abort
+            }
+        }
+    })
+}
+
+fn decision(answer: &JsValue) -> Result<Decision, String> {
+    const SHAPE: &str = "the strategy function must return 'reapply', 'abort' or { write: doc }";
+    match answer.as_string().as_deref() {
+        Some("reapply") => return Ok(Decision::Reapply),
+        Some("abort") => return Ok(Decision::Abort),
+        _ => {}
+    }
+    let object = as_object(answer).ok_or_else(|| format!("{SHAPE}, not {}", type_name(answer)))?;
+    let doc =
+        js_sys::Reflect::get(object, &JsValue::from_str("write")).unwrap_or(JsValue::UNDEFINED);
+    if doc.is_undefined() {
+        return Err(format!("{SHAPE}; the object has no `write` member"));
+    }
+    from_js(
+        &doc,
+        "the document the strategy function returned in `write`",
+    )
+    .map(Decision::Write)
 }
 
 /// The resolver function as the SDK's path resolver: called with `{ path, base, mine, theirs }`,

@@ -54,10 +54,35 @@ export interface MergeConflict {
  */
 export type Resolver = (conflict: MergeConflict) => Json | undefined;
 
+/** What a strategy function is asked to decide about after a refused write. */
+export interface StrategyConflict {
+  /** The state the refused write was computed from. */
+  base: Json;
+  /** The refused document. */
+  mine: Json;
+  /** The server's current document. */
+  theirs: Json;
+  /** The server's current ETag. */
+  theirsEtag: string | null;
+  /** 412 or 409. */
+  status: number;
+  /** Writes sent so far in this update. */
+  attempt: number;
+}
+
+/** A strategy function's answer: run the change again on `theirs`, stop, or write this document. */
+export type StrategyDecision = 'reapply' | 'abort' | { write: Json };
+
+/**
+ * A custom conflict strategy. Throwing, or answering anything else than a {@link StrategyDecision},
+ * stops the update with code `aborted` and the problem as `cause`.
+ */
+export type StrategyFunction = (conflict: StrategyConflict) => StrategyDecision;
+
 /** Options of `update`. */
 export interface UpdateOptions extends RequestOptions {
-  /** Conflict recovery; default `reapply`. */
-  strategy?: Strategy;
+  /** Conflict recovery: a built-in strategy or a function; default `reapply`. */
+  strategy?: Strategy | StrategyFunction;
   /** Decides overlapping edits for `strategy: 'merge'` (ignored otherwise). */
   resolve?: Resolver;
 }

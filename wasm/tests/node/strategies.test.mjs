@@ -13,8 +13,8 @@ async function staleClient(base, doc, theirs) {
   const path = await createItem(base, doc);
   const client = new Client({ baseUrl: base });
   await client.get(path);
-  await writeBehind(base, path, theirs);
-  return { path, client };
+  const theirsEtag = await writeBehind(base, path, theirs);
+  return { path, client, theirsEtag };
 }
 
 for (const [mode, base] of MODES) {
@@ -93,6 +93,40 @@ for (const [mode, base] of MODES) {
     assert.deepEqual(stored.value, { n: 50 });
   });
 }
+
+test('a strategy function decides: it sees base, mine, theirs and writes what it returns', async () => {
+  const { path, client, theirsEtag } = await staleClient(env.url, { n: 1, by: [] }, () => ({ n: 5, by: ['them'] }));
+  const seen = [];
+  const updated = await client.update(path, (doc) => ({ ...doc, n: doc.n + 1, by: [...doc.by, 'me'] }), {
+    strategy: (conflict) => {
+      seen.push(conflict);
+      return { write: { n: conflict.theirs.n + 1, by: [...conflict.theirs.by, 'me'] } };
+    },
+  });
+  assert.equal(seen.length, 1);
+  assert.deepEqual(seen[0].base, { n: 1, by: [] });
+  assert.deepEqual(seen[0].mine, { n: 2, by: ['me'] });
+  assert.deepEqual(seen[0].theirs, { n: 5, by: ['them'] });
+  assert.equal(seen[0].status, 412);
+  assert.equal(seen[0].attempt, 1);
+  assert.equal(seen[0].theirsEtag, theirsEtag);
+  assert.deepEqual(updated.value, { n: 6, by: ['them', 'me'] });
+});
+
+test("a strategy function answering 'reapply' or 'abort' gets that behaviour; a bad answer aborts with the reason as cause", async () => {
+  const reapply = await staleClient(env.url, { n: 1 }, () => ({ n: 5 }));
+  const reapplied = await reapply.client.update(reapply.path, (doc) => ({ n: doc.n + 1 }), { strategy: () => 'reapply' });
+  assert.deepEqual(reapplied.value, { n: 6 });
+
+  const abort = await staleClient(env.url, { n: 1 }, () => ({ n: 5 }));
+  const aborted = await rejectsWith(abort.client.update(abort.path, (doc) => ({ n: doc.n + 1 }), { strategy: () => 'abort' }), 'aborted');
+  assert.deepEqual(aborted.current, { n: 5 });
+
+  const bad = await staleClient(env.url, { n: 1 }, () => ({ n: 5 }));
+  const error = await rejectsWith(bad.client.update(bad.path, (doc) => doc, { strategy: () => 'merge' }), 'aborted');
+  assert.ok(error.cause instanceof TypeError);
+  assert.match(error.cause.message, /'reapply', 'abort' or \{ write: doc \}/);
+});
 
 test('a plain put against the 409 server rejects with conflict (status 409) and the version-conflict problem', async () => {
   const { path, client } = await staleClient(env.url409, { n: 1 }, () => ({ n: 2 }));

@@ -39,6 +39,9 @@ export async function example(signal: AbortSignal): Promise<string> {
   );
   const attempts: number = updated.attempts;
   await client.update<Todo>('/items/1', (doc) => ({ ...doc, done: !doc.done }), { strategy: 'reapply' });
+  await client.update('/items/1', (doc) => doc, {
+    strategy: ({ theirs, attempt }) => (attempt > 3 ? 'abort' : { write: theirs }),
+  });
   await client.delete('/items/1');
   const stats: Stats = client.stats();
   try {
@@ -57,6 +60,8 @@ export async function example(signal: AbortSignal): Promise<string> {
 
 // @ts-expect-error: strategies are a closed set
 await client.update('/items/1', (doc) => doc, { strategy: 'newest' });
+// @ts-expect-error: a strategy function answers 'reapply', 'abort' or { write }
+await client.update('/items/1', (doc) => doc, { strategy: () => 'merge' });
 // @ts-expect-error: documents are JSON
 await client.put('/items/1', { when: new Date() });
 // @ts-expect-error: the option is cacheSize
