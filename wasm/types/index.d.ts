@@ -134,10 +134,12 @@ export type MissingEtagPolicy = 'fetchFirst' | 'createOnly' | 'unconditional';
 export interface ClientOptions {
   /** Base URL that relative paths resolve against, e.g. `http://127.0.0.1:8080`. Required in Node. */
   baseUrl?: string;
-  /** Entries in the ETag cache (LRU). */
+  /** Entries in the ETag cache (LRU); default 1024, 0 disables the cache. */
   cacheSize?: number;
   /** Cache partition (e.g. a user id), so one user's data never becomes another's merge base. */
   partition?: string;
+  /** Headers sent with every request, e.g. `{ authorization: 'Bearer …' }`. */
+  headers?: Record<string, string>;
   /** Policy for writes without a cached ETag; default `fetchFirst`. */
   missingEtag?: MissingEtagPolicy;
   /** Retry and backoff for conflicts, 429 and 503. */

@@ -13,6 +13,7 @@ const client = new Client({
   baseUrl: 'http://127.0.0.1:8080',
   cacheSize: 256,
   partition: 'user-1',
+  headers: { authorization: 'Bearer t0ken' },
   missingEtag: 'fetchFirst',
   retry: { preset: 'contended', maxAttempts: 4, maxDelayMs: 2000, longWait: 'clamp', jitter: true, seed: 7 },
   onEvent: (event) => events.push(event),
