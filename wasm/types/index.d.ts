@@ -83,7 +83,7 @@ export type StrategyFunction = (conflict: StrategyConflict) => StrategyDecision;
 export interface UpdateOptions extends RequestOptions {
   /** Conflict recovery: a built-in strategy or a function; default `reapply`. */
   strategy?: Strategy | StrategyFunction;
-  /** Decides overlapping edits for `strategy: 'merge'`; with any other strategy it is an `invalid_argument`. */
+  /** Decides overlapping edits for `strategy: 'merge'`; with another strategy it is an `invalid_argument`. */
   resolve?: Resolver;
 }
 
