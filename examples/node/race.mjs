@@ -4,7 +4,7 @@
 // the same workload with plain unconditional GET-then-PUT loses updates.
 //
 //   cargo run -p ifmatch-server -- --addr 127.0.0.1:8080
-//   (cd examples/node && npm install) && node examples/node/race.mjs --url http://127.0.0.1:8080
+//   (cd examples/node && npm install) && node examples/node/race.mjs --url http://127.0.0.1:8080 [--strategy merge]
 import { Client } from 'ifmatch';
 
 const args = process.argv.slice(2);
@@ -16,6 +16,14 @@ const baseUrl = flag('url', 'http://127.0.0.1:8080');
 const writers = Number(flag('writers', '6'));
 const increments = Number(flag('increments', '20'));
 const strategy = flag('strategy', 'reapply');
+if (!['reapply', 'merge'].includes(strategy)) {
+  console.error("--strategy must be 'reapply' or 'merge'");
+  process.exit(2);
+}
+// With 'merge', both sides changed /counter, so the resolver adds my increment to theirs.
+const options = strategy === 'merge'
+  ? { strategy, resolve: ({ path, base, mine, theirs }) => (path === '/counter' ? theirs + (mine - base) : undefined) }
+  : { strategy };
 if (!Number.isInteger(writers) || writers < 1 || !Number.isInteger(increments) || increments < 1) {
   console.error('--writers and --increments must be positive whole numbers');
   process.exit(2);
@@ -29,7 +37,7 @@ async function withIfmatch() {
   await Promise.all(
     clients.map(async (client) => {
       for (let i = 0; i < increments; i += 1) {
-        await client.update(location, (doc) => ({ ...doc, counter: doc.counter + 1 }), { strategy });
+        await client.update(location, (doc) => ({ ...doc, counter: doc.counter + 1 }), options);
       }
     }),
   );

@@ -87,5 +87,6 @@ step "examples/node race script"
 # The example depends on the package by path (file:../../wasm); npm links it, which is quick.
 npm install --prefix "$ROOT/examples/node" --no-audit --no-fund --loglevel=error
 node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL" --writers 4 --increments 5
+node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL_409" --writers 4 --increments 5 --strategy merge
 
 step "all wasm / npm checks passed"
