@@ -42,9 +42,44 @@ fn code(err: &ifmatch::Error) -> &'static str {
     }
 }
 
+/// The SDK's advice names Rust API items; JavaScript users get the equivalent option instead.
+/// (wasm/tests/node/messages.test.mjs snapshots the results, so a changed SDK text shows up.)
+const JS_WORDING: &[(&str, &str)] = &[
+    (
+        "Strategy::three_way_merge_with(...) or use Strategy::Reapply",
+        "a `resolve` function (strategy 'merge') or use strategy 'reapply'",
+    ),
+    (
+        "inspect error.current() and decide",
+        "inspect error.current and decide",
+    ),
+    (
+        "raise RetryConfig::with_max_attempts / with_total_deadline",
+        "raise retry.maxAttempts / retry.totalDeadlineMs",
+    ),
+    (
+        "use LongWaitPolicy::Clamp / a larger with_max_retry_after",
+        "use retry.longWait 'clamp' / a larger retry.maxRetryAfterMs",
+    ),
+    (
+        "opt in with MissingEtagPolicy::Unconditional",
+        "opt in with missingEtag: 'unconditional'",
+    ),
+    (
+        "set Client::builder().base_url(...)",
+        "set the baseUrl option",
+    ),
+];
+
+fn message(err: &ifmatch::Error) -> String {
+    JS_WORDING
+        .iter()
+        .fold(err.to_string(), |text, (rust, js)| text.replace(rust, js))
+}
+
 /// An SDK error as an `IfmatchError`; `cause` is what user code (a change function or resolver) threw.
 pub(crate) fn from_sdk(err: &ifmatch::Error, cause: Option<JsValue>) -> JsValue {
-    let error = new_error(code(err), &err.to_string());
+    let error = new_error(code(err), &message(err));
     set(&error, "status", nullable(err.status()));
     set(
         &error,

@@ -77,7 +77,8 @@ pub(crate) fn type_name(value: &JsValue) -> String {
     } else {
         match value.js_typeof().as_string().as_deref() {
             Some("undefined") => "undefined".to_owned(),
-            Some(kind @ ("object" | "function" | "symbol" | "bigint")) => format!("a {kind}"),
+            Some("object") => "an object".to_owned(),
+            Some(kind @ ("function" | "symbol" | "bigint")) => format!("a {kind}"),
             Some(kind) => format!("a {kind} ({})", describe(value)),
             None => "an unknown value".to_owned(),
         }
