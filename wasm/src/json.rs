@@ -79,6 +79,8 @@ pub(crate) fn type_name(value: &JsValue) -> String {
             Some("undefined") => "undefined".to_owned(),
             Some("object") => "an object".to_owned(),
             Some(kind @ ("function" | "symbol" | "bigint")) => format!("a {kind}"),
+            // Quoted, so that the string "10" is not mistaken for the number 10.
+            Some("string") => format!("a string ({:?})", value.as_string().unwrap_or_default()),
             Some(kind) => format!("a {kind} ({})", describe(value)),
             None => "an unknown value".to_owned(),
         }
