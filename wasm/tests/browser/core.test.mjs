@@ -125,3 +125,21 @@ test('browser: errors are Error objects with code, status and problem; AbortSign
     cancelled: { isError: true, status: null },
   });
 });
+
+test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL", async () => {
+  // A fresh page, so the module has not been initialised by the auto-initialising entry.
+  const page = await strict.page.browser().newPage();
+  try {
+    await page.goto(`${strict.site.url}/harness/blank.html`);
+    const out = await page.evaluate(async () => {
+      const web = await import('/ifmatch/ifmatch_wasm.js');
+      await web.default({ module_or_path: '/ifmatch/ifmatch_wasm_bg.wasm' });
+      const client = new web.Client({ baseUrl: window.location.origin });
+      return { version: web.version(), stats: client.stats().requests };
+    });
+    assert.match(out.version, /^\d+\.\d+\.\d+/);
+    assert.equal(out.stats, 0);
+  } finally {
+    await page.close();
+  }
+});
