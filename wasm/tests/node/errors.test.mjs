@@ -78,3 +78,8 @@ test('a change function that returns a non-JSON value is rejected with change_fa
   const error = await rejectsWith(client.update(path, () => ({ n: 1n })), 'change_failed');
   assert.match(error.message, /JSON/);
 });
+
+test('hosts must be ASCII (the wasm build uses the ASCII-only IDNA adapter); punycode works', () => {
+  assert.throws(() => new Client({ baseUrl: 'http://bücher.example' }), (err) => err.code === 'invalid_url');
+  assert.doesNotThrow(() => new Client({ baseUrl: 'http://xn--bcher-kva.example' }));
+});
