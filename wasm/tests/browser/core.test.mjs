@@ -101,7 +101,7 @@ test('browser: a 429 with Retry-After is waited out, then the read succeeds', as
     const path = new URL((await setup.create('/items', { n: 1 })).location).pathname;
     const events = [];
     const client = new Client({ baseUrl: base, onEvent: (event) => events.push(event) });
-    await fetch(path); // spend the token so the client's GET is throttled
+    await items.spendToken(base, path); // so that the client's GET is throttled
     const got = await client.get(path);
     return { value: got.value, throttled: events.filter((e) => e.type === 'throttled'), stats: client.stats() };
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from 'ifmatch';
 import { env } from '../support/env.mjs';
-import { createItem, readItem, rejectsWith } from '../support/items.mjs';
+import { createItem, readItem, rejectsWith, spendToken } from '../support/items.mjs';
 
 test('an already aborted signal rejects with cancelled and sends nothing', async () => {
   const path = await createItem(env.url, { n: 1 });
@@ -23,7 +23,7 @@ test('aborting during a 429 backoff wait stops the wait and sends no retry', asy
     // Abort as soon as the client announces its wait; the wait is 1 s, the abort lands within it.
     onEvent: (event) => event.type === 'throttled' && controller.abort(),
   });
-  await fetch(new URL(path, env.urlLimited)); // spend the token so the client's GET is throttled
+  await spendToken(env.urlLimited, path); // so that the client's GET is throttled
   await rejectsWith(client.get(path, { signal: controller.signal }), 'cancelled');
   assert.equal(client.stats().requests, 1, 'the retry after the wait must not be sent');
 });

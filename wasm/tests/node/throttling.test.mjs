@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { Client } from 'ifmatch';
 import { env } from '../support/env.mjs';
-import { rejectsWith } from '../support/items.mjs';
+import { rejectsWith, spendToken } from '../support/items.mjs';
 
 let path;
 
@@ -15,7 +15,7 @@ before(async () => {
 });
 
 async function drainBucket() {
-  await fetch(new URL(path, env.urlLimited));
+  await spendToken(env.urlLimited, path);
 }
 
 test('a 429 with Retry-After is honoured: the client waits the hinted time, then succeeds', async () => {

@@ -50,3 +50,19 @@ export async function rejectsWith(promise, code) {
   check(error.code === code, `expected code '${code}', got '${error.code}': ${error.message}`);
   return error;
 }
+
+/**
+ * Spends the rate limiter's token with a plain GET that succeeds, so that a request sent right
+ * after it is throttled. (A GET that is itself throttled would not do: the token could come back
+ * between it and the next request.) Waits out at most 5 throttled answers.
+ */
+export async function spendToken(base, path) {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const res = await fetch(new URL(path, base));
+    await res.arrayBuffer();
+    if (res.ok) return;
+    const wait = Number(res.headers.get('retry-after') ?? '1');
+    await new Promise((done) => setTimeout(done, Math.min(wait, 2) * 1000));
+  }
+  throw new Error(`GET ${path} stayed throttled; is another test using the rate-limited server?`);
+}
