@@ -62,7 +62,7 @@ test('create sends an Idempotency-Key when retries are on, so a throttled POST c
 
 test('Retry-After as an HTTP-date and retry-after-ms are both honoured, and reported by source', async (t) => {
   for (const [headers, source] of [
-    [{ 'retry-after': new Date(Date.now() + 1000).toUTCString() }, 'retryAfterDate'],
+    [{ 'retry-after': new Date(Date.now() + 2000).toUTCString() }, 'retryAfterDate'], // whole seconds: 1-2 s ahead
     [{ 'retry-after-ms': '20' }, 'retryAfterMs'],
   ]) {
     const stub = await startStub((req, index) => (index === 0 ? { status: 429, headers, body: { status: 429 } } : DOC));
