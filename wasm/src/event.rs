@@ -42,7 +42,7 @@ fn to_js(event: &Event) -> Option<JsValue> {
             ("type", text("conflict")),
             ("url", text(url)),
             ("status", (*status).into()),
-            ("strategy", text(strategy)),
+            ("strategy", text(strategy_name(strategy))),
             ("outcome", text(outcome_name(*outcome))),
             ("attempt", (*attempt).into()),
         ]),
@@ -75,6 +75,15 @@ fn to_js(event: &Event) -> Option<JsValue> {
         ]),
         _ => return None,
     })
+}
+
+/// The SDK's strategy names, as the JavaScript option spells them.
+fn strategy_name(sdk_name: &str) -> &str {
+    match sdk_name {
+        "three_way_merge" => "merge",
+        "last_write_wins" => "lastWriteWins",
+        other => other,
+    }
 }
 
 fn outcome_name(outcome: ConflictOutcome) -> &'static str {

@@ -157,7 +157,15 @@ export type ConflictOutcome = 'reapplied' | 'merged' | 'overwritten' | 'replaced
 /** Events fired only when the client retries or gives up retrying. */
 export type ClientEvent =
   | { type: 'attempt'; method: string; url: string; attempt: number }
-  | { type: 'conflict'; url: string; status: number; strategy: string; outcome: ConflictOutcome; attempt: number }
+  | {
+      type: 'conflict';
+      url: string;
+      status: number;
+      /** The strategy in force; `custom` for a strategy function. */
+      strategy: Strategy | 'custom';
+      outcome: ConflictOutcome;
+      attempt: number;
+    }
   | {
       type: 'throttled';
       method: string;

@@ -41,6 +41,23 @@ for (const [mode, base] of MODES) {
     assert.equal(client.stats().merges, 1);
   });
 
+  test(`conflict events name the strategy as the option spells it, with the outcome (${mode})`, async () => {
+    const outcomes = {};
+    for (const strategy of ['reapply', 'merge', 'lastWriteWins', 'abort']) {
+      const path = await createItem(base(), { n: 1 });
+      const events = [];
+      const client = new Client({ baseUrl: base(), onEvent: (e) => e.type === 'conflict' && events.push(e) });
+      await client.get(path);
+      await writeBehind(base(), path, () => ({ n: 2 }));
+      await client.update(path, (doc) => ({ ...doc, mine: true }), { strategy }).catch(() => {});
+      assert.equal(events.length, 1, `${strategy}: one conflict event`);
+      assert.equal(events[0].strategy, strategy);
+      assert.equal(events[0].status, Number(mode));
+      outcomes[strategy] = events[0].outcome;
+    }
+    assert.deepEqual(outcomes, { reapply: 'reapplied', merge: 'merged', lastWriteWins: 'overwritten', abort: 'aborted' });
+  });
+
   test(`merge without a resolver rejects overlapping edits with merge_conflict and the paths (${mode})`, async () => {
     const { path, client } = await staleClient(base(), { title: 'a', n: 1 }, (doc) => ({ ...doc, title: 'theirs' }));
     const error = await rejectsWith(client.update(path, (doc) => ({ ...doc, title: 'mine' }), { strategy: 'merge' }), 'merge_conflict');
