@@ -62,11 +62,15 @@ pub fn small_doc() -> Value {
     })
 }
 
-/// A document of at least `kib` KiB: an array of equally long records.
+/// A document of about `kib` KiB as JSON: an array of similar records.
 pub fn large_doc(kib: usize) -> Value {
     let record = |i: usize| json!({"id": i, "name": format!("record {i:06}"), "score": i % 97, "active": i % 3 == 0});
-    let per_record = record(0).to_string().len() + 1;
-    let records: Vec<Value> = (0..(kib * 1024).div_ceil(per_record)).map(record).collect();
+    let (mut records, mut bytes) = (Vec::new(), 0);
+    while bytes < kib * 1024 {
+        let next = record(records.len());
+        bytes += next.to_string().len() + 1;
+        records.push(next);
+    }
     json!({"title": "large", "records": records})
 }
 

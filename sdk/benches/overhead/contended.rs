@@ -49,19 +49,42 @@ struct Run {
     requests: u64,
 }
 
-/// Runs the baseline and both strategies `load.runs` times, interleaved.
+/// One way of running `load.total()` increments.
+#[derive(Clone)]
+enum Case {
+    /// One client, one after another (the baseline).
+    Sequential,
+    /// Concurrent clients, each on its own document: concurrency without conflicts.
+    Separate,
+    /// Concurrent clients on one document, recovering with this strategy and retry config.
+    Shared(Strategy, RetryConfig),
+}
+
+/// Runs the baseline and the concurrent cases `load.runs` times, interleaved.
 pub async fn contended(bed: &Bed, load: Load) -> Result<Comparison, BoxError> {
-    let cases: [(&str, Option<Strategy>); 3] = [
-        ("sequential", None),
-        ("reapply", Some(Strategy::Reapply)),
-        ("merge", Some(Strategy::ThreeWayMerge)),
+    // Without pauses a writer may lose many races in a row; the bound only keeps it finite.
+    let no_pause = RetryConfig::contended()
+        .with_conflict_backoff(Duration::ZERO, 1.0, Duration::ZERO)
+        .with_max_conflict_attempts(1000);
+    let cases = [
+        Case::Sequential,
+        Case::Separate,
+        Case::Shared(Strategy::Reapply, RetryConfig::contended()),
+        Case::Shared(Strategy::ThreeWayMerge, RetryConfig::contended()),
+        Case::Shared(Strategy::Reapply, no_pause),
     ];
     let mut runs = vec![Vec::new(); cases.len()];
     for _ in 0..load.runs {
-        for ((_, strategy), done) in cases.iter().zip(&mut runs) {
-            done.push(match strategy {
-                None => sequential(bed, load).await?,
-                Some(strategy) => concurrent(bed, load, strategy).await?,
+        for (case, done) in cases.iter().zip(&mut runs) {
+            done.push(match case {
+                Case::Sequential => sequential(bed, load).await?,
+                Case::Separate => {
+                    let contended = RetryConfig::contended();
+                    concurrent(bed, load, &Strategy::Reapply, contended, false).await?
+                }
+                Case::Shared(strategy, retry) => {
+                    concurrent(bed, load, strategy, *retry, true).await?
+                }
             });
         }
     }
@@ -94,8 +117,10 @@ pub async fn contended(bed: &Bed, load: Load) -> Result<Comparison, BoxError> {
         samples: load.runs,
         baseline: row(format!("1 client, {} sequential update()s", total), &mut runs[0]),
         measured: vec![
-            row(format!("{w} concurrent clients, Reapply"), &mut runs[1]),
-            row(format!("{w} concurrent clients, ThreeWayMerge"), &mut runs[2]),
+            row(format!("{w} concurrent clients, own documents"), &mut runs[1]),
+            row(format!("{w} concurrent clients, Reapply"), &mut runs[2]),
+            row(format!("{w} concurrent clients, ThreeWayMerge"), &mut runs[3]),
+            row(format!("{w} concurrent clients, Reapply, no pauses"), &mut runs[4]),
         ],
     })
 }
@@ -137,7 +162,7 @@ async fn sequential(bed: &Bed, load: Load) -> Result<Run, BoxError> {
         writes += u64::from(out.attempts);
     }
     let wall = start.elapsed();
-    check_no_update_lost(bed, &url, load).await?;
+    check_no_update_lost(bed, &url, load, |_| true).await?;
     Ok(Run {
         wall,
         writes,
@@ -145,15 +170,28 @@ async fn sequential(bed: &Bed, load: Load) -> Result<Run, BoxError> {
     })
 }
 
-async fn concurrent(bed: &Bed, load: Load, strategy: &Strategy) -> Result<Run, BoxError> {
-    let url = bed.create(&slots(load.writers)).await?;
+/// `shared`: all writers on one document; otherwise one document per writer.
+async fn concurrent(
+    bed: &Bed,
+    load: Load,
+    strategy: &Strategy,
+    retry: RetryConfig,
+    shared: bool,
+) -> Result<Run, BoxError> {
+    let mut urls = Vec::with_capacity(load.writers);
+    for _ in 0..load.writers {
+        urls.push(match urls.first() {
+            Some(first) if shared => String::clone(first),
+            _ => bed.create(&slots(load.writers)).await?,
+        });
+    }
     let clients = (0..load.writers)
-        .map(|_| bed.client(true, RetryConfig::contended()))
+        .map(|_| bed.client(true, retry))
         .collect::<Result<Vec<_>, _>>()?;
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (writer, client) in clients.iter().cloned().enumerate() {
-        let (url, strategy) = (url.clone(), strategy.clone());
+        let (url, strategy) = (urls[writer].clone(), strategy.clone());
         tasks.spawn(async move {
             let mut writes = 0u64;
             for _ in 0..load.updates {
@@ -170,7 +208,10 @@ async fn concurrent(bed: &Bed, load: Load, strategy: &Strategy) -> Result<Run, B
         writes += joined??;
     }
     let wall = start.elapsed();
-    check_no_update_lost(bed, &url, load).await?;
+    for (writer, url) in urls.iter().enumerate() {
+        let updated = |w: usize| shared || w == writer;
+        check_no_update_lost(bed, url, load, updated).await?;
+    }
     Ok(Run {
         wall,
         writes,
@@ -178,15 +219,25 @@ async fn concurrent(bed: &Bed, load: Load, strategy: &Strategy) -> Result<Run, B
     })
 }
 
-/// Every acknowledged increment must be in the final document.
-async fn check_no_update_lost(bed: &Bed, url: &str, load: Load) -> Result<(), BoxError> {
+/// Every acknowledged increment must be in the final document: `load.updates` in the slots of
+/// the writers that `updated` it, none elsewhere.
+async fn check_no_update_lost(
+    bed: &Bed,
+    url: &str,
+    load: Load,
+    updated: impl Fn(usize) -> bool,
+) -> Result<(), BoxError> {
     let doc: Value = bed.raw.get(url).send().await?.json().await?;
     for writer in 0..load.writers {
         let n = doc["slots"][slot(writer)].as_u64().unwrap_or(0);
-        if n != load.updates as u64 {
+        let expected = if updated(writer) {
+            load.updates as u64
+        } else {
+            0
+        };
+        if n != expected {
             return Err(format!(
-                "lost updates: writer {writer}'s slot is {n} after {} acknowledged increments",
-                load.updates
+                "lost updates: writer {writer}'s slot in {url} is {n}, expected {expected}"
             )
             .into());
         }
