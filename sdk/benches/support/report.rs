@@ -11,7 +11,7 @@ pub struct Metric {
     pub name: &'static str,
     /// The value.
     pub value: f64,
-    /// Unit as printed; in JSON keys `µs` becomes `us` and `/s` becomes `per_s`.
+    /// Unit as printed. JSON keys are `<name>_<unit>` with `µ` as `u` and `/` as `_per_`.
     pub unit: &'static str,
 }
 
@@ -106,12 +106,12 @@ impl Comparison {
             let mut obj = Map::new();
             obj.insert("label".into(), row.label.clone().into());
             for m in &row.metrics {
-                let unit = m.unit.replace('µ', "u").replace("/s", "_per_s");
-                let key = if unit.is_empty() {
+                let key = if m.unit.is_empty() {
                     m.name.to_owned()
                 } else {
-                    format!("{}_{unit}", m.name)
+                    format!("{}_{}", m.name, m.unit)
                 };
+                let key = key.replace('µ', "u").replace('/', "_per_");
                 obj.insert(key, json!(m.value));
             }
             if let Some(ratio) = ratio {
