@@ -32,16 +32,6 @@ pub(crate) fn invalid_argument(message: impl AsRef<str>) -> JsValue {
     new_error("invalid_argument", message.as_ref()).into()
 }
 
-/// The JavaScript code of an SDK error. Issue 6 names `network` and `precondition_failed`; the SDK
-/// calls these `transport` and (for a 412) `conflict`, so those two are renamed here.
-fn code(err: &ifmatch::Error) -> &'static str {
-    match err.code() {
-        "transport" => "network",
-        "conflict" if err.is_precondition_failed() => "precondition_failed",
-        other => other,
-    }
-}
-
 /// The SDK's advice names Rust API items; JavaScript users get the equivalent option instead.
 /// (wasm/tests/node/messages.test.mjs snapshots the results, so a changed SDK text shows up.)
 const JS_WORDING: &[(&str, &str)] = &[
@@ -79,7 +69,7 @@ fn message(err: &ifmatch::Error) -> String {
 
 /// An SDK error as an `IfmatchError`; `cause` is what user code (a change function or resolver) threw.
 pub(crate) fn from_sdk(err: &ifmatch::Error, cause: Option<JsValue>) -> JsValue {
-    let error = new_error(code(err), &message(err));
+    let error = new_error(err.code(), &message(err));
     set(&error, "status", nullable(err.status()));
     set(
         &error,
