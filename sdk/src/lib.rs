@@ -74,7 +74,9 @@ pub use stats::Stats;
 pub use strategy::{
     ConflictContext, ConflictStrategy, CustomStrategy, Decision, MergeResolver, Strategy,
 };
-pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
+#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
+pub use transport::ReqwestTransport;
+pub use transport::{HttpRequest, HttpResponse, Transport};
 pub use versioned::Versioned;
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.

@@ -11,7 +11,7 @@ use crate::{
     retry::{RetryBudget, RetryConfig},
     runtime::default_sleeper,
     stats::Counters,
-    transport::{ReqwestTransport, Transport},
+    transport::{default_transport, Transport},
     Error, Event, MaybeSend, MaybeSync, MissingEtagPolicy, Sleeper,
 };
 
@@ -31,7 +31,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 /// | `retry` | [`RetryConfig::default()`] | see its table |
 /// | `missing_etag` | [`MissingEtagPolicy::FetchFirst`] | safe on resources never read before |
 /// | `partition` | none | single-identity clients need none |
-/// | `transport` | [`ReqwestTransport`] with a default `reqwest::Client` | hyper natively, `fetch` on wasm32 |
+/// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |
 ///
@@ -194,9 +194,7 @@ impl ClientBuilder {
             retry,
             observers: self.observers,
             sleeper: self.sleeper.unwrap_or_else(default_sleeper),
-            transport: self
-                .transport
-                .unwrap_or_else(|| Arc::new(ReqwestTransport::default())),
+            transport: self.transport.unwrap_or_else(default_transport),
             counters: Counters::default(),
             keys: KeySource::new(),
             default_headers: self.headers,

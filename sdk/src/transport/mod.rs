@@ -1,12 +1,29 @@
 //! The HTTP exchange the client depends on, as plain data, so it can be swapped or faked.
 
+// reqwest natively; on wasm32 the default is a small `fetch` transport, and reqwest (the same
+// `fetch` underneath, plus its own request model) is opt-in with the `wasm-reqwest` feature.
+#[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
 mod reqwest_transport;
+
+use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::{error::BoxError, BoxFuture, MaybeSend, MaybeSync};
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
 pub use reqwest_transport::ReqwestTransport;
+
+/// The transport a client uses unless one is given: reqwest natively, `fetch` on wasm32.
+pub(crate) fn default_transport() -> Arc<dyn Transport> {
+    #[cfg(not(target_arch = "wasm32"))]
+    let transport = ReqwestTransport::default();
+    #[cfg(target_arch = "wasm32")]
+    let transport = fetch::FetchTransport;
+    Arc::new(transport)
+}
 
 /// One request as plain data.
 #[derive(Clone, Debug)]
@@ -59,8 +76,8 @@ impl HttpResponse {
 
 /// Sends one request and reads the whole response; no retries, no redirects policy of its own.
 ///
-/// The default is [`ReqwestTransport`] (hyper natively, `fetch` on wasm32). Implement this to
-/// use another HTTP stack or to script responses in tests.
+/// The default is `ReqwestTransport` (hyper) natively and the JavaScript `fetch` on wasm32.
+/// Implement this to use another HTTP stack or to script responses in tests.
 pub trait Transport: MaybeSend + MaybeSync + 'static {
     /// Sends `request`. An `Err` means no HTTP response was received.
     fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, BoxError>>;
