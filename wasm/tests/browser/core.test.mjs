@@ -143,3 +143,26 @@ test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL",
     await page.close();
   }
 });
+
+test('browser: a cross-origin server without CORS headers rejects with code network and no status', async () => {
+  // A fresh page: Chromium logs the CORS refusal as a console error, which the suite's pages forbid.
+  const page = await strict.page.browser().newPage();
+  try {
+    await page.goto(`${strict.site.url}/harness/blank.html`);
+    // The reference server itself is another origin (another port) and sends no CORS headers.
+    const out = await page.evaluate(async (api) => {
+      const web = await import('/ifmatch/ifmatch_wasm.js');
+      await web.default({ module_or_path: '/ifmatch/ifmatch_wasm_bg.wasm' });
+      const client = new web.Client({ baseUrl: api, retry: { maxAttempts: 1 } });
+      try {
+        await client.get('/items/x');
+        return { resolved: true };
+      } catch (error) {
+        return { code: error.code, status: error.status, ours: web.isIfmatchError(error) };
+      }
+    }, env.url);
+    assert.deepEqual(out, { code: 'network', status: null, ours: true });
+  } finally {
+    await page.close();
+  }
+});
