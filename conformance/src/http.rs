@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::etag::EntityTag;
+use crate::etag::{self, EntityTag};
 
 /// Header names whose values are never written to a report unless `--show-secrets`.
 const ALWAYS_SECRET: [&str; 4] = [
@@ -93,7 +93,7 @@ impl Exchange {
 
     /// The parsed `ETag` response header, `None` if absent or malformed.
     pub fn etag(&self) -> Option<EntityTag> {
-        self.etag_raw().and_then(EntityTag::parse)
+        self.etag_raw().and_then(etag::parse)
     }
 
     /// The body parsed as JSON, if it is JSON.

@@ -45,7 +45,7 @@ check!(malformed_if_match, |cx| {
         .send(
             Req::put(&fx.url)
                 .json(&cx.doc(json!({ "n": 2 })))
-                .header("If-Match", fx.etag.opaque.clone()),
+                .header("If-Match", fx.etag.opaque().to_owned()),
         )
         .await?;
     if put.status() == 400 {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use super::{Evidence, Finding};
-use crate::etag::EntityTag;
+use crate::etag::{self, EntityTag};
 use crate::http::{Exchange, Probe, Req, TransportError};
 
 /// Why a check stopped before reaching a verdict of its own.
@@ -135,9 +135,9 @@ impl Cx {
             }
         };
         let read = self.snapshot(&url).await?;
-        let etag = read.etag.as_deref().and_then(EntityTag::parse);
+        let etag = read.etag.as_deref().and_then(etag::parse);
         match (read.status, etag, read.body) {
-            (200, Some(etag), Some(body)) if !etag.weak => Ok(Fixture { url, etag, body }),
+            (200, Some(etag), Some(body)) if !etag.is_weak() => Ok(Fixture { url, etag, body }),
             (status, etag, _) => Err(Abort::Prerequisite(format!(
                 "could not read a test resource back with a strong ETag: GET {url} answered {status} with ETag {}",
                 etag.map_or("(none or malformed)".to_owned(), |t| t.to_string())

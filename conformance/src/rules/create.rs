@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::Finding;
-use crate::etag::EntityTag;
+use crate::etag;
 
 check!(post_returns_201, |cx| {
     let (created, url) = cx.create(&cx.doc(json!({ "n": 1 }))).await?;
@@ -42,7 +42,7 @@ check!(create_returns_etag, |cx| {
         ));
     };
     let read = cx.snapshot(&url).await?;
-    let current = read.etag.as_deref().and_then(EntityTag::parse);
+    let current = read.etag.as_deref().and_then(etag::parse);
     Ok(match current {
         Some(current) if current.strong_eq(&tag) => {
             Finding::Pass(format!("201 carries {tag}, the same as the next GET"))

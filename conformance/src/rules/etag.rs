@@ -19,7 +19,7 @@ check!(strong_on_get, |cx| {
     let expectation = "GET answers 200 with a strong ETag such as \"abc\" (quoted, no W/ prefix)";
     Ok(
         match (read.status, read.exchange.etag_raw(), read.exchange.etag()) {
-            (200, _, Some(tag)) if !tag.weak => {
+            (200, _, Some(tag)) if !tag.is_weak() => {
                 Finding::Pass(format!("GET returned strong ETag {tag}"))
             }
             (200, _, Some(tag)) => {
@@ -108,7 +108,7 @@ check!(write_returns_etag, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
     let write = conditional_write(cx, &fx, false, 2).await?;
     Ok(match write.etag() {
-        Some(tag) if !tag.weak => {
+        Some(tag) if !tag.is_weak() => {
             Finding::Pass(format!("PUT answered {} with ETag {tag}", write.status()))
         }
         _ => Finding::violation(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use ifmatch_conformance::etag::EntityTag;
+use ifmatch_conformance::etag::{self, EntityTag};
 use serde_json::{json, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
@@ -148,12 +148,8 @@ impl Emulator {
         let tags: Option<Vec<EntityTag>> = value
             .split(',')
             .map(|t| {
-                EntityTag::parse(t).or_else(|| {
-                    lenient.then(|| EntityTag {
-                        weak: false,
-                        opaque: t.trim().to_owned(),
-                    })
-                })
+                etag::parse(t)
+                    .or_else(|| lenient.then(|| EntityTag::strong(t.trim()).ok()).flatten())
             })
             .collect();
         tags.map_or(Cond::Invalid, Cond::Tags)
@@ -161,8 +157,8 @@ impl Emulator {
 
     /// Strong comparison against the version the server believes is current.
     fn tag_matches(&self, tag: &EntityTag, version: u64, weak_ok: bool) -> bool {
-        let opaque = tag.opaque.split("-r").next().unwrap_or_default();
-        (weak_ok || !tag.weak || self.has(Fault::WeakComparisonForIfMatch))
+        let opaque = tag.opaque().split("-r").next().unwrap_or_default();
+        (weak_ok || !tag.is_weak() || self.has(Fault::WeakComparisonForIfMatch))
             && opaque == format!("e{version}")
     }
 

@@ -64,9 +64,9 @@ impl Emulator {
                 None,
             )),
             Cond::Tags(tags) => {
-                let stale = tags
-                    .iter()
-                    .any(|t| !t.weak && doc.older.iter().any(|v| t.opaque == format!("e{v}")));
+                let stale = tags.iter().any(|t| {
+                    !t.is_weak() && doc.older.iter().any(|v| t.opaque() == format!("e{v}"))
+                });
                 if tags.iter().any(|t| self.tag_matches(t, believed, false))
                     || (accept_stale && stale)
                 {
