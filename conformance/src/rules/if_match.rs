@@ -232,6 +232,16 @@ check!(star_existing, |cx| {
 });
 
 check!(star_missing, |cx| {
+    put_to_missing_refused(cx, "*", "a PUT with If-Match: * to a missing resource").await
+});
+
+/// A PUT to a fresh (404) URL with this `If-Match` must be refused and create nothing: without
+/// the precondition the PUT would create, so the precondition decides (RFC 9110 §13.2.1).
+pub(super) async fn put_to_missing_refused(
+    cx: &Cx,
+    if_match: &str,
+    what: &str,
+) -> Result<Finding, Abort> {
     let url = cx.fresh_url();
     let before = cx.snapshot(&url).await?;
     if before.status != 404 {
@@ -244,14 +254,8 @@ check!(star_missing, |cx| {
         .send(
             Req::put(&url)
                 .json(&cx.doc(json!({ "n": 1 })))
-                .header("If-Match", "*"),
+                .header("If-Match", if_match),
         )
         .await?;
-    cx.judge_refusal(
-        &before,
-        &url,
-        &put,
-        "a PUT with If-Match: * to a missing resource",
-    )
-    .await
-});
+    cx.judge_refusal(&before, &url, &put, what).await
+}

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::{Abort, Finding};
+use super::if_match::put_to_missing_refused;
+use super::Finding;
 use crate::http::Req;
 
 const SOME_TAG: &str = "\"ifmatch-conformance-some-tag\"";
@@ -44,25 +45,9 @@ check!(not_found_wins, |cx| {
 });
 
 check!(put_tag_on_missing, |cx| {
-    let url = cx.fresh_url();
-    let before = cx.snapshot(&url).await?;
-    if before.status != 404 {
-        return Err(Abort::Prerequisite(format!(
-            "a fresh URL answered {} instead of 404",
-            before.status
-        )));
-    }
-    let put = cx
-        .send(
-            Req::put(&url)
-                .json(&cx.doc(json!({ "n": 1 })))
-                .header("If-Match", SOME_TAG),
-        )
-        .await?;
-    cx.judge_refusal(
-        &before,
-        &url,
-        &put,
+    put_to_missing_refused(
+        cx,
+        SOME_TAG,
         "a PUT with an If-Match tag to a missing resource",
     )
     .await
