@@ -22,10 +22,7 @@ pub(crate) struct KeySource {
 impl KeySource {
     pub(crate) fn new() -> Self {
         let mut hasher = RandomState::new().build_hasher();
-        let since_epoch = web_time::SystemTime::now()
-            .duration_since(web_time::UNIX_EPOCH)
-            .unwrap_or_default();
-        hasher.write_u128(since_epoch.as_nanos());
+        hasher.write_u128(super::exchange::wall_clock().as_nanos());
         hasher.write_u64(CLIENTS.fetch_add(1, Ordering::Relaxed));
         let local = 0u8;
         hasher.write_usize(std::ptr::addr_of!(local) as usize);
