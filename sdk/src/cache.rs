@@ -23,8 +23,8 @@ pub(crate) struct CacheKey {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct CacheEntry {
     pub etag: EntityTag,
-    /// The representation the ETag belongs to; `None` when a write returned an ETag but no body.
-    pub body: Option<Arc<Value>>,
+    /// The representation the ETag belongs to (the base for three-way merges).
+    pub body: Arc<Value>,
 }
 
 /// `capacity` 0 disables caching: every lookup misses.
@@ -81,7 +81,7 @@ mod tests {
     fn entry(tag: &str) -> CacheEntry {
         CacheEntry {
             etag: EntityTag::strong(tag).unwrap(),
-            body: Some(Arc::new(Value::from(tag))),
+            body: Arc::new(Value::from(tag)),
         }
     }
 

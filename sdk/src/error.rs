@@ -106,7 +106,7 @@ pub enum Error {
         etag: Option<EntityTag>,
     },
 
-    /// The server kept throttling (429/503) until the attempt limit or deadline ran out, or the
+    /// The server kept throttling (429) until the attempt limit or deadline ran out, or the
     /// request was not safe to repeat.
     #[error("{method} {url} was throttled with {status} after {attempts} attempt(s){}; slow down, or raise RetryConfig::with_max_attempts / with_total_deadline", retry_after_suffix(*retry_after))]
     RateLimited {
@@ -114,7 +114,26 @@ pub enum Error {
         method: Method,
         /// The absolute URL.
         url: String,
-        /// 429 or 503.
+        /// 429.
+        status: u16,
+        /// How many times the request was sent.
+        attempts: u32,
+        /// The server's last wait hint.
+        retry_after: Option<Duration>,
+        /// The parsed problem+json body, if the server sent one.
+        problem: Option<Box<Problem>>,
+    },
+
+    /// The server kept answering 503 Service Unavailable until the attempt limit or deadline ran
+    /// out, or the request was not safe to repeat (a 503 may come from a proxy after the origin
+    /// already applied the write).
+    #[error("{method} {url} was answered {status} Service Unavailable after {attempts} attempt(s){}; the server is down or overloaded, retry later", retry_after_suffix(*retry_after))]
+    Unavailable {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// 503.
         status: u16,
         /// How many times the request was sent.
         attempts: u32,
@@ -126,7 +145,7 @@ pub enum Error {
 
     /// The server asked for a wait longer than `RetryConfig::max_retry_after` and the client is
     /// configured to fail instead of clamping.
-    #[error("{method} {url} was throttled with {status} and asked to wait {delay:?}, longer than the allowed {max:?}; retry after that time, or use LongWaitPolicy::Clamp / a larger with_max_retry_after")]
+    #[error("{method} {url} was answered {status} and asked to wait {delay:?}, longer than the allowed {max:?}; retry after that time, or use LongWaitPolicy::Clamp / a larger with_max_retry_after")]
     RetryAfterTooLong {
         /// The request method.
         method: Method,
@@ -154,7 +173,7 @@ pub enum Error {
     },
 
     /// A conditional write was needed but the server gave no strong ETag to send in `If-Match`.
-    #[error("{method} {url} needs If-Match but the server sent no strong ETag for it{}; make the server send strong ETags, or opt in with MissingEtagPolicy::Unconditional", weak_suffix(*weak))]
+    #[error("{method} {url} needs If-Match but the server sent no strong ETag for it{}; make the server send strong ETags, or accept losing concurrent changes explicitly (Precondition::unconditional() for a write, MissingEtagPolicy::Unconditional for update())", weak_suffix(*weak))]
     MissingEtag {
         /// The request method.
         method: Method,
@@ -162,6 +181,47 @@ pub enum Error {
         url: String,
         /// Whether the server sent only a weak ETag (never usable in `If-Match`).
         weak: bool,
+    },
+
+    /// No response arrived within a timeout; a write may or may not have been applied.
+    #[error("{what} timed out after {after:?} ({}); a write may or may not have been applied, so read the resource before retrying it{}", scope.describe(), scope.advice())]
+    Timeout {
+        /// The request or operation, e.g. `PUT http://…/items/1`.
+        what: String,
+        /// The limit that ran out.
+        after: Duration,
+        /// Which limit: one attempt's, or the whole operation's.
+        scope: TimeoutScope,
+    },
+
+    /// A write was answered with a redirect, which the client never follows for writes: a
+    /// followed redirect can turn a POST into a GET, drop the body, or send the precondition to
+    /// another resource. Nothing was written at the new location.
+    #[error("{method} {url} was redirected{}{}; writes never follow redirects, so nothing was written there: send the write to the new location yourself", status.map_or_else(String::new, |s| format!(" with {s}")), location.as_ref().map_or_else(|| " (the browser hides where to)".to_owned(), |l| format!(" to {l}")))]
+    Redirected {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// The redirect status (301, 302, 303, 307, 308), when the transport saw it.
+        status: Option<u16>,
+        /// Where the server redirected to, when known.
+        location: Option<String>,
+    },
+
+    /// A write was resent after a 503 (which a proxy may send after the origin applied it), the
+    /// resend was refused, and a re-read could not show that the first attempt landed. The change
+    /// is not applied again.
+    #[error("{method} {url} may or may not have been applied: an earlier attempt was answered 503, the resend was refused with {status}, and {reason}; read the resource and decide before writing again")]
+    OutcomeUnknown {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// The status that refused the resend (412, 409, 404).
+        status: u16,
+        /// What the re-read found.
+        reason: String,
     },
 
     /// The response body could not be read as the requested type.
@@ -196,6 +256,33 @@ pub enum Error {
         /// The operation, e.g. `update of http://…/items/1`.
         what: String,
     },
+}
+
+/// Which timeout ended a call; see [`Error::Timeout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutScope {
+    /// One HTTP request got no complete response within `ClientBuilder::attempt_timeout`.
+    Attempt,
+    /// The whole operation (requests, waits, conflict retries) passed
+    /// `RetryConfig::total_deadline`.
+    Operation,
+}
+
+impl TimeoutScope {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Attempt => "no response to this request",
+            Self::Operation => "the whole operation",
+        }
+    }
+
+    fn advice(self) -> &'static str {
+        match self {
+            Self::Attempt => "; raise ClientBuilder::attempt_timeout for a slow server",
+            Self::Operation => "; raise RetryConfig::with_total_deadline for long operations",
+        }
+    }
 }
 
 fn problem_suffix(problem: Option<&Problem>) -> String {
@@ -249,8 +336,9 @@ impl Error {
     /// A stable machine-readable name of the error kind (also the JS `code` in the wasm adapter):
     /// `invalid_url`, `invalid_config`, `invalid_etag`, `network`, `http_status`,
     /// `precondition_failed` (a 412 conflict), `conflict` (a version 409), `merge_conflict`,
-    /// `aborted`, `rate_limited`, `retry_after_too_long`, `retry_budget_exhausted`,
-    /// `missing_etag`, `decode`, `encode`, `change_failed`, `cancelled`.
+    /// `aborted`, `rate_limited`, `unavailable`, `retry_after_too_long`, `retry_budget_exhausted`,
+    /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `decode`, `encode`,
+    /// `change_failed`, `cancelled`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidUrl { .. } => "invalid_url",
@@ -263,6 +351,10 @@ impl Error {
             Self::MergeConflict { .. } => "merge_conflict",
             Self::Aborted { .. } => "aborted",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Timeout { .. } => "timeout",
+            Self::Redirected { .. } => "redirected",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::RetryAfterTooLong { .. } => "retry_after_too_long",
             Self::BudgetExhausted { .. } => "retry_budget_exhausted",
             Self::MissingEtag { .. } => "missing_etag",
@@ -281,12 +373,30 @@ impl Error {
         )
     }
 
-    /// Whether the server answered 412 Precondition Failed.
+    /// Whether the write was refused with 412 Precondition Failed (a lost version race).
     pub fn is_precondition_failed(&self) -> bool {
-        self.status() == Some(412)
+        matches!(self, Self::Conflict { status: 412, .. })
     }
 
-    /// Whether the server throttled the request (429/503) and the client gave up waiting.
+    /// Whether a timeout ended the call ([`Error::Timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+
+    /// Whether a write may or may not have been applied: a timeout, a transport failure, a
+    /// cancellation, or [`Error::OutcomeUnknown`]. Read the resource before writing again.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Self::OutcomeUnknown { .. }
+                | Self::Timeout { .. }
+                | Self::Transport { .. }
+                | Self::Cancelled { .. }
+        )
+    }
+
+    /// Whether the server throttled the request (429), or asked for a wait (429/503) longer than
+    /// allowed or beyond the retry budget, and the client gave up waiting.
     pub fn is_rate_limited(&self) -> bool {
         matches!(
             self,
@@ -312,6 +422,8 @@ impl Error {
             Self::Status { status, .. }
             | Self::Conflict { status, .. }
             | Self::RateLimited { status, .. }
+            | Self::Unavailable { status, .. }
+            | Self::OutcomeUnknown { status, .. }
             | Self::RetryAfterTooLong { status, .. }
             | Self::BudgetExhausted { status, .. } => Some(*status),
             _ => None,
@@ -323,7 +435,8 @@ impl Error {
         match self {
             Self::Status { problem, .. }
             | Self::Conflict { problem, .. }
-            | Self::RateLimited { problem, .. } => problem.as_deref(),
+            | Self::RateLimited { problem, .. }
+            | Self::Unavailable { problem, .. } => problem.as_deref(),
             _ => None,
         }
     }
@@ -331,7 +444,9 @@ impl Error {
     /// How long the server asked the client to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
+                *retry_after
+            }
             Self::RetryAfterTooLong { delay, .. } => Some(*delay),
             _ => None,
         }

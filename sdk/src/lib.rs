@@ -51,6 +51,7 @@ mod error;
 mod etag;
 mod event;
 pub mod merge;
+mod outcome;
 mod precondition;
 mod problem;
 mod retry;
@@ -58,15 +59,19 @@ mod runtime;
 mod stats;
 mod strategy;
 pub mod testing;
+mod timeout;
 mod transport;
 mod versioned;
 
 pub use cancel::CancelToken;
-pub use client::{builder::DEFAULT_CACHE_CAPACITY, Client, ClientBuilder, Update};
-pub use error::{BoxError, ChangeError, Error};
+pub use client::{
+    builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
+    Client, ClientBuilder, Update,
+};
+pub use error::{BoxError, ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;
 pub use event::{ConflictOutcome, Event, Observer};
-pub use precondition::MissingEtagPolicy;
+pub use precondition::{MissingEtagPolicy, Precondition};
 pub use problem::{Problem, PRECONDITION_FAILED_TYPE, VERSION_CONFLICT_TYPE};
 pub use retry::{HintSource, LongWaitPolicy, RetryConfig};
 pub use runtime::{BoxFuture, MaybeSend, MaybeSync, Sleeper};

@@ -1,30 +1,131 @@
-//! Which precondition a write carries: the pure part of "automatic If-Match".
+//! Which precondition a write carries: the version the caller's document came from.
+//!
+//! A write is conditional on what its caller read, never on what the shared cache holds now:
+//! another task sharing the client may have refreshed the cache since, and writing with that
+//! newer ETag would silently overwrite the other task's change (the lost update).
 
-use http::Method;
+use crate::{EntityTag, Versioned};
 
-use crate::{cache::CacheEntry, EntityTag};
-
-/// What a PUT/PATCH/DELETE does when the client holds no strong ETag for the resource.
+/// What `update()` does when the server gives no strong ETag for the resource it read, or the
+/// resource does not exist.
 ///
 /// # Default
-/// [`MissingEtagPolicy::FetchFirst`]: the only choice that is both safe and works on resources
-/// the client has never read.
+/// [`MissingEtagPolicy::FetchFirst`]: fail rather than write without a version.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MissingEtagPolicy {
-    /// GET the resource first to learn its ETag, then write with `If-Match`. A 404 turns a PUT
-    /// into a create-only PUT (`If-None-Match: *`); PATCH and DELETE then fail with the 404.
+    /// Read first (as `update()` always does); without a strong ETag fail with
+    /// [`crate::Error::MissingEtag`], and a missing resource fails with its 404.
     #[default]
     FetchFirst,
-    /// Write with `If-None-Match: *`: succeeds only if the resource does not exist yet.
+    /// Like `FetchFirst`, but a missing resource is created with `If-None-Match: *` (succeeds
+    /// only if nobody created it meanwhile).
     CreateOnly,
-    /// Write without any precondition (lossy under concurrency; an explicit opt-in).
+    /// Write without any precondition when the server gives no strong ETag (lossy under
+    /// concurrency; an explicit opt-in).
     Unconditional,
 }
 
-/// The precondition header a write will carry.
+/// The version a `put`, `patch` or `delete` is conditional on. Every write names one.
+///
+/// Build it from what you read (`&Versioned<T>` converts, so `client.put(path, &doc, &read)`
+/// is conditional on `read`'s ETag), from an [`EntityTag`] you kept, or choose explicitly to
+/// create only or to write unconditionally. The client never fills it in from its cache.
+///
+/// ```
+/// use ifmatch::{EntityTag, Precondition};
+///
+/// let tag = EntityTag::strong("v7")?;
+/// assert_eq!(Precondition::from(&tag).if_match(), Some(&tag));
+/// assert_eq!(Precondition::create_only().to_string(), "If-None-Match: *");
+/// assert_eq!(Precondition::unconditional().to_string(), "no precondition");
+/// # Ok::<(), ifmatch::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Precondition {
+pub struct Precondition(pub(crate) Kind);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `If-Match: <tag>`. A weak tag is refused locally: If-Match never matches one.
+    IfMatch(EntityTag),
+    /// A value read without any ETag: nothing to be conditional on, so the write is refused locally.
+    Unversioned,
+    /// `If-None-Match: *`.
+    CreateOnly,
+    /// No precondition.
+    None,
+}
+
+impl Precondition {
+    /// `If-Match: <tag>`: write only if the resource is still at this version.
+    pub fn matching(tag: EntityTag) -> Self {
+        Self(Kind::IfMatch(tag))
+    }
+
+    /// `If-None-Match: *`: create the resource, never overwrite an existing one.
+    pub const fn create_only() -> Self {
+        Self(Kind::CreateOnly)
+    }
+
+    /// No precondition: the write replaces whatever is there (last write wins). Lossy under
+    /// concurrency; use it only where losing a concurrent change is acceptable.
+    pub const fn unconditional() -> Self {
+        Self(Kind::None)
+    }
+
+    /// The tag sent in `If-Match`, if this precondition sends one.
+    pub fn if_match(&self) -> Option<&EntityTag> {
+        match &self.0 {
+            Kind::IfMatch(tag) => Some(tag),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Precondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Kind::IfMatch(tag) => write!(f, "If-Match: {tag}"),
+            Kind::Unversioned => f.write_str("no known version"),
+            Kind::CreateOnly => f.write_str("If-None-Match: *"),
+            Kind::None => f.write_str("no precondition"),
+        }
+    }
+}
+
+impl From<EntityTag> for Precondition {
+    fn from(tag: EntityTag) -> Self {
+        Self::matching(tag)
+    }
+}
+
+impl From<&EntityTag> for Precondition {
+    fn from(tag: &EntityTag) -> Self {
+        Self::matching(tag.clone())
+    }
+}
+
+impl From<&Precondition> for Precondition {
+    fn from(precondition: &Precondition) -> Self {
+        precondition.clone()
+    }
+}
+
+/// The version the value was read (or written) at: `If-Match` with its ETag. A value that came
+/// without an ETag converts too, and the write is then refused with [`crate::Error::MissingEtag`]
+/// before anything is sent.
+impl<T> From<&Versioned<T>> for Precondition {
+    fn from(read: &Versioned<T>) -> Self {
+        match &read.etag {
+            Some(tag) => Self::matching(tag.clone()),
+            None => Self(Kind::Unversioned),
+        }
+    }
+}
+
+/// The header a write sends, once the precondition is known to be usable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Header {
     /// `If-Match: <strong etag>`.
     IfMatch(EntityTag),
     /// `If-None-Match: *`.
@@ -33,54 +134,52 @@ pub(crate) enum Precondition {
     None,
 }
 
-/// The plan before sending a write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Plan {
-    /// Send now with this precondition.
-    Send(Precondition),
-    /// Read the resource first, then [`after_fetch`].
-    FetchFirst,
+/// Why a precondition cannot be sent.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    /// No ETag at all, or only a weak one (`weak`), which If-Match never matches.
+    NoStrongEtag { weak: bool },
 }
 
-/// Decides from the cached entry. Weak tags are treated as absent: If-Match never matches them.
-pub(crate) fn plan(cached: Option<&CacheEntry>, policy: MissingEtagPolicy) -> Plan {
-    match cached.map(|e| &e.etag).filter(|tag| !tag.is_weak()) {
-        Some(tag) => Plan::Send(Precondition::IfMatch(tag.clone())),
-        None => match policy {
-            MissingEtagPolicy::FetchFirst => Plan::FetchFirst,
-            MissingEtagPolicy::CreateOnly => Plan::Send(Precondition::IfNoneMatchAny),
-            MissingEtagPolicy::Unconditional => Plan::Send(Precondition::None),
-        },
+/// The header for a caller's precondition, or why it cannot be used.
+pub(crate) fn header_for(precondition: &Precondition) -> Result<Header, Unusable> {
+    match &precondition.0 {
+        Kind::IfMatch(tag) if tag.is_weak() => Err(Unusable::NoStrongEtag { weak: true }),
+        Kind::IfMatch(tag) => Ok(Header::IfMatch(tag.clone())),
+        Kind::Unversioned => Err(Unusable::NoStrongEtag { weak: false }),
+        Kind::CreateOnly => Ok(Header::IfNoneMatchAny),
+        Kind::None => Ok(Header::None),
     }
 }
 
-/// What the fetch found, for [`after_fetch`].
+/// What `update()` found when it read the resource.
 #[derive(Debug)]
-pub(crate) enum Fetched<'a> {
+pub(crate) enum Read<'a> {
     /// 2xx with this ETag header (if any).
     Found(Option<&'a EntityTag>),
     /// 404 or 410.
     Missing,
 }
 
-/// Why a fetch-first write cannot be sent safely.
+/// Why `update()` cannot write safely after its read.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Unsafe {
     /// The resource exists but has no strong ETag (`weak` says whether a weak one was sent).
     NoStrongEtag { weak: bool },
-    /// The resource does not exist, and only PUT can create it.
+    /// The resource does not exist and the policy does not create it.
     NotFound,
 }
 
-/// Decides after fetch-first.
-pub(crate) fn after_fetch(method: &Method, fetched: Fetched<'_>) -> Result<Precondition, Unsafe> {
-    match fetched {
-        Fetched::Found(Some(tag)) if !tag.is_weak() => Ok(Precondition::IfMatch(tag.clone())),
-        Fetched::Found(tag) => Err(Unsafe::NoStrongEtag {
+/// The header `update()` writes with after reading, per the client's [`MissingEtagPolicy`].
+pub(crate) fn for_update(read: Read<'_>, policy: MissingEtagPolicy) -> Result<Header, Unsafe> {
+    match read {
+        Read::Found(Some(tag)) if !tag.is_weak() => Ok(Header::IfMatch(tag.clone())),
+        Read::Found(_) if policy == MissingEtagPolicy::Unconditional => Ok(Header::None),
+        Read::Found(tag) => Err(Unsafe::NoStrongEtag {
             weak: tag.is_some(),
         }),
-        Fetched::Missing if method == Method::PUT => Ok(Precondition::IfNoneMatchAny),
-        Fetched::Missing => Err(Unsafe::NotFound),
+        Read::Missing if policy == MissingEtagPolicy::CreateOnly => Ok(Header::IfNoneMatchAny),
+        Read::Missing => Err(Unsafe::NotFound),
     }
 }
 
@@ -88,79 +187,74 @@ pub(crate) fn after_fetch(method: &Method, fetched: Fetched<'_>) -> Result<Preco
 mod tests {
     use super::*;
 
-    fn entry(tag: &str) -> CacheEntry {
-        CacheEntry {
-            etag: tag.parse().unwrap(),
-            body: None,
-        }
+    fn tag(text: &str) -> EntityTag {
+        text.parse().unwrap()
     }
 
     #[test]
-    fn cached_strong_etag_becomes_if_match_under_every_policy() {
-        for policy in [
-            MissingEtagPolicy::FetchFirst,
-            MissingEtagPolicy::CreateOnly,
-            MissingEtagPolicy::Unconditional,
-        ] {
+    fn a_read_value_makes_the_write_conditional_on_its_own_etag() {
+        let read = Versioned::new(1, Some(tag("\"7\"")));
+        assert_eq!(
+            header_for(&Precondition::from(&read)),
+            Ok(Header::IfMatch(tag("\"7\"")))
+        );
+    }
+
+    #[test]
+    fn a_value_read_without_a_strong_etag_cannot_be_written_conditionally() {
+        let unversioned = Versioned::new(1, None);
+        assert_eq!(
+            header_for(&Precondition::from(&unversioned)),
+            Err(Unusable::NoStrongEtag { weak: false })
+        );
+        let weak = Versioned::new(1, Some(tag("W/\"7\"")));
+        assert_eq!(
+            header_for(&Precondition::from(&weak)),
+            Err(Unusable::NoStrongEtag { weak: true })
+        );
+    }
+
+    #[test]
+    fn explicit_choices_send_what_they_say() {
+        assert_eq!(
+            header_for(&Precondition::create_only()),
+            Ok(Header::IfNoneMatchAny)
+        );
+        assert_eq!(header_for(&Precondition::unconditional()), Ok(Header::None));
+    }
+
+    #[test]
+    fn update_follows_the_policy_when_the_read_gives_no_strong_etag() {
+        use MissingEtagPolicy::*;
+        let strong = tag("\"1\"");
+        let weak = tag("W/\"1\"");
+        for policy in [FetchFirst, CreateOnly, Unconditional] {
             assert_eq!(
-                plan(Some(&entry("\"7\"")), policy),
-                Plan::Send(Precondition::IfMatch(EntityTag::strong("7").unwrap()))
+                for_update(Read::Found(Some(&strong)), policy),
+                Ok(Header::IfMatch(strong.clone()))
             );
         }
-    }
-
-    #[test]
-    fn weak_etag_is_never_sent_in_if_match() {
         assert_eq!(
-            plan(Some(&entry("W/\"7\"")), MissingEtagPolicy::FetchFirst),
-            Plan::FetchFirst
-        );
-        assert_eq!(
-            plan(Some(&entry("W/\"7\"")), MissingEtagPolicy::Unconditional),
-            Plan::Send(Precondition::None)
-        );
-        let weak: EntityTag = "W/\"7\"".parse().unwrap();
-        assert_eq!(
-            after_fetch(&Method::PUT, Fetched::Found(Some(&weak))),
+            for_update(Read::Found(Some(&weak)), FetchFirst),
             Err(Unsafe::NoStrongEtag { weak: true })
         );
-    }
-
-    #[test]
-    fn missing_etag_follows_the_policy() {
-        assert_eq!(plan(None, MissingEtagPolicy::FetchFirst), Plan::FetchFirst);
         assert_eq!(
-            plan(None, MissingEtagPolicy::CreateOnly),
-            Plan::Send(Precondition::IfNoneMatchAny)
-        );
-        assert_eq!(
-            plan(None, MissingEtagPolicy::Unconditional),
-            Plan::Send(Precondition::None)
-        );
-        assert_eq!(MissingEtagPolicy::default(), MissingEtagPolicy::FetchFirst);
-    }
-
-    #[test]
-    fn fetch_first_on_a_missing_resource_creates_only_with_put() {
-        assert_eq!(
-            after_fetch(&Method::PUT, Fetched::Missing),
-            Ok(Precondition::IfNoneMatchAny)
-        );
-        assert_eq!(
-            after_fetch(&Method::PATCH, Fetched::Missing),
-            Err(Unsafe::NotFound)
-        );
-        assert_eq!(
-            after_fetch(&Method::DELETE, Fetched::Missing),
-            Err(Unsafe::NotFound)
-        );
-    }
-
-    #[test]
-    fn fetch_first_without_any_etag_is_unsafe() {
-        assert_eq!(
-            after_fetch(&Method::DELETE, Fetched::Found(None)),
+            for_update(Read::Found(None), CreateOnly),
             Err(Unsafe::NoStrongEtag { weak: false })
         );
+        assert_eq!(
+            for_update(Read::Found(Some(&weak)), Unconditional),
+            Ok(Header::None)
+        );
+        assert_eq!(for_update(Read::Missing, FetchFirst), Err(Unsafe::NotFound));
+        assert_eq!(
+            for_update(Read::Missing, CreateOnly),
+            Ok(Header::IfNoneMatchAny)
+        );
+        assert_eq!(
+            for_update(Read::Missing, Unconditional),
+            Err(Unsafe::NotFound)
+        );
+        assert_eq!(MissingEtagPolicy::default(), FetchFirst);
     }
 }

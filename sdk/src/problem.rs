@@ -76,12 +76,12 @@ impl Problem {
         }
     }
 
-    /// Whether the body says the write lost a version race (409 or 412 from a stale validator).
+    /// Whether the problem type says the write lost a version race (409 or 412 from a stale
+    /// validator). A `current_etag` member alone does not: a business-rule 409 may carry one.
     pub fn is_version_conflict(&self) -> bool {
         self.type_ == VERSION_CONFLICT_TYPE
             || self.type_ == PRECONDITION_FAILED_TYPE
             || self.type_.ends_with("version-conflict")
-            || self.current_etag.is_some()
     }
 
     /// The problem as a JSON object (for logging or handing to JavaScript).
@@ -146,7 +146,7 @@ mod tests {
         let quoted = Problem::from_json(br#"{"current_etag":"\"5\""}"#).unwrap();
         let bare = Problem::from_json(br#"{"current_etag":"5"}"#).unwrap();
         assert_eq!(quoted.current_etag, bare.current_etag);
-        assert!(quoted.is_version_conflict());
+        assert!(!quoted.is_version_conflict(), "a member alone is no type");
     }
 
     #[test]

@@ -72,7 +72,7 @@ async fn partitions_do_not_share_cached_bodies() {
 }
 
 #[tokio::test]
-async fn delete_evicts_so_the_next_write_fetches_first() {
+async fn delete_forgets_the_entry_so_the_next_get_is_unconditional() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/items/1"))
@@ -86,26 +86,16 @@ async fn delete_evicts_so_the_next_write_fetches_first() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .and(path("/items/1"))
-        .respond_with(json_response(200, json!({"n": 2}), Some("\"v2\"")))
-        .mount(&server)
-        .await;
     let h = harness(&server, RetryConfig::default());
+    let read = h.client.get::<Value>("/items/1").await.unwrap();
+    h.client.delete("/items/1", &read).await.unwrap();
     h.client.get::<Value>("/items/1").await.unwrap();
-    h.client.delete("/items/1").await.unwrap();
-    h.client.put("/items/1", &json!({"n": 2})).await.unwrap();
 
     let gets = received(&server, "GET").await;
     assert_eq!(
-        gets.len(),
-        2,
-        "after DELETE the PUT must fetch the ETag again"
-    );
-    assert_eq!(
         header(&gets[1], "if-none-match"),
         None,
-        "the evicted entry is not revalidated"
+        "the deleted entry is not revalidated"
     );
 }
 
@@ -120,12 +110,17 @@ async fn write_answered_without_etag_evicts_the_entry() {
     Mock::given(method("PATCH"))
         .and(path("/items/1"))
         .and(has_header("content-type", "application/merge-patch+json"))
+        .and(has_header("if-match", "\"v1\""))
         .respond_with(ResponseTemplate::new(204))
+        .expect(1)
         .mount(&server)
         .await;
     let h = harness(&server, RetryConfig::default());
-    h.client.get::<Value>("/items/1").await.unwrap();
-    h.client.patch("/items/1", &json!({"n": 2})).await.unwrap();
+    let read = h.client.get::<Value>("/items/1").await.unwrap();
+    h.client
+        .patch("/items/1", &json!({"n": 2}), &read)
+        .await
+        .unwrap();
     h.client.get::<Value>("/items/1").await.unwrap();
     let gets = received(&server, "GET").await;
     assert_eq!(
@@ -136,8 +131,15 @@ async fn write_answered_without_etag_evicts_the_entry() {
 }
 
 #[tokio::test]
-async fn write_answered_with_etag_refreshes_the_entry() {
+async fn put_answered_with_etag_caches_what_was_sent_and_chains_writes() {
     let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .and(has_header("if-none-match", "\"v3\""))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"v3\""))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/items/1"))
         .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
@@ -159,10 +161,23 @@ async fn write_answered_with_etag_refreshes_the_entry() {
         .mount(&server)
         .await;
     let h = harness(&server, RetryConfig::default());
-    h.client.get::<Value>("/items/1").await.unwrap();
-    h.client.put("/items/1", &json!({"n": 2})).await.unwrap();
-    let out = h.client.put("/items/1", &json!({"n": 3})).await.unwrap();
-    assert_eq!(out.etag.unwrap().opaque(), "v3");
+    let read = h.client.get::<Value>("/items/1").await.unwrap();
+    let second = h
+        .client
+        .put("/items/1", &json!({"n": 2}), &read)
+        .await
+        .unwrap();
+    let third = h
+        .client
+        .put("/items/1", &json!({"n": 3, "sent": true}), &second)
+        .await
+        .unwrap();
+    assert_eq!(third.etag.unwrap().opaque(), "v3");
+    // RFC 9110 §9.3.4: the ETag of a PUT answer describes what was sent.
+    assert_eq!(third.value, json!({"n": 3, "sent": true}));
+    let cached = h.client.get::<Value>("/items/1").await.unwrap();
+    assert!(cached.from_cache);
+    assert_eq!(cached.value, json!({"n": 3, "sent": true}));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ifmatch::{http::Method, EntityTag, Error, Problem};
+use ifmatch::{http::Method, EntityTag, Error, Problem, TimeoutScope};
 use serde_json::json;
 
 const URL: &str = "http://127.0.0.1:8080/items/1";
@@ -79,6 +79,42 @@ fn all_errors() -> Vec<Error> {
             retry_after: Some(Duration::from_secs(2)),
             problem: None,
         },
+        Error::Unavailable {
+            method: Method::POST,
+            url: url(),
+            status: 503,
+            attempts: 1,
+            retry_after: None,
+            problem: None,
+        },
+        Error::Timeout {
+            what: format!("GET {URL}"),
+            after: Duration::from_secs(30),
+            scope: TimeoutScope::Attempt,
+        },
+        Error::Timeout {
+            what: format!("update of {URL}"),
+            after: Duration::from_secs(60),
+            scope: TimeoutScope::Operation,
+        },
+        Error::Redirected {
+            method: Method::POST,
+            url: url(),
+            status: Some(302),
+            location: Some("http://127.0.0.1:8080/items/".into()),
+        },
+        Error::Redirected {
+            method: Method::PUT,
+            url: url(),
+            status: None,
+            location: None,
+        },
+        Error::OutcomeUnknown {
+            method: Method::PUT,
+            url: url(),
+            status: 412,
+            reason: "the stored state differs from what was sent".into(),
+        },
         Error::RetryAfterTooLong {
             method: Method::GET,
             url: url(),
@@ -149,6 +185,15 @@ fn predicates_agree_with_the_kind() {
             "{code}"
         );
         assert_eq!(e.is_cancelled(), code == "cancelled");
+        assert_eq!(e.is_timeout(), code == "timeout");
+        assert_eq!(
+            e.is_outcome_unknown(),
+            matches!(
+                code,
+                "outcome_unknown" | "timeout" | "network" | "cancelled"
+            ),
+            "{code}"
+        );
         assert_eq!(e.is_precondition_failed(), code == "precondition_failed");
     }
 }

@@ -12,8 +12,10 @@ fn client_and_operation_futures_are_send() {
     assert_send_sync::<ifmatch::Error>();
     let client = Client::builder().build().unwrap();
     assert_send(&client.get::<Value>("http://127.0.0.1:1/x"));
-    assert_send(&client.put("http://127.0.0.1:1/x", &1));
-    assert_send(&client.delete("http://127.0.0.1:1/x"));
+    let tag = ifmatch::EntityTag::strong("1").unwrap();
+    assert_send(&client.put("http://127.0.0.1:1/x", &1, &tag));
+    assert_send(&client.patch("http://127.0.0.1:1/x", &1, &tag));
+    assert_send(&client.delete("http://127.0.0.1:1/x", &tag));
     let update = client
         .update("http://127.0.0.1:1/x")
         .change(|doc| {

@@ -38,6 +38,7 @@ async fn post_creates_with_location_strong_etag_and_body(backend: Backend) {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(response.headers()["content-location"], location.as_str());
     let id = location
         .strip_prefix("/items/")
         .expect("Location under /items/");
@@ -107,9 +108,12 @@ async fn put_creates_with_201_then_replaces_with_200(backend: Backend) {
     let created = server.put("/items/doc", &[], r#"{"v":1}"#).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert_eq!(created.headers()["location"], "/items/doc");
+    // The body is the document's new state (RFC 9110 §6.4.2), so clients may cache it.
+    assert_eq!(created.headers()["content-location"], "/items/doc");
     let first = etag_of(created.headers());
     let replaced = server.put("/items/doc", &[], r#"{"v":2}"#).await;
     assert_eq!(replaced.status(), StatusCode::OK);
+    assert_eq!(replaced.headers()["content-location"], "/items/doc");
     let second = etag_of(replaced.headers());
     assert!(is_strong(&second) && second != first);
     assert_eq!(replaced.json::<Value>().await.unwrap(), json!({"v": 2}));
@@ -130,6 +134,7 @@ async fn patch_merges_atomically_and_returns_the_new_version(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-location"], "/items/doc");
     let after = etag_of(response.headers());
     assert_ne!(after, before);
     let expected = json!({"b": {"c": 20, "d": 3}, "list": [3], "new": "x"});

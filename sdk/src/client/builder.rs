@@ -1,6 +1,6 @@
 //! Configuring a [`Client`].
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
@@ -20,6 +20,9 @@ use super::{keys::KeySource, Client, Inner};
 /// The default number of cached resources.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
+/// The default limit for one HTTP request to be answered completely.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Builds a [`Client`].
 ///
 /// # Defaults
@@ -29,7 +32,10 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 /// | `base_url` | none (absolute URLs only) | |
 /// | `cache_capacity` | 1024 entries ([`DEFAULT_CACHE_CAPACITY`]) | enough for a working set of documents; bodies are kept, so memory is ~capacity × document size |
 /// | `retry` | [`RetryConfig::default()`] | see its table |
-/// | `missing_etag` | [`MissingEtagPolicy::FetchFirst`] | safe on resources never read before |
+/// | `attempt_timeout` | 30 s ([`DEFAULT_ATTEMPT_TIMEOUT`]) | API gateways end requests near 30 s (AWS API Gateway: 29 s), so a later answer is not coming; the whole operation is bounded by [`RetryConfig`]'s `total_deadline` (60 s) |
+/// | `missing_etag` | [`MissingEtagPolicy::FetchFirst`] | `update()` never writes without a version unless asked |
+/// | `server_honours_idempotency_keys` | `false` | a POST/PATCH answered 503 is resent only to a server known to replay keyed requests |
+/// | `trust_write_bodies` | `false` | RFC 9110: a write's answer is the resource only when `Content-Location` says so |
 /// | `partition` | none | single-identity clients need none |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
@@ -59,6 +65,9 @@ pub struct ClientBuilder {
     sleeper: Option<Arc<dyn Sleeper>>,
     observers: Vec<Arc<dyn Observer>>,
     headers: HeaderMap,
+    attempt_timeout: Option<Duration>,
+    keys_honoured: bool,
+    trust_write_bodies: bool,
 }
 
 impl Default for ClientBuilder {
@@ -80,6 +89,9 @@ impl ClientBuilder {
             sleeper: None,
             observers: Vec::new(),
             headers: HeaderMap::new(),
+            attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
+            keys_honoured: false,
+            trust_write_bodies: false,
         }
     }
 
@@ -121,7 +133,33 @@ impl ClientBuilder {
         self
     }
 
-    /// What writes do without a cached strong ETag.
+    /// How long one HTTP request may take to be answered completely (headers and body); `None`
+    /// for no limit. A timed-out request ends the call with [`Error::Timeout`] and is not
+    /// resent: a write may have been applied. The whole call is bounded by
+    /// [`RetryConfig::with_total_deadline`].
+    pub fn attempt_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Declares that the server replays a request repeated with the same `Idempotency-Key`
+    /// (the IETF draft) instead of applying it twice. Only then is a POST or PATCH answered 503
+    /// resent: a proxy may answer 503 after the origin created the resource.
+    pub fn server_honours_idempotency_keys(mut self, honoured: bool) -> Self {
+        self.keys_honoured = honoured;
+        self
+    }
+
+    /// Declares that the server answers every successful PUT, PATCH and POST with the stored
+    /// resource's representation, even without `Content-Location` (many JSON APIs do). Without
+    /// it, such a body is treated as the status message it may be: never cached as the document,
+    /// and never paired with the new ETag in the result.
+    pub fn trust_write_bodies(mut self, trusted: bool) -> Self {
+        self.trust_write_bodies = trusted;
+        self
+    }
+
+    /// What `update()` does when the server gives no strong ETag or the resource is missing.
     pub fn missing_etag(mut self, policy: MissingEtagPolicy) -> Self {
         self.missing_etag = policy;
         self
@@ -180,8 +218,14 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// # Errors
-    /// None today; the `Result` leaves room for settings validated at build time.
+    /// [`Error::Config`] for a zero `attempt_timeout` (use `None` for no limit).
     pub fn build(self) -> Result<Client, Error> {
+        if self.attempt_timeout == Some(Duration::ZERO) {
+            return Err(Error::Config {
+                field: "attempt_timeout",
+                reason: "a zero timeout would fail every request; give a positive duration, or None for no limit".into(),
+            });
+        }
         let retry = self.retry;
         let inner = Inner {
             base_url: self.base_url,
@@ -198,6 +242,9 @@ impl ClientBuilder {
             counters: Counters::default(),
             keys: KeySource::new(),
             default_headers: self.headers,
+            attempt_timeout: self.attempt_timeout,
+            keys_honoured: self.keys_honoured,
+            trust_write_bodies: self.trust_write_bodies,
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.
@@ -224,6 +271,8 @@ mod tests {
         assert_eq!(b.missing_etag, MissingEtagPolicy::FetchFirst);
         assert!(b.partition.is_none() && b.transport.is_none() && b.sleeper.is_none());
         assert!(b.observers.is_empty() && b.headers.is_empty());
+        assert_eq!(b.attempt_timeout, Some(Duration::from_secs(30)));
+        assert!(!b.keys_honoured && !b.trust_write_bodies);
     }
 
     #[test]
@@ -254,6 +303,17 @@ mod tests {
         let client = ClientBuilder::new().build().unwrap();
         let err = client.resolve("/items").unwrap_err();
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_attempt_timeout_is_refused_with_the_fix() {
+        let err = ClientBuilder::new()
+            .attempt_timeout(Some(Duration::ZERO))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_config");
+        assert!(err.to_string().contains("None for no limit"), "{err}");
+        assert!(ClientBuilder::new().attempt_timeout(None).build().is_ok());
     }
 
     #[test]

@@ -1,19 +1,23 @@
-//! Sending one request, waiting out throttling (429/503) as the retry policy allows.
+//! Sending one request: timeouts, redirects of reads, and waiting out 429/503 as policy allows.
 
 use std::time::Duration;
 
-use http::{header, Method};
+use http::{header, Method, StatusCode};
 use tracing::Instrument;
 use web_time::Instant;
 
 use crate::{
     retry::{decide_throttle, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled},
     stats::Counters,
-    transport::{HttpRequest, HttpResponse},
-    Error, Event,
+    timeout::within,
+    transport::{HttpRequest, HttpResponse, RedirectNotFollowed},
+    Error, Event, TimeoutScope,
 };
 
 use super::{Client, Inner};
+
+/// How many redirects a read follows before returning the redirect itself (reqwest's default).
+const MAX_REDIRECTS: u32 = 10;
 
 /// State shared by all requests of one logical operation (a get, a write, a whole update).
 pub(crate) struct OpState {
@@ -43,6 +47,16 @@ impl OpState {
     }
 }
 
+/// A response and how it was obtained.
+pub(crate) struct Exchanged {
+    pub response: HttpResponse,
+    /// How many times this request was sent (redirect hops of a read included).
+    pub attempts: u32,
+    /// Whether an earlier attempt of this (unsafe-method) request was answered 503, which a
+    /// proxy may send after the origin applied it: a refusal now may be the write's own doing.
+    pub resent_after_503: bool,
+}
+
 /// With a fixed seed every operation replays the same jitter sequence (reproducible tests);
 /// otherwise each operation draws its own seed.
 pub(crate) fn jitter_seed(inner: &Inner) -> Option<u64> {
@@ -61,13 +75,27 @@ pub(crate) fn wall_clock() -> Duration {
         .unwrap_or_default()
 }
 
-/// A request can be sent again only if a second delivery cannot apply it twice: safe methods,
-/// conditional writes (the precondition fails if the first one landed) and keyed writes.
-pub(crate) fn is_retry_safe(request: &HttpRequest) -> bool {
-    matches!(request.method, Method::GET | Method::HEAD | Method::OPTIONS)
+/// Whether `request` may be sent again after it was answered `status` (429 or 503), so that a
+/// second delivery cannot apply it twice.
+///
+/// - Safe methods, and writes with `If-Match`/`If-None-Match` (a repeat fails the precondition;
+///   the caller then checks whether the first attempt landed).
+/// - A 429 means the server did not process the request, so a keyed write may be resent.
+/// - A 503 may come from a proxy after the origin committed: a keyed POST/PATCH is resent only
+///   when the server is known to honour `Idempotency-Key` (else two resources may be created).
+///   PUT and DELETE are idempotent methods, so a keyed (unconditional) one may be resent.
+pub(crate) fn is_retry_safe(request: &HttpRequest, status: u16, keys_honoured: bool) -> bool {
+    let method = &request.method;
+    let keyed = request.headers.contains_key("idempotency-key");
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         || request.headers.contains_key(header::IF_MATCH)
         || request.headers.contains_key(header::IF_NONE_MATCH)
-        || request.headers.contains_key("idempotency-key")
+        || (keyed
+            && (status == 429 || keys_honoured || matches!(*method, Method::PUT | Method::DELETE)))
+}
+
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
 fn host_of(url: &str) -> String {
@@ -80,48 +108,112 @@ fn host_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `Location`, resolved against `base`.
+pub(crate) fn location_of(
+    response: &HttpResponse,
+    name: header::HeaderName,
+    base: &str,
+) -> Option<String> {
+    let raw = response.headers.get(name)?.to_str().ok()?;
+    let resolved = url::Url::parse(base).ok()?.join(raw).ok()?;
+    Some(resolved.into())
+}
+
 impl Client {
-    /// Sends `request`; waits and resends after 429/503 while the policy, the deadline and the
-    /// per-host budget allow. Returns every other response as it is.
+    /// Sends one HTTP request within the attempt timeout; a transport that refused to follow a
+    /// redirect for a write becomes [`Error::Redirected`].
+    async fn send_once(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        let inner = &*self.inner;
+        let (method, url) = (&request.method, &request.url);
+        let timer = inner.attempt_timeout.map(|d| inner.sleeper.timer(d));
+        let span = tracing::debug_span!("ifmatch.attempt", method = %method, url = %url);
+        match within(
+            timer,
+            inner.transport.send(request.clone()).instrument(span),
+        )
+        .await
+        {
+            Err(_) => Err(Error::Timeout {
+                what: format!("{method} {url}"),
+                after: inner.attempt_timeout.unwrap_or_default(),
+                scope: TimeoutScope::Attempt,
+            }),
+            Ok(Err(source)) => Err(match source.downcast_ref::<RedirectNotFollowed>() {
+                Some(redirect) => Error::Redirected {
+                    method: method.clone(),
+                    url: url.clone(),
+                    status: redirect.status,
+                    location: redirect.location.clone(),
+                },
+                None => Error::Transport {
+                    method: method.clone(),
+                    url: url.clone(),
+                    source,
+                },
+            }),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    /// Sends `request`; follows redirects of reads, refuses them for writes, and waits and
+    /// resends after 429/503 while the policy, the deadline and the per-host budget allow.
+    /// Returns every other response as it is.
     pub(crate) async fn exchange(
         &self,
         op: &mut OpState,
-        request: HttpRequest,
-    ) -> Result<HttpResponse, Error> {
+        mut request: HttpRequest,
+    ) -> Result<Exchanged, Error> {
         let inner = &*self.inner;
-        let retry_safe = is_retry_safe(&request);
         let host = host_of(&request.url);
-        let (method, url) = (request.method.clone(), request.url.clone());
+        let method = request.method.clone();
+        let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
         let mut attempt = 0u32;
+        let mut hops = 0u32;
+        let mut resent_after_503 = false;
         loop {
             attempt += 1;
             if attempt > 1 {
                 Counters::bump(&inner.counters.retries);
                 self.emit(Event::Attempt {
                     method: method.clone(),
-                    url: url.clone(),
+                    url: request.url.clone(),
                     attempt,
                 });
             }
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
-            let span = tracing::debug_span!("ifmatch.attempt", method = %method, attempt);
-            let response = inner
-                .transport
-                .send(request.clone())
-                .instrument(span)
-                .await
-                .map_err(|source| Error::Transport {
-                    method: method.clone(),
-                    url: url.clone(),
-                    source,
-                })?;
+            let response = self.send_once(&request).await?;
             let status = response.status.as_u16();
+            if is_redirect(response.status) {
+                let location = location_of(&response, header::LOCATION, &request.url);
+                match location {
+                    Some(next) if !unsafe_method && hops < MAX_REDIRECTS => {
+                        hops += 1;
+                        attempt -= 1; // a hop is not a retry
+                        request.url = next;
+                        continue;
+                    }
+                    location if unsafe_method => {
+                        return Err(Error::Redirected {
+                            method,
+                            url: request.url,
+                            status: Some(status),
+                            location,
+                        })
+                    }
+                    // A read redirected without a usable Location, or too often.
+                    _ => {}
+                }
+            }
             if status != 429 && status != 503 {
                 if response.status.is_success() {
                     inner.budget.deposit(&host);
                 }
-                return Ok(response);
+                return Ok(Exchanged {
+                    response,
+                    attempts: attempt + hops,
+                    resent_after_503,
+                });
             }
 
             let hint = read_hint(&response.headers, wall_clock());
@@ -133,8 +225,9 @@ impl Client {
                 hint: hint.wait,
                 attempts: attempt,
                 elapsed: op.elapsed(inner),
-                retry_safe,
+                retry_safe: is_retry_safe(&request, status, inner.keys_honoured),
             };
+            let url = request.url.clone();
             match decide_throttle(&throttled, &inner.retry, &mut op.backoff) {
                 ThrottleDecision::Wait(delay) => {
                     if !inner.budget.try_withdraw(&host) {
@@ -151,10 +244,11 @@ impl Client {
                             status,
                         });
                     }
+                    resent_after_503 |= status == 503 && unsafe_method;
                     inner.counters.add_wait(delay);
                     self.emit(Event::Throttled {
                         method: method.clone(),
-                        url: url.clone(),
+                        url,
                         status,
                         hint: hint.wait,
                         delay,
@@ -173,7 +267,7 @@ impl Client {
                 }
                 ThrottleDecision::GiveUp(reason) => {
                     tracing::debug!(?reason, status, "not retrying a throttled request");
-                    return Err(self.error_for(&method, &url, &response, attempt));
+                    return Err(self.error_for(&method, &url, &response, attempt, None));
                 }
             }
         }
@@ -185,18 +279,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_safety_needs_a_safe_method_a_precondition_or_a_key() {
+    fn retry_safety_needs_a_safe_method_a_precondition_or_a_key_the_status_allows() {
         let mut post = HttpRequest::new(Method::POST, "http://h/x");
-        assert!(!is_retry_safe(&post));
+        assert!(!is_retry_safe(&post, 429, false));
         post.headers
             .insert("idempotency-key", "\"k\"".parse().unwrap());
-        assert!(is_retry_safe(&post));
+        assert!(is_retry_safe(&post, 429, false));
+        // A 503 may follow a commit: a keyed POST is resent only to a server that honours keys.
+        assert!(!is_retry_safe(&post, 503, false));
+        assert!(is_retry_safe(&post, 503, true));
         let mut put = HttpRequest::new(Method::PUT, "http://h/x");
-        assert!(!is_retry_safe(&put));
+        assert!(!is_retry_safe(&put, 429, false));
         put.headers
             .insert(header::IF_MATCH, "\"1\"".parse().unwrap());
-        assert!(is_retry_safe(&put));
-        assert!(is_retry_safe(&HttpRequest::new(Method::GET, "http://h/x")));
+        assert!(is_retry_safe(&put, 503, false));
+        let mut keyed_put = HttpRequest::new(Method::PUT, "http://h/x");
+        keyed_put
+            .headers
+            .insert("idempotency-key", "\"k\"".parse().unwrap());
+        assert!(is_retry_safe(&keyed_put, 503, false));
+        assert!(is_retry_safe(
+            &HttpRequest::new(Method::GET, "http://h/x"),
+            503,
+            false
+        ));
     }
 
     #[test]

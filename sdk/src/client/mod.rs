@@ -20,8 +20,9 @@ use crate::{
     event::Observer,
     retry::{RetryBudget, RetryConfig},
     stats::Counters,
+    timeout::within,
     transport::{HttpRequest, Transport},
-    Error, Event, MissingEtagPolicy, Sleeper, Stats, Versioned,
+    Error, Event, MissingEtagPolicy, Precondition, Sleeper, Stats, TimeoutScope, Versioned,
 };
 
 pub use builder::ClientBuilder;
@@ -59,6 +60,9 @@ pub(crate) struct Inner {
     counters: Counters,
     keys: KeySource,
     default_headers: HeaderMap,
+    attempt_timeout: Option<std::time::Duration>,
+    keys_honoured: bool,
+    trust_write_bodies: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -88,7 +92,7 @@ impl Client {
         }
     }
 
-    /// A view of this client with another [`MissingEtagPolicy`] for its writes.
+    /// A view of this client with another [`MissingEtagPolicy`] for its updates.
     pub fn with_missing_etag(&self, policy: MissingEtagPolicy) -> Self {
         Self {
             missing_etag: policy,
@@ -109,15 +113,17 @@ impl Client {
     /// Reads a JSON resource and remembers its ETag.
     ///
     /// With a cached copy the request carries `If-None-Match`, and a 304 answer is served from
-    /// the cache ([`Versioned::from_cache`]). Throttled reads are retried per [`RetryConfig`].
+    /// the cache ([`Versioned::from_cache`]). A 304 naming another validator than the cached
+    /// one (e.g. the strong successor of a weak tag) is not trusted: the resource is read again
+    /// in full. Throttled reads are retried per [`RetryConfig`]; redirects are followed.
     ///
     /// # Errors
     /// [`Error::Status`] for error statuses (e.g. 404), [`Error::Decode`] if the body is not a `T`,
-    /// and the throttling and transport errors.
+    /// [`Error::Timeout`], and the throttling and transport errors.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Versioned<T>, Error> {
         let url = self.resolve(path)?;
         let span = tracing::debug_span!("ifmatch.get", url = %url);
-        async {
+        let work = async {
             let mut op = self.op();
             let fresh = self.fetch(&mut op, &url, true).await?;
             // Deserialize from the shared cached value: cloning it first cost as much as the
@@ -133,17 +139,22 @@ impl Client {
                 attempts: op.requests,
                 from_cache: fresh.from_cache,
             })
-        }
-        .instrument(span)
-        .await
+        };
+        self.bounded(format!("GET {url}"), work.instrument(span))
+            .await
     }
 
     /// Creates a resource with POST. With retries enabled the request carries a generated
-    /// `Idempotency-Key`, which is what makes retrying it after a 429 safe; without one a POST is
-    /// never sent twice. The created resource's ETag is cached under its `Location`.
+    /// `Idempotency-Key` and is resent after a 429 (the server did not process it); after a 503
+    /// only when [`ClientBuilder::server_honours_idempotency_keys`] says the key makes that safe.
+    ///
+    /// The result's `location` is the new resource's URL. Its `etag` is set only when the body
+    /// is the new resource's representation (`Content-Location` equal to `Location`, or
+    /// [`ClientBuilder::trust_write_bodies`]); that pair is then cached under the location.
     ///
     /// # Errors
-    /// [`Error::Status`] for error statuses, throttling and transport errors.
+    /// [`Error::Status`] for error statuses, [`Error::Redirected`], [`Error::Timeout`],
+    /// throttling and transport errors.
     pub async fn create<B: Serialize + ?Sized>(
         &self,
         path: &str,
@@ -152,31 +163,52 @@ impl Client {
         let url = self.resolve(path)?;
         let doc = encode(body)?;
         let span = tracing::debug_span!("ifmatch.create", url = %url);
-        self.write_unplanned(Method::POST, &url, doc)
-            .instrument(span)
+        let work = self.write(Method::POST, &url, Precondition::unconditional(), Some(doc));
+        self.bounded(format!("POST {url}"), work.instrument(span))
             .await
     }
 
-    /// Replaces a resource with PUT, conditioned on its cached strong ETag (`If-Match`), or per the
-    /// [`MissingEtagPolicy`] when none is cached.
+    /// Replaces a resource with PUT, conditional on `precondition`: pass the [`Versioned`] your
+    /// document was read from (`&read`) to send `If-Match` with its ETag, or choose
+    /// [`Precondition::create_only`] or [`Precondition::unconditional`]. The client never takes
+    /// the version from its cache: another task may have written since your read.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+    /// let read = client.get::<serde_json::Value>("/items/1").await?;
+    /// let mut doc = read.value.clone();
+    /// doc["title"] = "renamed".into();
+    /// // Refused with 412 if anyone wrote /items/1 since `read`.
+    /// client.put("/items/1", &doc, &read).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Conflict`] when the resource changed since it was read (use [`Client::update`] to
-    /// recover automatically), [`Error::MissingEtag`], [`Error::Status`], throttling and transport errors.
+    /// recover automatically), [`Error::MissingEtag`] when the read had no strong ETag (nothing is
+    /// sent), [`Error::OutcomeUnknown`], [`Error::Status`], [`Error::Redirected`],
+    /// [`Error::Timeout`], throttling and transport errors.
     pub async fn put<B: Serialize + ?Sized>(
         &self,
         path: &str,
         body: &B,
+        precondition: impl Into<Precondition>,
     ) -> Result<Versioned<Value>, Error> {
         let url = self.resolve(path)?;
         let doc = encode(body)?;
         let span = tracing::debug_span!("ifmatch.put", url = %url);
-        self.write_planned(Method::PUT, &url, Some(doc))
-            .instrument(span)
+        let work = self.write(Method::PUT, &url, precondition.into(), Some(doc));
+        self.bounded(format!("PUT {url}"), work.instrument(span))
             .await
     }
 
-    /// Applies a JSON Merge Patch (RFC 7396) with PATCH, with the same preconditions as [`Client::put`].
+    /// Applies a JSON Merge Patch (RFC 7396) with PATCH, conditional on `precondition` as for
+    /// [`Client::put`].
+    ///
+    /// The result carries the new ETag only when the answer is the patched resource
+    /// (`Content-Location` names it, or [`ClientBuilder::trust_write_bodies`]); otherwise `value`
+    /// is the server's answer as sent and `etag` is `None`: read the resource before writing
+    /// again.
     ///
     /// # Errors
     /// As [`Client::put`]; a missing resource is [`Error::Status`] 404.
@@ -184,24 +216,30 @@ impl Client {
         &self,
         path: &str,
         merge_patch: &B,
+        precondition: impl Into<Precondition>,
     ) -> Result<Versioned<Value>, Error> {
         let url = self.resolve(path)?;
         let doc = encode(merge_patch)?;
         let span = tracing::debug_span!("ifmatch.patch", url = %url);
-        self.write_planned(Method::PATCH, &url, Some(doc))
-            .instrument(span)
+        let work = self.write(Method::PATCH, &url, precondition.into(), Some(doc));
+        self.bounded(format!("PATCH {url}"), work.instrument(span))
             .await
     }
 
-    /// Deletes a resource, conditioned like [`Client::put`], and forgets its cache entry.
+    /// Deletes a resource, conditional on `precondition` as for [`Client::put`], and forgets
+    /// its cache entry.
     ///
     /// # Errors
     /// As [`Client::put`]; a missing resource is [`Error::Status`] 404.
-    pub async fn delete(&self, path: &str) -> Result<(), Error> {
+    pub async fn delete(
+        &self,
+        path: &str,
+        precondition: impl Into<Precondition>,
+    ) -> Result<(), Error> {
         let url = self.resolve(path)?;
         let span = tracing::debug_span!("ifmatch.delete", url = %url);
-        self.write_planned(Method::DELETE, &url, None)
-            .instrument(span)
+        let work = self.write(Method::DELETE, &url, precondition.into(), None);
+        self.bounded(format!("DELETE {url}"), work.instrument(span))
             .await
             .map(drop)
     }
@@ -274,56 +312,82 @@ impl Client {
         request
     }
 
-    /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
-    async fn fetch(&self, op: &mut OpState, url: &str, conditional: bool) -> Result<Fresh, Error> {
-        let key = self.key(url);
-        let cached = self.inner.cache.get(&key).filter(|e| e.body.is_some());
-        let mut request = self.request(Method::GET, url);
-        if let (true, Some(entry)) = (conditional, &cached) {
-            if let Ok(value) = HeaderValue::from_str(&entry.etag.to_string()) {
-                request.headers.insert(header::IF_NONE_MATCH, value);
-            }
-        }
-        let response = self.exchange(op, request).await?;
-        let status = response.status.as_u16();
-        if status == 304 {
-            if let Some(CacheEntry {
-                etag,
-                body: Some(body),
-            }) = cached.filter(|_| conditional)
-            {
-                Counters::bump(&self.inner.counters.not_modified_hits);
-                return Ok(Fresh {
-                    body,
-                    etag: Some(etag),
-                    from_cache: true,
-                });
-            }
-        }
-        if !response.status.is_success() {
-            if status == 404 || status == 410 {
-                self.inner.cache.remove(&key);
-            }
-            return Err(self.error_for(&Method::GET, url, &response, op.requests));
-        }
-        let etag = self.etag_of(&response);
-        let body = Arc::new(response::json_body(url, &response.body)?.unwrap_or(Value::Null));
-        match &etag {
-            Some(tag) => self.inner.cache.put(
-                key,
-                CacheEntry {
-                    etag: tag.clone(),
-                    body: Some(body.clone()),
-                },
-            ),
-            // The cached validator no longer describes what the server holds.
-            None => self.inner.cache.remove(&key),
-        }
-        Ok(Fresh {
-            body,
-            etag,
-            from_cache: false,
+    /// Runs one whole operation within `RetryConfig::total_deadline` (real time).
+    pub(crate) async fn bounded<T>(
+        &self,
+        what: String,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let deadline = self.inner.retry.total_deadline();
+        let timer = deadline.map(|d| self.inner.sleeper.timer(d));
+        within(timer, work).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what,
+                after: deadline.unwrap_or_default(),
+                scope: TimeoutScope::Operation,
+            })
         })
+    }
+
+    /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
+    pub(crate) async fn fetch(
+        &self,
+        op: &mut OpState,
+        url: &str,
+        conditional: bool,
+    ) -> Result<Fresh, Error> {
+        let key = self.key(url);
+        let mut cached = self.inner.cache.get(&key).filter(|_| conditional);
+        loop {
+            let mut request = self.request(Method::GET, url);
+            if let Some(entry) = &cached {
+                if let Ok(value) = HeaderValue::from_str(&entry.etag.to_string()) {
+                    request.headers.insert(header::IF_NONE_MATCH, value);
+                }
+            }
+            let response = self.exchange(op, request).await?.response;
+            let status = response.status.as_u16();
+            if let (304, Some(entry)) = (status, cached.take()) {
+                // RFC 9111 §4.3.4: a 304 revalidates the stored response its validator selects.
+                // Another validator (e.g. the strong successor of a cached weak tag) selects
+                // nothing we hold, so read the resource in full instead of guessing.
+                match self.etag_of(&response) {
+                    Some(tag) if tag != entry.etag => continue,
+                    _ => {
+                        Counters::bump(&self.inner.counters.not_modified_hits);
+                        return Ok(Fresh {
+                            body: entry.body,
+                            etag: Some(entry.etag),
+                            from_cache: true,
+                        });
+                    }
+                }
+            }
+            if !response.status.is_success() {
+                if status == 404 || status == 410 {
+                    self.inner.cache.remove(&key);
+                }
+                return Err(self.error_for(&Method::GET, url, &response, op.requests, None));
+            }
+            let etag = self.etag_of(&response);
+            let body = Arc::new(response::json_body(url, &response.body)?.unwrap_or(Value::Null));
+            match &etag {
+                Some(tag) => self.inner.cache.put(
+                    key,
+                    CacheEntry {
+                        etag: tag.clone(),
+                        body: body.clone(),
+                    },
+                ),
+                // The cached validator no longer describes what the server holds.
+                None => self.inner.cache.remove(&key),
+            }
+            return Ok(Fresh {
+                body,
+                etag,
+                from_cache: false,
+            });
+        }
     }
 }
 

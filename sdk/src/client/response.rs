@@ -37,18 +37,20 @@ impl Client {
         }
     }
 
-    /// Turns a non-success response into the matching error.
+    /// Turns a non-success response into the matching error; `sent_tag` is the `If-Match` the
+    /// request carried, which tells a stale-version 409 from other 409s.
     pub(crate) fn error_for(
         &self,
         method: &Method,
         url: &str,
         response: &HttpResponse,
         attempts: u32,
+        sent_tag: Option<&EntityTag>,
     ) -> Error {
         let status = response.status.as_u16();
         let problem = Problem::from_json(&response.body);
         let etag = self.etag_of(response);
-        if let Some(conflict) = classify(status, problem.as_ref(), etag.as_ref()) {
+        if let Some(conflict) = classify(status, problem.as_ref(), etag.as_ref(), sent_tag) {
             return Error::Conflict {
                 method: method.clone(),
                 url: url.to_owned(),
@@ -60,13 +62,27 @@ impl Client {
         }
         if status == 429 || status == 503 {
             let hint = read_hint(&response.headers, super::exchange::wall_clock());
-            return Error::RateLimited {
-                method: method.clone(),
-                url: url.to_owned(),
-                status,
-                attempts,
-                retry_after: hint.wait.map(|(d, _)| d),
-                problem: problem.map(Box::new),
+            let (method, url) = (method.clone(), url.to_owned());
+            let retry_after = hint.wait.map(|(d, _)| d);
+            let problem = problem.map(Box::new);
+            return if status == 429 {
+                Error::RateLimited {
+                    method,
+                    url,
+                    status,
+                    attempts,
+                    retry_after,
+                    problem,
+                }
+            } else {
+                Error::Unavailable {
+                    method,
+                    url,
+                    status,
+                    attempts,
+                    retry_after,
+                    problem,
+                }
             };
         }
         Error::Status {

@@ -7,9 +7,13 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::{
-    cache::CacheEntry, precondition::Precondition, retry::Backoff, stats::Counters, strategy::Step,
-    CancelToken, ChangeError, ConflictContext, ConflictOutcome, EntityTag, Error, Event, MaybeSend,
-    MissingEtagPolicy, Strategy, Versioned,
+    cache::CacheEntry,
+    precondition::{for_update, Header, Read, Unsafe},
+    retry::Backoff,
+    stats::Counters,
+    strategy::Step,
+    CancelToken, ChangeError, ConflictContext, ConflictOutcome, Error, Event, MaybeSend, Strategy,
+    Versioned,
 };
 
 use super::{exchange::jitter_seed, Client};
@@ -31,7 +35,8 @@ where
 /// A read-modify-write of one JSON resource; built by [`Client::update`], run by [`Update::send`].
 ///
 /// The change is applied to the client's cached representation when it has one with a strong
-/// ETag (no request), otherwise to a fresh GET. The result is written with PUT and `If-Match`.
+/// ETag (no request), otherwise to a fresh, unconditional GET. The result is written with PUT
+/// and `If-Match` carrying the ETag of exactly the representation the change was applied to.
 /// When that loses a version race (412, or a 409 naming a version conflict) the client re-reads,
 /// lets the [`Strategy`] decide, pauses briefly (jittered) and writes again, up to
 /// [`crate::RetryConfig::max_conflict_attempts`] writes. Any other 409 is returned at once.
@@ -87,12 +92,14 @@ impl<'c> Update<'c> {
         let url = self.client.resolve(&self.path)?;
         let span =
             tracing::debug_span!("ifmatch.update", url = %url, strategy = self.strategy.name());
+        let what = format!("update of {url}");
+        let client = self.client;
         match self.cancel.clone() {
             Some(token) => {
-                let what = format!("update of {url}");
-                token.run(&what, self.run(url).instrument(span)).await
+                let work = client.bounded(what.clone(), self.run(url).instrument(span));
+                token.run(&what, work).await
             }
-            None => self.run(url).instrument(span).await,
+            None => client.bounded(what, self.run(url).instrument(span)).await,
         }
     }
 
@@ -111,21 +118,42 @@ impl<'c> Update<'c> {
         let config = inner.retry;
         let mut op = client.op();
 
+        // A cached body is a usable base only with a strong validator: that pair was stored
+        // together, so the write is conditional on exactly the version the change saw.
         let cached = inner.cache.get(&client.key(&url));
-        let (mut base, mut etag, mut creating) = match cached {
-            Some(CacheEntry {
-                etag,
-                body: Some(body),
-            }) if !etag.is_weak() => (body, Some(etag), false),
-            _ => match client.fetch(&mut op, &url, true).await {
-                Ok(fresh) => (fresh.body, fresh.etag, false),
-                Err(e)
-                    if e.is_not_found() && client.missing_etag == MissingEtagPolicy::CreateOnly =>
-                {
-                    (Arc::new(Value::Null), None, true)
+        let (mut base, mut precondition) = match cached {
+            Some(CacheEntry { etag, body }) if !etag.is_weak() => (body, Header::IfMatch(etag)),
+            _ => {
+                let read = match client.fetch(&mut op, &url, false).await {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    read => read,
+                };
+                let found = match &read {
+                    Ok(fresh) => Read::Found(fresh.etag.as_ref()),
+                    Err(_) => Read::Missing,
+                };
+                let header = for_update(found, client.missing_etag);
+                match (header, read) {
+                    (Ok(header), Ok(fresh)) => (fresh.body, header),
+                    (Ok(header), Err(_)) => (Arc::new(Value::Null), header),
+                    (Err(Unsafe::NotFound), Err(not_found)) => return Err(not_found),
+                    // for_update reports NotFound only for a read that failed with 404/410.
+                    (Err(Unsafe::NoStrongEtag { weak }), _) => {
+                        return Err(Error::MissingEtag {
+                            method: Method::PUT,
+                            url,
+                            weak,
+                        })
+                    }
+                    (Err(Unsafe::NotFound), Ok(_)) => {
+                        return Err(Error::MissingEtag {
+                            method: Method::PUT,
+                            url,
+                            weak: false,
+                        })
+                    }
                 }
-                Err(e) => return Err(e),
-            },
+            }
         };
         let mut mine = apply(change.as_mut(), &base, &url)?;
         let mut pauses = Backoff::new(
@@ -136,7 +164,6 @@ impl<'c> Update<'c> {
         );
         let mut writes = 0u32;
         loop {
-            let precondition = precondition(&etag, creating, client.missing_etag, &url)?;
             writes += 1;
             if writes > 1 {
                 Counters::bump(&inner.counters.retries);
@@ -147,7 +174,13 @@ impl<'c> Update<'c> {
                 });
             }
             let err = match client
-                .send_write(&mut op, Method::PUT, &url, precondition, Some(&mine))
+                .send_write(
+                    &mut op,
+                    Method::PUT,
+                    &url,
+                    precondition.clone(),
+                    Some(&mine),
+                )
                 .await
             {
                 Ok(mut out) => {
@@ -221,10 +254,21 @@ impl<'c> Update<'c> {
                 ?pause,
                 "version conflict resolved; writing again"
             );
+            // Conditional on the version the next attempt is based on; a server that gave no
+            // strong ETag this time is written to as the policy allows.
+            precondition = match for_update(Read::Found(theirs_etag.as_ref()), client.missing_etag)
+            {
+                Ok(header) => header,
+                Err(_) => {
+                    return Err(Error::MissingEtag {
+                        method: Method::PUT,
+                        url,
+                        weak: theirs_etag.is_some(),
+                    })
+                }
+            };
             mine = next;
             base = theirs;
-            etag = theirs_etag;
-            creating = false;
             inner.sleeper.sleep(pause).await;
         }
     }
@@ -237,24 +281,6 @@ fn apply(change: &mut dyn Change, state: &Value, url: &str) -> Result<Value, Err
         source: e.into_inner(),
     })?;
     Ok(doc)
-}
-
-fn precondition(
-    etag: &Option<EntityTag>,
-    creating: bool,
-    policy: MissingEtagPolicy,
-    url: &str,
-) -> Result<Precondition, Error> {
-    match etag {
-        Some(tag) if !tag.is_weak() => Ok(Precondition::IfMatch(tag.clone())),
-        _ if creating => Ok(Precondition::IfNoneMatchAny),
-        _ if policy == MissingEtagPolicy::Unconditional => Ok(Precondition::None),
-        _ => Err(Error::MissingEtag {
-            method: Method::PUT,
-            url: url.to_owned(),
-            weak: etag.is_some(),
-        }),
-    }
 }
 
 fn with_attempts(err: Error, writes: u32) -> Error {

@@ -1,110 +1,72 @@
-//! Writes: choosing the precondition, sending, and keeping the cache truthful afterwards.
+//! Writes: sending with the caller's precondition, and telling the caller what happened.
 
 use http::{header, HeaderValue, Method};
 use serde_json::Value;
 
 use crate::{
     cache::CacheEntry,
-    precondition::{after_fetch, plan, Fetched, Plan, Precondition, Unsafe},
+    outcome::{interpret, landed, Answer, CacheAction, Reread},
+    precondition::{header_for, Header, Unusable},
     stats::Counters,
-    Error, Versioned,
+    Error, Precondition, Versioned,
 };
 
-use super::{exchange::OpState, response::json_body, Client};
+use super::{
+    exchange::{location_of, Exchanged, OpState},
+    response::json_body,
+    Client,
+};
 
 impl Client {
-    /// PUT/PATCH/DELETE with the automatic precondition.
-    pub(super) async fn write_planned(
+    /// PUT/PATCH/DELETE/POST with the caller's precondition; nothing is fetched first.
+    pub(super) async fn write(
         &self,
         method: Method,
         url: &str,
+        precondition: Precondition,
         body: Option<Value>,
     ) -> Result<Versioned<Value>, Error> {
-        let mut op = self.op();
-        let precondition = self.precondition_for(&mut op, &method, url).await?;
-        let mut out = self
-            .send_write(&mut op, method, url, precondition, body.as_ref())
-            .await?;
-        out.attempts = op.requests;
-        Ok(out)
-    }
-
-    /// POST: no precondition (the resource does not exist yet); safety comes from the key.
-    pub(super) async fn write_unplanned(
-        &self,
-        method: Method,
-        url: &str,
-        body: Value,
-    ) -> Result<Versioned<Value>, Error> {
-        let mut op = self.op();
-        let mut out = self
-            .send_write(&mut op, method, url, Precondition::None, Some(&body))
-            .await?;
-        out.attempts = op.requests;
-        Ok(out)
-    }
-
-    async fn precondition_for(
-        &self,
-        op: &mut OpState,
-        method: &Method,
-        url: &str,
-    ) -> Result<Precondition, Error> {
-        let cached = self.inner.cache.get(&self.key(url));
-        match plan(cached.as_ref(), self.missing_etag) {
-            Plan::Send(precondition) => Ok(precondition),
-            Plan::FetchFirst => {
-                let fetched = self.fetch(op, url, true).await;
-                let decision = match &fetched {
-                    Ok(fresh) => after_fetch(method, Fetched::Found(fresh.etag.as_ref())),
-                    Err(e) if e.is_not_found() => after_fetch(method, Fetched::Missing),
-                    Err(_) => return fetched.map(|_| Precondition::None),
-                };
-                decision.map_err(|why| match (why, fetched) {
-                    (Unsafe::NotFound, Err(not_found)) => not_found,
-                    (Unsafe::NoStrongEtag { weak }, _) => Error::MissingEtag {
-                        method: method.clone(),
-                        url: url.to_owned(),
-                        weak,
-                    },
-                    // after_fetch reports NotFound only for a fetch that failed with 404/410.
-                    (Unsafe::NotFound, Ok(_)) => Error::MissingEtag {
-                        method: method.clone(),
-                        url: url.to_owned(),
-                        weak: false,
-                    },
-                })
+        let header = header_for(&precondition).map_err(|Unusable::NoStrongEtag { weak }| {
+            Error::MissingEtag {
+                method: method.clone(),
+                url: url.to_owned(),
+                weak,
             }
-        }
+        })?;
+        let mut op = self.op();
+        self.send_write(&mut op, method, url, header, body.as_ref())
+            .await
     }
 
-    /// Sends one write with `precondition` and updates the cache from the answer.
+    /// Sends one write with `precondition` and keeps the cache truthful afterwards.
     pub(super) async fn send_write(
         &self,
         op: &mut OpState,
         method: Method,
         url: &str,
-        precondition: Precondition,
+        precondition: Header,
         body: Option<&Value>,
     ) -> Result<Versioned<Value>, Error> {
         let inner = &*self.inner;
         let mut request = self.request(method.clone(), url);
-        match &precondition {
-            Precondition::IfMatch(tag) => {
+        let sent_tag = match &precondition {
+            Header::IfMatch(tag) => {
                 let value =
                     HeaderValue::from_str(&tag.to_string()).map_err(|_| Error::InvalidEtag {
                         input: tag.to_string(),
                         reason: "cannot be sent as a header value".into(),
                     })?;
                 request.headers.insert(header::IF_MATCH, value);
+                Some(tag.clone())
             }
-            Precondition::IfNoneMatchAny => {
+            Header::IfNoneMatchAny => {
                 request
                     .headers
                     .insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+                None
             }
-            Precondition::None => {}
-        }
+            Header::None => None,
+        };
         if let Some(doc) = body {
             let content_type = if method == Method::PATCH {
                 "application/merge-patch+json"
@@ -118,17 +80,27 @@ impl Client {
                 Some(serde_json::to_vec(doc).map_err(|source| Error::Encode { source })?);
         }
         // An unconditional write is only safe to resend with a key; one key per logical write.
-        if precondition == Precondition::None && inner.retry.retries_enabled() {
+        if precondition == Header::None && inner.retry.retries_enabled() {
             let key = inner.keys.idempotency_key();
             if let Ok(value) = HeaderValue::from_str(&key) {
                 request.headers.insert("idempotency-key", value);
             }
         }
 
-        let response = self.exchange(op, request).await?;
-        let key = self.key(url);
+        let Exchanged {
+            response,
+            attempts,
+            resent_after_503,
+        } = self.exchange(op, request).await?;
         if !response.status.is_success() {
-            let err = self.error_for(&method, url, &response, op.requests);
+            let err = self.error_for(&method, url, &response, attempts, sent_tag.as_ref());
+            let refused_own_resend =
+                err.is_conflict() || (method == Method::DELETE && err.is_not_found());
+            if resent_after_503 && refused_own_resend {
+                return self
+                    .after_ambiguous_refusal(op, &method, url, body, err, attempts)
+                    .await;
+            }
             if let Some(status) = err.status().filter(|_| err.is_conflict()) {
                 let counter = if status == 409 {
                     &inner.counters.conflicts_409
@@ -137,56 +109,84 @@ impl Client {
                 };
                 Counters::bump(counter);
                 // The cached validator is stale; keeping it would only earn another refusal.
-                inner.cache.remove(&key);
+                inner.cache.remove(&self.key(url));
             }
             return Err(err);
         }
 
-        let etag = self.etag_of(&response);
         let returned = json_body(url, &response.body).unwrap_or_else(|e| {
             // The write succeeded; an unreadable body must not turn that into a failure.
             tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
             None
         });
-        let location = response
-            .headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|loc| url::Url::parse(url).ok()?.join(loc).ok())
-            .map(String::from);
-
-        match (&method, &etag) {
-            (&Method::DELETE, _) => inner.cache.remove(&key),
-            (&Method::POST, Some(tag)) => {
-                if let Some(created) = &location {
-                    let entry = CacheEntry {
-                        etag: tag.clone(),
-                        body: returned.clone().map(Into::into),
-                    };
-                    inner.cache.put(self.key(created), entry);
-                }
-            }
-            (&Method::POST, None) => {}
-            (_, Some(tag)) => {
-                // RFC 9110 §9.3.4: a PUT answered with an ETag stored exactly what was sent.
-                let stored = returned
-                    .clone()
-                    .or_else(|| (method == Method::PUT).then(|| body.cloned()).flatten());
-                inner.cache.put(
-                    key,
+        let location = location_of(&response, header::LOCATION, url);
+        let interpreted = interpret(
+            Answer {
+                method: &method,
+                target: url,
+                sent: body,
+                etag: self.etag_of(&response),
+                content_location: location_of(&response, header::CONTENT_LOCATION, url),
+                location: location.clone(),
+                body: returned,
+            },
+            inner.trust_write_bodies,
+        );
+        for action in interpreted.cache {
+            match action {
+                CacheAction::Store { url, etag, body } => inner.cache.put(
+                    self.key(&url),
                     CacheEntry {
-                        etag: tag.clone(),
-                        body: stored.map(Into::into),
+                        etag,
+                        body: body.into(),
                     },
-                );
+                ),
+                CacheAction::Forget { url } => inner.cache.remove(&self.key(&url)),
             }
-            // Written, but the new version is unknown: the old entry would be a lie.
-            (_, None) => inner.cache.remove(&key),
         }
-
-        let value = returned.or_else(|| body.cloned()).unwrap_or(Value::Null);
-        let mut out = Versioned::new(value, etag);
+        let mut out = Versioned::new(interpreted.value, interpreted.etag);
         out.location = location;
+        out.attempts = attempts;
+        Ok(out)
+    }
+
+    /// The write was resent after a 503 and the resend was refused: perhaps by the write's own
+    /// first attempt, which the origin applied before a proxy answered 503. Re-read and report
+    /// success only if the stored state is what the write asked for; never apply it twice.
+    async fn after_ambiguous_refusal(
+        &self,
+        op: &mut OpState,
+        method: &Method,
+        url: &str,
+        sent: Option<&Value>,
+        refusal: Error,
+        attempts: u32,
+    ) -> Result<Versioned<Value>, Error> {
+        let status = refusal.status().unwrap_or(412);
+        let unknown = |reason: String| Error::OutcomeUnknown {
+            method: method.clone(),
+            url: url.to_owned(),
+            status,
+            reason,
+        };
+        let reread = self.fetch(op, url, false).await;
+        let (stored, etag) = match &reread {
+            Ok(fresh) => (Reread::Found(&fresh.body), fresh.etag.clone()),
+            Err(e) if e.is_not_found() => (Reread::Missing, None),
+            Err(e) => return Err(unknown(format!("re-reading it failed ({e})"))),
+        };
+        if !landed(method, sent, stored) {
+            return Err(unknown(match &reread {
+                Ok(_) => "the stored state differs from what was sent".to_owned(),
+                Err(_) => "the resource no longer exists".to_owned(),
+            }));
+        }
+        tracing::debug!(%method, url, "an earlier attempt answered 503 had landed");
+        let value = reread
+            .map(|fresh| (*fresh.body).clone())
+            .unwrap_or(Value::Null);
+        let mut out = Versioned::new(value, etag);
+        out.attempts = attempts;
         Ok(out)
     }
 }

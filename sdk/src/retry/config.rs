@@ -24,7 +24,8 @@ pub enum LongWaitPolicy {
 /// | `max_delay` | 20 s | cap of one backoff wait (AWS standard mode's 20 s cap) |
 /// | `factor` | 2.0 | exponential growth per throttle retry (AWS: 2) |
 /// | `jitter` | full, unseeded | full jitter spreads synchronized clients best (AWS architecture blog) |
-/// | `total_deadline` | 60 s | no single call waits longer than a minute in total |
+/// | `min_delay` | 100 ms | floor of every throttle wait: `Retry-After: 0` must not become a tight loop |
+/// | `total_deadline` | 60 s | no single call takes longer than a minute in total (requests, waits and conflict retries; enforced as a timeout) |
 /// | `max_retry_after` | 30 s | longer server hints usually mean "come back later", not "wait inline" |
 /// | `long_wait` | [`LongWaitPolicy::Fail`] | an early retry after a clamped hint only earns another 429 |
 /// | `max_conflict_attempts` | 5 | writes in one `update()`, as client-go's `DefaultRetry` (5 steps) |
@@ -57,6 +58,7 @@ pub struct RetryConfig {
     jitter: bool,
     seed: Option<u64>,
     total_deadline: Option<Duration>,
+    min_delay: Duration,
     max_retry_after: Duration,
     long_wait: LongWaitPolicy,
     max_conflict_attempts: u32,
@@ -85,6 +87,7 @@ impl RetryConfig {
             jitter: true,
             seed: None,
             total_deadline: Some(Duration::from_secs(60)),
+            min_delay: Duration::from_millis(100),
             max_retry_after: Duration::from_secs(30),
             long_wait: LongWaitPolicy::Fail,
             max_conflict_attempts: 5,
@@ -160,7 +163,17 @@ impl RetryConfig {
         self
     }
 
-    /// Upper bound on the time one call spends including waits; `None` means no bound.
+    /// Floor of every throttle wait, the server's hint included (a `Retry-After: 0` answered
+    /// again and again would otherwise resend in a tight loop).
+    pub const fn with_min_delay(mut self, delay: Duration) -> Self {
+        self.min_delay = delay;
+        self
+    }
+
+    /// Upper bound on the time one call takes in total: requests, throttle waits and conflict
+    /// retries. A wait that would pass it is not started (the call fails with the server's
+    /// error); a call still running when it passes ends with [`crate::Error::Timeout`].
+    /// `None` means no bound.
     pub const fn with_total_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.total_deadline = deadline;
         self
@@ -239,6 +252,10 @@ impl RetryConfig {
     pub const fn total_deadline(&self) -> Option<Duration> {
         self.total_deadline
     }
+    /// Floor of every throttle wait.
+    pub const fn min_delay(&self) -> Duration {
+        self.min_delay
+    }
     /// Longest honoured server hint.
     pub const fn max_retry_after(&self) -> Duration {
         self.max_retry_after
@@ -295,6 +312,7 @@ mod tests {
         assert!(c.jitter());
         assert_eq!(c.jitter_seed(), None);
         assert_eq!(c.total_deadline(), Some(Duration::from_secs(60)));
+        assert_eq!(c.min_delay(), Duration::from_millis(100));
         assert_eq!(c.max_retry_after(), Duration::from_secs(30));
         assert_eq!(c.long_wait(), LongWaitPolicy::Fail);
         assert_eq!(c.max_conflict_attempts(), 5);

@@ -55,7 +55,8 @@ pub(crate) fn decide_throttle(
         // The server's own hint is exact; jitter would only make the client early or late.
         Some((hint, _)) => hint,
         None => backoff.next_delay(),
-    };
+    }
+    .max(config.min_delay());
     if let Some(deadline) = config.total_deadline() {
         if t.elapsed.saturating_add(delay) > deadline {
             return ThrottleDecision::GiveUp(GiveUp::DeadlineExceeded);
@@ -110,6 +111,21 @@ mod tests {
         assert_eq!(
             delays,
             Vec::from([1, 2, 4, 8].map(|s| ThrottleDecision::Wait(secs(s))))
+        );
+    }
+
+    #[test]
+    fn a_zero_hint_still_waits_the_minimum_delay() {
+        let config = RetryConfig::new();
+        let mut b = no_jitter(&config);
+        assert_eq!(
+            decide_throttle(&throttled(Some(0), 1), &config, &mut b),
+            ThrottleDecision::Wait(Duration::from_millis(100))
+        );
+        let none = RetryConfig::new().with_min_delay(Duration::ZERO);
+        assert_eq!(
+            decide_throttle(&throttled(Some(0), 1), &none, &mut no_jitter(&none)),
+            ThrottleDecision::Wait(Duration::ZERO)
         );
     }
 

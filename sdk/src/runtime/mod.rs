@@ -12,7 +12,7 @@ use web_time::Instant;
 #[cfg_attr(target_arch = "wasm32", path = "wasm.rs")]
 mod imp;
 
-pub(crate) use imp::default_sleeper;
+pub(crate) use imp::{default_sleeper, real_timer};
 pub use imp::{BoxFuture, MaybeSend, MaybeSync};
 
 /// Waits for a delay; injected so that tests and other runtimes control time.
@@ -40,5 +40,14 @@ pub trait Sleeper: MaybeSend + MaybeSync + 'static {
     /// The current instant; fake sleepers override it so deadlines follow fake time.
     fn now(&self) -> Instant {
         Instant::now()
+    }
+
+    /// A future that completes after `delay` of real time, for request and operation timeouts.
+    ///
+    /// It is separate from [`Sleeper::sleep`] so that a fake sleeper (which returns at once) does
+    /// not time out every request. The default is the runtime's timer (tokio natively,
+    /// `setTimeout` on wasm32); override it when the client runs on another executor.
+    fn timer(&self, delay: Duration) -> BoxFuture<'static, ()> {
+        real_timer(delay)
     }
 }

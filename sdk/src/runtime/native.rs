@@ -19,8 +19,13 @@ struct TokioSleeper;
 
 impl Sleeper for TokioSleeper {
     fn sleep(&self, delay: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(delay))
+        real_timer(delay)
     }
+}
+
+/// The tokio timer; needs a tokio runtime with time enabled, as the default transport does.
+pub(crate) fn real_timer(delay: Duration) -> BoxFuture<'static, ()> {
+    Box::pin(tokio::time::sleep(delay))
 }
 
 pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {

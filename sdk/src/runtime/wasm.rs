@@ -19,10 +19,15 @@ struct TimeoutSleeper;
 
 impl Sleeper for TimeoutSleeper {
     fn sleep(&self, delay: Duration) -> BoxFuture<'static, ()> {
-        // setTimeout fires at once for delays above i32::MAX ms; clamping keeps "wait long" true.
-        let millis = delay.as_millis().min(i32::MAX as u128) as u32;
-        Box::pin(gloo_timers::future::TimeoutFuture::new(millis))
+        real_timer(delay)
     }
+}
+
+/// A `setTimeout` future; dropping it clears the timeout.
+pub(crate) fn real_timer(delay: Duration) -> BoxFuture<'static, ()> {
+    // setTimeout fires at once for delays above i32::MAX ms; clamping keeps "wait long" true.
+    let millis = delay.as_millis().min(i32::MAX as u128) as u32;
+    Box::pin(gloo_timers::future::TimeoutFuture::new(millis))
 }
 
 pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {

@@ -9,11 +9,13 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+use web_sys::{
+    AbortController, Headers, Request, RequestInit, RequestRedirect, Response, ResponseType,
+};
 
 use crate::{error::BoxError, BoxFuture};
 
-use super::{HttpRequest, HttpResponse, Transport};
+use super::{HttpRequest, HttpResponse, RedirectNotFollowed, Transport};
 
 #[wasm_bindgen]
 extern "C" {
@@ -51,6 +53,12 @@ impl Drop for AbortOnDrop {
 async fn fetch(request: HttpRequest) -> Result<HttpResponse, BoxError> {
     let init = RequestInit::new();
     init.set_method(request.method.as_str());
+    let read = matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    if !read {
+        // A followed redirect could turn a write into a GET or drop its body. Node answers
+        // "manual" with the 3xx itself; browsers with an opaque response, handled below.
+        init.set_redirect(RequestRedirect::Manual);
+    }
     let headers = Headers::new().map_err(|_| BUILDER)?;
     for (name, value) in &request.headers {
         let value = value.to_str().map_err(|_| BUILDER)?;
@@ -69,6 +77,12 @@ async fn fetch(request: HttpRequest) -> Result<HttpResponse, BoxError> {
         .map_err(|_| SENDING)?
         .dyn_into()
         .map_err(|_| SENDING)?;
+    if response.type_() == ResponseType::Opaqueredirect {
+        return Err(Box::new(RedirectNotFollowed {
+            status: None,
+            location: None,
+        }));
+    }
     let status = StatusCode::from_u16(response.status()).map_err(|_| SENDING)?;
     let headers = copy_headers(&response.headers()).ok_or(SENDING)?;
     let buffer = JsFuture::from(response.array_buffer().map_err(|_| DECODING)?)

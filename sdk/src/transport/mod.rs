@@ -74,7 +74,27 @@ impl HttpResponse {
     }
 }
 
-/// Sends one request and reads the whole response; no retries, no redirects policy of its own.
+/// The error a transport returns when it saw a redirect for a write and did not follow it (a
+/// browser's `fetch` with `redirect: "manual"` hides the status and location), or followed one
+/// that it should not have. The client reports it as [`crate::Error::Redirected`].
+#[derive(Debug)]
+pub(crate) struct RedirectNotFollowed {
+    pub status: Option<u16>,
+    pub location: Option<String>,
+}
+
+impl std::fmt::Display for RedirectNotFollowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a write was redirected")
+    }
+}
+
+impl std::error::Error for RedirectNotFollowed {}
+
+/// Sends one request and reads the whole response; no retries, and no redirects for writes.
+///
+/// A transport should return 3xx responses as they are (the client follows them for reads and
+/// reports them for writes); the defaults do.
 ///
 /// The default is `ReqwestTransport` (hyper) natively and the JavaScript `fetch` on wasm32.
 /// Implement this to use another HTTP stack or to script responses in tests.

@@ -10,7 +10,7 @@ use super::items::canonical_json;
 use super::request::{
     item_id, parse_json, preconditions, read_body, require_json, require_merge_patch,
 };
-use super::response::{document, internal, item_path, not_found, not_modified, refused};
+use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
 use super::{blocking, AppState};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
@@ -102,12 +102,12 @@ pub(super) async fn put(
     .map_err(|err| internal(&err, instance))?;
     match applied {
         Applied::Written { doc, created: true } => {
-            Ok(document(StatusCode::CREATED, &doc, Some(&location)))
+            Ok(written(StatusCode::CREATED, &doc, &location))
         }
         Applied::Written {
             doc,
             created: false,
-        } => Ok(document(StatusCode::OK, &doc, None)),
+        } => Ok(written(StatusCode::OK, &doc, &location)),
         Applied::Aborted { current } => {
             Err(refused(verdict, current.as_ref(), app.mismatch, instance))
         }
@@ -138,6 +138,7 @@ pub(super) async fn patch(
     require_merge_patch(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
     let patch = parse_json(&bytes, instance)?;
+    let location = item_path(&id);
     let (applied, step) = blocking(&app.store, move |store| {
         let mut step = PatchStep::Applied;
         let applied = store.apply(&id, &mut |doc| {
@@ -163,7 +164,7 @@ pub(super) async fn patch(
     .await
     .map_err(|err| internal(&err, instance))?;
     match (applied, step) {
-        (Applied::Written { doc, .. }, _) => Ok(document(StatusCode::OK, &doc, None)),
+        (Applied::Written { doc, .. }, _) => Ok(written(StatusCode::OK, &doc, &location)),
         (_, PatchStep::Missing) => Err(not_found(instance)),
         (Applied::Aborted { current }, PatchStep::Refused(verdict)) => {
             Err(refused(verdict, current.as_ref(), app.mismatch, instance))

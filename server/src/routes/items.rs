@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::request::{parse_json, preconditions, read_body, require_json};
-use super::response::{document, internal, item_path, refused};
+use super::response::{internal, item_path, refused, written};
 use super::{blocking, AppState};
 use crate::precondition::{Current, Method, Verdict};
 use crate::problem::Problem;
@@ -73,7 +73,7 @@ pub(super) async fn create(
     let (id, doc) = blocking(&app.store, move |store| store.insert_new(canonical))
         .await
         .map_err(|err| internal(&err, instance))?;
-    Ok(document(StatusCode::CREATED, &doc, Some(&item_path(&id))))
+    Ok(written(StatusCode::CREATED, &doc, &item_path(&id)))
 }
 
 /// The one serialization of a document (compact). It is computed once per write and stored,

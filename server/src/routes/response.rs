@@ -22,6 +22,20 @@ pub(crate) fn document(status: StatusCode, doc: &Document, location: Option<&str
     (status, headers, doc.body.clone()).into_response()
 }
 
+/// `200`/`201` answering a write with the stored representation. `Content-Location` names the
+/// document, which tells clients (RFC 9110 §6.4.2) that the body is its new state, not a status
+/// message: they may cache it with the ETag. `Location` is added for creations.
+pub(crate) fn written(status: StatusCode, doc: &Document, path: &str) -> Response {
+    let location = (status == StatusCode::CREATED).then_some(path);
+    let mut response = document(status, doc, location);
+    if let Ok(value) = HeaderValue::from_str(path) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LOCATION, value);
+    }
+    response
+}
+
 /// `304 Not Modified`: the tag and no body.
 pub(crate) fn not_modified(etag: &EntityTag) -> Response {
     (StatusCode::NOT_MODIFIED, validator_headers(etag)).into_response()
