@@ -167,19 +167,10 @@ impl Client {
         let host = host_of(&request.url);
         let method = request.method.clone();
         let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let mut attempt = 0u32;
+        let mut attempt = 1u32;
         let mut hops = 0u32;
         let mut resent_after_503 = false;
         loop {
-            attempt += 1;
-            if attempt > 1 {
-                Counters::bump(&inner.counters.retries);
-                self.emit(Event::Attempt {
-                    method: method.clone(),
-                    url: request.url.clone(),
-                    attempt,
-                });
-            }
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
             let response = self.send_once(&request).await?;
@@ -188,8 +179,7 @@ impl Client {
                 let location = location_of(&response, header::LOCATION, &request.url);
                 match location {
                     Some(next) if !unsafe_method && hops < MAX_REDIRECTS => {
-                        hops += 1;
-                        attempt -= 1; // a hop is not a retry
+                        hops += 1; // a hop is not a retry
                         request.url = next;
                         continue;
                     }
@@ -255,6 +245,13 @@ impl Client {
                     });
                     tracing::debug!(status, ?delay, "throttled; waiting before the next attempt");
                     inner.sleeper.sleep(delay).await;
+                    attempt += 1;
+                    Counters::bump(&inner.counters.retries);
+                    self.emit(Event::Attempt {
+                        method: method.clone(),
+                        url: request.url.clone(),
+                        attempt,
+                    });
                 }
                 ThrottleDecision::GiveUp(GiveUp::HintTooLong(delay)) => {
                     return Err(Error::RetryAfterTooLong {
