@@ -13,6 +13,7 @@ use crate::event::stats_to_js;
 use crate::fields::Fields;
 use crate::json::{from_js, nullable, object, to_js, type_name};
 use crate::options::builder;
+use crate::precondition::{Version, Write, WRITE_OPTIONS};
 use crate::update::{self, Thrown};
 
 /// An HTTP client for JSON resources that makes concurrent writes safe (see `docs/javascript.md`).
@@ -23,7 +24,8 @@ pub struct Client {
 
 #[wasm_bindgen]
 impl Client {
-    /// `new Client({ baseUrl, cacheSize, partition, missingEtag, headers, retry, onEvent })`.
+    /// `new Client({ baseUrl, cacheSize, partition, missingEtag, attemptTimeoutMs,
+    /// serverHonoursIdempotencyKeys, trustWriteBodies, headers, retry, onEvent })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Client, JsValue> {
         let inner = builder(&options)?.build().map_err(|e| from_sdk(&e, None))?;
@@ -57,42 +59,54 @@ impl Client {
         })
     }
 
-    /// `put(url, doc, { signal })`: PUT with `If-Match`.
+    /// `put(url, doc, { ifMatch | createOnly | unconditional, signal })`: PUT conditional on
+    /// the version the document was read at.
     pub fn put(&self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         future_to_promise(async move {
-            let (url, link) = request(&url, &options)?;
+            let (url, version, link) = write_request(&url, &options, Write::Put)?;
             let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
             let written = link
                 .token()
-                .run(&format!("PUT {url}"), client.put(&url, &doc))
+                .run(
+                    &format!("PUT {url}"),
+                    version.send(|p| client.put(&url, &doc, p)),
+                )
                 .await;
             written.map(versioned).map_err(|e| from_sdk(&e, None))
         })
     }
 
-    /// `patch(url, mergePatch, { signal })`: PATCH with a JSON Merge Patch and `If-Match`.
+    /// `patch(url, mergePatch, { ifMatch | createOnly | unconditional, signal })`: PATCH with a
+    /// JSON Merge Patch, conditional like `put`.
     pub fn patch(&self, url: JsValue, merge_patch: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         future_to_promise(async move {
-            let (url, link) = request(&url, &options)?;
+            let (url, version, link) = write_request(&url, &options, Write::Patch)?;
             let patch = from_js(&merge_patch, "the merge patch").map_err(invalid_argument)?;
             let written = link
                 .token()
-                .run(&format!("PATCH {url}"), client.patch(&url, &patch))
+                .run(
+                    &format!("PATCH {url}"),
+                    version.send(|p| client.patch(&url, &patch, p)),
+                )
                 .await;
             written.map(versioned).map_err(|e| from_sdk(&e, None))
         })
     }
 
-    /// `delete(url, { signal })`: DELETE with `If-Match`; resolves to `undefined`.
+    /// `delete(url, { ifMatch | unconditional, signal })`: DELETE, conditional like `put`;
+    /// resolves to `undefined`.
     pub fn delete(&self, url: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         future_to_promise(async move {
-            let (url, link) = request(&url, &options)?;
+            let (url, version, link) = write_request(&url, &options, Write::Delete)?;
             let deleted = link
                 .token()
-                .run(&format!("DELETE {url}"), client.delete(&url))
+                .run(
+                    &format!("DELETE {url}"),
+                    version.send(|p| client.delete(&url, p)),
+                )
                 .await;
             deleted
                 .map(|()| JsValue::UNDEFINED)
@@ -157,6 +171,19 @@ fn request(url: &JsValue, options: &JsValue) -> Result<(String, AbortLink), JsVa
     let o = Fields::new(options, "options", &["signal"]).map_err(invalid_argument)?;
     let link = AbortLink::new(o.get("signal")).map_err(invalid_argument)?;
     Ok((url, link))
+}
+
+/// The URL, the precondition and the `{ signal }` of a write.
+fn write_request(
+    url: &JsValue,
+    options: &JsValue,
+    write: Write,
+) -> Result<(String, Version, AbortLink), JsValue> {
+    let url = url_arg(url)?;
+    let o = Fields::new(options, "options", WRITE_OPTIONS).map_err(invalid_argument)?;
+    let version = Version::from_options(&o, write).map_err(invalid_argument)?;
+    let link = AbortLink::new(o.get("signal")).map_err(invalid_argument)?;
+    Ok((url, version, link))
 }
 
 fn versioned(v: Versioned<Value>) -> JsValue {

@@ -52,8 +52,16 @@ const JS_WORDING: &[(&str, &str)] = &[
         "use retry.longWait 'clamp' / a larger retry.maxRetryAfterMs",
     ),
     (
-        "opt in with MissingEtagPolicy::Unconditional",
-        "opt in with missingEtag: 'unconditional'",
+        "(Precondition::unconditional() for a write, MissingEtagPolicy::Unconditional for update())",
+        "({ unconditional: true } for put/patch/delete, missingEtag: 'unconditional' for update())",
+    ),
+    (
+        "raise ClientBuilder::attempt_timeout for a slow server",
+        "raise the attemptTimeoutMs option for a slow server",
+    ),
+    (
+        "raise RetryConfig::with_total_deadline for long operations",
+        "raise retry.totalDeadlineMs for long operations",
     ),
     (
         "set Client::builder().base_url(...)",

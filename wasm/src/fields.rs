@@ -86,6 +86,27 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// A finite number ≥ `min`, or `null` for "none" (`Some(None)`); `null_means` says in
+    /// the error message what `null` stands for (e.g. "no limit").
+    pub(crate) fn number_or_null(
+        &self,
+        name: &str,
+        min: u32,
+        null_means: &str,
+    ) -> Result<Option<Option<f64>>, String> {
+        self.get(name)
+            .map(|v| match v.as_f64() {
+                _ if v.is_null() => Ok(None),
+                Some(n) if n.is_finite() && n >= f64::from(min) => Ok(Some(n)),
+                _ => Err(self.wrong(
+                    name,
+                    &format!("a finite number of at least {min}, or null for {null_means}"),
+                    &v,
+                )),
+            })
+            .transpose()
+    }
+
     /// A whole number in `min..=u32::MAX` (also used for sizes and counts).
     pub(crate) fn whole(&self, name: &str, min: u32) -> Result<Option<u32>, String> {
         self.get(name)

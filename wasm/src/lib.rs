@@ -30,6 +30,8 @@ mod json;
 #[cfg(target_arch = "wasm32")]
 mod options;
 #[cfg(target_arch = "wasm32")]
+mod precondition;
+#[cfg(target_arch = "wasm32")]
 mod update;
 
 #[cfg(target_arch = "wasm32")]

@@ -16,6 +16,9 @@ const CLIENT_OPTIONS: &[&str] = &[
     "cacheSize",
     "partition",
     "missingEtag",
+    "attemptTimeoutMs",
+    "serverHonoursIdempotencyKeys",
+    "trustWriteBodies",
     "headers",
     "retry",
     "onEvent",
@@ -28,6 +31,7 @@ const RETRY_OPTIONS: &[&str] = &[
     "factor",
     "jitter",
     "seed",
+    "minDelayMs",
     "totalDeadlineMs",
     "maxRetryAfterMs",
     "longWait",
@@ -60,6 +64,22 @@ pub(crate) fn builder(options: &JsValue) -> Result<ClientBuilder, JsValue> {
         Some("unconditional") => MissingEtagPolicy::Unconditional,
         _ => MissingEtagPolicy::FetchFirst,
     });
+    // At least 1 ms: a shorter limit fails every request (and would round to the zero the SDK refuses).
+    if let Some(limit) = o
+        .number_or_null("attemptTimeoutMs", 1, "no limit")
+        .map_err(invalid_argument)?
+    {
+        builder = builder.attempt_timeout(limit.map(ms));
+    }
+    if let Some(honoured) = o
+        .boolean("serverHonoursIdempotencyKeys")
+        .map_err(invalid_argument)?
+    {
+        builder = builder.server_honours_idempotency_keys(honoured);
+    }
+    if let Some(trusted) = o.boolean("trustWriteBodies").map_err(invalid_argument)? {
+        builder = builder.trust_write_bodies(trusted);
+    }
     if let Some(headers) = o.get("headers") {
         for (name, value) in header_pairs(&headers).map_err(invalid_argument)? {
             builder = builder
@@ -93,8 +113,10 @@ fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Milliseconds (finite, not negative) as a duration, rounded to whole nanoseconds; huge values
+/// saturate at about 584 years instead of panicking as `Duration::from_secs_f64` would.
 fn ms(value: f64) -> Duration {
-    Duration::from_secs_f64(value / 1000.0)
+    Duration::from_nanos((value * 1_000_000.0).round() as u64)
 }
 
 /// The retry settings: the preset, then every given field on top.
@@ -127,10 +149,11 @@ fn retry_config(value: &JsValue) -> Result<RetryConfig, String> {
     if let Some(seed) = r.number("seed", 0)? {
         config = config.with_jitter_seed(seed as u64);
     }
-    if r.get("totalDeadlineMs").is_some_and(|v| v.is_null()) {
-        config = config.with_total_deadline(None);
-    } else if let Some(n) = r.number("totalDeadlineMs", 0)? {
-        config = config.with_total_deadline(Some(ms(n)));
+    if let Some(n) = r.number("minDelayMs", 0)? {
+        config = config.with_min_delay(ms(n));
+    }
+    if let Some(deadline) = r.number_or_null("totalDeadlineMs", 0, "no limit")? {
+        config = config.with_total_deadline(deadline.map(ms));
     }
     if let Some(n) = r.number("maxRetryAfterMs", 0)? {
         config = config.with_max_retry_after(ms(n));

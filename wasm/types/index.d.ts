@@ -7,9 +7,17 @@ export type Json = null | boolean | number | string | Json[] | { [member: string
 
 /** What every read and write resolves to: the document with its version. */
 export interface Versioned<T = Json> {
-  /** The representation (the parsed JSON body; for a write answered without a body, the document sent). */
+  /**
+   * Reads and `update`: the representation. Writes: the document as stored when the answer is
+   * known to be it (a PUT's document, or a body the server names with `Content-Location`; see
+   * `trustWriteBodies`), otherwise the server's answer as sent (then `etag` is `null`).
+   */
   value: T;
-  /** The `ETag` as sent, e.g. `"\"3\""` or `"W/\"3\""`; `null` when the server sent none. */
+  /**
+   * The `ETag` of `value` as sent, e.g. `"\"3\""` or `"W/\"3\""`: pass it as `ifMatch` to write
+   * `value` back. `null` when the server sent none, or when a write's answer is not known to be
+   * the stored resource (read it before writing again).
+   */
   etag: string | null;
   /** `create` only: the `Location` of the new resource as an absolute URL; otherwise `null`. */
   location: string | null;
@@ -24,6 +32,38 @@ export interface RequestOptions {
   /** Cancels the operation, including a backoff wait; it then rejects with code `cancelled`. */
   signal?: AbortSignal;
 }
+
+/**
+ * The version a `put`, `patch` or `delete` is conditional on; give exactly one of `ifMatch`,
+ * `createOnly` and `unconditional`. The client never takes it from its cache: another caller
+ * sharing the client may have written since your read, and that write must not be overwritten.
+ */
+export type WriteOptions = RequestOptions &
+  (
+    | {
+        /**
+         * `If-Match`: write only if the resource is still at the version you read, e.g.
+         * `read.etag`; otherwise reject with `precondition_failed` (or `conflict`). A string that is
+         * not an entity tag is an `invalid_argument`; `null` (a read without an ETag) and a weak
+         * tag reject with `missing_etag` before anything is sent.
+         */
+        ifMatch: string | null;
+        createOnly?: never;
+        unconditional?: never;
+      }
+    | {
+        /** `If-None-Match: *`: create the resource; reject with `precondition_failed` if it exists. */
+        createOnly: true;
+        ifMatch?: never;
+        unconditional?: never;
+      }
+    | {
+        /** No precondition: replace whatever is stored (last write wins; loses concurrent changes). */
+        unconditional: true;
+        ifMatch?: never;
+        createOnly?: never;
+      }
+  );
 
 /**
  * How `update` recovers when the resource changed since it was read (412, or a version 409):
@@ -113,7 +153,13 @@ export interface RetryOptions {
   jitter?: boolean;
   /** Seed for the jitter, for reproducible delays. */
   seed?: number;
-  /** Give up once this much time has passed in one call; `null` for no limit. */
+  /** Floor of every throttle wait, a server hint included (`Retry-After: 0` must not loop); default 100. */
+  minDelayMs?: number;
+  /**
+   * Time one call may take in total (requests, waits, conflict retries; default 60000): a wait
+   * that would pass it is not started, and a call still running then rejects with code `timeout`.
+   * `null` for no limit.
+   */
   totalDeadlineMs?: number | null;
   /** Longest server-requested wait (`Retry-After`, `retry-after-ms`, `RateLimit` t) honoured. */
   maxRetryAfterMs?: number;
@@ -127,7 +173,11 @@ export interface RetryOptions {
   budget?: { capacity: number; retryCost: number; successRefund: number };
 }
 
-/** What a client does before a write when it holds no ETag for the resource. */
+/**
+ * What `update` does when its read finds no strong ETag or no resource: `fetchFirst` rejects
+ * (`missing_etag`, or the 404), `createOnly` creates a missing resource with `If-None-Match: *`,
+ * `unconditional` writes without a precondition (lossy, explicit opt-in).
+ */
 export type MissingEtagPolicy = 'fetchFirst' | 'createOnly' | 'unconditional';
 
 /** Options of `new Client(...)`. */
@@ -140,8 +190,25 @@ export interface ClientOptions {
   partition?: string;
   /** Headers sent with every request, e.g. `{ authorization: 'Bearer …' }`. */
   headers?: Record<string, string>;
-  /** Policy for writes without a cached ETag; default `fetchFirst`. */
+  /** What `update` does without a strong ETag or a resource; default `fetchFirst`. */
   missingEtag?: MissingEtagPolicy;
+  /**
+   * Time one HTTP request may take to be answered completely, at least 1; default 30000; `null`
+   * for no limit. A request that runs out rejects with code `timeout` and is not resent.
+   */
+  attemptTimeoutMs?: number | null;
+  /**
+   * The server replays a request repeated with the same `Idempotency-Key` instead of applying it
+   * twice; only then is a `create` or an unconditional `patch` answered 503 resent (a proxy may
+   * answer 503 after the server applied it). Default `false`.
+   */
+  serverHonoursIdempotencyKeys?: boolean;
+  /**
+   * The server answers every successful PUT, PATCH and POST with the stored resource, even
+   * without `Content-Location`, so the answer and its ETag may be used as the new version.
+   * Default `false`.
+   */
+  trustWriteBodies?: boolean;
   /** Retry and backoff for conflicts, 429 and 503. */
   retry?: RetryOptions;
   /** Called synchronously for every retry-related event. Errors thrown here are ignored. */
@@ -216,6 +283,10 @@ export type ErrorCode =
   | 'merge_conflict'
   | 'aborted'
   | 'rate_limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'redirected'
+  | 'outcome_unknown'
   | 'retry_after_too_long'
   | 'retry_budget_exhausted'
   | 'missing_etag'
@@ -266,12 +337,12 @@ export class Client {
   get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
   /** POST a new resource (with an Idempotency-Key when retries are on). */
   create<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
-  /** PUT with `If-Match` from the cache (see `missingEtag`). */
-  put<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
-  /** PATCH with a JSON Merge Patch (RFC 7396) and `If-Match` from the cache. */
-  patch<T = Json>(url: string, mergePatch: Json, options?: RequestOptions): Promise<Versioned<T>>;
-  /** DELETE with `If-Match` from the cache. */
-  delete(url: string, options?: RequestOptions): Promise<void>;
+  /** PUT, conditional on the version the document was read at: `{ ifMatch: read.etag }`, or `{ createOnly: true }` / `{ unconditional: true }`. */
+  put<T = Json>(url: string, doc: Json, options: WriteOptions): Promise<Versioned<T>>;
+  /** PATCH with a JSON Merge Patch (RFC 7396), conditional as `put`. */
+  patch<T = Json>(url: string, mergePatch: Json, options: WriteOptions): Promise<Versioned<T>>;
+  /** DELETE, conditional on the version read: `{ ifMatch: read.etag }`, or `{ unconditional: true }`. */
+  delete(url: string, options: WriteOptions): Promise<void>;
   /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
   update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
   /** A snapshot of the client's counters. */

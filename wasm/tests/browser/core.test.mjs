@@ -48,9 +48,9 @@ test('browser: a stale If-Match is refused with precondition_failed and the stat
   const out = await inPage(strict, async ({ Client }, items, base) => {
     const path = await items.createItem(base, { n: 1 });
     const client = new Client({ baseUrl: base });
-    await client.get(path);
+    const read = await client.get(path);
     await items.writeBehind(base, path, () => ({ n: 100 }));
-    const error = await items.rejectsWith(client.put(path, { n: 2 }), 'precondition_failed');
+    const error = await items.rejectsWith(client.put(path, { n: 2 }, { ifMatch: read.etag }), 'precondition_failed');
     return {
       isError: error instanceof Error,
       name: error.name,
@@ -60,6 +60,34 @@ test('browser: a stale If-Match is refused with precondition_failed and the stat
     };
   });
   assert.deepEqual(out, { isError: true, name: 'IfmatchError', status: 412, type: 'urn:ifmatch:problem:precondition-failed', stored: { n: 100 } });
+});
+
+test('browser: one client, two reads: the put from the older read is refused after the other put, and its state stays', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { title: 'draft', likes: 0 });
+    const client = new Client({ baseUrl: base });
+    const a = await client.get(path);
+    const b = await client.get(path);
+    const byB = await client.put(path, { ...b.value, likes: 1 }, { ifMatch: b.etag });
+    const refused = await items.rejectsWith(client.put(path, { ...a.value, title: 'final' }, { ifMatch: a.etag }), 'precondition_failed');
+    const missing = await items.rejectsWith(client.put(path, { n: 1 }), 'invalid_argument');
+    const unversioned = await items.rejectsWith(client.put(path, { n: 1 }, { ifMatch: null }), 'missing_etag');
+    const createOnly = await items.rejectsWith(client.put(path, { n: 1 }, { createOnly: true }), 'precondition_failed');
+    return {
+      refusedStatus: refused.status,
+      currentIsB: refused.currentEtag === byB.etag,
+      missing: missing.message,
+      unversioned: unversioned.code,
+      createOnly: createOnly.status,
+      stored: (await items.readItem(base, path)).value,
+    };
+  });
+  assert.equal(out.refusedStatus, 412);
+  assert.ok(out.currentIsB);
+  assert.match(out.missing, /^put\(\) needs the version the document was read at/);
+  assert.equal(out.unversioned, 'missing_etag');
+  assert.equal(out.createOnly, 412);
+  assert.deepEqual(out.stored, { title: 'draft', likes: 1 });
 });
 
 test('browser: update recovers from a conflict with reapply and with merge', async () => {

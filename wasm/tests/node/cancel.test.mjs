@@ -8,7 +8,7 @@ import { createItem, readItem, rejectsWith, spendToken } from '../support/items.
 test('an already aborted signal rejects with cancelled and sends nothing', async () => {
   const path = await createItem(env.url, { n: 1 });
   const client = new Client({ baseUrl: env.url });
-  const error = await rejectsWith(client.put(path, { n: 2 }, { signal: AbortSignal.abort() }), 'cancelled');
+  const error = await rejectsWith(client.put(path, { n: 2 }, { unconditional: true, signal: AbortSignal.abort() }), 'cancelled');
   assert.equal(error.name, 'IfmatchError');
   assert.equal(client.stats().requests, 0);
   assert.deepEqual((await readItem(env.url, path)).value, { n: 1 });

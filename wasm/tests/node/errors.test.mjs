@@ -44,6 +44,24 @@ test('invalid client options throw synchronously with a code naming the problem'
   assert.throws(() => new Client({ retry: { preset: 'fast' } }), (err) => err.code === 'invalid_argument' && /fast/.test(err.message));
 });
 
+test('attemptTimeoutMs must be a positive number of milliseconds or null; the other new options are checked too', () => {
+  for (const bad of [0, -5, 0.5, Number.NaN, Infinity, '30000', false]) {
+    assert.throws(
+      () => new Client({ attemptTimeoutMs: bad }),
+      (err) => err.code === 'invalid_argument' && /options\.attemptTimeoutMs must be a finite number of at least 1, or null for no limit/.test(err.message),
+      `attemptTimeoutMs: ${String(bad)}`,
+    );
+  }
+  for (const good of [1, 250, 30_000, null, undefined]) assert.doesNotThrow(() => new Client({ attemptTimeoutMs: good }));
+  assert.throws(() => new Client({ serverHonoursIdempotencyKeys: 'yes' }), (err) => err.code === 'invalid_argument' && /serverHonoursIdempotencyKeys must be true or false/.test(err.message));
+  assert.throws(() => new Client({ trustWriteBodies: 1 }), (err) => err.code === 'invalid_argument' && /trustWriteBodies must be true or false/.test(err.message));
+  assert.throws(() => new Client({ retry: { minDelayMs: -1 } }), (err) => err.code === 'invalid_argument' && /retry\.minDelayMs/.test(err.message));
+  assert.throws(() => new Client({ retry: { totalDeadlineMs: -1 } }), (err) => err.code === 'invalid_argument' && /or null for no limit/.test(err.message));
+  assert.doesNotThrow(() => new Client({ serverHonoursIdempotencyKeys: true, trustWriteBodies: false, retry: { minDelayMs: 0, totalDeadlineMs: null } }));
+  // Durations far beyond any timer saturate instead of failing.
+  assert.doesNotThrow(() => new Client({ attemptTimeoutMs: 1e300, retry: { maxDelayMs: 1e300, totalDeadlineMs: 1e300 } }));
+});
+
 test('a document that is not JSON is rejected before anything is sent', async () => {
   const client = new Client({ baseUrl: env.url });
   await rejectsWith(client.create('/items', { big: 10n }), 'invalid_argument');

@@ -27,15 +27,21 @@ test('error messages name what was wrong and what to do', async (t) => {
   const client = new Client({ baseUrl: env.url });
   const throttling = await startStub(() => ({ status: 429, headers: { 'retry-after': '100' }, body: { type: 'about:blank', status: 429 } }));
   const weak = await startStub(() => ({ status: 200, headers: { etag: 'W/"1"' }, body: { n: 1 } }));
-  t.after(throttling.close);
-  t.after(weak.close);
+  const hanging = await startStub(() => null);
+  const unavailable = await startStub(() => ({ status: 503, body: { type: 'about:blank', status: 503 } }));
+  const redirecting = await startStub(() => ({ status: 308, headers: { location: '/items/moved' }, body: undefined }));
+  const ambiguous = await startStub((req, index) => [
+    { status: 503, headers: { 'retry-after-ms': '1' }, body: { status: 503 } },
+    { status: 412, headers: { etag: '"v9"' }, body: { status: 412 } },
+  ][index] ?? { status: 200, headers: { etag: '"v9"' }, body: { n: 'theirs' } });
+  for (const stub of [throttling, weak, hanging, unavailable, redirecting, ambiguous]) t.after(stub.close);
   // A client whose cached copy is stale; `retry` decides whether update() may recover.
   const stale = async (retry = { maxConflictAttempts: 1 }) => {
     const path = await createItem(env.url, { title: 'a' });
     const reader = new Client({ baseUrl: env.url, retry });
-    await reader.get(path);
+    const read = await reader.get(path);
     await writeBehind(env.url, path, () => ({ title: 'theirs' }));
-    return { path, reader };
+    return { path, reader, read };
   };
   const cases = {
     'options not an object': () => new Client('http://x'),
@@ -46,15 +52,30 @@ test('error messages name what was wrong and what to do', async (t) => {
     'unknown preset': () => new Client({ retry: { preset: 'fast' } }),
     'conflictBackoff incomplete': () => new Client({ retry: { conflictBackoff: { initialMs: 1 } } }),
     'header value not a string': () => new Client({ headers: { 'x-n': 1 } }),
+    'attemptTimeoutMs zero': () => new Client({ attemptTimeoutMs: 0 }),
+    'trustWriteBodies not a boolean': () => new Client({ trustWriteBodies: 'yes' }),
+    'minDelayMs negative': () => new Client({ retry: { minDelayMs: -1 } }),
     'url not a string': () => client.get(42),
-    'document not JSON': () => client.put('/items/x', { n: 1n }),
-    'document undefined': () => client.put('/items/x', undefined),
+    'document not JSON': () => client.put('/items/x', { n: 1n }, { ifMatch: '"1"' }),
+    'document undefined': () => client.put('/items/x', undefined, { unconditional: true }),
+    'put without a precondition': () => client.put('/items/x', { n: 1 }),
+    'patch without a precondition': () => client.patch('/items/x', { n: 1 }, { signal: new AbortController().signal }),
+    'delete without a precondition': () => client.delete('/items/x'),
+    'two preconditions': () => client.put('/items/x', { n: 1 }, { ifMatch: '"1"', createOnly: true }),
+    'ifMatch not an entity tag': () => client.put('/items/x', { n: 1 }, { ifMatch: 'v1' }),
+    'ifMatch not a string': () => client.put('/items/x', { n: 1 }, { ifMatch: 1 }),
+    'createOnly false': () => client.put('/items/x', { n: 1 }, { createOnly: false }),
+    'ifMatch null': () => client.delete('/items/x', { ifMatch: null }),
     'signal not an AbortSignal': () => client.get('/items/x', { signal: {} }),
     'change not a function': () => client.update('/items/x', { n: 1 }),
     'unknown strategy': () => client.update('/items/x', (d) => d, { strategy: 'newest' }),
     'resolve without merge': () => client.update('/items/x', (d) => d, { resolve: () => 1 }),
     'missing document': () => client.get('/items/none'),
-    'stale put': async () => { const { path, reader } = await stale(); await reader.put(path, { title: 'mine' }); },
+    'stale put': async () => { const { path, reader, read } = await stale(); await reader.put(path, { title: 'mine' }, { ifMatch: read.etag }); },
+    'create-only put of an existing item': async () => {
+      const path = await createItem(env.url, { title: 'a' });
+      await client.put(path, { title: 'b' }, { createOnly: true });
+    },
     'change returns a Promise': async () => { const { path, reader } = await stale(); await reader.update(path, async (d) => d); },
     'merge conflict': async () => {
       const { path, reader } = await stale({});
@@ -70,12 +91,20 @@ test('error messages name what was wrong and what to do', async (t) => {
     'retry-after too long': () => new Client({ baseUrl: throttling.url }).get('/items/x'),
     'only a weak etag': async () => {
       const weakClient = new Client({ baseUrl: weak.url });
-      await weakClient.get('/items/x');
-      await weakClient.put('/items/x', { n: 2 });
+      const read = await weakClient.get('/items/x');
+      await weakClient.put('/items/x', { n: 2 }, { ifMatch: read.etag });
     },
+    'request timed out': () => new Client({ baseUrl: hanging.url, attemptTimeoutMs: 20 }).get('/items/x'),
+    'operation timed out': () => new Client({ baseUrl: hanging.url, attemptTimeoutMs: null, retry: { totalDeadlineMs: 30 } }).get('/items/x'),
+    'unavailable': () => new Client({ baseUrl: unavailable.url, retry: { maxAttempts: 1 } }).get('/items/x'),
+    'redirected write': () => new Client({ baseUrl: redirecting.url }).delete('/items/x', { ifMatch: '"1"' }),
+    'outcome unknown': () => new Client({ baseUrl: ambiguous.url }).put('/items/x', { n: 2 }, { ifMatch: '"1"' }),
   };
   const actual = {};
   for (const [name, operation] of Object.entries(cases)) actual[name] = await message(operation);
+  // JavaScript users get JavaScript names: no Rust paths, builder methods or Option values.
+  const rustisms = Object.entries(actual).filter(([, text]) => /::|\bwith_[a-z]|\bNone\b|\bSome\(|\b[a-z]+_[a-z_]+\(|\b(?:attempt_timeout|total_deadline|max_attempts|missing_etag|base_url|trust_write_bodies)\b/.test(text.slice(text.indexOf(': ') + 2)));
+  assert.deepEqual(rustisms, [], 'messages must not name Rust API items');
   if (process.env.UPDATE_SNAPSHOTS || !existsSync(SNAPSHOT)) {
     writeFileSync(SNAPSHOT, `${JSON.stringify(actual, null, 2)}\n`);
   }

@@ -12,9 +12,9 @@ const MODES = [['412', () => env.url], ['409', () => env.url409]];
 async function staleClient(base, doc, theirs) {
   const path = await createItem(base, doc);
   const client = new Client({ baseUrl: base });
-  await client.get(path);
+  const read = await client.get(path);
   const theirsEtag = await writeBehind(base, path, theirs);
-  return { path, client, theirsEtag };
+  return { path, client, read, theirsEtag };
 }
 
 for (const [mode, base] of MODES) {
@@ -146,8 +146,8 @@ test("a strategy function answering 'reapply' or 'abort' gets that behaviour; a 
 });
 
 test('a plain put against the 409 server rejects with conflict (status 409) and the version-conflict problem', async () => {
-  const { path, client } = await staleClient(env.url409, { n: 1 }, () => ({ n: 2 }));
-  const error = await rejectsWith(client.put(path, { n: 3 }), 'conflict');
+  const { path, client, read } = await staleClient(env.url409, { n: 1 }, () => ({ n: 2 }));
+  const error = await rejectsWith(client.put(path, { n: 3 }, { ifMatch: read.etag }), 'conflict');
   assert.equal(error.status, 409);
   assert.equal(error.problem.type, 'urn:ifmatch:problem:version-conflict');
   assert.equal(error.currentEtag, (await readItem(env.url409, path)).etag);

@@ -51,7 +51,11 @@ const SCRIPT = (importLine) => `${importLine}
 (async () => {
   const client = new Client({ baseUrl: process.env.IFMATCH_URL });
   const created = await client.create('/items', { from: 'consumer' });
-  const updated = await client.update(created.location, (doc) => ({ ...doc, n: 1 }));
+  const read = await client.get(created.location);
+  await client.put(created.location, { ...read.value, n: 0 }, { ifMatch: read.etag });
+  const stale = await client.put(created.location, read.value, { ifMatch: read.etag }).catch((err) => err.code);
+  if (stale !== 'precondition_failed') throw new Error('a put from a stale read was not refused: ' + stale);
+  const updated = await client.update(created.location, (doc) => ({ ...doc, n: doc.n + 1 }));
   console.log(JSON.stringify(updated.value));
 })().catch((err) => { console.error(err.code, err.message); process.exit(1); });
 `;
@@ -72,6 +76,9 @@ test('TypeScript in a fresh project finds the declarations through the exports m
   await writeFile(join(project, 'use.mts'), `import { Client, type Versioned } from 'ifmatch';
 const client = new Client({ baseUrl: 'http://127.0.0.1:1' });
 export const read: Promise<Versioned<{ n: number }>> = client.get<{ n: number }>('/items/1');
+export const written = read.then((r) => client.put('/items/1', { n: r.value.n + 1 }, { ifMatch: r.etag }));
+// @ts-expect-error: every write names the version it is conditional on
+export const blind = client.put('/items/1', { n: 1 });
 `);
   await writeFile(join(project, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [] },

@@ -1,6 +1,15 @@
 // Compiled (not run) by `tsc --strict` in wasm/scripts/test.sh: the declarations must describe
 // the API precisely enough that typical code type-checks, and misuse must not.
-import { Client, isIfmatchError, type ClientEvent, type Json, type MergeConflict, type Stats } from 'ifmatch';
+import {
+  Client,
+  isIfmatchError,
+  type ClientEvent,
+  type ErrorCode,
+  type Json,
+  type MergeConflict,
+  type Stats,
+  type WriteOptions,
+} from 'ifmatch';
 
 interface Todo {
   title: string;
@@ -15,7 +24,10 @@ const client = new Client({
   partition: 'user-1',
   headers: { authorization: 'Bearer t0ken' },
   missingEtag: 'fetchFirst',
-  retry: { preset: 'contended', maxAttempts: 4, maxDelayMs: 2000, longWait: 'clamp', jitter: true, seed: 7 },
+  attemptTimeoutMs: 10_000,
+  serverHonoursIdempotencyKeys: false,
+  trustWriteBodies: true,
+  retry: { preset: 'contended', maxAttempts: 4, maxDelayMs: 2000, minDelayMs: 50, totalDeadlineMs: null, longWait: 'clamp', jitter: true, seed: 7 },
   onEvent: (event) => events.push(event),
 });
 
@@ -25,8 +37,11 @@ export async function example(signal: AbortSignal): Promise<string> {
   const read = await client.get<Todo>(location ?? '/items/1');
   const title: string = read.value.title;
   const etag: string | null = read.etag;
-  await client.put('/items/1', { title, done: true });
-  await client.patch('/items/1', { done: null });
+  const saved = await client.put<Todo>('/items/1', { title, done: true }, { ifMatch: read.etag, signal });
+  await client.patch('/items/1', { done: null }, { ifMatch: saved.etag });
+  await client.put('/items/2', { title, done: false }, { createOnly: true });
+  const blind: WriteOptions = { unconditional: true };
+  await client.patch('/items/2', { done: true }, blind);
   const updated = await client.update<Todo>(
     '/items/1',
     (doc) => {
@@ -43,13 +58,14 @@ export async function example(signal: AbortSignal): Promise<string> {
   await client.update('/items/1', (doc) => doc, {
     strategy: ({ theirs, attempt }) => (attempt > 3 ? 'abort' : { write: theirs }),
   });
-  await client.delete('/items/1');
+  await client.delete('/items/1', { ifMatch: updated.etag });
   const stats: Stats = client.stats();
   try {
     await client.get('/items/2');
   } catch (err) {
     if (isIfmatchError(err)) {
-      const code: 'conflict' | string = err.code;
+      const code: ErrorCode = err.code;
+      if (code === 'timeout' || code === 'outcome_unknown' || code === 'redirected' || code === 'unavailable') return code;
       const status: number | null = err.status;
       const type: string | undefined = err.problem?.type;
       return `${code} ${status} ${type} ${err.conflictPaths.join()} ${err.retryAfterMs}`;
@@ -64,6 +80,16 @@ await client.update('/items/1', (doc) => doc, { strategy: 'newest' });
 // @ts-expect-error: a strategy function answers 'reapply', 'abort' or { write }
 await client.update('/items/1', (doc) => doc, { strategy: () => 'merge' });
 // @ts-expect-error: documents are JSON
-await client.put('/items/1', { when: new Date() });
+await client.put('/items/1', { when: new Date() }, { unconditional: true });
+// @ts-expect-error: every write names the version it is conditional on
+await client.put('/items/1', { n: 1 });
+// @ts-expect-error: ... in its options
+await client.delete('/items/1', {});
+// @ts-expect-error: exactly one precondition
+await client.put('/items/1', { n: 1 }, { ifMatch: '"1"', unconditional: true });
+// @ts-expect-error: createOnly is `true` or absent
+await client.patch('/items/1', { n: 1 }, { createOnly: false });
+// @ts-expect-error: attemptTimeoutMs is a number of milliseconds or null
+new Client({ attemptTimeoutMs: '30s' });
 // @ts-expect-error: the option is cacheSize
 new Client({ cacheCapacity: 5 });

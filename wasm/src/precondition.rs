@@ -1,0 +1,120 @@
+//! The version a `put`, `patch` or `delete` is conditional on. Every write names exactly one:
+//! `{ ifMatch: read.etag }`, `{ createOnly: true }` or `{ unconditional: true }`. The client never
+//! takes it from its cache: another caller sharing the client may have refreshed the cache since
+//! this caller's read, and writing with that newer ETag would overwrite the change (a lost update).
+
+use std::future::Future;
+
+use ifmatch::{EntityTag, Error, Precondition};
+use wasm_bindgen::JsValue;
+
+use crate::fields::Fields;
+use crate::json::type_name;
+
+/// The members of a write's options object.
+pub(crate) const WRITE_OPTIONS: &[&str] = &["ifMatch", "createOnly", "unconditional", "signal"];
+
+/// Which write the options are for; says in errors what the write needs.
+#[derive(Clone, Copy)]
+pub(crate) enum Write {
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Write {
+    /// What to pass when no precondition was given.
+    fn needs(self) -> &'static str {
+        match self {
+            Self::Put => "put() needs the version the document was read at, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
+            Self::Patch => "patch() needs the version the patch was made against, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
+            Self::Delete => "delete() needs the version being deleted, so that it cannot delete a change made since: pass { ifMatch: read.etag }, or { unconditional: true }",
+        }
+    }
+}
+
+/// What a write is conditional on.
+pub(crate) enum Version {
+    /// A precondition for the SDK (which refuses a weak tag itself, before sending).
+    Given(Precondition),
+    /// `ifMatch: null`: the value was read without an ETag, so there is nothing to match.
+    Unversioned,
+}
+
+impl Version {
+    /// The precondition named in `o`: exactly one of `ifMatch`, `createOnly`, `unconditional`.
+    pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Self, String> {
+        let given: Vec<&str> = ["ifMatch", "createOnly", "unconditional"]
+            .into_iter()
+            .filter(|name| o.get(name).is_some())
+            .collect();
+        match given.as_slice() {
+            [] => Err(write.needs().to_owned()),
+            ["ifMatch"] => if_match(&o.get("ifMatch").unwrap_or(JsValue::NULL)),
+            [flag] => {
+                let value = o.get(flag).unwrap_or(JsValue::NULL);
+                if value.as_bool() != Some(true) {
+                    return Err(format!(
+                        "options.{flag} must be true when given, not {}; leave it out otherwise",
+                        type_name(&value)
+                    ));
+                }
+                Ok(Self::Given(if *flag == "createOnly" {
+                    Precondition::create_only()
+                } else {
+                    Precondition::unconditional()
+                }))
+            }
+            _ => Err(format!(
+                "options.ifMatch, options.createOnly and options.unconditional exclude each other; pass exactly one, not {}",
+                given.join(" and ")
+            )),
+        }
+    }
+
+    /// Runs `write` with this precondition.
+    pub(crate) async fn send<T, F>(self, write: impl FnOnce(Precondition) -> F) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        match self {
+            Self::Given(precondition) => write(precondition).await,
+            Self::Unversioned => {
+                // The SDK's public API has no precondition for "read without an ETag" (only
+                // `From<&Versioned>` makes one, and a `Versioned` cannot be built here). A weak tag
+                // takes the same path: the SDK resolves the URL, then refuses the write with
+                // `MissingEtag` before sending anything; only the `weak` detail differs.
+                let never_sent = EntityTag::weak("unversioned")?;
+                match write(Precondition::matching(never_sent)).await {
+                    Err(Error::MissingEtag { method, url, .. }) => Err(Error::MissingEtag {
+                        method,
+                        url,
+                        weak: false,
+                    }),
+                    other => other,
+                }
+            }
+        }
+    }
+}
+
+/// `ifMatch`: the ETag string a read returned, or `null` for a read that had none.
+fn if_match(value: &JsValue) -> Result<Version, String> {
+    if value.is_null() {
+        return Ok(Version::Unversioned);
+    }
+    let text = value.as_string().ok_or_else(|| {
+        format!(
+            "options.ifMatch must be the etag of a read (read.etag), a string such as '\"v1\"', not {}",
+            type_name(value)
+        )
+    })?;
+    match text.parse::<EntityTag>() {
+        Ok(tag) => Ok(Version::Given(Precondition::matching(tag))),
+        Err(Error::InvalidEtag { reason, .. }) => Err(format!(
+            "options.ifMatch must be the etag of a read (read.etag), not {}: {reason}",
+            type_name(value)
+        )),
+        Err(other) => Err(format!("options.ifMatch: {other}")),
+    }
+}
