@@ -41,8 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Alice writes first and wins the race.
     alice
-        .update(&doc)
-        .change(|d| {
+        .update::<Value>(&doc, |d| {
             d["title"] = "Final title".into();
             Ok(())
         })
@@ -52,8 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Bob's write carries the old ETag, is refused with 412, and is merged with Alice's edit.
     let merged = bob
-        .update(&doc)
-        .change(|d| {
+        .update::<Value>(&doc, |d| {
             d["body"] = "Hello, world".into();
             Ok(())
         })

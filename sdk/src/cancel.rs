@@ -6,7 +6,7 @@
 //! [`Error::Cancelled`] at its next poll. A cancelled operation is never reported as a success.
 
 use std::{
-    future::{poll_fn, Future},
+    future::{poll_fn, Future, IntoFuture},
     pin::pin,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -85,9 +85,9 @@ impl CancelToken {
     /// `what` names the operation in the [`Error::Cancelled`] message.
     pub async fn run<T, F>(&self, what: &str, operation: F) -> Result<T, Error>
     where
-        F: Future<Output = Result<T, Error>>,
+        F: IntoFuture<Output = Result<T, Error>>,
     {
-        let mut operation = pin!(operation);
+        let mut operation = pin!(operation.into_future());
         let mut cancelled = pin!(self.cancelled());
         poll_fn(|cx| {
             // Cancellation is checked first so an already-cancelled token never starts I/O.

@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
-use http::Method;
+use http::{Method, StatusCode};
 
-use crate::{retry::HintSource, MaybeSend, MaybeSync};
+use crate::{
+    retry::HintSource,
+    rt::{MaybeSend, MaybeSync},
+};
 
 /// Something a retrying client did. Plain requests that succeed first time fire nothing.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +27,7 @@ pub enum Event {
         /// The absolute URL.
         url: String,
         /// 412 or 409.
-        status: u16,
+        status: StatusCode,
         /// The strategy's name (`Strategy::name`).
         strategy: &'static str,
         /// What happened next.
@@ -39,7 +42,7 @@ pub enum Event {
         /// The absolute URL.
         url: String,
         /// 429 or 503.
-        status: u16,
+        status: StatusCode,
         /// The server's hint and where it came from, if it sent a usable one.
         hint: Option<(Duration, HintSource)>,
         /// The wait the client chose.

@@ -2,9 +2,13 @@
 //! 429 backoff, for native Rust (tokio) and WebAssembly (the browser's `fetch`) alike.
 //!
 //! Two clients that read, change and write the same resource lose an update unless the second
-//! write is refused. This client makes the refusal automatic (every PUT/PATCH/DELETE carries
-//! `If-Match` with the ETag it last saw) and the recovery too (`update()` re-reads, re-applies
-//! or merges, and writes again), and it waits out `429 Too Many Requests` as the server asks.
+//! write is refused. This client makes the refusal certain (every PUT/PATCH/DELETE carries
+//! `If-Match` with the ETag of the version its caller read, never a newer one from a shared
+//! cache) and the recovery automatic (`update()` re-reads, re-applies or merges, and writes
+//! again), and it waits out `429 Too Many Requests` as the server asks.
+//!
+//! Every operation is a builder that owns a clone of the client: await it directly, set
+//! per-request options first (`.header()`, `.query()`, `.timeout()`), or move it into a task.
 //!
 //! ```
 //! use ifmatch::{Client, RetryConfig, Strategy};
@@ -24,13 +28,11 @@
 //!
 //! // Safe under any number of concurrent writers: no increment is ever lost.
 //! let out = client
-//!     .update(&path)
-//!     .change(|doc| {
+//!     .update::<serde_json::Value>(&path, |doc| {
 //!         doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
 //!         Ok(())
 //!     })
 //!     .strategy(Strategy::Reapply)
-//!     .send()
 //!     .await?;
 //! assert_eq!(out.value["n"], 1);
 //! assert_eq!(client.stats().conflicts_412, 0);
@@ -39,8 +41,8 @@
 //! ```
 //!
 //! The decisions (preconditions, conflict classification, merging, retry timing) are pure
-//! functions tested without network or clock; the transport ([`Transport`]) and the timer
-//! ([`Sleeper`]) are injected. See `docs/sdk.md` and `docs/strategies.md` in the repository.
+//! functions tested without network or clock; the transport ([`transport::Transport`]) and the timer
+//! ([`rt::Sleeper`]) are injected. See `docs/sdk.md` and `docs/strategies.md` in the repository.
 #![deny(missing_docs)]
 
 mod cache;
@@ -55,33 +57,30 @@ mod outcome;
 mod precondition;
 mod problem;
 mod retry;
-mod runtime;
+pub mod rt;
 mod stats;
 mod strategy;
+#[cfg(feature = "test-util")]
 pub mod testing;
 mod timeout;
-mod transport;
+pub mod transport;
 mod versioned;
 
 pub use cancel::CancelToken;
 pub use client::{
     builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
-    Client, ClientBuilder, Update,
+    Client, ClientBuilder, Get, Raw, Update, Write,
 };
-pub use error::{BoxError, ChangeError, Error, TimeoutScope};
+pub use error::{ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;
 pub use event::{ConflictOutcome, Event, Observer};
 pub use precondition::{MissingEtagPolicy, Precondition};
 pub use problem::{Problem, PRECONDITION_FAILED_TYPE, VERSION_CONFLICT_TYPE};
 pub use retry::{HintSource, LongWaitPolicy, RetryConfig};
-pub use runtime::{BoxFuture, MaybeSend, MaybeSync, Sleeper};
 pub use stats::Stats;
 pub use strategy::{
     ConflictContext, ConflictStrategy, CustomStrategy, Decision, MergeResolver, Strategy,
 };
-#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
-pub use transport::ReqwestTransport;
-pub use transport::{HttpRequest, HttpResponse, Transport};
 pub use versioned::Versioned;
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.

@@ -105,6 +105,21 @@ impl From<&EntityTag> for Precondition {
     }
 }
 
+/// `Some(tag)`: `If-Match` with it; `None` (a version that was never known, e.g. the `etag` of
+/// a read that had none): the write is refused with [`crate::Error::MissingEtag`] before
+/// anything is sent.
+impl From<Option<EntityTag>> for Precondition {
+    fn from(tag: Option<EntityTag>) -> Self {
+        tag.map_or(Self(Kind::Unversioned), Self::matching)
+    }
+}
+
+impl From<Option<&EntityTag>> for Precondition {
+    fn from(tag: Option<&EntityTag>) -> Self {
+        tag.cloned().into()
+    }
+}
+
 impl From<&Precondition> for Precondition {
     fn from(precondition: &Precondition) -> Self {
         precondition.clone()
@@ -116,10 +131,7 @@ impl From<&Precondition> for Precondition {
 /// before anything is sent.
 impl<T> From<&Versioned<T>> for Precondition {
     fn from(read: &Versioned<T>) -> Self {
-        match &read.etag {
-            Some(tag) => Self::matching(tag.clone()),
-            None => Self(Kind::Unversioned),
-        }
+        read.etag.as_ref().into()
     }
 }
 
@@ -211,6 +223,18 @@ mod tests {
         assert_eq!(
             header_for(&Precondition::from(&weak)),
             Err(Unusable::NoStrongEtag { weak: true })
+        );
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused_like_a_read_without_etag() {
+        assert_eq!(
+            header_for(&Precondition::from(None::<EntityTag>)),
+            Err(Unusable::NoStrongEtag { weak: false })
+        );
+        assert_eq!(
+            header_for(&Precondition::from(Some(tag("\"3\"")))),
+            Ok(Header::IfMatch(tag("\"3\"")))
         );
     }
 

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::{
     merge::{self, Resolution},
-    EntityTag, MaybeSend, MaybeSync,
+    rt::{MaybeSend, MaybeSync},
+    EntityTag,
 };
 
 /// The conflict a strategy decides about: the state the change was made on (`base`), the
@@ -23,7 +24,7 @@ pub struct ConflictContext<'a> {
     /// The server's current ETag.
     pub theirs_etag: Option<&'a EntityTag>,
     /// 412 or 409.
-    pub status: u16,
+    pub status: http::StatusCode,
     /// Writes sent so far in this update.
     pub attempt: u32,
 }
@@ -242,7 +243,7 @@ mod tests {
             mine,
             theirs,
             theirs_etag: None,
-            status: 412,
+            status: http::StatusCode::PRECONDITION_FAILED,
             attempt: 1,
         }
     }

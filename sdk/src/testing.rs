@@ -7,14 +7,14 @@ use std::{
 
 use web_time::Instant;
 
-use crate::{BoxFuture, Sleeper};
+use crate::rt::{BoxFuture, Sleeper};
 
 /// A [`Sleeper`] that returns at once and records every requested delay; its clock advances
 /// by the recorded delays, so deadlines behave as if the waits had happened.
 ///
 /// ```
 /// use std::time::Duration;
-/// use ifmatch::{testing::RecordingSleeper, Sleeper};
+/// use ifmatch::{rt::Sleeper, testing::RecordingSleeper};
 ///
 /// let sleeper = RecordingSleeper::new();
 /// let start = sleeper.now();

@@ -6,7 +6,7 @@ use std::{
     task::Poll,
 };
 
-use crate::BoxFuture;
+use crate::rt::BoxFuture;
 
 /// The timer fired before the future completed.
 #[derive(Debug, PartialEq, Eq)]

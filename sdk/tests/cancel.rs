@@ -5,7 +5,10 @@ mod support;
 
 use std::{sync::Arc, time::Duration};
 
-use ifmatch::{BoxFuture, CancelToken, Client, RetryConfig, Sleeper};
+use ifmatch::{
+    rt::{BoxFuture, Sleeper},
+    CancelToken, Client, RetryConfig,
+};
 use serde_json::{json, Value};
 use support::{json as json_response, received};
 use tokio::sync::Notify;
@@ -94,8 +97,7 @@ async fn an_update_cancelled_before_it_starts_sends_nothing() {
     let token = CancelToken::new();
     token.cancel();
     let err = client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             doc["n"] = 2.into();
             Ok(())
         })
@@ -126,8 +128,7 @@ async fn an_update_cancelled_mid_conflict_pause_is_not_a_success() {
         let (client, token) = (client.clone(), token.clone());
         tokio::spawn(async move {
             client
-                .update("/items/1")
-                .change(|doc| {
+                .update::<Value>("/items/1", |doc| {
                     doc["n"] = 2.into();
                     Ok(())
                 })

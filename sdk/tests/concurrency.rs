@@ -55,8 +55,7 @@ async fn run(mismatch: MismatchStatus, strategy: fn() -> Strategy) -> (Value, u6
             for _ in 0..INCREMENTS {
                 barrier.wait().await;
                 client
-                    .update(&item)
-                    .change(move |doc| {
+                    .update::<Value>(&item, move |doc| {
                         doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
                         let mine = &mut doc["by"][format!("t{task}")];
                         *mine = (mine.as_i64().unwrap_or(0) + 1).into();

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ifmatch::{Client, ReqwestTransport, RetryConfig, TimeoutScope};
+use ifmatch::{transport::ReqwestTransport, Client, RetryConfig, TimeoutScope};
 use serde_json::{json, Value};
 use support::{harness, harness_with, header, json as json_response, problem, received};
 use wiremock::{
@@ -57,8 +57,7 @@ async fn an_update_whose_first_attempt_landed_behind_a_503_is_applied_once() {
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
@@ -91,14 +90,13 @@ async fn a_refused_resend_that_cannot_be_explained_is_an_unknown_outcome() {
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.code(), "outcome_unknown", "{err}");
     assert!(err.is_outcome_unknown() && !err.is_conflict());
-    assert_eq!(err.status(), Some(412));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(412));
     assert_eq!(received(&server, "PUT").await.len(), 2, "never re-applied");
 }
 

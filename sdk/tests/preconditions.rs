@@ -146,8 +146,7 @@ async fn update_with_the_create_only_policy_creates_a_missing_resource() {
     });
     let out = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             *doc = json!({"n": 1});
             Ok(())
         })
@@ -159,8 +158,7 @@ async fn update_with_the_create_only_policy_creates_a_missing_resource() {
         .client
         .with_missing_etag(MissingEtagPolicy::FetchFirst)
         .with_partition("other")
-        .update("/items/1")
-        .change(|_| Ok(()))
+        .update::<Value>("/items/1", |_| Ok(()))
         .send()
         .await
         .unwrap_err();

@@ -17,8 +17,7 @@ fn client_and_operation_futures_are_send() {
     assert_send(&client.patch("http://127.0.0.1:1/x", &1, &tag));
     assert_send(&client.delete("http://127.0.0.1:1/x", &tag));
     let update = client
-        .update("http://127.0.0.1:1/x")
-        .change(|doc| {
+        .update::<Value>("http://127.0.0.1:1/x", |doc| {
             doc["n"] = 1.into();
             Ok(())
         })

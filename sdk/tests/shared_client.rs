@@ -181,8 +181,7 @@ async fn a_status_body_answering_a_put_never_becomes_the_cached_document() {
     // The next update changes the document, not the status object.
     let out = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             doc["n"] = (doc["n"].as_i64().unwrap() + 1).into();
             Ok(())
         })
@@ -274,8 +273,7 @@ async fn update_re_reads_unconditionally_when_only_a_weak_tag_is_cached() {
     let h = harness(&server, RetryConfig::default());
     h.client.get::<Value>("/items/1").await.unwrap();
     h.client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             doc["n"] = 2.into();
             Ok(())
         })
@@ -304,8 +302,7 @@ async fn a_409_naming_the_version_that_was_sent_is_not_retried_as_a_version_conf
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             doc["name"] = "b".into();
             Ok(())
         })

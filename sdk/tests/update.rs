@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::future::IntoFuture;
+
 use std::time::Duration;
 
 use ifmatch::{
@@ -83,8 +85,7 @@ async fn reapply_after_412_reruns_the_change_on_fresh_state() {
 
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
@@ -101,7 +102,7 @@ async fn reapply_after_412_reruns_the_change_on_fresh_state() {
     assert!(pauses[0] < Duration::from_millis(10), "{pauses:?}");
     assert!(h.events().contains(&Event::Conflict {
         url: format!("{}/items/1", server.uri()),
-        status: 412,
+        status: ifmatch::http::StatusCode::PRECONDITION_FAILED,
         strategy: "reapply",
         outcome: ConflictOutcome::Reapplied,
         attempt: 1,
@@ -120,8 +121,7 @@ async fn version_409_is_recovered_like_412() {
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
@@ -150,13 +150,12 @@ async fn other_409_is_returned_and_never_retried() {
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap_err();
     assert!(!err.is_conflict());
-    assert_eq!(err.status(), Some(409));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
     assert_eq!(err.problem().unwrap().detail.as_deref(), Some("name taken"));
     assert_eq!(received(&server, "GET").await.len(), 1);
 }
@@ -168,8 +167,7 @@ async fn three_way_merge_combines_disjoint_edits() {
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             doc["a"] = 2.into();
             Ok(())
         })
@@ -192,8 +190,7 @@ async fn three_way_merge_reports_overlapping_paths() {
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             *doc = json!({"a": 2, "b": {"c": 2}});
             Ok(())
         })
@@ -217,8 +214,7 @@ async fn resolver_settles_overlapping_edits() {
     });
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .strategy(counter)
         .send()
         .await
@@ -233,8 +229,7 @@ async fn last_write_wins_uses_the_current_etag_without_rereading() {
     let h = harness(&server, RetryConfig::default());
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .strategy(Strategy::LastWriteWins)
         .send()
         .await
@@ -252,8 +247,7 @@ async fn abort_returns_the_current_state() {
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .strategy(Strategy::Abort)
         .send()
         .await
@@ -281,8 +275,7 @@ async fn custom_strategy_decides_what_to_write() {
     });
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .strategy(strategy)
         .send()
         .await
@@ -308,8 +301,7 @@ async fn conflicts_stop_at_the_attempt_limit() {
     );
     let err = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap_err();
@@ -340,8 +332,7 @@ async fn failing_change_writes_nothing() {
     let h = harness(&server, RetryConfig::default());
     let err = h
         .client
-        .update("/items/1")
-        .change(|doc| {
+        .update::<Value>("/items/1", |doc| {
             let n = doc["n"]
                 .as_i64()
                 .ok_or_else(|| ChangeError::msg("`n` must be a number"))?;
@@ -352,16 +343,86 @@ async fn failing_change_writes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "change_failed");
-    assert!(err.to_string().contains("`n` must be a number"));
+    let cause = std::error::Error::source(&err).expect("the closure's error is the source");
+    assert_eq!(cause.to_string(), "`n` must be a number");
 }
 
 #[tokio::test]
-async fn update_without_a_change_is_a_configuration_error() {
+async fn an_update_owns_its_client_and_can_be_spawned() {
     let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1}), "\"v1\""),
+        (json!({"n": 1}), "\"v1\""),
+    )
+    .await;
+    accept_put(&server, "\"v1\"", json!({"n": 2}), "\"v2\"").await;
     let h = harness(&server, RetryConfig::default());
-    let err = h.client.update("/items/1").send().await.unwrap_err();
-    assert_eq!(err.code(), "invalid_config");
-    assert!(server.received_requests().await.unwrap().is_empty());
+    let update = h.client.update::<Value>("/items/1", |doc| {
+        doc["n"] = 2.into();
+        Ok(())
+    });
+    let out = tokio::spawn(update.into_future()).await.unwrap().unwrap();
+    assert_eq!(out.value, json!({"n": 2}));
+}
+
+#[tokio::test]
+async fn a_typed_update_changes_the_document_as_its_type_and_keeps_other_members() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Counter {
+        n: i64,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, Value>,
+    }
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": 1, "title": "t"}), "\"v1\""),
+        (json!({"n": 1, "title": "t"}), "\"v1\""),
+    )
+    .await;
+    accept_put(&server, "\"v1\"", json!({"n": 2, "title": "t"}), "\"v2\"").await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h
+        .client
+        .update("/items/1", |c: &mut Counter| {
+            c.n += 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.value.n, 2);
+    assert_eq!(out.value.rest["title"], "t");
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_the_type_fails_to_decode_and_writes_nothing() {
+    let server = MockServer::start().await;
+    reads(
+        &server,
+        (json!({"n": "x"}), "\"v1\""),
+        (json!({"n": "x"}), "\"v1\""),
+    )
+    .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Counter {
+        n: i64,
+    }
+    let err = h
+        .client
+        .update("/items/1", |c: &mut Counter| {
+            c.n += 1;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "decode", "{err}");
 }
 
 #[tokio::test]
@@ -386,15 +447,13 @@ async fn update_starts_from_the_cached_copy_without_reading() {
     .await;
     let h = harness(&server, RetryConfig::default());
     h.client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
     let out = h
         .client
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
@@ -420,8 +479,7 @@ async fn create_only_update_of_a_missing_document_creates_it() {
         .client
         .with_missing_etag(ifmatch::MissingEtagPolicy::CreateOnly);
     let out = creating
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap();
@@ -430,8 +488,7 @@ async fn create_only_update_of_a_missing_document_creates_it() {
     let err = h
         .client
         .with_partition("p")
-        .update("/items/1")
-        .change(increment)
+        .update::<Value>("/items/1", increment)
         .send()
         .await
         .unwrap_err();

@@ -176,9 +176,9 @@ async fn sdk_client(
             break;
         }
         let began = Instant::now();
+        let key = key.clone();
         let result = client
-            .update(url)
-            .change(|doc: &mut Value| {
+            .update::<Value>(url, move |doc: &mut Value| {
                 increment(doc, &key);
                 Ok(())
             })

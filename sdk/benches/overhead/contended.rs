@@ -64,7 +64,8 @@ enum Case {
 pub async fn contended(bed: &Bed, load: Load) -> Result<Comparison, BoxError> {
     // Without pauses a writer may lose many races in a row; the bound only keeps it finite.
     let no_pause = RetryConfig::contended()
-        .with_conflict_backoff(Duration::ZERO, 1.0, Duration::ZERO)
+        .with_conflict_delay(Duration::ZERO)
+        .with_conflict_max_delay(Duration::ZERO)
         .with_max_conflict_attempts(1000);
     let cases = [
         Case::Sequential,
@@ -134,16 +135,15 @@ fn slot(writer: usize) -> String {
     format!("w{writer}")
 }
 
-fn increment<'c>(
-    client: &'c Client,
+fn increment(
+    client: &Client,
     url: &str,
     writer: usize,
     strategy: Strategy,
-) -> ifmatch::Update<'c> {
+) -> ifmatch::Update<Value> {
     let key = slot(writer);
     client
-        .update(url)
-        .change(move |doc| {
+        .update::<Value>(url, move |doc| {
             bump(&mut doc["slots"], &key);
             Ok(())
         })

@@ -65,8 +65,7 @@ async fn raw_update(bed: &Bed, url: &str) -> Result<(), BoxError> {
 async fn sdk_update(client: &Client, url: &str, requests_each: u64) -> Result<(), BoxError> {
     let before = client.stats().requests;
     let out = client
-        .update(url)
-        .change(|doc| {
+        .update::<Value>(url, |doc| {
             bump(doc, "n");
             Ok(())
         })

@@ -9,10 +9,11 @@ use crate::{
     cache::EtagCache,
     event::Observer,
     retry::{RetryBudget, RetryConfig},
-    runtime::default_sleeper,
+    rt::default_sleeper,
+    rt::{MaybeSend, MaybeSync, Sleeper},
     stats::Counters,
     transport::{default_transport, Transport},
-    Error, Event, MaybeSend, MaybeSync, MissingEtagPolicy, Sleeper,
+    Error, Event, MissingEtagPolicy,
 };
 
 use super::{keys::KeySource, Client, Inner};
@@ -68,6 +69,25 @@ pub struct ClientBuilder {
     attempt_timeout: Option<Duration>,
     keys_honoured: bool,
     trust_write_bodies: bool,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("cache_capacity", &self.cache_capacity)
+            .field("retry", &self.retry)
+            .field("missing_etag", &self.missing_etag)
+            .field("partition", &self.partition)
+            .field("custom_transport", &self.transport.is_some())
+            .field("custom_sleeper", &self.sleeper.is_some())
+            .field("observers", &self.observers.len())
+            .field("header_names", &self.headers.keys().collect::<Vec<_>>())
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("keys_honoured", &self.keys_honoured)
+            .field("trust_write_bodies", &self.trust_write_bodies)
+            .finish()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -218,8 +238,10 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero `attempt_timeout` (use `None` for no limit).
+    /// [`Error::Config`] for a zero `attempt_timeout` (use `None` for no limit) and for an
+    /// invalid [`RetryConfig`] (see [`RetryConfig::validate`]).
     pub fn build(self) -> Result<Client, Error> {
+        self.retry.validate()?;
         if self.attempt_timeout == Some(Duration::ZERO) {
             return Err(Error::Config {
                 field: "attempt_timeout",
@@ -291,18 +313,51 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            client.resolve("/items/1").unwrap(),
+            client.resolve("/items/1", &[]).unwrap(),
             "http://h:1/api/items/1"
         );
-        assert_eq!(client.resolve("items").unwrap(), "http://h:1/api/items");
-        assert_eq!(client.resolve("http://other/x").unwrap(), "http://other/x");
+        assert_eq!(
+            client.resolve("items", &[]).unwrap(),
+            "http://h:1/api/items"
+        );
+        assert_eq!(
+            client.resolve("http://other/x", &[]).unwrap(),
+            "http://other/x"
+        );
+        let query = [("q".to_owned(), "a b&c".to_owned())];
+        assert_eq!(
+            client.resolve("/items", &query).unwrap(),
+            "http://h:1/api/items?q=a+b%26c"
+        );
     }
 
     #[test]
     fn relative_path_without_base_is_a_clear_error() {
         let client = ClientBuilder::new().build().unwrap();
-        let err = client.resolve("/items").unwrap_err();
+        let err = client.resolve("/items", &[]).unwrap_err();
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_retry_config_fails_the_build_with_its_name() {
+        let err = ClientBuilder::new()
+            .retry(RetryConfig::new().with_max_attempts(0))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_config");
+        assert!(err.to_string().contains("retry.max_attempts"), "{err}");
+    }
+
+    #[test]
+    fn debug_shows_settings_but_not_header_values() {
+        let builder = ClientBuilder::new()
+            .header("authorization", "Bearer secret")
+            .unwrap();
+        let text = format!("{builder:?}");
+        assert!(
+            text.contains("authorization") && !text.contains("secret"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,19 +2,21 @@
 
 use std::time::Duration;
 
-use http::{header, Method, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use tracing::Instrument;
 use web_time::Instant;
 
 use crate::{
-    retry::{decide_throttle, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled},
+    retry::{
+        decide_throttle, is_retry_safe, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled,
+    },
     stats::Counters,
     timeout::within,
-    transport::{HttpRequest, HttpResponse, RedirectNotFollowed},
+    transport::{is_read, Incoming, Outgoing, RedirectNotFollowed},
     Error, Event, TimeoutScope,
 };
 
-use super::{Client, Inner};
+use super::{options::Options, Client, Inner};
 
 /// How many redirects a read follows before returning the redirect itself (reqwest's default).
 const MAX_REDIRECTS: u32 = 10;
@@ -25,12 +27,18 @@ pub(crate) struct OpState {
     backoff: Backoff,
     /// HTTP requests sent so far.
     pub requests: u32,
+    /// Headers this operation adds to the client's.
+    pub headers: HeaderMap,
+    /// The limit for each request of this operation.
+    pub attempt_timeout: Option<Duration>,
 }
 
 impl OpState {
-    pub(crate) fn new(inner: &Inner) -> Self {
+    pub(crate) fn new(inner: &Inner, options: &Options) -> Self {
         let config = &inner.retry;
         Self {
+            headers: options.headers.clone(),
+            attempt_timeout: options.attempt_timeout.unwrap_or(inner.attempt_timeout),
             started: inner.sleeper.now(),
             backoff: Backoff::new(
                 config.initial_delay(),
@@ -49,7 +57,7 @@ impl OpState {
 
 /// A response and how it was obtained.
 pub(crate) struct Exchanged {
-    pub response: HttpResponse,
+    pub response: Incoming,
     /// How many times this request was sent (redirect hops of a read included).
     pub attempts: u32,
     /// Whether an earlier attempt of this (unsafe-method) request was answered 503, which a
@@ -75,25 +83,6 @@ pub(crate) fn wall_clock() -> Duration {
         .unwrap_or_default()
 }
 
-/// Whether `request` may be sent again after it was answered `status` (429 or 503), so that a
-/// second delivery cannot apply it twice.
-///
-/// - Safe methods, and writes with `If-Match`/`If-None-Match` (a repeat fails the precondition;
-///   the caller then checks whether the first attempt landed).
-/// - A 429 means the server did not process the request, so a keyed write may be resent.
-/// - A 503 may come from a proxy after the origin committed: a keyed POST/PATCH is resent only
-///   when the server is known to honour `Idempotency-Key` (else two resources may be created).
-///   PUT and DELETE are idempotent methods, so a keyed (unconditional) one may be resent.
-pub(crate) fn is_retry_safe(request: &HttpRequest, status: u16, keys_honoured: bool) -> bool {
-    let method = &request.method;
-    let keyed = request.headers.contains_key("idempotency-key");
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        || request.headers.contains_key(header::IF_MATCH)
-        || request.headers.contains_key(header::IF_NONE_MATCH)
-        || (keyed
-            && (status == 429 || keys_honoured || matches!(*method, Method::PUT | Method::DELETE)))
-}
-
 fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
@@ -110,7 +99,7 @@ fn host_of(url: &str) -> String {
 
 /// `Location`, resolved against `base`.
 pub(crate) fn location_of(
-    response: &HttpResponse,
+    response: &Incoming,
     name: header::HeaderName,
     base: &str,
 ) -> Option<String> {
@@ -122,27 +111,28 @@ pub(crate) fn location_of(
 impl Client {
     /// Sends one HTTP request within the attempt timeout; a transport that refused to follow a
     /// redirect for a write becomes [`Error::Redirected`].
-    async fn send_once(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+    async fn send_once(&self, op: &OpState, request: &Outgoing) -> Result<Incoming, Error> {
         let inner = &*self.inner;
         let (method, url) = (&request.method, &request.url);
-        let timer = inner.attempt_timeout.map(|d| inner.sleeper.timer(d));
+        let http = request.to_http().ok_or_else(|| Error::InvalidUrl {
+            input: url.clone(),
+            reason: "is not a valid HTTP request URI".into(),
+        })?;
+        let timer = op.attempt_timeout.map(|d| inner.sleeper.timer(d));
         let span = tracing::debug_span!("ifmatch.attempt", method = %method, url = %url);
-        match within(
-            timer,
-            inner.transport.send(request.clone()).instrument(span),
-        )
-        .await
-        {
+        match within(timer, inner.transport.send(http).instrument(span)).await {
             Err(_) => Err(Error::Timeout {
                 what: format!("{method} {url}"),
-                after: inner.attempt_timeout.unwrap_or_default(),
+                url: url.clone(),
+                read_only: is_read(method),
+                after: op.attempt_timeout.unwrap_or_default(),
                 scope: TimeoutScope::Attempt,
             }),
             Ok(Err(source)) => Err(match source.downcast_ref::<RedirectNotFollowed>() {
                 Some(redirect) => Error::Redirected {
                     method: method.clone(),
                     url: url.clone(),
-                    status: redirect.status,
+                    status: redirect.status.and_then(|s| StatusCode::from_u16(s).ok()),
                     location: redirect.location.clone(),
                 },
                 None => Error::Transport {
@@ -151,7 +141,7 @@ impl Client {
                     source,
                 },
             }),
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => Ok(response.into()),
         }
     }
 
@@ -161,19 +151,19 @@ impl Client {
     pub(crate) async fn exchange(
         &self,
         op: &mut OpState,
-        mut request: HttpRequest,
+        mut request: Outgoing,
     ) -> Result<Exchanged, Error> {
         let inner = &*self.inner;
         let host = host_of(&request.url);
         let method = request.method.clone();
-        let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let unsafe_method = !is_read(&method);
         let mut attempt = 1u32;
         let mut hops = 0u32;
         let mut resent_after_503 = false;
         loop {
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
-            let response = self.send_once(&request).await?;
+            let response = self.send_once(op, &request).await?;
             let status = response.status.as_u16();
             if is_redirect(response.status) {
                 let location = location_of(&response, header::LOCATION, &request.url);
@@ -187,7 +177,7 @@ impl Client {
                         return Err(Error::Redirected {
                             method,
                             url: request.url,
-                            status: Some(status),
+                            status: Some(response.status),
                             location,
                         })
                     }
@@ -215,7 +205,12 @@ impl Client {
                 hint: hint.wait,
                 attempts: attempt,
                 elapsed: op.elapsed(inner),
-                retry_safe: is_retry_safe(&request, status, inner.keys_honoured),
+                retry_safe: is_retry_safe(
+                    &request.method,
+                    &request.headers,
+                    status,
+                    inner.keys_honoured,
+                ),
             };
             let url = request.url.clone();
             match decide_throttle(&throttled, &inner.retry, &mut op.backoff) {
@@ -231,7 +226,7 @@ impl Client {
                             method,
                             url,
                             host,
-                            status,
+                            status: response.status,
                         });
                     }
                     resent_after_503 |= status == 503 && unsafe_method;
@@ -239,7 +234,7 @@ impl Client {
                     self.emit(Event::Throttled {
                         method: method.clone(),
                         url,
-                        status,
+                        status: response.status,
                         hint: hint.wait,
                         delay,
                     });
@@ -257,7 +252,7 @@ impl Client {
                     return Err(Error::RetryAfterTooLong {
                         method,
                         url,
-                        status,
+                        status: response.status,
                         delay,
                         max: inner.retry.max_retry_after(),
                     });
@@ -274,33 +269,6 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_safety_needs_a_safe_method_a_precondition_or_a_key_the_status_allows() {
-        let mut post = HttpRequest::new(Method::POST, "http://h/x");
-        assert!(!is_retry_safe(&post, 429, false));
-        post.headers
-            .insert("idempotency-key", "\"k\"".parse().unwrap());
-        assert!(is_retry_safe(&post, 429, false));
-        // A 503 may follow a commit: a keyed POST is resent only to a server that honours keys.
-        assert!(!is_retry_safe(&post, 503, false));
-        assert!(is_retry_safe(&post, 503, true));
-        let mut put = HttpRequest::new(Method::PUT, "http://h/x");
-        assert!(!is_retry_safe(&put, 429, false));
-        put.headers
-            .insert(header::IF_MATCH, "\"1\"".parse().unwrap());
-        assert!(is_retry_safe(&put, 503, false));
-        let mut keyed_put = HttpRequest::new(Method::PUT, "http://h/x");
-        keyed_put
-            .headers
-            .insert("idempotency-key", "\"k\"".parse().unwrap());
-        assert!(is_retry_safe(&keyed_put, 503, false));
-        assert!(is_retry_safe(
-            &HttpRequest::new(Method::GET, "http://h/x"),
-            503,
-            false
-        ));
-    }
 
     #[test]
     fn hosts_include_the_port() {

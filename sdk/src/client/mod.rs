@@ -1,39 +1,51 @@
-//! The client: reads, writes and updates with automatic preconditions and recovery.
+//! The client: reads, writes and updates with preconditions and recovery.
+//!
+//! Every operation is a builder that owns a clone of the client (cheap: one `Arc`), so it can be
+//! moved into a spawned task; await it directly, or set per-request options first.
 
 pub(crate) mod builder;
 mod exchange;
 mod keys;
+mod options;
+mod raw;
+mod read;
 mod response;
+mod send_write;
 mod update;
 mod write;
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use http::{header, HeaderMap, HeaderValue, Method};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use tracing::Instrument;
 use url::Url;
 
 use crate::{
-    cache::{CacheEntry, CacheKey, EtagCache},
+    cache::{CacheKey, EtagCache},
     event::Observer,
     retry::{RetryBudget, RetryConfig},
+    rt::{MaybeSend, Sleeper},
     stats::Counters,
     timeout::within,
-    transport::{HttpRequest, Transport},
-    Error, Event, MissingEtagPolicy, Precondition, Sleeper, Stats, TimeoutScope, Versioned,
+    transport::{Outgoing, Transport},
+    ChangeError, Error, Event, MissingEtagPolicy, Precondition, Stats, TimeoutScope,
 };
 
 pub use builder::ClientBuilder;
+pub use raw::Raw;
+pub use read::Get;
 pub use update::Update;
+pub use write::Write;
 
 use exchange::OpState;
 use keys::KeySource;
+use options::Options;
 
 /// An HTTP client for JSON resources that makes concurrent writes safe.
 ///
-/// Cheap to clone (clones share the cache, budget and counters). See the crate docs for a tour.
+/// Cheap to clone (clones share the cache, budget and counters); one per process is the
+/// intended use, shared by every task (see "Sharing a client across tasks" in `docs/sdk.md`).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), ifmatch::Error> {
@@ -110,66 +122,40 @@ impl Client {
         &self.inner.retry
     }
 
-    /// Reads a JSON resource and remembers its ETag.
+    /// Reads a JSON resource as `T` and remembers its ETag; see [`Get`].
     ///
-    /// With a cached copy the request carries `If-None-Match`, and a 304 answer is served from
-    /// the cache ([`Versioned::from_cache`]). A 304 naming another validator than the cached
-    /// one (e.g. the strong successor of a weak tag) is not trusted: the resource is read again
-    /// in full. Throttled reads are retried per [`RetryConfig`]; redirects are followed.
-    ///
-    /// # Errors
-    /// [`Error::Status`] for error statuses (e.g. 404), [`Error::Decode`] if the body is not a `T`,
-    /// [`Error::Timeout`], and the throttling and transport errors.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Versioned<T>, Error> {
-        let url = self.resolve(path)?;
-        let span = tracing::debug_span!("ifmatch.get", url = %url);
-        let work = async {
-            let mut op = self.op();
-            let fresh = self.fetch(&mut op, &url, true).await?;
-            // Deserialize from the shared cached value: cloning it first cost as much as the
-            // download it saved (sdk/benches, `get_cached`).
-            let value = T::deserialize(&*fresh.body).map_err(|source| Error::Decode {
-                url: url.clone(),
-                source,
-            })?;
-            Ok(Versioned {
-                value,
-                etag: fresh.etag,
-                location: None,
-                attempts: op.requests,
-                from_cache: fresh.from_cache,
-            })
-        };
-        self.bounded(format!("GET {url}"), work.instrument(span))
-            .await
+    /// ```no_run
+    /// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Item { title: String }
+    /// let item = client.get::<Item>("/items/1").header("x-request-id", "42").await?;
+    /// println!("{} at {:?}", item.value.title, item.etag);
+    /// # Ok(()) }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Get<T> {
+        Get::new(self.clone(), path)
     }
 
-    /// Creates a resource with POST. With retries enabled the request carries a generated
-    /// `Idempotency-Key` and is resent after a 429 (the server did not process it); after a 503
-    /// only when [`ClientBuilder::server_honours_idempotency_keys`] says the key makes that safe.
+    /// Creates a resource with POST; see [`Write`]. With retries enabled the request carries a
+    /// generated `Idempotency-Key` and is resent after a 429 (the server did not process it);
+    /// after a 503 only when [`ClientBuilder::server_honours_idempotency_keys`] says the key
+    /// makes that safe.
     ///
     /// The result's `location` is the new resource's URL. Its `etag` is set only when the body
     /// is the new resource's representation (`Content-Location` equal to `Location`, or
     /// [`ClientBuilder::trust_write_bodies`]); that pair is then cached under the location.
-    ///
-    /// # Errors
-    /// [`Error::Status`] for error statuses, [`Error::Redirected`], [`Error::Timeout`],
-    /// throttling and transport errors.
-    pub async fn create<B: Serialize + ?Sized>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<Versioned<Value>, Error> {
-        let url = self.resolve(path)?;
-        let doc = encode(body)?;
-        let span = tracing::debug_span!("ifmatch.create", url = %url);
-        let work = self.write(Method::POST, &url, Precondition::unconditional(), Some(doc));
-        self.bounded(format!("POST {url}"), work.instrument(span))
-            .await
+    pub fn create<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Write<Value> {
+        Write::new(
+            self.clone(),
+            Method::POST,
+            path,
+            Some(encode(body)),
+            Precondition::unconditional(),
+        )
     }
 
-    /// Replaces a resource with PUT, conditional on `precondition`: pass the [`Versioned`] your
-    /// document was read from (`&read`) to send `If-Match` with its ETag, or choose
+    /// Replaces a resource with PUT, conditional on `precondition`: pass the [`crate::Versioned`]
+    /// your document was read from (`&read`) to send `If-Match` with its ETag, or choose
     /// [`Precondition::create_only`] or [`Precondition::unconditional`]. The client never takes
     /// the version from its cache: another task may have written since your read.
     ///
@@ -179,27 +165,26 @@ impl Client {
     /// let mut doc = read.value.clone();
     /// doc["title"] = "renamed".into();
     /// // Refused with 412 if anyone wrote /items/1 since `read`.
-    /// client.put("/items/1", &doc, &read).await?;
+    /// let written = client.put("/items/1", &doc, &read).await?;
+    /// assert_eq!(written.value["title"], "renamed");
     /// # Ok(()) }
     /// ```
     ///
-    /// # Errors
-    /// [`Error::Conflict`] when the resource changed since it was read (use [`Client::update`] to
-    /// recover automatically), [`Error::MissingEtag`] when the read had no strong ETag (nothing is
-    /// sent), [`Error::OutcomeUnknown`], [`Error::Status`], [`Error::Redirected`],
-    /// [`Error::Timeout`], throttling and transport errors.
-    pub async fn put<B: Serialize + ?Sized>(
+    /// The result's value is the stored representation when the server answered with it
+    /// (`Content-Location`), else the document sent.
+    pub fn put<T: Serialize + DeserializeOwned>(
         &self,
         path: &str,
-        body: &B,
+        doc: &T,
         precondition: impl Into<Precondition>,
-    ) -> Result<Versioned<Value>, Error> {
-        let url = self.resolve(path)?;
-        let doc = encode(body)?;
-        let span = tracing::debug_span!("ifmatch.put", url = %url);
-        let work = self.write(Method::PUT, &url, precondition.into(), Some(doc));
-        self.bounded(format!("PUT {url}"), work.instrument(span))
-            .await
+    ) -> Write<T> {
+        Write::new(
+            self.clone(),
+            Method::PUT,
+            path,
+            Some(encode(doc)),
+            precondition.into(),
+        )
     }
 
     /// Applies a JSON Merge Patch (RFC 7396) with PATCH, conditional on `precondition` as for
@@ -209,80 +194,87 @@ impl Client {
     /// (`Content-Location` names it, or [`ClientBuilder::trust_write_bodies`]); otherwise `value`
     /// is the server's answer as sent and `etag` is `None`: read the resource before writing
     /// again.
-    ///
-    /// # Errors
-    /// As [`Client::put`]; a missing resource is [`Error::Status`] 404.
-    pub async fn patch<B: Serialize + ?Sized>(
+    pub fn patch<P: Serialize + ?Sized>(
         &self,
         path: &str,
-        merge_patch: &B,
+        merge_patch: &P,
         precondition: impl Into<Precondition>,
-    ) -> Result<Versioned<Value>, Error> {
-        let url = self.resolve(path)?;
-        let doc = encode(merge_patch)?;
-        let span = tracing::debug_span!("ifmatch.patch", url = %url);
-        let work = self.write(Method::PATCH, &url, precondition.into(), Some(doc));
-        self.bounded(format!("PATCH {url}"), work.instrument(span))
-            .await
+    ) -> Write<Value> {
+        Write::new(
+            self.clone(),
+            Method::PATCH,
+            path,
+            Some(encode(merge_patch)),
+            precondition.into(),
+        )
     }
 
     /// Deletes a resource, conditional on `precondition` as for [`Client::put`], and forgets
     /// its cache entry.
-    ///
-    /// # Errors
-    /// As [`Client::put`]; a missing resource is [`Error::Status`] 404.
-    pub async fn delete(
-        &self,
-        path: &str,
-        precondition: impl Into<Precondition>,
-    ) -> Result<(), Error> {
-        let url = self.resolve(path)?;
-        let span = tracing::debug_span!("ifmatch.delete", url = %url);
-        let work = self.write(Method::DELETE, &url, precondition.into(), None);
-        self.bounded(format!("DELETE {url}"), work.instrument(span))
-            .await
-            .map(drop)
+    pub fn delete(&self, path: &str, precondition: impl Into<Precondition>) -> Write<()> {
+        Write::new(
+            self.clone(),
+            Method::DELETE,
+            path,
+            None,
+            precondition.into(),
+        )
     }
 
-    /// Starts a read-modify-write of a JSON resource that survives concurrent writers; see [`Update`].
+    /// A read-modify-write of one JSON resource as `T` that survives concurrent writers; see
+    /// [`Update`]. The change may run several times, once per version it is applied to.
     ///
     /// ```no_run
     /// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+    /// use serde_json::Value;
+    ///
     /// let out = client
-    ///     .update("/items/1")
-    ///     .change(|doc| {
+    ///     .update("/items/1", |doc: &mut Value| {
     ///         doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
     ///         Ok(())
     ///     })
     ///     .strategy(ifmatch::Strategy::Reapply)
-    ///     .send()
     ///     .await?;
     /// println!("written in {} attempt(s)", out.attempts);
     /// # Ok(()) }
     /// ```
-    pub fn update(&self, path: &str) -> Update<'_> {
-        Update::new(self, path)
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        path: &str,
+        change: impl FnMut(&mut T) -> Result<(), ChangeError> + MaybeSend + 'static,
+    ) -> Update<T> {
+        Update::new(self.clone(), path, change)
     }
 
-    /// Resolves a path against the base URL: `/items/1` with base `http://h/api` is
-    /// `http://h/api/items/1`. Absolute `http(s)` URLs are used as they are.
-    pub(crate) fn resolve(&self, path: &str) -> Result<String, Error> {
+    /// A request the SDK does not model (another method, an action URL), still going through
+    /// the cache, preconditions and retries; see [`Raw`].
+    pub fn request(&self, method: Method, path: &str) -> Raw {
+        Raw::new(self.clone(), method, path)
+    }
+
+    /// Resolves a path against the base URL (`/items/1` with base `http://h/api` is
+    /// `http://h/api/items/1`; absolute `http(s)` URLs are used as they are) and appends `query`.
+    pub(crate) fn resolve(&self, path: &str, query: &[(String, String)]) -> Result<String, Error> {
         let invalid = |reason: &str| Error::InvalidUrl {
             input: path.to_owned(),
             reason: reason.to_owned(),
         };
-        if let Ok(absolute) = Url::parse(path) {
-            return match absolute.scheme() {
-                "http" | "https" => Ok(absolute.into()),
-                _ => Err(invalid("only http and https URLs are supported")),
-            };
+        let mut url = match Url::parse(path) {
+            Ok(absolute) if matches!(absolute.scheme(), "http" | "https") => absolute,
+            Ok(_) => return Err(invalid("only http and https URLs are supported")),
+            Err(_) => {
+                let base = self.inner.base_url.as_ref().ok_or_else(|| {
+                    invalid("a relative path needs a base URL; set Client::builder().base_url(...)")
+                })?;
+                base.join(path.trim_start_matches('/'))
+                    .map_err(|e| invalid(&format!("cannot be joined to the base URL: {e}")))?
+            }
+        };
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (k, v)));
         }
-        let base = self.inner.base_url.as_ref().ok_or_else(|| {
-            invalid("a relative path needs a base URL; set Client::builder().base_url(...)")
-        })?;
-        base.join(path.trim_start_matches('/'))
-            .map(String::from)
-            .map_err(|e| invalid(&format!("cannot be joined to the base URL: {e}")))
+        Ok(url.into())
     }
 
     fn key(&self, url: &str) -> CacheKey {
@@ -292,8 +284,8 @@ impl Client {
         }
     }
 
-    fn op(&self) -> OpState {
-        OpState::new(&self.inner)
+    fn op(&self, options: &Options) -> OpState {
+        OpState::new(&self.inner, options)
     }
 
     fn emit(&self, event: Event) {
@@ -302,13 +294,17 @@ impl Client {
         }
     }
 
-    fn request(&self, method: Method, url: &str) -> HttpRequest {
-        let mut request = HttpRequest::new(method, url);
+    /// A request with the client's headers, then the operation's own.
+    fn outgoing(&self, op: &OpState, method: Method, url: &str) -> Outgoing {
+        let mut request = Outgoing::new(method, url);
         request.headers = self.inner.default_headers.clone();
         request.headers.insert(
             header::ACCEPT,
             HeaderValue::from_static("application/json, application/problem+json"),
         );
+        for (name, value) in &op.headers {
+            request.headers.insert(name, value.clone());
+        }
         request
     }
 
@@ -316,86 +312,22 @@ impl Client {
     pub(crate) async fn bounded<T>(
         &self,
         what: String,
-        work: impl std::future::Future<Output = Result<T, Error>>,
+        url: &str,
+        read_only: bool,
+        work: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let deadline = self.inner.retry.total_deadline();
         let timer = deadline.map(|d| self.inner.sleeper.timer(d));
         within(timer, work).await.unwrap_or_else(|_| {
             Err(Error::Timeout {
                 what,
+                url: url.to_owned(),
+                read_only,
                 after: deadline.unwrap_or_default(),
                 scope: TimeoutScope::Operation,
             })
         })
     }
-
-    /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
-    pub(crate) async fn fetch(
-        &self,
-        op: &mut OpState,
-        url: &str,
-        conditional: bool,
-    ) -> Result<Fresh, Error> {
-        let key = self.key(url);
-        let mut cached = self.inner.cache.get(&key).filter(|_| conditional);
-        loop {
-            let mut request = self.request(Method::GET, url);
-            if let Some(entry) = &cached {
-                if let Ok(value) = HeaderValue::from_str(&entry.etag.to_string()) {
-                    request.headers.insert(header::IF_NONE_MATCH, value);
-                }
-            }
-            let response = self.exchange(op, request).await?.response;
-            let status = response.status.as_u16();
-            if let (304, Some(entry)) = (status, cached.take()) {
-                // RFC 9111 §4.3.4: a 304 revalidates the stored response its validator selects.
-                // Another validator (e.g. the strong successor of a cached weak tag) selects
-                // nothing we hold, so read the resource in full instead of guessing.
-                match self.etag_of(&response) {
-                    Some(tag) if tag != entry.etag => continue,
-                    _ => {
-                        Counters::bump(&self.inner.counters.not_modified_hits);
-                        return Ok(Fresh {
-                            body: entry.body,
-                            etag: Some(entry.etag),
-                            from_cache: true,
-                        });
-                    }
-                }
-            }
-            if !response.status.is_success() {
-                if status == 404 || status == 410 {
-                    self.inner.cache.remove(&key);
-                }
-                return Err(self.error_for(&Method::GET, url, &response, op.requests, None));
-            }
-            let etag = self.etag_of(&response);
-            let body = Arc::new(response::json_body(url, &response.body)?.unwrap_or(Value::Null));
-            match &etag {
-                Some(tag) => self.inner.cache.put(
-                    key,
-                    CacheEntry {
-                        etag: tag.clone(),
-                        body: body.clone(),
-                    },
-                ),
-                // The cached validator no longer describes what the server holds.
-                None => self.inner.cache.remove(&key),
-            }
-            return Ok(Fresh {
-                body,
-                etag,
-                from_cache: false,
-            });
-        }
-    }
-}
-
-/// A representation just read (or revalidated).
-pub(crate) struct Fresh {
-    pub body: Arc<Value>,
-    pub etag: Option<crate::EntityTag>,
-    pub from_cache: bool,
 }
 
 fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Value, Error> {

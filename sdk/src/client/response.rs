@@ -4,8 +4,8 @@ use http::{header, Method};
 use serde_json::Value;
 
 use crate::{
-    conflict::classify, retry::read_hint, stats::Counters, transport::HttpResponse, EntityTag,
-    Error, Problem,
+    conflict::classify, retry::read_hint, stats::Counters, transport::Incoming, EntityTag, Error,
+    Problem,
 };
 
 use super::Client;
@@ -25,7 +25,7 @@ pub(crate) fn json_body(url: &str, body: &[u8]) -> Result<Option<Value>, Error> 
 
 impl Client {
     /// The response's ETag; a malformed one is ignored (and counted), never trusted.
-    pub(crate) fn etag_of(&self, response: &HttpResponse) -> Option<EntityTag> {
+    pub(crate) fn etag_of(&self, response: &Incoming) -> Option<EntityTag> {
         let raw = response.headers.get(header::ETAG)?;
         match raw.to_str().ok().map(str::parse::<EntityTag>) {
             Some(Ok(tag)) => Some(tag),
@@ -43,19 +43,21 @@ impl Client {
         &self,
         method: &Method,
         url: &str,
-        response: &HttpResponse,
+        response: &Incoming,
         attempts: u32,
         sent_tag: Option<&EntityTag>,
     ) -> Error {
-        let status = response.status.as_u16();
+        let status = response.status;
         let problem = Problem::from_json(&response.body);
         let etag = self.etag_of(response);
-        if let Some(conflict) = classify(status, problem.as_ref(), etag.as_ref(), sent_tag) {
+        if let Some(conflict) = classify(status.as_u16(), problem.as_ref(), etag.as_ref(), sent_tag)
+        {
             return Error::Conflict {
                 method: method.clone(),
                 url: url.to_owned(),
                 status,
                 attempts,
+                create_only: false,
                 current_etag: conflict.current_etag,
                 problem: problem.map(Box::new),
             };

@@ -1,38 +1,49 @@
 //! `update()`: read, change, write with If-Match, and recover from version conflicts.
 
-use std::sync::Arc;
+use std::{future::IntoFuture, marker::PhantomData, sync::Arc};
 
-use http::Method;
+use http::{Method, StatusCode};
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 
 use crate::{
     cache::CacheEntry,
     precondition::{for_update, Header, Read, Unsafe},
-    retry::Backoff,
+    retry::{after_conflict, AfterConflict, Backoff},
+    rt::{BoxFuture, MaybeSend},
     stats::Counters,
     strategy::Step,
-    CancelToken, ChangeError, ConflictContext, ConflictOutcome, Error, Event, MaybeSend, Strategy,
-    Versioned,
+    CancelToken, ChangeError, ConflictContext, ConflictOutcome, Error, Event, Strategy, Versioned,
 };
 
-use super::{exchange::jitter_seed, Client};
+use super::{
+    exchange::jitter_seed,
+    options::{request_options, Options},
+    Client,
+};
 
-/// Object-safe form of the change closure, so it can be `!Send` on wasm32.
-trait Change: MaybeSend {
-    fn apply(&mut self, doc: &mut Value) -> Result<(), ChangeError>;
+/// The change closure over the JSON form (given the URL for its errors), so merging and
+/// re-applying work on any `T`. A trait rather than `dyn FnMut + Send`, so that it may be
+/// `!Send` on wasm32.
+trait ChangeFn: MaybeSend {
+    fn call(&mut self, doc: &mut Value, url: &str) -> Result<(), Error>;
 }
 
-impl<F> Change for F
+impl<F> ChangeFn for F
 where
-    F: FnMut(&mut Value) -> Result<(), ChangeError> + MaybeSend,
+    F: FnMut(&mut Value, &str) -> Result<(), Error> + MaybeSend,
 {
-    fn apply(&mut self, doc: &mut Value) -> Result<(), ChangeError> {
-        self(doc)
+    fn call(&mut self, doc: &mut Value, url: &str) -> Result<(), Error> {
+        self(doc, url)
     }
 }
 
-/// A read-modify-write of one JSON resource; built by [`Client::update`], run by [`Update::send`].
+type Change = Box<dyn ChangeFn>;
+
+/// A read-modify-write of one JSON resource as `T`; built by [`Client::update`]. Await it, or
+/// call [`Update::send`]; set the strategy and per-request options (`header`, `query`,
+/// `timeout`) first. It owns a clone of the client, so it can be moved into a spawned task.
 ///
 /// The change is applied to the client's cached representation when it has one with a strong
 /// ETag (no request), otherwise to a fresh, unconditional GET. The result is written with PUT
@@ -40,34 +51,60 @@ where
 /// When that loses a version race (412, or a 409 naming a version conflict) the client re-reads,
 /// lets the [`Strategy`] decide, pauses briefly (jittered) and writes again, up to
 /// [`crate::RetryConfig::max_conflict_attempts`] writes. Any other 409 is returned at once.
-#[must_use = "an update does nothing until .send().await"]
-pub struct Update<'c> {
-    client: &'c Client,
+///
+/// The change sees the document as `T` (decoded from JSON each time it runs, and encoded
+/// back); merging works on the JSON form, so members `T` does not know are kept by
+/// [`Strategy::ThreeWayMerge`] but dropped by a `T` that does not keep them.
+#[must_use = "an update does nothing until it is awaited"]
+pub struct Update<T> {
+    client: Client,
     path: String,
-    change: Option<Box<dyn Change + 'c>>,
+    change: Change,
     strategy: Strategy,
     cancel: Option<CancelToken>,
+    options: Options,
+    decoded: PhantomData<fn() -> T>,
 }
 
-impl<'c> Update<'c> {
-    pub(super) fn new(client: &'c Client, path: &str) -> Self {
+request_options!(Update<T>);
+
+impl<T> std::fmt::Debug for Update<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Update")
+            .field("path", &self.path)
+            .field("strategy", &self.strategy)
+            .field("cancellable", &self.cancel.is_some())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Update<T> {
+    pub(super) fn new<F>(client: Client, path: &str, mut change: F) -> Self
+    where
+        F: FnMut(&mut T) -> Result<(), ChangeError> + MaybeSend + 'static,
+    {
+        let change: Change = Box::new(move |doc: &mut Value, url: &str| {
+            let mut typed = T::deserialize(&*doc).map_err(|source| Error::Decode {
+                url: url.to_owned(),
+                source,
+            })?;
+            change(&mut typed).map_err(|e| Error::Change {
+                url: url.to_owned(),
+                source: e.into_inner(),
+            })?;
+            *doc = serde_json::to_value(&typed).map_err(|source| Error::Encode { source })?;
+            Ok(())
+        });
         Self {
             client,
             path: path.to_owned(),
-            change: None,
+            change,
             strategy: Strategy::default(),
             cancel: None,
+            options: Options::default(),
+            decoded: PhantomData,
         }
-    }
-
-    /// The change to make: a closure editing the document in place. It may run several times
-    /// (once per conflict under [`Strategy::Reapply`]), so it must only depend on the document.
-    pub fn change<F>(mut self, change: F) -> Self
-    where
-        F: FnMut(&mut Value) -> Result<(), ChangeError> + MaybeSend + 'c,
-    {
-        self.change = Some(Box::new(change));
-        self
     }
 
     /// How to recover from a version conflict; [`Strategy::Reapply`] when not set.
@@ -86,37 +123,55 @@ impl<'c> Update<'c> {
     ///
     /// # Errors
     /// [`Error::Conflict`] after the last allowed write, [`Error::MergeConflict`],
-    /// [`Error::Aborted`], [`Error::Change`], [`Error::Cancelled`], [`Error::Config`] without a
-    /// change, and the errors of [`Client::get`] and [`Client::put`].
-    pub async fn send(self) -> Result<Versioned<Value>, Error> {
-        let url = self.client.resolve(&self.path)?;
+    /// [`Error::Aborted`], [`Error::Change`], [`Error::Cancelled`], [`Error::Decode`] when the
+    /// document is not a `T`, [`Error::OutcomeUnknown`], and the errors of [`Client::get`] and
+    /// [`Client::put`].
+    pub async fn send(self) -> Result<Versioned<T>, Error> {
+        self.options.check()?;
+        let url = self.client.resolve(&self.path, &self.options.query)?;
         let span =
             tracing::debug_span!("ifmatch.update", url = %url, strategy = self.strategy.name());
         let what = format!("update of {url}");
-        let client = self.client;
-        match self.cancel.clone() {
-            Some(token) => {
-                let work = client.bounded(what.clone(), self.run(url).instrument(span));
-                token.run(&what, work).await
-            }
-            None => client.bounded(what, self.run(url).instrument(span)).await,
-        }
+        let client = self.client.clone();
+        let cancel = self.cancel.clone();
+        let work = client.bounded(
+            what.clone(),
+            &url,
+            false,
+            self.run(url.clone()).instrument(span),
+        );
+        let updated = match cancel {
+            Some(token) => token.run(&what, work).await,
+            None => work.await,
+        }?;
+        let Versioned {
+            value,
+            etag,
+            location,
+            attempts,
+            from_cache,
+        } = updated;
+        let value = T::deserialize(&value).map_err(|source| Error::Decode { url, source })?;
+        Ok(Versioned {
+            value,
+            etag,
+            location,
+            attempts,
+            from_cache,
+        })
     }
 
     async fn run(self, url: String) -> Result<Versioned<Value>, Error> {
         let Self {
             client,
             strategy,
-            change,
+            mut change,
+            options,
             ..
         } = self;
-        let mut change = change.ok_or_else(|| Error::Config {
-            field: "change",
-            reason: "update() needs .change(|doc| ...) before .send()".into(),
-        })?;
         let inner = &*client.inner;
         let config = inner.retry;
-        let mut op = client.op();
+        let mut op = client.op(&options);
 
         // A cached body is a usable base only with a strong validator: that pair was stored
         // together, so the write is conditional on exactly the version the change saw.
@@ -155,7 +210,7 @@ impl<'c> Update<'c> {
                 }
             }
         };
-        let mut mine = apply(change.as_mut(), &base, &url)?;
+        let mut mine = apply(&mut change, &base, &url)?;
         let mut pauses = Backoff::new(
             config.conflict_delay(),
             config.conflict_factor(),
@@ -190,7 +245,7 @@ impl<'c> Update<'c> {
                 Err(err) if matches!(err, Error::Conflict { .. }) => err,
                 Err(err) => return Err(err),
             };
-            let status = err.status().unwrap_or(412);
+            let status = err.status().unwrap_or(StatusCode::PRECONDITION_FAILED);
             let conflict_event = |outcome| Event::Conflict {
                 url: url.clone(),
                 status,
@@ -198,14 +253,14 @@ impl<'c> Update<'c> {
                 outcome,
                 attempt: writes,
             };
-            let pause = pauses.next_delay();
-            let out_of_time = config
-                .total_deadline()
-                .is_some_and(|d| op.elapsed(inner) + pause > d);
-            if writes >= config.max_conflict_attempts() || out_of_time {
-                client.emit(conflict_event(ConflictOutcome::GaveUp));
-                return Err(with_attempts(err, writes));
-            }
+            let pause =
+                match after_conflict(writes, op.elapsed(inner), pauses.next_delay(), &config) {
+                    AfterConflict::Retry(pause) => pause,
+                    AfterConflict::OutOfAttempts | AfterConflict::OutOfTime => {
+                        client.emit(conflict_event(ConflictOutcome::GaveUp));
+                        return Err(with_attempts(err, writes));
+                    }
+                };
 
             // Last-write-wins needs only the current validator, which a 409/412 often carries.
             let (theirs, theirs_etag) = match (strategy.needs_body(), err.current_etag()) {
@@ -225,7 +280,7 @@ impl<'c> Update<'c> {
             };
             let (next, outcome) = match strategy.decide(&context) {
                 Step::Reapply => (
-                    apply(change.as_mut(), &theirs, &url)?,
+                    apply(&mut change, &theirs, &url)?,
                     ConflictOutcome::Reapplied,
                 ),
                 Step::Merged(merged) => {
@@ -249,7 +304,7 @@ impl<'c> Update<'c> {
             };
             client.emit(conflict_event(outcome));
             tracing::debug!(
-                status,
+                %status,
                 ?outcome,
                 ?pause,
                 "version conflict resolved; writing again"
@@ -274,13 +329,20 @@ impl<'c> Update<'c> {
     }
 }
 
-fn apply(change: &mut dyn Change, state: &Value, url: &str) -> Result<Value, Error> {
+/// Applies the change to a copy of `state`.
+fn apply(change: &mut Change, state: &Value, url: &str) -> Result<Value, Error> {
     let mut doc = state.clone();
-    change.apply(&mut doc).map_err(|e| Error::Change {
-        url: url.to_owned(),
-        source: e.into_inner(),
-    })?;
+    change.call(&mut doc, url)?;
     Ok(doc)
+}
+
+impl<T: Serialize + DeserializeOwned + MaybeSend + 'static> IntoFuture for Update<T> {
+    type Output = Result<Versioned<T>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
 }
 
 fn with_attempts(err: Error, writes: u32) -> Error {
@@ -289,6 +351,7 @@ fn with_attempts(err: Error, writes: u32) -> Error {
             method,
             url,
             status,
+            create_only,
             current_etag,
             problem,
             ..
@@ -297,6 +360,7 @@ fn with_attempts(err: Error, writes: u32) -> Error {
             url,
             status,
             attempts: writes,
+            create_only,
             current_etag,
             problem,
         },

@@ -1,192 +1,154 @@
-//! Writes: sending with the caller's precondition, and telling the caller what happened.
+//! `put`, `patch`, `delete` and `create` as owned builders.
 
-use http::{header, HeaderValue, Method};
+use std::{future::IntoFuture, marker::PhantomData};
+
+use http::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::{
-    cache::CacheEntry,
-    outcome::{interpret, landed, Answer, CacheAction, Reread},
-    precondition::{header_for, Header, Unusable},
-    stats::Counters,
+    rt::{BoxFuture, MaybeSend},
     Error, Precondition, Versioned,
 };
 
 use super::{
-    exchange::{location_of, Exchanged, OpState},
-    response::json_body,
+    options::{request_options, Options},
     Client,
 };
 
-impl Client {
-    /// PUT/PATCH/DELETE/POST with the caller's precondition; nothing is fetched first.
-    pub(super) async fn write(
-        &self,
+/// One write (PUT, PATCH, DELETE or POST) with the precondition its caller named; built by
+/// [`Client::put`], [`Client::patch`], [`Client::delete`] and [`Client::create`]. Await it, or
+/// call [`Write::send`]; the per-request setters (`header`, `query`, `timeout`) come first.
+///
+/// It owns a clone of the client, so it can be moved into a spawned task.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Write<T> {
+    client: Client,
+    method: Method,
+    path: String,
+    body: Option<Result<Value, Error>>,
+    precondition: Precondition,
+    options: Options,
+    decoded: PhantomData<fn() -> T>,
+}
+
+request_options!(Write<T>);
+
+impl<T> std::fmt::Debug for Write<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Write")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("precondition", &self.precondition)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned> Write<T> {
+    pub(super) fn new(
+        client: Client,
         method: Method,
-        url: &str,
+        path: &str,
+        body: Option<Result<Value, Error>>,
         precondition: Precondition,
-        body: Option<Value>,
-    ) -> Result<Versioned<Value>, Error> {
-        let header = header_for(&precondition).map_err(|Unusable::NoStrongEtag { weak }| {
-            Error::MissingEtag {
-                method: method.clone(),
-                url: url.to_owned(),
-                weak,
-            }
-        })?;
-        let mut op = self.op();
-        self.send_write(&mut op, method, url, header, body.as_ref())
-            .await
+    ) -> Self {
+        Self {
+            client,
+            method,
+            path: path.to_owned(),
+            body,
+            precondition,
+            options: Options::default(),
+            decoded: PhantomData,
+        }
     }
 
-    /// Sends one write with `precondition` and keeps the cache truthful afterwards.
-    pub(super) async fn send_write(
-        &self,
-        op: &mut OpState,
-        method: Method,
-        url: &str,
-        precondition: Header,
-        body: Option<&Value>,
-    ) -> Result<Versioned<Value>, Error> {
-        let inner = &*self.inner;
-        let mut request = self.request(method.clone(), url);
-        let sent_tag = match &precondition {
-            Header::IfMatch(tag) => {
-                let value =
-                    HeaderValue::from_str(&tag.to_string()).map_err(|_| Error::InvalidEtag {
-                        input: tag.to_string(),
-                        reason: "cannot be sent as a header value".into(),
-                    })?;
-                request.headers.insert(header::IF_MATCH, value);
-                Some(tag.clone())
-            }
-            Header::IfNoneMatchAny => {
-                request
-                    .headers
-                    .insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-                None
-            }
-            Header::None => None,
+    /// Sends the write. `attempts` on the result counts the times it was sent.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the resource changed since it was read (or, create-only, exists
+    /// already; use [`Client::update`] to recover automatically), [`Error::MissingEtag`] when
+    /// the precondition has no strong ETag (nothing is sent), [`Error::OutcomeUnknown`],
+    /// [`Error::Status`], [`Error::Redirected`], [`Error::Timeout`], [`Error::Encode`],
+    /// throttling and transport errors. A PATCH or POST result that is not `T` is
+    /// [`Error::Decode`] (the write succeeded; read the resource).
+    pub async fn send(self) -> Result<Versioned<T>, Error> {
+        let Self {
+            client,
+            method,
+            path,
+            body,
+            precondition,
+            options,
+            ..
+        } = self;
+        options.check()?;
+        let url = client.resolve(&path, &options.query)?;
+        let body = body.transpose()?;
+        let span = match method {
+            Method::PUT => tracing::debug_span!("ifmatch.put", url = %url),
+            Method::PATCH => tracing::debug_span!("ifmatch.patch", url = %url),
+            Method::DELETE => tracing::debug_span!("ifmatch.delete", url = %url),
+            _ => tracing::debug_span!("ifmatch.create", url = %url),
         };
-        if let Some(doc) = body {
-            let content_type = if method == Method::PATCH {
-                "application/merge-patch+json"
-            } else {
-                "application/json"
-            };
-            request
-                .headers
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            request.body =
-                Some(serde_json::to_vec(doc).map_err(|source| Error::Encode { source })?);
-        }
-        // An unconditional write is only safe to resend with a key; one key per logical write.
-        if precondition == Header::None && inner.retry.retries_enabled() {
-            let key = inner.keys.idempotency_key();
-            if let Ok(value) = HeaderValue::from_str(&key) {
-                request.headers.insert("idempotency-key", value);
-            }
-        }
-
-        let Exchanged {
-            response,
-            attempts,
-            resent_after_503,
-        } = self.exchange(op, request).await?;
-        if !response.status.is_success() {
-            let err = self.error_for(&method, url, &response, attempts, sent_tag.as_ref());
-            let refused_own_resend =
-                err.is_conflict() || (method == Method::DELETE && err.is_not_found());
-            if resent_after_503 && refused_own_resend {
-                return self
-                    .after_ambiguous_refusal(op, &method, url, body, err, attempts)
-                    .await;
-            }
-            if let Some(status) = err.status().filter(|_| err.is_conflict()) {
-                let counter = if status == 409 {
-                    &inner.counters.conflicts_409
-                } else {
-                    &inner.counters.conflicts_412
-                };
-                Counters::bump(counter);
-                // The cached validator is stale; keeping it would only earn another refusal.
-                inner.cache.remove(&self.key(url));
-            }
-            return Err(err);
-        }
-
-        let returned = json_body(url, &response.body).unwrap_or_else(|e| {
-            // The write succeeded; an unreadable body must not turn that into a failure.
-            tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
-            None
-        });
-        let location = location_of(&response, header::LOCATION, url);
-        let interpreted = interpret(
-            Answer {
-                method: &method,
-                target: url,
-                sent: body,
-                etag: self.etag_of(&response),
-                content_location: location_of(&response, header::CONTENT_LOCATION, url),
-                location: location.clone(),
-                body: returned,
-            },
-            inner.trust_write_bodies,
-        );
-        for action in interpreted.cache {
-            match action {
-                CacheAction::Store { url, etag, body } => inner.cache.put(
-                    self.key(&url),
-                    CacheEntry {
-                        etag,
-                        body: body.into(),
-                    },
-                ),
-                CacheAction::Forget { url } => inner.cache.remove(&self.key(&url)),
-            }
-        }
-        let mut out = Versioned::new(interpreted.value, interpreted.etag);
-        out.location = location;
-        out.attempts = attempts;
-        Ok(out)
+        let work = async {
+            let mut op = client.op(&options);
+            client
+                .write(&mut op, method.clone(), &url, &precondition, body.as_ref())
+                .await
+        };
+        let written = client
+            .bounded(
+                format!("{method} {url}"),
+                &url,
+                false,
+                work.instrument(span),
+            )
+            .await?;
+        let sent = body.as_ref().filter(|_| method == Method::PUT);
+        typed(written, sent, &url)
     }
+}
 
-    /// The write was resent after a 503 and the resend was refused: perhaps by the write's own
-    /// first attempt, which the origin applied before a proxy answered 503. Re-read and report
-    /// success only if the stored state is what the write asked for; never apply it twice.
-    async fn after_ambiguous_refusal(
-        &self,
-        op: &mut OpState,
-        method: &Method,
-        url: &str,
-        sent: Option<&Value>,
-        refusal: Error,
-        attempts: u32,
-    ) -> Result<Versioned<Value>, Error> {
-        let status = refusal.status().unwrap_or(412);
-        let unknown = |reason: String| Error::OutcomeUnknown {
-            method: method.clone(),
+/// The result as `T`: the representation, or (a PUT's) the document sent when the server's
+/// representation carries members `T` cannot hold.
+fn typed<T: DeserializeOwned>(
+    written: Versioned<Value>,
+    sent: Option<&Value>,
+    url: &str,
+) -> Result<Versioned<T>, Error> {
+    let Versioned {
+        value,
+        etag,
+        location,
+        attempts,
+        from_cache,
+    } = written;
+    let value = T::deserialize(&value)
+        .or_else(|first| match sent {
+            Some(doc) if doc != &value => T::deserialize(doc).map_err(|_| first),
+            _ => Err(first),
+        })
+        .map_err(|source| Error::Decode {
             url: url.to_owned(),
-            status,
-            reason,
-        };
-        let reread = self.fetch(op, url, false).await;
-        let (stored, etag) = match &reread {
-            Ok(fresh) => (Reread::Found(&fresh.body), fresh.etag.clone()),
-            Err(e) if e.is_not_found() => (Reread::Missing, None),
-            Err(e) => return Err(unknown(format!("re-reading it failed ({e})"))),
-        };
-        if !landed(method, sent, stored) {
-            return Err(unknown(match &reread {
-                Ok(_) => "the stored state differs from what was sent".to_owned(),
-                Err(_) => "the resource no longer exists".to_owned(),
-            }));
-        }
-        tracing::debug!(%method, url, "an earlier attempt answered 503 had landed");
-        let value = reread
-            .map(|fresh| (*fresh.body).clone())
-            .unwrap_or(Value::Null);
-        let mut out = Versioned::new(value, etag);
-        out.attempts = attempts;
-        Ok(out)
+            source,
+        })?;
+    Ok(Versioned {
+        value,
+        etag,
+        location,
+        attempts,
+        from_cache,
+    })
+}
+
+impl<T: DeserializeOwned + MaybeSend + 'static> IntoFuture for Write<T> {
+    type Output = Result<Versioned<T>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }

@@ -51,6 +51,14 @@ pub enum LongWaitPolicy {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryConfig {
+    throttle: Throttle,
+    conflicts: Conflicts,
+    budget: Budget,
+}
+
+/// Waiting out 429/503 and the bounds of one call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Throttle {
     max_attempts: u32,
     initial_delay: Duration,
     max_delay: Duration,
@@ -61,13 +69,23 @@ pub struct RetryConfig {
     min_delay: Duration,
     max_retry_after: Duration,
     long_wait: LongWaitPolicy,
-    max_conflict_attempts: u32,
-    conflict_delay: Duration,
-    conflict_factor: f32,
-    conflict_max_delay: Duration,
-    budget_capacity: u32,
-    budget_retry_cost: u32,
-    budget_success_refund: u32,
+}
+
+/// Rewrites after a version conflict in `update()`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Conflicts {
+    max_writes: u32,
+    delay: Duration,
+    factor: f32,
+    max_delay: Duration,
+}
+
+/// The per-host retry budget.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Budget {
+    capacity: u32,
+    retry_cost: u32,
+    success_refund: u32,
 }
 
 impl Default for RetryConfig {
@@ -80,23 +98,29 @@ impl RetryConfig {
     /// The documented defaults (see the table above).
     pub const fn new() -> Self {
         Self {
-            max_attempts: 3,
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(20),
-            factor: 2.0,
-            jitter: true,
-            seed: None,
-            total_deadline: Some(Duration::from_secs(60)),
-            min_delay: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(30),
-            long_wait: LongWaitPolicy::Fail,
-            max_conflict_attempts: 5,
-            conflict_delay: Duration::from_millis(10),
-            conflict_factor: 1.0,
-            conflict_max_delay: Duration::from_secs(1),
-            budget_capacity: 500,
-            budget_retry_cost: 5,
-            budget_success_refund: 1,
+            throttle: Throttle {
+                max_attempts: 3,
+                initial_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(20),
+                factor: 2.0,
+                jitter: true,
+                seed: None,
+                total_deadline: Some(Duration::from_secs(60)),
+                min_delay: Duration::from_millis(100),
+                max_retry_after: Duration::from_secs(30),
+                long_wait: LongWaitPolicy::Fail,
+            },
+            conflicts: Conflicts {
+                max_writes: 5,
+                delay: Duration::from_millis(10),
+                factor: 1.0,
+                max_delay: Duration::from_secs(1),
+            },
+            budget: Budget {
+                capacity: 500,
+                retry_cost: 5,
+                success_refund: 1,
+            },
         }
     }
 
@@ -105,7 +129,9 @@ impl RetryConfig {
     pub const fn contended() -> Self {
         Self::new()
             .with_max_conflict_attempts(32)
-            .with_conflict_backoff(Duration::from_millis(5), 1.5, Duration::from_millis(250))
+            .with_conflict_delay(Duration::from_millis(5))
+            .with_conflict_factor(1.5)
+            .with_conflict_max_delay(Duration::from_millis(250))
     }
 
     /// For background synchronisation that may wait: 10 throttle attempts, 60 s cap, 15 minute
@@ -117,7 +143,9 @@ impl RetryConfig {
             .with_total_deadline(Some(Duration::from_secs(15 * 60)))
             .with_max_retry_after(Duration::from_secs(5 * 60))
             .with_max_conflict_attempts(10)
-            .with_conflict_backoff(Duration::from_millis(100), 2.0, Duration::from_secs(10))
+            .with_conflict_delay(Duration::from_millis(100))
+            .with_conflict_factor(2.0)
+            .with_conflict_max_delay(Duration::from_secs(10))
     }
 
     /// No automatic retries at all: one attempt, no conflict recovery, no idempotency keys.
@@ -129,44 +157,44 @@ impl RetryConfig {
 
     /// Total attempts for a throttled (429/503) request, first one included; at least 1.
     pub const fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = if attempts == 0 { 1 } else { attempts };
+        self.throttle.max_attempts = attempts;
         self
     }
 
     /// Base of the exponential throttle backoff used when the server gives no hint.
     pub const fn with_initial_delay(mut self, delay: Duration) -> Self {
-        self.initial_delay = delay;
+        self.throttle.initial_delay = delay;
         self
     }
 
     /// Cap of one computed backoff wait.
     pub const fn with_max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
+        self.throttle.max_delay = delay;
         self
     }
 
-    /// Growth per throttle retry; values below 1.0 are treated as 1.0.
+    /// Growth per throttle retry; at least 1.0.
     pub const fn with_factor(mut self, factor: f32) -> Self {
-        self.factor = if factor < 1.0 { 1.0 } else { factor };
+        self.throttle.factor = factor;
         self
     }
 
     /// Turns full jitter on or off (server hints never get jitter).
     pub const fn with_jitter(mut self, jitter: bool) -> Self {
-        self.jitter = jitter;
+        self.throttle.jitter = jitter;
         self
     }
 
     /// Seeds the jitter generator so a delay sequence is reproducible (tests, simulations).
     pub const fn with_jitter_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.throttle.seed = Some(seed);
         self
     }
 
     /// Floor of every throttle wait, the server's hint included (a `Retry-After: 0` answered
     /// again and again would otherwise resend in a tight loop).
     pub const fn with_min_delay(mut self, delay: Duration) -> Self {
-        self.min_delay = delay;
+        self.throttle.min_delay = delay;
         self
     }
 
@@ -175,126 +203,135 @@ impl RetryConfig {
     /// error); a call still running when it passes ends with [`crate::Error::Timeout`].
     /// `None` means no bound.
     pub const fn with_total_deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.total_deadline = deadline;
+        self.throttle.total_deadline = deadline;
         self
     }
 
     /// The longest server-requested wait (`Retry-After` and friends) honoured inline.
     pub const fn with_max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
+        self.throttle.max_retry_after = max;
         self
     }
 
     /// What to do with a longer hint.
     pub const fn with_long_wait(mut self, policy: LongWaitPolicy) -> Self {
-        self.long_wait = policy;
+        self.throttle.long_wait = policy;
         self
     }
 
     /// Writes sent by one `update()` before a version conflict is returned; at least 1.
     pub const fn with_max_conflict_attempts(mut self, attempts: u32) -> Self {
-        self.max_conflict_attempts = if attempts == 0 { 1 } else { attempts };
+        self.conflicts.max_writes = attempts;
         self
     }
 
-    /// Pause between conflict retries: first delay, growth factor (at least 1.0) and cap.
-    pub const fn with_conflict_backoff(
-        mut self,
-        initial: Duration,
-        factor: f32,
-        max: Duration,
-    ) -> Self {
-        self.conflict_delay = initial;
-        self.conflict_factor = if factor < 1.0 { 1.0 } else { factor };
-        self.conflict_max_delay = max;
+    /// The first pause before re-writing after a conflict (full jitter: drawn from `[0, delay)`).
+    pub const fn with_conflict_delay(mut self, delay: Duration) -> Self {
+        self.conflicts.delay = delay;
         self
     }
 
-    /// The per-host retry budget: capacity, cost of one throttle retry, refund per success.
-    /// A cost of 0 disables the budget.
-    pub const fn with_budget(
-        mut self,
-        capacity: u32,
-        retry_cost: u32,
-        success_refund: u32,
-    ) -> Self {
-        self.budget_capacity = capacity;
-        self.budget_retry_cost = retry_cost;
-        self.budget_success_refund = success_refund;
+    /// Growth of the conflict pause per rewrite; at least 1.0.
+    pub const fn with_conflict_factor(mut self, factor: f32) -> Self {
+        self.conflicts.factor = factor;
+        self
+    }
+
+    /// Cap of one conflict pause; at least the first pause.
+    pub const fn with_conflict_max_delay(mut self, delay: Duration) -> Self {
+        self.conflicts.max_delay = delay;
+        self
+    }
+
+    /// Tokens in the per-host retry budget (and its starting balance).
+    pub const fn with_budget_capacity(mut self, tokens: u32) -> Self {
+        self.budget.capacity = tokens;
+        self
+    }
+
+    /// Tokens one throttle retry costs; 0 disables the budget.
+    pub const fn with_budget_retry_cost(mut self, tokens: u32) -> Self {
+        self.budget.retry_cost = tokens;
+        self
+    }
+
+    /// Tokens a successful request returns to its host's budget.
+    pub const fn with_budget_success_refund(mut self, tokens: u32) -> Self {
+        self.budget.success_refund = tokens;
         self
     }
 
     /// Total attempts for a throttled request.
     pub const fn max_attempts(&self) -> u32 {
-        self.max_attempts
+        self.throttle.max_attempts
     }
     /// Base throttle backoff.
     pub const fn initial_delay(&self) -> Duration {
-        self.initial_delay
+        self.throttle.initial_delay
     }
     /// Cap of one backoff wait.
     pub const fn max_delay(&self) -> Duration {
-        self.max_delay
+        self.throttle.max_delay
     }
     /// Throttle backoff growth factor.
     pub const fn factor(&self) -> f32 {
-        self.factor
+        self.throttle.factor
     }
     /// Whether full jitter is applied to computed backoff.
     pub const fn jitter(&self) -> bool {
-        self.jitter
+        self.throttle.jitter
     }
     /// The jitter seed, if fixed.
     pub const fn jitter_seed(&self) -> Option<u64> {
-        self.seed
+        self.throttle.seed
     }
     /// Total time bound of one call.
     pub const fn total_deadline(&self) -> Option<Duration> {
-        self.total_deadline
+        self.throttle.total_deadline
     }
     /// Floor of every throttle wait.
     pub const fn min_delay(&self) -> Duration {
-        self.min_delay
+        self.throttle.min_delay
     }
     /// Longest honoured server hint.
     pub const fn max_retry_after(&self) -> Duration {
-        self.max_retry_after
+        self.throttle.max_retry_after
     }
     /// Policy for longer hints.
     pub const fn long_wait(&self) -> LongWaitPolicy {
-        self.long_wait
+        self.throttle.long_wait
     }
     /// Writes per `update()`.
     pub const fn max_conflict_attempts(&self) -> u32 {
-        self.max_conflict_attempts
+        self.conflicts.max_writes
     }
     /// First conflict pause.
     pub const fn conflict_delay(&self) -> Duration {
-        self.conflict_delay
+        self.conflicts.delay
     }
     /// Conflict pause growth factor.
     pub const fn conflict_factor(&self) -> f32 {
-        self.conflict_factor
+        self.conflicts.factor
     }
     /// Cap of one conflict pause.
     pub const fn conflict_max_delay(&self) -> Duration {
-        self.conflict_max_delay
+        self.conflicts.max_delay
     }
     /// Retry budget capacity per host.
     pub const fn budget_capacity(&self) -> u32 {
-        self.budget_capacity
+        self.budget.capacity
     }
     /// Tokens one throttle retry costs.
     pub const fn budget_retry_cost(&self) -> u32 {
-        self.budget_retry_cost
+        self.budget.retry_cost
     }
     /// Tokens a success returns.
     pub const fn budget_success_refund(&self) -> u32 {
-        self.budget_success_refund
+        self.budget.success_refund
     }
     /// Whether any automatic retry can happen (and so POSTs get an `Idempotency-Key`).
     pub const fn retries_enabled(&self) -> bool {
-        self.max_attempts > 1 || self.max_conflict_attempts > 1
+        self.throttle.max_attempts > 1 || self.conflicts.max_writes > 1
     }
 }
 
@@ -334,16 +371,5 @@ mod tests {
         assert_eq!(sync.max_retry_after(), Duration::from_secs(300));
         assert_eq!(sync.total_deadline(), Some(Duration::from_secs(900)));
         assert!(!RetryConfig::disabled().retries_enabled());
-    }
-
-    #[test]
-    fn zero_attempts_and_shrinking_factors_are_corrected() {
-        let c = RetryConfig::new()
-            .with_max_attempts(0)
-            .with_max_conflict_attempts(0)
-            .with_factor(0.5);
-        assert_eq!(c.max_attempts(), 1);
-        assert_eq!(c.max_conflict_attempts(), 1);
-        assert_eq!(c.factor(), 1.0);
     }
 }

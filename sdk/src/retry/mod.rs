@@ -3,12 +3,17 @@
 mod backoff;
 mod budget;
 mod config;
+mod conflict;
 mod decide;
 mod hint;
+mod safety;
+mod validate;
 
 pub(crate) use backoff::Backoff;
 pub(crate) use budget::RetryBudget;
 pub use config::{LongWaitPolicy, RetryConfig};
+pub(crate) use conflict::{after_conflict, AfterConflict};
 pub(crate) use decide::{decide_throttle, GiveUp, ThrottleDecision, Throttled};
 pub(crate) use hint::read_hint;
 pub use hint::HintSource;
+pub(crate) use safety::is_retry_safe;

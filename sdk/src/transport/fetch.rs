@@ -13,9 +13,11 @@ use web_sys::{
     AbortController, Headers, Request, RequestInit, RequestRedirect, Response, ResponseType,
 };
 
-use crate::{error::BoxError, BoxFuture};
+use bytes::Bytes;
 
-use super::{HttpRequest, HttpResponse, RedirectNotFollowed, Transport};
+use crate::rt::{BoxError, BoxFuture};
+
+use super::{is_read, RedirectNotFollowed, Transport};
 
 #[wasm_bindgen]
 extern "C" {
@@ -36,7 +38,10 @@ const DECODING: &str = "error decoding response body";
 pub(crate) struct FetchTransport;
 
 impl Transport for FetchTransport {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, BoxError>> {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
         Box::pin(fetch(request))
     }
 }
@@ -50,27 +55,27 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn fetch(request: HttpRequest) -> Result<HttpResponse, BoxError> {
+async fn fetch(request: http::Request<Bytes>) -> Result<http::Response<Bytes>, BoxError> {
     let init = RequestInit::new();
-    init.set_method(request.method.as_str());
-    let read = matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-    if !read {
+    init.set_method(request.method().as_str());
+    if !is_read(request.method()) {
         // A followed redirect could turn a write into a GET or drop its body. Node answers
         // "manual" with the 3xx itself; browsers with an opaque response, handled below.
         init.set_redirect(RequestRedirect::Manual);
     }
     let headers = Headers::new().map_err(|_| BUILDER)?;
-    for (name, value) in &request.headers {
+    for (name, value) in request.headers() {
         let value = value.to_str().map_err(|_| BUILDER)?;
         headers.append(name.as_str(), value).map_err(|_| BUILDER)?;
     }
     init.set_headers(&headers);
-    if let Some(body) = request.body.as_deref().filter(|body| !body.is_empty()) {
-        init.set_body(&Uint8Array::from(body));
+    if !request.body().is_empty() {
+        init.set_body(&Uint8Array::from(&request.body()[..]));
     }
     let abort = AbortOnDrop(AbortController::new().map_err(|_| BUILDER)?);
     init.set_signal(Some(&abort.0.signal()));
-    let js_request = Request::new_with_str_and_init(&request.url, &init).map_err(|_| BUILDER)?;
+    let js_request =
+        Request::new_with_str_and_init(&request.uri().to_string(), &init).map_err(|_| BUILDER)?;
 
     let response: Response = JsFuture::from(fetch_with_request(&js_request))
         .await
@@ -88,9 +93,12 @@ async fn fetch(request: HttpRequest) -> Result<HttpResponse, BoxError> {
     let buffer = JsFuture::from(response.array_buffer().map_err(|_| DECODING)?)
         .await
         .map_err(|_| DECODING)?;
-    let body = Uint8Array::new(&buffer).to_vec();
+    let body = Bytes::from(Uint8Array::new(&buffer).to_vec());
     drop(abort);
-    Ok(HttpResponse::new(status, headers, body))
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
 }
 
 /// All response headers; `None` if one is not a valid HTTP header (fetch never yields those).

@@ -1,20 +1,79 @@
-//! The HTTP exchange the client depends on, as plain data, so it can be swapped or faked.
+//! The HTTP exchange the client depends on, in the `http` crate's standard types, so any HTTP
+//! stack (reqwest, `reqwest-middleware`, a `tower` service, a test double) can carry it.
+//!
+//! A [`Transport`] sends one `http::Request<Bytes>` and returns the whole response as an
+//! `http::Response<Bytes>`. It does not retry, and it returns redirects as they are (the client
+//! follows them for reads and reports them for writes). Request bodies are [`Bytes`]: resending
+//! a request clones a reference count, never the body.
 
 // reqwest natively; on wasm32 the default is a small `fetch` transport, and reqwest (the same
 // `fetch` underneath, plus its own request model) is opt-in with the `wasm-reqwest` feature.
 #[cfg(target_arch = "wasm32")]
 mod fetch;
-#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
+#[cfg(feature = "reqwest-middleware")]
+mod middleware;
+#[cfg(any(
+    not(target_arch = "wasm32"),
+    feature = "wasm-reqwest",
+    feature = "reqwest-middleware"
+))]
 mod reqwest_transport;
+#[cfg(feature = "tower")]
+mod tower;
 
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::{error::BoxError, BoxFuture, MaybeSend, MaybeSync};
+use crate::rt::{BoxError, BoxFuture, MaybeSend, MaybeSync};
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "wasm-reqwest"))]
+pub use bytes::Bytes;
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::MiddlewareTransport;
+#[cfg(any(
+    not(target_arch = "wasm32"),
+    feature = "wasm-reqwest",
+    feature = "reqwest-middleware"
+))]
 pub use reqwest_transport::ReqwestTransport;
+#[cfg(feature = "tower")]
+pub use tower::TowerTransport;
+
+/// Sends one request and reads the whole response; no retries, and no redirects for writes.
+///
+/// The default is [`ReqwestTransport`] natively and the JavaScript `fetch` on wasm32.
+/// Implement it to use another HTTP stack or to script responses in tests:
+///
+/// ```
+/// use ifmatch::rt::{BoxError, BoxFuture};
+/// use ifmatch::transport::{Bytes, Transport};
+///
+/// /// Answers every request with 503, for testing how callers cope.
+/// struct AlwaysUnavailable;
+///
+/// impl Transport for AlwaysUnavailable {
+///     fn send(
+///         &self,
+///         _request: http::Request<Bytes>,
+///     ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
+///         Box::pin(async {
+///             let mut response = http::Response::new(Bytes::new());
+///             *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+///             Ok(response)
+///         })
+///     }
+/// }
+///
+/// let client = ifmatch::Client::builder().transport(AlwaysUnavailable).build()?;
+/// # Ok::<(), ifmatch::Error>(())
+/// ```
+pub trait Transport: MaybeSend + MaybeSync + 'static {
+    /// Sends `request`. An `Err` means no HTTP response was received.
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>>;
+}
 
 /// The transport a client uses unless one is given: reqwest natively, `fetch` on wasm32.
 pub(crate) fn default_transport() -> Arc<dyn Transport> {
@@ -25,50 +84,51 @@ pub(crate) fn default_transport() -> Arc<dyn Transport> {
     Arc::new(transport)
 }
 
-/// One request as plain data.
+/// A request as the client builds it; converted to `http::Request<Bytes>` at the boundary.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct HttpRequest {
-    /// The method.
+pub(crate) struct Outgoing {
     pub method: Method,
     /// The absolute URL.
     pub url: String,
-    /// Request headers.
     pub headers: HeaderMap,
-    /// The body, if any.
-    pub body: Option<Vec<u8>>,
+    pub body: Bytes,
 }
 
-impl HttpRequest {
-    /// A request without headers or body.
-    pub fn new(method: Method, url: impl Into<String>) -> Self {
+impl Outgoing {
+    pub(crate) fn new(method: Method, url: impl Into<String>) -> Self {
         Self {
             method,
             url: url.into(),
             headers: HeaderMap::new(),
-            body: None,
+            body: Bytes::new(),
         }
+    }
+
+    /// The standard form; cheap (the body is reference-counted). `None` if the URL is not a
+    /// valid URI, which cannot happen for URLs the client resolved itself.
+    pub(crate) fn to_http(&self) -> Option<http::Request<Bytes>> {
+        let mut request = http::Request::new(self.body.clone());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.url.parse().ok()?;
+        *request.headers_mut() = self.headers.clone();
+        Some(request)
     }
 }
 
-/// One response as plain data, body fully read.
+/// A response as the client reads it.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct HttpResponse {
-    /// The status.
+pub(crate) struct Incoming {
     pub status: StatusCode,
-    /// Response headers.
     pub headers: HeaderMap,
-    /// The body bytes.
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
-impl HttpResponse {
-    /// A response with the given parts.
-    pub fn new(status: StatusCode, headers: HeaderMap, body: Vec<u8>) -> Self {
+impl From<http::Response<Bytes>> for Incoming {
+    fn from(response: http::Response<Bytes>) -> Self {
+        let (parts, body) = response.into_parts();
         Self {
-            status,
-            headers,
+            status: parts.status,
+            headers: parts.headers,
             body,
         }
     }
@@ -91,14 +151,7 @@ impl std::fmt::Display for RedirectNotFollowed {
 
 impl std::error::Error for RedirectNotFollowed {}
 
-/// Sends one request and reads the whole response; no retries, and no redirects for writes.
-///
-/// A transport should return 3xx responses as they are (the client follows them for reads and
-/// reports them for writes); the defaults do.
-///
-/// The default is `ReqwestTransport` (hyper) natively and the JavaScript `fetch` on wasm32.
-/// Implement this to use another HTTP stack or to script responses in tests.
-pub trait Transport: MaybeSend + MaybeSync + 'static {
-    /// Sends `request`. An `Err` means no HTTP response was received.
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, BoxError>>;
+/// Whether a method only reads (GET, HEAD, OPTIONS).
+pub(crate) fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

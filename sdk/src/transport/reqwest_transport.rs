@@ -1,10 +1,10 @@
 //! The default transport over reqwest (hyper natively, the browser's `fetch` on wasm32).
 
-use http::Method;
+use bytes::Bytes;
 
-use crate::{error::BoxError, BoxFuture};
+use crate::rt::{BoxError, BoxFuture};
 
-use super::{HttpRequest, HttpResponse, RedirectNotFollowed, Transport};
+use super::{is_read, RedirectNotFollowed, Transport};
 
 /// [`Transport`] backed by a [`reqwest::Client`]; pass your own to set proxies or TLS.
 ///
@@ -18,7 +18,7 @@ use super::{HttpRequest, HttpResponse, RedirectNotFollowed, Transport};
 ///     .redirect(reqwest::redirect::Policy::none())
 ///     .build()?;
 /// let client = ifmatch::Client::builder()
-///     .transport(ifmatch::ReqwestTransport::new(http))
+///     .transport(ifmatch::transport::ReqwestTransport::new(http))
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -46,30 +46,50 @@ impl ReqwestTransport {
 }
 
 impl Transport for ReqwestTransport {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, BoxError>> {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
         Box::pin(async move {
-            let write = !matches!(request.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            let target = request.url.clone();
-            let mut builder = self
-                .client
-                .request(request.method, request.url)
-                .headers(request.headers);
-            if let Some(body) = request.body {
-                builder = builder.body(body);
-            }
-            let response = builder.send().await?;
-            if write && url::Url::parse(&target).ok().as_ref() != Some(response.url()) {
-                // A client configured to follow redirects already re-sent this write elsewhere
-                // (perhaps as a GET without its body): never report that as the write's answer.
-                return Err(Box::new(RedirectNotFollowed {
-                    status: None,
-                    location: Some(response.url().to_string()),
-                }) as BoxError);
-            }
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response.bytes().await?.to_vec();
-            Ok(HttpResponse::new(status, headers, body))
+            let request = reqwest::Request::try_from(request)?;
+            let sent = Sent::of(&request);
+            read(sent, self.client.execute(request).await?).await
         })
     }
+}
+
+/// What a redirect check needs of the request that was sent.
+pub(super) struct Sent {
+    url: url::Url,
+    write: bool,
+}
+
+impl Sent {
+    pub(super) fn of(request: &reqwest::Request) -> Self {
+        Self {
+            url: request.url().clone(),
+            write: !is_read(request.method()),
+        }
+    }
+}
+
+/// Reads a reqwest response into the standard form; a write whose response comes from another
+/// URL was redirected by a client configured to follow, and is never passed off as answered.
+pub(super) async fn read(
+    sent: Sent,
+    response: reqwest::Response,
+) -> Result<http::Response<Bytes>, BoxError> {
+    if sent.write && response.url() != &sent.url {
+        return Err(Box::new(RedirectNotFollowed {
+            status: None,
+            location: Some(response.url().to_string()),
+        }));
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
 }

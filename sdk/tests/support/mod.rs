@@ -86,8 +86,8 @@ pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct YieldSleeper;
 
-impl ifmatch::Sleeper for YieldSleeper {
-    fn sleep(&self, _delay: std::time::Duration) -> ifmatch::BoxFuture<'static, ()> {
+impl ifmatch::rt::Sleeper for YieldSleeper {
+    fn sleep(&self, _delay: std::time::Duration) -> ifmatch::rt::BoxFuture<'static, ()> {
         Box::pin(tokio::task::yield_now())
     }
 }

@@ -1,9 +1,11 @@
-//! Every error message says what happened, to what, and what to do next (snapshot-reviewed).
+//! Every message says what happened, to what, and what to do next (snapshot-reviewed).
 
-use std::time::Duration;
+use std::{error::Error as _, time::Duration};
 
-use ifmatch::{http::Method, EntityTag, Error, Problem, TimeoutScope};
+use http::{Method, StatusCode};
 use serde_json::json;
+
+use super::*;
 
 const URL: &str = "http://127.0.0.1:8080/items/1";
 
@@ -13,14 +15,15 @@ fn problem(body: serde_json::Value) -> Option<Box<Problem>> {
 
 fn all_errors() -> Vec<Error> {
     let url = || URL.to_owned();
+    let status = |code| StatusCode::from_u16(code).unwrap();
     vec![
         Error::InvalidUrl {
             input: "/items".into(),
             reason: "a relative path needs a base URL; set Client::builder().base_url(...)".into(),
         },
         Error::Config {
-            field: "change",
-            reason: "update() needs .change(|doc| ...) before .send()".into(),
+            field: "attempt_timeout",
+            reason: "a zero timeout would fail every request".into(),
         },
         "abc".parse::<EntityTag>().unwrap_err(),
         Error::Transport {
@@ -28,37 +31,53 @@ fn all_errors() -> Vec<Error> {
             url: url(),
             source: "connection refused".into(),
         },
+        Error::Transport {
+            method: Method::PUT,
+            url: url(),
+            source: "connection reset".into(),
+        },
         Error::Status {
             method: Method::DELETE,
             url: url(),
-            status: 404,
+            status: status(404),
             problem: problem(json!({"title": "Not Found"})),
         },
         Error::Status {
             method: Method::PUT,
             url: url(),
-            status: 409,
+            status: status(409),
             problem: problem(json!({"detail": "name already taken"})),
         },
         Error::Status {
             method: Method::PUT,
             url: url(),
-            status: 428,
+            status: status(428),
             problem: None,
         },
         Error::Conflict {
             method: Method::PUT,
             url: url(),
-            status: 412,
+            status: status(412),
             attempts: 1,
+            create_only: false,
             current_etag: Some(EntityTag::strong("v8").unwrap()),
             problem: None,
         },
         Error::Conflict {
             method: Method::PUT,
             url: url(),
-            status: 409,
+            status: status(409),
             attempts: 5,
+            create_only: false,
+            current_etag: None,
+            problem: None,
+        },
+        Error::Conflict {
+            method: Method::PUT,
+            url: url(),
+            status: status(412),
+            attempts: 1,
+            create_only: true,
             current_etag: None,
             problem: None,
         },
@@ -74,7 +93,7 @@ fn all_errors() -> Vec<Error> {
         Error::RateLimited {
             method: Method::GET,
             url: url(),
-            status: 429,
+            status: status(429),
             attempts: 3,
             retry_after: Some(Duration::from_secs(2)),
             problem: None,
@@ -82,25 +101,37 @@ fn all_errors() -> Vec<Error> {
         Error::Unavailable {
             method: Method::POST,
             url: url(),
-            status: 503,
+            status: status(503),
             attempts: 1,
             retry_after: None,
             problem: None,
         },
+        Error::Unavailable {
+            method: Method::GET,
+            url: url(),
+            status: status(503),
+            attempts: 3,
+            retry_after: Some(Duration::from_secs(1)),
+            problem: None,
+        },
         Error::Timeout {
             what: format!("GET {URL}"),
+            url: url(),
+            read_only: true,
             after: Duration::from_secs(30),
             scope: TimeoutScope::Attempt,
         },
         Error::Timeout {
             what: format!("update of {URL}"),
+            url: url(),
+            read_only: false,
             after: Duration::from_secs(60),
             scope: TimeoutScope::Operation,
         },
         Error::Redirected {
             method: Method::POST,
             url: url(),
-            status: Some(302),
+            status: Some(status(302)),
             location: Some("http://127.0.0.1:8080/items/".into()),
         },
         Error::Redirected {
@@ -112,13 +143,13 @@ fn all_errors() -> Vec<Error> {
         Error::OutcomeUnknown {
             method: Method::PUT,
             url: url(),
-            status: 412,
+            status: status(412),
             reason: "the stored state differs from what was sent".into(),
         },
         Error::RetryAfterTooLong {
             method: Method::GET,
             url: url(),
-            status: 503,
+            status: status(503),
             delay: Duration::from_secs(3600),
             max: Duration::from_secs(30),
         },
@@ -126,7 +157,7 @@ fn all_errors() -> Vec<Error> {
             method: Method::GET,
             url: url(),
             host: "127.0.0.1:8080".into(),
-            status: 429,
+            status: status(429),
         },
         Error::MissingEtag {
             method: Method::PATCH,
@@ -155,13 +186,57 @@ fn all_errors() -> Vec<Error> {
     ]
 }
 
+/// The message, then its cause chain as a reader of `{err}` plus `source()` would see it.
+fn rendered(e: &Error) -> String {
+    let mut text = format!("[{}] {e}\n", e.code());
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!("    caused by: {c}\n"));
+        cause = c.source();
+    }
+    text
+}
+
 #[test]
 fn error_messages_read_well() {
-    let text: String = all_errors()
-        .iter()
-        .map(|e| format!("[{}] {e}\n", e.code()))
-        .collect();
+    let text: String = all_errors().iter().map(rendered).collect();
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn display_is_the_summary_then_the_hint() {
+    for e in all_errors() {
+        let expected = match e.hint() {
+            Some(hint) => format!("{}; {hint}", e.summary()),
+            None => e.summary(),
+        };
+        assert_eq!(e.to_string(), expected);
+    }
+}
+
+#[test]
+fn a_cause_is_reported_once_as_the_source_not_in_the_message() {
+    for e in all_errors() {
+        if let Some(cause) = e.source() {
+            assert!(
+                !e.to_string().contains(&cause.to_string()),
+                "{}: the cause is repeated in {e}",
+                e.code()
+            );
+        }
+    }
+}
+
+#[test]
+fn without_url_removes_the_url_everywhere() {
+    for e in all_errors() {
+        let code = e.code();
+        let redacted = e.without_url();
+        assert!(!redacted.to_string().contains(URL), "{code}: {redacted}");
+        assert_eq!(redacted.url(), None, "{code}");
+    }
+    let e = &all_errors()[3];
+    assert_eq!(e.url(), Some(URL));
 }
 
 #[test]
@@ -185,15 +260,23 @@ fn predicates_agree_with_the_kind() {
             "{code}"
         );
         assert_eq!(e.is_cancelled(), code == "cancelled");
-        assert_eq!(e.is_timeout(), code == "timeout");
-        assert_eq!(
-            e.is_outcome_unknown(),
-            matches!(
-                code,
-                "outcome_unknown" | "timeout" | "network" | "cancelled"
-            ),
-            "{code}"
-        );
         assert_eq!(e.is_precondition_failed(), code == "precondition_failed");
+        assert_eq!(e.is_timeout(), code == "timeout");
+        assert_eq!(e.is_transport(), code == "network");
+        assert_eq!(e.timeout_scope().is_some(), code == "timeout");
     }
+}
+
+#[test]
+fn only_a_timed_out_read_is_known_to_have_changed_nothing() {
+    let unknown: Vec<_> = all_errors()
+        .into_iter()
+        .filter(Error::is_outcome_unknown)
+        .map(|e| e.summary())
+        .collect();
+    assert_eq!(unknown.len(), 4, "{unknown:#?}");
+    assert!(
+        unknown.iter().all(|s| !s.starts_with("GET")),
+        "{unknown:#?}"
+    );
 }

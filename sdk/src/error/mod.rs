@@ -1,24 +1,36 @@
 //! The crate's one error type.
+//!
+//! Every variant is `#[non_exhaustive]`, so fields can be added without breaking callers: match
+//! with `..`, or better, ask the predicates and accessors. `Display` says what happened, to
+//! which resource, then what to do next ([`Error::hint`]); [`Error::summary`] is the first part
+//! alone, for callers (such as the JavaScript adapter) that word their own advice. The cause of
+//! a transport, decode, encode or change failure is not repeated in `Display`: it is the
+//! error's [`source`](std::error::Error::source), as the standard library convention asks.
+
+mod change;
+mod message;
+#[cfg(test)]
+mod tests;
 
 use std::{error::Error as StdError, fmt, time::Duration};
 
-use http::Method;
+use http::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::{EntityTag, Problem};
+use crate::{rt::BoxError, EntityTag, Problem};
 
-/// A boxed error from a transport or a user closure.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+pub use change::ChangeError;
 
-/// Everything that can go wrong; match on the predicates rather than the variants where possible.
-///
-/// Every message says what happened, to which resource, and what to do next.
-/// [`Error::code`] gives a stable machine-readable string for each kind.
-#[derive(Debug, thiserror::Error)]
+/// What [`Error::without_url`] leaves where the URL was.
+pub(crate) const REDACTED_URL: &str = "<url redacted>";
+
+/// Everything that can go wrong; ask the predicates (`is_conflict()`, …) and [`Error::code`]
+/// rather than matching variants where possible.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A URL or path could not be used.
-    #[error("invalid URL {input:?}: {reason}")]
+    #[non_exhaustive]
     InvalidUrl {
         /// The text that was given.
         input: String,
@@ -27,7 +39,7 @@ pub enum Error {
     },
 
     /// A builder setting is out of range or missing.
-    #[error("invalid configuration for `{field}`: {reason}")]
+    #[non_exhaustive]
     Config {
         /// The setting's name.
         field: &'static str,
@@ -36,7 +48,7 @@ pub enum Error {
     },
 
     /// Text that should be an entity tag is not one.
-    #[error("invalid entity tag {input:?}: {reason}")]
+    #[non_exhaustive]
     InvalidEtag {
         /// The text that was given.
         input: String,
@@ -44,8 +56,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// The request never got an HTTP response (connection, DNS, TLS, timeout, body read).
-    #[error("{method} {url} failed before a response arrived: {source}; check that the server is reachable, then retry")]
+    /// The request never got an HTTP response (connection, DNS, TLS, body read); the cause is
+    /// the error's `source()`.
+    #[non_exhaustive]
     Transport {
         /// The request method.
         method: Method,
@@ -56,30 +69,32 @@ pub enum Error {
     },
 
     /// The server answered with an error status this client does not recover from.
-    #[error("{method} {url} returned {status}{}; {}", problem_suffix(problem.as_deref()), status_advice(*status))]
+    #[non_exhaustive]
     Status {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
-        /// The HTTP status code.
-        status: u16,
+        /// The HTTP status.
+        status: StatusCode,
         /// The parsed problem+json body, if the server sent one.
         problem: Option<Box<Problem>>,
     },
 
     /// A write was refused because the resource changed since it was read (412, or a 409 that
-    /// names a version conflict), and was not (or could no longer be) recovered.
-    #[error("{method} {url} was refused with {status}{} because the resource changed since it was read{}; re-read it and apply the change again (client.update() does this for you)", attempts_suffix(*attempts), etag_suffix(current_etag.as_ref()))]
+    /// names a version conflict), or, for a create-only write, because it already exists.
+    #[non_exhaustive]
     Conflict {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// 412 or 409.
-        status: u16,
+        status: StatusCode,
         /// How many writes were sent in total.
         attempts: u32,
+        /// Whether the refused write was create-only (`If-None-Match: *`).
+        create_only: bool,
         /// The resource's current validator, when the server said it.
         current_etag: Option<EntityTag>,
         /// The parsed problem+json body, if the server sent one.
@@ -87,7 +102,7 @@ pub enum Error {
     },
 
     /// A three-way merge found edits on both sides at the same JSON paths.
-    #[error("three-way merge for {url} found overlapping edits at {}; resolve them with Strategy::three_way_merge_with(...) or use Strategy::Reapply", paths.join(", "))]
+    #[non_exhaustive]
     MergeConflict {
         /// The absolute URL.
         url: String,
@@ -96,7 +111,7 @@ pub enum Error {
     },
 
     /// The `Abort` strategy stopped at the first version conflict; the current state is attached.
-    #[error("update of {url} aborted: the resource changed since it was read (now {}); inspect error.current() and decide, or choose another strategy", etag.as_ref().map_or_else(|| "without an ETag".to_owned(), |t| format!("ETag {t}")))]
+    #[non_exhaustive]
     Aborted {
         /// The absolute URL.
         url: String,
@@ -108,14 +123,14 @@ pub enum Error {
 
     /// The server kept throttling (429) until the attempt limit or deadline ran out, or the
     /// request was not safe to repeat.
-    #[error("{method} {url} was throttled with {status} after {attempts} attempt(s){}; slow down, or raise RetryConfig::with_max_attempts / with_total_deadline", retry_after_suffix(*retry_after))]
+    #[non_exhaustive]
     RateLimited {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// 429.
-        status: u16,
+        status: StatusCode,
         /// How many times the request was sent.
         attempts: u32,
         /// The server's last wait hint.
@@ -127,14 +142,14 @@ pub enum Error {
     /// The server kept answering 503 Service Unavailable until the attempt limit or deadline ran
     /// out, or the request was not safe to repeat (a 503 may come from a proxy after the origin
     /// already applied the write).
-    #[error("{method} {url} was answered {status} Service Unavailable after {attempts} attempt(s){}; the server is down or overloaded, retry later", retry_after_suffix(*retry_after))]
+    #[non_exhaustive]
     Unavailable {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// 503.
-        status: u16,
+        status: StatusCode,
         /// How many times the request was sent.
         attempts: u32,
         /// The server's last wait hint.
@@ -145,14 +160,14 @@ pub enum Error {
 
     /// The server asked for a wait longer than `RetryConfig::max_retry_after` and the client is
     /// configured to fail instead of clamping.
-    #[error("{method} {url} was answered {status} and asked to wait {delay:?}, longer than the allowed {max:?}; retry after that time, or use LongWaitPolicy::Clamp / a larger with_max_retry_after")]
+    #[non_exhaustive]
     RetryAfterTooLong {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// 429 or 503.
-        status: u16,
+        status: StatusCode,
         /// The wait the server asked for.
         delay: Duration,
         /// The configured maximum.
@@ -160,7 +175,7 @@ pub enum Error {
     },
 
     /// The per-host retry budget is empty, so the client stopped retrying to avoid a retry storm.
-    #[error("{method} {url} was not retried after {status}: the retry budget for {host} is exhausted; the server is overloaded, back off before sending more")]
+    #[non_exhaustive]
     BudgetExhausted {
         /// The request method.
         method: Method,
@@ -169,25 +184,29 @@ pub enum Error {
         /// The host whose budget ran out.
         host: String,
         /// The status that would have been retried.
-        status: u16,
+        status: StatusCode,
     },
 
-    /// A conditional write was needed but the server gave no strong ETag to send in `If-Match`.
-    #[error("{method} {url} needs If-Match but the server sent no strong ETag for it{}; make the server send strong ETags, or accept losing concurrent changes explicitly (Precondition::unconditional() for a write, MissingEtagPolicy::Unconditional for update())", weak_suffix(*weak))]
+    /// A conditional write was needed but there is no strong ETag to send in `If-Match`.
+    #[non_exhaustive]
     MissingEtag {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
-        /// Whether the server sent only a weak ETag (never usable in `If-Match`).
+        /// Whether only a weak ETag was known (never usable in `If-Match`).
         weak: bool,
     },
 
-    /// No response arrived within a timeout; a write may or may not have been applied.
-    #[error("{what} timed out after {after:?} ({}); a write may or may not have been applied, so read the resource before retrying it{}", scope.describe(), scope.advice())]
+    /// No response arrived within a timeout.
+    #[non_exhaustive]
     Timeout {
-        /// The request or operation, e.g. `PUT http://…/items/1`.
+        /// The request or operation, e.g. `PUT http://…/items/1` or `update of http://…`.
         what: String,
+        /// The absolute URL.
+        url: String,
+        /// Whether the operation only reads (then nothing changed and it is safe to retry).
+        read_only: bool,
         /// The limit that ran out.
         after: Duration,
         /// Which limit: one attempt's, or the whole operation's.
@@ -197,14 +216,14 @@ pub enum Error {
     /// A write was answered with a redirect, which the client never follows for writes: a
     /// followed redirect can turn a POST into a GET, drop the body, or send the precondition to
     /// another resource. Nothing was written at the new location.
-    #[error("{method} {url} was redirected{}{}; writes never follow redirects, so nothing was written there: send the write to the new location yourself", status.map_or_else(String::new, |s| format!(" with {s}")), location.as_ref().map_or_else(|| " (the browser hides where to)".to_owned(), |l| format!(" to {l}")))]
+    #[non_exhaustive]
     Redirected {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// The redirect status (301, 302, 303, 307, 308), when the transport saw it.
-        status: Option<u16>,
+        status: Option<StatusCode>,
         /// Where the server redirected to, when known.
         location: Option<String>,
     },
@@ -212,20 +231,20 @@ pub enum Error {
     /// A write was resent after a 503 (which a proxy may send after the origin applied it), the
     /// resend was refused, and a re-read could not show that the first attempt landed. The change
     /// is not applied again.
-    #[error("{method} {url} may or may not have been applied: an earlier attempt was answered 503, the resend was refused with {status}, and {reason}; read the resource and decide before writing again")]
+    #[non_exhaustive]
     OutcomeUnknown {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
         /// The status that refused the resend (412, 409, 404).
-        status: u16,
+        status: StatusCode,
         /// What the re-read found.
         reason: String,
     },
 
-    /// The response body could not be read as the requested type.
-    #[error("the response from {url} could not be decoded: {source}; check that the type matches the server's JSON")]
+    /// The response body could not be read as the requested type; the JSON error is `source()`.
+    #[non_exhaustive]
     Decode {
         /// The absolute URL.
         url: String,
@@ -233,15 +252,15 @@ pub enum Error {
         source: serde_json::Error,
     },
 
-    /// The request body could not be serialized to JSON.
-    #[error("the request body could not be serialized to JSON: {source}; make the value JSON-representable (e.g. maps need string keys)")]
+    /// The request body could not be serialized to JSON; the JSON error is `source()`.
+    #[non_exhaustive]
     Encode {
         /// The JSON error.
         source: serde_json::Error,
     },
 
-    /// The user's change closure returned an error; nothing was written.
-    #[error("the change for {url} failed: {source}; nothing was written")]
+    /// The user's change closure returned an error (its `source()`); nothing was written.
+    #[non_exhaustive]
     Change {
         /// The absolute URL.
         url: String,
@@ -251,7 +270,7 @@ pub enum Error {
 
     /// The operation was cancelled through a [`crate::CancelToken`]; it may or may not have
     /// reached the server, and it is never reported as a success.
-    #[error("{what} was cancelled; it may or may not have reached the server, so read the resource before assuming either")]
+    #[non_exhaustive]
     Cancelled {
         /// The operation, e.g. `update of http://…/items/1`.
         what: String,
@@ -262,73 +281,30 @@ pub enum Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutScope {
-    /// One HTTP request got no complete response within `ClientBuilder::attempt_timeout`.
+    /// One HTTP request got no complete response within the attempt timeout.
     Attempt,
     /// The whole operation (requests, waits, conflict retries) passed
     /// `RetryConfig::total_deadline`.
     Operation,
 }
 
-impl TimeoutScope {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Attempt => "no response to this request",
-            Self::Operation => "the whole operation",
-        }
-    }
-
-    fn advice(self) -> &'static str {
-        match self {
-            Self::Attempt => "; raise ClientBuilder::attempt_timeout for a slow server",
-            Self::Operation => "; raise RetryConfig::with_total_deadline for long operations",
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())?;
+        match self.hint() {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
         }
     }
 }
 
-fn problem_suffix(problem: Option<&Problem>) -> String {
-    match problem {
-        Some(p) => match (&p.title, &p.detail) {
-            (_, Some(detail)) => format!(" ({detail})"),
-            (Some(title), None) => format!(" ({title})"),
-            (None, None) => String::new(),
-        },
-        None => String::new(),
-    }
-}
-
-fn status_advice(status: u16) -> &'static str {
-    match status {
-        400 | 422 => "fix the request body",
-        401 | 403 => "check the credentials",
-        404 | 410 => "the resource does not exist; create it first",
-        409 => "the write conflicts with the resource's state (not a version race); fix the data before retrying",
-        428 => "the server requires If-Match; read the resource first so the client has its ETag",
-        s if s >= 500 => "the server failed; retry later",
-        _ => "see the status and problem details",
-    }
-}
-
-fn etag_suffix(etag: Option<&EntityTag>) -> String {
-    etag.map_or_else(String::new, |t| format!(" (current ETag {t})"))
-}
-
-fn attempts_suffix(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" after {attempts} attempts")
-    } else {
-        String::new()
-    }
-}
-
-fn retry_after_suffix(retry_after: Option<Duration>) -> String {
-    retry_after.map_or_else(String::new, |d| format!(" (server asked to wait {d:?})"))
-}
-
-fn weak_suffix(weak: bool) -> &'static str {
-    if weak {
-        " (only a weak one, which If-Match never matches)"
-    } else {
-        ""
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Transport { source, .. } | Self::Change { source, .. } => Some(source.as_ref()),
+            Self::Decode { source, .. } | Self::Encode { source } => Some(source),
+            _ => None,
+        }
     }
 }
 
@@ -346,18 +322,20 @@ impl Error {
             Self::InvalidEtag { .. } => "invalid_etag",
             Self::Transport { .. } => "network",
             Self::Status { .. } => "http_status",
-            Self::Conflict { status: 412, .. } => "precondition_failed",
+            Self::Conflict { status, .. } if *status == StatusCode::PRECONDITION_FAILED => {
+                "precondition_failed"
+            }
             Self::Conflict { .. } => "conflict",
             Self::MergeConflict { .. } => "merge_conflict",
             Self::Aborted { .. } => "aborted",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "unavailable",
-            Self::Timeout { .. } => "timeout",
-            Self::Redirected { .. } => "redirected",
-            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::RetryAfterTooLong { .. } => "retry_after_too_long",
             Self::BudgetExhausted { .. } => "retry_budget_exhausted",
             Self::MissingEtag { .. } => "missing_etag",
+            Self::Timeout { .. } => "timeout",
+            Self::Redirected { .. } => "redirected",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Decode { .. } => "decode",
             Self::Encode { .. } => "encode",
             Self::Change { .. } => "change_failed",
@@ -375,24 +353,7 @@ impl Error {
 
     /// Whether the write was refused with 412 Precondition Failed (a lost version race).
     pub fn is_precondition_failed(&self) -> bool {
-        matches!(self, Self::Conflict { status: 412, .. })
-    }
-
-    /// Whether a timeout ended the call ([`Error::Timeout`]).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
-    }
-
-    /// Whether a write may or may not have been applied: a timeout, a transport failure, a
-    /// cancellation, or [`Error::OutcomeUnknown`]. Read the resource before writing again.
-    pub fn is_outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            Self::OutcomeUnknown { .. }
-                | Self::Timeout { .. }
-                | Self::Transport { .. }
-                | Self::Cancelled { .. }
-        )
+        matches!(self, Self::Conflict { status, .. } if *status == StatusCode::PRECONDITION_FAILED)
     }
 
     /// Whether the server throttled the request (429), or asked for a wait (429/503) longer than
@@ -406,9 +367,34 @@ impl Error {
         )
     }
 
+    /// Whether a timeout ended the call ([`Error::Timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+
+    /// Whether no HTTP response was received ([`Error::Transport`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Transport { .. })
+    }
+
+    /// Whether a write may or may not have been applied: a write's timeout or transport
+    /// failure, a cancellation, or [`Error::OutcomeUnknown`]. Read the resource before writing
+    /// again.
+    pub fn is_outcome_unknown(&self) -> bool {
+        match self {
+            Self::Timeout { read_only, .. } => !read_only,
+            Self::Transport { method, .. } => !message::is_read(method),
+            Self::OutcomeUnknown { .. } | Self::Cancelled { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether the server answered 404 Not Found or 410 Gone.
     pub fn is_not_found(&self) -> bool {
-        matches!(self.status(), Some(404 | 410))
+        matches!(
+            self.status(),
+            Some(StatusCode::NOT_FOUND | StatusCode::GONE)
+        )
     }
 
     /// Whether the operation was cancelled.
@@ -417,7 +403,7 @@ impl Error {
     }
 
     /// The HTTP status that caused the error, if one did.
-    pub fn status(&self) -> Option<u16> {
+    pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. }
             | Self::Conflict { status, .. }
@@ -426,8 +412,67 @@ impl Error {
             | Self::OutcomeUnknown { status, .. }
             | Self::RetryAfterTooLong { status, .. }
             | Self::BudgetExhausted { status, .. } => Some(*status),
+            Self::Redirected { status, .. } => *status,
             _ => None,
         }
+    }
+
+    /// The absolute URL the error is about, if any (`None` after [`Error::without_url`]).
+    pub fn url(&self) -> Option<&str> {
+        let url = match self {
+            Self::Transport { url, .. }
+            | Self::Status { url, .. }
+            | Self::Conflict { url, .. }
+            | Self::MergeConflict { url, .. }
+            | Self::Aborted { url, .. }
+            | Self::RateLimited { url, .. }
+            | Self::Unavailable { url, .. }
+            | Self::RetryAfterTooLong { url, .. }
+            | Self::BudgetExhausted { url, .. }
+            | Self::MissingEtag { url, .. }
+            | Self::Timeout { url, .. }
+            | Self::Redirected { url, .. }
+            | Self::OutcomeUnknown { url, .. }
+            | Self::Decode { url, .. }
+            | Self::Change { url, .. } => url,
+            Self::InvalidUrl { input, .. } => input,
+            _ => return None,
+        };
+        (url != REDACTED_URL).then_some(url.as_str())
+    }
+
+    /// The same error with its URL replaced by `<url redacted>` (in `Display` too), for logs
+    /// that must not carry query strings or identifiers.
+    pub fn without_url(mut self) -> Self {
+        let redact = |url: &mut String| *url = REDACTED_URL.to_owned();
+        match &mut self {
+            Self::Transport { url, .. }
+            | Self::Status { url, .. }
+            | Self::Conflict { url, .. }
+            | Self::MergeConflict { url, .. }
+            | Self::Aborted { url, .. }
+            | Self::RateLimited { url, .. }
+            | Self::Unavailable { url, .. }
+            | Self::RetryAfterTooLong { url, .. }
+            | Self::BudgetExhausted { url, .. }
+            | Self::MissingEtag { url, .. }
+            | Self::Redirected { url, .. }
+            | Self::OutcomeUnknown { url, .. }
+            | Self::Decode { url, .. }
+            | Self::Change { url, .. } => redact(url),
+            Self::Timeout { url, what, .. } => {
+                *what = what.replace(url.as_str(), REDACTED_URL);
+                redact(url);
+            }
+            Self::InvalidUrl { input, .. } => redact(input),
+            Self::Cancelled { what } => {
+                if let Some(at) = what.find("http") {
+                    what.replace_range(at.., REDACTED_URL);
+                }
+            }
+            _ => {}
+        }
+        self
     }
 
     /// The server's problem+json body, if it sent one.
@@ -476,50 +521,20 @@ impl Error {
             _ => &[],
         }
     }
-}
 
-/// An error returned by a change closure; converts from any `std::error::Error` with `?`.
-///
-/// ```
-/// use ifmatch::ChangeError;
-///
-/// fn bump(doc: &mut serde_json::Value) -> Result<(), ChangeError> {
-///     let n = doc["n"].as_i64().ok_or_else(|| ChangeError::msg("`n` must be a number"))?;
-///     doc["n"] = (n + 1).into();
-///     Ok(())
-/// }
-/// let mut doc = serde_json::json!({"n": 1});
-/// bump(&mut doc)?;
-/// assert_eq!(doc["n"], 2);
-/// # Ok::<(), ChangeError>(())
-/// ```
-pub struct ChangeError(BoxError);
-
-impl ChangeError {
-    /// An error with a plain message.
-    pub fn msg(message: impl Into<String>) -> Self {
-        Self(message.into().into())
+    /// Where a redirected write was sent ([`Error::Redirected`]), when known.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            Self::Redirected { location, .. } => location.as_deref(),
+            _ => None,
+        }
     }
 
-    pub(crate) fn into_inner(self) -> BoxError {
-        self.0
-    }
-}
-
-impl<E: StdError + Send + Sync + 'static> From<E> for ChangeError {
-    fn from(err: E) -> Self {
-        Self(Box::new(err))
-    }
-}
-
-impl fmt::Debug for ChangeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for ChangeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+    /// Which limit ended a timed-out call.
+    pub fn timeout_scope(&self) -> Option<TimeoutScope> {
+        match self {
+            Self::Timeout { scope, .. } => Some(*scope),
+            _ => None,
+        }
     }
 }

@@ -1,4 +1,8 @@
-//! Target-specific pieces (sleeping, `Send` bounds, the default HTTP transport), chosen in one place.
+//! Runtime plumbing: the injected [`Sleeper`], and the `Send`-on-native-only bounds and boxed
+//! types that the extension points ([`crate::transport::Transport`], [`Sleeper`],
+//! [`crate::Observer`], strategies) are written with.
+//!
+//! Target-specific pieces (sleeping, `Send` bounds) are chosen here, in one place.
 //!
 //! Everything above this module is target-neutral: the native build uses tokio timers and
 //! requires `Send` futures; the wasm32 build uses `setTimeout` (gloo-timers) and accepts
@@ -15,6 +19,9 @@ mod imp;
 pub(crate) use imp::{default_sleeper, real_timer};
 pub use imp::{BoxFuture, MaybeSend, MaybeSync};
 
+/// A boxed error from a transport or a user closure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Waits for a delay; injected so that tests and other runtimes control time.
 ///
 /// The client calls [`Sleeper::sleep`] for every backoff wait and [`Sleeper::now`] to measure
@@ -23,7 +30,7 @@ pub use imp::{BoxFuture, MaybeSend, MaybeSync};
 ///
 /// ```
 /// use std::time::Duration;
-/// use ifmatch::{BoxFuture, Sleeper};
+/// use ifmatch::rt::{BoxFuture, Sleeper};
 ///
 /// /// A sleeper that never waits (the deadline still advances through `now`).
 /// struct NoWait;

@@ -1,0 +1,128 @@
+//! The escape hatch: a request the SDK does not model, through the same cache, preconditions and
+//! retries as the others.
+
+use std::future::IntoFuture;
+
+use http::Method;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::{rt::BoxFuture, transport::is_read, Error, Precondition, Versioned};
+
+use super::{
+    options::{request_options, Options},
+    Client,
+};
+
+/// A request with any method and JSON body; built by [`Client::request`].
+///
+/// - `GET` goes through the ETag cache like [`Client::get`] (conditional GET, 304 reuse).
+/// - Other methods are writes: they carry the [`Precondition`] you set (none by default: set
+///   one, e.g. `.precondition(&read)`, unless losing a concurrent change is acceptable), follow
+///   the same resend rules and 503 checks as `put`, never follow redirects, and keep the cache
+///   truthful afterwards (an unkeyed answer is never cached as the document).
+///
+/// ```no_run
+/// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+/// use ifmatch::http::Method;
+///
+/// let read = client.get::<serde_json::Value>("/items/1").await?;
+/// // An action endpoint, conditional on the version read.
+/// client
+///     .request(Method::POST, "/items/1/archive")
+///     .json(&serde_json::json!({"reason": "done"}))
+///     .precondition(&read)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Raw {
+    client: Client,
+    method: Method,
+    path: String,
+    body: Option<Result<Value, Error>>,
+    precondition: Precondition,
+    options: Options,
+}
+
+request_options!(Raw);
+
+impl Raw {
+    pub(super) fn new(client: Client, method: Method, path: &str) -> Self {
+        Self {
+            client,
+            method,
+            path: path.to_owned(),
+            body: None,
+            precondition: Precondition::unconditional(),
+            options: Options::default(),
+        }
+    }
+
+    /// The JSON body (sent as `application/json`, or `application/merge-patch+json` for PATCH).
+    pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
+        self.body = Some(serde_json::to_value(body).map_err(|source| Error::Encode { source }));
+        self
+    }
+
+    /// The precondition of a write (ignored for reads, which are conditional on the cache).
+    pub fn precondition(mut self, precondition: impl Into<Precondition>) -> Self {
+        self.precondition = precondition.into();
+        self
+    }
+
+    /// Sends the request; the result is the JSON body (`null` when empty) and its version.
+    ///
+    /// # Errors
+    /// As [`Client::get`] for `GET`, as [`Client::put`] for other methods.
+    pub async fn send(self) -> Result<Versioned<Value>, Error> {
+        let Self {
+            client,
+            method,
+            path,
+            body,
+            precondition,
+            options,
+        } = self;
+        options.check()?;
+        let url = client.resolve(&path, &options.query)?;
+        let body = body.transpose()?;
+        let read_only = is_read(&method);
+        let span = tracing::debug_span!("ifmatch.request", method = %method, url = %url);
+        let work = async {
+            let mut op = client.op(&options);
+            if method == Method::GET {
+                let fresh = client.fetch(&mut op, &url, true).await?;
+                return Ok(Versioned {
+                    value: (*fresh.body).clone(),
+                    etag: fresh.etag,
+                    location: None,
+                    attempts: op.requests,
+                    from_cache: fresh.from_cache,
+                });
+            }
+            client
+                .write(&mut op, method.clone(), &url, &precondition, body.as_ref())
+                .await
+        };
+        client
+            .bounded(
+                format!("{method} {url}"),
+                &url,
+                read_only,
+                work.instrument(span),
+            )
+            .await
+    }
+}
+
+impl IntoFuture for Raw {
+    type Output = Result<Versioned<Value>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}

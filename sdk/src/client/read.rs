@@ -1,0 +1,174 @@
+//! Reads: `get::<T>()` and the conditional GET behind it and behind `update()`.
+
+use std::{future::IntoFuture, marker::PhantomData, sync::Arc};
+
+use http::{header, HeaderValue, Method};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::{
+    cache::CacheEntry,
+    rt::{BoxFuture, MaybeSend},
+    stats::Counters,
+    Error, Versioned,
+};
+
+use super::{
+    exchange::OpState,
+    options::{request_options, Options},
+    response, Client,
+};
+
+/// A GET of one JSON resource, decoded as `T`; built by [`Client::get`]. Await it, or call
+/// [`Get::send`]; the per-request setters (`header`, `query`, `timeout`) come first.
+///
+/// With a cached copy the request carries `If-None-Match`, and a 304 answer is served from
+/// the cache ([`Versioned::from_cache`]). A 304 naming another validator than the cached
+/// one (e.g. the strong successor of a weak tag) is not trusted: the resource is read again
+/// in full. Throttled reads are retried per [`crate::RetryConfig`]; redirects are followed.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Get<T> {
+    client: Client,
+    path: String,
+    options: Options,
+    decoded: PhantomData<fn() -> T>,
+}
+
+request_options!(Get<T>);
+
+impl<T> std::fmt::Debug for Get<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned> Get<T> {
+    pub(super) fn new(client: Client, path: &str) -> Self {
+        Self {
+            client,
+            path: path.to_owned(),
+            options: Options::default(),
+            decoded: PhantomData,
+        }
+    }
+
+    /// Sends the request.
+    ///
+    /// # Errors
+    /// [`Error::Status`] for error statuses (e.g. 404), [`Error::Decode`] if the body is not a
+    /// `T`, [`Error::Timeout`], and the throttling and transport errors.
+    pub async fn send(self) -> Result<Versioned<T>, Error> {
+        let Self {
+            client,
+            path,
+            options,
+            ..
+        } = self;
+        options.check()?;
+        let url = client.resolve(&path, &options.query)?;
+        let span = tracing::debug_span!("ifmatch.get", url = %url);
+        let work = async {
+            let mut op = client.op(&options);
+            let fresh = client.fetch(&mut op, &url, true).await?;
+            // Deserialize from the shared cached value: cloning it first cost as much as the
+            // download it saved (sdk/benches, `get_cached`).
+            let value = T::deserialize(&*fresh.body).map_err(|source| Error::Decode {
+                url: url.clone(),
+                source,
+            })?;
+            Ok(Versioned {
+                value,
+                etag: fresh.etag,
+                location: None,
+                attempts: op.requests,
+                from_cache: fresh.from_cache,
+            })
+        };
+        client
+            .bounded(format!("GET {url}"), &url, true, work.instrument(span))
+            .await
+    }
+}
+
+impl<T: DeserializeOwned + MaybeSend + 'static> IntoFuture for Get<T> {
+    type Output = Result<Versioned<T>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A representation just read (or revalidated).
+pub(crate) struct Fresh {
+    pub body: Arc<Value>,
+    pub etag: Option<crate::EntityTag>,
+    pub from_cache: bool,
+}
+
+impl Client {
+    /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
+    pub(crate) async fn fetch(
+        &self,
+        op: &mut OpState,
+        url: &str,
+        conditional: bool,
+    ) -> Result<Fresh, Error> {
+        let key = self.key(url);
+        let mut cached = self.inner.cache.get(&key).filter(|_| conditional);
+        loop {
+            let mut request = self.outgoing(op, Method::GET, url);
+            if let Some(entry) = &cached {
+                if let Ok(value) = HeaderValue::from_str(&entry.etag.to_string()) {
+                    request.headers.insert(header::IF_NONE_MATCH, value);
+                }
+            }
+            let response = self.exchange(op, request).await?.response;
+            let status = response.status.as_u16();
+            if let (304, Some(entry)) = (status, cached.take()) {
+                // RFC 9111 §4.3.4: a 304 revalidates the stored response its validator selects.
+                // Another validator (e.g. the strong successor of a cached weak tag) selects
+                // nothing we hold, so read the resource in full instead of guessing.
+                match self.etag_of(&response) {
+                    Some(tag) if tag != entry.etag => continue,
+                    _ => {
+                        Counters::bump(&self.inner.counters.not_modified_hits);
+                        return Ok(Fresh {
+                            body: entry.body,
+                            etag: Some(entry.etag),
+                            from_cache: true,
+                        });
+                    }
+                }
+            }
+            if !response.status.is_success() {
+                if status == 404 || status == 410 {
+                    self.inner.cache.remove(&key);
+                }
+                return Err(self.error_for(&Method::GET, url, &response, op.requests, None));
+            }
+            let etag = self.etag_of(&response);
+            let body = Arc::new(response::json_body(url, &response.body)?.unwrap_or(Value::Null));
+            match &etag {
+                Some(tag) => self.inner.cache.put(
+                    key,
+                    CacheEntry {
+                        etag: tag.clone(),
+                        body: body.clone(),
+                    },
+                ),
+                // The cached validator no longer describes what the server holds.
+                None => self.inner.cache.remove(&key),
+            }
+            return Ok(Fresh {
+                body,
+                etag,
+                from_cache: false,
+            });
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Sending a write with the caller's precondition, and telling the caller what happened.
+
+use http::{header, HeaderValue, Method};
+use serde_json::Value;
+
+use crate::{
+    cache::CacheEntry,
+    outcome::{interpret, landed, Answer, CacheAction, Reread},
+    precondition::{header_for, Header, Unusable},
+    stats::Counters,
+    Error, Precondition, Versioned,
+};
+
+use super::{
+    exchange::{location_of, Exchanged, OpState},
+    response::json_body,
+    Client,
+};
+
+/// The header value for an entity tag we are about to send.
+fn if_match_value(tag: &crate::EntityTag) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(&tag.to_string()).map_err(|_| Error::InvalidEtag {
+        input: tag.to_string(),
+        reason: "cannot be sent as a header value".into(),
+    })
+}
+
+impl Client {
+    /// PUT/PATCH/DELETE/POST with the caller's precondition; nothing is fetched first.
+    pub(super) async fn write(
+        &self,
+        op: &mut OpState,
+        method: Method,
+        url: &str,
+        precondition: &Precondition,
+        body: Option<&Value>,
+    ) -> Result<Versioned<Value>, Error> {
+        let header = header_for(precondition).map_err(|Unusable::NoStrongEtag { weak }| {
+            Error::MissingEtag {
+                method: method.clone(),
+                url: url.to_owned(),
+                weak,
+            }
+        })?;
+        self.send_write(op, method, url, header, body).await
+    }
+
+    /// Sends one write with `precondition` and keeps the cache truthful afterwards.
+    pub(super) async fn send_write(
+        &self,
+        op: &mut OpState,
+        method: Method,
+        url: &str,
+        precondition: Header,
+        body: Option<&Value>,
+    ) -> Result<Versioned<Value>, Error> {
+        let inner = &*self.inner;
+        let mut request = self.outgoing(op, method.clone(), url);
+        let sent_tag = match &precondition {
+            Header::IfMatch(tag) => {
+                request
+                    .headers
+                    .insert(header::IF_MATCH, if_match_value(tag)?);
+                Some(tag.clone())
+            }
+            Header::IfNoneMatchAny => {
+                request
+                    .headers
+                    .insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+                None
+            }
+            Header::None => None,
+        };
+        if let Some(doc) = body {
+            let content_type = if method == Method::PATCH {
+                "application/merge-patch+json"
+            } else {
+                "application/json"
+            };
+            request
+                .headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            request.body = serde_json::to_vec(doc)
+                .map_err(|source| Error::Encode { source })?
+                .into();
+        }
+        // An unconditional write is only safe to resend with a key; one key per logical write.
+        if precondition == Header::None && inner.retry.retries_enabled() {
+            let key = inner.keys.idempotency_key();
+            if let Ok(value) = HeaderValue::from_str(&key) {
+                request.headers.insert("idempotency-key", value);
+            }
+        }
+
+        let Exchanged {
+            response,
+            attempts,
+            resent_after_503,
+        } = self.exchange(op, request).await?;
+        if !response.status.is_success() {
+            let create_only = precondition == Header::IfNoneMatchAny;
+            let err = self.error_for(&method, url, &response, attempts, sent_tag.as_ref());
+            let err = with_create_only(err, create_only);
+            let refused_own_resend =
+                err.is_conflict() || (method == Method::DELETE && err.is_not_found());
+            if resent_after_503 && refused_own_resend {
+                return self
+                    .after_ambiguous_refusal(op, &method, url, body, err, attempts)
+                    .await;
+            }
+            if let Some(status) = err.status().filter(|_| err.is_conflict()) {
+                let counter = if status == http::StatusCode::CONFLICT {
+                    &inner.counters.conflicts_409
+                } else {
+                    &inner.counters.conflicts_412
+                };
+                Counters::bump(counter);
+                // The cached validator is stale; keeping it would only earn another refusal.
+                inner.cache.remove(&self.key(url));
+            }
+            return Err(err);
+        }
+
+        let returned = json_body(url, &response.body).unwrap_or_else(|e| {
+            // The write succeeded; an unreadable body must not turn that into a failure.
+            tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
+            None
+        });
+        let location = location_of(&response, header::LOCATION, url);
+        let interpreted = interpret(
+            Answer {
+                method: &method,
+                target: url,
+                sent: body,
+                etag: self.etag_of(&response),
+                content_location: location_of(&response, header::CONTENT_LOCATION, url),
+                location: location.clone(),
+                body: returned,
+            },
+            inner.trust_write_bodies,
+        );
+        for action in interpreted.cache {
+            match action {
+                CacheAction::Store { url, etag, body } => inner.cache.put(
+                    self.key(&url),
+                    CacheEntry {
+                        etag,
+                        body: body.into(),
+                    },
+                ),
+                CacheAction::Forget { url } => inner.cache.remove(&self.key(&url)),
+            }
+        }
+        let mut out = Versioned::new(interpreted.value, interpreted.etag);
+        out.location = location;
+        out.attempts = attempts;
+        Ok(out)
+    }
+
+    /// The write was resent after a 503 and the resend was refused: perhaps by the write's own
+    /// first attempt, which the origin applied before a proxy answered 503. Re-read and report
+    /// success only if the stored state is what the write asked for; never apply it twice.
+    async fn after_ambiguous_refusal(
+        &self,
+        op: &mut OpState,
+        method: &Method,
+        url: &str,
+        sent: Option<&Value>,
+        refusal: Error,
+        attempts: u32,
+    ) -> Result<Versioned<Value>, Error> {
+        let status = refusal
+            .status()
+            .unwrap_or(http::StatusCode::PRECONDITION_FAILED);
+        let unknown = |reason: String| Error::OutcomeUnknown {
+            method: method.clone(),
+            url: url.to_owned(),
+            status,
+            reason,
+        };
+        let reread = self.fetch(op, url, false).await;
+        let (stored, etag) = match &reread {
+            Ok(fresh) => (Reread::Found(&fresh.body), fresh.etag.clone()),
+            Err(e) if e.is_not_found() => (Reread::Missing, None),
+            Err(e) => return Err(unknown(format!("re-reading it failed ({e})"))),
+        };
+        if !landed(method, sent, stored) {
+            return Err(unknown(match &reread {
+                Ok(_) => "the stored state differs from what was sent".to_owned(),
+                Err(_) => "the resource no longer exists".to_owned(),
+            }));
+        }
+        tracing::debug!(%method, url, "an earlier attempt answered 503 had landed");
+        let value = reread
+            .map(|fresh| (*fresh.body).clone())
+            .unwrap_or(Value::Null);
+        let mut out = Versioned::new(value, etag);
+        out.attempts = attempts;
+        Ok(out)
+    }
+}
+
+/// Marks a refusal of a create-only write, whose message is "already exists", not "changed".
+fn with_create_only(err: Error, create_only: bool) -> Error {
+    match err {
+        Error::Conflict {
+            method,
+            url,
+            status,
+            attempts,
+            current_etag,
+            problem,
+            ..
+        } => Error::Conflict {
+            method,
+            url,
+            status,
+            attempts,
+            create_only,
+            current_etag,
+            problem,
+        },
+        other => other,
+    }
+}

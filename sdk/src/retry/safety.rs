@@ -1,0 +1,75 @@
+//! Whether a request may be sent again: the pure rule behind every resend.
+
+use http::{header, HeaderMap, Method};
+
+use crate::transport::is_read;
+
+/// Whether a request with `method` and `headers` may be sent again after it was answered
+/// `status` (429 or 503), so that a second delivery cannot apply it twice.
+///
+/// - Safe methods, and writes with `If-Match`/`If-None-Match` (a repeat fails the precondition;
+///   the caller then checks whether the first attempt landed).
+/// - A 429 means the server did not process the request, so a keyed write may be resent.
+/// - A 503 may come from a proxy after the origin committed: a keyed POST/PATCH is resent only
+///   when the server is known to honour `Idempotency-Key` (else two resources may be created).
+///   PUT and DELETE are idempotent methods, so a keyed (unconditional) one may be resent.
+pub(crate) fn is_retry_safe(
+    method: &Method,
+    headers: &HeaderMap,
+    status: u16,
+    keys_honoured: bool,
+) -> bool {
+    let keyed = headers.contains_key("idempotency-key");
+    is_read(method)
+        || headers.contains_key(header::IF_MATCH)
+        || headers.contains_key(header::IF_NONE_MATCH)
+        || (keyed
+            && (status == 429 || keys_honoured || matches!(*method, Method::PUT | Method::DELETE)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table in docs/sdk.md ("Safety of retries"), row by row.
+    #[test]
+    fn resends_follow_the_documented_table() {
+        let none = HeaderMap::new();
+        let mut keyed = HeaderMap::new();
+        keyed.insert("idempotency-key", "\"k\"".parse().unwrap());
+        let mut conditional = HeaderMap::new();
+        conditional.insert(header::IF_MATCH, "\"1\"".parse().unwrap());
+        let mut create_only = HeaderMap::new();
+        create_only.insert(header::IF_NONE_MATCH, "*".parse().unwrap());
+        let (get, put, post, patch, delete) = (
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+        );
+        let table: [(&Method, &HeaderMap, u16, bool, bool); 14] = [
+            (&get, &none, 429, false, true),
+            (&get, &none, 503, false, true),
+            (&put, &conditional, 503, false, true),
+            (&patch, &conditional, 429, false, true),
+            (&put, &create_only, 503, false, true),
+            (&post, &keyed, 429, false, true),
+            (&patch, &keyed, 429, false, true),
+            (&put, &keyed, 503, false, true),
+            (&delete, &keyed, 503, false, true),
+            (&post, &keyed, 503, false, false),
+            (&patch, &keyed, 503, false, false),
+            (&post, &keyed, 503, true, true),
+            (&post, &none, 429, true, false),
+            (&put, &none, 429, false, false),
+        ];
+        for (method, headers, status, honoured, expected) in table {
+            assert_eq!(
+                is_retry_safe(method, headers, status, honoured),
+                expected,
+                "{method} {headers:?} {status} honoured={honoured}"
+            );
+        }
+    }
+}
