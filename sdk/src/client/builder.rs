@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn base_url_must_be_absolute_http() {
         for bad in ["/items", "ftp://x/", "not a url"] {
-            let err = ClientBuilder::new().base_url(bad).err().expect(bad);
+            let err = ClientBuilder::new().base_url(bad).expect_err(bad);
             assert_eq!(err.code(), "invalid_url");
         }
     }

@@ -104,7 +104,10 @@ mod tests {
         );
         assert_eq!(field(base().with_factor(0.5)), "retry.factor");
         assert_eq!(field(base().with_factor(f32::NAN)), "retry.factor");
-        assert_eq!(field(base().with_conflict_factor(0.9)), "retry.conflict_factor");
+        assert_eq!(
+            field(base().with_conflict_factor(0.9)),
+            "retry.conflict_factor"
+        );
         assert_eq!(
             field(base().with_initial_delay(ms(30_000))),
             "retry.initial_delay"
@@ -113,10 +116,7 @@ mod tests {
             field(base().with_conflict_delay(ms(2_000))),
             "retry.conflict_delay"
         );
-        assert_eq!(
-            field(base().with_min_delay(ms(60_000))),
-            "retry.min_delay"
-        );
+        assert_eq!(field(base().with_min_delay(ms(60_000))), "retry.min_delay");
         assert_eq!(
             field(base().with_total_deadline(Some(Duration::ZERO))),
             "retry.total_deadline"
