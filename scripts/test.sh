@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm32: sdk and wasm adapter)"
 cargo clippy -p ifmatch -p ifmatch-wasm --target wasm32-unknown-unknown -- -D warnings
 
+step "cargo clippy (wasm32: the SDK's optional transports build there too)"
+cargo clippy -p ifmatch --target wasm32-unknown-unknown --features wasm-reqwest,reqwest-middleware,tower -- -D warnings
+
 step "cargo deny check licenses bans sources"
 cargo deny --log-level error check licenses bans sources
 

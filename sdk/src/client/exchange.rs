@@ -155,8 +155,6 @@ impl Client {
     ) -> Result<Exchanged, Error> {
         let inner = &*self.inner;
         let host = host_of(&request.url);
-        let method = request.method.clone();
-        let unsafe_method = !is_read(&method);
         let mut attempt = 1u32;
         let mut hops = 0u32;
         let mut resent_after_503 = false;
@@ -164,27 +162,14 @@ impl Client {
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
             let response = self.send_once(op, &request).await?;
-            let status = response.status.as_u16();
             if is_redirect(response.status) {
-                let location = location_of(&response, header::LOCATION, &request.url);
-                match location {
-                    Some(next) if !unsafe_method && hops < MAX_REDIRECTS => {
-                        hops += 1; // a hop is not a retry
-                        request.url = next;
-                        continue;
-                    }
-                    location if unsafe_method => {
-                        return Err(Error::Redirected {
-                            method,
-                            url: request.url,
-                            status: Some(response.status),
-                            location,
-                        })
-                    }
-                    // A read redirected without a usable Location, or too often.
-                    _ => {}
+                if let Some(next) = redirect_step(&request, &response, hops)? {
+                    hops += 1; // a hop is not a retry
+                    request.url = next;
+                    continue;
                 }
             }
+            let status = response.status.as_u16();
             if status != 429 && status != 503 {
                 if response.status.is_success() {
                     inner.budget.deposit(&host);
@@ -195,75 +180,107 @@ impl Client {
                     resent_after_503,
                 });
             }
-
-            let hint = read_hint(&response.headers, wall_clock());
-            for name in &hint.malformed {
-                Counters::bump(&inner.counters.malformed_headers);
-                tracing::warn!(header = name, value = ?response.headers.get(*name), "ignoring a malformed rate-limit header");
-            }
-            let throttled = Throttled {
-                hint: hint.wait,
-                attempts: attempt,
-                elapsed: op.elapsed(inner),
-                retry_safe: is_retry_safe(
-                    &request.method,
-                    &request.headers,
-                    status,
-                    inner.keys_honoured,
-                ),
-            };
-            let url = request.url.clone();
-            match decide_throttle(&throttled, &inner.retry, &mut op.backoff) {
-                ThrottleDecision::Wait(delay) => {
-                    if !inner.budget.try_withdraw(&host) {
-                        Counters::bump(&inner.counters.budget_exhausted);
-                        self.emit(Event::BudgetExhausted {
-                            method: method.clone(),
-                            url: url.clone(),
-                            host: host.clone(),
-                        });
-                        return Err(Error::BudgetExhausted {
-                            method,
-                            url,
-                            host,
-                            status: response.status,
-                        });
-                    }
-                    resent_after_503 |= status == 503 && unsafe_method;
-                    inner.counters.add_wait(delay);
-                    self.emit(Event::Throttled {
-                        method: method.clone(),
-                        url,
-                        status: response.status,
-                        hint: hint.wait,
-                        delay,
-                    });
-                    tracing::debug!(status, ?delay, "throttled; waiting before the next attempt");
-                    inner.sleeper.sleep(delay).await;
-                    attempt += 1;
-                    Counters::bump(&inner.counters.retries);
-                    self.emit(Event::Attempt {
-                        method: method.clone(),
-                        url: request.url.clone(),
-                        attempt,
-                    });
-                }
-                ThrottleDecision::GiveUp(GiveUp::HintTooLong(delay)) => {
-                    return Err(Error::RetryAfterTooLong {
-                        method,
-                        url,
-                        status: response.status,
-                        delay,
-                        max: inner.retry.max_retry_after(),
-                    });
-                }
-                ThrottleDecision::GiveUp(reason) => {
-                    tracing::debug!(?reason, status, "not retrying a throttled request");
-                    return Err(self.error_for(&method, &url, &response, attempt, None));
-                }
-            }
+            self.wait_out(op, &request, &response, &host, attempt)
+                .await?;
+            resent_after_503 |= status == 503 && !is_read(&request.method);
+            attempt += 1;
+            Counters::bump(&inner.counters.retries);
+            self.emit(Event::Attempt {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                attempt,
+            });
         }
     }
+
+    /// Waits before resending a request answered 429/503 (its `attempt`), or says why not.
+    async fn wait_out(
+        &self,
+        op: &mut OpState,
+        request: &Outgoing,
+        response: &Incoming,
+        host: &str,
+        attempt: u32,
+    ) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let (method, url, status) = (&request.method, &request.url, response.status);
+        let hint = read_hint(&response.headers, wall_clock());
+        for name in &hint.malformed {
+            Counters::bump(&inner.counters.malformed_headers);
+            tracing::warn!(header = name, value = ?response.headers.get(*name), "ignoring a malformed rate-limit header");
+        }
+        let throttled = Throttled {
+            hint: hint.wait,
+            attempts: attempt,
+            elapsed: op.elapsed(inner),
+            retry_safe: is_retry_safe(
+                method,
+                &request.headers,
+                status.as_u16(),
+                inner.keys_honoured,
+            ),
+        };
+        let delay = match decide_throttle(&throttled, &inner.retry, &mut op.backoff) {
+            ThrottleDecision::Wait(delay) => delay,
+            ThrottleDecision::GiveUp(GiveUp::HintTooLong(delay)) => {
+                return Err(Error::RetryAfterTooLong {
+                    method: method.clone(),
+                    url: url.clone(),
+                    status,
+                    delay,
+                    max: inner.retry.max_retry_after(),
+                });
+            }
+            ThrottleDecision::GiveUp(reason) => {
+                tracing::debug!(?reason, %status, "not retrying a throttled request");
+                return Err(self.error_for(method, url, response, attempt, None));
+            }
+        };
+        if !inner.budget.try_withdraw(host) {
+            Counters::bump(&inner.counters.budget_exhausted);
+            self.emit(Event::BudgetExhausted {
+                method: method.clone(),
+                url: url.clone(),
+                host: host.to_owned(),
+            });
+            return Err(Error::BudgetExhausted {
+                method: method.clone(),
+                url: url.clone(),
+                host: host.to_owned(),
+                status,
+            });
+        }
+        inner.counters.add_wait(delay);
+        self.emit(Event::Throttled {
+            method: method.clone(),
+            url: url.clone(),
+            status,
+            hint: hint.wait,
+            delay,
+        });
+        tracing::debug!(%status, ?delay, "throttled; waiting before the next attempt");
+        inner.sleeper.sleep(delay).await;
+        Ok(())
+    }
+}
+
+/// A redirect answer: `Some(url)` to follow it (reads, up to [`MAX_REDIRECTS`] hops), an error
+/// for a write (never followed), `None` to return it as it is (no usable `Location`, too many).
+fn redirect_step(
+    request: &Outgoing,
+    response: &Incoming,
+    hops: u32,
+) -> Result<Option<String>, Error> {
+    let location = location_of(response, header::LOCATION, &request.url);
+    if !is_read(&request.method) {
+        return Err(Error::Redirected {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            status: Some(response.status),
+            location,
+        });
+    }
+    Ok(location.filter(|_| hops < MAX_REDIRECTS))
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use crate::{
     Error, Precondition, Versioned,
 };
 
+use crate::transport::{Incoming, Outgoing};
+
 use super::{
     exchange::{location_of, Exchanged, OpState},
     response::json_body,
@@ -54,107 +56,125 @@ impl Client {
         precondition: Header,
         body: Option<&Value>,
     ) -> Result<Versioned<Value>, Error> {
-        let inner = &*self.inner;
-        let mut request = self.outgoing(op, method.clone(), url);
+        let request = self.write_request(op, &method, url, &precondition, body)?;
+        let Exchanged {
+            response,
+            attempts,
+            resent_after_503,
+        } = self.exchange(op, request).await?;
+        if response.status.is_success() {
+            return Ok(self.after_success(&method, url, body, &response, attempts));
+        }
         let sent_tag = match &precondition {
+            Header::IfMatch(tag) => Some(tag),
+            _ => None,
+        };
+        let err = self.error_for(&method, url, &response, attempts, sent_tag);
+        let err = with_create_only(err, precondition == Header::IfNoneMatchAny);
+        let refused_own_resend =
+            err.is_conflict() || (method == Method::DELETE && err.is_not_found());
+        if resent_after_503 && refused_own_resend {
+            return self
+                .after_ambiguous_refusal(op, &method, url, body, err, attempts)
+                .await;
+        }
+        if let Some(status) = err.status().filter(|_| err.is_conflict()) {
+            let counters = &self.inner.counters;
+            Counters::bump(if status == http::StatusCode::CONFLICT {
+                &counters.conflicts_409
+            } else {
+                &counters.conflicts_412
+            });
+            // The cached validator is stale; keeping it would only earn another refusal.
+            self.inner.cache.remove(&self.key(url));
+        }
+        Err(err)
+    }
+
+    /// The request: the precondition header, the JSON body, and a key for an unconditional write.
+    fn write_request(
+        &self,
+        op: &OpState,
+        method: &Method,
+        url: &str,
+        precondition: &Header,
+        body: Option<&Value>,
+    ) -> Result<Outgoing, Error> {
+        let mut request = self.outgoing(op, method.clone(), url);
+        let headers = &mut request.headers;
+        match precondition {
             Header::IfMatch(tag) => {
-                request
-                    .headers
-                    .insert(header::IF_MATCH, if_match_value(tag)?);
-                Some(tag.clone())
+                headers.insert(header::IF_MATCH, if_match_value(tag)?);
             }
             Header::IfNoneMatchAny => {
-                request
-                    .headers
-                    .insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-                None
+                headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
             }
-            Header::None => None,
-        };
+            Header::None => {}
+        }
         if let Some(doc) = body {
             let content_type = if method == Method::PATCH {
                 "application/merge-patch+json"
             } else {
                 "application/json"
             };
-            request
-                .headers
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             request.body = serde_json::to_vec(doc)
                 .map_err(|source| Error::Encode { source })?
                 .into();
         }
         // An unconditional write is only safe to resend with a key; one key per logical write.
-        if precondition == Header::None && inner.retry.retries_enabled() {
-            let key = inner.keys.idempotency_key();
+        if *precondition == Header::None && self.inner.retry.retries_enabled() {
+            let key = self.inner.keys.idempotency_key();
             if let Ok(value) = HeaderValue::from_str(&key) {
                 request.headers.insert("idempotency-key", value);
             }
         }
+        Ok(request)
+    }
 
-        let Exchanged {
-            response,
-            attempts,
-            resent_after_503,
-        } = self.exchange(op, request).await?;
-        if !response.status.is_success() {
-            let create_only = precondition == Header::IfNoneMatchAny;
-            let err = self.error_for(&method, url, &response, attempts, sent_tag.as_ref());
-            let err = with_create_only(err, create_only);
-            let refused_own_resend =
-                err.is_conflict() || (method == Method::DELETE && err.is_not_found());
-            if resent_after_503 && refused_own_resend {
-                return self
-                    .after_ambiguous_refusal(op, &method, url, body, err, attempts)
-                    .await;
-            }
-            if let Some(status) = err.status().filter(|_| err.is_conflict()) {
-                let counter = if status == http::StatusCode::CONFLICT {
-                    &inner.counters.conflicts_409
-                } else {
-                    &inner.counters.conflicts_412
-                };
-                Counters::bump(counter);
-                // The cached validator is stale; keeping it would only earn another refusal.
-                inner.cache.remove(&self.key(url));
-            }
-            return Err(err);
-        }
-
+    /// The result of a successful write, and what the cache learns from it.
+    fn after_success(
+        &self,
+        method: &Method,
+        url: &str,
+        sent: Option<&Value>,
+        response: &Incoming,
+        attempts: u32,
+    ) -> Versioned<Value> {
         let returned = json_body(url, &response.body).unwrap_or_else(|e| {
             // The write succeeded; an unreadable body must not turn that into a failure.
             tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
             None
         });
-        let location = location_of(&response, header::LOCATION, url);
+        let location = location_of(response, header::LOCATION, url);
         let interpreted = interpret(
             Answer {
-                method: &method,
+                method,
                 target: url,
-                sent: body,
-                etag: self.etag_of(&response),
-                content_location: location_of(&response, header::CONTENT_LOCATION, url),
+                sent,
+                etag: self.etag_of(response),
+                content_location: location_of(response, header::CONTENT_LOCATION, url),
                 location: location.clone(),
                 body: returned,
             },
-            inner.trust_write_bodies,
+            self.inner.trust_write_bodies,
         );
         for action in interpreted.cache {
             match action {
-                CacheAction::Store { url, etag, body } => inner.cache.put(
+                CacheAction::Store { url, etag, body } => self.inner.cache.put(
                     self.key(&url),
                     CacheEntry {
                         etag,
                         body: body.into(),
                     },
                 ),
-                CacheAction::Forget { url } => inner.cache.remove(&self.key(&url)),
+                CacheAction::Forget { url } => self.inner.cache.remove(&self.key(&url)),
             }
         }
         let mut out = Versioned::new(interpreted.value, interpreted.etag);
         out.location = location;
         out.attempts = attempts;
-        Ok(out)
+        out
     }
 
     /// The write was resent after a 503 and the resend was refused: perhaps by the write's own

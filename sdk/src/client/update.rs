@@ -173,44 +173,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
         let config = inner.retry;
         let mut op = client.op(&options);
 
-        // A cached body is a usable base only with a strong validator: that pair was stored
-        // together, so the write is conditional on exactly the version the change saw.
-        let cached = inner.cache.get(&client.key(&url));
-        let (mut base, mut precondition) = match cached {
-            Some(CacheEntry { etag, body }) if !etag.is_weak() => (body, Header::IfMatch(etag)),
-            _ => {
-                let read = match client.fetch(&mut op, &url, false).await {
-                    Err(e) if !e.is_not_found() => return Err(e),
-                    read => read,
-                };
-                let found = match &read {
-                    Ok(fresh) => Read::Found(fresh.etag.as_ref()),
-                    Err(_) => Read::Missing,
-                };
-                let header = for_update(found, client.missing_etag);
-                match (header, read) {
-                    (Ok(header), Ok(fresh)) => (fresh.body, header),
-                    (Ok(header), Err(_)) => (Arc::new(Value::Null), header),
-                    (Err(Unsafe::NotFound), Err(not_found)) => return Err(not_found),
-                    // for_update reports NotFound only for a read that failed with 404/410.
-                    (Err(Unsafe::NoStrongEtag { weak }), _) => {
-                        return Err(Error::MissingEtag {
-                            method: Method::PUT,
-                            url,
-                            weak,
-                        })
-                    }
-                    (Err(Unsafe::NotFound), Ok(_)) => {
-                        return Err(Error::MissingEtag {
-                            method: Method::PUT,
-                            url,
-                            weak: false,
-                        })
-                    }
-                }
-            }
-        };
-        let mut mine = apply(&mut change, &base, &url)?;
+        let mut attempt = first_attempt(&client, &mut op, &url, &mut change).await?;
         let mut pauses = Backoff::new(
             config.conflict_delay(),
             config.conflict_factor(),
@@ -228,104 +191,181 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                     attempt: writes,
                 });
             }
-            let err = match client
+            let written = client
                 .send_write(
                     &mut op,
                     Method::PUT,
                     &url,
-                    precondition.clone(),
-                    Some(&mine),
+                    attempt.precondition.clone(),
+                    Some(&attempt.mine),
                 )
-                .await
-            {
+                .await;
+            let err = match written {
                 Ok(mut out) => {
                     out.attempts = writes;
                     return Ok(out);
                 }
-                Err(err) if matches!(err, Error::Conflict { .. }) => err,
+                Err(err @ Error::Conflict { .. }) => err,
                 Err(err) => return Err(err),
             };
-            let status = err.status().unwrap_or(StatusCode::PRECONDITION_FAILED);
-            let conflict_event = |outcome| Event::Conflict {
-                url: url.clone(),
-                status,
-                strategy: strategy.name(),
-                outcome,
-                attempt: writes,
+            let conflict = Conflict {
+                url: &url,
+                status: err.status().unwrap_or(StatusCode::PRECONDITION_FAILED),
+                strategy: &strategy,
+                writes,
             };
             let pause =
                 match after_conflict(writes, op.elapsed(inner), pauses.next_delay(), &config) {
                     AfterConflict::Retry(pause) => pause,
                     AfterConflict::OutOfAttempts | AfterConflict::OutOfTime => {
-                        client.emit(conflict_event(ConflictOutcome::GaveUp));
+                        client.emit(conflict.event(ConflictOutcome::GaveUp));
                         return Err(with_attempts(err, writes));
                     }
                 };
-
-            // Last-write-wins needs only the current validator, which a 409/412 often carries.
-            let (theirs, theirs_etag) = match (strategy.needs_body(), err.current_etag()) {
-                (false, Some(current)) => (base.clone(), Some(current.clone())),
-                _ => {
-                    let fresh = client.fetch(&mut op, &url, false).await?;
-                    (fresh.body, fresh.etag)
-                }
-            };
-            let context = ConflictContext {
-                base: &base,
-                mine: &mine,
-                theirs: &theirs,
-                theirs_etag: theirs_etag.as_ref(),
-                status,
-                attempt: writes,
-            };
-            let (next, outcome) = match strategy.decide(&context) {
-                Step::Reapply => (
-                    apply(&mut change, &theirs, &url)?,
-                    ConflictOutcome::Reapplied,
-                ),
-                Step::Merged(merged) => {
-                    Counters::bump(&inner.counters.merges);
-                    (merged, ConflictOutcome::Merged)
-                }
-                Step::Overwrite => (mine.clone(), ConflictOutcome::Overwritten),
-                Step::Write(value) => (value, ConflictOutcome::Replaced),
-                Step::MergeFailed(paths) => {
-                    client.emit(conflict_event(ConflictOutcome::MergeFailed));
-                    return Err(Error::MergeConflict { url, paths });
-                }
-                Step::Abort => {
-                    client.emit(conflict_event(ConflictOutcome::Aborted));
-                    return Err(Error::Aborted {
-                        url,
-                        current: Box::new((*theirs).clone()),
-                        etag: theirs_etag,
-                    });
-                }
-            };
-            client.emit(conflict_event(outcome));
-            tracing::debug!(
-                %status,
-                ?outcome,
-                ?pause,
-                "version conflict resolved; writing again"
-            );
-            // Conditional on the version the next attempt is based on; a server that gave no
-            // strong ETag this time is written to as the policy allows.
-            precondition = match for_update(Read::Found(theirs_etag.as_ref()), client.missing_etag)
-            {
-                Ok(header) => header,
-                Err(_) => {
-                    return Err(Error::MissingEtag {
-                        method: Method::PUT,
-                        url,
-                        weak: theirs_etag.is_some(),
-                    })
-                }
-            };
-            mine = next;
-            base = theirs;
+            attempt = conflict
+                .recover(&client, &mut op, &mut change, attempt, &err)
+                .await?;
+            tracing::debug!(status = %conflict.status, ?pause, "version conflict resolved; writing again");
             inner.sleeper.sleep(pause).await;
         }
+    }
+}
+
+/// What one write of an update is: the state it was computed from, the document, and the
+/// version it is conditional on.
+struct Attempt {
+    base: Arc<Value>,
+    mine: Value,
+    precondition: Header,
+}
+
+/// The first attempt: the change applied to the cached body when it has a strong validator (that
+/// pair was stored together, so the write is conditional on exactly the version the change saw),
+/// otherwise to an unconditional read, per the client's [`crate::MissingEtagPolicy`].
+async fn first_attempt(
+    client: &Client,
+    op: &mut super::exchange::OpState,
+    url: &str,
+    change: &mut Change,
+) -> Result<Attempt, Error> {
+    let missing = |weak| Error::MissingEtag {
+        method: Method::PUT,
+        url: url.to_owned(),
+        weak,
+    };
+    let (base, precondition) = match client.inner.cache.get(&client.key(url)) {
+        Some(CacheEntry { etag, body }) if !etag.is_weak() => (body, Header::IfMatch(etag)),
+        _ => {
+            let read = match client.fetch(op, url, false).await {
+                Err(e) if !e.is_not_found() => return Err(e),
+                read => read,
+            };
+            let found = match &read {
+                Ok(fresh) => Read::Found(fresh.etag.as_ref()),
+                Err(_) => Read::Missing,
+            };
+            match (for_update(found, client.missing_etag), read) {
+                (Ok(header), Ok(fresh)) => (fresh.body, header),
+                (Ok(header), Err(_)) => (Arc::new(Value::Null), header),
+                (Err(Unsafe::NotFound), Err(not_found)) => return Err(not_found),
+                (Err(Unsafe::NoStrongEtag { weak }), _) => return Err(missing(weak)),
+                // for_update reports NotFound only for a read that failed with 404/410.
+                (Err(Unsafe::NotFound), Ok(_)) => return Err(missing(false)),
+            }
+        }
+    };
+    let mine = apply(change, &base, url)?;
+    Ok(Attempt {
+        base,
+        mine,
+        precondition,
+    })
+}
+
+/// One refused write of an update, for events and recovery.
+struct Conflict<'a> {
+    url: &'a str,
+    status: StatusCode,
+    strategy: &'a Strategy,
+    writes: u32,
+}
+
+impl Conflict<'_> {
+    fn event(&self, outcome: ConflictOutcome) -> Event {
+        Event::Conflict {
+            url: self.url.to_owned(),
+            status: self.status,
+            strategy: self.strategy.name(),
+            outcome,
+            attempt: self.writes,
+        }
+    }
+
+    /// Re-reads (unless the strategy needs only the current validator, which a 409/412 often
+    /// carries), lets the strategy decide, and returns the next attempt.
+    async fn recover(
+        &self,
+        client: &Client,
+        op: &mut super::exchange::OpState,
+        change: &mut Change,
+        attempt: Attempt,
+        err: &Error,
+    ) -> Result<Attempt, Error> {
+        let url = self.url;
+        let Attempt { base, mine, .. } = attempt;
+        let (theirs, theirs_etag) = match (self.strategy.needs_body(), err.current_etag()) {
+            (false, Some(current)) => (base.clone(), Some(current.clone())),
+            _ => {
+                let fresh = client.fetch(op, url, false).await?;
+                (fresh.body, fresh.etag)
+            }
+        };
+        let context = ConflictContext {
+            base: &base,
+            mine: &mine,
+            theirs: &theirs,
+            theirs_etag: theirs_etag.as_ref(),
+            status: self.status,
+            attempt: self.writes,
+        };
+        let (next, outcome) = match self.strategy.decide(&context) {
+            Step::Reapply => (apply(change, &theirs, url)?, ConflictOutcome::Reapplied),
+            Step::Merged(merged) => {
+                Counters::bump(&client.inner.counters.merges);
+                (merged, ConflictOutcome::Merged)
+            }
+            Step::Overwrite => (mine.clone(), ConflictOutcome::Overwritten),
+            Step::Write(value) => (value, ConflictOutcome::Replaced),
+            Step::MergeFailed(paths) => {
+                client.emit(self.event(ConflictOutcome::MergeFailed));
+                return Err(Error::MergeConflict {
+                    url: url.to_owned(),
+                    paths,
+                });
+            }
+            Step::Abort => {
+                client.emit(self.event(ConflictOutcome::Aborted));
+                return Err(Error::Aborted {
+                    url: url.to_owned(),
+                    current: Box::new((*theirs).clone()),
+                    etag: theirs_etag,
+                });
+            }
+        };
+        client.emit(self.event(outcome));
+        // Conditional on the version the next attempt is based on; a server that gave no
+        // strong ETag this time is written to as the policy allows.
+        let precondition = for_update(Read::Found(theirs_etag.as_ref()), client.missing_etag)
+            .map_err(|_| Error::MissingEtag {
+                method: Method::PUT,
+                url: url.to_owned(),
+                weak: theirs_etag.is_some(),
+            })?;
+        Ok(Attempt {
+            base: theirs,
+            mine: next,
+            precondition,
+        })
     }
 }
 

@@ -29,6 +29,11 @@ pub struct ReqwestTransport {
 
 impl Default for ReqwestTransport {
     fn default() -> Self {
+        // On wasm32 reqwest's `fetch` follows redirects and has no policy to set; a followed
+        // redirect of a write is still caught when the response comes from another URL.
+        #[cfg(target_arch = "wasm32")]
+        let client = reqwest::Client::new();
+        #[cfg(not(target_arch = "wasm32"))]
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -1,0 +1,147 @@
+//! Reading an error's details: status, URL (and redacting it), problem, hints of the server.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde_json::Value;
+
+use super::{Error, TimeoutScope, REDACTED_URL};
+use crate::{EntityTag, Problem};
+
+impl Error {
+    /// The HTTP status that caused the error, if one did.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. }
+            | Self::Conflict { status, .. }
+            | Self::RateLimited { status, .. }
+            | Self::Unavailable { status, .. }
+            | Self::OutcomeUnknown { status, .. }
+            | Self::RetryAfterTooLong { status, .. }
+            | Self::BudgetExhausted { status, .. } => Some(*status),
+            Self::Redirected { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The absolute URL the error is about, if any (`None` after [`Error::without_url`]).
+    pub fn url(&self) -> Option<&str> {
+        let url = match self {
+            Self::Transport { url, .. }
+            | Self::Status { url, .. }
+            | Self::Conflict { url, .. }
+            | Self::MergeConflict { url, .. }
+            | Self::Aborted { url, .. }
+            | Self::RateLimited { url, .. }
+            | Self::Unavailable { url, .. }
+            | Self::RetryAfterTooLong { url, .. }
+            | Self::BudgetExhausted { url, .. }
+            | Self::MissingEtag { url, .. }
+            | Self::Timeout { url, .. }
+            | Self::Redirected { url, .. }
+            | Self::OutcomeUnknown { url, .. }
+            | Self::Decode { url, .. }
+            | Self::Change { url, .. } => url,
+            Self::InvalidUrl { input, .. } => input,
+            _ => return None,
+        };
+        (url != REDACTED_URL).then_some(url.as_str())
+    }
+
+    /// The same error with its URL replaced by `<url redacted>` (in `Display` too), for logs
+    /// that must not carry query strings or identifiers.
+    pub fn without_url(mut self) -> Self {
+        let redact = |url: &mut String| *url = REDACTED_URL.to_owned();
+        match &mut self {
+            Self::Transport { url, .. }
+            | Self::Status { url, .. }
+            | Self::Conflict { url, .. }
+            | Self::MergeConflict { url, .. }
+            | Self::Aborted { url, .. }
+            | Self::RateLimited { url, .. }
+            | Self::Unavailable { url, .. }
+            | Self::RetryAfterTooLong { url, .. }
+            | Self::BudgetExhausted { url, .. }
+            | Self::MissingEtag { url, .. }
+            | Self::Redirected { url, .. }
+            | Self::OutcomeUnknown { url, .. }
+            | Self::Decode { url, .. }
+            | Self::Change { url, .. } => redact(url),
+            Self::Timeout { url, what, .. } => {
+                *what = what.replace(url.as_str(), REDACTED_URL);
+                redact(url);
+            }
+            Self::InvalidUrl { input, .. } => redact(input),
+            Self::Cancelled { what } => {
+                if let Some(at) = what.find("http") {
+                    what.replace_range(at.., REDACTED_URL);
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// The server's problem+json body, if it sent one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Self::Status { problem, .. }
+            | Self::Conflict { problem, .. }
+            | Self::RateLimited { problem, .. }
+            | Self::Unavailable { problem, .. } => problem.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked the client to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
+                *retry_after
+            }
+            Self::RetryAfterTooLong { delay, .. } => Some(*delay),
+            _ => None,
+        }
+    }
+
+    /// The resource's current state carried by an [`Error::Aborted`].
+    pub fn current(&self) -> Option<&Value> {
+        match self {
+            Self::Aborted { current, .. } => Some(current),
+            _ => None,
+        }
+    }
+
+    /// The resource's current ETag, when a conflict error knows it.
+    pub fn current_etag(&self) -> Option<&EntityTag> {
+        match self {
+            Self::Conflict { current_etag, .. } => current_etag.as_ref(),
+            Self::Aborted { etag, .. } => etag.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The JSON Pointers of overlapping edits carried by an [`Error::MergeConflict`].
+    pub fn conflict_paths(&self) -> &[String] {
+        match self {
+            Self::MergeConflict { paths, .. } => paths,
+            _ => &[],
+        }
+    }
+
+    /// Where a redirected write was sent ([`Error::Redirected`]), when known.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            Self::Redirected { location, .. } => location.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Which limit ended a timed-out call.
+    pub fn timeout_scope(&self) -> Option<TimeoutScope> {
+        match self {
+            Self::Timeout { scope, .. } => Some(*scope),
+            _ => None,
+        }
+    }
+}
