@@ -277,6 +277,12 @@ impl Client {
         Ok(url.into())
     }
 
+    /// The absolute URL a request with these options goes to, once its options are valid.
+    fn target(&self, path: &str, options: &Options) -> Result<String, Error> {
+        options.check()?;
+        self.resolve(path, &options.query)
+    }
+
     fn key(&self, url: &str) -> CacheKey {
         CacheKey {
             partition: self.partition.clone(),

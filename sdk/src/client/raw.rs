@@ -86,8 +86,7 @@ impl Raw {
             precondition,
             options,
         } = self;
-        options.check()?;
-        let url = client.resolve(&path, &options.query)?;
+        let url = client.target(&path, &options)?;
         let body = body.transpose()?;
         let read_only = is_read(&method);
         let span = tracing::debug_span!("ifmatch.request", method = %method, url = %url);

@@ -68,8 +68,7 @@ impl<T: DeserializeOwned> Get<T> {
             options,
             ..
         } = self;
-        options.check()?;
-        let url = client.resolve(&path, &options.query)?;
+        let url = client.target(&path, &options)?;
         let span = tracing::debug_span!("ifmatch.get", url = %url);
         let work = async {
             let mut op = client.op(&options);

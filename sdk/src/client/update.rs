@@ -127,8 +127,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
     /// document is not a `T`, [`Error::OutcomeUnknown`], and the errors of [`Client::get`] and
     /// [`Client::put`].
     pub async fn send(self) -> Result<Versioned<T>, Error> {
-        self.options.check()?;
-        let url = self.client.resolve(&self.path, &self.options.query)?;
+        let url = self.client.target(&self.path, &self.options)?;
         let span =
             tracing::debug_span!("ifmatch.update", url = %url, strategy = self.strategy.name());
         let what = format!("update of {url}");

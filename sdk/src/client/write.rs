@@ -84,8 +84,7 @@ impl<T: DeserializeOwned> Write<T> {
             options,
             ..
         } = self;
-        options.check()?;
-        let url = client.resolve(&path, &options.query)?;
+        let url = client.target(&path, &options)?;
         let body = body.transpose()?;
         let span = match method {
             Method::PUT => tracing::debug_span!("ifmatch.put", url = %url),
