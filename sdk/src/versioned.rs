@@ -6,13 +6,17 @@ use crate::EntityTag;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Versioned<T> {
-    /// The decoded body (for writes answered without a body: the document sent, or `null`).
+    /// The decoded body: for a write, the representation when the server named it, else (PUT)
+    /// the document sent, else the server's answer (`null` when empty).
     pub value: T,
-    /// The ETag the server sent, if any.
+    /// The version `value` is at: the ETag the server sent for it. `None` when there was none,
+    /// or when a write's answer is not known to be the resource (so no later write can be made
+    /// conditional on a body the server never said it stored).
     pub etag: Option<EntityTag>,
     /// The absolute `Location` of a created resource (from `create`), if the server sent one.
     pub location: Option<String>,
-    /// Writes sent by `update()`; HTTP requests sent by the other operations (retries included).
+    /// Writes sent by `update()`; times the write was sent for `put`/`patch`/`delete`/`create`
+    /// (resends included); HTTP requests sent by `get` (revalidation and redirects included).
     pub attempts: u32,
     /// Whether the value came from the cache after a 304 Not Modified.
     pub from_cache: bool,
