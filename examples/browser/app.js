@@ -1,6 +1,6 @@
 // Two editors (each with its own client and ETag cache, as two browser tabs would have) open one
 // document, then save at the same moment with the three-way merge strategy.
-import { Client, isIfmatchError } from 'ifmatch';
+import { Client, IfmatchError } from 'ifmatch';
 
 const $ = (id) => document.getElementById(id);
 const show = (value) => (value === undefined ? '(absent)' : JSON.stringify(value));
@@ -102,7 +102,7 @@ async function race() {
 button.addEventListener('click', () => {
   race().catch((err) => {
     status.className = 'error';
-    status.textContent = isIfmatchError(err) ? `${err.code}: ${err.message}` : String(err);
+    status.textContent = err instanceof IfmatchError ? `${err.code}: ${err.message}` : String(err);
     document.body.dataset.state = 'error';
     button.disabled = false;
   });

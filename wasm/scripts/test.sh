@@ -34,6 +34,8 @@ if (bad) { console.error("error: the declarations above use any; name the real t
 '
 
 node_modules/.bin/tsc -p tests/types/tsconfig.json
+# Again with TypeScript's own Symbol.dispose (lib esnext): the declarations' copy must agree with it.
+node_modules/.bin/tsc -p tests/types/tsconfig.esnext.json
 
 step "reference servers on free loopback ports"
 (cd "$ROOT" && cargo build --quiet -p ifmatch-server)

@@ -1,9 +1,12 @@
-//! Wires a JavaScript `AbortSignal` to the SDK's `CancelToken`.
+//! Wires a JavaScript `AbortSignal` to the SDK's `CancelToken`; an aborted operation rejects
+//! with the signal's reason, as `fetch` does.
 
 use ifmatch::CancelToken;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+use crate::error::from_sdk;
 
 #[wasm_bindgen]
 extern "C" {
@@ -21,10 +24,17 @@ extern "C" {
     fn remove_event_listener(this: &AbortSignal, kind: &str, listener: &Function);
 }
 
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = abortReason)]
+    fn abort_reason(signal: &AbortSignal) -> JsValue;
+}
+
 /// A cancel token that follows a signal for as long as this value lives.
 pub(crate) struct AbortLink {
     token: CancelToken,
-    listener: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    signal: Option<AbortSignal>,
+    listener: Option<Closure<dyn FnMut()>>,
 }
 
 impl AbortLink {
@@ -34,6 +44,7 @@ impl AbortLink {
         let Some(signal) = signal else {
             return Ok(Self {
                 token,
+                signal: None,
                 listener: None,
             });
         };
@@ -43,19 +54,19 @@ impl AbortLink {
                 crate::json::type_name(&v)
             )
         })?;
-        if signal.aborted() {
+        let listener = if signal.aborted() {
             token.cancel();
-            return Ok(Self {
-                token,
-                listener: None,
-            });
-        }
-        let canceller = token.clone();
-        let closure = Closure::<dyn FnMut()>::new(move || canceller.cancel());
-        signal.add_event_listener("abort", closure.as_ref().unchecked_ref());
+            None
+        } else {
+            let canceller = token.clone();
+            let closure = Closure::<dyn FnMut()>::new(move || canceller.cancel());
+            signal.add_event_listener("abort", closure.as_ref().unchecked_ref());
+            Some(closure)
+        };
         Ok(Self {
             token,
-            listener: Some((signal, closure)),
+            signal: Some(signal),
+            listener,
         })
     }
 
@@ -63,12 +74,21 @@ impl AbortLink {
     pub(crate) fn token(&self) -> &CancelToken {
         &self.token
     }
+
+    /// What the operation rejects with for `err`: the signal's reason when the signal ended it,
+    /// otherwise an `IfmatchError` (`cause`: what the user's function threw, if anything).
+    pub(crate) fn reject(&self, err: &ifmatch::Error, cause: Option<JsValue>) -> JsValue {
+        match &self.signal {
+            Some(signal) if err.is_cancelled() => abort_reason(signal),
+            _ => from_sdk(err, cause),
+        }
+    }
 }
 
 impl Drop for AbortLink {
     fn drop(&mut self) {
         // A long-lived signal must not keep this operation's listener (and its token) alive.
-        if let Some((signal, closure)) = &self.listener {
+        if let (Some(signal), Some(closure)) = (&self.signal, &self.listener) {
             signal.remove_event_listener("abort", closure.as_ref().unchecked_ref());
         }
     }

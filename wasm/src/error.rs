@@ -1,110 +1,203 @@
-//! Errors as real JavaScript `Error` objects with a stable `code` and the SDK's details.
+//! Errors as `IfmatchError` objects (the class in `wasm/js/shim.js`, a real subclass of `Error`)
+//! with a stable `code`, the SDK's details, and advice worded for JavaScript.
+//!
+//! The message is the SDK's `summary()` (what happened, without advice) and a hint chosen here
+//! by error code, naming this package's options rather than the SDK's Rust API. The SDK's own
+//! `hint()` is never shown. wasm/tests/node/messages.test.mjs snapshots the results and fails on
+//! Rust names.
 
+use std::borrow::Cow;
+
+use ifmatch::http::Method;
+use ifmatch::{Error, TimeoutScope};
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::json::{millis, nullable, strings, to_js};
+use crate::json::{millis, nullable, object, strings, to_js};
+use crate::transport::{js_cause, OPAQUE_REDIRECT};
+
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    #[wasm_bindgen(extends = js_sys::Error)]
+    type IfmatchError;
+
+    #[wasm_bindgen(constructor)]
+    fn new(message: &str, options: &JsValue) -> IfmatchError;
+}
 
 /// The `name` every error from this package carries.
 const NAME: &str = "IfmatchError";
 
-/// An `IfmatchError` with `code` and every detail field set to its "none" value.
-fn new_error(code: &str, message: &str) -> js_sys::Error {
-    let error = js_sys::Error::new(message);
-    error.set_name(NAME);
-    set(&error, "code", JsValue::from_str(code));
-    set(&error, "status", JsValue::NULL);
-    set(&error, "problem", JsValue::NULL);
-    set(&error, "retryAfterMs", JsValue::NULL);
-    set(&error, "currentEtag", JsValue::NULL);
-    set(&error, "conflictPaths", strings(&[]));
-    error
-}
-
-fn set(error: &js_sys::Error, name: &str, value: JsValue) {
-    // Setting a data property on a fresh Error object cannot fail.
-    let _ = Reflect::set(error, &JsValue::from_str(name), &value);
-}
-
 /// Bad input to this package (wrong type, unknown option): code `invalid_argument`.
 pub(crate) fn invalid_argument(message: impl AsRef<str>) -> JsValue {
-    new_error("invalid_argument", message.as_ref()).into()
+    let options = object(&[("code", JsValue::from_str("invalid_argument"))]);
+    IfmatchError::new(message.as_ref(), &options).into()
 }
 
-/// The SDK's advice names Rust API items; JavaScript users get the equivalent option instead.
-/// (wasm/tests/node/messages.test.mjs snapshots the results, so a changed SDK text shows up.)
-const JS_WORDING: &[(&str, &str)] = &[
-    (
-        "Strategy::three_way_merge_with(...) or use Strategy::Reapply",
-        "a `resolve` function (strategy 'merge') or use strategy 'reapply'",
-    ),
-    (
-        "inspect error.current() and decide",
-        "inspect error.current and decide",
-    ),
-    (
-        "raise RetryConfig::with_max_attempts / with_total_deadline",
-        "raise retry.maxAttempts / retry.totalDeadlineMs",
-    ),
-    (
-        "use LongWaitPolicy::Clamp / a larger with_max_retry_after",
-        "use retry.longWait 'clamp' / a larger retry.maxRetryAfterMs",
-    ),
-    (
-        "(Precondition::unconditional() for a write, MissingEtagPolicy::Unconditional for update())",
-        "({ unconditional: true } for put/patch/delete, missingEtag: 'unconditional' for update())",
-    ),
-    (
-        "raise ClientBuilder::attempt_timeout for a slow server",
-        "raise the attemptTimeoutMs option for a slow server",
-    ),
-    (
-        "raise RetryConfig::with_total_deadline for long operations",
-        "raise retry.totalDeadlineMs for long operations",
-    ),
-    (
-        "set Client::builder().base_url(...)",
-        "set the baseUrl option",
-    ),
-];
-
-fn message(err: &ifmatch::Error) -> String {
-    JS_WORDING
-        .iter()
-        .fold(err.to_string(), |text, (rust, js)| text.replace(rust, js))
+/// A relative URL for a client without `baseUrl` (checked here, so that the message names the
+/// JavaScript option): code `invalid_url`, as the SDK would report it.
+pub(crate) fn relative_without_base(url: &str) -> JsValue {
+    let message = format!(
+        "invalid URL {url:?}: a relative path needs a base URL; set the baseUrl option (new Client({{ baseUrl: 'https://api.example.com' }}))"
+    );
+    let options = object(&[
+        ("code", JsValue::from_str("invalid_url")),
+        ("url", JsValue::from_str(url)),
+    ]);
+    IfmatchError::new(&message, &options).into()
 }
 
-/// An SDK error as an `IfmatchError`; `cause` is what user code (a change function or resolver) threw.
-pub(crate) fn from_sdk(err: &ifmatch::Error, cause: Option<JsValue>) -> JsValue {
-    let error = new_error(err.code(), &message(err));
-    set(&error, "status", nullable(err.status()));
-    set(
-        &error,
-        "problem",
-        nullable(err.problem().map(|p| to_js(&p.to_json()))),
-    );
-    set(
-        &error,
-        "retryAfterMs",
-        nullable(err.retry_after().map(millis)),
-    );
-    set(
-        &error,
-        "currentEtag",
-        nullable(err.current_etag().map(|t| t.to_string())),
-    );
-    set(&error, "conflictPaths", strings(err.conflict_paths()));
+/// An SDK error as an `IfmatchError`; `cause` is what user code (a change function, resolver or
+/// strategy function) threw, else what `fetch` threw.
+pub(crate) fn from_sdk(err: &Error, cause: Option<JsValue>) -> JsValue {
+    let hint = hint(err);
+    let summary = summary(err);
+    let message = match &hint {
+        Some(hint) => format!("{summary}; {hint}"),
+        None => summary.into_owned(),
+    };
+    let opaque = matches!(err, Error::Redirected { location: Some(l), .. } if l == OPAQUE_REDIRECT);
+    let status = err.status().filter(|_| !opaque).map(|s| s.as_u16());
+    let mut fields = vec![
+        ("code", JsValue::from_str(err.code())),
+        ("status", nullable(status)),
+        (
+            "problem",
+            nullable(err.problem().map(|p| to_js(&p.to_json()))),
+        ),
+        ("retryAfterMs", nullable(err.retry_after().map(millis))),
+        (
+            "currentEtag",
+            nullable(err.current_etag().map(|t| t.to_string())),
+        ),
+        ("conflictPaths", strings(err.conflict_paths())),
+        ("hint", nullable(hint.as_deref())),
+        ("url", nullable(err.url())),
+    ];
     if let Some(current) = err.current() {
-        set(&error, "current", to_js(current));
+        fields.push(("current", to_js(current)));
     }
-    if let Some(cause) = cause {
-        set(&error, "cause", cause);
+    if let Some(cause) = cause.or_else(|| js_cause(err)) {
+        fields.push(("cause", cause));
     }
-    error.into()
+    IfmatchError::new(&message, &object(&fields)).into()
 }
 
-/// Whether `err` is an error from this package (an `Error` named `IfmatchError` with a string `code`).
+/// What happened: the SDK's summary, except where it names Rust settings.
+fn summary(err: &Error) -> Cow<'_, str> {
+    match err {
+        Error::Config { field, reason, .. } => Cow::Owned(config_message(field, reason)),
+        Error::Redirected {
+            method,
+            url,
+            location: Some(location),
+            ..
+        } if location == OPAQUE_REDIRECT => Cow::Owned(format!(
+            "{method} {url} was redirected (the browser hides the status and where to); nothing was written there"
+        )),
+        _ => Cow::Owned(err.summary()),
+    }
+}
+
+/// An invalid setting, named as the JavaScript option: the SDK checks the retry settings
+/// together when the client is built, and names them in Rust.
+fn config_message(field: &str, reason: &str) -> String {
+    match field {
+        "retry.initial_delay" => "options.retry.initialDelayMs is longer than options.retry.maxDelayMs (given, or the preset's), which caps every wait; raise maxDelayMs or lower initialDelayMs".to_owned(),
+        "retry.conflict_delay" => "options.retry.conflictBackoff.initialMs is longer than options.retry.conflictBackoff.maxMs (given, or the preset's), which caps every pause; raise maxMs or lower initialMs".to_owned(),
+        "retry.min_delay" => "options.retry.minDelayMs is longer than options.retry.maxRetryAfterMs (given, or the preset's), so every server hint would be refused; lower minDelayMs".to_owned(),
+        "retry.total_deadline" => "options.retry.totalDeadlineMs must be more than 0 (a zero deadline fails every call), or null for no limit".to_owned(),
+        "retry.max_attempts" => "options.retry.maxAttempts must be at least 1 (the first attempt counts)".to_owned(),
+        "retry.max_conflict_attempts" => "options.retry.maxConflictAttempts must be at least 1 (the first write counts)".to_owned(),
+        "retry.factor" => "options.retry.factor must be a finite number of at least 1".to_owned(),
+        "retry.conflict_factor" => "options.retry.conflictBackoff.factor must be a finite number of at least 1".to_owned(),
+        "attempt_timeout" => "options.timeout must be more than 0, or null for no limit".to_owned(),
+        "header" => format!("options.headers: {reason}"),
+        _ => format!("invalid configuration for {field}: {reason}"),
+    }
+}
+
+/// What to do next, in JavaScript terms; `None` where the message says it all. (`Cancelled`
+/// never reaches JavaScript: an aborted call rejects with the signal's reason.)
+fn hint(err: &Error) -> Option<Cow<'static, str>> {
+    let text = match err {
+        Error::Transport { .. } if err.is_outcome_unknown() => {
+            "check that the server is reachable (error.cause is what fetch threw); the write may or may not have been applied, so read the resource before retrying it"
+        }
+        Error::Transport { .. } => {
+            "check that the server is reachable, and in a browser that it allows this origin (CORS); error.cause is what fetch threw"
+        }
+        Error::Status { status, .. } => match status.as_u16() {
+            400 | 422 => "fix the request body; error.problem has the server's details",
+            401 | 403 => "check the credentials (the headers option, or credentials: 'include' for cookies)",
+            404 | 410 => "the resource does not exist; create it first (create(), or put() with { createOnly: true })",
+            409 => "the write conflicts with the resource's state (not a version race); fix the data before retrying",
+            428 => "the server requires a precondition: pass the version you read ({ ifMatch: read.etag }), or use update()",
+            s if s >= 500 => "the server failed; retry later",
+            _ => "see error.status and error.problem",
+        },
+        Error::Conflict {
+            create_only: true, ..
+        } => "read it and write with its version ({ ifMatch: read.etag }) if replacing it is what you want",
+        Error::Conflict { .. } => {
+            "re-read it and apply the change again (update() does this for you)"
+        }
+        Error::MergeConflict { .. } => {
+            "settle them with a resolve function (strategy 'merge'), or use strategy 'reapply'; error.conflictPaths lists them"
+        }
+        Error::Aborted { .. } => "inspect error.current and decide, or choose another strategy",
+        Error::RateLimited { .. } => {
+            "slow down, or raise retry.maxAttempts / retry.totalDeadlineMs; error.retryAfterMs is the server's last hint"
+        }
+        Error::Unavailable {
+            method, attempts, ..
+        } if *attempts == 1 && matches!(*method, Method::POST | Method::PATCH) => {
+            "it was not resent, because a proxy may answer 503 after the server applied it: read before retrying, or set serverHonoursIdempotencyKeys: true if the server replays keyed requests"
+        }
+        Error::Unavailable { .. } => "the server is down or overloaded; retry later",
+        Error::RetryAfterTooLong { .. } => {
+            "retry after error.retryAfterMs, or use retry.longWait: 'clamp' / a larger retry.maxRetryAfterMs"
+        }
+        Error::BudgetExhausted { .. } => "the server is overloaded; back off before sending more",
+        Error::MissingEtag { .. } => {
+            "make the server send strong ETags, or accept losing concurrent changes explicitly ({ unconditional: true } for put/patch/delete, missingEtag: 'unconditional' for update())"
+        }
+        Error::Timeout { .. } => {
+            let changed = err.is_outcome_unknown();
+            match (changed, err.timeout_scope()) {
+                (false, Some(TimeoutScope::Operation)) => {
+                    "nothing was changed: retry, or raise retry.totalDeadlineMs"
+                }
+                (false, _) => {
+                    "nothing was changed: retry, or raise the timeout option (per client or per call) for a slow server"
+                }
+                (true, Some(TimeoutScope::Operation)) => {
+                    "the write may or may not have been applied, so read the resource before retrying it; raise retry.totalDeadlineMs for long operations"
+                }
+                (true, _) => {
+                    "the write may or may not have been applied, so read the resource before retrying it; raise the timeout option (per client or per call) for a slow server"
+                }
+            }
+        }
+        Error::Redirected { .. } => {
+            "writes never follow redirects: send the write to the new location yourself"
+        }
+        Error::OutcomeUnknown { .. } => "read the resource and decide before writing again",
+        // The change function's problem (it threw, returned a Promise or no JSON) says what to do.
+        Error::Change { source, .. } => return Some(Cow::Owned(source.to_string())),
+        Error::Decode { source, .. } => {
+            return Some(Cow::Owned(format!(
+                "check that the server answers with JSON ({source})"
+            )))
+        }
+        _ => return None,
+    };
+    Some(Cow::Borrowed(text))
+}
+
+/// Whether `err` is an error from this package (an `Error` named `IfmatchError` with a string
+/// `code`); unlike `instanceof IfmatchError`, also true for errors from another copy of the package.
 #[wasm_bindgen(js_name = isIfmatchError)]
 pub fn is_ifmatch_error(err: &JsValue) -> bool {
     err.dyn_ref::<js_sys::Error>().is_some_and(|e| {

@@ -41,7 +41,7 @@ fn to_js(event: &Event) -> Option<JsValue> {
         } => object(&[
             ("type", text("conflict")),
             ("url", text(url)),
-            ("status", (*status).into()),
+            ("status", status.as_u16().into()),
             ("strategy", text(strategy_name(strategy))),
             ("outcome", text(outcome_name(*outcome))),
             ("attempt", (*attempt).into()),
@@ -57,7 +57,7 @@ fn to_js(event: &Event) -> Option<JsValue> {
             ("type", text("throttled")),
             ("method", text(method.as_str())),
             ("url", text(url)),
-            ("status", (*status).into()),
+            ("status", status.as_u16().into()),
             ("delayMs", millis(*delay)),
             ("hintMs", nullable(hint.map(|(wait, _)| millis(wait)))),
             (

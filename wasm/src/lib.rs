@@ -1,7 +1,10 @@
 //! wasm-bindgen adapter that exposes the ifmatch SDK to JavaScript as the npm package `ifmatch`.
 //!
 //! This crate has no logic of its own: it converts JavaScript values to the SDK's types, calls
-//! the SDK, and converts results, events and errors back. The JavaScript API it exports (and the
+//! the SDK, and converts results, events and errors back. Its transport is one `fetch` call per
+//! request (the `fetch` client option, or the global one). The little JavaScript it needs (the
+//! `IfmatchError` class, the `fetch` call, an aborted signal's reason) is `wasm/js/shim.js`,
+//! which wasm-bindgen copies next to the glue; `wasm/scripts/build.sh` exports the class from it. The JavaScript API it exports (and the
 //! hand-written TypeScript declarations in `wasm/types/index.d.ts`) is documented in
 //! `docs/javascript.md`:
 //!
@@ -31,6 +34,8 @@ mod json;
 mod options;
 #[cfg(target_arch = "wasm32")]
 mod precondition;
+#[cfg(target_arch = "wasm32")]
+mod transport;
 #[cfg(target_arch = "wasm32")]
 mod update;
 

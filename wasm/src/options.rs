@@ -6,23 +6,30 @@ use ifmatch::{ClientBuilder, LongWaitPolicy, MissingEtagPolicy, RetryConfig};
 use js_sys::Object;
 use wasm_bindgen::JsValue;
 
+use crate::abort::AbortLink;
 use crate::error::{from_sdk, invalid_argument};
 use crate::event::observer;
 use crate::fields::Fields;
 use crate::json::as_object;
+use crate::transport::FetchTransport;
 
 const CLIENT_OPTIONS: &[&str] = &[
     "baseUrl",
     "cacheSize",
     "partition",
     "missingEtag",
-    "attemptTimeoutMs",
+    "timeout",
     "serverHonoursIdempotencyKeys",
     "trustWriteBodies",
     "headers",
+    "credentials",
+    "fetch",
     "retry",
     "onEvent",
 ];
+/// Client options that were renamed, with their new names (the old names are refused, so that
+/// a setting is never silently ignored).
+const RENAMED: &[(&str, &str)] = &[("attemptTimeoutMs", "timeout")];
 const RETRY_OPTIONS: &[&str] = &[
     "preset",
     "maxAttempts",
@@ -40,12 +47,22 @@ const RETRY_OPTIONS: &[&str] = &[
     "budget",
 ];
 
-/// The SDK client builder described by `options`; a thrown `IfmatchError` for bad options.
-pub(crate) fn builder(options: &JsValue) -> Result<ClientBuilder, JsValue> {
-    let o = Fields::new(options, "options", CLIENT_OPTIONS).map_err(invalid_argument)?;
+/// The SDK client builder described by `options`, and whether it has a base URL; a thrown
+/// `IfmatchError` for bad options.
+pub(crate) fn builder(options: &JsValue) -> Result<(ClientBuilder, bool), JsValue> {
+    let o = Fields::new(options, "options", CLIENT_OPTIONS).map_err(|message| {
+        let renamed = RENAMED.iter().find(|(old, _)| has_own(options, old));
+        invalid_argument(match renamed {
+            Some((old, new)) => {
+                format!("options.{old} is now options.{new} (the same setting); rename it")
+            }
+            None => message,
+        })
+    })?;
     let mut builder = ifmatch::Client::builder();
-    if let Some(url) = o.string("baseUrl").map_err(invalid_argument)? {
-        builder = builder.base_url(&url).map_err(|e| from_sdk(&e, None))?;
+    let base_url = o.string("baseUrl").map_err(invalid_argument)?;
+    if let Some(url) = &base_url {
+        builder = builder.base_url(url).map_err(|e| from_sdk(&e, None))?;
     }
     if let Some(size) = o.whole("cacheSize", 0).map_err(invalid_argument)? {
         builder = builder.cache_capacity(size as usize);
@@ -64,12 +81,8 @@ pub(crate) fn builder(options: &JsValue) -> Result<ClientBuilder, JsValue> {
         Some("unconditional") => MissingEtagPolicy::Unconditional,
         _ => MissingEtagPolicy::FetchFirst,
     });
-    // At least 1 ms: a shorter limit fails every request (and would round to the zero the SDK refuses).
-    if let Some(limit) = o
-        .number_or_null("attemptTimeoutMs", 1, "no limit")
-        .map_err(invalid_argument)?
-    {
-        builder = builder.attempt_timeout(limit.map(ms));
+    if let Some(limit) = timeout(&o)? {
+        builder = builder.attempt_timeout(limit);
     }
     if let Some(honoured) = o
         .boolean("serverHonoursIdempotencyKeys")
@@ -80,21 +93,85 @@ pub(crate) fn builder(options: &JsValue) -> Result<ClientBuilder, JsValue> {
     if let Some(trusted) = o.boolean("trustWriteBodies").map_err(invalid_argument)? {
         builder = builder.trust_write_bodies(trusted);
     }
-    if let Some(headers) = o.get("headers") {
-        for (name, value) in header_pairs(&headers).map_err(invalid_argument)? {
-            builder = builder
-                .header(&name, &value)
-                .map_err(|e| from_sdk(&e, None))?;
-        }
+    for (name, value) in headers(&o)? {
+        builder = builder
+            .header(&name, &value)
+            .map_err(|e| from_sdk(&e, None))?;
     }
+    let credentials = o
+        .choice("credentials", &["omit", "same-origin", "include"])
+        .map_err(invalid_argument)?;
+    let fetch = o.function("fetch").map_err(invalid_argument)?;
+    builder = builder.transport(FetchTransport {
+        fetch: fetch.map_or(JsValue::UNDEFINED, JsValue::from),
+        credentials,
+    });
     if let Some(retry) = o.get("retry") {
         builder = builder.retry(retry_config(&retry).map_err(invalid_argument)?);
     }
     if let Some(listener) = o.function("onEvent").map_err(invalid_argument)? {
         builder = builder.on_event(observer(listener));
     }
-    Ok(builder)
+    Ok((builder, base_url.is_some()))
 }
+
+fn has_own(options: &JsValue, name: &str) -> bool {
+    as_object(options).is_some_and(|o| Object::has_own(o, &JsValue::from_str(name)))
+}
+
+/// The `timeout` option (client or call): milliseconds for one HTTP request, or `null` for
+/// no limit. At least 1 ms: a shorter limit fails every request (and would round to the zero
+/// the SDK refuses).
+fn timeout(o: &Fields<'_>) -> Result<Option<Option<Duration>>, JsValue> {
+    let limit = o
+        .number_or_null("timeout", 1, "no limit")
+        .map_err(invalid_argument)?;
+    Ok(limit.map(|limit| limit.map(ms)))
+}
+
+/// The `headers` option (client or call): an object of header names to strings.
+fn headers(o: &Fields<'_>) -> Result<Vec<(String, String)>, JsValue> {
+    match o.get("headers") {
+        Some(headers) => header_pairs(&headers).map_err(invalid_argument),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// What every call takes besides its own options: `signal`, `headers`, `timeout`.
+pub(crate) struct CallOptions {
+    /// Headers for this call only, after the client's (replacing one of the same name).
+    pub(crate) headers: Vec<(String, String)>,
+    /// The timeout for each HTTP request of this call, instead of the client's.
+    pub(crate) timeout: Option<Option<Duration>>,
+    /// The caller's `AbortSignal`.
+    pub(crate) link: AbortLink,
+}
+
+/// The call options in `o`.
+pub(crate) fn call_options(o: &Fields<'_>) -> Result<CallOptions, JsValue> {
+    Ok(CallOptions {
+        headers: headers(o)?,
+        timeout: timeout(o)?,
+        link: AbortLink::new(o.get("signal")).map_err(invalid_argument)?,
+    })
+}
+
+/// Applies [`CallOptions`] to one of the SDK's request builders (which share these setters
+/// without a common trait).
+macro_rules! with_call_options {
+    ($builder:expr, $call:expr) => {{
+        let mut builder = $builder;
+        for (name, value) in &$call.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(timeout) = $call.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder
+    }};
+}
+
+pub(crate) use with_call_options;
 
 fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
     let object = as_object(headers)
@@ -174,13 +251,15 @@ fn retry_config(value: &JsValue) -> Result<RetryConfig, String> {
             "options.retry.conflictBackoff",
             &["initialMs", "factor", "maxMs"],
         )?;
-        let need = |v: Option<f64>, name: &str| {
-            v.ok_or_else(|| format!("options.retry.conflictBackoff.{name} is required"))
-        };
-        let initial = need(b.number("initialMs", 0)?, "initialMs")?;
-        let factor = need(b.number("factor", 1)?, "factor")?;
-        let max = need(b.number("maxMs", 0)?, "maxMs")?;
-        config = config.with_conflict_backoff(ms(initial), factor as f32, ms(max));
+        if let Some(n) = b.number("initialMs", 0)? {
+            config = config.with_conflict_delay(ms(n));
+        }
+        if let Some(n) = b.number("factor", 1)? {
+            config = config.with_conflict_factor(n as f32);
+        }
+        if let Some(n) = b.number("maxMs", 0)? {
+            config = config.with_conflict_max_delay(ms(n));
+        }
     }
     if let Some(budget) = r.get("budget") {
         let b = Fields::new(
@@ -188,13 +267,15 @@ fn retry_config(value: &JsValue) -> Result<RetryConfig, String> {
             "options.retry.budget",
             &["capacity", "retryCost", "successRefund"],
         )?;
-        let need = |v: Option<u32>, name: &str| {
-            v.ok_or_else(|| format!("options.retry.budget.{name} is required"))
-        };
-        let capacity = need(b.whole("capacity", 0)?, "capacity")?;
-        let cost = need(b.whole("retryCost", 0)?, "retryCost")?;
-        let refund = need(b.whole("successRefund", 0)?, "successRefund")?;
-        config = config.with_budget(capacity, cost, refund);
+        if let Some(n) = b.whole("capacity", 0)? {
+            config = config.with_budget_capacity(n);
+        }
+        if let Some(n) = b.whole("retryCost", 0)? {
+            config = config.with_budget_retry_cost(n);
+        }
+        if let Some(n) = b.whole("successRefund", 0)? {
+            config = config.with_budget_success_refund(n);
+        }
     }
     Ok(config)
 }

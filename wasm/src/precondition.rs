@@ -3,8 +3,6 @@
 //! takes it from its cache: another caller sharing the client may have refreshed the cache since
 //! this caller's read, and writing with that newer ETag would overwrite the change (a lost update).
 
-use std::future::Future;
-
 use ifmatch::{EntityTag, Error, Precondition};
 use wasm_bindgen::JsValue;
 
@@ -12,7 +10,14 @@ use crate::fields::Fields;
 use crate::json::type_name;
 
 /// The members of a write's options object.
-pub(crate) const WRITE_OPTIONS: &[&str] = &["ifMatch", "createOnly", "unconditional", "signal"];
+pub(crate) const WRITE_OPTIONS: &[&str] = &[
+    "ifMatch",
+    "createOnly",
+    "unconditional",
+    "signal",
+    "headers",
+    "timeout",
+];
 
 /// Which write the options are for; says in errors what the write needs.
 #[derive(Clone, Copy)]
@@ -33,75 +38,43 @@ impl Write {
     }
 }
 
-/// What a write is conditional on.
-pub(crate) enum Version {
-    /// A precondition for the SDK (which refuses a weak tag itself, before sending).
-    Given(Precondition),
-    /// `ifMatch: null`: the value was read without an ETag, so there is nothing to match.
-    Unversioned,
-}
-
-impl Version {
-    /// The precondition named in `o`: exactly one of `ifMatch`, `createOnly`, `unconditional`.
-    pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Self, String> {
-        let given: Vec<&str> = ["ifMatch", "createOnly", "unconditional"]
-            .into_iter()
-            .filter(|name| o.get(name).is_some())
-            .collect();
-        match given.as_slice() {
-            [] => Err(write.needs().to_owned()),
-            ["ifMatch"] => if_match(&o.get("ifMatch").unwrap_or(JsValue::NULL)),
-            [flag] => {
-                let value = o.get(flag).unwrap_or(JsValue::NULL);
-                if value.as_bool() != Some(true) {
-                    return Err(format!(
-                        "options.{flag} must be true when given, not {}; leave it out otherwise",
-                        type_name(&value)
-                    ));
-                }
-                Ok(Self::Given(if *flag == "createOnly" {
-                    Precondition::create_only()
-                } else {
-                    Precondition::unconditional()
-                }))
+/// The precondition named in `o`: exactly one of `ifMatch`, `createOnly`, `unconditional`.
+/// `ifMatch: null` (the `etag` of a read that had none) is the SDK's precondition for "read
+/// without an ETag", which refuses the write with `missing_etag` before anything is sent; so
+/// is a weak tag, which `If-Match` never matches.
+pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition, String> {
+    let given: Vec<&str> = ["ifMatch", "createOnly", "unconditional"]
+        .into_iter()
+        .filter(|name| o.get(name).is_some())
+        .collect();
+    match given.as_slice() {
+        [] => Err(write.needs().to_owned()),
+        ["ifMatch"] => if_match(&o.get("ifMatch").unwrap_or(JsValue::NULL)),
+        [flag] => {
+            let value = o.get(flag).unwrap_or(JsValue::NULL);
+            if value.as_bool() != Some(true) {
+                return Err(format!(
+                    "options.{flag} must be true when given, not {}; leave it out otherwise",
+                    type_name(&value)
+                ));
             }
-            _ => Err(format!(
-                "options.ifMatch, options.createOnly and options.unconditional exclude each other; pass exactly one, not {}",
-                given.join(" and ")
-            )),
+            Ok(if *flag == "createOnly" {
+                Precondition::create_only()
+            } else {
+                Precondition::unconditional()
+            })
         }
-    }
-
-    /// Runs `write` with this precondition.
-    pub(crate) async fn send<T, F>(self, write: impl FnOnce(Precondition) -> F) -> Result<T, Error>
-    where
-        F: Future<Output = Result<T, Error>>,
-    {
-        match self {
-            Self::Given(precondition) => write(precondition).await,
-            Self::Unversioned => {
-                // The SDK's public API has no precondition for "read without an ETag" (only
-                // `From<&Versioned>` makes one, and a `Versioned` cannot be built here). A weak tag
-                // takes the same path: the SDK resolves the URL, then refuses the write with
-                // `MissingEtag` before sending anything; only the `weak` detail differs.
-                let never_sent = EntityTag::weak("unversioned")?;
-                match write(Precondition::matching(never_sent)).await {
-                    Err(Error::MissingEtag { method, url, .. }) => Err(Error::MissingEtag {
-                        method,
-                        url,
-                        weak: false,
-                    }),
-                    other => other,
-                }
-            }
-        }
+        _ => Err(format!(
+            "options.ifMatch, options.createOnly and options.unconditional exclude each other; pass exactly one, not {}",
+            given.join(" and ")
+        )),
     }
 }
 
 /// `ifMatch`: the ETag string a read returned, or `null` for a read that had none.
-fn if_match(value: &JsValue) -> Result<Version, String> {
+fn if_match(value: &JsValue) -> Result<Precondition, String> {
     if value.is_null() {
-        return Ok(Version::Unversioned);
+        return Ok(Precondition::from(None::<EntityTag>));
     }
     let text = value.as_string().ok_or_else(|| {
         format!(
@@ -110,11 +83,11 @@ fn if_match(value: &JsValue) -> Result<Version, String> {
         )
     })?;
     match text.parse::<EntityTag>() {
-        Ok(tag) => Ok(Version::Given(Precondition::matching(tag))),
+        Ok(tag) => Ok(Precondition::matching(tag)),
         Err(Error::InvalidEtag { reason, .. }) => Err(format!(
             "options.ifMatch must be the etag of a read (read.etag), not {}: {reason}",
             type_name(value)
         )),
-        Err(other) => Err(format!("options.ifMatch: {other}")),
+        Err(other) => Err(format!("options.ifMatch: {}", other.summary())),
     }
 }

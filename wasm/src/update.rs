@@ -92,7 +92,7 @@ pub(crate) fn custom(function: Function, thrown: Thrown) -> Strategy {
             ("mine", to_js(c.mine)),
             ("theirs", to_js(c.theirs)),
             ("theirsEtag", nullable(c.theirs_etag.map(|t| t.to_string()))),
-            ("status", c.status.into()),
+            ("status", c.status.as_u16().into()),
             ("attempt", c.attempt.into()),
         ]);
         let answer = match function.call1(&JsValue::NULL, &conflict) {

@@ -29,8 +29,22 @@ export interface Versioned<T = Json> {
 
 /** Options every operation accepts. */
 export interface RequestOptions {
-  /** Cancels the operation, including a backoff wait; it then rejects with code `cancelled`. */
+  /**
+   * Aborts the operation, including a backoff wait and the request in flight; it then rejects
+   * with `signal.reason` (an `AbortError` `DOMException` unless `abort(reason)` was given
+   * another), as `fetch` does. An aborted write may or may not have reached the server.
+   */
   signal?: AbortSignal;
+  /**
+   * Headers for this call only, sent after the client's `headers` (replacing one of the same
+   * name), e.g. `{ 'x-request-id': id }`.
+   */
+  headers?: Record<string, string>;
+  /**
+   * Milliseconds each HTTP request of this call may take to be answered completely, instead of
+   * the client's `timeout`; `null` for no limit. Running out rejects with code `timeout`.
+   */
+  timeout?: number | null;
 }
 
 /**
@@ -167,10 +181,16 @@ export interface RetryOptions {
   longWait?: 'clamp' | 'fail';
   /** Writes one `update` sends before a version conflict is returned (at least 1). */
   maxConflictAttempts?: number;
-  /** Pause between conflict retries: first delay, growth factor (at least 1) and cap. */
-  conflictBackoff?: { initialMs: number; factor: number; maxMs: number };
-  /** The per-host retry budget (token bucket): capacity, cost of a throttle retry, refund per success. */
-  budget?: { capacity: number; retryCost: number; successRefund: number };
+  /**
+   * Pause between conflict retries: first delay, growth factor (at least 1) and cap; each unset
+   * field comes from the preset. A first delay above the cap is an `invalid_config`.
+   */
+  conflictBackoff?: { initialMs?: number; factor?: number; maxMs?: number };
+  /**
+   * The per-host retry budget (token bucket): capacity, cost of a throttle retry, refund per
+   * success; each unset field comes from the preset.
+   */
+  budget?: { capacity?: number; retryCost?: number; successRefund?: number };
 }
 
 /**
@@ -190,13 +210,28 @@ export interface ClientOptions {
   partition?: string;
   /** Headers sent with every request, e.g. `{ authorization: 'Bearer …' }`. */
   headers?: Record<string, string>;
+  /**
+   * `RequestInit.credentials` of every request: whether a browser sends cookies and HTTP
+   * authentication (`include` for a cross-origin API that uses cookies). Unset: fetch's default,
+   * `same-origin`.
+   */
+  credentials?: 'omit' | 'same-origin' | 'include';
+  /**
+   * The `fetch` to send requests with, instead of the global one (tests, instrumentation, a
+   * runtime with its own). Called as `fetch(url, init)` with `init.method`, `init.headers` (a
+   * `Headers`), `init.body` (a `Uint8Array`, for writes), `init.signal`, `init.redirect`
+   * (`'manual'` for writes) and `init.credentials` (when set); it must resolve to a `Response`.
+   * What it throws or rejects with is the `cause` of a `network` error.
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** What `update` does without a strong ETag or a resource; default `fetchFirst`. */
   missingEtag?: MissingEtagPolicy;
   /**
-   * Time one HTTP request may take to be answered completely, at least 1; default 30000; `null`
-   * for no limit. A request that runs out rejects with code `timeout` and is not resent.
+   * Milliseconds one HTTP request may take to be answered completely, at least 1; default
+   * 30000; `null` for no limit. A request that runs out rejects with code `timeout` and is not
+   * resent. A call's own `timeout` overrides it. (Formerly `attemptTimeoutMs`.)
    */
-  attemptTimeoutMs?: number | null;
+  timeout?: number | null;
   /**
    * The server replays a request repeated with the same `Idempotency-Key` instead of applying it
    * twice; only then is a `create` or an unconditional `patch` answered 503 resent (a proxy may
@@ -292,8 +327,7 @@ export type ErrorCode =
   | 'missing_etag'
   | 'decode'
   | 'encode'
-  | 'change_failed'
-  | 'cancelled';
+  | 'change_failed';
 
 /** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
 export interface Problem {
@@ -306,9 +340,31 @@ export interface Problem {
   [extension: string]: Json | undefined;
 }
 
-/** The errors this package rejects with: real `Error` objects with a stable `code`. */
-export interface IfmatchError extends Error {
+/** The detail fields of an {@link IfmatchError}, as its constructor takes them. */
+export interface IfmatchErrorOptions {
+  code: ErrorCode;
+  status?: number | null;
+  problem?: Problem | null;
+  retryAfterMs?: number | null;
+  currentEtag?: string | null;
+  conflictPaths?: string[];
+  hint?: string | null;
+  url?: string | null;
+  current?: Json;
+  cause?: unknown;
+}
+
+/**
+ * The error every operation rejects with (and the constructor throws), whatever the code; an
+ * aborted operation rejects with its signal's reason instead. A real subclass of `Error`:
+ * `err instanceof IfmatchError` holds for errors from any entry point of this package copy.
+ */
+export class IfmatchError extends Error {
+  /** For tests and wrappers; the package itself constructs every instance it rejects with. */
+  constructor(message: string, options: IfmatchErrorOptions);
+  /** `'IfmatchError'` (on the prototype). */
   name: 'IfmatchError';
+  /** What went wrong, stable across versions: switch on it, not on `message`. */
   code: ErrorCode;
   /** The HTTP status behind the error, or `null`. */
   status: number | null;
@@ -318,15 +374,26 @@ export interface IfmatchError extends Error {
   retryAfterMs: number | null;
   /** The resource's current ETag, when a conflict error knows it, or `null`. */
   currentEtag: string | null;
-  /** The resource's current state for code `aborted`, else `undefined`. */
-  current?: Json;
   /** JSON Pointers of overlapping edits for code `merge_conflict`, else empty. */
   conflictPaths: string[];
-  /** The error a change function or resolver threw, for code `change_failed`. */
+  /** What to do next (the end of `message`), or `null` where the message says it all. */
+  hint: string | null;
+  /** The absolute URL of the request, or the URL that was invalid; `null` for other input errors. */
+  url: string | null;
+  /** The resource's current state for code `aborted`, else absent. */
+  current?: Json;
+  /**
+   * What caused it: what `fetch` threw (code `network`, e.g. a `TypeError`), or what a change
+   * function, resolver or strategy function threw.
+   */
   cause?: unknown;
 }
 
-/** Whether `err` is an error from this package (narrows its type). */
+/**
+ * Whether `err` is an error from this package (narrows its type). Unlike `instanceof
+ * IfmatchError`, also true for an error from another copy of the package (e.g. two versions in
+ * `node_modules`).
+ */
 export function isIfmatchError(err: unknown): err is IfmatchError;
 
 /** A client with an ETag cache; one per user or partition. Methods reject with {@link IfmatchError}. */
@@ -347,8 +414,20 @@ export class Client {
   update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
   /** A snapshot of the client's counters. */
   stats(): Stats;
-  /** Releases the client's memory now instead of at garbage collection. */
+  /** Releases the client's memory now instead of at garbage collection; the client is unusable after. */
   free(): void;
+  /**
+   * The same as `free()`, for `using client = new Client(…)`. Present where the runtime defines
+   * `Symbol.dispose` (Node 18.18+/20.4+, current browsers).
+   */
+  [Symbol.dispose](): void;
+}
+
+declare global {
+  interface SymbolConstructor {
+    /** The well-known symbol of explicit resource management (`using`); ES2026, TypeScript lib `esnext.disposable`. */
+    readonly dispose: unique symbol;
+  }
 }
 
 /** The package version. */

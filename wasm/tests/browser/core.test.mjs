@@ -138,19 +138,79 @@ test('browser: a 429 with Retry-After is waited out, then the read succeeds', as
   assert.ok(out.stats.throttledWaitMs >= 1000);
 });
 
-test('browser: errors are Error objects with code, status and problem; AbortSignal cancels', async () => {
-  const out = await inPage(strict, async ({ Client, isIfmatchError }, items, base) => {
+test('browser: errors are IfmatchError instances with code, status and problem; an abort rejects with signal.reason', async () => {
+  const out = await inPage(strict, async ({ Client, IfmatchError, isIfmatchError }, items, base) => {
     const client = new Client({ baseUrl: base });
     const missing = await items.rejectsWith(client.get('/items/nope'), 'http_status');
-    const cancelled = await items.rejectsWith(client.get('/items/nope', { signal: AbortSignal.abort() }), 'cancelled');
+    const invalid = await items.rejectsWith(client.get(42), 'invalid_argument');
+    const rejection = (promise) => promise.then(() => 'resolved', (err) => err);
+    const signal = AbortSignal.abort();
+    const aborted = await rejection(client.get('/items/nope', { signal }));
+    const controller = new AbortController();
+    const reason = new Error('closed the dialog');
+    controller.abort(reason);
+    const custom = await rejection(client.get('/items/nope', { signal: controller.signal }));
     return {
-      missing: { isError: missing instanceof Error, ours: isIfmatchError(missing), status: missing.status, problemStatus: missing.problem.status },
-      cancelled: { isError: cancelled instanceof Error, status: cancelled.status },
+      missing: {
+        ours: missing instanceof IfmatchError && isIfmatchError(missing),
+        isError: missing instanceof Error,
+        name: missing.name,
+        stack: missing.stack.split('\n')[0].startsWith('IfmatchError: GET'),
+        status: missing.status,
+        problemStatus: missing.problem.status,
+      },
+      invalid: invalid instanceof IfmatchError,
+      aborted: { isReason: aborted === signal.reason, domException: aborted instanceof DOMException, name: aborted.name, ours: aborted instanceof IfmatchError },
+      custom: custom === reason,
     };
   });
   assert.deepEqual(out, {
-    missing: { isError: true, ours: true, status: 404, problemStatus: 404 },
-    cancelled: { isError: true, status: null },
+    missing: { ours: true, isError: true, name: 'IfmatchError', stack: true, status: 404, problemStatus: 404 },
+    invalid: true,
+    aborted: { isReason: true, domException: true, name: 'AbortError', ours: false },
+    custom: true,
+  });
+});
+
+test('browser: an injected fetch carries the requests and gets credentials; a call timeout aborts its request', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { n: 1 });
+    const inits = [];
+    const client = new Client({
+      baseUrl: base,
+      credentials: 'include',
+      fetch: (url, init) => {
+        inits.push(init);
+        return window.fetch(url, init);
+      },
+    });
+    const read = await client.get(path);
+    await client.put(path, { n: 2 }, { ifMatch: read.etag, headers: { 'x-request-id': 'abc' } });
+    let stalledSignal;
+    const stalled = new Client({
+      baseUrl: base,
+      fetch: (url, init) => new Promise((resolve, reject) => {
+        stalledSignal = init.signal;
+        init.signal.addEventListener('abort', () => reject(init.signal.reason));
+      }),
+    });
+    const timedOut = await items.rejectsWith(stalled.get(path, { timeout: 50 }), 'timeout');
+    return {
+      methods: inits.map((init) => init.method),
+      credentials: inits.map((init) => new Request(base, init).credentials),
+      redirect: inits.map((init) => init.redirect ?? 'follow'),
+      header: inits[1].headers.get('x-request-id'),
+      stored: (await items.readItem(base, path)).value,
+      timedOut: { message: timedOut.message.includes('timed out after 50ms'), fetchAborted: stalledSignal.aborted },
+    };
+  });
+  assert.deepEqual(out, {
+    methods: ['GET', 'PUT'],
+    credentials: ['include', 'include'],
+    redirect: ['follow', 'manual'],
+    header: 'abc',
+    stored: { n: 2 },
+    timedOut: { message: true, fetchAborted: true },
   });
 });
 
@@ -163,10 +223,20 @@ test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL",
       const web = await import('/ifmatch/ifmatch_wasm.js');
       await web.default({ module_or_path: '/ifmatch/ifmatch_wasm_bg.wasm' });
       const client = new web.Client({ baseUrl: window.location.origin });
-      return { version: web.version(), stats: client.stats().requests };
+      const error = await client.get(1).catch((err) => err);
+      // The auto-initialising entry exports the very same class.
+      const auto = await import('/ifmatch/index.js');
+      return {
+        version: web.version(),
+        stats: client.stats().requests,
+        instance: error instanceof web.IfmatchError,
+        sameClass: auto.IfmatchError === web.IfmatchError,
+      };
     });
     assert.match(out.version, /^\d+\.\d+\.\d+/);
     assert.equal(out.stats, 0);
+    assert.equal(out.instance, true);
+    assert.equal(out.sameClass, true);
   } finally {
     await page.close();
   }
@@ -186,10 +256,15 @@ test('browser: a cross-origin server without CORS headers rejects with code netw
         await client.get('/items/x');
         return { resolved: true };
       } catch (error) {
-        return { code: error.code, status: error.status, ours: web.isIfmatchError(error) };
+        return {
+          code: error.code,
+          status: error.status,
+          ours: error instanceof web.IfmatchError && web.isIfmatchError(error),
+          cause: error.cause instanceof TypeError ? 'TypeError' : String(error.cause),
+        };
       }
     }, env.url);
-    assert.deepEqual(out, { code: 'network', status: null, ours: true });
+    assert.deepEqual(out, { code: 'network', status: null, ours: true, cause: 'TypeError' });
   } finally {
     await page.close();
   }

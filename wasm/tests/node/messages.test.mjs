@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { Client } from 'ifmatch';
+import { createServer } from 'node:net';
+import { Client, IfmatchError } from 'ifmatch';
 import { env } from '../support/env.mjs';
 import { createItem, writeBehind } from '../support/items.mjs';
 import { startStub } from '../support/stub.mjs';
@@ -15,12 +16,26 @@ async function message(operation) {
   try {
     await operation();
   } catch (err) {
-    return `${err.code}: ${err.message}`
+    // Every rejection is an IfmatchError whose message ends with its hint, except an abort,
+    // which rejects with the signal's reason (shown by its name).
+    if (err instanceof IfmatchError) {
+      assert.ok(err.hint === null || err.message.endsWith(`; ${err.hint}`), `hint is the end of the message: ${err.message}`);
+    }
+    return `${err instanceof IfmatchError ? err.code : `(not an IfmatchError) ${err.name}`}: ${err.message}`
       .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
       .replace(/\/items\/[A-Za-z0-9_-]+/g, '/items/ID')
       .replace(/"[0-9a-f]+-\d+"/g, '"ETAG"');
   }
   return 'no error';
+}
+
+/** A loopback port with nothing listening on it. */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
 }
 
 test('error messages name what was wrong and what to do', async (t) => {
@@ -34,7 +49,10 @@ test('error messages name what was wrong and what to do', async (t) => {
     { status: 503, headers: { 'retry-after-ms': '1' }, body: { status: 503 } },
     { status: 412, headers: { etag: '"v9"' }, body: { status: 412 } },
   ][index] ?? { status: 200, headers: { etag: '"v9"' }, body: { n: 'theirs' } });
-  for (const stub of [throttling, weak, hanging, unavailable, redirecting, ambiguous]) t.after(stub.close);
+  const notJson = await startStub(() => ({ status: 200, headers: { 'content-type': 'text/html' }, body: undefined, raw: '<html>' }));
+  const unauthorized = await startStub(() => ({ status: 401, body: { type: 'about:blank', title: 'Unauthorized', status: 401 } }));
+  for (const stub of [throttling, weak, hanging, unavailable, redirecting, ambiguous, notJson, unauthorized]) t.after(stub.close);
+  const closed = `http://127.0.0.1:${await closedPort()}`;
   // A client whose cached copy is stale; `retry` decides whether update() may recover.
   const stale = async (retry = { maxConflictAttempts: 1 }) => {
     const path = await createItem(env.url, { title: 'a' });
@@ -50,9 +68,16 @@ test('error messages name what was wrong and what to do', async (t) => {
     'cacheSize not a number': () => new Client({ cacheSize: '10' }),
     'negative maxAttempts': () => new Client({ retry: { maxAttempts: 0 } }),
     'unknown preset': () => new Client({ retry: { preset: 'fast' } }),
-    'conflictBackoff incomplete': () => new Client({ retry: { conflictBackoff: { initialMs: 1 } } }),
+    'conflictBackoff.initialMs above its maxMs': () => new Client({ retry: { conflictBackoff: { initialMs: 5000, maxMs: 100 } } }),
+    'initialDelayMs above maxDelayMs': () => new Client({ retry: { initialDelayMs: 5000, maxDelayMs: 100 } }),
+    'minDelayMs above maxRetryAfterMs': () => new Client({ retry: { minDelayMs: 5000, maxRetryAfterMs: 1000 } }),
+    'totalDeadlineMs zero': () => new Client({ retry: { totalDeadlineMs: 0 } }),
     'header value not a string': () => new Client({ headers: { 'x-n': 1 } }),
-    'attemptTimeoutMs zero': () => new Client({ attemptTimeoutMs: 0 }),
+    'header name invalid': () => new Client({ headers: { 'bad name': 'x' } }),
+    'timeout zero': () => new Client({ timeout: 0 }),
+    'attemptTimeoutMs (renamed)': () => new Client({ attemptTimeoutMs: 1000 }),
+    'credentials unknown': () => new Client({ credentials: 'same' }),
+    'fetch not a function': () => new Client({ fetch: 'https://example.com' }),
     'trustWriteBodies not a boolean': () => new Client({ trustWriteBodies: 'yes' }),
     'minDelayMs negative': () => new Client({ retry: { minDelayMs: -1 } }),
     'url not a string': () => client.get(42),
@@ -67,6 +92,10 @@ test('error messages name what was wrong and what to do', async (t) => {
     'createOnly false': () => client.put('/items/x', { n: 1 }, { createOnly: false }),
     'ifMatch null': () => client.delete('/items/x', { ifMatch: null }),
     'signal not an AbortSignal': () => client.get('/items/x', { signal: {} }),
+    'call header not a string': () => client.get('/items/x', { headers: { 'x-n': 1 } }),
+    'call header name invalid': () => client.get('/items/x', { headers: { 'bad name': 'x' } }),
+    'call timeout negative': () => client.get('/items/x', { timeout: -1 }),
+    'unknown call option': () => client.get('/items/x', { ifMatch: '"1"' }),
     'change not a function': () => client.update('/items/x', { n: 1 }),
     'unknown strategy': () => client.update('/items/x', (d) => d, { strategy: 'newest' }),
     'resolve without merge': () => client.update('/items/x', (d) => d, { resolve: () => 1 }),
@@ -85,7 +114,12 @@ test('error messages name what was wrong and what to do', async (t) => {
       const { path, reader } = await stale({});
       await reader.update(path, () => ({ title: 'mine' }), { strategy: 'abort' });
     },
-    'cancelled': () => client.get('/items/x', { signal: AbortSignal.abort() }),
+    'aborted (signal.reason)': () => client.get('/items/x', { signal: AbortSignal.abort() }),
+    'network failure (read)': () => new Client({ baseUrl: closed, retry: { maxAttempts: 1 } }).get('/items/x'),
+    'network failure (write)': () => new Client({ baseUrl: closed, retry: { maxAttempts: 1 } }).put('/items/x', { n: 1 }, { ifMatch: '"1"' }),
+    'fetch resolves to no Response': () => new Client({ baseUrl: 'http://127.0.0.1:9', fetch: async () => ({ ok: true }) }).get('/items/x'),
+    'not JSON': () => new Client({ baseUrl: notJson.url }).get('/items/x'),
+    'unauthorized': () => new Client({ baseUrl: unauthorized.url }).get('/items/x'),
     'relative path without baseUrl': () => new Client().get('/items/x'),
     'rate limited': () => new Client({ baseUrl: throttling.url, retry: { maxAttempts: 1 } }).get('/items/x'),
     'retry-after too long': () => new Client({ baseUrl: throttling.url }).get('/items/x'),
@@ -94,16 +128,19 @@ test('error messages name what was wrong and what to do', async (t) => {
       const read = await weakClient.get('/items/x');
       await weakClient.put('/items/x', { n: 2 }, { ifMatch: read.etag });
     },
-    'request timed out': () => new Client({ baseUrl: hanging.url, attemptTimeoutMs: 20 }).get('/items/x'),
-    'operation timed out': () => new Client({ baseUrl: hanging.url, attemptTimeoutMs: null, retry: { totalDeadlineMs: 30 } }).get('/items/x'),
+    'request timed out': () => new Client({ baseUrl: hanging.url, timeout: 20 }).get('/items/x'),
+    'write timed out (call timeout)': () => new Client({ baseUrl: hanging.url }).put('/items/x', { n: 1 }, { ifMatch: '"1"', timeout: 20 }),
+    'operation timed out': () => new Client({ baseUrl: hanging.url, timeout: null, retry: { totalDeadlineMs: 30 } }).get('/items/x'),
+    'write operation timed out': () => new Client({ baseUrl: hanging.url, timeout: null, retry: { totalDeadlineMs: 30 } }).delete('/items/x', { unconditional: true }),
     'unavailable': () => new Client({ baseUrl: unavailable.url, retry: { maxAttempts: 1 } }).get('/items/x'),
+    'unavailable create (not resent)': () => new Client({ baseUrl: unavailable.url }).create('/items', { n: 1 }),
     'redirected write': () => new Client({ baseUrl: redirecting.url }).delete('/items/x', { ifMatch: '"1"' }),
     'outcome unknown': () => new Client({ baseUrl: ambiguous.url }).put('/items/x', { n: 2 }, { ifMatch: '"1"' }),
   };
   const actual = {};
   for (const [name, operation] of Object.entries(cases)) actual[name] = await message(operation);
   // JavaScript users get JavaScript names: no Rust paths, builder methods or Option values.
-  const rustisms = Object.entries(actual).filter(([, text]) => /::|\bwith_[a-z]|\bNone\b|\bSome\(|\b[a-z]+_[a-z_]+\(|\b(?:attempt_timeout|total_deadline|max_attempts|missing_etag|base_url|trust_write_bodies)\b/.test(text.slice(text.indexOf(': ') + 2)));
+  const rustisms = Object.entries(actual).filter(([, text]) => /::|\bwith_[a-z]|\bNone\b|\bSome\(|\b[a-z]+_[a-z_]+\(|\(\.\.\.\)|\(\)\.|&[a-z]|\bretry\.[a-z]+_|\b(?:attempt_timeout|total_deadline|max_attempts|max_delay|initial_delay|min_delay|missing_etag|base_url|trust_write_bodies|server_honours_idempotency_keys)\b/.test(text.slice(text.indexOf(': ') + 2)));
   assert.deepEqual(rustisms, [], 'messages must not name Rust API items');
   if (process.env.UPDATE_SNAPSHOTS || !existsSync(SNAPSHOT)) {
     writeFileSync(SNAPSHOT, `${JSON.stringify(actual, null, 2)}\n`);

@@ -29,7 +29,31 @@ test('Client has exactly the methods index.d.ts declares', () => {
   assert.deepEqual(methods, declaredMethods);
 });
 
-test('the ESM and CommonJS entries share one instance of the package', () => {
+test('the ESM and CommonJS entries share one instance of the package, IfmatchError included', () => {
   assert.equal(esm.Client, cjs.Client);
+  assert.equal(esm.IfmatchError, cjs.IfmatchError);
   assert.equal(typeof esm.version(), 'string');
+  let thrown;
+  try {
+    new cjs.Client({ nope: true }); // eslint-disable-line no-new
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown instanceof esm.IfmatchError, 'an error from the CommonJS entry is an IfmatchError of the ESM entry');
+});
+
+test('IfmatchError is a real Error subclass with the name on its prototype', () => {
+  const { IfmatchError } = esm;
+  assert.equal(Object.getPrototypeOf(IfmatchError), Error);
+  assert.equal(IfmatchError.prototype.name, 'IfmatchError');
+  assert.match(declarations, /^export class IfmatchError extends Error \{/m);
+});
+
+test('Client[Symbol.dispose] exists (the runtime defines Symbol.dispose) and is free(), as index.d.ts declares', () => {
+  assert.equal(typeof Symbol.dispose, 'symbol', 'Node 18.18+/20.4+ define Symbol.dispose');
+  assert.equal(esm.Client.prototype[Symbol.dispose], esm.Client.prototype.free);
+  assert.match(classBody.slice(0, classBody.indexOf('\n}')), /^ {2}\[Symbol\.dispose\]\(\): void;$/m);
+  const client = new esm.Client();
+  client[Symbol.dispose]();
+  assert.throws(() => client.stats(), 'a disposed client is unusable');
 });

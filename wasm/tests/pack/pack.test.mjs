@@ -30,18 +30,21 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('the tarball holds both builds, the optimized wasm and the declarations, and nothing else', () => {
-  const files = packed.files.map((f) => f.path).sort();
+test('the tarball holds both builds, the optimized wasm, the shim and the declarations, and nothing else', () => {
+  // The shim (wasm/js/shim.js) sits in a folder named after the crate and a hash of it.
+  const files = packed.files.map((f) => f.path.replace(/snippets\/ifmatch-wasm-[0-9a-f]+\//, 'snippets/ifmatch-wasm-HASH/')).sort();
   assert.deepEqual(files, [
     'README.md',
     'package.json',
     'pkg/node/ifmatch_wasm.js',
     'pkg/node/ifmatch_wasm_bg.wasm',
     'pkg/node/index.mjs',
+    'pkg/node/snippets/ifmatch-wasm-HASH/js/shim.js',
     'pkg/web/ifmatch_wasm.js',
     'pkg/web/ifmatch_wasm_bg.wasm',
     'pkg/web/index.js',
     'pkg/web/package.json',
+    'pkg/web/snippets/ifmatch-wasm-HASH/js/shim.js',
     'types/index.d.ts',
     'types/web.d.ts',
   ]);
@@ -50,6 +53,8 @@ test('the tarball holds both builds, the optimized wasm and the declarations, an
 const SCRIPT = (importLine) => `${importLine}
 (async () => {
   const client = new Client({ baseUrl: process.env.IFMATCH_URL });
+  const invalid = await client.get(42).catch((err) => err);
+  if (!(invalid instanceof IfmatchError) || !(invalid instanceof Error) || invalid.code !== 'invalid_argument') throw new Error('not an IfmatchError: ' + invalid);
   const created = await client.create('/items', { from: 'consumer' });
   const read = await client.get(created.location);
   await client.put(created.location, { ...read.value, n: 0 }, { ifMatch: read.etag });
@@ -61,20 +66,21 @@ const SCRIPT = (importLine) => `${importLine}
 `;
 
 test('a fresh project can require() the installed package and use it', async () => {
-  await writeFile(join(project, 'use.cjs'), SCRIPT("const { Client } = require('ifmatch');"));
+  await writeFile(join(project, 'use.cjs'), SCRIPT("const { Client, IfmatchError } = require('ifmatch');"));
   const { stdout } = await run('node', ['use.cjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
   assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
 });
 
 test('a fresh project can import the installed package and use it', async () => {
-  await writeFile(join(project, 'use.mjs'), SCRIPT("import { Client } from 'ifmatch';"));
+  await writeFile(join(project, 'use.mjs'), SCRIPT("import { Client, IfmatchError } from 'ifmatch';"));
   const { stdout } = await run('node', ['use.mjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
   assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
 });
 
 test('TypeScript in a fresh project finds the declarations through the exports map', async () => {
-  await writeFile(join(project, 'use.mts'), `import { Client, type Versioned } from 'ifmatch';
-const client = new Client({ baseUrl: 'http://127.0.0.1:1' });
+  await writeFile(join(project, 'use.mts'), `import { Client, IfmatchError, type Versioned } from 'ifmatch';
+const client = new Client({ baseUrl: 'http://127.0.0.1:1', timeout: 5000, credentials: 'omit' });
+export const code = client.get('/items/1').catch((err: unknown) => (err instanceof IfmatchError ? err.code : 'other'));
 export const read: Promise<Versioned<{ n: number }>> = client.get<{ n: number }>('/items/1');
 export const written = read.then((r) => client.put('/items/1', { n: r.value.n + 1 }, { ifMatch: r.etag }));
 // @ts-expect-error: every write names the version it is conditional on

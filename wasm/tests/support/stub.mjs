@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 
 /**
- * Starts a stub; `handle(req, body, index)` returns `{ status, headers, body }` (body: JSON value
+ * Starts a stub; `handle(req, index)` returns `{ status, headers, body }` (body: JSON value, or `raw`: text,
  * or undefined), or `null` to leave the request hanging. Every request is recorded.
  */
 export async function startStub(handle) {
@@ -20,7 +20,7 @@ export async function startStub(handle) {
         hanging.push(res);
         return;
       }
-      const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
+      const payload = answer.raw ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(payload);
     });

@@ -2,6 +2,7 @@
 // the API precisely enough that typical code type-checks, and misuse must not.
 import {
   Client,
+  IfmatchError,
   isIfmatchError,
   type ClientEvent,
   type ErrorCode,
@@ -24,17 +25,30 @@ const client = new Client({
   partition: 'user-1',
   headers: { authorization: 'Bearer t0ken' },
   missingEtag: 'fetchFirst',
-  attemptTimeoutMs: 10_000,
+  timeout: 10_000,
+  credentials: 'include',
+  fetch: (url, init) => fetch(url, { ...init, keepalive: false }),
   serverHonoursIdempotencyKeys: false,
   trustWriteBodies: true,
-  retry: { preset: 'contended', maxAttempts: 4, maxDelayMs: 2000, minDelayMs: 50, totalDeadlineMs: null, longWait: 'clamp', jitter: true, seed: 7 },
+  retry: {
+    preset: 'contended',
+    maxAttempts: 4,
+    maxDelayMs: 2000,
+    minDelayMs: 50,
+    totalDeadlineMs: null,
+    longWait: 'clamp',
+    jitter: true,
+    seed: 7,
+    conflictBackoff: { maxMs: 500 },
+    budget: { capacity: 20 },
+  },
   onEvent: (event) => events.push(event),
 });
 
 export async function example(signal: AbortSignal): Promise<string> {
   const created = await client.create<Todo>('/items', { title: 'write docs', done: false }, { signal });
   const location: string | null = created.location;
-  const read = await client.get<Todo>(location ?? '/items/1');
+  const read = await client.get<Todo>(location ?? '/items/1', { headers: { 'x-request-id': '1' }, timeout: 5000 });
   const title: string = read.value.title;
   const etag: string | null = read.etag;
   const saved = await client.put<Todo>('/items/1', { title, done: true }, { ifMatch: read.etag, signal });
@@ -42,6 +56,7 @@ export async function example(signal: AbortSignal): Promise<string> {
   await client.put('/items/2', { title, done: false }, { createOnly: true });
   const blind: WriteOptions = { unconditional: true };
   await client.patch('/items/2', { done: true }, blind);
+  await client.delete('/items/2', { unconditional: true, timeout: null, headers: { 'x-reason': 'cleanup' }, signal });
   const updated = await client.update<Todo>(
     '/items/1',
     (doc) => {
@@ -51,6 +66,8 @@ export async function example(signal: AbortSignal): Promise<string> {
       strategy: 'merge',
       resolve: ({ path, theirs }: MergeConflict) => (path === '/title' ? theirs : null),
       signal,
+      timeout: 2000,
+      headers: { 'x-request-id': '2' },
     },
   );
   const attempts: number = updated.attempts;
@@ -63,6 +80,12 @@ export async function example(signal: AbortSignal): Promise<string> {
   try {
     await client.get('/items/2');
   } catch (err) {
+    if (err instanceof IfmatchError) {
+      const hint: string | null = err.hint;
+      const url: string | null = err.url;
+      const cause: unknown = err.cause;
+      if (err.code === 'network') return `${url} ${hint} ${String(cause)}`;
+    }
     if (isIfmatchError(err)) {
       const code: ErrorCode = err.code;
       if (code === 'timeout' || code === 'outcome_unknown' || code === 'redirected' || code === 'unavailable') return code;
@@ -72,6 +95,8 @@ export async function example(signal: AbortSignal): Promise<string> {
     }
   }
   client.free();
+  const scoped = new Client();
+  scoped[Symbol.dispose]();
   return `${etag} ${attempts} ${stats.requests} ${events.length}`;
 }
 
@@ -89,7 +114,20 @@ await client.delete('/items/1', {});
 await client.put('/items/1', { n: 1 }, { ifMatch: '"1"', unconditional: true });
 // @ts-expect-error: createOnly is `true` or absent
 await client.patch('/items/1', { n: 1 }, { createOnly: false });
-// @ts-expect-error: attemptTimeoutMs is a number of milliseconds or null
-new Client({ attemptTimeoutMs: '30s' });
+// @ts-expect-error: timeout is a number of milliseconds or null
+new Client({ timeout: '30s' });
 // @ts-expect-error: the option is cacheSize
 new Client({ cacheCapacity: 5 });
+// @ts-expect-error: attemptTimeoutMs is now timeout
+new Client({ attemptTimeoutMs: 1000 });
+// @ts-expect-error: credentials is fetch's RequestCredentials
+new Client({ credentials: 'always' });
+// @ts-expect-error: per-call headers are strings
+await client.get('/items/1', { headers: { 'x-n': 1 } });
+// @ts-expect-error: an IfmatchError needs a code
+export const made = new IfmatchError('x', {});
+export const ok = new IfmatchError('PUT refused', { code: 'precondition_failed', status: 412, cause: new Error('x') });
+export function notCancelled(err: IfmatchError): boolean {
+  // @ts-expect-error: an abort rejects with signal.reason, so 'cancelled' is no code of this package
+  return err.code === 'cancelled';
+}

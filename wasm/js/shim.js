@@ -1,0 +1,80 @@
+// The JavaScript the Rust side of the package imports (wasm-bindgen `module = "/js/shim.js"`):
+// the IfmatchError class, the one `fetch` call of the transport, and an aborted signal's reason.
+// wasm-bindgen copies this file into pkg/{node,web}/snippets/; it is an ES module, and
+// wasm/scripts/build.sh turns the copy in pkg/node into CommonJS and re-exports IfmatchError
+// from both builds, so that every entry exports this one class.
+
+/** The error every operation of the package rejects with (an aborted operation excepted). */
+export class IfmatchError extends Error {
+  /**
+   * @param {string} message
+   * @param {object} [options] `code` and the detail fields; `cause` becomes the standard `cause`.
+   */
+  constructor(message, options = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    // Engines without the `cause` option of Error (before ES2022) still get the field.
+    if ('cause' in options && !('cause' in this)) this.cause = options.cause;
+    this.code = options.code;
+    this.status = options.status ?? null;
+    this.problem = options.problem ?? null;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+    this.currentEtag = options.currentEtag ?? null;
+    this.conflictPaths = options.conflictPaths ?? [];
+    this.hint = options.hint ?? null;
+    this.url = options.url ?? null;
+    if (options.current !== undefined) this.current = options.current;
+  }
+}
+
+// On the prototype (not enumerable, like Error.prototype.name), so stacks read "IfmatchError: …".
+Object.defineProperty(IfmatchError.prototype, 'name', {
+  value: 'IfmatchError',
+  writable: true,
+  configurable: true,
+});
+
+/** What an aborted operation rejects with: the signal's reason, as `fetch` does. */
+export function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  // Runtimes that predate AbortSignal.reason.
+  return new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** Whether `url` is absolute (parses without a base), by the same WHATWG rules as the SDK. */
+export function isAbsoluteUrl(url) {
+  try {
+    new URL(url); // eslint-disable-line no-new
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends one request with `fetchImpl` (the `fetch` client option) or the global `fetch`, called
+ * as `fetch(url, init)`, and reads the whole response. `headers` is a flat [name, value, …] list. Resolves to `{ status, headers, body }`
+ * (`headers` as a flat [name, value, …] list, `body` a Uint8Array), or `{ opaqueRedirect: true }`
+ * for a write the browser did not follow a redirect for; rejects with what `fetch` threw.
+ */
+export async function send(fetchImpl, method, url, headers, body, write, credentials, signal) {
+  const init = { method, headers: new Headers(), signal };
+  for (let i = 0; i < headers.length; i += 2) init.headers.append(headers[i], headers[i + 1]);
+  if (body !== undefined) init.body = body;
+  // A followed redirect could turn a write into a GET or drop its body. Node answers "manual"
+  // with the 3xx itself; browsers with an opaque response.
+  if (write) init.redirect = 'manual';
+  if (credentials !== undefined) init.credentials = credentials;
+  const fetcher = fetchImpl ?? globalThis.fetch;
+  if (typeof fetcher !== 'function') {
+    throw new TypeError('there is no global fetch here; pass one as the fetch option of new Client()');
+  }
+  const response = await fetcher(url, init);
+  if (response === null || typeof response !== 'object' || typeof response.status !== 'number'
+      || typeof response.arrayBuffer !== 'function') {
+    throw new TypeError(`fetch resolved to ${response === null ? 'null' : typeof response}, not a Response`);
+  }
+  if (response.type === 'opaqueredirect') return { opaqueRedirect: true };
+  const flat = [];
+  for (const [name, value] of response.headers) flat.push(name, value);
+  return { status: response.status, headers: flat, body: new Uint8Array(await response.arrayBuffer()) };
+}

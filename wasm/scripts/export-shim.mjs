@@ -1,0 +1,42 @@
+// Run by wasm/scripts/build.sh after wasm-bindgen, once per build: `node export-shim.mjs <out-dir> <nodejs|web>`.
+//
+// wasm-bindgen copies wasm/js/shim.js (the IfmatchError class and helpers the Rust side imports)
+// to <out-dir>/snippets/<crate-hash>/js/shim.js and imports it from the glue, but exports nothing
+// of it. This makes the glue export IfmatchError too, from that same module (so that there is one
+// class and `instanceof` holds whichever entry a caller imported), and, for the CommonJS `nodejs`
+// build, turns the snippet (an ES module) into CommonJS, which Node 18 can `require`.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [outDir, target] = process.argv.slice(2);
+if (!outDir || !['nodejs', 'web'].includes(target)) {
+  console.error('usage: node export-shim.mjs <out-dir> <nodejs|web>');
+  process.exit(2);
+}
+const snippets = readdirSync(join(outDir, 'snippets'));
+if (snippets.length !== 1) {
+  console.error(`error: expected one snippets folder in ${outDir}/snippets, found ${snippets.join(', ') || 'none'}`);
+  process.exit(1);
+}
+const relative = `./snippets/${snippets[0]}/js/shim.js`;
+const shimPath = join(outDir, relative);
+const gluePath = join(outDir, 'ifmatch_wasm.js');
+const glue = readFileSync(gluePath, 'utf8');
+if (!glue.includes(relative)) {
+  console.error(`error: ${gluePath} does not import ${relative}`);
+  process.exit(1);
+}
+
+if (target === 'nodejs') {
+  const shim = readFileSync(shimPath, 'utf8');
+  const names = [...shim.matchAll(/^export (?:async )?(?:class|function) (\w+)/gm)].map((m) => m[1]);
+  if (shim.match(/^export /gm).length !== names.length) {
+    console.error(`error: ${shimPath} has an export this script cannot turn into CommonJS (only \`export [async] class|function\`)`);
+    process.exit(1);
+  }
+  const commonJs = `'use strict';\n${shim.replace(/^export (?=(?:async )?(?:class|function) )/gm, '')}\nmodule.exports = { ${names.join(', ')} };\n`;
+  writeFileSync(shimPath, commonJs);
+  writeFileSync(gluePath, `${glue}\nexports.IfmatchError = require(String.raw\`${relative}\`).IfmatchError;\n`);
+} else {
+  writeFileSync(gluePath, `${glue}\nexport { IfmatchError } from '${relative}';\n`);
+}
