@@ -48,6 +48,14 @@ pub enum Event {
         /// The wait the client chose.
         delay: Duration,
     },
+    /// A lock this client held was lost: its renewal was refused or it expired unrenewed.
+    /// Writes under it now fail with [`crate::Error::LockLost`].
+    LockLost {
+        /// The absolute URL of the locked resource.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
     /// The per-host retry budget refused a retry.
     BudgetExhausted {
         /// The request method.

@@ -52,6 +52,7 @@ mod conflict;
 mod error;
 mod etag;
 mod event;
+mod lock;
 pub mod merge;
 mod outcome;
 mod precondition;
@@ -69,7 +70,7 @@ mod versioned;
 pub use cancel::CancelToken;
 pub use client::{
     builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
-    Client, ClientBuilder, Get, Raw, Update, Write,
+    Client, ClientBuilder, Get, LockGuard, LockRequest, Raw, Update, Write, DEFAULT_LOCK_TTL,
 };
 pub use error::{ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;

@@ -84,6 +84,12 @@ impl Problem {
             || self.type_.ends_with("version-conflict")
     }
 
+    /// Whether the problem type says a lock token was not (or no longer) valid: a lock lost,
+    /// not a version race.
+    pub fn is_lock_token_invalid(&self) -> bool {
+        self.type_.ends_with("lock-token-invalid")
+    }
+
     /// The problem as a JSON object (for logging or handing to JavaScript).
     pub fn to_json(&self) -> Value {
         let mut map = self.extensions.clone();

@@ -267,6 +267,7 @@ impl ClientBuilder {
             attempt_timeout: self.attempt_timeout,
             keys_honoured: self.keys_honoured,
             trust_write_bodies: self.trust_write_bodies,
+            locks: crate::lock::LockRegistry::default(),
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.

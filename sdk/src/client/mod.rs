@@ -6,6 +6,7 @@
 pub(crate) mod builder;
 mod exchange;
 mod keys;
+mod lock;
 mod options;
 mod raw;
 mod read;
@@ -33,6 +34,7 @@ use crate::{
 };
 
 pub use builder::ClientBuilder;
+pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
 pub use read::Get;
 pub use update::Update;
@@ -75,6 +77,7 @@ pub(crate) struct Inner {
     attempt_timeout: Option<std::time::Duration>,
     keys_honoured: bool,
     trust_write_bodies: bool,
+    locks: crate::lock::LockRegistry,
 }
 
 impl std::fmt::Debug for Client {

@@ -49,6 +49,21 @@ impl Client {
     ) -> Error {
         let status = response.status;
         let problem = Problem::from_json(&response.body);
+        if status == 423 {
+            let hint = read_hint(&response.headers, super::exchange::wall_clock());
+            return Error::Locked {
+                method: method.clone(),
+                url: url.to_owned(),
+                retry_after: hint.wait.map(|(d, _)| d),
+                problem: problem.map(Box::new),
+            };
+        }
+        if status == 412 && problem.as_ref().is_some_and(Problem::is_lock_token_invalid) {
+            return Error::LockLost {
+                url: url.to_owned(),
+                reason: "the server refused its lock token (expired, released or broken)".into(),
+            };
+        }
         let etag = self.etag_of(response);
         if let Some(conflict) = classify(status.as_u16(), problem.as_ref(), etag.as_ref(), sent_tag)
         {

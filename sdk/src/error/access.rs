@@ -20,6 +20,7 @@ impl Error {
             | Self::RetryAfterTooLong { status, .. }
             | Self::BudgetExhausted { status, .. } => Some(*status),
             Self::Redirected { status, .. } => *status,
+            Self::Locked { .. } => Some(StatusCode::LOCKED),
             _ => None,
         }
     }
@@ -40,6 +41,8 @@ impl Error {
             | Self::Timeout { url, .. }
             | Self::Redirected { url, .. }
             | Self::OutcomeUnknown { url, .. }
+            | Self::Locked { url, .. }
+            | Self::LockLost { url, .. }
             | Self::Decode { url, .. }
             | Self::Change { url, .. } => url,
             Self::InvalidUrl { input, .. } => input,
@@ -65,6 +68,8 @@ impl Error {
             | Self::MissingEtag { url, .. }
             | Self::Redirected { url, .. }
             | Self::OutcomeUnknown { url, .. }
+            | Self::Locked { url, .. }
+            | Self::LockLost { url, .. }
             | Self::Decode { url, .. }
             | Self::Change { url, .. } => redact(url),
             Self::Timeout { url, what, .. } => {
@@ -88,7 +93,8 @@ impl Error {
             Self::Status { problem, .. }
             | Self::Conflict { problem, .. }
             | Self::RateLimited { problem, .. }
-            | Self::Unavailable { problem, .. } => problem.as_deref(),
+            | Self::Unavailable { problem, .. }
+            | Self::Locked { problem, .. } => problem.as_deref(),
             _ => None,
         }
     }
@@ -96,9 +102,9 @@ impl Error {
     /// How long the server asked the client to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
-                *retry_after
-            }
+            Self::RateLimited { retry_after, .. }
+            | Self::Unavailable { retry_after, .. }
+            | Self::Locked { retry_after, .. } => *retry_after,
             Self::RetryAfterTooLong { delay, .. } => Some(*delay),
             _ => None,
         }

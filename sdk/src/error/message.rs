@@ -139,6 +139,18 @@ impl Error {
             } => format!(
                 "{method} {url} may or may not have been applied: an earlier attempt was answered 503, the resend was refused with {status}, and {reason}"
             ),
+            Self::Locked {
+                method,
+                url,
+                retry_after,
+                ..
+            } => format!(
+                "{method} {url} was refused with 423 Locked: another client holds the lock{}",
+                retry_after.map_or_else(String::new, |d| format!(" (it expires in {d:?})"))
+            ),
+            Self::LockLost { url, reason } => {
+                format!("the lock on {url} was lost ({reason}); the write was not applied")
+            }
             Self::Decode { url, .. } => {
                 format!("the response from {url} could not be decoded as the requested type")
             }
@@ -210,6 +222,12 @@ impl Error {
                 "writes never follow redirects: send the write to the new location yourself"
             }
             Self::OutcomeUnknown { .. } => "read the resource and decide before writing again",
+            Self::Locked { .. } => {
+                "wait for it (client.lock(path).wait(...) queues for it), or retry after it expires"
+            }
+            Self::LockLost { .. } => {
+                "take the lock again and re-read the resource before writing: someone else may have changed it meanwhile"
+            }
             Self::Decode { .. } => "check that the type matches the server's JSON (the cause says where)",
             Self::Encode { .. } => {
                 "make the value JSON-representable (e.g. maps need string keys)"

@@ -244,6 +244,31 @@ pub enum Error {
         reason: String,
     },
 
+    /// The resource is locked by someone else (423 Locked, RFC 4918): writes need the holder's
+    /// lock token until it is released or expires.
+    #[non_exhaustive]
+    Locked {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// How long until the lock expires, when the server said (`Retry-After`).
+        retry_after: Option<Duration>,
+        /// The parsed problem+json body (its `owner` and `expires_at_ms` members).
+        problem: Option<Box<Problem>>,
+    },
+
+    /// The lock this client held on the resource was lost (expired, broken, released, or its
+    /// renewal refused), so a write under it was refused or not sent: a paused holder must not
+    /// write after another client may have taken the lock.
+    #[non_exhaustive]
+    LockLost {
+        /// The absolute URL of the locked resource.
+        url: String,
+        /// What happened to the lock.
+        reason: String,
+    },
+
     /// The response body could not be read as the requested type; the JSON error is `source()`.
     #[non_exhaustive]
     Decode {
@@ -314,8 +339,8 @@ impl Error {
     /// `invalid_url`, `invalid_config`, `invalid_etag`, `network`, `http_status`,
     /// `precondition_failed` (a 412 conflict), `conflict` (a version 409), `merge_conflict`,
     /// `aborted`, `rate_limited`, `unavailable`, `retry_after_too_long`, `retry_budget_exhausted`,
-    /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `decode`, `encode`,
-    /// `change_failed`, `cancelled`.
+    /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `locked`, `lock_lost`,
+    /// `decode`, `encode`, `change_failed`, `cancelled`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidUrl { .. } => "invalid_url",
@@ -337,6 +362,8 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::Redirected { .. } => "redirected",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
+            Self::Locked { .. } => "locked",
+            Self::LockLost { .. } => "lock_lost",
             Self::Decode { .. } => "decode",
             Self::Encode { .. } => "encode",
             Self::Change { .. } => "change_failed",

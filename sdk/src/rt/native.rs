@@ -31,3 +31,15 @@ pub(crate) fn real_timer(delay: Duration) -> BoxFuture<'static, ()> {
 pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)
 }
+
+/// Runs `task` in the background on the current tokio runtime; `false` when there is none (the
+/// caller then does without the background work, e.g. lock renewal, and says so).
+pub(crate) fn spawn(task: BoxFuture<'static, ()>) -> bool {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(task);
+            true
+        }
+        Err(_) => false,
+    }
+}

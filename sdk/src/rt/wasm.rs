@@ -33,3 +33,9 @@ pub(crate) fn real_timer(delay: Duration) -> BoxFuture<'static, ()> {
 pub(crate) fn default_sleeper() -> Arc<dyn Sleeper> {
     Arc::new(TimeoutSleeper)
 }
+
+/// Runs `task` in the background on the JavaScript event loop.
+pub(crate) fn spawn(task: BoxFuture<'static, ()>) -> bool {
+    wasm_bindgen_futures::spawn_local(task);
+    true
+}
