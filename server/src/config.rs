@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::Error;
 
@@ -15,8 +16,11 @@ use crate::Error;
 /// - preconditions not required
 /// - no rate limit
 /// - request bodies up to 1 MiB (1,048,576 bytes)
+/// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
+/// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`])
 ///
 /// ```
+/// use std::time::Duration;
 /// use ifmatch_server::{Config, MismatchStatus, RateLimit, Storage};
 ///
 /// let config = Config::new()
@@ -24,7 +28,9 @@ use crate::Error;
 ///     .with_mismatch_status(MismatchStatus::Conflict)
 ///     .with_require_preconditions(true)
 ///     .with_rate_limit(Some(RateLimit { per_second: 10, burst: 20 }))
-///     .with_max_body_bytes(64 * 1024);
+///     .with_max_body_bytes(64 * 1024)
+///     .with_max_lock_ttl(Duration::from_secs(60))
+///     .with_max_lock_waiters(8);
 /// assert_eq!(config.mismatch_status().as_u16(), 409);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +41,22 @@ pub struct Config {
     require_preconditions: bool,
     rate_limit: Option<RateLimit>,
     max_body_bytes: usize,
+    max_lock_ttl: Duration,
+    max_lock_waiters: usize,
 }
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The default longest lock: 300 s (5 minutes).
+pub const DEFAULT_MAX_LOCK_TTL: Duration = Duration::from_secs(300);
+
+/// The largest maximum lock TTL a server keeps (one day); [`Config::with_max_lock_ttl`] cuts
+/// larger values to it, so lock deadlines never overflow the clock.
+pub const MAX_LOCK_TTL_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The default number of requests that may wait for one document's lock.
+pub const DEFAULT_MAX_LOCK_WAITERS: usize = 64;
 
 impl Default for Config {
     fn default() -> Self {
@@ -56,6 +74,8 @@ impl Config {
             require_preconditions: false,
             rate_limit: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_lock_ttl: DEFAULT_MAX_LOCK_TTL,
+            max_lock_waiters: DEFAULT_MAX_LOCK_WAITERS,
         }
     }
 
@@ -95,6 +115,20 @@ impl Config {
         self
     }
 
+    /// The longest lock granted (longer requests are cut to it, and the answer says so), and
+    /// the longest a lock request waits in a queue. Kept within 1 ms ..= 24 h.
+    pub const fn with_max_lock_ttl(mut self, ttl: Duration) -> Self {
+        self.max_lock_ttl = ttl;
+        self
+    }
+
+    /// How many requests may wait for one document's lock; one more answers 503.
+    /// 0 turns waiting off (every request that asks to wait answers 503 while the lock is held).
+    pub const fn with_max_lock_waiters(mut self, n: usize) -> Self {
+        self.max_lock_waiters = n;
+        self
+    }
+
     /// The address to listen on.
     pub const fn addr(&self) -> SocketAddr {
         self.addr
@@ -123,6 +157,16 @@ impl Config {
     /// The largest request body accepted.
     pub const fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// The longest lock granted.
+    pub const fn max_lock_ttl(&self) -> Duration {
+        self.max_lock_ttl
+    }
+
+    /// How many requests may wait for one document's lock.
+    pub const fn max_lock_waiters(&self) -> usize {
+        self.max_lock_waiters
     }
 }
 
@@ -268,15 +312,21 @@ mod tests {
         assert!(!config.require_preconditions());
         assert_eq!(config.rate_limit(), None);
         assert_eq!(config.max_body_bytes(), 1_048_576);
+        assert_eq!(config.max_lock_ttl(), Duration::from_millis(300_000));
+        assert_eq!(config.max_lock_waiters(), 64);
     }
 
     #[test]
     fn setters_work_in_const_context() {
         const STRICT: Config = Config::new()
             .with_require_preconditions(true)
-            .with_max_body_bytes(10);
+            .with_max_body_bytes(10)
+            .with_max_lock_ttl(Duration::from_secs(1))
+            .with_max_lock_waiters(0);
         assert!(STRICT.require_preconditions());
         assert_eq!(STRICT.max_body_bytes(), 10);
+        assert_eq!(STRICT.max_lock_ttl(), Duration::from_secs(1));
+        assert_eq!(STRICT.max_lock_waiters(), 0);
     }
 
     #[test]

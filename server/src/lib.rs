@@ -1,8 +1,8 @@
 //! Reference HTTP server that keeps the ifmatch conflict contract.
 //!
 //! A collection `/items` of JSON documents with strong ETags, `If-Match` / `If-None-Match`
-//! preconditions evaluated atomically with the write, JSON Merge Patch, problem+json errors
-//! and an optional token-bucket rate limit. It is the default target of the conformance suite
+//! preconditions evaluated atomically with the write, JSON Merge Patch, problem+json errors,
+//! pessimistic locks with a TTL (`/items/{id}/lock`) and an optional token-bucket rate limit. It is the default target of the conformance suite
 //! and the SDK's integration-test peer; `docs/server.md` describes the HTTP surface.
 //!
 //! ```
@@ -22,6 +22,7 @@
 mod config;
 mod error;
 mod etag;
+mod lock;
 mod merge_patch;
 mod precondition;
 mod problem;
@@ -30,6 +31,9 @@ mod routes;
 mod server;
 mod storage;
 
-pub use config::{Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES};
+pub use config::{
+    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL,
+    DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
+};
 pub use error::Error;
 pub use server::{router, spawn, RunningServer};

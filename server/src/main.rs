@@ -4,15 +4,24 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ifmatch_server::{Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES};
+use std::time::Duration;
+
+use ifmatch_server::{
+    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL,
+    DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
+};
+
+const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
+const CEILING_LOCK_TTL_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
 
 /// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
-/// with strong ETags, If-Match / If-None-Match, JSON Merge Patch and problem+json errors.
+/// with strong ETags, If-Match / If-None-Match, JSON Merge Patch, pessimistic locks and
+/// problem+json errors.
 #[derive(Debug, Parser)]
 #[command(
     name = "ifmatch-server",
     version,
-    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id}.\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
+    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
 )]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
@@ -29,7 +38,8 @@ struct Cli {
     #[arg(long, value_name = "412|409", default_value = "412")]
     mismatch_status: MismatchStatus,
 
-    /// Answer 428 to PUT, PATCH and DELETE that carry neither If-Match nor If-None-Match.
+    /// Answer 428 to PUT, PATCH and DELETE that carry none of If-Match, If-None-Match and
+    /// Lock-Token.
     #[arg(long)]
     require_preconditions: bool,
 
@@ -41,6 +51,21 @@ struct Cli {
     /// Largest request body in bytes; larger bodies get 413.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// Longest lock in milliseconds (at most one day): a longer ttl_ms is cut to it, and the
+    /// answer reports the TTL granted. Also the longest a lock request waits in a queue.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = DEFAULT_MAX_LOCK_TTL_MS,
+        value_parser = clap::value_parser!(u64).range(1..=CEILING_LOCK_TTL_MS)
+    )]
+    max_lock_ttl: u64,
+
+    /// Requests that may wait in the queue for one document's lock; one more gets 503 with
+    /// Retry-After. 0 turns waiting off.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LOCK_WAITERS)]
+    max_lock_waiters: usize,
 }
 
 impl Cli {
@@ -52,6 +77,8 @@ impl Cli {
             .with_require_preconditions(self.require_preconditions)
             .with_rate_limit(self.rate_limit)
             .with_max_body_bytes(self.max_body_bytes)
+            .with_max_lock_ttl(Duration::from_millis(self.max_lock_ttl))
+            .with_max_lock_waiters(self.max_lock_waiters)
     }
 }
 

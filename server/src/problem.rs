@@ -23,6 +23,10 @@ pub(crate) enum ProblemKind {
     MethodNotAllowed,
     RateLimited,
     Internal,
+    Locked,
+    LockTokenInvalid,
+    LockQueueFull,
+    InvalidQuery,
 }
 
 impl ProblemKind {
@@ -38,6 +42,11 @@ impl ProblemKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Locked => StatusCode::LOCKED,
+            // RFC 4918 §12.1 answers a failed lock-token condition with 412 too.
+            Self::LockTokenInvalid => StatusCode::PRECONDITION_FAILED,
+            Self::LockQueueFull => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidQuery => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -54,6 +63,10 @@ impl ProblemKind {
             Self::MethodNotAllowed => "urn:ifmatch:problem:method-not-allowed",
             Self::RateLimited => "urn:ifmatch:problem:rate-limited",
             Self::Internal => "urn:ifmatch:problem:internal",
+            Self::Locked => "urn:ifmatch:problem:locked",
+            Self::LockTokenInvalid => "urn:ifmatch:problem:lock-token-invalid",
+            Self::LockQueueFull => "urn:ifmatch:problem:lock-queue-full",
+            Self::InvalidQuery => "urn:ifmatch:problem:invalid-query",
         }
     }
 
@@ -70,6 +83,10 @@ impl ProblemKind {
             Self::MethodNotAllowed => "Method not allowed",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
+            Self::Locked => "Locked",
+            Self::LockTokenInvalid => "Lock token invalid",
+            Self::LockQueueFull => "Lock queue full",
+            Self::InvalidQuery => "Invalid query",
         }
     }
 }
@@ -85,6 +102,7 @@ struct Parts {
     detail: String,
     instance: String,
     current_etag: Option<EntityTag>,
+    members: serde_json::Map<String, serde_json::Value>,
     headers: HeaderMap,
 }
 
@@ -98,6 +116,8 @@ struct Body<'a> {
     instance: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     current_etag: Option<String>,
+    #[serde(flatten)]
+    members: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -108,6 +128,7 @@ impl Problem {
             detail: detail.into(),
             instance: instance.to_owned(),
             current_etag: None,
+            members: serde_json::Map::new(),
             headers: HeaderMap::new(),
         }))
     }
@@ -115,6 +136,12 @@ impl Problem {
     /// Reports the current entity tag in the `ETag` header and the `current_etag` member.
     pub(crate) fn with_current_etag(mut self, etag: Option<EntityTag>) -> Self {
         self.0.current_etag = etag;
+        self
+    }
+
+    /// Adds an extension member to the body (RFC 9457 §3.2); clients ignore ones they do not know.
+    pub(crate) fn with_member(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.0.members.insert(name.to_owned(), value);
         self
     }
 
@@ -138,6 +165,7 @@ impl Problem {
             detail: &parts.detail,
             instance: &parts.instance,
             current_etag: parts.current_etag.as_ref().map(ToString::to_string),
+            members: &parts.members,
         };
         // Serializing a struct of strings and integers cannot fail.
         serde_json::to_vec(&body).unwrap_or_default()
@@ -177,6 +205,10 @@ mod tests {
             ProblemKind::MethodNotAllowed,
             ProblemKind::RateLimited,
             ProblemKind::Internal,
+            ProblemKind::Locked,
+            ProblemKind::LockTokenInvalid,
+            ProblemKind::LockQueueFull,
+            ProblemKind::InvalidQuery,
         ];
         for kind in kinds {
             let problem = Problem::new(kind, "/items/x", "detail");
@@ -188,5 +220,16 @@ mod tests {
             assert_eq!(response.status(), kind.status());
             assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         }
+    }
+
+    #[test]
+    fn extension_members_sit_beside_the_standard_ones() {
+        let problem = Problem::new(ProblemKind::Locked, "/items/x/lock", "held")
+            .with_member("owner", serde_json::json!("alice"))
+            .with_member("expires_at_ms", serde_json::json!(5));
+        let body: serde_json::Value = serde_json::from_slice(&problem.body_json()).unwrap();
+        assert_eq!(body["status"], 423);
+        assert_eq!(body["owner"], "alice");
+        assert_eq!(body["expires_at_ms"], 5);
     }
 }

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::lock::LockManager;
 use crate::rate_limit::{self, Limiter};
 use crate::routes::{self, AppState};
 use crate::{storage, Config, Error};
@@ -28,6 +29,10 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
+        locks: Arc::new(LockManager::new(
+            config.max_lock_ttl(),
+            config.max_lock_waiters(),
+        )),
     };
     let mut router = routes::routes(state);
     if let Some(limiter) = config.rate_limit().and_then(Limiter::new) {

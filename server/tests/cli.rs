@@ -40,6 +40,20 @@ fn invalid_flag_values_are_explained() {
     insta::assert_snapshot!("invalid_storage", String::from_utf8(output.stderr).unwrap());
 }
 
+#[test]
+fn lock_limits_out_of_range_are_refused_naming_the_flag() {
+    for args in [
+        ["--max-lock-ttl", "0"],
+        ["--max-lock-ttl", "86400001"],
+        ["--max-lock-waiters", "many"],
+    ] {
+        let output = std::process::Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
+    }
+}
+
 #[tokio::test]
 async fn logs_its_url_serves_and_stops_gracefully_on_ctrl_c() {
     let mut child = Command::new(BIN)

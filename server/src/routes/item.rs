@@ -1,4 +1,16 @@
 //! One document, `/items/{id}`: read, create-or-replace, merge-patch, delete.
+//!
+//! Writes respect pessimistic locks. The lock check runs inside the store's critical section,
+//! right before the write is decided, while holding the lock table: a lock cannot be released,
+//! broken, expire or change hands between "this token holds the lock" and the write. (The other
+//! way, holding a per-document lock of the lock manager while the store writes, would need an
+//! async mutex per document held across storage I/O; the store already serializes every write,
+//! and the table is held inside it only for a few comparisons.) A lock that changes hands just
+//! after the decision is fine: the new holder can read only through the store, so it sees the
+//! write. The order is always store first, then table; lock requests take them in that order
+//! too, and nothing holds the table while waiting for the store.
+
+use std::sync::{Arc, MutexGuard};
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -7,40 +19,58 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::items::canonical_json;
+use super::lock::lock_path;
+use super::lock_response::refused_by_lock;
 use super::request::{
-    item_id, parse_json, preconditions, read_body, require_json, require_merge_patch,
+    item_id, lock_token, parse_json, preconditions, read_body, require_json, require_merge_patch,
 };
 use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
 use super::{blocking, AppState};
+use crate::lock::{now, LockManager, LockTable, LockToken, Refusal};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Applied, Decision, Document};
 use crate::MismatchStatus;
 
-type IdPath = Result<Path<String>, PathRejection>;
+pub(super) type IdPath = Result<Path<String>, PathRejection>;
 
 fn current(doc: Option<&Document>) -> Current<'_> {
     doc.map_or(Current::Missing, |doc| Current::Tagged(&doc.etag))
 }
 
-/// 428 when the server demands conditional writes and the request has no condition.
+/// 428 when the server demands conditional writes and the request has no condition. A lock
+/// token counts as one: while it is valid, nobody else can have written since the holder read.
 fn require_condition(
     app: &AppState,
     pre: &Preconditions,
+    token: Option<&LockToken>,
     method: &str,
     instance: &str,
 ) -> Result<(), Problem> {
-    if app.require_preconditions && pre.is_unconditional() {
+    if app.require_preconditions && pre.is_unconditional() && token.is_none() {
         return Err(Problem::new(
             ProblemKind::PreconditionRequired,
             instance,
             format!(
-                "{method} {instance} must be conditional on this server: send If-Match with the ETag you last read (or If-None-Match: * to create a new document)"
+                "{method} {instance} must be conditional on this server: send If-Match with the ETag you last read (or If-None-Match: * to create a new document, or the Lock-Token of a lock you hold)"
             ),
         ));
     }
     Ok(())
+}
+
+/// Whether a write carrying `token` may touch `id` now; called inside the store's critical
+/// section (see the module documentation). The table stays locked as long as the caller keeps
+/// the guard, so a DELETE can end the lock in the same step.
+fn lock_gate<'a>(
+    locks: &'a LockManager,
+    id: &str,
+    token: Option<&LockToken>,
+) -> Result<MutexGuard<'a, LockTable>, Refusal> {
+    let mut table = locks.table();
+    table.authorize_write(id, token, now())?;
+    Ok(table)
 }
 
 /// `GET`/`HEAD /items/{id}` → 200 with the tag, or 304 when `If-None-Match` matches.
@@ -81,25 +111,39 @@ pub(super) async fn put(
     let instance = uri.path();
     let id = item_id(path, instance)?;
     let pre = preconditions(&headers, instance)?;
-    require_condition(&app, &pre, "PUT", instance)?;
+    let token = lock_token(&headers, instance)?;
+    require_condition(&app, &pre, token.as_ref(), "PUT", instance)?;
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
     let canonical = canonical_json(&parse_json(&bytes, instance)?);
     let location = item_path(&id);
-    let (applied, verdict) = blocking(&app.store, move |store| {
+    let locks_path = lock_path(&id);
+    let locks = Arc::clone(&app.locks);
+    let (applied, verdict, refusal) = blocking(&app.store, move |store| {
         let mut verdict = Verdict::Proceed;
+        let mut refusal = None;
         let mut body = Some(canonical);
         let applied = store.apply(&id, &mut |doc| {
+            let _table = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(table) => table,
+                Err(refused) => {
+                    refusal = Some(refused);
+                    return Decision::Abort;
+                }
+            };
             verdict = pre.evaluate(current(doc), Method::Write);
             match verdict {
                 Verdict::Proceed => body.take().map_or(Decision::Abort, Decision::Write),
                 _ => Decision::Abort,
             }
         })?;
-        Ok((applied, verdict))
+        Ok((applied, verdict, refusal))
     })
     .await
     .map_err(|err| internal(&err, instance))?;
+    if let Some(refusal) = refusal {
+        return Err(refused_by_lock(&refusal, instance, &locks_path));
+    }
     match applied {
         Applied::Written { doc, created: true } => {
             Ok(written(StatusCode::CREATED, &doc, &location))
@@ -118,6 +162,7 @@ pub(super) async fn put(
 /// How a PATCH decision went, for the answer.
 enum PatchStep {
     Missing,
+    Locked(Refusal),
     Refused(Verdict),
     CorruptStoredDocument(String),
     Applied,
@@ -134,17 +179,27 @@ pub(super) async fn patch(
     let instance = uri.path();
     let id = item_id(path, instance)?;
     let pre = preconditions(&headers, instance)?;
-    require_condition(&app, &pre, "PATCH", instance)?;
+    let token = lock_token(&headers, instance)?;
+    require_condition(&app, &pre, token.as_ref(), "PATCH", instance)?;
     require_merge_patch(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
     let patch = parse_json(&bytes, instance)?;
     let location = item_path(&id);
+    let locks_path = lock_path(&id);
+    let locks = Arc::clone(&app.locks);
     let (applied, step) = blocking(&app.store, move |store| {
         let mut step = PatchStep::Applied;
         let applied = store.apply(&id, &mut |doc| {
             let Some(doc) = doc else {
                 step = PatchStep::Missing;
                 return Decision::Abort;
+            };
+            let _table = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(table) => table,
+                Err(refusal) => {
+                    step = PatchStep::Locked(refusal);
+                    return Decision::Abort;
+                }
             };
             let verdict = pre.evaluate(current(Some(doc)), Method::Write);
             if verdict != Verdict::Proceed {
@@ -166,6 +221,7 @@ pub(super) async fn patch(
     match (applied, step) {
         (Applied::Written { doc, .. }, _) => Ok(written(StatusCode::OK, &doc, &location)),
         (_, PatchStep::Missing) => Err(not_found(instance)),
+        (_, PatchStep::Locked(refusal)) => Err(refused_by_lock(&refusal, instance, &locks_path)),
         (Applied::Aborted { current }, PatchStep::Refused(verdict)) => {
             Err(refused(verdict, current.as_ref(), app.mismatch, instance))
         }
@@ -187,23 +243,44 @@ pub(super) async fn delete(
     let instance = uri.path();
     let id = item_id(path, instance)?;
     let pre = preconditions(&headers, instance)?;
-    require_condition(&app, &pre, "DELETE", instance)?;
-    let (applied, verdict) = blocking(&app.store, move |store| {
+    let token = lock_token(&headers, instance)?;
+    require_condition(&app, &pre, token.as_ref(), "DELETE", instance)?;
+    let locks_path = lock_path(&id);
+    let locks = Arc::clone(&app.locks);
+    let (applied, verdict, refusal) = blocking(&app.store, move |store| {
         let mut verdict = Verdict::Proceed;
+        let mut refusal = None;
         let applied = store.apply(&id, &mut |doc| {
             if doc.is_none() {
                 return Decision::Abort;
             }
+            let mut table = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(table) => table,
+                Err(refused) => {
+                    refusal = Some(refused);
+                    return Decision::Abort;
+                }
+            };
             verdict = pre.evaluate(current(doc), Method::Write);
             match verdict {
-                Verdict::Proceed => Decision::Delete,
+                Verdict::Proceed => {
+                    // A deleted document's lock ends with it (RFC 4918 §9.6), and those
+                    // waiting for it are told it is gone. Should the storage then fail to
+                    // delete, the holder has lost its lock for nothing; it gets a 500 and can
+                    // lock again.
+                    table.destroy(&id);
+                    Decision::Delete
+                }
                 _ => Decision::Abort,
             }
         })?;
-        Ok((applied, verdict))
+        Ok((applied, verdict, refusal))
     })
     .await
     .map_err(|err| internal(&err, instance))?;
+    if let Some(refusal) = refusal {
+        return Err(refused_by_lock(&refusal, instance, &locks_path));
+    }
     match applied {
         Applied::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
         Applied::Aborted { current: None } => Err(not_found(instance)),

@@ -2,15 +2,18 @@
 
 mod item;
 mod items;
+mod lock;
+mod lock_response;
 mod request;
 mod response;
 
 use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, Method, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
+use crate::lock::LockManager;
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Store, StoreError};
 use crate::MismatchStatus;
@@ -22,6 +25,8 @@ pub(crate) struct AppState {
     pub(crate) mismatch: MismatchStatus,
     pub(crate) require_preconditions: bool,
     pub(crate) max_body_bytes: usize,
+    /// The locks of this server process (see `crate::lock` for why they live in memory).
+    pub(crate) locks: Arc<LockManager>,
 }
 
 /// The routes of the reference server, without rate limiting.
@@ -34,6 +39,13 @@ pub(crate) fn routes(state: AppState) -> Router {
                 .put(item::put)
                 .patch(item::patch)
                 .delete(item::delete),
+        )
+        .route(
+            "/items/{id}/lock",
+            post(lock::acquire)
+                .get(lock::show)
+                .put(lock::renew)
+                .delete(lock::release),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -57,7 +69,7 @@ async fn unknown_route(uri: Uri) -> Problem {
         ProblemKind::NotFound,
         uri.path(),
         format!(
-            "nothing is served at {}; this server serves /items and /items/{{id}}",
+            "nothing is served at {}; this server serves /items, /items/{{id}} and /items/{{id}}/lock",
             uri.path()
         ),
     )
@@ -66,6 +78,8 @@ async fn unknown_route(uri: Uri) -> Problem {
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
     let allowed = if uri.path() == "/items" {
         "GET, HEAD, POST"
+    } else if is_lock_path(uri.path()) {
+        "GET, HEAD, POST, PUT, DELETE"
     } else {
         "GET, HEAD, PUT, PATCH, DELETE"
     };
@@ -78,4 +92,24 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
         ),
     )
     .with_header(header::ALLOW, HeaderValue::from_static(allowed))
+}
+
+/// `/items/{id}/lock`, as opposed to a document whose id happens to be `lock`.
+fn is_lock_path(path: &str) -> bool {
+    path.strip_prefix("/items/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, tail)| !id.is_empty() && tail == "lock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_paths_are_told_from_documents_named_lock() {
+        assert!(is_lock_path("/items/a/lock"));
+        assert!(!is_lock_path("/items/lock"));
+        assert!(!is_lock_path("/items//lock"));
+        assert!(!is_lock_path("/items/a/lock/x"));
+    }
 }

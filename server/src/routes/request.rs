@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderName};
 use serde_json::Value;
 
 use crate::etag::Condition;
+use crate::lock::LockToken;
 use crate::precondition::Preconditions;
 use crate::problem::{Problem, ProblemKind};
 
@@ -59,6 +60,38 @@ fn condition(
         )
     })
 }
+
+/// The `Lock-Token` field: `None` when absent; 400 when malformed or sent more than once.
+pub(crate) fn lock_token(
+    headers: &HeaderMap,
+    instance: &str,
+) -> Result<Option<LockToken>, Problem> {
+    let mut values = headers.get_all(LOCK_TOKEN).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| {
+        Problem::new(
+            ProblemKind::InvalidHeader,
+            instance,
+            format!(
+                "Lock-Token value `{}` is malformed: {reason}. Send the token exactly as the Lock-Token header of the lock's 201 answer gave it, e.g. Lock-Token: \"lock-…\"",
+                shorten(&String::from_utf8_lossy(value.as_bytes()))
+            ),
+        )
+    };
+    if values.next().is_some() {
+        return Err(invalid(
+            "the field is sent more than once; send exactly one token",
+        ));
+    }
+    LockToken::parse(value.as_bytes())
+        .map(Some)
+        .map_err(|reason| invalid(&reason))
+}
+
+/// The field that carries a lock token (RFC 4918 §10.5).
+pub(crate) const LOCK_TOKEN: HeaderName = HeaderName::from_static("lock-token");
 
 fn shorten(text: &str) -> String {
     const MAX: usize = 100;
@@ -226,6 +259,22 @@ mod tests {
         let pre = preconditions(&headers, "/items/x").unwrap();
         assert!(matches!(pre.if_match, Some(Condition::Tags(tags)) if tags.len() == 2));
         assert!(pre.if_none_match.is_none());
+    }
+
+    #[test]
+    fn lock_token_is_optional_single_and_well_formed() {
+        assert_eq!(lock_token(&HeaderMap::new(), "/i").unwrap(), None);
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCK_TOKEN, HeaderValue::from_static("\"lock-a-1-b\""));
+        assert_eq!(
+            lock_token(&headers, "/i").unwrap().unwrap().as_str(),
+            "lock-a-1-b"
+        );
+        headers.append(LOCK_TOKEN, HeaderValue::from_static("\"lock-a-2-b\""));
+        let twice = lock_token(&headers, "/i").unwrap_err();
+        assert_eq!(twice.kind(), ProblemKind::InvalidHeader);
+        headers.insert(LOCK_TOKEN, HeaderValue::from_static("\"unclosed"));
+        assert!(lock_token(&headers, "/i").is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod locks;
+
 /// Which storage a test runs against.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
