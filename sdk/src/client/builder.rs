@@ -124,11 +124,7 @@ impl ClientBuilder {
             input: url.to_owned(),
             reason,
         };
-        let mut parsed = Url::parse(url).map_err(|e| {
-            invalid(format!(
-                "{e}; give an absolute URL such as http://127.0.0.1:8080"
-            ))
-        })?;
+        let mut parsed = Url::parse(url).map_err(|e| invalid(format!("{e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(invalid("only http and https URLs are supported".into()));
         }

@@ -215,13 +215,7 @@ impl Client {
     /// Deletes a resource, conditional on `precondition` as for [`Client::put`], and forgets
     /// its cache entry.
     pub fn delete(&self, path: &str, precondition: impl Into<Precondition>) -> Write<()> {
-        Write::new(
-            self.clone(),
-            Method::DELETE,
-            path,
-            None,
-            precondition.into(),
-        )
+        Write::deletion(self.clone(), path, precondition.into())
     }
 
     /// A read-modify-write of one JSON resource as `T` that survives concurrent writers; see
@@ -266,9 +260,11 @@ impl Client {
             Ok(absolute) if matches!(absolute.scheme(), "http" | "https") => absolute,
             Ok(_) => return Err(invalid("only http and https URLs are supported")),
             Err(_) => {
-                let base = self.inner.base_url.as_ref().ok_or_else(|| {
-                    invalid("a relative path needs a base URL; set Client::builder().base_url(...)")
-                })?;
+                let base = self
+                    .inner
+                    .base_url
+                    .as_ref()
+                    .ok_or_else(|| invalid("a relative path needs a base URL"))?;
                 base.join(path.trim_start_matches('/'))
                     .map_err(|e| invalid(&format!("cannot be joined to the base URL: {e}")))?
             }

@@ -206,7 +206,7 @@ impl Client {
         let (stored, etag) = match &reread {
             Ok(fresh) => (Reread::Found(&fresh.body), fresh.etag.clone()),
             Err(e) if e.is_not_found() => (Reread::Missing, None),
-            Err(e) => return Err(unknown(format!("re-reading it failed ({e})"))),
+            Err(e) => return Err(unknown(format!("re-reading it failed ({})", e.code()))),
         };
         if !landed(method, sent, stored) {
             return Err(unknown(match &reread {

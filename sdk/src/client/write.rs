@@ -1,6 +1,6 @@
 //! `put`, `patch`, `delete` and `create` as owned builders.
 
-use std::{future::IntoFuture, marker::PhantomData};
+use std::future::IntoFuture;
 
 use http::Method;
 use serde::de::DeserializeOwned;
@@ -30,8 +30,12 @@ pub struct Write<T> {
     body: Option<Result<Value, Error>>,
     precondition: Precondition,
     options: Options,
-    decoded: PhantomData<fn() -> T>,
+    /// Turns the written value into `T`: serde for documents, nothing at all for `delete`'s `()`
+    /// (decoding `()` through serde would link JSON number formatting into the wasm build).
+    decode: Decode<T>,
 }
+
+type Decode<T> = fn(Versioned<Value>, Option<&Value>, &str) -> Result<Versioned<T>, Error>;
 
 request_options!(Write<T>);
 
@@ -54,6 +58,32 @@ impl<T: DeserializeOwned> Write<T> {
         body: Option<Result<Value, Error>>,
         precondition: Precondition,
     ) -> Self {
+        Self::with_decode(client, method, path, body, precondition, typed::<T>)
+    }
+}
+
+impl Write<()> {
+    pub(super) fn deletion(client: Client, path: &str, precondition: Precondition) -> Self {
+        Self::with_decode(
+            client,
+            Method::DELETE,
+            path,
+            None,
+            precondition,
+            |written, _, _| Ok(written.map(drop)),
+        )
+    }
+}
+
+impl<T> Write<T> {
+    fn with_decode(
+        client: Client,
+        method: Method,
+        path: &str,
+        body: Option<Result<Value, Error>>,
+        precondition: Precondition,
+        decode: Decode<T>,
+    ) -> Self {
         Self {
             client,
             method,
@@ -61,7 +91,7 @@ impl<T: DeserializeOwned> Write<T> {
             body,
             precondition,
             options: Options::default(),
-            decoded: PhantomData,
+            decode,
         }
     }
 
@@ -82,7 +112,7 @@ impl<T: DeserializeOwned> Write<T> {
             body,
             precondition,
             options,
-            ..
+            decode,
         } = self;
         let url = client.target(&path, &options)?;
         let body = body.transpose()?;
@@ -107,7 +137,7 @@ impl<T: DeserializeOwned> Write<T> {
             )
             .await?;
         let sent = body.as_ref().filter(|_| method == Method::PUT);
-        typed(written, sent, &url)
+        decode(written, sent, &url)
     }
 }
 
@@ -143,7 +173,7 @@ fn typed<T: DeserializeOwned>(
     })
 }
 
-impl<T: DeserializeOwned + MaybeSend + 'static> IntoFuture for Write<T> {
+impl<T: MaybeSend + 'static> IntoFuture for Write<T> {
     type Output = Result<Versioned<T>, Error>;
     type IntoFuture = BoxFuture<'static, Self::Output>;
 

@@ -163,9 +163,10 @@ impl Error {
     /// What to do next, in Rust terms, when there is something to do; `Display` appends it.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
-            Self::InvalidUrl { .. } | Self::Config { .. } | Self::InvalidEtag { .. } => {
-                return None
+            Self::InvalidUrl { .. } => {
+                "give an absolute http(s) URL such as https://api.example.com/items/1, or set Client::builder().base_url(...) and pass a path"
             }
+            Self::Config { .. } | Self::InvalidEtag { .. } => return None,
             Self::Change { .. } => return None,
             Self::Transport { method, .. } if is_read(method) => {
                 "check that the server is reachable, then retry"

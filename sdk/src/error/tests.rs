@@ -19,7 +19,7 @@ fn all_errors() -> Vec<Error> {
     vec![
         Error::InvalidUrl {
             input: "/items".into(),
-            reason: "a relative path needs a base URL; set Client::builder().base_url(...)".into(),
+            reason: "a relative path needs a base URL".into(),
         },
         Error::Config {
             field: "attempt_timeout",
