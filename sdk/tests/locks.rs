@@ -234,3 +234,55 @@ async fn dropping_the_guard_releases_the_lock_in_the_background() {
         .unwrap();
     assert_eq!(header(&puts(&server).await[0], "lock-token"), None);
 }
+
+#[tokio::test]
+async fn tasks_sharing_a_client_say_which_lock_a_write_is_under() {
+    let server = MockServer::start().await;
+    for token in ["a", "b"] {
+        Mock::given(method("POST"))
+            .and(path("/items/1/lock"))
+            .respond_with(
+                json_response(201, json!({"token": token, "ttl_ms": 30_000}), None)
+                    .insert_header("lock-token", format!("\"{token}\"").as_str()),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("PUT"))
+        .and(path("/items/1"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    // A first task's lock expired at the server and a second task of the same client took it.
+    let first = h.client.lock("/items/1").await.unwrap();
+    let second = h.client.lock("/items/1").await.unwrap();
+    let doc = json!({"n": 1});
+    let unconditional = ifmatch::Precondition::unconditional;
+    let err = h
+        .client
+        .put("/items/1", &doc, unconditional())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_config", "{err}");
+    assert!(err.to_string().contains(".under(&lock)"), "{err}");
+    h.client
+        .put("/items/1", &doc, unconditional())
+        .under(&second)
+        .await
+        .unwrap();
+    assert_eq!(header(&puts(&server).await[0], "lock-token"), Some("\"b\""));
+    first.release().await.unwrap();
+    // One guard left: used by itself again.
+    h.client
+        .put("/items/1", &doc, unconditional())
+        .await
+        .unwrap();
+    assert_eq!(header(&puts(&server).await[1], "lock-token"), Some("\"b\""));
+    second.release().await.unwrap();
+}

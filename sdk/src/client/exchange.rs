@@ -31,6 +31,8 @@ pub(crate) struct OpState {
     pub headers: HeaderMap,
     /// The limit for each request of this operation.
     pub attempt_timeout: Option<Duration>,
+    /// The lock this operation's writes are made under, when named explicitly.
+    pub lock: Option<std::sync::Arc<crate::lock::LockState>>,
 }
 
 impl OpState {
@@ -38,6 +40,7 @@ impl OpState {
         let config = &inner.retry;
         Self {
             headers: options.headers.clone(),
+            lock: options.lock.clone(),
             attempt_timeout: options.attempt_timeout.unwrap_or(inner.attempt_timeout),
             started: inner.sleeper.now(),
             backoff: Backoff::new(

@@ -12,7 +12,7 @@ use web_time::Instant;
 
 use crate::{
     cache::CacheKey,
-    lock::{lock_url, Grant, LockState},
+    lock::{lock_url, Grant, Holder, LockState},
     rt::{spawn, BoxFuture},
     transport::Incoming,
     Error, Event,
@@ -158,6 +158,11 @@ impl IntoFuture for LockRequest {
 /// renewal refused, or it expired), [`Event::LockLost`] is emitted and writes fail with
 /// [`Error::LockLost`] instead of being sent. [`LockGuard::release`] releases it; dropping the
 /// guard releases it too, best effort, in the background.
+///
+/// Tasks sharing one client: a write carries the token of the client's only live guard on the
+/// resource. If several tasks each hold a guard on it (one of them has lost its lock and another
+/// took it), a write must say which with `.under(&lock)`; otherwise it is refused with
+/// `invalid_config` rather than sent with a token that is not its own.
 #[derive(Debug)]
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard {
@@ -168,6 +173,11 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// The shared state, for writes made explicitly under this lock (`.under(&lock)`).
+    pub(crate) fn state(&self) -> &Arc<LockState> {
+        &self.state
+    }
+
     /// The locked resource's absolute URL.
     pub fn url(&self) -> &str {
         &self.state.url
@@ -352,28 +362,43 @@ impl Client {
         }
     }
 
-    /// Attaches the token of a held lock to a write of `url`, or refuses a write under a lock
-    /// that was lost.
-    pub(super) fn lock_token_for(&self, url: &str) -> Result<Option<HeaderValue>, Error> {
-        let Some(state) = self.inner.locks.get(&self.key(url)) else {
-            return Ok(None);
+    /// The lock a write of `url` is made under: the guard named with `.under(&lock)`, else the
+    /// client's only guard on that resource. Refuses a write under a lost lock, and one whose
+    /// lock is ambiguous (tasks sharing the client each hold a guard on the resource).
+    pub(super) fn lock_for(
+        &self,
+        url: &str,
+        under: Option<&Arc<LockState>>,
+    ) -> Result<Option<Arc<LockState>>, Error> {
+        let state = match (under, self.inner.locks.holder(&self.key(url))) {
+            (Some(state), _) => state.clone(),
+            (None, Holder::None) => return Ok(None),
+            (None, Holder::One(state)) => state,
+            (None, Holder::Several) => {
+                return Err(Error::Config {
+                    field: "lock",
+                    reason: format!(
+                        "this client holds several locks on {url} (tasks sharing it each took one); say which one a write is made under with .under(&lock)"
+                    ),
+                })
+            }
         };
         match state.unusable(Instant::now()) {
             Some(reason) => Err(Error::LockLost {
                 url: url.to_owned(),
                 reason,
             }),
-            None => Ok(Some(state.header.clone())),
+            None => Ok(Some(state)),
         }
     }
 
     /// Records a lock the server says is gone, when a write under it was refused for its token
     /// (412 lock-token-invalid, or 423: someone else holds the lock now). A version conflict
     /// under a valid lock stays a conflict.
-    pub(super) fn lock_refused(&self, url: &str, err: Error) -> Error {
+    pub(super) fn lock_refused(&self, lock: Option<&LockState>, err: Error) -> Error {
         let about_the_lock = matches!(err, Error::LockLost { .. } | Error::Locked { .. });
-        match self.inner.locks.get(&self.key(url)) {
-            Some(state) if about_the_lock => self.lost_if_refused(&state, err),
+        match lock {
+            Some(state) if about_the_lock => self.lost_if_refused(state, err),
             _ => err,
         }
     }

@@ -1,10 +1,10 @@
 //! Per-request options shared by every request builder: extra headers, query, attempt timeout.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::Error;
+use crate::{lock::LockState, Error};
 
 /// What one request adds to the client's settings. A bad header is kept as an error and
 /// returned when the request is sent, so builder chains stay infallible (as reqwest's do).
@@ -14,6 +14,8 @@ pub(crate) struct Options {
     pub query: Vec<(String, String)>,
     /// `Some(None)`: no attempt timeout for this request; `None`: the client's.
     pub attempt_timeout: Option<Option<Duration>>,
+    /// The lock a write is made under, when named explicitly.
+    pub lock: Option<Arc<LockState>>,
     pub invalid: Option<String>,
 }
 
@@ -81,6 +83,23 @@ macro_rules! request_options {
 }
 
 pub(crate) use request_options;
+
+/// Generates `.under(&lock)` on a write builder with an `options: Options` field.
+macro_rules! under_lock {
+    ($builder:ident $(<$($param:ident),*>)?) => {
+        impl$(<$($param),*>)? $builder$(<$($param),*>)? {
+            /// Makes this write under `lock`: it carries that lock's token. Needed only when
+            /// tasks sharing the client each hold a lock on the resource; otherwise the
+            /// client's one lock on it is used by itself.
+            pub fn under(mut self, lock: &crate::LockGuard) -> Self {
+                self.options.lock = Some(lock.state().clone());
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use under_lock;
 
 #[cfg(test)]
 mod tests {

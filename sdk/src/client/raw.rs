@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::{rt::BoxFuture, transport::is_read, Error, Precondition, Versioned};
 
 use super::{
-    options::{request_options, Options},
+    options::{request_options, under_lock, Options},
     Client,
 };
 
@@ -48,6 +48,7 @@ pub struct Raw {
 }
 
 request_options!(Raw);
+under_lock!(Raw);
 
 impl Raw {
     pub(super) fn new(client: Client, method: Method, path: &str) -> Self {

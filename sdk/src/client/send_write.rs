@@ -56,7 +56,11 @@ impl Client {
         precondition: Header,
         body: Option<&Value>,
     ) -> Result<Versioned<Value>, Error> {
-        let request = self.write_request(op, &method, url, &precondition, body)?;
+        let lock = self.lock_for(url, op.lock.as_ref())?;
+        let mut request = self.write_request(op, &method, url, &precondition, body)?;
+        if let Some(lock) = &lock {
+            request.headers.insert("lock-token", lock.header.clone());
+        }
         let Exchanged {
             response,
             attempts,
@@ -71,7 +75,7 @@ impl Client {
         };
         let err = self.error_for(&method, url, &response, attempts, sent_tag);
         let err = with_create_only(err, precondition == Header::IfNoneMatchAny);
-        let err = self.lock_refused(url, err);
+        let err = self.lock_refused(lock.as_deref(), err);
         let refused_own_resend =
             err.is_conflict() || (method == Method::DELETE && err.is_not_found());
         if resent_after_503 && refused_own_resend {
@@ -103,9 +107,6 @@ impl Client {
     ) -> Result<Outgoing, Error> {
         let mut request = self.outgoing(op, method.clone(), url);
         let headers = &mut request.headers;
-        if let Some(token) = self.lock_token_for(url)? {
-            headers.insert("lock-token", token);
-        }
         match precondition {
             Header::IfMatch(tag) => {
                 headers.insert(header::IF_MATCH, if_match_value(tag)?);

@@ -19,7 +19,7 @@ use crate::{
 
 use super::{
     exchange::jitter_seed,
-    options::{request_options, Options},
+    options::{request_options, under_lock, Options},
     Client,
 };
 
@@ -67,6 +67,7 @@ pub struct Update<T> {
 }
 
 request_options!(Update<T>);
+under_lock!(Update<T>);
 
 impl<T> std::fmt::Debug for Update<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -13,7 +13,7 @@ use crate::{
 };
 
 use super::{
-    options::{request_options, Options},
+    options::{request_options, under_lock, Options},
     Client,
 };
 
@@ -38,6 +38,7 @@ pub struct Write<T> {
 type Decode<T> = fn(Versioned<Value>, Option<&Value>, &str) -> Result<Versioned<T>, Error>;
 
 request_options!(Write<T>);
+under_lock!(Write<T>);
 
 impl<T> std::fmt::Debug for Write<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

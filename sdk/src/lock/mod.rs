@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub(crate) use state::{LockRegistry, LockState};
+pub(crate) use state::{Holder, LockRegistry, LockState};
 
 /// A lock the server granted (`201` to `POST …/lock`, `200` to a renewal).
 #[derive(Debug, Deserialize, PartialEq)]

@@ -118,34 +118,49 @@ impl LockState {
 }
 
 /// The locks a client holds, by resource (and cache partition): a write to a locked resource
-/// made through the client carries its token.
+/// made through the client carries its token, when that is unambiguous.
 #[derive(Debug, Default)]
 pub(crate) struct LockRegistry {
-    held: Mutex<HashMap<CacheKey, Arc<LockState>>>,
+    held: Mutex<HashMap<CacheKey, Vec<Arc<LockState>>>>,
+}
+
+/// The token a write of one resource should carry, as far as the registry can tell.
+#[derive(Debug)]
+pub(crate) enum Holder {
+    /// No lock on it.
+    None,
+    /// One guard holds it.
+    One(Arc<LockState>),
+    /// Several guards of this client (tasks sharing it) are alive for it, one of them perhaps
+    /// lost: which one a write belongs to must be said with `.under(&lock)`.
+    Several,
 }
 
 impl LockRegistry {
-    fn held(&self) -> MutexGuard<'_, HashMap<CacheKey, Arc<LockState>>> {
+    fn held(&self) -> MutexGuard<'_, HashMap<CacheKey, Vec<Arc<LockState>>>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn insert(&self, key: CacheKey, state: Arc<LockState>) {
-        self.held().insert(key, state);
+        self.held().entry(key).or_default().push(state);
     }
 
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Arc<LockState>> {
-        self.held().get(key).cloned()
+    pub(crate) fn holder(&self, key: &CacheKey) -> Holder {
+        match self.held().get(key).map(Vec::as_slice) {
+            None | Some([]) => Holder::None,
+            Some([one]) => Holder::One(one.clone()),
+            Some(_) => Holder::Several,
+        }
     }
 
-    /// Forgets `state` if it is still the one registered for `key` (a newer lock on the same
-    /// resource stays).
+    /// Forgets `state` (another guard's lock on the same resource stays).
     pub(crate) fn remove(&self, key: &CacheKey, state: &Arc<LockState>) {
         let mut held = self.held();
-        if held
-            .get(key)
-            .is_some_and(|current| Arc::ptr_eq(current, state))
-        {
-            held.remove(key);
+        if let Some(states) = held.get_mut(key) {
+            states.retain(|s| !Arc::ptr_eq(s, state));
+            if states.is_empty() {
+                held.remove(key);
+            }
         }
     }
 }
@@ -191,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn removing_keeps_a_newer_lock_on_the_same_resource() {
+    fn two_live_guards_on_one_resource_make_the_holder_ambiguous_until_one_goes() {
         let now = Instant::now();
         let registry = LockRegistry::default();
         let key = CacheKey {
@@ -201,10 +216,12 @@ mod tests {
         let old = Arc::new(state(1_000, now));
         let new = Arc::new(state(1_000, now));
         registry.insert(key.clone(), old.clone());
+        assert!(matches!(registry.holder(&key), Holder::One(s) if Arc::ptr_eq(&s, &old)));
         registry.insert(key.clone(), new.clone());
+        assert!(matches!(registry.holder(&key), Holder::Several));
         registry.remove(&key, &old);
-        assert!(registry.get(&key).is_some_and(|s| Arc::ptr_eq(&s, &new)));
+        assert!(matches!(registry.holder(&key), Holder::One(s) if Arc::ptr_eq(&s, &new)));
         registry.remove(&key, &new);
-        assert!(registry.get(&key).is_none());
+        assert!(matches!(registry.holder(&key), Holder::None));
     }
 }
