@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use http::{header, HeaderMap, StatusCode};
-use tracing::Instrument;
 use web_time::Instant;
 
 use crate::{
     retry::{
         decide_throttle, is_retry_safe, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled,
     },
+    rt::traced,
     stats::Counters,
     timeout::within,
     transport::{is_read, Incoming, Outgoing, RedirectNotFollowed},
@@ -123,7 +123,7 @@ impl Client {
         })?;
         let timer = op.attempt_timeout.map(|d| inner.sleeper.timer(d));
         let span = tracing::debug_span!("ifmatch.attempt", method = %method, url = %url);
-        match within(timer, inner.transport.send(http).instrument(span)).await {
+        match within(timer, traced(span, inner.transport.send(http))).await {
             Err(_) => Err(Error::Timeout {
                 what: format!("{method} {url}"),
                 url: url.clone(),

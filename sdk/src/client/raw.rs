@@ -6,9 +6,8 @@ use std::future::IntoFuture;
 use http::Method;
 use serde::Serialize;
 use serde_json::Value;
-use tracing::Instrument;
 
-use crate::{rt::BoxFuture, transport::is_read, Error, Precondition, Versioned};
+use crate::{rt::traced, rt::BoxFuture, transport::is_read, Error, Precondition, Versioned};
 
 use super::{
     options::{request_options, under_lock, Options},
@@ -112,7 +111,7 @@ impl Raw {
                 format!("{method} {url}"),
                 &url,
                 read_only,
-                work.instrument(span),
+                traced(span, work),
             )
             .await
     }

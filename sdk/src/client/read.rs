@@ -5,10 +5,10 @@ use std::{future::IntoFuture, marker::PhantomData, sync::Arc};
 use http::{header, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::{
     cache::CacheEntry,
+    rt::traced,
     rt::{BoxFuture, MaybeSend},
     stats::Counters,
     Error, Versioned,
@@ -88,7 +88,7 @@ impl<T: DeserializeOwned> Get<T> {
             })
         };
         client
-            .bounded(format!("GET {url}"), &url, true, work.instrument(span))
+            .bounded(format!("GET {url}"), &url, true, traced(span, work))
             .await
     }
 }

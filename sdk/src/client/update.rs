@@ -5,12 +5,12 @@ use std::{future::IntoFuture, marker::PhantomData, sync::Arc};
 use http::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::{
     cache::CacheEntry,
     precondition::{for_update, Header, Read, Unsafe},
     retry::{after_conflict, AfterConflict, Backoff},
+    rt::traced,
     rt::{BoxFuture, MaybeSend},
     stats::Counters,
     strategy::Step,
@@ -138,7 +138,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             what.clone(),
             &url,
             false,
-            self.run(url.clone()).instrument(span),
+            traced(span, self.run(url.clone())),
         );
         let updated = match cancel {
             Some(token) => token.run(&what, work).await,

@@ -5,9 +5,9 @@ use std::future::IntoFuture;
 use http::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::{
+    rt::traced,
     rt::{BoxFuture, MaybeSend},
     Error, Precondition, Versioned,
 };
@@ -130,12 +130,7 @@ impl<T> Write<T> {
                 .await
         };
         let written = client
-            .bounded(
-                format!("{method} {url}"),
-                &url,
-                false,
-                work.instrument(span),
-            )
+            .bounded(format!("{method} {url}"), &url, false, traced(span, work))
             .await?;
         let sent = body.as_ref().filter(|_| method == Method::PUT);
         decode(written, sent, &url)

@@ -16,7 +16,7 @@ use web_time::Instant;
 #[cfg_attr(target_arch = "wasm32", path = "wasm.rs")]
 mod imp;
 
-pub(crate) use imp::{default_sleeper, real_timer, spawn};
+pub(crate) use imp::{default_sleeper, real_timer, spawn, traced};
 pub use imp::{BoxFuture, MaybeSend, MaybeSync};
 
 /// A boxed error from a transport or a user closure.

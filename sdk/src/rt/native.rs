@@ -43,3 +43,11 @@ pub(crate) fn spawn(task: BoxFuture<'static, ()>) -> bool {
         Err(_) => false,
     }
 }
+
+/// Runs `work` inside `span`.
+pub(crate) fn traced<F: std::future::Future>(
+    span: tracing::Span,
+    work: F,
+) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::instrument(work, span)
+}
