@@ -204,7 +204,7 @@ impl ClientBuilder {
         Ok(self)
     }
 
-    /// The HTTP transport (e.g. a [`ReqwestTransport`] around a configured `reqwest::Client`).
+    /// The HTTP transport (e.g. a [`crate::transport::ReqwestTransport`] around a configured `reqwest::Client`).
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
