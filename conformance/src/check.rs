@@ -12,7 +12,8 @@ use crate::verdict::{verdict_for, Verdict};
 ///
 /// # Defaults
 /// collection `/items`, profile `core`, mismatch status 412, no extra headers,
-/// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token.
+/// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token,
+/// locks at `{item}/lock`.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
@@ -33,6 +34,10 @@ pub struct CheckConfig {
     pub max_retry_wait: Duration,
     /// Makes invented URLs unique to this run.
     pub run_token: String,
+    /// Where a resource's lock lives (the `locking` profile): `{item}` stands for the
+    /// resource's URL; without it, `{id}` for its last path segment, resolved against
+    /// the collection (e.g. `/locks/{id}`).
+    pub lock_path: String,
 }
 
 impl CheckConfig {
@@ -48,6 +53,7 @@ impl CheckConfig {
             show_secrets: false,
             max_retry_wait: Duration::from_secs(10),
             run_token: random_token(),
+            lock_path: crate::rules::DEFAULT_LOCK_PATH.into(),
         }
     }
 
@@ -199,7 +205,8 @@ async fn run_rule(
                 config.collection_url(),
                 config.mismatch_status == 409,
                 config.run_token.clone(),
-            );
+            )
+            .with_lock_path(&config.lock_path);
             let result = (rule.check)(&cx).await;
             cx.cleanup().await;
             probe.take_log();
@@ -276,6 +283,7 @@ mod tests {
         assert_eq!(config.mismatch_status, 412);
         assert!(!config.show_secrets);
         assert_eq!(config.max_retry_wait, Duration::from_secs(10));
+        assert_eq!(config.lock_path, "{item}/lock");
         assert!(config
             .selected_rules()
             .iter()

@@ -13,7 +13,7 @@ use crate::report;
 use crate::rules::{Profile, Rule, CATALOGUE};
 
 /// Checks that an HTTP API keeps the ifmatch conflict contract (ETags,
-/// If-Match, 412/409, 428, 429) and stress-tests it with concurrent writers.
+/// If-Match, 412/409, 428, 429, locks) and stress-tests it with concurrent writers.
 #[derive(Debug, Parser)]
 #[command(name = "ifmatch-conformance", version)]
 pub struct Cli {
@@ -44,7 +44,7 @@ struct CheckArgs {
     /// Collection the suite may create (and delete) its own resources in.
     #[arg(long, value_name = "PATH", default_value = "/items")]
     collection: String,
-    /// Comma-separated profiles: core, require-preconditions, rate-limit.
+    /// Comma-separated profiles: core, require-preconditions, locking, rate-limit.
     #[arg(long, value_name = "LIST", default_value = "core")]
     profile: String,
     /// Status the server uses for a failed If-Match: 412 (RFC) or 409 (declared, non-strict).
@@ -71,6 +71,9 @@ struct CheckArgs {
     /// Longest wait, in seconds, for one Retry-After while checking.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     max_retry_wait: u64,
+    /// Where a resource's lock lives (profile locking): {item} is the resource's URL, or {id} its last segment in a path such as /locks/{id}.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::rules::DEFAULT_LOCK_PATH)]
+    lock_path: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -194,6 +197,13 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
     config.rule_patterns = args.rules.clone();
     config.show_secrets = args.show_secrets;
     config.max_retry_wait = Duration::from_secs(args.max_retry_wait);
+    if !args.lock_path.contains("{item}") && !args.lock_path.contains("{id}") {
+        return Err(format!(
+            "--lock-path {:?} names no resource; write {{item}}/lock, or a path with {{id}} such as /locks/{{id}}",
+            args.lock_path
+        ));
+    }
+    config.lock_path = args.lock_path.clone();
     if config.selected_rules().is_empty() {
         return Err(format!(
             "no rule matches --rule {} in profiles {}; list the rules with `ifmatch-conformance rules`",
@@ -312,22 +322,55 @@ fn dry_run_plan(config: &CheckConfig) -> String {
     let collection = config.collection_url();
     let resource = format!("{collection}/<id from Location>");
     let fresh = format!("{collection}/ifmatch-conformance-<run>-<rule>-<n>");
-    let mut out = String::from(
-        "dry run: nothing is sent. Every rule deletes the resources it creates (DELETE with If-Match: *).\n\n",
+    // Resolved with a stand-in id, so that URL parsing does not escape the placeholders.
+    const STAND_IN: &str = "ifmatch-conformance-stand-in-id";
+    let lock_of = |id: &str| {
+        crate::rules::lock_url(
+            &config.lock_path,
+            &collection,
+            &format!("{collection}/{STAND_IN}"),
+        )
+        .replace(STAND_IN, id)
+    };
+    let places = Places {
+        lock: lock_of("<id from Location>"),
+        fresh_lock: lock_of("ifmatch-conformance-<run>-<rule>-<n>"),
+        collection,
+        resource,
+        fresh,
+    };
+    let locks = if config.profiles.contains(&Profile::Locking) {
+        " and releases the locks it takes"
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "dry run: nothing is sent. Every rule deletes the resources it creates (DELETE with If-Match: *){locks}.\n\n"
     );
     for rule in config.selected_rules() {
-        describe_plan(&mut out, rule, &collection, &resource, &fresh);
+        describe_plan(&mut out, rule, &places);
     }
     out
 }
 
-fn describe_plan(out: &mut String, rule: &Rule, collection: &str, resource: &str, fresh: &str) {
+/// What the placeholders of a rule's plan stand for in a dry run.
+struct Places {
+    collection: String,
+    resource: String,
+    fresh: String,
+    lock: String,
+    fresh_lock: String,
+}
+
+fn describe_plan(out: &mut String, rule: &Rule, places: &Places) {
     out.push_str(&format!("{} [{}]\n", rule.id, rule.level.as_str()));
     for step in rule.plan {
         let step = step
-            .replace("{collection}", collection)
-            .replace("{resource}", resource)
-            .replace("{fresh}", fresh);
+            .replace("{collection}", &places.collection)
+            .replace("{fresh-lock}", &places.fresh_lock)
+            .replace("{lock}", &places.lock)
+            .replace("{resource}", &places.resource)
+            .replace("{fresh}", &places.fresh);
         out.push_str(&format!("  {step}\n"));
     }
 }

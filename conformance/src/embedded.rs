@@ -13,6 +13,11 @@ pub const EMBEDDED_RATE_LIMIT: RateLimit = RateLimit {
     burst: 100,
 };
 
+/// Waiters allowed per lock when the `locking` profile is checked against the
+/// embedded server: small, so that `locking.queue-full-503` fills the queue with a
+/// handful of requests.
+pub const EMBEDDED_MAX_LOCK_WAITERS: usize = 4;
+
 /// Starts the reference server on an ephemeral loopback port, configured to
 /// match what the run declares: the mismatch status, and the behaviours the
 /// selected profiles check.
@@ -33,6 +38,11 @@ pub async fn start(
                 .contains(&Profile::RateLimit)
                 .then_some(EMBEDDED_RATE_LIMIT),
         );
+    let config = if profiles.contains(&Profile::Locking) {
+        config.with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
+    } else {
+        config
+    };
     ifmatch_server::spawn(config)
         .await
         .map_err(|e| SetupError(format!("cannot start the embedded reference server: {e}")))

@@ -76,6 +76,28 @@ async fn dry_run_prints_the_plan_and_sends_nothing() {
 }
 
 #[tokio::test]
+async fn dry_run_shows_lock_requests_at_the_lock_path() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let planned = cli(&[
+        "check",
+        "--base-url",
+        &base,
+        "--dry-run",
+        "--profile",
+        "locking",
+        "--lock-path",
+        "/locks/{id}",
+        "--rule",
+        "locking.acquire-missing-404",
+        "--rule",
+        "locking.stale-token-412",
+    ])
+    .await;
+    assert_eq!(planned.code, 0, "{}", planned.err);
+    insta::assert_snapshot!("dry_run_locking", stable(&planned.out, &base));
+}
+
+#[tokio::test]
 async fn unreachable_server_exits_2_and_says_what_to_fix() {
     let base = format!("http://127.0.0.1:{}", closed_port());
     let failed = cli(&["check", "--base-url", &base]).await;
@@ -111,7 +133,15 @@ async fn missing_collection_exits_2_and_names_the_flag() {
 async fn usage_errors_exit_2_with_advice() {
     let cases = [
         vec!["check", "--header", "Authorization Bearer x", "--dry-run"],
-        vec!["check", "--profile", "core,locking", "--dry-run"],
+        vec!["check", "--profile", "core,batch", "--dry-run"],
+        vec![
+            "check",
+            "--profile",
+            "locking",
+            "--lock-path",
+            "/locks",
+            "--dry-run",
+        ],
         vec!["check", "--rule", "core.nothing-like-this", "--dry-run"],
         vec!["check", "--base-url", "127.0.0.1:8080"],
         vec!["check", "--mismatch-status", "418"],

@@ -57,6 +57,30 @@ fn every_documented_rule_is_in_the_catalogue() {
 }
 
 #[test]
+fn every_profile_has_documented_rules_and_no_draft_is_left() {
+    let documented = documented_rules();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/contract.md"))
+        .unwrap();
+    for profile in ifmatch_conformance::rules::Profile::ALL {
+        assert!(
+            documented.values().any(|(_, p)| p == profile.as_str()),
+            "no rule of profile {} is documented",
+            profile.as_str()
+        );
+        assert!(
+            text.contains(&format!("## Profile `{}`", profile.as_str()))
+                || profile == ifmatch_conformance::rules::Profile::Core,
+            "profile {} has no section",
+            profile.as_str()
+        );
+    }
+    assert!(
+        !text.contains("Draft profile"),
+        "a draft profile is left in docs/contract.md; its rules are checked now"
+    );
+}
+
+#[test]
 fn contract_lists_every_problem_type() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/contract.md"))
         .unwrap();
@@ -71,6 +95,10 @@ fn contract_lists_every_problem_type() {
         "payload-too-large",
         "method-not-allowed",
         "rate-limited",
+        "locked",
+        "lock-token-invalid",
+        "lock-queue-full",
+        "invalid-query",
         "internal",
     ] {
         assert!(

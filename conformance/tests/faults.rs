@@ -6,23 +6,14 @@ mod support;
 
 use ifmatch_conformance::rules::{Level, Profile, CATALOGUE};
 use ifmatch_conformance::verdict::Verdict;
-use support::{assert_only_broken, check, config, emulated, Fault, Options};
-
-const RATE: u32 = 30;
-
-fn options(fault: Option<Fault>) -> Options {
-    let profiles = fault.map_or(vec![], |f| f.profiles());
-    Options {
-        faults: fault.into_iter().collect(),
-        mismatch_status: 412,
-        require_preconditions: profiles.contains(&Profile::RequirePreconditions),
-        rate_limit: profiles.contains(&Profile::RateLimit).then_some(RATE),
-    }
-}
+use support::{
+    assert_fault_breaks_only_its_rules, assert_only_broken, check, config, emulated, fault_options,
+    Fault, Options, RATE,
+};
 
 #[tokio::test]
 async fn fault_free_emulation_passes_every_core_rule() {
-    let server = emulated(options(None)).await;
+    let server = emulated(fault_options(None)).await;
     let report = check(&config(&server.uri(), &[Profile::Core], 412)).await;
     for o in &report.outcomes {
         let expected = if o.level == Level::Info {
@@ -53,72 +44,13 @@ async fn fault_free_emulation_passes_the_optional_profiles() {
 
 #[tokio::test]
 async fn every_rule_that_can_fail_has_a_fault() {
-    let all = [
-        Fault::CreateReturns200,
-        Fault::CreateWithoutEtag,
-        Fault::WeakEtags,
-        Fault::EtagDriftsOnRepeatedReads,
-        Fault::EtagUnchangedOnPut,
-        Fault::EtagUnchangedOnPatch,
-        Fault::NoEtagOnWrite,
-        Fault::WrongEtagOnWrite,
-        Fault::HeadWithoutEtag,
-        Fault::IgnoreIfNoneMatch,
-        Fault::AlwaysNotModified,
-        Fault::RejectCurrentPut,
-        Fault::RejectCurrentPatch,
-        Fault::PatchReplaces,
-        Fault::RejectCurrentDelete,
-        Fault::StalePutAccepted,
-        Fault::StalePatchAccepted,
-        Fault::StaleDeleteAccepted,
-        Fault::RefuseStalePutButApply,
-        Fault::WeakComparisonForIfMatch,
-        Fault::RejectIfMatchStar,
-        Fault::PutCannotCreate,
-        Fault::IgnoreIfNoneMatchOnPut,
-        Fault::IfMatchStarCreates,
-        Fault::IfMatchTagCreates,
-        Fault::PreconditionBeforeNotFound,
-        Fault::PlainTextErrors,
-        Fault::ProblemStatusMismatch,
-        Fault::ProblemWithoutType,
-        Fault::NoCurrentEtagOnConflict,
-        Fault::AcceptMalformedJson,
-        Fault::LenientIfMatchParsing,
-        Fault::StaleReadCache,
-        Fault::AllowUnconditionalPut,
-        Fault::AllowUnconditionalPatch,
-        Fault::AllowUnconditionalDelete,
-        Fault::Bare428,
-        Fault::RetryAfterMissing,
-        Fault::InconsistentRateLimitFields,
-        Fault::PlainText429,
-        Fault::NeverRecovers,
-    ];
     for rule in CATALOGUE.iter().filter(|r| r.level != Level::Info) {
         assert!(
-            all.iter().any(|f| f.breaks().contains(&rule.id)),
+            Fault::ALL.iter().any(|f| f.breaks().contains(&rule.id)),
             "no fault proves that {} can fail",
             rule.id
         );
     }
-}
-
-async fn assert_fault_breaks_only_its_rules(fault: Fault) {
-    let server = emulated(options(Some(fault))).await;
-    let report = check(&config(&server.uri(), &fault.profiles(), 412)).await;
-    assert_only_broken(&report, &fault.breaks());
-    let must_broken = fault.breaks().iter().any(|id| {
-        CATALOGUE
-            .iter()
-            .any(|r| r.id == *id && r.level == Level::Must)
-    });
-    assert_eq!(
-        report.exit_code(),
-        i32::from(must_broken),
-        "exit status for {fault:?}"
-    );
 }
 
 macro_rules! fault_tests {
@@ -202,7 +134,7 @@ async fn undeclared_409_is_a_warning_and_declared_409_is_non_strict() {
 
 #[tokio::test]
 async fn info_rule_reports_and_never_fails() {
-    let server = emulated(options(None)).await;
+    let server = emulated(fault_options(None)).await;
     let mut cfg = config(&server.uri(), &[Profile::Core], 412);
     cfg.rule_patterns = vec!["core.validators".into()];
     let report = check(&cfg).await;

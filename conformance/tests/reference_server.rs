@@ -1,9 +1,10 @@
 //! The real reference server passes every core rule in 412 and 409 modes with
-//! both storages, and the optional profiles when configured for them.
+//! both storages, the optional profiles when configured for them, and the
+//! locking profile (which it always offers) with both storages.
 
 mod support;
 
-use ifmatch_conformance::embedded::EMBEDDED_RATE_LIMIT;
+use ifmatch_conformance::embedded::{EMBEDDED_MAX_LOCK_WAITERS, EMBEDDED_RATE_LIMIT};
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::verdict::Verdict;
 use ifmatch_server::{Config, MismatchStatus, Storage};
@@ -14,7 +15,13 @@ async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u1
         .await
         .expect("server starts");
     let report = check(&config(&server.base_url(), profiles, mismatch)).await;
+    let left = leftovers(&server.base_url()).await;
     server.shutdown().await;
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "the suite left resources behind"
+    );
     for o in &report.outcomes {
         let ok = match o.level {
             Level::Info => o.verdict == Verdict::Info,
@@ -32,6 +39,23 @@ async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u1
             "409 mode is reported as non-strict"
         );
     }
+}
+
+/// The documents still in the collection: the suite deletes what it creates
+/// (locked ones included).
+async fn leftovers(base_url: &str) -> Vec<String> {
+    let listed: serde_json::Value = reqwest::get(format!("{base_url}/items"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["value"].to_string())
+        .collect()
 }
 
 fn sqlite(dir: &tempfile::TempDir) -> Storage {
@@ -80,6 +104,27 @@ async fn require_preconditions_and_rate_limit_profiles_pass_when_enabled() {
         Profile::RateLimit,
     ];
     assert_passes(cfg, &profiles, 412).await;
+}
+
+#[tokio::test]
+async fn memory_storage_passes_locking_with_the_default_queue_of_64() {
+    let profiles = [Profile::Core, Profile::Locking];
+    assert_passes(Config::new(), &profiles, 412).await;
+}
+
+#[tokio::test]
+async fn sqlite_storage_passes_locking_as_the_embedded_server_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::new()
+        .with_storage(sqlite(&dir))
+        .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS);
+    assert_passes(cfg, &[Profile::Core, Profile::Locking], 412).await;
+}
+
+#[tokio::test]
+async fn locking_passes_in_409_mode_as_declared() {
+    let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
+    assert_passes(cfg, &[Profile::Core, Profile::Locking], 409).await;
 }
 
 #[tokio::test]

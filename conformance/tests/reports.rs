@@ -81,3 +81,29 @@ async fn html_report_is_self_contained_with_filters_and_curl() {
     // Quotes in ETags inside the curl command are escaped, not raw.
     assert!(html.contains("If-Match: &quot;e"));
 }
+
+/// A locking failure reads like any other: the rule, what a conforming server
+/// does, the write that got through, and a curl command that repeats it.
+#[tokio::test]
+async fn locking_failures_show_the_unlocked_write_and_its_repro() {
+    let server = emulated(Options {
+        faults: vec![Fault::WritesIgnoreLock],
+        mismatch_status: 412,
+        ..Options::default()
+    })
+    .await;
+    let mut cfg = config(&server.uri(), &[Profile::Locking], 412);
+    cfg.rule_patterns = vec![
+        "locking.acquire-201".into(),
+        "locking.write-without-token-423".into(),
+    ];
+    let report = check(&cfg).await;
+    assert_eq!(report.exit_code(), 1);
+    let xml = render_junit(&report);
+    assert_eq!(xml.matches("<testcase ").count(), 2);
+    assert!(render_html(&report).contains("locking.write-without-token-423"));
+    insta::assert_snapshot!(
+        "locking_text_report",
+        stable(&render_text(&report), &server.uri())
+    );
+}

@@ -1,5 +1,6 @@
 //! The stress tool against the reference server on loopback, with small bounded
-//! counts: safe strategies lose nothing, lossy ones are measured honestly.
+//! counts: safe strategies (reapply, merge, lock) lose nothing, lossy ones are
+//! measured honestly.
 
 use std::time::Duration;
 
@@ -59,6 +60,54 @@ async fn merge_loses_no_update() {
 }
 
 #[tokio::test]
+async fn lock_loses_no_update_and_never_conflicts() {
+    let s = stress_embedded(StrategyArg::Lock).await;
+    assert_accounting(&s);
+    assert_eq!(
+        (s.acknowledged, s.final_value, s.lost_updates),
+        (40, 40, 0),
+        "{s:?}"
+    );
+    // Writers take turns under the lock: one unconditional write per update, never refused.
+    assert_eq!(s.attempts_per_update, 1.0, "{s:?}");
+    assert_eq!((s.status_409, s.status_412), (0, 0), "{s:?}");
+    assert_eq!(exit_code(StrategyArg::Lock, &s), 0);
+}
+
+#[test]
+fn lock_is_a_safe_strategy() {
+    assert!(StrategyArg::Lock.is_safe());
+    let lossy = StressSummary {
+        strategy: "lock".into(),
+        lost_updates: 1,
+        ..summary_fixture()
+    };
+    assert_eq!(exit_code(StrategyArg::Lock, &lossy), 1);
+}
+
+fn summary_fixture() -> StressSummary {
+    StressSummary {
+        strategy: "reapply".into(),
+        clients: 2,
+        updates_per_client: 1,
+        requested: 2,
+        acknowledged: 2,
+        failed: 0,
+        not_started: 0,
+        final_value: 1,
+        lost_updates: 1,
+        elapsed_seconds: 0.1,
+        goodput_per_second: 20.0,
+        attempts_per_update: 1.0,
+        status_409: 0,
+        status_412: 0,
+        status_429: 0,
+        p50_ms: 1.0,
+        p99_ms: 2.0,
+    }
+}
+
+#[tokio::test]
 async fn naive_and_lww_are_measured_and_never_overcount() {
     for strategy in [StrategyArg::Naive, StrategyArg::Lww] {
         let s = stress_embedded(strategy).await;
@@ -81,25 +130,7 @@ async fn naive_and_lww_are_measured_and_never_overcount() {
 
 #[test]
 fn a_safe_strategy_that_lost_updates_exits_1() {
-    let lossy = StressSummary {
-        strategy: "reapply".into(),
-        clients: 2,
-        updates_per_client: 1,
-        requested: 2,
-        acknowledged: 2,
-        failed: 0,
-        not_started: 0,
-        final_value: 1,
-        lost_updates: 1,
-        elapsed_seconds: 0.1,
-        goodput_per_second: 20.0,
-        attempts_per_update: 1.0,
-        status_409: 0,
-        status_412: 0,
-        status_429: 0,
-        p50_ms: 1.0,
-        p99_ms: 2.0,
-    };
+    let lossy = summary_fixture();
     assert_eq!(exit_code(StrategyArg::Reapply, &lossy), 1);
     assert_eq!(exit_code(StrategyArg::Merge, &lossy), 1);
     assert_eq!(exit_code(StrategyArg::Naive, &lossy), 0);

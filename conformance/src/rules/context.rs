@@ -61,6 +61,38 @@ pub struct Cx {
     token: String,
     counter: AtomicUsize,
     created: Mutex<Vec<String>>,
+    lock_path: String,
+    locks: Mutex<Vec<HeldLock>>,
+}
+
+/// A lock a check took and has not released yet: the runner releases it before
+/// deleting the check's resources (a locked resource refuses the delete).
+#[derive(Debug, Clone)]
+struct HeldLock {
+    lock_url: String,
+    token_header: String,
+}
+
+/// The URL that breaks the lock at `lock_url` (`?break=true`): no token needed.
+pub fn break_url(lock_url: &str) -> String {
+    let joiner = if lock_url.contains('?') { '&' } else { '?' };
+    format!("{lock_url}{joiner}break=true")
+}
+
+/// Where a resource's lock lives by default: `{item}` is the resource's URL.
+pub const DEFAULT_LOCK_PATH: &str = "{item}/lock";
+
+/// The URL of the lock of `item` under `template`: `{item}` is replaced by the
+/// resource's absolute URL; otherwise `{id}` by its last path segment and the
+/// result is resolved against `collection_url` (e.g. `/locks/{id}`).
+pub fn lock_url(template: &str, collection_url: &str, item: &str) -> String {
+    let item = item.trim_end_matches('/');
+    if template.contains("{item}") {
+        return template.replace("{item}", item);
+    }
+    let id = item.rsplit('/').next().unwrap_or_default();
+    let path = template.replace("{id}", id);
+    resolve(collection_url, &path).unwrap_or(path)
 }
 
 impl Cx {
@@ -80,7 +112,49 @@ impl Cx {
             token,
             counter: AtomicUsize::new(0),
             created: Mutex::default(),
+            lock_path: DEFAULT_LOCK_PATH.to_owned(),
+            locks: Mutex::default(),
         }
+    }
+
+    /// Uses `template` (see [`lock_url`]) to find a resource's lock.
+    pub fn with_lock_path(mut self, template: &str) -> Self {
+        template.clone_into(&mut self.lock_path);
+        self
+    }
+
+    /// The URL of the lock of the resource at `item`.
+    pub fn lock_url(&self, item: &str) -> String {
+        lock_url(&self.lock_path, &self.collection_url, item)
+    }
+
+    /// Whether the run declared 409 for a failed `If-Match` (`--mismatch-status 409`).
+    pub fn declared_409(&self) -> bool {
+        self.declared_409
+    }
+
+    /// The token that makes this run's invented names unique.
+    pub fn run_token(&self) -> &str {
+        &self.token
+    }
+
+    /// Remembers a lock granted to this check, so that it is released afterwards.
+    pub fn remember_lock(&self, lock_url: &str, token_header: &str) {
+        self.locks
+            .lock()
+            .expect("lock list poisoned")
+            .push(HeldLock {
+                lock_url: lock_url.to_owned(),
+                token_header: token_header.to_owned(),
+            });
+    }
+
+    /// Forgets a lock the check released itself.
+    pub fn forget_lock(&self, token_header: &str) {
+        self.locks
+            .lock()
+            .expect("lock list poisoned")
+            .retain(|l| l.token_header != token_header);
     }
 
     /// The absolute collection URL.
@@ -218,20 +292,34 @@ impl Cx {
         })
     }
 
-    /// Deletes every resource this check created (best effort: `If-Match: *`
-    /// works with servers that demand preconditions).
+    /// Releases the locks this check still holds, then deletes every resource it
+    /// created (best effort: `If-Match: *` works with servers that demand
+    /// preconditions). A resource someone else still has locked (423) has its lock
+    /// broken (`?break=true`) and is deleted again.
     pub async fn cleanup(&self) {
-        let urls = std::mem::take(&mut *self.created.lock().expect("fixture list poisoned"));
-        for url in urls {
+        let locks = std::mem::take(&mut *self.locks.lock().expect("lock list poisoned"));
+        for held in locks {
             let _ = self
                 .probe
-                .send(Req::delete(&url).header("If-Match", "*"))
+                .send(Req::delete(&held.lock_url).header("Lock-Token", held.token_header))
                 .await;
+        }
+        let urls = std::mem::take(&mut *self.created.lock().expect("fixture list poisoned"));
+        for url in urls {
+            let delete = || Req::delete(&url).header("If-Match", "*");
+            if let Ok(refused) = self.probe.send(delete()).await {
+                if refused.status() == 423 {
+                    let lock = break_url(&self.lock_url(&url));
+                    let _ = self.probe.send(Req::delete(&lock)).await;
+                    let _ = self.probe.send(delete()).await;
+                }
+            }
         }
     }
 }
 
-fn describe_change(before: &Snapshot, after: &Snapshot) -> Option<String> {
+/// What differs between two reads of one resource, if anything.
+pub(crate) fn describe_change(before: &Snapshot, after: &Snapshot) -> Option<String> {
     if after.status != before.status {
         return Some(format!(
             "the resource now answers {} instead of {}",
@@ -259,7 +347,24 @@ pub fn resolve(base: &str, location: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{lock_url, resolve, DEFAULT_LOCK_PATH};
+
+    #[test]
+    fn lock_urls_follow_the_template() {
+        let (collection, item) = ("http://h:1/v1/items", "http://h:1/v1/items/7");
+        assert_eq!(
+            lock_url(DEFAULT_LOCK_PATH, collection, item),
+            "http://h:1/v1/items/7/lock"
+        );
+        assert_eq!(
+            lock_url("{item}:lock", collection, "http://h:1/v1/items/7/"),
+            "http://h:1/v1/items/7:lock"
+        );
+        assert_eq!(
+            lock_url("/locks/{id}", collection, item),
+            "http://h:1/locks/7"
+        );
+    }
 
     #[test]
     fn location_resolves_relative_and_absolute() {

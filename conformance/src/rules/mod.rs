@@ -25,6 +25,7 @@ mod create;
 mod etag;
 mod if_match;
 mod if_none_match;
+mod locking;
 mod precedence;
 mod problem;
 mod rate_limit;
@@ -36,7 +37,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 pub use catalogue::CATALOGUE;
-pub use context::{resolve, Abort, Cx, Fixture};
+pub use context::{break_url, lock_url, resolve, Abort, Cx, Fixture, DEFAULT_LOCK_PATH};
 
 use crate::http::Exchange;
 
@@ -71,15 +72,18 @@ pub enum Profile {
     Core,
     /// For servers that refuse unconditional writes with 428.
     RequirePreconditions,
+    /// For servers that offer pessimistic locks (`{resource}/lock`, 423 Locked).
+    Locking,
     /// For servers that rate-limit with 429.
     RateLimit,
 }
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 3] = [
+    pub const ALL: [Profile; 4] = [
         Profile::Core,
         Profile::RequirePreconditions,
+        Profile::Locking,
         Profile::RateLimit,
     ];
 
@@ -88,6 +92,7 @@ impl Profile {
         match self {
             Profile::Core => "core",
             Profile::RequirePreconditions => "require-preconditions",
+            Profile::Locking => "locking",
             Profile::RateLimit => "rate-limit",
         }
     }

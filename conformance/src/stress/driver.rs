@@ -1,5 +1,5 @@
-//! Runs the clients: SDK clients for `reapply`, `merge` and `lww`, plain
-//! GET-then-PUT for `naive`.
+//! Runs the clients: SDK clients for `reapply`, `merge` and `lww`, SDK clients
+//! that take the resource's lock for `lock`, plain GET-then-PUT for `naive`.
 
 use std::time::{Duration, Instant};
 
@@ -27,15 +27,15 @@ pub struct StressConfig {
 }
 
 #[derive(Debug, Default)]
-struct Tally {
-    acknowledged: u64,
-    failed: u64,
-    not_started: u64,
-    attempts: u64,
-    status_409: u64,
-    status_412: u64,
-    status_429: u64,
-    latencies: Vec<Duration>,
+pub(super) struct Tally {
+    pub acknowledged: u64,
+    pub failed: u64,
+    pub not_started: u64,
+    pub attempts: u64,
+    pub status_409: u64,
+    pub status_412: u64,
+    pub status_429: u64,
+    pub latencies: Vec<Duration>,
 }
 
 impl Tally {
@@ -51,7 +51,7 @@ impl Tally {
     }
 }
 
-fn slot(i: usize) -> String {
+pub(super) fn slot(i: usize) -> String {
     format!("c{i}")
 }
 
@@ -61,7 +61,7 @@ fn total(doc: &Value) -> i64 {
         .map_or(0, |slots| slots.values().filter_map(Value::as_i64).sum())
 }
 
-fn increment(doc: &mut Value, key: &str) {
+pub(super) fn increment(doc: &mut Value, key: &str) {
     let n = doc["slots"][key].as_i64().unwrap_or(0);
     doc["slots"][key] = Value::from(n + 1);
 }
@@ -108,6 +108,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         set.spawn(async move {
             match config.strategy {
                 StrategyArg::Naive => naive_client(&http, &url, i, config.updates, deadline).await,
+                StrategyArg::Lock => super::lock::lock_client(&config, &url, i, deadline).await,
                 _ => sdk_client(&config, &url, i, deadline).await,
             }
         });

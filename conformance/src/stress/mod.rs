@@ -5,9 +5,11 @@
 //! the sum of the slots; client *i* increments only `c<i>`. A plain integer
 //! cannot be three-way merged (two increments of 5 both write 6, and identical
 //! edits are not a conflict), while per-writer slots merge cleanly, so the same
-//! document serves every strategy.
+//! document serves every strategy. The `lock` strategy needs no merge at all: the
+//! server's lock makes each read-increment-write exclusive.
 
 mod driver;
+mod lock;
 mod summary;
 
 use std::time::Duration;
@@ -35,6 +37,9 @@ pub enum StrategyArg {
     Lww,
     /// Plain GET then unconditional PUT, no preconditions (loses updates).
     Naive,
+    /// SDK lock: take the resource's lock (waiting in the server's queue), read,
+    /// write without If-Match under the lock, release.
+    Lock,
 }
 
 impl StrategyArg {
@@ -45,12 +50,16 @@ impl StrategyArg {
             StrategyArg::Merge => "merge",
             StrategyArg::Lww => "lww",
             StrategyArg::Naive => "naive",
+            StrategyArg::Lock => "lock",
         }
     }
 
     /// Whether this strategy promises that no update is lost.
     pub fn is_safe(self) -> bool {
-        matches!(self, StrategyArg::Reapply | StrategyArg::Merge)
+        matches!(
+            self,
+            StrategyArg::Reapply | StrategyArg::Merge | StrategyArg::Lock
+        )
     }
 }
 

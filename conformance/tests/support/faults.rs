@@ -47,6 +47,21 @@ pub enum Fault {
     InconsistentRateLimitFields,
     PlainText429,
     NeverRecovers,
+    LockGrant200,
+    LockMissingCreates,
+    TtlUncapped,
+    BusyWithoutRetryAfter,
+    WritesIgnoreLock,
+    TokenSkipsIfMatch,
+    StaleTokenAccepted,
+    ReadsLocked,
+    ExpiredLockStillBusy,
+    RenewDoesNotExtend,
+    ReleaseWithAnyToken,
+    TokensReused,
+    RacyGrant,
+    QueueByDeadline,
+    QueueFullAnswers423,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -57,6 +72,69 @@ const CAS: [&str; 2] = [
 ];
 
 impl Fault {
+    /// Every fault, so that a test can prove each rule has one.
+    pub const ALL: [Fault; 56] = {
+        use Fault::*;
+        [
+            CreateReturns200,
+            CreateWithoutEtag,
+            WeakEtags,
+            EtagDriftsOnRepeatedReads,
+            EtagUnchangedOnPut,
+            EtagUnchangedOnPatch,
+            NoEtagOnWrite,
+            WrongEtagOnWrite,
+            HeadWithoutEtag,
+            IgnoreIfNoneMatch,
+            AlwaysNotModified,
+            RejectCurrentPut,
+            RejectCurrentPatch,
+            PatchReplaces,
+            RejectCurrentDelete,
+            StalePutAccepted,
+            StalePatchAccepted,
+            StaleDeleteAccepted,
+            RefuseStalePutButApply,
+            WeakComparisonForIfMatch,
+            RejectIfMatchStar,
+            PutCannotCreate,
+            IgnoreIfNoneMatchOnPut,
+            IfMatchStarCreates,
+            IfMatchTagCreates,
+            PreconditionBeforeNotFound,
+            PlainTextErrors,
+            ProblemStatusMismatch,
+            ProblemWithoutType,
+            NoCurrentEtagOnConflict,
+            AcceptMalformedJson,
+            LenientIfMatchParsing,
+            StaleReadCache,
+            AllowUnconditionalPut,
+            AllowUnconditionalPatch,
+            AllowUnconditionalDelete,
+            Bare428,
+            RetryAfterMissing,
+            InconsistentRateLimitFields,
+            PlainText429,
+            NeverRecovers,
+            LockGrant200,
+            LockMissingCreates,
+            TtlUncapped,
+            BusyWithoutRetryAfter,
+            WritesIgnoreLock,
+            TokenSkipsIfMatch,
+            StaleTokenAccepted,
+            ReadsLocked,
+            ExpiredLockStillBusy,
+            RenewDoesNotExtend,
+            ReleaseWithAnyToken,
+            TokensReused,
+            RacyGrant,
+            QueueByDeadline,
+            QueueFullAnswers423,
+        ]
+    };
+
     /// Rules this fault must make fail (MUST) or warn (SHOULD); every other rule
     /// must pass, be non-strict/info, or be skipped because a prerequisite broke.
     pub fn breaks(self) -> Vec<&'static str> {
@@ -107,6 +185,21 @@ impl Fault {
             InconsistentRateLimitFields => one("rate-limit.fields-consistent"),
             PlainText429 => one("rate-limit.problem-json"),
             NeverRecovers => one("rate-limit.recovers"),
+            LockGrant200 => one("locking.acquire-201"),
+            LockMissingCreates => one("locking.acquire-missing-404"),
+            TtlUncapped => one("locking.ttl-capped"),
+            BusyWithoutRetryAfter => one("locking.busy-423"),
+            WritesIgnoreLock => one("locking.write-without-token-423"),
+            TokenSkipsIfMatch => one("locking.holder-writes"),
+            StaleTokenAccepted => one("locking.stale-token-412"),
+            ReadsLocked => one("locking.reads-unblocked"),
+            ExpiredLockStillBusy => one("locking.expiry"),
+            RenewDoesNotExtend => one("locking.renew"),
+            ReleaseWithAnyToken => one("locking.release"),
+            TokensReused => one("locking.token-unique"),
+            RacyGrant => one("locking.mutual-exclusion"),
+            QueueByDeadline => one("locking.queue-fifo"),
+            QueueFullAnswers423 => one("locking.queue-full-503"),
         }
     }
 
@@ -123,6 +216,9 @@ impl Fault {
             }
             RetryAfterMissing | InconsistentRateLimitFields | PlainText429 | NeverRecovers => {
                 vec![Profile::RateLimit]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("locking.")) => {
+                vec![Profile::Core, Profile::Locking]
             }
             _ => vec![Profile::Core],
         }

@@ -8,13 +8,47 @@ pub mod merge;
 
 use ifmatch_conformance::check::{self, CheckConfig};
 use ifmatch_conformance::report::Report;
-use ifmatch_conformance::rules::Profile;
+use ifmatch_conformance::rules::{Level, Profile, CATALOGUE};
 use ifmatch_conformance::verdict::Verdict;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
 pub use emulator::{Emulator, Options};
 pub use faults::Fault;
+
+/// The token bucket of emulated servers checked for the `rate-limit` profile.
+pub const RATE: u32 = 30;
+
+/// Emulator options for a test of `fault` (or of no fault): the behaviours its
+/// profiles need, switched on.
+pub fn fault_options(fault: Option<Fault>) -> Options {
+    let profiles = fault.map_or(vec![], |f| f.profiles());
+    Options {
+        faults: fault.into_iter().collect(),
+        mismatch_status: 412,
+        require_preconditions: profiles.contains(&Profile::RequirePreconditions),
+        rate_limit: profiles.contains(&Profile::RateLimit).then_some(RATE),
+        no_locks: false,
+    }
+}
+
+/// Checks an emulated server with `fault` and asserts that exactly the fault's
+/// rules fail or warn, and that the exit status says whether a MUST rule broke.
+pub async fn assert_fault_breaks_only_its_rules(fault: Fault) {
+    let server = emulated(fault_options(Some(fault))).await;
+    let report = check(&config(&server.uri(), &fault.profiles(), 412)).await;
+    assert_only_broken(&report, &fault.breaks());
+    let must_broken = fault.breaks().iter().any(|id| {
+        CATALOGUE
+            .iter()
+            .any(|r| r.id == *id && r.level == Level::Must)
+    });
+    assert_eq!(
+        report.exit_code(),
+        i32::from(must_broken),
+        "exit status for {fault:?}"
+    );
+}
 
 /// Starts a wiremock server that answers every request with the emulator.
 pub async fn emulated(options: Options) -> MockServer {

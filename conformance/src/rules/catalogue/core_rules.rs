@@ -1,24 +1,15 @@
-//! Every rule, in the order the runner checks them. IDs are stable: reports,
-//! CI filters and docs/contract.md refer to them.
+//! The `core` profile's rules, in the order the runner checks them.
 
-use super::Level::{Info, Must, Should};
-use super::Profile::{Core, RateLimit, RequirePreconditions};
-use super::{
+use super::super::Level::{Info, Must, Should};
+use super::super::Profile::Core;
+use super::super::{
     bad_input, concurrency, conditional_get, create, etag, if_match, if_none_match, precedence,
-    problem, rate_limit, require, Rule,
+    problem, Rule,
 };
+use super::{CREATE, CURRENT_PATCH, CURRENT_PUT, READ, REREAD, STALE_SETUP, STRONG, WRITE_CURRENT};
 
-const CREATE: &str = "POST {collection} (create a test resource)";
-const READ: &str = "GET {resource} (read the ETag and body)";
-const REREAD: &str = "GET {resource} (re-read: judge by state)";
-const WRITE_CURRENT: &str = "PUT {resource} with If-Match: <current ETag>";
-const CURRENT_PUT: &str = "core.if-match.current-put";
-const CURRENT_PATCH: &str = "core.if-match.current-patch";
-const STRONG: &str = "core.etag.strong-on-get";
-const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
-
-/// The rule catalogue.
-pub static CATALOGUE: &[Rule] = &[
+/// Every rule of the `core` profile.
+pub(super) const CORE: [Rule; 34] = [
     Rule {
         id: "core.create.post-201",
         level: Must,
@@ -359,119 +350,4 @@ pub static CATALOGUE: &[Rule] = &[
         plan: &[CREATE, READ, "rounds of 4 × GET {resource} then 4 × conditional PUT, until 12 succeed (bounded)", REREAD],
         check: concurrency::no_lost_update,
     },
-    Rule {
-        id: "require-preconditions.put-428",
-        level: Must,
-        profile: RequirePreconditions,
-        rfc: "RFC 6585 §3",
-        summary: "An unconditional PUT to an existing resource answers 428 and changes nothing.",
-        requires: &[STRONG],
-        plan: &[CREATE, READ, READ, "PUT {resource} without preconditions", REREAD],
-        check: require::put_428,
-    },
-    Rule {
-        id: "require-preconditions.patch-428",
-        level: Must,
-        profile: RequirePreconditions,
-        rfc: "RFC 6585 §3",
-        summary: "An unconditional PATCH answers 428 and changes nothing.",
-        requires: &[STRONG],
-        plan: &[CREATE, READ, READ, "PATCH {resource} without preconditions", REREAD],
-        check: require::patch_428,
-    },
-    Rule {
-        id: "require-preconditions.delete-428",
-        level: Must,
-        profile: RequirePreconditions,
-        rfc: "RFC 6585 §3",
-        summary: "An unconditional DELETE answers 428 and the resource stays.",
-        requires: &[STRONG],
-        plan: &[CREATE, READ, READ, "DELETE {resource} without preconditions", REREAD],
-        check: require::delete_428,
-    },
-    Rule {
-        id: "require-preconditions.names-if-match",
-        level: Should,
-        profile: RequirePreconditions,
-        rfc: "RFC 6585 §3",
-        summary: "The 428 body explains how to resubmit: it names If-Match.",
-        requires: &["require-preconditions.put-428"],
-        plan: &[CREATE, READ, "PUT {resource} without preconditions"],
-        check: require::names_if_match,
-    },
-    Rule {
-        id: "rate-limit.retry-after",
-        level: Must,
-        profile: RateLimit,
-        rfc: "RFC 6585 §4, RFC 9110 §10.2.3",
-        summary: "A burst meets 429 with Retry-After as delay-seconds or an HTTP-date (skipped if no 429 within 300 requests).",
-        requires: &[],
-        plan: &["up to 300 × GET {collection} within 10 s, until a 429"],
-        check: rate_limit::retry_after,
-    },
-    Rule {
-        id: "rate-limit.fields-consistent",
-        level: Should,
-        profile: RateLimit,
-        rfc: "draft-ietf-httpapi-ratelimit-headers",
-        summary: "RateLimit fields, when sent, parse and agree with Retry-After (r=0, t within 1 s).",
-        requires: &[],
-        plan: &["up to 300 × GET {collection} within 10 s, until a 429"],
-        check: rate_limit::fields_consistent,
-    },
-    Rule {
-        id: "rate-limit.problem-json",
-        level: Must,
-        profile: RateLimit,
-        rfc: "RFC 9457 §3, RFC 6585 §4",
-        summary: "The 429 body is application/problem+json with status 429.",
-        requires: &[],
-        plan: &["up to 300 × GET {collection} within 10 s, until a 429"],
-        check: rate_limit::problem_json,
-    },
-    Rule {
-        id: "rate-limit.recovers",
-        level: Should,
-        profile: RateLimit,
-        rfc: "RFC 6585 §4, RFC 9110 §10.2.3",
-        summary: "After waiting as long as Retry-After says (capped at 10 s), the request is served.",
-        requires: &["rate-limit.retry-after"],
-        plan: &["up to 300 × GET {collection} within 10 s, until a 429", "wait Retry-After", "GET {collection}"],
-        check: rate_limit::recovers,
-    },
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_unique_and_requirements_precede_their_rules() {
-        for (i, rule) in CATALOGUE.iter().enumerate() {
-            assert!(
-                CATALOGUE[..i].iter().all(|r| r.id != rule.id),
-                "duplicate rule ID {}",
-                rule.id
-            );
-            for needed in rule.requires {
-                assert!(
-                    CATALOGUE[..i].iter().any(|r| r.id == *needed),
-                    "{} requires {needed}, which must come earlier",
-                    rule.id
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn ids_start_with_their_profile() {
-        for rule in CATALOGUE {
-            assert!(rule.id.starts_with(rule.profile.as_str()), "{}", rule.id);
-        }
-    }
-
-    #[test]
-    fn at_least_25_core_rules() {
-        assert!(CATALOGUE.iter().filter(|r| r.profile == Core).count() >= 25);
-    }
-}

@@ -11,12 +11,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ifmatch_conformance::etag::{self, EntityTag};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::faults::Fault;
 
+mod lock_routes;
+mod locks;
 mod writes;
+
+pub use locks::{MAX_LOCK_TTL_MS, MAX_LOCK_WAITERS};
 
 /// How the emulated server behaves.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +31,8 @@ pub struct Options {
     pub require_preconditions: bool,
     /// Token bucket: this many requests at once, refilled at this many a second.
     pub rate_limit: Option<u32>,
+    /// No `/items/{id}/lock`: the server offers no locks (404).
+    pub no_locks: bool,
 }
 
 #[derive(Debug)]
@@ -53,6 +59,7 @@ struct State {
     cache: HashMap<String, u64>,
     bucket: Option<Bucket>,
     limited_forever: bool,
+    locks: locks::LockTable,
 }
 
 /// Preconditions as the emulator understands them.
@@ -106,6 +113,18 @@ impl Emulator {
         detail: &str,
         current: Option<String>,
     ) -> ResponseTemplate {
+        self.problem_with(status, kind, detail, current, Map::new())
+    }
+
+    /// A problem with extension `members` (e.g. a lock's `expires_at_ms`).
+    fn problem_with(
+        &self,
+        status: u16,
+        kind: &str,
+        detail: &str,
+        current: Option<String>,
+        members: Map<String, Value>,
+    ) -> ResponseTemplate {
         let plain = (self.has(Fault::PlainTextErrors) && status != 429)
             || (self.has(Fault::PlainText429) && status == 429);
         if plain {
@@ -126,6 +145,7 @@ impl Emulator {
             status
         };
         let mut body = json!({ "type": format!("urn:emulator:problem:{kind}"), "title": kind, "status": reported, "detail": detail });
+        body.as_object_mut().unwrap().extend(members);
         if self.has(Fault::ProblemWithoutType) {
             body.as_object_mut().unwrap().remove("type");
         }
@@ -244,6 +264,12 @@ impl Emulator {
                 _ => self.problem(405, "method-not-allowed", "use GET or POST", None),
             };
         }
+        let locked = path
+            .strip_prefix("/items/")
+            .and_then(|p| p.strip_suffix("/lock"));
+        if let Some(id) = locked.filter(|id| !id.contains('/') && !self.options.no_locks) {
+            return self.lock_route(st, req, id);
+        }
         let Some(id) = path.strip_prefix("/items/").filter(|id| !id.contains('/')) else {
             return self.problem(404, "not-found", "no such collection", None);
         };
@@ -292,9 +318,13 @@ impl Emulator {
 
     fn get(&self, st: &mut State, req: &Request, id: &str, head: bool) -> ResponseTemplate {
         let inm = self.cond(req, "if-none-match");
-        let Some(doc) = st.docs.get_mut(id) else {
+        if !st.docs.contains_key(id) {
             return self.problem(404, "not-found", &format!("no item {id}"), None);
-        };
+        }
+        if let Some(refused) = self.read_gate(st, req, id) {
+            return refused;
+        }
+        let doc = st.docs.get_mut(id).expect("checked above");
         if !head {
             doc.reads_since_write += 1;
         }

@@ -80,8 +80,17 @@ impl Emulator {
         }
     }
 
-    fn require(&self, im: &Cond, inm: &Cond, bypass: Fault) -> Option<ResponseTemplate> {
-        let unconditional = matches!(im, Cond::Absent) && matches!(inm, Cond::Absent);
+    fn require(
+        &self,
+        req: &Request,
+        im: &Cond,
+        inm: &Cond,
+        bypass: Fault,
+    ) -> Option<ResponseTemplate> {
+        // A lock token is a condition too: while it is valid nobody else wrote.
+        let unconditional = matches!(im, Cond::Absent)
+            && matches!(inm, Cond::Absent)
+            && !req.headers.contains_key("lock-token");
         if !(self.options.require_preconditions && unconditional) || self.has(bypass) {
             return None;
         }
@@ -91,6 +100,23 @@ impl Emulator {
             "send If-Match with the ETag from your last GET"
         };
         Some(self.problem(428, "precondition-required", detail, None))
+    }
+
+    /// The lock's verdict on a write; with the holder's token and `TokenSkipsIfMatch`,
+    /// `If-Match` is forgotten.
+    fn gated(
+        &self,
+        st: &mut State,
+        req: &Request,
+        id: &str,
+        im: Cond,
+    ) -> Result<Cond, ResponseTemplate> {
+        let holder = self.write_gate(st, req, id)?;
+        Ok(if holder && self.has(Fault::TokenSkipsIfMatch) {
+            Cond::Absent
+        } else {
+            im
+        })
     }
 
     fn store(st: &mut State, id: &str, body: Value, bump: bool) -> u64 {
@@ -111,9 +137,13 @@ impl Emulator {
 
     pub(super) fn put(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
         let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
-        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPut) {
+        if let Some(r) = self.require(req, &im, &inm, Fault::AllowUnconditionalPut) {
             return r;
         }
+        let im = match self.gated(st, req, id, im) {
+            Ok(im) => im,
+            Err(r) => return r,
+        };
         let exists = st.docs.contains_key(id);
         let mut refuse_after_write = false;
         if exists {
@@ -197,9 +227,13 @@ impl Emulator {
             }
             return self.problem(404, "not-found", &format!("no item {id}"), None);
         }
-        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalPatch) {
+        if let Some(r) = self.require(req, &im, &inm, Fault::AllowUnconditionalPatch) {
             return r;
         }
+        let im = match self.gated(st, req, id, im) {
+            Ok(im) => im,
+            Err(r) => return r,
+        };
         if self.has(Fault::RejectCurrentPatch) && matches!(im, Cond::Tags(_)) {
             return self.mismatch(st.docs[id].version, "refused");
         }
@@ -234,9 +268,13 @@ impl Emulator {
             }
             return self.problem(404, "not-found", &format!("no item {id}"), None);
         }
-        if let Some(r) = self.require(&im, &inm, Fault::AllowUnconditionalDelete) {
+        if let Some(r) = self.require(req, &im, &inm, Fault::AllowUnconditionalDelete) {
             return r;
         }
+        let im = match self.gated(st, req, id, im) {
+            Ok(im) => im,
+            Err(r) => return r,
+        };
         if self.has(Fault::RejectCurrentDelete) && matches!(im, Cond::Tags(_)) {
             return self.mismatch(st.docs[id].version, "refused");
         }
@@ -246,6 +284,7 @@ impl Emulator {
             return r;
         }
         st.docs.remove(id);
+        Self::forget_locks(st, id);
         ResponseTemplate::new(204)
     }
 }
