@@ -1,5 +1,6 @@
 // The JavaScript the Rust side of the package imports (wasm-bindgen `module = "/js/shim.js"`):
-// the IfmatchError class, the one `fetch` call of the transport, and an aborted signal's reason.
+// the IfmatchError class, the one `fetch` call of the transport, an aborted signal's reason, and a
+// promise helper for `lock.release()`.
 // wasm-bindgen copies this file into pkg/{node,web}/snippets/; it is an ES module, and
 // wasm/scripts/build.sh turns the copy in pkg/node into CommonJS and re-exports IfmatchError
 // from both builds, so that every entry exports this one class.
@@ -77,4 +78,9 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
   const flat = [];
   for (const [name, value] of response.headers) flat.push(name, value);
   return { status: response.status, headers: flat, body: new Uint8Array(await response.arrayBuffer()) };
+}
+
+/** Resolves (to `undefined`) once `promise` settles, however it settles: a second `lock.release()`. */
+export function settled(promise) {
+  return promise.then(() => undefined, () => undefined);
 }

@@ -5,6 +5,11 @@
 // of it. This makes the glue export IfmatchError too, from that same module (so that there is one
 // class and `instanceof` holds whichever entry a caller imported), and, for the CommonJS `nodejs`
 // build, turns the snippet (an ES module) into CommonJS, which Node 18 can `require`.
+//
+// It also gives the Lock class `[Symbol.asyncDispose]()` (release(), for `await using`) where the
+// runtime defines the symbol, the way wasm-bindgen itself adds `[Symbol.dispose]` (free()) to every
+// class: a method declared in Rust under that computed name would be named "undefined" in
+// runtimes without the symbol (Node before 18.18).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,6 +32,13 @@ if (!glue.includes(relative)) {
   process.exit(1);
 }
 
+// After the class (and, for nodejs, after its exports line): `Lock` is in the glue's module scope.
+const ASYNC_DISPOSE = '\nif (Symbol.asyncDispose) Lock.prototype[Symbol.asyncDispose] = async function () { await this.release(); };\n';
+if (!/^(?:export )?class Lock \{/m.test(glue)) {
+  console.error(`error: ${gluePath} defines no class Lock to give [Symbol.asyncDispose]`);
+  process.exit(1);
+}
+
 if (target === 'nodejs') {
   const shim = readFileSync(shimPath, 'utf8');
   const names = [...shim.matchAll(/^export (?:async )?(?:class|function) (\w+)/gm)].map((m) => m[1]);
@@ -36,7 +48,7 @@ if (target === 'nodejs') {
   }
   const commonJs = `'use strict';\n${shim.replace(/^export (?=(?:async )?(?:class|function) )/gm, '')}\nmodule.exports = { ${names.join(', ')} };\n`;
   writeFileSync(shimPath, commonJs);
-  writeFileSync(gluePath, `${glue}\nexports.IfmatchError = require(String.raw\`${relative}\`).IfmatchError;\n`);
+  writeFileSync(gluePath, `${glue}${ASYNC_DISPOSE}\nexports.IfmatchError = require(String.raw\`${relative}\`).IfmatchError;\n`);
 } else {
-  writeFileSync(gluePath, `${glue}\nexport { IfmatchError } from '${relative}';\n`);
+  writeFileSync(gluePath, `${glue}${ASYNC_DISPOSE}\nexport { IfmatchError } from '${relative}';\n`);
 }

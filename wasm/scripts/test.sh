@@ -91,4 +91,7 @@ npm install --prefix "$ROOT/examples/node" --no-audit --no-fund --loglevel=error
 node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL" --writers 4 --increments 5
 node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL_409" --writers 4 --increments 5 --strategy merge
 
+step "examples/node lock script"
+node "$ROOT/examples/node/lock.mjs" --url "$IFMATCH_URL" --workers 4 --rounds 3
+
 step "all wasm / npm checks passed"

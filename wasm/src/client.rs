@@ -12,6 +12,7 @@ use crate::error::{from_sdk, invalid_argument, relative_without_base};
 use crate::event::stats_to_js;
 use crate::fields::Fields;
 use crate::json::{from_js, nullable, object, to_js, type_name};
+use crate::lock::{self, Lock};
 use crate::options::{builder, call_options, with_call_options, CallOptions};
 use crate::precondition::{self, Write, WRITE_OPTIONS};
 use crate::update::{self, Thrown};
@@ -19,7 +20,9 @@ use crate::update::{self, Thrown};
 /// The options of `get` and `create`.
 const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout"];
 /// The options of `update`.
-const UPDATE_OPTIONS: &[&str] = &["strategy", "resolve", "signal", "headers", "timeout"];
+const UPDATE_OPTIONS: &[&str] = &[
+    "strategy", "resolve", "lock", "signal", "headers", "timeout",
+];
 
 #[wasm_bindgen(module = "/js/shim.js")]
 extern "C" {
@@ -81,10 +84,11 @@ impl Client {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
         future_to_promise(async move {
-            let (url, precondition, call) =
+            let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Put, has_base_url)?;
             let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
             let put = with_call_options!(client.put(&url, &doc, precondition), call);
+            let put = lock::under(put, under, ifmatch::Write::under);
             let written = call.link.token().run("PUT", put).await;
             written
                 .map(versioned)
@@ -98,10 +102,11 @@ impl Client {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
         future_to_promise(async move {
-            let (url, precondition, call) =
+            let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Patch, has_base_url)?;
             let patch = from_js(&merge_patch, "the merge patch").map_err(invalid_argument)?;
             let patch = with_call_options!(client.patch(&url, &patch, precondition), call);
+            let patch = lock::under(patch, under, ifmatch::Write::under);
             let written = call.link.token().run("PATCH", patch).await;
             written
                 .map(versioned)
@@ -115,7 +120,7 @@ impl Client {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
         future_to_promise(async move {
-            let (url, precondition, call) =
+            let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Delete, has_base_url)?;
             // The escape hatch sends the same write as `client.delete` (same path through the
             // SDK), without decoding the answer as `()`: that decoder alone pulls 17 KB of float
@@ -124,6 +129,7 @@ impl Client {
                 .request(ifmatch::http::Method::DELETE, &url)
                 .precondition(precondition);
             let delete = with_call_options!(delete, call);
+            let delete = lock::under(delete, under, ifmatch::Raw::under);
             let deleted = call.link.token().run("DELETE", delete).await;
             deleted
                 .map(|_| JsValue::UNDEFINED)
@@ -158,14 +164,33 @@ impl Client {
                 }
             };
             let call = call_options(&o)?;
+            let under = lock::option(&o)?;
             let update = client
                 .update::<Value>(&url, update::change(change, thrown.clone()))
                 .strategy(strategy)
                 .cancel_on(call.link.token());
+            let update = lock::under(update, under, ifmatch::Update::under);
             let updated = with_call_options!(update, call).await;
             updated
                 .map(versioned)
                 .map_err(|e| call.link.reject(&e, thrown.take()))
+        })
+    }
+
+    /// `lock(url, { ttl, wait, owner, signal, headers, timeout })` → a `Lock`: takes a lock on
+    /// the resource, renewed in the background until it is released.
+    pub fn lock(&self, url: JsValue, options: JsValue) -> Promise {
+        let client = self.inner.clone();
+        let has_base_url = self.has_base_url;
+        future_to_promise(async move {
+            let url = url_arg(&url, has_base_url)?;
+            let (request, o) = lock::request(client.lock(&url), &options)?;
+            let call = call_options(&o)?;
+            let request = with_call_options!(request, call);
+            let guard = call.link.token().run("POST", request).await;
+            guard
+                .map(Lock::wrap)
+                .map_err(|e| call.link.reject(&e, None))
         })
     }
 
@@ -197,18 +222,27 @@ fn request(
     Ok((url, call_options(&o)?))
 }
 
-/// The URL, the precondition and the call options of a write.
+/// The URL, the precondition, the call options and the `lock` of a write.
 fn write_request(
     url: &JsValue,
     options: &JsValue,
     write: Write,
     has_base_url: bool,
-) -> Result<(String, ifmatch::Precondition, CallOptions), JsValue> {
+) -> Result<WriteRequest, JsValue> {
     let url = url_arg(url, has_base_url)?;
     let o = Fields::new(options, "options", WRITE_OPTIONS).map_err(invalid_argument)?;
     let precondition = precondition::from_options(&o, write).map_err(invalid_argument)?;
-    Ok((url, precondition, call_options(&o)?))
+    let call = call_options(&o)?;
+    Ok((url, precondition, call, lock::option(&o)?))
 }
+
+/// What [`write_request`] finds in a write's arguments.
+type WriteRequest = (
+    String,
+    ifmatch::Precondition,
+    CallOptions,
+    Option<std::rc::Rc<ifmatch::LockGuard>>,
+);
 
 fn versioned(v: Versioned<Value>) -> JsValue {
     object(&[

@@ -51,8 +51,65 @@ pub(crate) fn relative_without_base(url: &str) -> JsValue {
 /// An SDK error as an `IfmatchError`; `cause` is what user code (a change function, resolver or
 /// strategy function) threw, else what `fetch` threw.
 pub(crate) fn from_sdk(err: &Error, cause: Option<JsValue>) -> JsValue {
-    let hint = hint(err);
-    let summary = summary(err);
+    worded(err, summary(err), hint(err), cause)
+}
+
+/// Which call on a `Lock` an error is about: the SDK words a lost lock for a write.
+#[derive(Clone, Copy)]
+pub(crate) enum LockCall {
+    Write,
+    Renew,
+    Release,
+}
+
+/// An error of `lock.renew()` or `lock.release()`, worded for that call.
+pub(crate) fn lock_error(err: &Error, call: LockCall) -> JsValue {
+    let Error::LockLost { url, reason, .. } = err else {
+        return from_sdk(err, None);
+    };
+    let (summary, hint) = match call {
+        LockCall::Release => (
+            format!("the lock on {url} had been lost before release() ({reason})"),
+            "writes made under it after that were refused or not sent; re-read the resource to see what is stored",
+        ),
+        _ => (format!("the lock on {url} was lost ({reason})"), LOCK_LOST),
+    };
+    worded(err, Cow::Owned(summary), Some(Cow::Borrowed(hint)), None)
+}
+
+/// What to do after a lost lock.
+const LOCK_LOST: &str = "take the lock again (client.lock()) and re-read the resource before writing: someone else may have changed it meanwhile";
+
+/// A `Lock` used after `release()` or `free()` (for a write: as its `lock` option): code
+/// `lock_lost`, nothing sent. `url` is `None` for a freed `Lock`, whose state is gone.
+pub(crate) fn released(url: Option<&str>, call: LockCall) -> JsValue {
+    let what = match url {
+        Some(url) => format!("the lock on {url} was released"),
+        None => {
+            "the lock was freed (lock.free(), or the end of a `using` block), which released it"
+                .to_owned()
+        }
+    };
+    let message = match call {
+        LockCall::Renew => format!("{what}; renew() needs a held lock; {LOCK_LOST}"),
+        _ => format!("{what} before this write, so it was not sent; {LOCK_LOST}"),
+    };
+    let options = object(&[
+        ("code", JsValue::from_str("lock_lost")),
+        ("hint", JsValue::from_str(LOCK_LOST)),
+        ("url", nullable(url)),
+    ]);
+    IfmatchError::new(&message, &options).into()
+}
+
+/// `err` as an `IfmatchError` with the given wording: the message is the summary, then `; ` and
+/// the hint.
+fn worded(
+    err: &Error,
+    summary: Cow<'_, str>,
+    hint: Option<Cow<'static, str>>,
+    cause: Option<JsValue>,
+) -> JsValue {
     let message = match &hint {
         Some(hint) => format!("{summary}; {hint}"),
         None => summary.into_owned(),
@@ -114,6 +171,11 @@ fn config_message(field: &str, reason: &str) -> String {
         "retry.conflict_factor" => "options.retry.conflictBackoff.factor must be a finite number of at least 1".to_owned(),
         "attempt_timeout" => "options.timeout must be more than 0, or null for no limit".to_owned(),
         "header" => format!("options.headers: {reason}"),
+        // The SDK names its builder method `.under(&lock)`; here it is the write's `lock` option.
+        "lock" => format!(
+            "{}; say which lock a write is made under with its lock option: {{ lock }}",
+            reason.split_once(';').map_or(reason, |(what, _)| what)
+        ),
         _ => format!("invalid configuration for {field}: {reason}"),
     }
 }
@@ -150,12 +212,26 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
         Error::RateLimited { .. } => {
             "slow down, or raise retry.maxAttempts / retry.totalDeadlineMs; error.retryAfterMs is the server's last hint"
         }
+        Error::Unavailable { .. } if err.problem().is_some_and(|p| p.type_.ends_with("lock-queue-full")) => {
+            "too many clients are waiting for this lock; retry after error.retryAfterMs, or without wait to fail at once while it is held"
+        }
         Error::Unavailable {
             method, attempts, ..
         } if *attempts == 1 && matches!(*method, Method::POST | Method::PATCH) => {
             "it was not resent, because a proxy may answer 503 after the server applied it: read before retrying, or set serverHonoursIdempotencyKeys: true if the server replays keyed requests"
         }
         Error::Unavailable { .. } => "the server is down or overloaded; retry later",
+        // Refused a lock (`POST …/lock`): another client held it throughout.
+        Error::Locked { method, url, .. }
+            if *method == Method::POST
+                && url.split_once('?').map_or(url.as_str(), |(path, _)| path).ends_with("/lock") =>
+        {
+            "queue for it with client.lock(url, { wait: ms }) (or a longer wait), or retry after error.retryAfterMs, when it expires; error.problem.owner names the holder when the server says"
+        }
+        Error::Locked { .. } => {
+            "take the lock yourself with client.lock(url, { wait: ms }) before writing (it queues for it), or retry after error.retryAfterMs, when it expires; error.problem.owner names the holder when the server says"
+        }
+        Error::LockLost { .. } => LOCK_LOST,
         Error::RetryAfterTooLong { .. } => {
             "retry after error.retryAfterMs, or use retry.longWait: 'clamp' / a larger retry.maxRetryAfterMs"
         }

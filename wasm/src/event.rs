@@ -73,6 +73,11 @@ fn to_js(event: &Event) -> Option<JsValue> {
             ("url", text(url)),
             ("host", text(host)),
         ]),
+        Event::LockLost { url, reason, .. } => object(&[
+            ("type", text("lockLost")),
+            ("url", text(url)),
+            ("reason", text(reason)),
+        ]),
         _ => return None,
     })
 }

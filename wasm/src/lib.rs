@@ -1,7 +1,8 @@
 //! wasm-bindgen adapter that exposes the ifmatch SDK to JavaScript as the npm package `ifmatch`.
 //!
 //! This crate has no logic of its own: it converts JavaScript values to the SDK's types, calls
-//! the SDK, and converts results, events and errors back. Its transport is one `fetch` call per
+//! the SDK, and converts results, events and errors back. The one thing it keeps is the SDK's
+//! lock guard, inside the exported `Lock` class (`lock.rs`). Its transport is one `fetch` call per
 //! request (the `fetch` client option, or the global one). The little JavaScript it needs (the
 //! `IfmatchError` class, the `fetch` call, an aborted signal's reason) is `wasm/js/shim.js`,
 //! which wasm-bindgen copies next to the glue; `wasm/scripts/build.sh` exports the class from it. The JavaScript API it exports (and the
@@ -31,6 +32,8 @@ mod fields;
 #[cfg(target_arch = "wasm32")]
 mod json;
 #[cfg(target_arch = "wasm32")]
+mod lock;
+#[cfg(target_arch = "wasm32")]
 mod options;
 #[cfg(target_arch = "wasm32")]
 mod precondition;
@@ -43,6 +46,8 @@ mod update;
 pub use client::Client;
 #[cfg(target_arch = "wasm32")]
 pub use error::is_ifmatch_error;
+#[cfg(target_arch = "wasm32")]
+pub use lock::Lock;
 
 /// The version of the `ifmatch` npm package (equal to the Rust crate version).
 #[cfg(target_arch = "wasm32")]

@@ -192,7 +192,7 @@ fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
 
 /// Milliseconds (finite, not negative) as a duration, rounded to whole nanoseconds; huge values
 /// saturate at about 584 years instead of panicking as `Duration::from_secs_f64` would.
-fn ms(value: f64) -> Duration {
+pub(crate) fn ms(value: f64) -> Duration {
     Duration::from_nanos((value * 1_000_000.0).round() as u64)
 }
 

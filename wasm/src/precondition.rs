@@ -14,6 +14,7 @@ pub(crate) const WRITE_OPTIONS: &[&str] = &[
     "ifMatch",
     "createOnly",
     "unconditional",
+    "lock",
     "signal",
     "headers",
     "timeout",
@@ -48,6 +49,11 @@ pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition,
         .filter(|name| o.get(name).is_some())
         .collect();
     match given.as_slice() {
+        // Under a lock nobody else writes, so a document read after taking it is current.
+        [] if o.get("lock").is_some() => Err(format!(
+            "{}; under a lock, {{ unconditional: true }} is safe for a document read after the lock was taken",
+            write.needs()
+        )),
         [] => Err(write.needs().to_owned()),
         ["ifMatch"] => if_match(&o.get("ifMatch").unwrap_or(JsValue::NULL)),
         [flag] => {

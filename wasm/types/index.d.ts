@@ -47,12 +47,26 @@ export interface RequestOptions {
   timeout?: number | null;
 }
 
+/** The `lock` option of writes and `update`. */
+export interface UnderLockOptions {
+  /**
+   * The {@link Lock} this write is made under: it carries that lock's token. Needed only when
+   * tasks sharing the client each hold a `Lock` on the resource (then a write without it is
+   * refused with `invalid_config`); otherwise the client's one `Lock` on the resource is used by
+   * itself. A released or freed `Lock` rejects with `lock_lost` before anything is sent.
+   */
+  lock?: Lock;
+}
+
 /**
  * The version a `put`, `patch` or `delete` is conditional on; give exactly one of `ifMatch`,
  * `createOnly` and `unconditional`. The client never takes it from its cache: another caller
  * sharing the client may have written since your read, and that write must not be overwritten.
+ * Under a {@link Lock}, `{ unconditional: true }` is safe for a document read after the lock was
+ * taken.
  */
 export type WriteOptions = RequestOptions &
+  UnderLockOptions &
   (
     | {
         /**
@@ -134,7 +148,7 @@ export type StrategyDecision = 'reapply' | 'abort' | { write: Json };
 export type StrategyFunction = (conflict: StrategyConflict) => StrategyDecision;
 
 /** Options of `update`. */
-export interface UpdateOptions extends RequestOptions {
+export interface UpdateOptions extends RequestOptions, UnderLockOptions {
   /** Conflict recovery: a built-in strategy or a function; default `reapply`. */
   strategy?: Strategy | StrategyFunction;
   /** Decides overlapping edits for `strategy: 'merge'`; with another strategy it is an `invalid_argument`. */
@@ -147,6 +161,26 @@ export interface UpdateOptions extends RequestOptions {
  * synchronous and may run more than once (once per attempt).
  */
 export type Change<T = Json> = (doc: T) => T | void;
+
+/**
+ * Options of `lock`. Durations are milliseconds, named like `timeout` (`ttl`, not `ttlMs`).
+ * `timeout` bounds the acquisition's request on top of `wait`.
+ */
+export interface LockOptions extends RequestOptions {
+  /**
+   * The lease to ask for, in milliseconds (at least 1; default 30000). The server may grant less
+   * (the reference server caps it at `--max-lock-ttl`, 300000 by default): `lock.ttlMs` is what
+   * it granted. The lock renews itself in the background a third of the lease before it ends.
+   */
+  ttl?: number;
+  /**
+   * How long to wait in the server's first-come-first-served queue while another client holds
+   * the lock, in milliseconds (default 0: reject at once with code `locked`).
+   */
+  wait?: number;
+  /** A name for the holder, shown to clients the lock refuses (`error.problem.owner`). */
+  owner?: string;
+}
 
 /** Retry and backoff settings; every field is optional and defaults to the chosen preset. */
 export interface RetryOptions {
@@ -246,7 +280,7 @@ export interface ClientOptions {
   trustWriteBodies?: boolean;
   /** Retry and backoff for conflicts, 429 and 503. */
   retry?: RetryOptions;
-  /** Called synchronously for every retry-related event. Errors thrown here are ignored. */
+  /** Called synchronously for every retry- and lock-related event. Errors thrown here are ignored. */
   onEvent?: (event: ClientEvent) => void;
 }
 
@@ -256,7 +290,7 @@ export type HintSource = 'retryAfterMs' | 'retryAfterSeconds' | 'retryAfterDate'
 /** What conflict recovery did after a refused write. */
 export type ConflictOutcome = 'reapplied' | 'merged' | 'overwritten' | 'replaced' | 'mergeFailed' | 'aborted' | 'gaveUp';
 
-/** Events fired only when the client retries or gives up retrying. */
+/** Events fired when the client retries or gives up retrying, and when it loses a lock. */
 export type ClientEvent =
   | { type: 'attempt'; method: string; url: string; attempt: number }
   | {
@@ -279,7 +313,18 @@ export type ClientEvent =
       hintMs: number | null;
       hintSource: HintSource | null;
     }
-  | { type: 'budgetExhausted'; method: string; url: string; host: string };
+  | { type: 'budgetExhausted'; method: string; url: string; host: string }
+  | {
+      /**
+       * A {@link Lock} was lost: its renewal (or a write under it) was refused, or it expired
+       * unrenewed. Writes under it now reject with code `lock_lost`.
+       */
+      type: 'lockLost';
+      /** The locked resource's absolute URL. */
+      url: string;
+      /** What happened, e.g. the server's refusal. */
+      reason: string;
+    };
 
 /** Counters since the client was made. */
 export interface Stats {
@@ -325,6 +370,8 @@ export type ErrorCode =
   | 'retry_after_too_long'
   | 'retry_budget_exhausted'
   | 'missing_etag'
+  | 'locked'
+  | 'lock_lost'
   | 'decode'
   | 'encode'
   | 'change_failed';
@@ -370,7 +417,7 @@ export class IfmatchError extends Error {
   status: number | null;
   /** The parsed problem+json body, or `null`. */
   problem: Problem | null;
-  /** How long the server asked to wait, for throttling errors, or `null`. */
+  /** How long the server asked to wait (throttling errors), or until its lock expires (`locked`), or `null`. */
   retryAfterMs: number | null;
   /** The resource's current ETag, when a conflict error knows it, or `null`. */
   currentEtag: string | null;
@@ -412,6 +459,12 @@ export class Client {
   delete(url: string, options: WriteOptions): Promise<void>;
   /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
   update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
+  /**
+   * Takes a lock on the resource (`POST {url}/lock`): resolves to a {@link Lock} once the server
+   * grants it; rejects with code `locked` while another client holds it (after `wait`, if given).
+   * While the `Lock` is held, this client's writes of the resource carry its token.
+   */
+  lock(url: string, options?: LockOptions): Promise<Lock>;
   /** A snapshot of the client's counters. */
   stats(): Stats;
   /** Releases the client's memory now instead of at garbage collection; the client is unusable after. */
@@ -423,10 +476,64 @@ export class Client {
   [Symbol.dispose](): void;
 }
 
+/**
+ * A held lock on one resource, from `client.lock()`. While it is held, the client's writes of
+ * the resource carry its token (`Lock-Token`) and a background task renews it a third of its
+ * lease before it ends, until `release()`. Release it when done: `await lock.release()`, or
+ * `await using lock = await client.lock(url)`. A `Lock` that is garbage-collected unreleased is
+ * released in the background, at an unknown time; until then it keeps renewing.
+ */
+export class Lock {
+  /** Made only by `client.lock()`. */
+  private constructor();
+  /** The locked resource's absolute URL. */
+  readonly url: string;
+  /** The lock token, sent as `Lock-Token` with writes. */
+  readonly token: string;
+  /** The server's fencing number: higher for every later lock (for fencing other systems); `null` if it sent none. */
+  readonly fencing: number | null;
+  /** The holder's name as given or granted, or `null`. */
+  readonly owner: string | null;
+  /** The lease the server granted (last renewal), in milliseconds. */
+  readonly ttlMs: number;
+  /** Milliseconds before the lock ends unless renewed; 0 once released. */
+  readonly expiresInMs: number;
+  /**
+   * `null` while the lock is held; otherwise why not: lost (a renewal or a write under it was
+   * refused, or it expired unrenewed), or `'it was released'`.
+   */
+  readonly lost: string | null;
+  /**
+   * Renews the lease now (the lock also renews itself). Rejects with `lock_lost` when the server
+   * no longer honours the token, or after `release()`.
+   */
+  renew(): Promise<void>;
+  /**
+   * Releases the lock; the client's writes of the resource no longer carry its token. Rejects
+   * with `lock_lost` if the lock had been lost before (writes under it after that were refused).
+   * Calling it again resolves once the first call is done.
+   */
+  release(): Promise<void>;
+  /**
+   * Frees the object now: the lock is released in the background, without waiting or reporting
+   * errors; the object is unusable after. Prefer `release()`.
+   */
+  free(): void;
+  /** The same as `free()`, for `using lock = …` (prefer `await using`, which waits for the release). */
+  [Symbol.dispose](): void;
+  /**
+   * `release()`, for `await using lock = await client.lock(url)`. Present where the runtime
+   * defines `Symbol.asyncDispose` (Node 18.18+/20.4+, current browsers).
+   */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 declare global {
   interface SymbolConstructor {
     /** The well-known symbol of explicit resource management (`using`); ES2026, TypeScript lib `esnext.disposable`. */
     readonly dispose: unique symbol;
+    /** The well-known symbol of explicit resource management (`await using`); ES2026, TypeScript lib `esnext.disposable`. */
+    readonly asyncDispose: unique symbol;
   }
 }
 

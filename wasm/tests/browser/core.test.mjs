@@ -214,6 +214,47 @@ test('browser: an injected fetch carries the requests and gets credentials; a ca
   });
 });
 
+test('browser: await using a Lock: writes carry its token, others get locked, it renews itself and is released at the end of the block', async () => {
+  // A string, not a function: the Node that runs this file cannot parse `await using`; Chromium can.
+  const out = await inPage(strict, `async ({ Client, Lock }, items, base) => {
+    const path = await items.createItem(base, { n: 0 });
+    const events = [];
+    const holder = new Client({ baseUrl: base, onEvent: (event) => events.push(event.type) });
+    const other = new Client({ baseUrl: base });
+    let facts;
+    let refused;
+    let heldInside;
+    {
+      await using lock = await holder.lock(path, { ttl: 900, owner: 'page' });
+      facts = { isLock: lock instanceof Lock, owner: lock.owner, ttlMs: lock.ttlMs, lost: lock.lost, url: lock.url };
+      await holder.put(path, { n: 1 }, { unconditional: true });
+      refused = await items.rejectsWith(other.put(path, { n: 100 }, { unconditional: true }), 'locked');
+      await new Promise((done) => setTimeout(done, 1900)); // more than twice the TTL: renewed meanwhile
+      await holder.put(path, { n: 2 }, { unconditional: true, lock });
+      heldInside = (await items.lockState(base, path)).status;
+      facts.lostAfterWait = lock.lost;
+    }
+    const afterBlock = (await items.lockState(base, path)).status;
+    await other.put(path, { n: 3 }, { unconditional: true });
+    return {
+      facts,
+      refused: { status: refused.status, owner: refused.problem.owner, retryAfter: typeof refused.retryAfterMs },
+      heldInside,
+      afterBlock,
+      events,
+      stored: (await items.readItem(base, path)).value,
+      base,
+      path,
+    };
+  }`);
+  assert.deepEqual(out.facts, { isLock: true, owner: 'page', ttlMs: 900, lost: null, url: `${out.base}${out.path}`, lostAfterWait: null });
+  assert.deepEqual(out.refused, { status: 423, owner: 'page', retryAfter: 'number' });
+  assert.equal(out.heldInside, 200);
+  assert.equal(out.afterBlock, 404, 'the end of the block released the lock');
+  assert.deepEqual(out.events, [], 'no lockLost');
+  assert.deepEqual(out.stored, { n: 3 });
+});
+
 test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL", async () => {
   // A fresh page, so the module has not been initialised by the auto-initialising entry.
   const page = await strict.page.browser().newPage();

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createServer } from 'node:net';
 import { Client, IfmatchError } from 'ifmatch';
 import { env } from '../support/env.mjs';
-import { createItem, writeBehind } from '../support/items.mjs';
+import { breakLock, createItem, writeBehind } from '../support/items.mjs';
 import { startStub } from '../support/stub.mjs';
 
 const SNAPSHOT = new URL('./snapshots/messages.json', import.meta.url);
@@ -51,7 +51,12 @@ test('error messages name what was wrong and what to do', async (t) => {
   ][index] ?? { status: 200, headers: { etag: '"v9"' }, body: { n: 'theirs' } });
   const notJson = await startStub(() => ({ status: 200, headers: { 'content-type': 'text/html' }, body: undefined, raw: '<html>' }));
   const unauthorized = await startStub(() => ({ status: 401, body: { type: 'about:blank', title: 'Unauthorized', status: 401 } }));
-  for (const stub of [throttling, weak, hanging, unavailable, redirecting, ambiguous, notJson, unauthorized]) t.after(stub.close);
+  const queueFull = await startStub(() => ({
+    status: 503,
+    headers: { 'retry-after': '3', 'content-type': 'application/problem+json' },
+    body: { type: 'urn:ifmatch:problem:lock-queue-full', title: 'Lock queue full', status: 503 },
+  }));
+  for (const stub of [throttling, weak, hanging, unavailable, redirecting, ambiguous, notJson, unauthorized, queueFull]) t.after(stub.close);
   const closed = `http://127.0.0.1:${await closedPort()}`;
   // A client whose cached copy is stale; `retry` decides whether update() may recover.
   const stale = async (retry = { maxConflictAttempts: 1 }) => {
@@ -60,6 +65,19 @@ test('error messages name what was wrong and what to do', async (t) => {
     const read = await reader.get(path);
     await writeBehind(env.url, path, () => ({ title: 'theirs' }));
     return { path, reader, read };
+  };
+  // A document locked by another client ("someone") for a short while.
+  const lockedByOther = async () => {
+    const path = await createItem(env.url, { n: 0 });
+    const lock = await new Client({ baseUrl: env.url }).lock(path, { ttl: 1000, owner: 'someone' });
+    return { path, lock };
+  };
+  // A lock of `client` on a new document, broken behind its back.
+  const broken = async () => {
+    const path = await createItem(env.url, { n: 0 });
+    const lock = await client.lock(path, { ttl: 1000 });
+    await breakLock(env.url, path);
+    return { path, lock };
   };
   const cases = {
     'options not an object': () => new Client('http://x'),
@@ -136,6 +154,50 @@ test('error messages name what was wrong and what to do', async (t) => {
     'unavailable create (not resent)': () => new Client({ baseUrl: unavailable.url }).create('/items', { n: 1 }),
     'redirected write': () => new Client({ baseUrl: redirecting.url }).delete('/items/x', { ifMatch: '"1"' }),
     'outcome unknown': () => new Client({ baseUrl: ambiguous.url }).put('/items/x', { n: 2 }, { ifMatch: '"1"' }),
+    'lock ttl zero': () => client.lock('/items/x', { ttl: 0 }),
+    'lock option ttlMs (renamed)': () => client.lock('/items/x', { ttlMs: 1000 }),
+    'lock option not a Lock': () => client.put('/items/x', { n: 1 }, { unconditional: true, lock: {} }),
+    'write under a lock without a precondition': () => client.put('/items/x', { n: 1 }, { lock: null }),
+    'lock held by another client': async () => {
+      const { path, lock } = await lockedByOther();
+      try { await client.lock(path); } finally { await lock.release(); }
+    },
+    'write to a resource locked by another client': async () => {
+      const { path, lock } = await lockedByOther();
+      try { await client.put(path, { n: 1 }, { unconditional: true }); } finally { await lock.release(); }
+    },
+    'lock wait queue full': () => new Client({ baseUrl: queueFull.url }).lock('/items/x', { wait: 1000 }),
+    'write under a broken lock': async () => {
+      const { path, lock } = await broken();
+      try { await client.put(path, { n: 1 }, { unconditional: true }); } finally { await lock.release().catch(() => {}); }
+    },
+    'release of a broken lock': async () => { const { lock } = await broken(); await lock.release(); },
+    'renew of a broken lock': async () => {
+      const { lock } = await broken();
+      try { await lock.renew(); } finally { await lock.release().catch(() => {}); }
+    },
+    'write under a released lock': async () => {
+      const path = await createItem(env.url, { n: 0 });
+      const lock = await client.lock(path, { ttl: 1000 });
+      await lock.release();
+      await client.put(path, { n: 1 }, { unconditional: true, lock });
+    },
+    'renew after release': async () => {
+      const path = await createItem(env.url, { n: 0 });
+      const lock = await client.lock(path, { ttl: 1000 });
+      await lock.release();
+      await lock.renew();
+    },
+    'write with two locks of the client on the resource': async () => {
+      const { path, lock } = await broken();
+      const current = await client.lock(path, { ttl: 1000 });
+      try {
+        await client.put(path, { n: 1 }, { unconditional: true });
+      } finally {
+        await lock.release().catch(() => {});
+        await current.release();
+      }
+    },
   };
   const actual = {};
   for (const [name, operation] of Object.entries(cases)) actual[name] = await message(operation);

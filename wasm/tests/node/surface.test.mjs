@@ -29,6 +29,23 @@ test('Client has exactly the methods index.d.ts declares', () => {
   assert.deepEqual(methods, declaredMethods);
 });
 
+test('Lock has exactly the members index.d.ts declares; asyncDispose is release() and dispose is free()', () => {
+  const lockBody = declarations.slice(declarations.indexOf('export class Lock'));
+  const body = lockBody.slice(0, lockBody.indexOf('\n}'));
+  const declared = [...body.matchAll(/^ {2}(?:readonly )?(\w+)[(:]/gm)].map((m) => m[1]).filter((name) => name !== 'constructor').sort();
+  const prototype = esm.Lock.prototype;
+  const actual = Object.getOwnPropertyNames(prototype).filter((name) => name !== 'constructor' && !name.startsWith('__')).sort();
+  assert.deepEqual(actual, declared);
+  for (const getter of ['url', 'token', 'fencing', 'owner', 'ttlMs', 'expiresInMs', 'lost']) {
+    assert.equal(typeof Object.getOwnPropertyDescriptor(prototype, getter).get, 'function', `${getter} is a getter`);
+  }
+  assert.equal(prototype[Symbol.dispose], prototype.free);
+  assert.equal(typeof prototype[Symbol.asyncDispose], 'function');
+  assert.match(body, /^ {2}\[Symbol\.dispose\]\(\): void;$/m);
+  assert.match(body, /^ {2}\[Symbol\.asyncDispose\]\(\): Promise<void>;$/m);
+  assert.equal(esm.Lock, cjs.Lock);
+});
+
 test('the ESM and CommonJS entries share one instance of the package, IfmatchError included', () => {
   assert.equal(esm.Client, cjs.Client);
   assert.equal(esm.IfmatchError, cjs.IfmatchError);

@@ -60,19 +60,23 @@ const SCRIPT = (importLine) => `${importLine}
   await client.put(created.location, { ...read.value, n: 0 }, { ifMatch: read.etag });
   const stale = await client.put(created.location, read.value, { ifMatch: read.etag }).catch((err) => err.code);
   if (stale !== 'precondition_failed') throw new Error('a put from a stale read was not refused: ' + stale);
-  const updated = await client.update(created.location, (doc) => ({ ...doc, n: doc.n + 1 }));
+  const lock = await client.lock(created.location, { ttl: 1000 });
+  if (!(lock instanceof Lock)) throw new Error('client.lock() did not resolve to a Lock');
+  const updated = await client.update(created.location, (doc) => ({ ...doc, n: doc.n + 1 }), { lock });
+  await lock[Symbol.asyncDispose]();
+  if (lock.lost !== 'it was released') throw new Error('[Symbol.asyncDispose]() did not release the lock: ' + lock.lost);
   console.log(JSON.stringify(updated.value));
 })().catch((err) => { console.error(err.code, err.message); process.exit(1); });
 `;
 
 test('a fresh project can require() the installed package and use it', async () => {
-  await writeFile(join(project, 'use.cjs'), SCRIPT("const { Client, IfmatchError } = require('ifmatch');"));
+  await writeFile(join(project, 'use.cjs'), SCRIPT("const { Client, IfmatchError, Lock } = require('ifmatch');"));
   const { stdout } = await run('node', ['use.cjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
   assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
 });
 
 test('a fresh project can import the installed package and use it', async () => {
-  await writeFile(join(project, 'use.mjs'), SCRIPT("import { Client, IfmatchError } from 'ifmatch';"));
+  await writeFile(join(project, 'use.mjs'), SCRIPT("import { Client, IfmatchError, Lock } from 'ifmatch';"));
   const { stdout } = await run('node', ['use.mjs'], { cwd: project, env: { ...process.env, IFMATCH_URL: env.url } });
   assert.deepEqual(JSON.parse(stdout), { from: 'consumer', n: 1 });
 });

@@ -66,3 +66,16 @@ export async function spendToken(base, path) {
   }
   throw new Error(`GET ${path} stayed throttled; is another test using the rate-limited server?`);
 }
+
+/** The lock on a document as the server shows it (`GET {path}/lock`): `{ status, value }` (404: nobody holds it). */
+export async function lockState(base, path) {
+  const res = await fetch(new URL(`${path}/lock`, base));
+  const text = await res.text();
+  return { status: res.status, value: text ? JSON.parse(text) : null };
+}
+
+/** Breaks whoever's lock on a document behind the holder's back (`DELETE {path}/lock?break=true`). */
+export async function breakLock(base, path) {
+  const res = await fetch(new URL(`${path}/lock?break=true`, base), { method: 'DELETE' });
+  check(res.status === 204, `DELETE ${path}/lock?break=true answered ${res.status}: ${await res.text()}`);
+}

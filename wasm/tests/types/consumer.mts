@@ -4,9 +4,11 @@ import {
   Client,
   IfmatchError,
   isIfmatchError,
+  Lock,
   type ClientEvent,
   type ErrorCode,
   type Json,
+  type LockOptions,
   type MergeConflict,
   type Stats,
   type WriteOptions,
@@ -76,6 +78,21 @@ export async function example(signal: AbortSignal): Promise<string> {
     strategy: ({ theirs, attempt }) => (attempt > 3 ? 'abort' : { write: theirs }),
   });
   await client.delete('/items/1', { ifMatch: updated.etag });
+  const lockOptions: LockOptions = { ttl: 10_000, wait: 5_000, owner: 'report-job', signal, headers: { 'x-job': '7' }, timeout: null };
+  const lock: Lock = await client.lock('/items/1', lockOptions);
+  const lockFacts: [string, string, number | null, string | null, number, number, string | null] = [
+    lock.url, lock.token, lock.fencing, lock.owner, lock.ttlMs, lock.expiresInMs, lock.lost,
+  ];
+  await client.put('/items/1', { title, done: true }, { unconditional: true, lock });
+  await client.patch('/items/1', { done: false }, { ifMatch: saved.etag, lock, timeout: 1000 });
+  await client.update<Todo>('/items/1', (doc) => ({ ...doc, done: true }), { strategy: 'reapply', lock });
+  await lock.renew();
+  await lock.release();
+  await lock[Symbol.asyncDispose]();
+  (await client.lock('/items/2'))[Symbol.dispose]();
+  for (const event of events) {
+    if (event.type === 'lockLost') return `${event.url} ${event.reason} ${lockFacts.join()}`;
+  }
   const stats: Stats = client.stats();
   try {
     await client.get('/items/2');
@@ -89,6 +106,8 @@ export async function example(signal: AbortSignal): Promise<string> {
     if (isIfmatchError(err)) {
       const code: ErrorCode = err.code;
       if (code === 'timeout' || code === 'outcome_unknown' || code === 'redirected' || code === 'unavailable') return code;
+      if (code === 'locked') return `${err.retryAfterMs} ${String(err.problem?.owner)}`;
+      if (code === 'lock_lost') return err.hint ?? code;
       const status: number | null = err.status;
       const type: string | undefined = err.problem?.type;
       return `${code} ${status} ${type} ${err.conflictPaths.join()} ${err.retryAfterMs}`;
@@ -124,6 +143,18 @@ new Client({ attemptTimeoutMs: 1000 });
 new Client({ credentials: 'always' });
 // @ts-expect-error: per-call headers are strings
 await client.get('/items/1', { headers: { 'x-n': 1 } });
+// @ts-expect-error: a Lock comes from client.lock()
+new Lock();
+// @ts-expect-error: lock durations are milliseconds
+await client.lock('/items/1', { ttl: '10s' });
+// @ts-expect-error: the lock option is spelled ttl
+await client.lock('/items/1', { ttlMs: 10_000 });
+// @ts-expect-error: reads take no lock
+await client.get('/items/1', { lock: await client.lock('/items/1') });
+// @ts-expect-error: the lock option takes a Lock, not its token
+await client.put('/items/1', { n: 1 }, { unconditional: true, lock: 'lock-1' });
+// @ts-expect-error: a Lock's facts are read-only
+(await client.lock('/items/1')).token = 'x';
 // @ts-expect-error: an IfmatchError needs a code
 export const made = new IfmatchError('x', {});
 export const ok = new IfmatchError('PUT refused', { code: 'precondition_failed', status: 412, cause: new Error('x') });
