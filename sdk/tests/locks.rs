@@ -286,3 +286,74 @@ async fn tasks_sharing_a_client_say_which_lock_a_write_is_under() {
     assert_eq!(header(&puts(&server).await[1], "lock-token"), Some("\"b\""));
     second.release().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_lock_ended_by_its_holders_delete_releases_without_a_request() {
+    let server = MockServer::start().await;
+    lockable(&server, 30_000).await;
+    Mock::given(method("DELETE"))
+        .and(path("/items/1"))
+        .and(has_header("lock-token", "\"tok-1\""))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let lock = h.client.lock("/items/1").owner("me").await.unwrap();
+    let read = h.client.get::<Value>("/items/1").await.unwrap();
+    h.client.delete("/items/1", &read).await.unwrap();
+    lock.release().await.unwrap();
+    let lock_deletes = received(&server, "DELETE")
+        .await
+        .into_iter()
+        .filter(|r| r.url.path() == "/items/1/lock")
+        .count();
+    assert_eq!(lock_deletes, 0, "the DELETE ended the lock with the resource");
+}
+
+#[tokio::test]
+async fn a_write_cannot_borrow_the_token_of_a_lock_on_another_resource() {
+    let server = MockServer::start().await;
+    lockable(&server, 30_000).await;
+    Mock::given(method("PUT"))
+        .and(path("/items/2"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let lock = h.client.lock("/items/1").owner("me").await.unwrap();
+    let err = h
+        .client
+        .put("/items/2", &json!({}), ifmatch::Precondition::unconditional())
+        .under(&lock)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_config", "{err}");
+    assert!(err.to_string().contains("another resource"), "{err}");
+    lock.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn renewals_and_the_release_repeat_the_acquires_headers() {
+    let server = MockServer::start().await;
+    lockable(&server, 300).await;
+    Mock::given(method("PUT"))
+        .and(path("/items/1/lock"))
+        .and(has_header("authorization", "Bearer per-request"))
+        .respond_with(json_response(200, json!({"token": "tok-1", "ttl_ms": 300}), None))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let lock = h
+        .client
+        .lock("/items/1")
+        .owner("me")
+        .header("authorization", "Bearer per-request")
+        .await
+        .unwrap();
+    lock.renew().await.unwrap();
+    lock.release().await.unwrap();
+    let deletes = received(&server, "DELETE").await;
+    assert_eq!(header(&deletes[0], "authorization"), Some("Bearer per-request"));
+}

@@ -106,11 +106,12 @@ impl LockRequest {
         let response = client
             .lock_call(&mut op, Method::POST, &target, None, Some(&body))
             .await?;
-        let grant: Grant =
-            serde_json::from_slice(&response.body).map_err(|source| Error::Decode {
-                url: target.clone(),
-                source,
-            })?;
+        let grant = Grant::parse(&response.body).ok_or_else(|| Error::Decode {
+            url: target.clone(),
+            source: serde::de::Error::custom(
+                "the answer is not a lock grant: it needs a non-empty `token` and a positive `ttl_ms`",
+            ),
+        })?;
         let header = match response.headers.get("lock-token") {
             Some(value) => value.clone(),
             None => HeaderValue::from_str(&format!("\"{}\"", grant.token)).map_err(|_| {
@@ -129,6 +130,8 @@ impl LockRequest {
             grant.ttl(),
             Instant::now(),
         ));
+        // Renewals and the release go with the acquire's own headers (e.g. authorization).
+        state.set_headers(options.headers.clone());
         let key = client.key(&url);
         client.inner.locks.insert(key.clone(), state.clone());
         let renewing = spawn(Box::pin(keep_alive(client.clone(), Arc::downgrade(&state))));
@@ -308,7 +311,7 @@ impl Client {
 
     async fn renew_lock(&self, state: &LockState) -> Result<(), Error> {
         let url = lock_url(&state.url);
-        let mut op = self.op(&Options::default());
+        let mut op = self.op(&state.options());
         let body = json!({ "ttl_ms": millis(state.ttl()) });
         let renewed = self
             .lock_call(&mut op, Method::PUT, &url, Some(&state.header), Some(&body))
@@ -324,9 +327,13 @@ impl Client {
     }
 
     async fn release_lock(&self, state: &LockState) -> Result<(), Error> {
+        if state.ended_by_delete() {
+            // The holder deleted the resource, which ended the lock with it (RFC 4918 §9.6).
+            return Ok(());
+        }
         let was_lost = state.unusable(Instant::now());
         let url = lock_url(&state.url);
-        let mut op = self.op(&Options::default());
+        let mut op = self.op(&state.options());
         let released = self
             .lock_call(&mut op, Method::DELETE, &url, Some(&state.header), None)
             .await;
@@ -349,7 +356,12 @@ impl Client {
         if !refused {
             return err;
         }
-        let reason = format!("the server refused its token: {}", err.summary());
+        let reason = match &err {
+            Error::LockLost { reason, .. } => reason.clone(),
+            Error::Locked { .. } => "another client holds it now".to_owned(),
+            e if e.is_not_found() => "the server no longer has it".to_owned(),
+            _ => "the server refused its token".to_owned(),
+        };
         if state.lose(&reason) {
             self.emit(Event::LockLost {
                 url: state.url.clone(),
@@ -371,6 +383,15 @@ impl Client {
         under: Option<&Arc<LockState>>,
     ) -> Result<Option<Arc<LockState>>, Error> {
         let state = match (under, self.inner.locks.holder(&self.key(url))) {
+            (Some(state), _) if state.url != url => {
+                return Err(Error::Config {
+                    field: "lock",
+                    reason: format!(
+                        "the write to {url} was made under the lock on {}, another resource; a lock's token is for its own resource only",
+                        state.url
+                    ),
+                })
+            }
             (Some(state), _) => state.clone(),
             (None, Holder::None) => return Ok(None),
             (None, Holder::One(state)) => state,
@@ -389,6 +410,13 @@ impl Client {
                 reason,
             }),
             None => Ok(Some(state)),
+        }
+    }
+
+    /// Records that a write under `lock` succeeded: a DELETE ends the lock with the resource.
+    pub(super) fn lock_used(&self, lock: Option<&LockState>, method: &Method) {
+        if let (Some(state), &Method::DELETE) = (lock, method) {
+            state.end_by_delete();
         }
     }
 
@@ -412,8 +440,19 @@ async fn keep_alive(client: Client, state: Weak<LockState>) {
             return;
         }
         let timer = client.inner.sleeper.timer(lock.renew_in(Instant::now()));
+        let released = lock.released_signal();
         drop(lock); // a dropped guard must be able to end the task while it waits
-        timer.await;
+                    // A release ends the wait at once: a pending timer would keep a Node process alive.
+        if released
+            .run("lock renewal wait", async {
+                timer.await;
+                Ok(())
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
         let Some(lock) = state.upgrade() else { return };
         if lock.is_released() {
             return;
@@ -435,8 +474,19 @@ async fn keep_alive(client: Client, state: Weak<LockState>) {
                     return;
                 }
                 let pause = (left / 4).min(Duration::from_secs(1));
+                let released = lock.released_signal();
                 drop(lock);
-                client.inner.sleeper.timer(pause).await;
+                let timer = client.inner.sleeper.timer(pause);
+                if released
+                    .run("lock renewal retry", async {
+                        timer.await;
+                        Ok(())
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
         }
     }

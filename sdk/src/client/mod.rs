@@ -44,6 +44,9 @@ use exchange::OpState;
 use keys::KeySource;
 use options::Options;
 
+/// Per-request options, for the lock state to keep (its renewals repeat the acquire's headers).
+pub(crate) type RequestOptions = Options;
+
 /// An HTTP client for JSON resources that makes concurrent writes safe.
 ///
 /// Cheap to clone (clones share the cache, budget and counters); one per process is the

@@ -20,6 +20,14 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    /// Options carrying only these headers.
+    pub(crate) fn with_headers(headers: HeaderMap) -> Self {
+        Self {
+            headers,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn header(&mut self, name: &str, value: &str) {
         let name = match HeaderName::from_bytes(name.as_bytes()) {
             Ok(name) => name,

@@ -61,7 +61,8 @@ impl Client {
         if status == 412 && problem.as_ref().is_some_and(Problem::is_lock_token_invalid) {
             return Error::LockLost {
                 url: url.to_owned(),
-                reason: "the server refused its lock token (expired, released or broken)".into(),
+                reason: "the server refused its token: it expired, was released or was broken"
+                    .into(),
             };
         }
         let etag = self.etag_of(response);

@@ -67,6 +67,7 @@ impl Client {
             resent_after_503,
         } = self.exchange(op, request).await?;
         if response.status.is_success() {
+            self.lock_used(lock.as_deref(), &method);
             return Ok(self.after_success(&method, url, body, &response, attempts));
         }
         let sent_tag = match &precondition {

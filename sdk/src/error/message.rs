@@ -149,7 +149,7 @@ impl Error {
                 retry_after.map_or_else(String::new, |d| format!(" (it expires in {d:?})"))
             ),
             Self::LockLost { url, reason } => {
-                format!("the lock on {url} was lost ({reason}); the write was not applied")
+                format!("the lock on {url} was lost ({reason}); nothing was written under it")
             }
             Self::Decode { url, .. } => {
                 format!("the response from {url} could not be decoded as the requested type")

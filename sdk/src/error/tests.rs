@@ -146,6 +146,16 @@ fn all_errors() -> Vec<Error> {
             status: status(412),
             reason: "the stored state differs from what was sent".into(),
         },
+        Error::Locked {
+            method: Method::PUT,
+            url: url(),
+            retry_after: Some(Duration::from_secs(12)),
+            problem: problem(json!({"type": "urn:ifmatch:problem:locked", "owner": "worker-2"})),
+        },
+        Error::LockLost {
+            url: url(),
+            reason: "another client holds it now".into(),
+        },
         Error::RetryAfterTooLong {
             method: Method::GET,
             url: url(),

@@ -5,27 +5,35 @@ mod state;
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 pub(crate) use state::{Holder, LockRegistry, LockState};
 
 /// A lock the server granted (`201` to `POST …/lock`, `200` to a renewal).
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Grant {
     pub token: String,
-    #[serde(default)]
     pub owner: Option<String>,
     pub ttl_ms: u64,
-    #[serde(default)]
     pub fencing: Option<u64>,
 }
 
 impl Grant {
-    /// Parses a grant; `None` when the body is not one (a server of another shape).
+    /// Parses a grant; `None` when the body is not one (a server of another shape). Read from
+    /// a `Value` by hand: a serde derive would link number formatting into the wasm build.
     pub(crate) fn parse(body: &[u8]) -> Option<Self> {
-        serde_json::from_slice::<Self>(body)
-            .ok()
-            .filter(|grant| !grant.token.is_empty() && grant.ttl_ms > 0)
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let token = value.get("token")?.as_str()?.to_owned();
+        let ttl_ms = value.get("ttl_ms")?.as_u64()?;
+        (!token.is_empty() && ttl_ms > 0).then(|| Self {
+            token,
+            owner: value
+                .get("owner")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            ttl_ms,
+            fencing: value.get("fencing").and_then(Value::as_u64),
+        })
     }
 
     pub(crate) fn ttl(&self) -> Duration {

@@ -9,10 +9,10 @@ use std::{
     time::Duration,
 };
 
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use web_time::Instant;
 
-use crate::cache::CacheKey;
+use crate::{cache::CacheKey, client::RequestOptions, CancelToken};
 
 /// One held lock. Shared by the guard, the registry and the renewal task.
 #[derive(Debug)]
@@ -25,7 +25,12 @@ pub(crate) struct LockState {
     pub fencing: Option<u64>,
     pub owner: Option<String>,
     inner: Mutex<Lease>,
-    released: AtomicBool,
+    /// Cancelled on release, which also wakes the renewal task at once.
+    released: CancelToken,
+    /// The holder deleted the resource, which ended the lock (nothing left to release).
+    ended_by_delete: AtomicBool,
+    /// Headers the acquire was sent with, repeated on renewals and the release.
+    headers: Mutex<HeaderMap>,
 }
 
 #[derive(Debug)]
@@ -56,8 +61,37 @@ impl LockState {
                 ttl,
                 lost: None,
             }),
-            released: AtomicBool::new(false),
+            released: CancelToken::new(),
+            ended_by_delete: AtomicBool::new(false),
+            headers: Mutex::new(HeaderMap::new()),
         }
+    }
+
+    pub(crate) fn set_headers(&self, headers: HeaderMap) {
+        *self.headers.lock().unwrap_or_else(|p| p.into_inner()) = headers;
+    }
+
+    /// Per-request options for renewals and the release: the acquire's headers.
+    pub(crate) fn options(&self) -> RequestOptions {
+        RequestOptions::with_headers(
+            self.headers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+
+    pub(crate) fn released_signal(&self) -> CancelToken {
+        self.released.clone()
+    }
+
+    pub(crate) fn end_by_delete(&self) {
+        self.ended_by_delete.store(true, Ordering::SeqCst);
+        self.release();
+    }
+
+    pub(crate) fn ended_by_delete(&self) -> bool {
+        self.ended_by_delete.load(Ordering::SeqCst)
     }
 
     fn lease(&self) -> MutexGuard<'_, Lease> {
@@ -109,11 +143,11 @@ impl LockState {
     }
 
     pub(crate) fn release(&self) {
-        self.released.store(true, Ordering::SeqCst);
+        self.released.cancel();
     }
 
     pub(crate) fn is_released(&self) -> bool {
-        self.released.load(Ordering::SeqCst)
+        self.released.is_cancelled()
     }
 }
 
