@@ -308,7 +308,10 @@ async fn a_lock_ended_by_its_holders_delete_releases_without_a_request() {
         .into_iter()
         .filter(|r| r.url.path() == "/items/1/lock")
         .count();
-    assert_eq!(lock_deletes, 0, "the DELETE ended the lock with the resource");
+    assert_eq!(
+        lock_deletes, 0,
+        "the DELETE ended the lock with the resource"
+    );
 }
 
 #[tokio::test]
@@ -325,7 +328,11 @@ async fn a_write_cannot_borrow_the_token_of_a_lock_on_another_resource() {
     let lock = h.client.lock("/items/1").owner("me").await.unwrap();
     let err = h
         .client
-        .put("/items/2", &json!({}), ifmatch::Precondition::unconditional())
+        .put(
+            "/items/2",
+            &json!({}),
+            ifmatch::Precondition::unconditional(),
+        )
         .under(&lock)
         .await
         .unwrap_err();
@@ -341,7 +348,11 @@ async fn renewals_and_the_release_repeat_the_acquires_headers() {
     Mock::given(method("PUT"))
         .and(path("/items/1/lock"))
         .and(has_header("authorization", "Bearer per-request"))
-        .respond_with(json_response(200, json!({"token": "tok-1", "ttl_ms": 300}), None))
+        .respond_with(json_response(
+            200,
+            json!({"token": "tok-1", "ttl_ms": 300}),
+            None,
+        ))
         .mount(&server)
         .await;
     let h = harness(&server, RetryConfig::default());
@@ -355,5 +366,8 @@ async fn renewals_and_the_release_repeat_the_acquires_headers() {
     lock.renew().await.unwrap();
     lock.release().await.unwrap();
     let deletes = received(&server, "DELETE").await;
-    assert_eq!(header(&deletes[0], "authorization"), Some("Bearer per-request"));
+    assert_eq!(
+        header(&deletes[0], "authorization"),
+        Some("Bearer per-request")
+    );
 }
