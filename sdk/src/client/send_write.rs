@@ -227,25 +227,12 @@ impl Client {
 }
 
 /// Marks a refusal of a create-only write, whose message is "already exists", not "changed".
-fn with_create_only(err: Error, create_only: bool) -> Error {
-    match err {
-        Error::Conflict {
-            method,
-            url,
-            status,
-            attempts,
-            current_etag,
-            problem,
-            ..
-        } => Error::Conflict {
-            method,
-            url,
-            status,
-            attempts,
-            create_only,
-            current_etag,
-            problem,
-        },
-        other => other,
+fn with_create_only(mut err: Error, create_only: bool) -> Error {
+    if let Error::Conflict {
+        create_only: flag, ..
+    } = &mut err
+    {
+        *flag = create_only;
     }
+    err
 }

@@ -385,25 +385,9 @@ impl<T: Serialize + DeserializeOwned + MaybeSend + 'static> IntoFuture for Updat
     }
 }
 
-fn with_attempts(err: Error, writes: u32) -> Error {
-    match err {
-        Error::Conflict {
-            method,
-            url,
-            status,
-            create_only,
-            current_etag,
-            problem,
-            ..
-        } => Error::Conflict {
-            method,
-            url,
-            status,
-            attempts: writes,
-            create_only,
-            current_etag,
-            problem,
-        },
-        other => other,
+fn with_attempts(mut err: Error, writes: u32) -> Error {
+    if let Error::Conflict { attempts, .. } = &mut err {
+        *attempts = writes;
     }
+    err
 }
