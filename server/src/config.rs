@@ -18,6 +18,7 @@ use crate::Error;
 /// - request bodies up to 1 MiB (1,048,576 bytes)
 /// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
 /// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`])
+/// - at most 100 operations per batch ([`DEFAULT_MAX_BATCH_OPERATIONS`])
 ///
 /// ```
 /// use std::time::Duration;
@@ -30,7 +31,8 @@ use crate::Error;
 ///     .with_rate_limit(Some(RateLimit { per_second: 10, burst: 20 }))
 ///     .with_max_body_bytes(64 * 1024)
 ///     .with_max_lock_ttl(Duration::from_secs(60))
-///     .with_max_lock_waiters(8);
+///     .with_max_lock_waiters(8)
+///     .with_max_batch_operations(20);
 /// assert_eq!(config.mismatch_status().as_u16(), 409);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,7 @@ pub struct Config {
     max_body_bytes: usize,
     max_lock_ttl: Duration,
     max_lock_waiters: usize,
+    max_batch_operations: usize,
 }
 
 /// The default request body limit: 1 MiB.
@@ -57,6 +60,9 @@ pub const MAX_LOCK_TTL_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The default number of requests that may wait for one document's lock.
 pub const DEFAULT_MAX_LOCK_WAITERS: usize = 64;
+
+/// The default largest number of operations in one `POST /batch`.
+pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 100;
 
 impl Default for Config {
     fn default() -> Self {
@@ -76,6 +82,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_lock_ttl: DEFAULT_MAX_LOCK_TTL,
             max_lock_waiters: DEFAULT_MAX_LOCK_WAITERS,
+            max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
         }
     }
 
@@ -129,6 +136,13 @@ impl Config {
         self
     }
 
+    /// The most operations one `POST /batch` may carry; more answer 400. At least 1 (0 counts
+    /// as 1).
+    pub const fn with_max_batch_operations(mut self, n: usize) -> Self {
+        self.max_batch_operations = if n == 0 { 1 } else { n };
+        self
+    }
+
     /// The address to listen on.
     pub const fn addr(&self) -> SocketAddr {
         self.addr
@@ -167,6 +181,11 @@ impl Config {
     /// How many requests may wait for one document's lock.
     pub const fn max_lock_waiters(&self) -> usize {
         self.max_lock_waiters
+    }
+
+    /// The most operations one batch may carry.
+    pub const fn max_batch_operations(&self) -> usize {
+        self.max_batch_operations
     }
 }
 
@@ -314,6 +333,7 @@ mod tests {
         assert_eq!(config.max_body_bytes(), 1_048_576);
         assert_eq!(config.max_lock_ttl(), Duration::from_millis(300_000));
         assert_eq!(config.max_lock_waiters(), 64);
+        assert_eq!(config.max_batch_operations(), 100);
     }
 
     #[test]
@@ -322,8 +342,10 @@ mod tests {
             .with_require_preconditions(true)
             .with_max_body_bytes(10)
             .with_max_lock_ttl(Duration::from_secs(1))
-            .with_max_lock_waiters(0);
+            .with_max_lock_waiters(0)
+            .with_max_batch_operations(0);
         assert!(STRICT.require_preconditions());
+        assert_eq!(STRICT.max_batch_operations(), 1);
         assert_eq!(STRICT.max_body_bytes(), 10);
         assert_eq!(STRICT.max_lock_ttl(), Duration::from_secs(1));
         assert_eq!(STRICT.max_lock_waiters(), 0);

@@ -7,8 +7,8 @@ use clap::Parser;
 use std::time::Duration;
 
 use ifmatch_server::{
-    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL,
-    DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
+    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
 };
 
 const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
@@ -21,7 +21,7 @@ const CEILING_LOCK_TTL_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
 #[command(
     name = "ifmatch-server",
     version,
-    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
+    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL);\nPOST /batch (several writes applied all or none).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
 )]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
@@ -66,6 +66,15 @@ struct Cli {
     /// Retry-After. 0 turns waiting off.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LOCK_WAITERS)]
     max_lock_waiters: usize,
+
+    /// Most operations in one POST /batch (applied all or none); more get 400.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_BATCH_OPERATIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    max_batch_operations: usize,
 }
 
 impl Cli {
@@ -79,6 +88,7 @@ impl Cli {
             .with_max_body_bytes(self.max_body_bytes)
             .with_max_lock_ttl(Duration::from_millis(self.max_lock_ttl))
             .with_max_lock_waiters(self.max_lock_waiters)
+            .with_max_batch_operations(self.max_batch_operations)
     }
 }
 

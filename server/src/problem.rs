@@ -102,6 +102,9 @@ struct Parts {
     detail: String,
     instance: String,
     current_etag: Option<EntityTag>,
+    /// Whether the current tag also goes into the `ETag` header: not when the answer is about
+    /// another resource than the one the tag belongs to (a batch).
+    etag_header: bool,
     members: serde_json::Map<String, serde_json::Value>,
     headers: HeaderMap,
 }
@@ -128,6 +131,7 @@ impl Problem {
             detail: detail.into(),
             instance: instance.to_owned(),
             current_etag: None,
+            etag_header: true,
             members: serde_json::Map::new(),
             headers: HeaderMap::new(),
         }))
@@ -136,6 +140,16 @@ impl Problem {
     /// Reports the current entity tag in the `ETag` header and the `current_etag` member.
     pub(crate) fn with_current_etag(mut self, etag: Option<EntityTag>) -> Self {
         self.0.current_etag = etag;
+        self
+    }
+
+    /// Turns a problem about one document into one about a request to `instance` that
+    /// touched it (a batch): `detail` gets `context` in front, and the current tag stays a body
+    /// member only, since an `ETag` header would describe `instance`.
+    pub(crate) fn within(mut self, instance: &str, context: &str) -> Self {
+        self.0.instance = instance.to_owned();
+        self.0.detail = format!("{context}: {}", self.0.detail);
+        self.0.etag_header = false;
         self
     }
 
@@ -154,6 +168,12 @@ impl Problem {
     #[cfg(test)]
     pub(crate) fn kind(&self) -> ProblemKind {
         self.0.kind
+    }
+
+    /// The body as JSON, for tests that look at the members.
+    #[cfg(test)]
+    pub(crate) fn body_value(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body_json()).unwrap_or_default()
     }
 
     fn body_json(&self) -> Vec<u8> {
@@ -178,7 +198,7 @@ impl IntoResponse for Problem {
         let parts = *self.0;
         let mut headers = parts.headers;
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(etag) = &parts.current_etag {
+        if let Some(etag) = parts.current_etag.as_ref().filter(|_| parts.etag_header) {
             if let Ok(value) = HeaderValue::from_str(&etag.to_string()) {
                 headers.insert(header::ETAG, value);
             }

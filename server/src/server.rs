@@ -29,6 +29,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
+        max_batch_operations: config.max_batch_operations(),
         locks: Arc::new(LockManager::new(
             config.max_lock_ttl(),
             config.max_lock_waiters(),

@@ -292,7 +292,7 @@ pub(super) async fn delete(
 }
 
 /// A storage outcome the decision could not have asked for.
-fn unexpected(instance: &str) -> Problem {
+pub(super) fn unexpected(instance: &str) -> Problem {
     tracing::error!(%instance, "storage returned an outcome that contradicts the decision");
     Problem::new(
         ProblemKind::Internal,

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, the shared state, and problem+json fallbacks.
 
+mod batch;
 mod item;
 mod items;
 mod lock;
@@ -25,6 +26,8 @@ pub(crate) struct AppState {
     pub(crate) mismatch: MismatchStatus,
     pub(crate) require_preconditions: bool,
     pub(crate) max_body_bytes: usize,
+    /// The most operations one batch may carry.
+    pub(crate) max_batch_operations: usize,
     /// The locks of this server process (see `crate::lock` for why they live in memory).
     pub(crate) locks: Arc<LockManager>,
 }
@@ -47,6 +50,7 @@ pub(crate) fn routes(state: AppState) -> Router {
                 .put(lock::renew)
                 .delete(lock::release),
         )
+        .route("/batch", post(batch::batch))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -69,7 +73,7 @@ async fn unknown_route(uri: Uri) -> Problem {
         ProblemKind::NotFound,
         uri.path(),
         format!(
-            "nothing is served at {}; this server serves /items, /items/{{id}} and /items/{{id}}/lock",
+            "nothing is served at {}; this server serves /items, /items/{{id}}, /items/{{id}}/lock and /batch",
             uri.path()
         ),
     )
@@ -78,6 +82,8 @@ async fn unknown_route(uri: Uri) -> Problem {
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
     let allowed = if uri.path() == "/items" {
         "GET, HEAD, POST"
+    } else if uri.path() == "/batch" {
+        "POST"
     } else if is_lock_path(uri.path()) {
         "GET, HEAD, POST, PUT, DELETE"
     } else {

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{new_id, random_hex, version_tag, Applied, Decision, Document, Store, StoreError};
+use super::{
+    new_id, random_hex, version_tag, Applied, Decision, Document, Finish, Store, StoreError, Txn,
+    Written,
+};
 
 /// Documents in process memory; tags carry a random per-boot epoch.
 pub(crate) struct MemoryStore {
@@ -17,6 +20,7 @@ struct State {
     docs: HashMap<String, Entry>,
 }
 
+#[derive(Clone)]
 struct Entry {
     doc: Document,
     /// Generation at creation, for listing in creation order.
@@ -33,7 +37,8 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-written entry (each write is a
-        // single map operation), so the data behind a poisoned lock is still consistent.
+        // single map operation, and a unit of work that panics is undone by `MemoryTxn`'s
+        // `Drop`), so the data behind a poisoned lock is still consistent.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -44,6 +49,96 @@ impl State {
     fn next_generation(&mut self) -> u64 {
         self.generation += 1;
         self.generation
+    }
+
+    fn fresh_id(&self) -> String {
+        loop {
+            let id = new_id();
+            if !self.docs.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Stores `body` under `id` with the next generation's tag.
+    fn store(&mut self, epoch: &str, id: &str, body: Vec<u8>) -> Written {
+        let generation = self.next_generation();
+        let doc = Document {
+            etag: version_tag(epoch, generation),
+            body,
+        };
+        let created = match self.docs.get_mut(id) {
+            Some(entry) => {
+                entry.doc = doc.clone();
+                false
+            }
+            None => {
+                let entry = Entry {
+                    doc: doc.clone(),
+                    created: generation,
+                };
+                self.docs.insert(id.to_owned(), entry);
+                true
+            }
+        };
+        Written { doc, created }
+    }
+}
+
+/// One unit of work on the locked map. Writes go straight into the map; the first time a
+/// document is touched its previous entry is kept, so that a rollback (or a panic, through
+/// `Drop`) can put every document back. The generation counter is not put back: tags handed
+/// out by undone writes stay used.
+struct MemoryTxn<'a> {
+    epoch: &'a str,
+    state: &'a mut State,
+    undo: HashMap<String, Option<Entry>>,
+    committed: bool,
+}
+
+impl MemoryTxn<'_> {
+    fn remember(&mut self, id: &str) {
+        if !self.undo.contains_key(id) {
+            let before = self.state.docs.get(id).cloned();
+            self.undo.insert(id.to_owned(), before);
+        }
+    }
+}
+
+impl Txn for MemoryTxn<'_> {
+    fn get(&mut self, id: &str) -> Result<Option<Document>, StoreError> {
+        Ok(self.state.docs.get(id).map(|entry| entry.doc.clone()))
+    }
+
+    fn write(&mut self, id: &str, body: Vec<u8>) -> Result<Written, StoreError> {
+        self.remember(id);
+        Ok(self.state.store(self.epoch, id, body))
+    }
+
+    fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        self.remember(id);
+        Ok(self.state.docs.remove(id).is_some())
+    }
+
+    fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
+        let id = self.state.fresh_id();
+        self.remember(&id);
+        let written = self.state.store(self.epoch, &id, body);
+        Ok((id, written.doc))
+    }
+}
+
+impl Drop for MemoryTxn<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for (id, before) in self.undo.drain() {
+            match before {
+                Some(entry) => self.state.docs.insert(id, entry),
+                None => self.state.docs.remove(&id),
+            };
+        }
     }
 }
 
@@ -64,25 +159,9 @@ impl Store for MemoryStore {
 
     fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
         let mut state = self.lock();
-        let id = loop {
-            let id = new_id();
-            if !state.docs.contains_key(&id) {
-                break id;
-            }
-        };
-        let generation = state.next_generation();
-        let doc = Document {
-            etag: version_tag(&self.epoch, generation),
-            body,
-        };
-        state.docs.insert(
-            id.clone(),
-            Entry {
-                doc: doc.clone(),
-                created: generation,
-            },
-        );
-        Ok((id, doc))
+        let id = state.fresh_id();
+        let written = state.store(&self.epoch, &id, body);
+        Ok((id, written.doc))
     }
 
     fn apply(
@@ -101,27 +180,25 @@ impl Store for MemoryStore {
                 None => Applied::Aborted { current: None },
             }),
             Decision::Write(body) => {
-                let generation = state.next_generation();
-                let doc = Document {
-                    etag: version_tag(&self.epoch, generation),
-                    body,
-                };
-                let created = match state.docs.get_mut(id) {
-                    Some(entry) => {
-                        entry.doc = doc.clone();
-                        false
-                    }
-                    None => {
-                        let entry = Entry {
-                            doc: doc.clone(),
-                            created: generation,
-                        };
-                        state.docs.insert(id.to_owned(), entry);
-                        true
-                    }
-                };
+                let Written { doc, created } = state.store(&self.epoch, id, body);
                 Ok(Applied::Written { doc, created })
             }
         }
+    }
+
+    fn atomically(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
+    ) -> Result<Finish, StoreError> {
+        let mut state = self.lock();
+        let mut txn = MemoryTxn {
+            epoch: &self.epoch,
+            state: &mut state,
+            undo: HashMap::new(),
+            committed: false,
+        };
+        let finish = work(&mut txn)?;
+        txn.committed = finish == Finish::Commit;
+        Ok(finish)
     }
 }

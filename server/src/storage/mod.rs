@@ -3,6 +3,10 @@
 //! Every write runs through [`Store::apply`], which reads the current version, lets the caller
 //! decide, and stores the decision in one critical section (memory: a mutex; SQLite: one
 //! `BEGIN IMMEDIATE` transaction). That is what makes compare-and-swap atomic.
+//!
+//! Several reads and writes that must land together (a batch, a transaction's commit) run
+//! through [`Store::atomically`]: the same critical section, held for the whole unit of work,
+//! and undone when the work asks to roll back or fails.
 
 mod memory;
 mod sqlite;
@@ -56,12 +60,51 @@ impl StoreError {
     pub(crate) fn from_task(err: &tokio::task::JoinError) -> Self {
         Self(format!("storage task failed: {err}"))
     }
+
+    /// A failure described in words (an outcome the caller's logic cannot have produced).
+    pub(crate) fn from_message(message: &str) -> Self {
+        Self(message.to_owned())
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         Self(format!("sqlite: {err}"))
     }
+}
+
+/// How a unit of work run by [`Store::atomically`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finish {
+    /// Keep every write.
+    Commit,
+    /// Undo every write, as if the work never ran.
+    Rollback,
+}
+
+/// A version stored by [`Txn::write`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// The new version.
+    pub(crate) doc: Document,
+    /// Whether the document did not exist before this write.
+    pub(crate) created: bool,
+}
+
+/// Reads and writes inside one [`Store::atomically`] call. Reads see the earlier writes of
+/// the same unit of work; nobody else sees any of them before the work commits.
+pub(crate) trait Txn {
+    /// The version of `id` as this unit of work left it so far.
+    fn get(&mut self, id: &str) -> Result<Option<Document>, StoreError>;
+
+    /// Stores `body` under `id` (creating or replacing) with a new tag.
+    fn write(&mut self, id: &str, body: Vec<u8>) -> Result<Written, StoreError>;
+
+    /// Removes `id`; whether there was a document to remove.
+    fn delete(&mut self, id: &str) -> Result<bool, StoreError>;
+
+    /// Stores `body` under a fresh server-generated id.
+    fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError>;
 }
 
 /// Storage of documents by id. Methods block; callers run them off the async executor.
@@ -81,6 +124,14 @@ pub(crate) trait Store: Send + Sync + 'static {
         id: &str,
         decide: &mut dyn FnMut(Option<&Document>) -> Decision,
     ) -> Result<Applied, StoreError>;
+
+    /// Runs `work` in one critical section. Its writes are kept when it returns
+    /// `Ok(Finish::Commit)` and undone when it returns `Ok(Finish::Rollback)`, fails or panics.
+    /// Tags handed out by undone writes are never handed out again. Returns how it finished.
+    fn atomically(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
+    ) -> Result<Finish, StoreError>;
 }
 
 /// Opens the configured storage.

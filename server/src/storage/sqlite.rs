@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{new_id, random_hex, version_tag, Applied, Decision, Document, Store, StoreError};
+use super::{
+    new_id, random_hex, version_tag, Applied, Decision, Document, Finish, Store, StoreError, Txn,
+    Written,
+};
 use crate::etag::EntityTag;
 
 const SCHEMA: &str = "
@@ -75,6 +78,75 @@ impl SqliteStore {
     }
 }
 
+/// Stores `body` under `id` with the tag of the next generation; keeps the creation order of a
+/// replaced document.
+fn store_doc(
+    store: &SqliteStore,
+    tx: &Transaction<'_>,
+    id: &str,
+    body: Vec<u8>,
+    created: bool,
+) -> Result<(Written, i64), StoreError> {
+    let (etag, generation) = store.next_tag(tx)?;
+    tx.execute(
+        "INSERT INTO ifmatch_items (id, etag, body, created) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET etag = excluded.etag, body = excluded.body",
+        params![id, etag.to_string(), body, generation],
+    )?;
+    let doc = Document { etag, body };
+    Ok((Written { doc, created }, generation))
+}
+
+fn fresh_id(tx: &Transaction<'_>) -> Result<String, StoreError> {
+    loop {
+        let id = new_id();
+        if read_doc(tx, &id)?.is_none() {
+            return Ok(id);
+        }
+    }
+}
+
+/// One unit of work inside one `BEGIN IMMEDIATE` transaction. It remembers the highest
+/// generation it used: a rollback undoes the counter too, so the store moves the counter past
+/// it afterwards, and tags of undone writes are never handed out again.
+struct SqliteTxn<'a, 'conn> {
+    store: &'a SqliteStore,
+    tx: &'a Transaction<'conn>,
+    highest_generation: Option<i64>,
+}
+
+impl SqliteTxn<'_, '_> {
+    fn stored(&mut self, id: &str, body: Vec<u8>, created: bool) -> Result<Written, StoreError> {
+        let (written, generation) = store_doc(self.store, self.tx, id, body, created)?;
+        self.highest_generation = Some(generation);
+        Ok(written)
+    }
+}
+
+impl Txn for SqliteTxn<'_, '_> {
+    fn get(&mut self, id: &str) -> Result<Option<Document>, StoreError> {
+        read_doc(self.tx, id)
+    }
+
+    fn write(&mut self, id: &str, body: Vec<u8>) -> Result<Written, StoreError> {
+        let created = read_doc(self.tx, id)?.is_none();
+        self.stored(id, body, created)
+    }
+
+    fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        let removed = self
+            .tx
+            .execute("DELETE FROM ifmatch_items WHERE id = ?1", params![id])?;
+        Ok(removed > 0)
+    }
+
+    fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
+        let id = fresh_id(self.tx)?;
+        let written = self.stored(&id, body, true)?;
+        Ok((id, written.doc))
+    }
+}
+
 fn read_doc(tx: &Connection, id: &str) -> Result<Option<Document>, StoreError> {
     let row: Option<(String, Vec<u8>)> = tx
         .query_row(
@@ -119,19 +191,10 @@ impl Store for SqliteStore {
     fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = loop {
-            let id = new_id();
-            if read_doc(&tx, &id)?.is_none() {
-                break id;
-            }
-        };
-        let (etag, generation) = self.next_tag(&tx)?;
-        tx.execute(
-            "INSERT INTO ifmatch_items (id, etag, body, created) VALUES (?1, ?2, ?3, ?4)",
-            params![id, etag.to_string(), body, generation],
-        )?;
+        let id = fresh_id(&tx)?;
+        let (written, _) = store_doc(self, &tx, &id, body, true)?;
         tx.commit()?;
-        Ok((id, Document { etag, body }))
+        Ok((id, written.doc))
     }
 
     fn apply(
@@ -150,20 +213,45 @@ impl Store for SqliteStore {
                 Applied::Deleted
             }
             Decision::Write(body) => {
-                let (etag, generation) = self.next_tag(&tx)?;
-                // On replace the creation order is kept; on create it is this generation.
-                tx.execute(
-                    "INSERT INTO ifmatch_items (id, etag, body, created) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(id) DO UPDATE SET etag = excluded.etag, body = excluded.body",
-                    params![id, etag.to_string(), body, generation],
-                )?;
-                Applied::Written {
-                    doc: Document { etag, body },
-                    created: current.is_none(),
-                }
+                let (Written { doc, created }, _) =
+                    store_doc(self, &tx, id, body, current.is_none())?;
+                Applied::Written { doc, created }
             }
         };
         tx.commit()?;
         Ok(applied)
+    }
+
+    fn atomically(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
+    ) -> Result<Finish, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut txn = SqliteTxn {
+            store: self,
+            tx: &tx,
+            highest_generation: None,
+        };
+        let outcome = work(&mut txn);
+        let highest = txn.highest_generation;
+        match outcome {
+            Ok(Finish::Commit) => {
+                tx.commit()?;
+                return Ok(Finish::Commit);
+            }
+            Ok(Finish::Rollback) => tx.rollback()?,
+            // The failure is what the caller needs to hear; dropping the transaction rolls
+            // it back (SQLite may have done so already).
+            Err(_) => drop(tx),
+        }
+        if let Some(highest) = highest {
+            // One statement, so SQLite runs it as its own transaction.
+            conn.execute(
+                "UPDATE ifmatch_meta SET value = max(value, ?1) WHERE key = 'generation'",
+                params![highest],
+            )?;
+        }
+        outcome
     }
 }

@@ -104,6 +104,124 @@ pub(super) fn list_returns_documents_in_creation_order(store: &dyn Store) {
     assert_eq!(ids, ["b", "a"]);
 }
 
+fn snapshot(store: &dyn Store) -> Vec<(String, Document)> {
+    store.list().unwrap()
+}
+
+pub(super) fn atomically_commits_every_write_together(store: &dyn Store) {
+    write(store, "a", "1");
+    write(store, "b", "2");
+    let mut created = None;
+    let finish = store
+        .atomically(&mut |txn| {
+            txn.write("a", b"10".to_vec())?;
+            assert!(txn.delete("b")?);
+            created = Some(txn.insert_new(b"30".to_vec())?);
+            let fresh = txn.write("c", b"40".to_vec())?;
+            assert!(fresh.created);
+            Ok(Finish::Commit)
+        })
+        .unwrap();
+    assert_eq!(finish, Finish::Commit);
+    let (new_id, new_doc) = created.unwrap();
+    assert_eq!(store.get("a").unwrap().unwrap().body, b"10");
+    assert_eq!(store.get("b").unwrap(), None);
+    assert_eq!(store.get(&new_id).unwrap(), Some(new_doc));
+    assert_eq!(store.get("c").unwrap().unwrap().body, b"40");
+    let ids: Vec<String> = snapshot(store).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["a", new_id.as_str(), "c"]);
+}
+
+pub(super) fn atomically_reads_its_own_earlier_writes(store: &dyn Store) {
+    let before = write(store, "a", "1");
+    store
+        .atomically(&mut |txn| {
+            assert_eq!(txn.get("a")?, Some(before.clone()));
+            let first = txn.write("a", b"2".to_vec())?;
+            assert!(!first.created);
+            assert_eq!(txn.get("a")?, Some(first.doc.clone()));
+            let second = txn.write("a", b"3".to_vec())?;
+            assert!(!second.doc.etag.strong_eq(&first.doc.etag));
+            assert!(txn.delete("a")?);
+            assert_eq!(txn.get("a")?, None);
+            assert!(!txn.delete("a")?);
+            assert!(txn.write("a", b"4".to_vec())?.created);
+            Ok(Finish::Commit)
+        })
+        .unwrap();
+    assert_eq!(store.get("a").unwrap().unwrap().body, b"4");
+}
+
+/// Everything a unit of work can do, then undone: the store must look exactly as before.
+fn touch_everything(txn: &mut dyn Txn) -> Result<(), StoreError> {
+    txn.write("a", b"changed".to_vec())?;
+    txn.delete("b")?;
+    txn.insert_new(b"new".to_vec())?;
+    txn.write("c", b"created".to_vec())?;
+    txn.delete("c")?;
+    txn.write("c", b"created again".to_vec())?;
+    Ok(())
+}
+
+pub(super) fn rollback_leaves_nothing_changed(store: &dyn Store) {
+    write(store, "a", "1");
+    write(store, "b", "2");
+    let before = snapshot(store);
+    let finish = store
+        .atomically(&mut |txn| {
+            touch_everything(txn)?;
+            Ok(Finish::Rollback)
+        })
+        .unwrap();
+    assert_eq!(finish, Finish::Rollback);
+    assert_eq!(snapshot(store), before);
+}
+
+pub(super) fn failed_work_is_rolled_back_and_reported(store: &dyn Store) {
+    write(store, "a", "1");
+    let before = snapshot(store);
+    let err = store
+        .atomically(&mut |txn| {
+            touch_everything(txn)?;
+            Err(StoreError("disk on fire".to_owned()))
+        })
+        .unwrap_err();
+    assert_eq!(err.to_string(), "disk on fire");
+    assert_eq!(snapshot(store), before);
+}
+
+pub(super) fn panicking_work_is_rolled_back(store: &dyn Store) {
+    write(store, "a", "1");
+    let before = snapshot(store);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.atomically(&mut |txn| {
+            touch_everything(txn)?;
+            panic!("work panicked on purpose");
+        });
+    }));
+    assert!(result.is_err());
+    assert_eq!(snapshot(store), before);
+}
+
+pub(super) fn tags_of_rolled_back_writes_are_never_reused(store: &dyn Store) {
+    let mut seen = HashSet::new();
+    for _ in 0..3 {
+        store
+            .atomically(&mut |txn| {
+                let written = txn.write("doc", b"{}".to_vec())?;
+                seen.insert(written.doc.etag.to_string());
+                let (_, doc) = txn.insert_new(b"{}".to_vec())?;
+                seen.insert(doc.etag.to_string());
+                Ok(Finish::Rollback)
+            })
+            .unwrap();
+        let doc = write(store, "doc", "{}");
+        assert!(seen.insert(doc.etag.to_string()), "tag {} reused", doc.etag);
+        let (_, doc) = store.insert_new(b"{}".to_vec()).unwrap();
+        assert!(seen.insert(doc.etag.to_string()), "tag {} reused", doc.etag);
+    }
+}
+
 macro_rules! storage_suite {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -126,6 +244,12 @@ macro_rules! storage_suite {
             case!(delete_removes_and_reports_missing_documents);
             case!(tags_are_never_reused_across_delete_and_recreate);
             case!(list_returns_documents_in_creation_order);
+            case!(atomically_commits_every_write_together);
+            case!(atomically_reads_its_own_earlier_writes);
+            case!(rollback_leaves_nothing_changed);
+            case!(failed_work_is_rolled_back_and_reported);
+            case!(panicking_work_is_rolled_back);
+            case!(tags_of_rolled_back_writes_are_never_reused);
         }
     };
 }

@@ -7,6 +7,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod atomic;
 pub mod locks;
 
 /// Which storage a test runs against.
