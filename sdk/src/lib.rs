@@ -45,6 +45,7 @@
 //! ([`rt::Sleeper`]) are injected. See `docs/sdk.md` and `docs/strategies.md` in the repository.
 #![deny(missing_docs)]
 
+mod batch;
 mod cache;
 mod cancel;
 mod client;
@@ -67,10 +68,12 @@ mod timeout;
 pub mod transport;
 mod versioned;
 
+pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
 pub use client::{
     builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
-    Client, ClientBuilder, Get, LockGuard, LockRequest, Raw, Update, Write, DEFAULT_LOCK_TTL,
+    Batch, Client, ClientBuilder, Get, LockGuard, LockRequest, Raw, Update, Write,
+    DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
 };
 pub use error::{ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;

@@ -38,6 +38,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `server_honours_idempotency_keys` | `false` | a POST/PATCH answered 503 is resent only to a server known to replay keyed requests |
 /// | `trust_write_bodies` | `false` | RFC 9110: a write's answer is the resource only when `Content-Location` says so |
 /// | `partition` | none | single-identity clients need none |
+/// | `batch_path` | `/batch` ([`crate::DEFAULT_BATCH_PATH`]) | the reference server's atomic-batch endpoint |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |
@@ -69,6 +70,7 @@ pub struct ClientBuilder {
     attempt_timeout: Option<Duration>,
     keys_honoured: bool,
     trust_write_bodies: bool,
+    batch_path: String,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -86,6 +88,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("keys_honoured", &self.keys_honoured)
             .field("trust_write_bodies", &self.trust_write_bodies)
+            .field("batch_path", &self.batch_path)
             .finish()
     }
 }
@@ -112,6 +115,7 @@ impl ClientBuilder {
             attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
             keys_honoured: false,
             trust_write_bodies: false,
+            batch_path: super::DEFAULT_BATCH_PATH.to_owned(),
         }
     }
 
@@ -172,6 +176,14 @@ impl ClientBuilder {
     /// and never paired with the new ETag in the result.
     pub fn trust_write_bodies(mut self, trusted: bool) -> Self {
         self.trust_write_bodies = trusted;
+        self
+    }
+
+    /// Where atomic batches are sent ([`Client::batch`]): a path resolved against the base URL
+    /// like any other (default `/batch`), or an absolute URL. The documents a batch names are
+    /// sent as paths relative to the base URL (see [`crate::Batch`]).
+    pub fn batch_path(mut self, path: &str) -> Self {
+        self.batch_path = path.to_owned();
         self
     }
 
@@ -264,6 +276,7 @@ impl ClientBuilder {
             keys_honoured: self.keys_honoured,
             trust_write_bodies: self.trust_write_bodies,
             locks: crate::lock::LockRegistry::default(),
+            batch_path: self.batch_path,
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.
@@ -292,6 +305,7 @@ mod tests {
         assert!(b.observers.is_empty() && b.headers.is_empty());
         assert_eq!(b.attempt_timeout, Some(Duration::from_secs(30)));
         assert!(!b.keys_honoured && !b.trust_write_bodies);
+        assert_eq!(b.batch_path, "/batch");
     }
 
     #[test]

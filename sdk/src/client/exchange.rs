@@ -33,6 +33,9 @@ pub(crate) struct OpState {
     pub attempt_timeout: Option<Duration>,
     /// The lock this operation's writes are made under, when named explicitly.
     pub lock: Option<std::sync::Arc<crate::lock::LockState>>,
+    /// Whether a repeat of this operation's request cannot apply it twice although neither its
+    /// method nor its headers say so (see `retry::is_retry_safe`).
+    pub repeatable: bool,
 }
 
 impl OpState {
@@ -50,6 +53,7 @@ impl OpState {
                 jitter_seed(inner),
             ),
             requests: 0,
+            repeatable: false,
         }
     }
 
@@ -219,6 +223,7 @@ impl Client {
             retry_safe: is_retry_safe(
                 method,
                 &request.headers,
+                op.repeatable,
                 status.as_u16(),
                 inner.keys_honoured,
             ),

@@ -3,6 +3,7 @@
 //! Every operation is a builder that owns a clone of the client (cheap: one `Arc`), so it can be
 //! moved into a spawned task; await it directly, or set per-request options first.
 
+mod batch;
 pub(crate) mod builder;
 mod exchange;
 mod keys;
@@ -33,6 +34,7 @@ use crate::{
     ChangeError, Error, Event, MissingEtagPolicy, Precondition, Stats, TimeoutScope,
 };
 
+pub use batch::{Batch, DEFAULT_BATCH_PATH};
 pub use builder::ClientBuilder;
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
@@ -81,6 +83,7 @@ pub(crate) struct Inner {
     keys_honoured: bool,
     trust_write_bodies: bool,
     locks: crate::lock::LockRegistry,
+    batch_path: String,
 }
 
 impl std::fmt::Debug for Client {

@@ -227,7 +227,7 @@ impl Client {
 }
 
 /// Marks a refusal of a create-only write, whose message is "already exists", not "changed".
-fn with_create_only(mut err: Error, create_only: bool) -> Error {
+pub(super) fn with_create_only(mut err: Error, create_only: bool) -> Error {
     if let Error::Conflict {
         create_only: flag, ..
     } = &mut err

@@ -11,7 +11,7 @@ use crate::{EntityTag, Problem};
 impl Error {
     /// The HTTP status that caused the error, if one did.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
+        match self.leaf() {
             Self::Status { status, .. }
             | Self::Conflict { status, .. }
             | Self::RateLimited { status, .. }
@@ -27,7 +27,7 @@ impl Error {
 
     /// The absolute URL the error is about, if any (`None` after [`Error::without_url`]).
     pub fn url(&self) -> Option<&str> {
-        let url = match self {
+        let url = match self.leaf() {
             Self::Transport { url, .. }
             | Self::Status { url, .. }
             | Self::Conflict { url, .. }
@@ -77,6 +77,16 @@ impl Error {
                 redact(url);
             }
             Self::InvalidUrl { input, .. } => redact(input),
+            Self::Batch { url, error, .. } => {
+                redact(url);
+                **error = std::mem::replace(
+                    &mut **error,
+                    Self::Cancelled {
+                        what: String::new(),
+                    },
+                )
+                .without_url();
+            }
             Self::Cancelled { what } => {
                 if let Some(at) = what.find("http") {
                     what.replace_range(at.., REDACTED_URL);
@@ -89,7 +99,7 @@ impl Error {
 
     /// The server's problem+json body, if it sent one.
     pub fn problem(&self) -> Option<&Problem> {
-        match self {
+        match self.leaf() {
             Self::Status { problem, .. }
             | Self::Conflict { problem, .. }
             | Self::RateLimited { problem, .. }
@@ -101,7 +111,7 @@ impl Error {
 
     /// How long the server asked the client to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self {
+        match self.leaf() {
             Self::RateLimited { retry_after, .. }
             | Self::Unavailable { retry_after, .. }
             | Self::Locked { retry_after, .. } => *retry_after,
@@ -112,7 +122,7 @@ impl Error {
 
     /// The resource's current state carried by an [`Error::Aborted`].
     pub fn current(&self) -> Option<&Value> {
-        match self {
+        match self.leaf() {
             Self::Aborted { current, .. } => Some(current),
             _ => None,
         }
@@ -120,7 +130,7 @@ impl Error {
 
     /// The resource's current ETag, when a conflict error knows it.
     pub fn current_etag(&self) -> Option<&EntityTag> {
-        match self {
+        match self.leaf() {
             Self::Conflict { current_etag, .. } => current_etag.as_ref(),
             Self::Aborted { etag, .. } => etag.as_ref(),
             _ => None,
@@ -129,7 +139,7 @@ impl Error {
 
     /// The JSON Pointers of overlapping edits carried by an [`Error::MergeConflict`].
     pub fn conflict_paths(&self) -> &[String] {
-        match self {
+        match self.leaf() {
             Self::MergeConflict { paths, .. } => paths,
             _ => &[],
         }
@@ -137,7 +147,7 @@ impl Error {
 
     /// Where a redirected write was sent ([`Error::Redirected`]), when known.
     pub fn location(&self) -> Option<&str> {
-        match self {
+        match self.leaf() {
             Self::Redirected { location, .. } => location.as_deref(),
             _ => None,
         }
@@ -145,7 +155,7 @@ impl Error {
 
     /// Which limit ended a timed-out call.
     pub fn timeout_scope(&self) -> Option<TimeoutScope> {
-        match self {
+        match self.leaf() {
             Self::Timeout { scope, .. } => Some(*scope),
             _ => None,
         }

@@ -157,6 +157,31 @@ impl Error {
             Self::Encode { .. } => "the request body could not be serialized to JSON".to_owned(),
             Self::Change { url, .. } => format!("the change for {url} failed; nothing was written"),
             Self::Cancelled { what } => format!("{what} was cancelled"),
+            Self::Batch {
+                url,
+                operation,
+                op,
+                target,
+                sent,
+                error,
+            } => {
+                let named = if target.is_empty() {
+                    op.to_string()
+                } else {
+                    format!("{op} {target}")
+                };
+                if *sent {
+                    format!(
+                        "the batch POST {url} failed at operation {operation} ({named}), so none of it was applied: {}",
+                        error.summary()
+                    )
+                } else {
+                    format!(
+                        "the batch for {url} was not sent because of operation {operation} ({named}): {}",
+                        error.summary()
+                    )
+                }
+            }
         }
     }
 
@@ -236,6 +261,10 @@ impl Error {
             Self::Cancelled { .. } => {
                 "it may or may not have reached the server, so read the resource before assuming either"
             }
+            Self::Batch { error, .. } if error.is_conflict() => {
+                "re-read the documents it depends on and send the batch again with their new versions"
+            }
+            Self::Batch { error, .. } => return error.hint(),
         })
     }
 }

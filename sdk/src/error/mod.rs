@@ -18,7 +18,7 @@ use std::{error::Error as StdError, fmt, time::Duration};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::{rt::BoxError, EntityTag, Problem};
+use crate::{rt::BoxError, BatchOp, EntityTag, Problem};
 
 pub use change::ChangeError;
 
@@ -301,6 +301,28 @@ pub enum Error {
         /// The operation, e.g. `update of http://…/items/1`.
         what: String,
     },
+
+    /// One operation of an atomic batch failed, or could not be sent, so nothing of the batch
+    /// was applied. The operation's own error is kept whole, as the single request would have
+    /// had it: the predicates and accessors (`code()`, `is_conflict()`, `status()`,
+    /// `problem()`, `current_etag()`, …) answer for it, and [`Error::failed_operation`] says
+    /// which operation it was.
+    #[non_exhaustive]
+    Batch {
+        /// The batch endpoint's absolute URL.
+        url: String,
+        /// The failed operation's index, from 0.
+        operation: usize,
+        /// What it was.
+        op: BatchOp,
+        /// How it named its document, e.g. `/items/a` or `lid "order"`; empty for a `create`
+        /// without a local id.
+        target: String,
+        /// Whether the batch was sent (`false`: the operation was refused before sending).
+        sent: bool,
+        /// The operation's error.
+        error: Box<Error>,
+    },
 }
 
 /// Which timeout ended a call; see [`Error::Timeout`].
@@ -329,6 +351,7 @@ impl StdError for Error {
         match self {
             Self::Transport { source, .. } | Self::Change { source, .. } => Some(source.as_ref()),
             Self::Decode { source, .. } | Self::Encode { source } => Some(source),
+            Self::Batch { error, .. } => error.source(),
             _ => None,
         }
     }
@@ -340,7 +363,8 @@ impl Error {
     /// `precondition_failed` (a 412 conflict), `conflict` (a version 409), `merge_conflict`,
     /// `aborted`, `rate_limited`, `unavailable`, `retry_after_too_long`, `retry_budget_exhausted`,
     /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `locked`, `lock_lost`,
-    /// `decode`, `encode`, `change_failed`, `cancelled`.
+    /// `decode`, `encode`, `change_failed`, `cancelled`. A failed batch operation
+    /// ([`Error::Batch`]) has the code of its own error.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidUrl { .. } => "invalid_url",
@@ -368,27 +392,45 @@ impl Error {
             Self::Encode { .. } => "encode",
             Self::Change { .. } => "change_failed",
             Self::Cancelled { .. } => "cancelled",
+            Self::Batch { error, .. } => error.code(),
+        }
+    }
+
+    /// The error itself, or for a failed batch operation that operation's error.
+    pub(crate) fn leaf(&self) -> &Self {
+        match self {
+            Self::Batch { error, .. } => error.leaf(),
+            other => other,
+        }
+    }
+
+    /// The index (from 0) of the batch operation that failed ([`Error::Batch`]); `None` for
+    /// every other error, including a batch refused as a whole (e.g. malformed, throttled).
+    pub fn failed_operation(&self) -> Option<usize> {
+        match self {
+            Self::Batch { operation, .. } => Some(*operation),
+            _ => None,
         }
     }
 
     /// Whether the write lost a version race (412, version 409, merge conflict or abort).
     pub fn is_conflict(&self) -> bool {
         matches!(
-            self,
+            self.leaf(),
             Self::Conflict { .. } | Self::MergeConflict { .. } | Self::Aborted { .. }
         )
     }
 
     /// Whether the write was refused with 412 Precondition Failed (a lost version race).
     pub fn is_precondition_failed(&self) -> bool {
-        matches!(self, Self::Conflict { status, .. } if *status == StatusCode::PRECONDITION_FAILED)
+        matches!(self.leaf(), Self::Conflict { status, .. } if *status == StatusCode::PRECONDITION_FAILED)
     }
 
     /// Whether the server throttled the request (429), or asked for a wait (429/503) longer than
     /// allowed or beyond the retry budget, and the client gave up waiting.
     pub fn is_rate_limited(&self) -> bool {
         matches!(
-            self,
+            self.leaf(),
             Self::RateLimited { .. }
                 | Self::RetryAfterTooLong { .. }
                 | Self::BudgetExhausted { .. }
@@ -397,19 +439,19 @@ impl Error {
 
     /// Whether a timeout ended the call ([`Error::Timeout`]).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
+        matches!(self.leaf(), Self::Timeout { .. })
     }
 
     /// Whether no HTTP response was received ([`Error::Transport`]).
     pub fn is_transport(&self) -> bool {
-        matches!(self, Self::Transport { .. })
+        matches!(self.leaf(), Self::Transport { .. })
     }
 
     /// Whether a write may or may not have been applied: a write's timeout or transport
     /// failure, a cancellation, or [`Error::OutcomeUnknown`]. Read the resource before writing
     /// again.
     pub fn is_outcome_unknown(&self) -> bool {
-        match self {
+        match self.leaf() {
             Self::Timeout { read_only, .. } => !read_only,
             Self::Transport { method, .. } => !message::is_read(method),
             Self::OutcomeUnknown { .. } | Self::Cancelled { .. } => true,
@@ -427,6 +469,6 @@ impl Error {
 
     /// Whether the operation was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, Self::Cancelled { .. })
+        matches!(self.leaf(), Self::Cancelled { .. })
     }
 }

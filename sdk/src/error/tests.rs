@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 
 const URL: &str = "http://127.0.0.1:8080/items/1";
+const BATCH_URL: &str = "http://127.0.0.1:8080/batch";
 
 fn problem(body: serde_json::Value) -> Option<Box<Problem>> {
     Problem::from_json(body.to_string().as_bytes()).map(Box::new)
@@ -193,6 +194,47 @@ fn all_errors() -> Vec<Error> {
         Error::Cancelled {
             what: format!("update of {URL}"),
         },
+        Error::Batch {
+            url: BATCH_URL.into(),
+            operation: 1,
+            op: BatchOp::Put,
+            target: "/items/1".into(),
+            sent: true,
+            error: Box::new(Error::Conflict {
+                method: Method::PUT,
+                url: url(),
+                status: status(412),
+                attempts: 1,
+                create_only: false,
+                current_etag: Some(EntityTag::strong("v9").unwrap()),
+                problem: problem(
+                    json!({"type": "urn:ifmatch:problem:precondition-failed", "operation": 1}),
+                ),
+            }),
+        },
+        Error::Batch {
+            url: BATCH_URL.into(),
+            operation: 2,
+            op: BatchOp::Delete,
+            target: "/items/1".into(),
+            sent: true,
+            error: Box::new(Error::Locked {
+                method: Method::DELETE,
+                url: url(),
+                retry_after: Some(Duration::from_secs(3)),
+                problem: None,
+            }),
+        },
+        Error::Batch {
+            url: BATCH_URL.into(),
+            operation: 0,
+            op: BatchOp::Create,
+            target: "as \"order\"".into(),
+            sent: false,
+            error: Box::new(Error::Encode {
+                source: serde_json::from_str::<u8>("-1").unwrap_err(),
+            }),
+        },
     ]
 }
 
@@ -243,6 +285,10 @@ fn without_url_removes_the_url_everywhere() {
         let code = e.code();
         let redacted = e.without_url();
         assert!(!redacted.to_string().contains(URL), "{code}: {redacted}");
+        assert!(
+            !redacted.to_string().contains(BATCH_URL),
+            "{code}: {redacted}"
+        );
         assert_eq!(redacted.url(), None, "{code}");
     }
     let e = &all_errors()[3];
@@ -289,4 +335,39 @@ fn only_a_timed_out_read_is_known_to_have_changed_nothing() {
         unknown.iter().all(|s| !s.starts_with("GET")),
         "{unknown:#?}"
     );
+}
+
+#[test]
+fn a_failed_batch_operation_answers_for_its_own_error() {
+    let errors = all_errors();
+    let stale = errors
+        .iter()
+        .find(|e| e.failed_operation() == Some(1))
+        .unwrap();
+    assert_eq!(stale.code(), "precondition_failed");
+    assert!(stale.is_conflict() && stale.is_precondition_failed());
+    assert_eq!(stale.status(), Some(StatusCode::PRECONDITION_FAILED));
+    assert_eq!(stale.current_etag(), EntityTag::strong("v9").ok().as_ref());
+    assert_eq!(stale.problem().unwrap().extensions["operation"], 1);
+    assert_eq!(
+        stale.url(),
+        Some(URL),
+        "the document, not the batch endpoint"
+    );
+    let locked = errors
+        .iter()
+        .find(|e| e.failed_operation() == Some(2))
+        .unwrap();
+    assert_eq!(locked.code(), "locked");
+    assert_eq!(locked.retry_after(), Some(Duration::from_secs(3)));
+    let unsent = errors
+        .iter()
+        .find(|e| e.failed_operation() == Some(0))
+        .unwrap();
+    assert_eq!(unsent.code(), "encode");
+    assert!(unsent.source().is_some(), "the JSON error is the cause");
+    assert!(errors
+        .iter()
+        .filter(|e| !matches!(e, Error::Batch { .. }))
+        .all(|e| e.failed_operation().is_none()));
 }

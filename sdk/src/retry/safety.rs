@@ -5,10 +5,13 @@ use http::{header, HeaderMap, Method};
 use crate::transport::is_read;
 
 /// Whether a request with `method` and `headers` may be sent again after it was answered
-/// `status` (429 or 503), so that a second delivery cannot apply it twice.
+/// `status` (429 or 503), so that a second delivery cannot apply it twice. `repeatable` says
+/// that its body makes a repeat harmless: an atomic batch whose every write is conditional and
+/// creates nothing (`batch::wire::repeatable`), a transaction's commit (answered the same when
+/// repeated) or begin (a second one only leaves an empty transaction to expire).
 ///
-/// - Safe methods, and writes with `If-Match`/`If-None-Match` (a repeat fails the precondition;
-///   the caller then checks whether the first attempt landed).
+/// - Safe methods, repeatable bodies, and writes with `If-Match`/`If-None-Match` (a repeat
+///   fails the precondition; the caller then checks whether the first attempt landed).
 /// - A 429 means the server did not process the request, so a keyed write may be resent.
 /// - A 503 may come from a proxy after the origin committed: a keyed POST/PATCH is resent only
 ///   when the server is known to honour `Idempotency-Key` (else two resources may be created).
@@ -16,11 +19,13 @@ use crate::transport::is_read;
 pub(crate) fn is_retry_safe(
     method: &Method,
     headers: &HeaderMap,
+    repeatable: bool,
     status: u16,
     keys_honoured: bool,
 ) -> bool {
     let keyed = headers.contains_key("idempotency-key");
     is_read(method)
+        || repeatable
         || headers.contains_key(header::IF_MATCH)
         || headers.contains_key(header::IF_NONE_MATCH)
         || (keyed
@@ -66,9 +71,23 @@ mod tests {
         ];
         for (method, headers, status, honoured, expected) in table {
             assert_eq!(
-                is_retry_safe(method, headers, status, honoured),
+                is_retry_safe(method, headers, false, status, honoured),
                 expected,
                 "{method} {headers:?} {status} honoured={honoured}"
+            );
+        }
+        // A batch of conditional writes (or a commit) is repeatable; other batches are keyed
+        // POSTs, resent after 503 only when keys are honoured.
+        for (repeatable, headers, status, expected) in [
+            (true, &none, 503, true),
+            (true, &none, 429, true),
+            (false, &keyed, 429, true),
+            (false, &keyed, 503, false),
+        ] {
+            assert_eq!(
+                is_retry_safe(&post, headers, repeatable, status, false),
+                expected,
+                "repeatable={repeatable} {headers:?} {status}"
             );
         }
     }
