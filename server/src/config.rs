@@ -18,7 +18,11 @@ use crate::Error;
 /// - request bodies up to 1 MiB (1,048,576 bytes)
 /// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
 /// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`])
-/// - at most 100 operations per batch ([`DEFAULT_MAX_BATCH_OPERATIONS`])
+/// - at most 100 operations per batch ([`DEFAULT_MAX_BATCH_OPERATIONS`]), and at most 100
+///   documents per transaction (the same limit)
+/// - at most 1000 open transactions ([`DEFAULT_MAX_TRANSACTIONS`])
+/// - transactions granted for at most 60 s ([`DEFAULT_MAX_TRANSACTION_TTL`]), 30 s when a
+///   request names no TTL
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,7 +36,9 @@ use crate::Error;
 ///     .with_max_body_bytes(64 * 1024)
 ///     .with_max_lock_ttl(Duration::from_secs(60))
 ///     .with_max_lock_waiters(8)
-///     .with_max_batch_operations(20);
+///     .with_max_batch_operations(20)
+///     .with_max_transactions(50)
+///     .with_max_transaction_ttl(Duration::from_secs(10));
 /// assert_eq!(config.mismatch_status().as_u16(), 409);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,8 @@ pub struct Config {
     max_lock_ttl: Duration,
     max_lock_waiters: usize,
     max_batch_operations: usize,
+    max_transactions: usize,
+    max_transaction_ttl: Duration,
 }
 
 /// The default request body limit: 1 MiB.
@@ -61,8 +69,15 @@ pub const MAX_LOCK_TTL_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
 /// The default number of requests that may wait for one document's lock.
 pub const DEFAULT_MAX_LOCK_WAITERS: usize = 64;
 
-/// The default largest number of operations in one `POST /batch`.
+/// The default largest number of operations in one `POST /batch`, and of documents one
+/// transaction may read or write.
 pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 100;
+
+/// The default number of transactions that may be open at once.
+pub const DEFAULT_MAX_TRANSACTIONS: usize = 1000;
+
+/// The default longest transaction: 60 s.
+pub const DEFAULT_MAX_TRANSACTION_TTL: Duration = Duration::from_secs(60);
 
 impl Default for Config {
     fn default() -> Self {
@@ -83,6 +98,8 @@ impl Config {
             max_lock_ttl: DEFAULT_MAX_LOCK_TTL,
             max_lock_waiters: DEFAULT_MAX_LOCK_WAITERS,
             max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
+            max_transactions: DEFAULT_MAX_TRANSACTIONS,
+            max_transaction_ttl: DEFAULT_MAX_TRANSACTION_TTL,
         }
     }
 
@@ -136,10 +153,24 @@ impl Config {
         self
     }
 
-    /// The most operations one `POST /batch` may carry; more answer 400. At least 1 (0 counts
-    /// as 1).
+    /// The most operations one `POST /batch` may carry, and the most documents one
+    /// transaction may read or write; more answer 400. At least 1 (0 counts as 1).
     pub const fn with_max_batch_operations(mut self, n: usize) -> Self {
         self.max_batch_operations = if n == 0 { 1 } else { n };
+        self
+    }
+
+    /// How many transactions may be open at once; one more `POST /transactions` answers 503.
+    /// At least 1 (0 counts as 1).
+    pub const fn with_max_transactions(mut self, n: usize) -> Self {
+        self.max_transactions = if n == 0 { 1 } else { n };
+        self
+    }
+
+    /// The longest transaction granted (a longer `ttl_ms` is cut to it, and the answer says
+    /// so). Kept within 1 ms ..= 24 h.
+    pub const fn with_max_transaction_ttl(mut self, ttl: Duration) -> Self {
+        self.max_transaction_ttl = ttl;
         self
     }
 
@@ -183,9 +214,19 @@ impl Config {
         self.max_lock_waiters
     }
 
-    /// The most operations one batch may carry.
+    /// The most operations one batch may carry (and documents one transaction may touch).
     pub const fn max_batch_operations(&self) -> usize {
         self.max_batch_operations
+    }
+
+    /// How many transactions may be open at once.
+    pub const fn max_transactions(&self) -> usize {
+        self.max_transactions
+    }
+
+    /// The longest transaction granted.
+    pub const fn max_transaction_ttl(&self) -> Duration {
+        self.max_transaction_ttl
     }
 }
 
@@ -334,6 +375,8 @@ mod tests {
         assert_eq!(config.max_lock_ttl(), Duration::from_millis(300_000));
         assert_eq!(config.max_lock_waiters(), 64);
         assert_eq!(config.max_batch_operations(), 100);
+        assert_eq!(config.max_transactions(), 1000);
+        assert_eq!(config.max_transaction_ttl(), Duration::from_millis(60_000));
     }
 
     #[test]
@@ -343,9 +386,13 @@ mod tests {
             .with_max_body_bytes(10)
             .with_max_lock_ttl(Duration::from_secs(1))
             .with_max_lock_waiters(0)
-            .with_max_batch_operations(0);
+            .with_max_batch_operations(0)
+            .with_max_transactions(0)
+            .with_max_transaction_ttl(Duration::from_millis(200));
         assert!(STRICT.require_preconditions());
         assert_eq!(STRICT.max_batch_operations(), 1);
+        assert_eq!(STRICT.max_transactions(), 1);
+        assert_eq!(STRICT.max_transaction_ttl(), Duration::from_millis(200));
         assert_eq!(STRICT.max_body_bytes(), 10);
         assert_eq!(STRICT.max_lock_ttl(), Duration::from_secs(1));
         assert_eq!(STRICT.max_lock_waiters(), 0);

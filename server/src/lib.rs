@@ -3,9 +3,10 @@
 //! A collection `/items` of JSON documents with strong ETags, `If-Match` / `If-None-Match`
 //! preconditions evaluated atomically with the write, JSON Merge Patch, problem+json errors,
 //! pessimistic locks with a TTL (`/items/{id}/lock`), atomic batches (`POST /batch`: several
-//! writes applied all or none) and an optional token-bucket rate limit. It is the default target
-//! of the conformance suite and the SDK's integration-test peer; `docs/server.md` describes the
-//! HTTP surface.
+//! writes applied all or none), interactive optimistic transactions (`/transactions`, and
+//! `Transaction-Id` on `/items` requests) and an optional token-bucket rate limit. It is the
+//! default target of the conformance suite and the SDK's integration-test peer;
+//! `docs/server.md` describes the HTTP surface.
 //!
 //! ```
 //! use ifmatch_server::{spawn, Config, Storage};
@@ -32,10 +33,12 @@ mod rate_limit;
 mod routes;
 mod server;
 mod storage;
+mod txn;
 
 pub use config::{
     Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
+    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
 pub use error::Error;
 pub use server::{router, spawn, RunningServer};

@@ -8,20 +8,22 @@ use std::time::Duration;
 
 use ifmatch_server::{
     Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
+    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
 
 const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
 const CEILING_LOCK_TTL_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
+const DEFAULT_MAX_TRANSACTION_TTL_MS: u64 = DEFAULT_MAX_TRANSACTION_TTL.as_secs() * 1000;
 
 /// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
-/// with strong ETags, If-Match / If-None-Match, JSON Merge Patch, pessimistic locks and
-/// problem+json errors.
+/// with strong ETags, If-Match / If-None-Match, JSON Merge Patch, pessimistic locks, atomic
+/// batches, interactive transactions and problem+json errors.
 #[derive(Debug, Parser)]
 #[command(
     name = "ifmatch-server",
     version,
-    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL);\nPOST /batch (several writes applied all or none).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
+    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL);\nPOST /batch (several writes applied all or none);\nPOST /transactions, GET and DELETE /transactions/{id}, POST /transactions/{id}/commit\n(interactive transactions: send Transaction-Id on /items requests to act inside one).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
 )]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
@@ -67,7 +69,8 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LOCK_WAITERS)]
     max_lock_waiters: usize,
 
-    /// Most operations in one POST /batch (applied all or none); more get 400.
+    /// Most operations in one POST /batch (applied all or none), and most documents one
+    /// transaction may read or write; more get 400.
     #[arg(
         long,
         value_name = "N",
@@ -75,6 +78,26 @@ struct Cli {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     max_batch_operations: usize,
+
+    /// Transactions that may be open at once; one more POST /transactions gets 503 with
+    /// Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_TRANSACTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    max_transactions: usize,
+
+    /// Longest transaction in milliseconds (at most one day): a longer ttl_ms is cut to it, and
+    /// the answer reports the TTL granted. An uncommitted transaction is rolled back after it.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = DEFAULT_MAX_TRANSACTION_TTL_MS,
+        value_parser = clap::value_parser!(u64).range(1..=CEILING_LOCK_TTL_MS)
+    )]
+    max_transaction_ttl: u64,
 }
 
 impl Cli {
@@ -89,6 +112,8 @@ impl Cli {
             .with_max_lock_ttl(Duration::from_millis(self.max_lock_ttl))
             .with_max_lock_waiters(self.max_lock_waiters)
             .with_max_batch_operations(self.max_batch_operations)
+            .with_max_transactions(self.max_transactions)
+            .with_max_transaction_ttl(Duration::from_millis(self.max_transaction_ttl))
     }
 }
 

@@ -27,6 +27,10 @@ pub(crate) enum ProblemKind {
     LockTokenInvalid,
     LockQueueFull,
     InvalidQuery,
+    TransactionNotFound,
+    TransactionConflict,
+    TransactionTooLarge,
+    TooManyTransactions,
 }
 
 impl ProblemKind {
@@ -47,6 +51,10 @@ impl ProblemKind {
             Self::LockTokenInvalid => StatusCode::PRECONDITION_FAILED,
             Self::LockQueueFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidQuery => StatusCode::BAD_REQUEST,
+            Self::TransactionNotFound => StatusCode::NOT_FOUND,
+            Self::TransactionConflict => StatusCode::CONFLICT,
+            Self::TransactionTooLarge => StatusCode::BAD_REQUEST,
+            Self::TooManyTransactions => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -67,6 +75,10 @@ impl ProblemKind {
             Self::LockTokenInvalid => "urn:ifmatch:problem:lock-token-invalid",
             Self::LockQueueFull => "urn:ifmatch:problem:lock-queue-full",
             Self::InvalidQuery => "urn:ifmatch:problem:invalid-query",
+            Self::TransactionNotFound => "urn:ifmatch:problem:transaction-not-found",
+            Self::TransactionConflict => "urn:ifmatch:problem:transaction-conflict",
+            Self::TransactionTooLarge => "urn:ifmatch:problem:transaction-too-large",
+            Self::TooManyTransactions => "urn:ifmatch:problem:too-many-transactions",
         }
     }
 
@@ -87,6 +99,10 @@ impl ProblemKind {
             Self::LockTokenInvalid => "Lock token invalid",
             Self::LockQueueFull => "Lock queue full",
             Self::InvalidQuery => "Invalid query",
+            Self::TransactionNotFound => "Transaction not found",
+            Self::TransactionConflict => "Transaction conflict",
+            Self::TransactionTooLarge => "Transaction too large",
+            Self::TooManyTransactions => "Too many transactions",
         }
     }
 }
@@ -229,6 +245,10 @@ mod tests {
             ProblemKind::LockTokenInvalid,
             ProblemKind::LockQueueFull,
             ProblemKind::InvalidQuery,
+            ProblemKind::TransactionNotFound,
+            ProblemKind::TransactionConflict,
+            ProblemKind::TransactionTooLarge,
+            ProblemKind::TooManyTransactions,
         ];
         for kind in kinds {
             let problem = Problem::new(kind, "/items/x", "detail");

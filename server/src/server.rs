@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::lock::LockManager;
 use crate::rate_limit::{self, Limiter};
 use crate::routes::{self, AppState};
+use crate::txn::{TxnLimits, TxnManager};
 use crate::{storage, Config, Error};
 
 /// The server's router, for embedding in another axum application or test harness.
@@ -34,6 +36,13 @@ pub fn router(config: &Config) -> Result<Router, Error> {
             config.max_lock_ttl(),
             config.max_lock_waiters(),
         )),
+        txns: Arc::new(TxnManager::new(TxnLimits {
+            max_open: config.max_transactions(),
+            max_ttl: config
+                .max_transaction_ttl()
+                .clamp(Duration::from_millis(1), crate::MAX_LOCK_TTL_CEILING),
+            max_docs: config.max_batch_operations(),
+        })),
     };
     let mut router = routes::routes(state);
     if let Some(limiter) = config.rate_limit().and_then(Limiter::new) {

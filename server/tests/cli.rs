@@ -41,11 +41,15 @@ fn invalid_flag_values_are_explained() {
 }
 
 #[test]
-fn lock_limits_out_of_range_are_refused_naming_the_flag() {
+fn limits_out_of_range_are_refused_naming_the_flag() {
     for args in [
         ["--max-lock-ttl", "0"],
         ["--max-lock-ttl", "86400001"],
         ["--max-lock-waiters", "many"],
+        ["--max-batch-operations", "0"],
+        ["--max-transactions", "0"],
+        ["--max-transaction-ttl", "0"],
+        ["--max-transaction-ttl", "86400001"],
     ] {
         let output = std::process::Command::new(BIN).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");

@@ -23,9 +23,10 @@ use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
 use super::request::{
     item_id, lock_token, parse_json, preconditions, read_body, require_json, require_merge_patch,
+    transaction_id,
 };
 use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
-use super::{blocking, AppState};
+use super::{blocking, inside, AppState};
 use crate::lock::{now, LockManager, LockTable, LockToken, Refusal};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
@@ -82,6 +83,9 @@ pub(super) async fn read(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
+    if let Some(tx) = transaction_id(&headers, instance)? {
+        return Ok(inside::read(&app, tx, id, instance, &headers).await);
+    }
     let pre = preconditions(&headers, instance)?;
     let doc = blocking(&app.store, move |store| store.get(&id))
         .await
@@ -110,6 +114,9 @@ pub(super) async fn put(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
+    if let Some(tx) = transaction_id(&headers, instance)? {
+        return Ok(inside::put(&app, tx, id, instance, &headers, body).await);
+    }
     let pre = preconditions(&headers, instance)?;
     let token = lock_token(&headers, instance)?;
     require_condition(&app, &pre, token.as_ref(), "PUT", instance)?;
@@ -178,6 +185,9 @@ pub(super) async fn patch(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
+    if let Some(tx) = transaction_id(&headers, instance)? {
+        return Ok(inside::patch(&app, tx, id, instance, &headers, body).await);
+    }
     let pre = preconditions(&headers, instance)?;
     let token = lock_token(&headers, instance)?;
     require_condition(&app, &pre, token.as_ref(), "PATCH", instance)?;
@@ -242,6 +252,9 @@ pub(super) async fn delete(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
+    if let Some(tx) = transaction_id(&headers, instance)? {
+        return Ok(inside::delete(&app, tx, id, instance, &headers).await);
+    }
     let pre = preconditions(&headers, instance)?;
     let token = lock_token(&headers, instance)?;
     require_condition(&app, &pre, token.as_ref(), "DELETE", instance)?;

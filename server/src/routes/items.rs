@@ -5,15 +5,26 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::request::{parse_json, preconditions, read_body, require_json};
+use super::request::{parse_json, preconditions, read_body, require_json, transaction_id};
 use super::response::{internal, item_path, refused, written};
-use super::{blocking, AppState};
+use super::{blocking, inside, AppState};
 use crate::precondition::{Current, Method, Verdict};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemKind};
 use crate::storage::Document;
 
 /// `GET /items` → `{"items":[{"id":…,"etag":…,"value":…}]}` in creation order.
-pub(super) async fn list(State(app): State<AppState>, uri: Uri) -> Result<Response, Problem> {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    if transaction_id(&headers, uri.path())?.is_some() {
+        return Err(Problem::new(
+            ProblemKind::InvalidHeader,
+            uri.path(),
+            "GET /items lists committed documents and is not transactional here: send it without Transaction-Id, and read the documents you need inside the transaction one by one (GET /items/{id})",
+        ));
+    }
     let docs = blocking(&app.store, |store| store.list())
         .await
         .map_err(|err| internal(&err, uri.path()))?;
@@ -60,6 +71,9 @@ pub(super) async fn create(
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
+    if let Some(tx) = transaction_id(&headers, instance)? {
+        return Ok(inside::create(&app, tx, instance, &headers, body).await);
+    }
     let pre = preconditions(&headers, instance)?;
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;

@@ -1,12 +1,15 @@
 //! The HTTP surface: routes, the shared state, and problem+json fallbacks.
 
 mod batch;
+mod inside;
 mod item;
 mod items;
 mod lock;
 mod lock_response;
 mod request;
 mod response;
+mod transactions;
+mod txn_response;
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use axum::Router;
 use crate::lock::LockManager;
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Store, StoreError};
+use crate::txn::TxnManager;
 use crate::MismatchStatus;
 
 /// What every handler needs.
@@ -30,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) max_batch_operations: usize,
     /// The locks of this server process (see `crate::lock` for why they live in memory).
     pub(crate) locks: Arc<LockManager>,
+    /// The transactions of this server process (see `crate::txn`).
+    pub(crate) txns: Arc<TxnManager>,
 }
 
 /// The routes of the reference server, without rate limiting.
@@ -51,6 +57,12 @@ pub(crate) fn routes(state: AppState) -> Router {
                 .delete(lock::release),
         )
         .route("/batch", post(batch::batch))
+        .route("/transactions", post(transactions::begin))
+        .route(
+            "/transactions/{id}",
+            get(transactions::show).delete(transactions::rollback),
+        )
+        .route("/transactions/{id}/commit", post(transactions::commit))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -73,7 +85,7 @@ async fn unknown_route(uri: Uri) -> Problem {
         ProblemKind::NotFound,
         uri.path(),
         format!(
-            "nothing is served at {}; this server serves /items, /items/{{id}}, /items/{{id}}/lock and /batch",
+            "nothing is served at {}; this server serves /items, /items/{{id}}, /items/{{id}}/lock, /batch, /transactions, /transactions/{{id}} and /transactions/{{id}}/commit",
             uri.path()
         ),
     )
@@ -82,8 +94,11 @@ async fn unknown_route(uri: Uri) -> Problem {
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
     let allowed = if uri.path() == "/items" {
         "GET, HEAD, POST"
-    } else if uri.path() == "/batch" {
+    } else if uri.path() == "/batch" || uri.path() == "/transactions" || is_commit_path(uri.path())
+    {
         "POST"
+    } else if uri.path().starts_with("/transactions/") {
+        "GET, HEAD, DELETE"
     } else if is_lock_path(uri.path()) {
         "GET, HEAD, POST, PUT, DELETE"
     } else {
@@ -98,6 +113,13 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
         ),
     )
     .with_header(header::ALLOW, HeaderValue::from_static(allowed))
+}
+
+/// `/transactions/{id}/commit`.
+fn is_commit_path(path: &str) -> bool {
+    path.strip_prefix("/transactions/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, tail)| !id.is_empty() && tail == "commit")
 }
 
 /// `/items/{id}/lock`, as opposed to a document whose id happens to be `lock`.
@@ -117,5 +139,12 @@ mod tests {
         assert!(!is_lock_path("/items/lock"));
         assert!(!is_lock_path("/items//lock"));
         assert!(!is_lock_path("/items/a/lock/x"));
+    }
+
+    #[test]
+    fn commit_paths_are_told_from_transactions() {
+        assert!(is_commit_path("/transactions/tx-1/commit"));
+        assert!(!is_commit_path("/transactions/commit"));
+        assert!(!is_commit_path("/transactions/tx-1"));
     }
 }

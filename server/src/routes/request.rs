@@ -12,6 +12,7 @@ use crate::etag::Condition;
 use crate::lock::LockToken;
 use crate::precondition::Preconditions;
 use crate::problem::{Problem, ProblemKind};
+use crate::txn::TxId;
 
 /// The id from `/items/{id}`.
 pub(crate) fn item_id(
@@ -89,6 +90,35 @@ pub(crate) fn lock_token(
         .map(Some)
         .map_err(|reason| invalid(&reason))
 }
+
+/// The `Transaction-Id` field: `None` when absent; 400 when malformed or sent more than once.
+pub(crate) fn transaction_id(headers: &HeaderMap, instance: &str) -> Result<Option<TxId>, Problem> {
+    let mut values = headers.get_all(TRANSACTION_ID).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| {
+        Problem::new(
+            ProblemKind::InvalidHeader,
+            instance,
+            format!(
+                "Transaction-Id value `{}` is malformed: {reason}. Send the id exactly as POST /transactions gave it, e.g. Transaction-Id: tx-…",
+                shorten(&String::from_utf8_lossy(value.as_bytes()))
+            ),
+        )
+    };
+    if values.next().is_some() {
+        return Err(invalid(
+            "the field is sent more than once; send exactly one id",
+        ));
+    }
+    TxId::parse(value.as_bytes())
+        .map(Some)
+        .map_err(|reason| invalid(&reason))
+}
+
+/// The field that names the transaction a request acts in.
+pub(crate) const TRANSACTION_ID: HeaderName = HeaderName::from_static("transaction-id");
 
 /// The field that carries a lock token (RFC 4918 §10.5).
 pub(crate) const LOCK_TOKEN: HeaderName = HeaderName::from_static("lock-token");

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use self::parse::{OpKind, Operation, Target};
 use self::run::{Failed, Step};
-use super::request::{parse_json, read_body, require_json};
+use super::request::{parse_json, read_body, require_json, transaction_id};
 use super::response::{internal, item_path};
 use super::{blocking, AppState};
 use crate::problem::{Problem, ProblemKind};
@@ -33,6 +33,13 @@ pub(super) async fn batch(
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
+    if transaction_id(&headers, instance)?.is_some() {
+        return Err(Problem::new(
+            ProblemKind::InvalidHeader,
+            instance,
+            "a batch cannot run inside a transaction: it is applied at once, on its own. Send the batch without Transaction-Id, or send its writes as requests inside the transaction",
+        ));
+    }
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
     let ops = parse::operations(

@@ -1,0 +1,244 @@
+//! `/items` requests with `Transaction-Id`: they act inside an open transaction. They answer
+//! as they would outside (status, `ETag`, `Location`, body, problems), plus `Transaction-Id`
+//! and `Cache-Control: no-store`, but change nothing outside: reads pin the committed version
+//! on first touch (repeatable read) and see the transaction's own writes; writes are judged
+//! against that view and staged under provisional tags until the commit.
+//!
+//! `--require-preconditions` does not apply here: the commit checks every version the
+//! transaction saw, which is the condition. Locks are checked at each write (someone else's
+//! lock is 423 at once) and again at commit.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::item::unexpected;
+use super::items::canonical_json;
+use super::lock::lock_path;
+use super::lock_response::refused_by_lock;
+use super::request::{
+    lock_token, parse_json, preconditions, read_body, require_json, require_merge_patch,
+};
+use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
+use super::transactions::open_tx;
+use super::txn_response::{inside, too_large};
+use super::{blocking, AppState};
+use crate::lock::{now, LockToken};
+use crate::merge_patch;
+use crate::precondition::{Current, Method, Preconditions, Verdict};
+use crate::problem::Problem;
+use crate::storage::{new_id, Document};
+use crate::txn::{Tx, TxId};
+use crate::MismatchStatus;
+
+/// What the transaction sees of `id`, pinning the committed version when it first touches it.
+async fn view(
+    app: &AppState,
+    tx: &mut Tx,
+    id: &str,
+    instance: &str,
+) -> Result<Option<Document>, Problem> {
+    if let Some(view) = tx.view(id) {
+        return Ok(view.cloned());
+    }
+    let limit = app.txns.limits().max_docs;
+    tx.room_for_one_more(limit)
+        .map_err(|_| too_large(&tx.id, limit, instance))?;
+    let key = id.to_owned();
+    let doc = blocking(&app.store, move |store| store.get(&key))
+        .await
+        .map_err(|err| internal(&err, instance))?;
+    tx.pin(id, doc.clone(), limit)
+        .map_err(|_| too_large(&tx.id, limit, instance))?;
+    Ok(doc)
+}
+
+/// Someone else's lock refuses the write now; the commit checks again.
+fn gate(
+    app: &AppState,
+    id: &str,
+    token: Option<&LockToken>,
+    instance: &str,
+) -> Result<(), Problem> {
+    app.locks
+        .table()
+        .authorize_write(id, token, now())
+        .map_err(|refusal| refused_by_lock(&refusal, instance, &lock_path(id)))
+}
+
+fn judge(
+    pre: &Preconditions,
+    current: Option<&Document>,
+    mismatch: MismatchStatus,
+    instance: &str,
+) -> Result<(), Problem> {
+    let state = current.map_or(Current::Missing, |doc| Current::Tagged(&doc.etag));
+    match pre.evaluate(state, Method::Write) {
+        Verdict::Proceed => Ok(()),
+        verdict => Err(refused(verdict, current, mismatch, instance)),
+    }
+}
+
+/// `GET`/`HEAD /items/{id}` inside `tx_id`.
+pub(super) async fn read(
+    app: &AppState,
+    tx_id: TxId,
+    id: String,
+    instance: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let answer = async {
+        let pre = preconditions(headers, instance)?;
+        let mut tx = open_tx(app, &tx_id, instance).await?;
+        let doc = view(app, &mut tx, &id, instance)
+            .await?
+            .ok_or_else(|| not_found(instance))?;
+        match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
+            Verdict::Proceed => Ok(document(StatusCode::OK, &doc, None)),
+            Verdict::NotModified => Ok(not_modified(&doc.etag)),
+            verdict => Err(refused(
+                verdict,
+                Some(&doc),
+                MismatchStatus::PreconditionFailed,
+                instance,
+            )),
+        }
+    };
+    inside(&tx_id, answer.await)
+}
+
+/// `PUT /items/{id}` inside `tx_id`: 201 or 200 with a provisional tag.
+pub(super) async fn put(
+    app: &AppState,
+    tx_id: TxId,
+    id: String,
+    instance: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let answer = async {
+        let pre = preconditions(headers, instance)?;
+        let token = lock_token(headers, instance)?;
+        require_json(headers, instance)?;
+        let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
+        let canonical = canonical_json(&parse_json(&bytes, instance)?);
+        let mut tx = open_tx(app, &tx_id, instance).await?;
+        let current = view(app, &mut tx, &id, instance).await?;
+        gate(app, &id, token.as_ref(), instance)?;
+        judge(&pre, current.as_ref(), app.mismatch, instance)?;
+        let status = if current.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let doc = tx
+            .stage(&id, Some(canonical), token)
+            .ok_or_else(|| unexpected(instance))?;
+        Ok::<_, Problem>(written(status, &doc, &item_path(&id)))
+    };
+    inside(&tx_id, answer.await)
+}
+
+/// `PATCH /items/{id}` inside `tx_id`: the merge patch applied to the transaction's view.
+pub(super) async fn patch(
+    app: &AppState,
+    tx_id: TxId,
+    id: String,
+    instance: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let answer = async {
+        let pre = preconditions(headers, instance)?;
+        let token = lock_token(headers, instance)?;
+        require_merge_patch(headers, instance)?;
+        let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
+        let patch = parse_json(&bytes, instance)?;
+        let mut tx = open_tx(app, &tx_id, instance).await?;
+        let current = view(app, &mut tx, &id, instance)
+            .await?
+            .ok_or_else(|| not_found(instance))?;
+        gate(app, &id, token.as_ref(), instance)?;
+        judge(&pre, Some(&current), app.mismatch, instance)?;
+        let Ok(target) = serde_json::from_slice::<Value>(&current.body) else {
+            tracing::error!(%instance, "stored document is not JSON");
+            return Err(unexpected(instance));
+        };
+        let body = canonical_json(&merge_patch::apply(target, &patch));
+        let doc = tx
+            .stage(&id, Some(body), token)
+            .ok_or_else(|| unexpected(instance))?;
+        Ok(written(StatusCode::OK, &doc, &item_path(&id)))
+    };
+    inside(&tx_id, answer.await)
+}
+
+/// `DELETE /items/{id}` inside `tx_id` → 204.
+pub(super) async fn delete(
+    app: &AppState,
+    tx_id: TxId,
+    id: String,
+    instance: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let answer = async {
+        let pre = preconditions(headers, instance)?;
+        let token = lock_token(headers, instance)?;
+        let mut tx = open_tx(app, &tx_id, instance).await?;
+        let current = view(app, &mut tx, &id, instance)
+            .await?
+            .ok_or_else(|| not_found(instance))?;
+        gate(app, &id, token.as_ref(), instance)?;
+        judge(&pre, Some(&current), app.mismatch, instance)?;
+        tx.stage(&id, None, token);
+        Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
+    };
+    inside(&tx_id, answer.await)
+}
+
+/// `POST /items` inside `tx_id`: 201 with a reserved id; the document is created at commit.
+pub(super) async fn create(
+    app: &AppState,
+    tx_id: TxId,
+    instance: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let answer = async {
+        let pre = preconditions(headers, instance)?;
+        require_json(headers, instance)?;
+        let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
+        let canonical = canonical_json(&parse_json(&bytes, instance)?);
+        // The collection exists but has no entity tag: only `If-Match: *` can hold.
+        let verdict = pre.evaluate(Current::Untagged, Method::Write);
+        if verdict != Verdict::Proceed {
+            return Err(refused(verdict, None, app.mismatch, instance));
+        }
+        let mut tx = open_tx(app, &tx_id, instance).await?;
+        let limit = app.txns.limits().max_docs;
+        tx.room_for_one_more(limit)
+            .map_err(|_| too_large(&tx_id, limit, instance))?;
+        let id = loop {
+            let id = new_id();
+            if tx.view(&id).is_some() {
+                continue;
+            }
+            let key = id.clone();
+            let stored = blocking(&app.store, move |store| store.get(&key))
+                .await
+                .map_err(|err| internal(&err, instance))?;
+            if stored.is_none() {
+                break id;
+            }
+        };
+        // Pinned as absent: should someone create the same id before the commit, it conflicts.
+        tx.pin(&id, None, limit)
+            .map_err(|_| too_large(&tx_id, limit, instance))?;
+        let doc = tx
+            .stage(&id, Some(canonical), None)
+            .ok_or_else(|| unexpected(instance))?;
+        Ok(written(StatusCode::CREATED, &doc, &item_path(&id)))
+    };
+    inside(&tx_id, answer.await)
+}

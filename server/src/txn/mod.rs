@@ -1,0 +1,311 @@
+//! Interactive transactions: a table of open transactions shared by every request of one
+//! server process, like the lock table.
+//!
+//! A transaction is optimistic: it pins the committed version of every document it touches,
+//! stages its writes in memory, and its commit checks the pins and applies the writes in one
+//! store critical section (see `commit.rs`). Nothing is locked while it runs.
+//!
+//! Each transaction sits behind its own async mutex, so the requests of one transaction run
+//! one at a time (a read and the pin it makes cannot interleave with a commit) while
+//! different transactions never wait for each other. The registry (ids to transactions, and
+//! the ended ones still remembered) has a short std mutex that is never held across an
+//! `.await` or while waiting for another lock. The order is: a transaction's mutex, then the
+//! store, then the lock table; the registry is only ever taken last, or alone.
+//!
+//! Expiry is lazy, as for locks: a request that finds its transaction past `expires_at` ends
+//! it, and `begin` sweeps out expired transactions every so often and whenever the table is
+//! full.
+
+mod commit;
+mod id;
+mod outcome;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub(crate) use commit::commit;
+pub(crate) use id::TxId;
+pub(crate) use outcome::{CommitResult, Conflict, Ended, Outcome};
+pub(crate) use state::{Phase, Summary, Tx};
+
+use crate::lock::Now;
+
+/// The TTL of a transaction whose begin names none (cut to the server's maximum).
+pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(30);
+
+/// How long an ended transaction is remembered at least (if its TTL runs out later, until
+/// then): a client that lost the commit's answer can commit again and hear the same.
+pub(crate) const REMEMBER_FOR: Duration = Duration::from_secs(60);
+
+/// How often `begin` sweeps out expired and forgotten transactions.
+const SWEEP_EVERY: u32 = 64;
+
+/// The server's transaction limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TxnLimits {
+    /// Open transactions at once.
+    pub(crate) max_open: usize,
+    /// The longest TTL granted.
+    pub(crate) max_ttl: Duration,
+    /// Documents one transaction may read or write.
+    pub(crate) max_docs: usize,
+}
+
+impl TxnLimits {
+    /// The TTL granted for `asked` milliseconds (the default when `None`), capped.
+    pub(crate) fn ttl(self, asked: Option<u64>) -> Duration {
+        asked
+            .map_or(DEFAULT_TTL, Duration::from_millis)
+            .min(self.max_ttl)
+    }
+}
+
+/// One transaction, behind the mutex its requests take turns on.
+pub(crate) type Slot = Arc<tokio::sync::Mutex<Tx>>;
+
+/// What an id names.
+#[derive(Debug)]
+pub(crate) enum Found {
+    Open(Slot),
+    Ended(Arc<Ended>),
+    Unknown,
+}
+
+/// The table of transactions and the limits, shared by the router.
+#[derive(Debug)]
+pub(crate) struct TxnManager {
+    registry: Mutex<Registry>,
+    limits: TxnLimits,
+}
+
+#[derive(Debug)]
+struct Registry {
+    epoch: String,
+    seq: u64,
+    since_sweep: u32,
+    open: HashMap<TxId, OpenEntry>,
+    ended: HashMap<TxId, Arc<Ended>>,
+}
+
+#[derive(Debug)]
+struct OpenEntry {
+    expires_at: Instant,
+    slot: Slot,
+}
+
+impl TxnManager {
+    pub(crate) fn new(limits: TxnLimits) -> Self {
+        Self {
+            registry: Mutex::new(Registry {
+                epoch: crate::storage::random_hex(),
+                seq: 0,
+                since_sweep: 0,
+                open: HashMap::new(),
+                ended: HashMap::new(),
+            }),
+            limits,
+        }
+    }
+
+    pub(crate) fn limits(&self) -> TxnLimits {
+        self.limits
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // Every registry method leaves the maps consistent before it could panic.
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Opens a transaction with `ttl`, or `None` when `max_open` are open already.
+    pub(crate) fn begin(&self, ttl: Duration, now: Now) -> Option<(TxId, Duration, u64)> {
+        let mut registry = self.registry();
+        registry.since_sweep += 1;
+        if registry.since_sweep >= SWEEP_EVERY || registry.open.len() >= self.limits.max_open {
+            registry.since_sweep = 0;
+            registry.sweep(now);
+        }
+        if registry.open.len() >= self.limits.max_open {
+            return None;
+        }
+        registry.seq += 1;
+        let id = TxId::mint(&registry.epoch, registry.seq);
+        let tx = Tx::new(id.clone(), ttl, now);
+        let answer = (id.clone(), ttl, tx.expires_at_ms);
+        let entry = OpenEntry {
+            expires_at: tx.expires_at,
+            slot: Arc::new(tokio::sync::Mutex::new(tx)),
+        };
+        registry.open.insert(id, entry);
+        Some(answer)
+    }
+
+    /// What `id` names now.
+    pub(crate) fn find(&self, id: &TxId, now: Instant) -> Found {
+        let mut registry = self.registry();
+        if let Some(entry) = registry.open.get(id) {
+            return Found::Open(Arc::clone(&entry.slot));
+        }
+        match registry.ended.get(id) {
+            Some(ended) if ended.forget_at > now => Found::Ended(Arc::clone(ended)),
+            Some(_) => {
+                registry.ended.remove(id);
+                Found::Unknown
+            }
+            None => Found::Unknown,
+        }
+    }
+
+    /// Brings a locked transaction up to `now`: ends it when it has expired. Returns how it
+    /// ended, if it has.
+    pub(crate) fn settle(&self, tx: &mut Tx, now: Now) -> Option<Arc<Ended>> {
+        if let Phase::Ended(ended) = &tx.phase {
+            return Some(Arc::clone(ended));
+        }
+        if !tx.expired(now.instant) {
+            return None;
+        }
+        Some(self.end(tx, Outcome::Expired, now))
+    }
+
+    /// Ends a locked, open transaction with `outcome`.
+    pub(crate) fn end(&self, tx: &mut Tx, outcome: Outcome, now: Now) -> Arc<Ended> {
+        let mut registry = self.registry();
+        registry.end(tx, outcome, now)
+    }
+
+    /// How many transactions are open (tests check that the table shrinks again).
+    #[cfg(test)]
+    pub(crate) fn open_count(&self) -> usize {
+        self.registry().open.len()
+    }
+}
+
+impl Registry {
+    fn end(&mut self, tx: &mut Tx, outcome: Outcome, now: Now) -> Arc<Ended> {
+        let ended = Arc::new(Ended {
+            outcome,
+            ttl: tx.ttl,
+            expires_at_ms: tx.expires_at_ms,
+            ended_at_ms: now.unix_ms,
+            forget_at: tx.expires_at.max(now.instant + REMEMBER_FOR),
+            summary: tx.summary(),
+        });
+        tx.end(Arc::clone(&ended));
+        self.open.remove(&tx.id);
+        self.ended.insert(tx.id.clone(), Arc::clone(&ended));
+        ended
+    }
+
+    /// Ends expired transactions nobody is using right now (one that is busy ends when its
+    /// request finishes and the next one settles it) and forgets ended ones past `forget_at`.
+    fn sweep(&mut self, now: Now) {
+        let expired: Vec<Slot> = self
+            .open
+            .values()
+            .filter(|entry| entry.expires_at <= now.instant)
+            .map(|entry| Arc::clone(&entry.slot))
+            .collect();
+        for slot in expired {
+            if let Ok(mut tx) = slot.try_lock() {
+                if matches!(tx.phase, Phase::Open) {
+                    self.end(&mut tx, Outcome::Expired, now);
+                }
+            }
+        }
+        self.ended.retain(|_, ended| ended.forget_at > now.instant);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(max_open: usize) -> TxnManager {
+        TxnManager::new(TxnLimits {
+            max_open,
+            max_ttl: Duration::from_secs(60),
+            max_docs: 10,
+        })
+    }
+
+    fn at(instant: Instant) -> Now {
+        Now {
+            instant,
+            unix_ms: 5_000,
+        }
+    }
+
+    #[test]
+    fn ttls_default_to_30_s_and_are_capped() {
+        let limits = manager(1).limits();
+        assert_eq!(limits.ttl(None), Duration::from_secs(30));
+        assert_eq!(limits.ttl(Some(100)), Duration::from_millis(100));
+        assert_eq!(limits.ttl(Some(600_000)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_full_table_refuses_until_a_transaction_expires() {
+        let manager = manager(2);
+        let start = Instant::now();
+        let short = Duration::from_millis(10);
+        let (first, _, _) = manager.begin(short, at(start)).unwrap();
+        manager.begin(Duration::from_secs(10), at(start)).unwrap();
+        assert!(manager.begin(short, at(start)).is_none());
+        let later = start + Duration::from_millis(20);
+        assert!(
+            manager.begin(short, at(later)).is_some(),
+            "the expired one made room"
+        );
+        assert_eq!(manager.open_count(), 2);
+        let Found::Ended(ended) = manager.find(&first, later) else {
+            panic!("the expired transaction is remembered");
+        };
+        assert_eq!(ended.state(), "expired");
+        assert!(ended.is_gone());
+    }
+
+    #[test]
+    fn ended_transactions_are_remembered_for_a_while_then_forgotten() {
+        let manager = manager(4);
+        let start = Instant::now();
+        let (id, _, _) = manager.begin(Duration::from_secs(1), at(start)).unwrap();
+        let Found::Open(slot) = manager.find(&id, start) else {
+            panic!("open");
+        };
+        let mut tx = slot.try_lock().unwrap();
+        assert!(manager.settle(&mut tx, at(start)).is_none());
+        manager.end(&mut tx, Outcome::Committed(Vec::new()), at(start));
+        assert!(manager.settle(&mut tx, at(start)).is_some());
+        drop(tx);
+        assert!(matches!(
+            manager.find(&id, start + REMEMBER_FOR - Duration::from_millis(1)),
+            Found::Ended(_)
+        ));
+        assert!(matches!(
+            manager.find(&id, start + REMEMBER_FOR),
+            Found::Unknown
+        ));
+        assert_eq!(manager.open_count(), 0);
+    }
+
+    #[test]
+    fn a_busy_expired_transaction_is_left_to_its_request() {
+        let manager = manager(1);
+        let start = Instant::now();
+        let (id, _, _) = manager.begin(Duration::from_millis(1), at(start)).unwrap();
+        let Found::Open(slot) = manager.find(&id, start) else {
+            panic!("open");
+        };
+        let mut tx = slot.try_lock().unwrap();
+        let later = start + Duration::from_millis(5);
+        assert!(manager.begin(Duration::from_secs(1), at(later)).is_none());
+        let ended = manager.settle(&mut tx, at(later)).expect("expired");
+        assert_eq!(ended.state(), "expired");
+        drop(tx);
+        assert!(manager.begin(Duration::from_secs(1), at(later)).is_some());
+    }
+}
