@@ -56,6 +56,19 @@ pub enum Event {
         /// What happened.
         reason: String,
     },
+    /// A transaction's commit was refused because documents it read changed
+    /// (`transaction_conflict`); `client.transaction(...)` runs it again (`Reapplied`) or gives
+    /// up (`GaveUp`).
+    TransactionConflict {
+        /// The transaction's absolute URL.
+        url: String,
+        /// The paths of the documents that changed, as the server named them.
+        paths: Vec<String>,
+        /// What happens next: `Reapplied` (run again in a new transaction) or `GaveUp`.
+        outcome: ConflictOutcome,
+        /// Runs so far, this one included.
+        attempt: u32,
+    },
     /// The per-host retry budget refused a retry.
     BudgetExhausted {
         /// The request method.
@@ -71,7 +84,8 @@ pub enum Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConflictOutcome {
-    /// The change closure ran again on the fresh state; the result will be written.
+    /// The change closure ran again on the fresh state; the result will be written. (For a
+    /// transaction: it runs again in a new transaction.)
     Reapplied,
     /// Mine and theirs merged cleanly (or through the resolver); the merge will be written.
     Merged,

@@ -65,6 +65,7 @@ mod strategy;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod timeout;
+mod transaction;
 pub mod transport;
 mod versioned;
 
@@ -72,8 +73,9 @@ pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
 pub use client::{
     builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
-    Batch, Client, ClientBuilder, Get, LockGuard, LockRequest, Raw, Update, Write,
-    DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
+    Batch, Begin, Client, ClientBuilder, Commit, Get, LockGuard, LockRequest, Raw, Rollback,
+    RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
+    DEFAULT_TRANSACTIONS_PATH,
 };
 pub use error::{ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;
@@ -85,6 +87,7 @@ pub use stats::Stats;
 pub use strategy::{
     ConflictContext, ConflictStrategy, CustomStrategy, Decision, MergeResolver, Strategy,
 };
+pub use transaction::{CommitResult, StaleRead};
 pub use versioned::Versioned;
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.

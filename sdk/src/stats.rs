@@ -35,6 +35,11 @@ pub struct Stats {
     pub budget_exhausted: u64,
     /// Rate-limit or ETag headers that were present but malformed (and so ignored).
     pub malformed_headers: u64,
+    /// Transactions committed.
+    pub transactions_committed: u64,
+    /// Transaction commits refused because a document read had changed (409
+    /// `transaction-conflict`); `client.transaction(...)` runs the closure again after one.
+    pub transaction_conflicts: u64,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +54,8 @@ pub(crate) struct Counters {
     pub throttle_wait_micros: AtomicU64,
     pub budget_exhausted: AtomicU64,
     pub malformed_headers: AtomicU64,
+    pub transactions_committed: AtomicU64,
+    pub transaction_conflicts: AtomicU64,
 }
 
 impl Counters {
@@ -74,6 +81,8 @@ impl Counters {
             throttle_wait_total: Duration::from_micros(self.throttle_wait_micros.load(Relaxed)),
             budget_exhausted: self.budget_exhausted.load(Relaxed),
             malformed_headers: self.malformed_headers.load(Relaxed),
+            transactions_committed: self.transactions_committed.load(Relaxed),
+            transaction_conflicts: self.transaction_conflicts.load(Relaxed),
         }
     }
 }

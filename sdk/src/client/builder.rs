@@ -39,6 +39,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `trust_write_bodies` | `false` | RFC 9110: a write's answer is the resource only when `Content-Location` says so |
 /// | `partition` | none | single-identity clients need none |
 /// | `batch_path` | `/batch` ([`crate::DEFAULT_BATCH_PATH`]) | the reference server's atomic-batch endpoint |
+/// | `transactions_path` | `/transactions` ([`crate::DEFAULT_TRANSACTIONS_PATH`]) | the reference server's transactions endpoint |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |
@@ -71,6 +72,7 @@ pub struct ClientBuilder {
     keys_honoured: bool,
     trust_write_bodies: bool,
     batch_path: String,
+    transactions_path: String,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -89,6 +91,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("keys_honoured", &self.keys_honoured)
             .field("trust_write_bodies", &self.trust_write_bodies)
             .field("batch_path", &self.batch_path)
+            .field("transactions_path", &self.transactions_path)
             .finish()
     }
 }
@@ -116,6 +119,7 @@ impl ClientBuilder {
             keys_honoured: false,
             trust_write_bodies: false,
             batch_path: super::DEFAULT_BATCH_PATH.to_owned(),
+            transactions_path: super::DEFAULT_TRANSACTIONS_PATH.to_owned(),
         }
     }
 
@@ -184,6 +188,14 @@ impl ClientBuilder {
     /// sent as paths relative to the base URL (see [`crate::Batch`]).
     pub fn batch_path(mut self, path: &str) -> Self {
         self.batch_path = path.to_owned();
+        self
+    }
+
+    /// Where transactions begin ([`Client::begin`], [`Client::transaction`]): a path resolved
+    /// against the base URL (default `/transactions`), or an absolute URL. Commits and
+    /// rollbacks go to the transaction's own URL (its `Location`).
+    pub fn transactions_path(mut self, path: &str) -> Self {
+        self.transactions_path = path.to_owned();
         self
     }
 
@@ -277,6 +289,7 @@ impl ClientBuilder {
             trust_write_bodies: self.trust_write_bodies,
             locks: crate::lock::LockRegistry::default(),
             batch_path: self.batch_path,
+            transactions_path: self.transactions_path,
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.
@@ -306,6 +319,7 @@ mod tests {
         assert_eq!(b.attempt_timeout, Some(Duration::from_secs(30)));
         assert!(!b.keys_honoured && !b.trust_write_bodies);
         assert_eq!(b.batch_path, "/batch");
+        assert_eq!(b.transactions_path, "/transactions");
     }
 
     #[test]

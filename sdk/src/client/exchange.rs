@@ -33,6 +33,9 @@ pub(crate) struct OpState {
     pub attempt_timeout: Option<Duration>,
     /// The lock this operation's writes are made under, when named explicitly.
     pub lock: Option<std::sync::Arc<crate::lock::LockState>>,
+    /// The transaction the operation's requests are made in (they carry `Transaction-Id`
+    /// and bypass the cache).
+    pub transaction: Option<crate::Transaction>,
     /// Whether a repeat of this operation's request cannot apply it twice although neither its
     /// method nor its headers say so (see `retry::is_retry_safe`).
     pub repeatable: bool,
@@ -41,8 +44,13 @@ pub(crate) struct OpState {
 impl OpState {
     pub(crate) fn new(inner: &Inner, options: &Options) -> Self {
         let config = &inner.retry;
+        let mut headers = options.headers.clone();
+        if let Some(tx) = &options.transaction {
+            headers.insert("transaction-id", tx.header().clone());
+        }
         Self {
-            headers: options.headers.clone(),
+            headers,
+            transaction: options.transaction.clone(),
             lock: options.lock.clone(),
             attempt_timeout: options.attempt_timeout.unwrap_or(inner.attempt_timeout),
             started: inner.sleeper.now(),
@@ -55,6 +63,11 @@ impl OpState {
             requests: 0,
             repeatable: false,
         }
+    }
+
+    /// The next throttle backoff delay (for resends this module does not decide itself).
+    pub(crate) fn next_backoff(&mut self) -> Duration {
+        self.backoff.next_delay()
     }
 
     pub(crate) fn elapsed(&self, inner: &Inner) -> Duration {

@@ -12,7 +12,9 @@ mod options;
 mod raw;
 mod read;
 mod response;
+mod run_transaction;
 mod send_write;
+mod transaction;
 mod update;
 mod write;
 
@@ -39,6 +41,8 @@ pub use builder::ClientBuilder;
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
 pub use read::Get;
+pub use run_transaction::RunTransaction;
+pub use transaction::{Begin, Commit, Rollback, Transaction, DEFAULT_TRANSACTIONS_PATH};
 pub use update::Update;
 pub use write::Write;
 
@@ -84,6 +88,7 @@ pub(crate) struct Inner {
     trust_write_bodies: bool,
     locks: crate::lock::LockRegistry,
     batch_path: String,
+    transactions_path: String,
 }
 
 impl std::fmt::Debug for Client {

@@ -16,6 +16,8 @@ pub(crate) struct Options {
     pub attempt_timeout: Option<Option<Duration>>,
     /// The lock a write is made under, when named explicitly.
     pub lock: Option<Arc<LockState>>,
+    /// The transaction the request is made in.
+    pub transaction: Option<crate::Transaction>,
     pub invalid: Option<String>,
 }
 
@@ -47,6 +49,9 @@ impl Options {
 
     /// The first invalid setting, as the error the request fails with.
     pub(crate) fn check(&self) -> Result<(), Error> {
+        if let Some(tx) = &self.transaction {
+            tx.check_open()?;
+        }
         match &self.invalid {
             Some(reason) => Err(Error::Config {
                 field: "header",
@@ -108,6 +113,24 @@ macro_rules! under_lock {
 }
 
 pub(crate) use under_lock;
+
+/// Generates `.within(&tx)` on a request builder with an `options: Options` field.
+macro_rules! within_transaction {
+    ($builder:ident $(<$($param:ident),*>)?) => {
+        impl$(<$($param),*>)? $builder$(<$($param),*>)? {
+            /// Makes this request inside `tx`: it carries `Transaction-Id`, sees (or stages)
+            /// the transaction's state, and neither uses nor fills the ETag cache (a write's
+            /// tag is provisional until the commit). What [`crate::Transaction::get`],
+            /// [`crate::Transaction::put`], … return is already within it.
+            pub fn within(mut self, tx: &crate::Transaction) -> Self {
+                self.options.transaction = Some(tx.clone());
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use within_transaction;
 
 #[cfg(test)]
 mod tests {

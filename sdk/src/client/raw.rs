@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::{rt::traced, rt::BoxFuture, transport::is_read, Error, Precondition, Versioned};
 
 use super::{
-    options::{request_options, under_lock, Options},
+    options::{request_options, under_lock, within_transaction, Options},
     Client,
 };
 
@@ -48,6 +48,7 @@ pub struct Raw {
 
 request_options!(Raw);
 under_lock!(Raw);
+within_transaction!(Raw);
 
 impl Raw {
     pub(super) fn new(client: Client, method: Method, path: &str) -> Self {

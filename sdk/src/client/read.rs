@@ -16,7 +16,7 @@ use crate::{
 
 use super::{
     exchange::OpState,
-    options::{request_options, Options},
+    options::{request_options, within_transaction, Options},
     response, Client,
 };
 
@@ -36,6 +36,7 @@ pub struct Get<T> {
 }
 
 request_options!(Get<T>);
+within_transaction!(Get<T>);
 
 impl<T> std::fmt::Debug for Get<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,7 +119,9 @@ impl Client {
         conditional: bool,
     ) -> Result<Fresh, Error> {
         let key = self.key(url);
-        let mut cached = self.inner.cache.get(&key).filter(|_| conditional);
+        // Inside a transaction the answers are the transaction's view: never the cache's.
+        let cache = op.transaction.is_none();
+        let mut cached = self.inner.cache.get(&key).filter(|_| conditional && cache);
         loop {
             let mut request = self.outgoing(op, Method::GET, url);
             if let Some(entry) = &cached {
@@ -145,7 +148,7 @@ impl Client {
                 }
             }
             if !response.status.is_success() {
-                if status == 404 || status == 410 {
+                if cache && (status == 404 || status == 410) {
                     self.inner.cache.remove(&key);
                 }
                 return Err(self.error_for(&Method::GET, url, &response, op.requests, None));
@@ -153,6 +156,7 @@ impl Client {
             let etag = self.etag_of(&response);
             let body = Arc::new(response::json_body(url, &response.body)?.unwrap_or(Value::Null));
             match &etag {
+                _ if !cache => {}
                 Some(tag) => self.inner.cache.put(
                     key,
                     CacheEntry {

@@ -4,8 +4,13 @@ use http::{header, Method};
 use serde_json::Value;
 
 use crate::{
-    conflict::classify, retry::read_hint, stats::Counters, transport::Incoming, EntityTag, Error,
-    Problem,
+    batch::wire::{root_of, url_under},
+    conflict::classify,
+    retry::read_hint,
+    stats::Counters,
+    transaction,
+    transport::Incoming,
+    EntityTag, Error, Problem,
 };
 
 use super::Client;
@@ -49,6 +54,29 @@ impl Client {
     ) -> Error {
         let status = response.status;
         let problem = Problem::from_json(&response.body);
+        if let Some(p) = problem.as_ref() {
+            if status == 404 && transaction::is_not_found(p) {
+                return Error::TransactionLost {
+                    method: method.clone(),
+                    url: url.to_owned(),
+                    reason: p.detail.clone(),
+                    problem: problem.map(Box::new),
+                };
+            }
+            if status == 409 && transaction::is_conflict(p) {
+                let root = root_of(self.inner.base_url.as_ref(), url);
+                let resolve = |path: &str| {
+                    root.as_ref()
+                        .map_or_else(|| path.to_owned(), |root| url_under(root, path))
+                };
+                return Error::TransactionConflict {
+                    url: url.to_owned(),
+                    stale: transaction::stale_reads(p, resolve),
+                    attempts: 1,
+                    problem: problem.map(Box::new),
+                };
+            }
+        }
         if status == 423 {
             let hint = read_hint(&response.headers, super::exchange::wall_clock());
             return Error::Locked {

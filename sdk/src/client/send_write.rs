@@ -67,8 +67,10 @@ impl Client {
             resent_after_503,
         } = self.exchange(op, request).await?;
         if response.status.is_success() {
-            self.lock_used(lock.as_deref(), &method);
-            return Ok(self.after_success(&method, url, body, &response, attempts));
+            if op.transaction.is_none() {
+                self.lock_used(lock.as_deref(), &method);
+            }
+            return Ok(self.after_success(op, &method, url, body, &response, attempts));
         }
         let sent_tag = match &precondition {
             Header::IfMatch(tag) => Some(tag),
@@ -91,8 +93,11 @@ impl Client {
             } else {
                 &counters.conflicts_412
             });
-            // The cached validator is stale; keeping it would only earn another refusal.
-            self.inner.cache.remove(&self.key(url));
+            // The cached validator is stale; keeping it would only earn another refusal. (In a
+            // transaction the refusal is about the transaction's view, not the cache's.)
+            if op.transaction.is_none() {
+                self.inner.cache.remove(&self.key(url));
+            }
         }
         Err(err)
     }
@@ -141,6 +146,7 @@ impl Client {
     /// The result of a successful write, and what the cache learns from it.
     fn after_success(
         &self,
+        op: &OpState,
         method: &Method,
         url: &str,
         sent: Option<&Value>,
@@ -166,6 +172,15 @@ impl Client {
             self.inner.trust_write_bodies,
         );
         for action in interpreted.cache {
+            // A write in a transaction is staged, its tag provisional: the cache learns the
+            // real one at the commit, with the body recorded here.
+            if let Some(tx) = &op.transaction {
+                match action {
+                    CacheAction::Store { url, body, .. } => tx.stage(&url, Some(body)),
+                    CacheAction::Forget { url } => tx.stage(&url, None),
+                }
+                continue;
+            }
             match action {
                 CacheAction::Store { url, etag, body } => self.inner.cache.put(
                     self.key(&url),

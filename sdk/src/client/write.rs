@@ -13,7 +13,7 @@ use crate::{
 };
 
 use super::{
-    options::{request_options, under_lock, Options},
+    options::{request_options, under_lock, within_transaction, Options},
     Client,
 };
 
@@ -39,6 +39,7 @@ type Decode<T> = fn(Versioned<Value>, Option<&Value>, &str) -> Result<Versioned<
 
 request_options!(Write<T>);
 under_lock!(Write<T>);
+within_transaction!(Write<T>);
 
 impl<T> std::fmt::Debug for Write<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::{Error, TimeoutScope, REDACTED_URL};
-use crate::{EntityTag, Problem};
+use crate::{EntityTag, Problem, StaleRead};
 
 impl Error {
     /// The HTTP status that caused the error, if one did.
@@ -21,6 +21,8 @@ impl Error {
             | Self::BudgetExhausted { status, .. } => Some(*status),
             Self::Redirected { status, .. } => *status,
             Self::Locked { .. } => Some(StatusCode::LOCKED),
+            Self::TransactionConflict { .. } => Some(StatusCode::CONFLICT),
+            Self::TransactionLost { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }
@@ -44,7 +46,9 @@ impl Error {
             | Self::Locked { url, .. }
             | Self::LockLost { url, .. }
             | Self::Decode { url, .. }
-            | Self::Change { url, .. } => url,
+            | Self::Change { url, .. }
+            | Self::TransactionConflict { url, .. }
+            | Self::TransactionLost { url, .. } => url,
             Self::InvalidUrl { input, .. } => input,
             _ => return None,
         };
@@ -71,7 +75,14 @@ impl Error {
             | Self::Locked { url, .. }
             | Self::LockLost { url, .. }
             | Self::Decode { url, .. }
-            | Self::Change { url, .. } => redact(url),
+            | Self::Change { url, .. }
+            | Self::TransactionLost { url, .. } => redact(url),
+            Self::TransactionConflict { url, stale, .. } => {
+                redact(url);
+                for read in stale {
+                    redact(&mut read.url);
+                }
+            }
             Self::Timeout { url, what, .. } => {
                 *what = what.replace(url.as_str(), REDACTED_URL);
                 redact(url);
@@ -104,7 +115,9 @@ impl Error {
             | Self::Conflict { problem, .. }
             | Self::RateLimited { problem, .. }
             | Self::Unavailable { problem, .. }
-            | Self::Locked { problem, .. } => problem.as_deref(),
+            | Self::Locked { problem, .. }
+            | Self::TransactionConflict { problem, .. }
+            | Self::TransactionLost { problem, .. } => problem.as_deref(),
             _ => None,
         }
     }
@@ -141,6 +154,16 @@ impl Error {
     pub fn conflict_paths(&self) -> &[String] {
         match self.leaf() {
             Self::MergeConflict { paths, .. } => paths,
+            _ => &[],
+        }
+    }
+
+    /// The documents whose change refused a transaction's commit
+    /// ([`Error::TransactionConflict`]): each one's path, the version the transaction saw and
+    /// the current one.
+    pub fn stale_reads(&self) -> &[StaleRead] {
+        match self.leaf() {
+            Self::TransactionConflict { stale, .. } => stale,
             _ => &[],
         }
     }

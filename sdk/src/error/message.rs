@@ -157,6 +157,32 @@ impl Error {
             Self::Encode { .. } => "the request body could not be serialized to JSON".to_owned(),
             Self::Change { url, .. } => format!("the change for {url} failed; nothing was written"),
             Self::Cancelled { what } => format!("{what} was cancelled"),
+            Self::TransactionConflict {
+                url,
+                stale,
+                attempts,
+                ..
+            } => {
+                let changed: Vec<String> = stale.iter().map(describe_stale).collect();
+                format!(
+                    "the commit POST {url} was refused with 409 Conflict{}, so nothing of the transaction was applied: documents it read changed since it read them{}",
+                    attempts_suffix(*attempts),
+                    if changed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", changed.join(", "))
+                    }
+                )
+            }
+            Self::TransactionLost {
+                method,
+                url,
+                reason,
+                ..
+            } => format!(
+                "{method} {url} was refused with 404 Not Found: the server no longer knows the transaction{}",
+                reason.as_ref().map_or_else(String::new, |r| format!(" ({r})"))
+            ),
             Self::Batch {
                 url,
                 operation,
@@ -261,6 +287,12 @@ impl Error {
             Self::Cancelled { .. } => {
                 "it may or may not have reached the server, so read the resource before assuming either"
             }
+            Self::TransactionConflict { .. } => {
+                "run the transaction again from the start (client.transaction(...) does this for you)"
+            }
+            Self::TransactionLost { .. } => {
+                "nothing it staged will be applied: begin a new transaction (client.begin()) and run it again"
+            }
             Self::Batch { error, .. } if error.is_conflict() => {
                 "re-read the documents it depends on and send the batch again with their new versions"
             }
@@ -297,6 +329,19 @@ fn status_advice(status: StatusCode) -> &'static str {
         s if s >= 500 => "the server failed; retry later",
         _ => "see the status and problem details",
     }
+}
+
+/// `/items/a (read "v41", now "v58")`.
+fn describe_stale(read: &crate::StaleRead) -> String {
+    let tag = |t: Option<&EntityTag>, absent: &str| {
+        t.map_or_else(|| absent.to_owned(), ToString::to_string)
+    };
+    format!(
+        "{} (read {}, now {})",
+        read.path(),
+        tag(read.read_etag(), "absent"),
+        tag(read.current_etag(), "deleted")
+    )
 }
 
 fn etag_suffix(etag: Option<&EntityTag>) -> String {

@@ -18,7 +18,7 @@ use std::{error::Error as StdError, fmt, time::Duration};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::{rt::BoxError, BatchOp, EntityTag, Problem};
+use crate::{rt::BoxError, BatchOp, EntityTag, Problem, StaleRead};
 
 pub use change::ChangeError;
 
@@ -302,6 +302,36 @@ pub enum Error {
         what: String,
     },
 
+    /// A transaction's commit was refused (409 `transaction-conflict`) because documents it read
+    /// changed since: nothing was applied and the transaction is over. Run it again from the
+    /// start (`client.transaction(...)` does so by itself).
+    #[non_exhaustive]
+    TransactionConflict {
+        /// The commit's absolute URL.
+        url: String,
+        /// The documents that changed, when the server listed them.
+        stale: Vec<StaleRead>,
+        /// How many times the transaction ran (1 unless `client.transaction(...)` ran it again).
+        attempts: u32,
+        /// The parsed problem+json body.
+        problem: Option<Box<Problem>>,
+    },
+
+    /// The server no longer knows the transaction a request named (404
+    /// `transaction-not-found`): it expired, was rolled back, or the server restarted. Nothing
+    /// it staged will be applied; begin a new one.
+    #[non_exhaustive]
+    TransactionLost {
+        /// The request method.
+        method: Method,
+        /// The absolute URL of the request.
+        url: String,
+        /// What the server said about it (its `detail`).
+        reason: Option<String>,
+        /// The parsed problem+json body.
+        problem: Option<Box<Problem>>,
+    },
+
     /// One operation of an atomic batch failed, or could not be sent, so nothing of the batch
     /// was applied. The operation's own error is kept whole, as the single request would have
     /// had it: the predicates and accessors (`code()`, `is_conflict()`, `status()`,
@@ -363,7 +393,8 @@ impl Error {
     /// `precondition_failed` (a 412 conflict), `conflict` (a version 409), `merge_conflict`,
     /// `aborted`, `rate_limited`, `unavailable`, `retry_after_too_long`, `retry_budget_exhausted`,
     /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `locked`, `lock_lost`,
-    /// `decode`, `encode`, `change_failed`, `cancelled`. A failed batch operation
+    /// `decode`, `encode`, `change_failed`, `cancelled`, `transaction_conflict`,
+    /// `transaction_lost`. A failed batch operation
     /// ([`Error::Batch`]) has the code of its own error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -392,6 +423,8 @@ impl Error {
             Self::Encode { .. } => "encode",
             Self::Change { .. } => "change_failed",
             Self::Cancelled { .. } => "cancelled",
+            Self::TransactionConflict { .. } => "transaction_conflict",
+            Self::TransactionLost { .. } => "transaction_lost",
             Self::Batch { error, .. } => error.code(),
         }
     }
@@ -413,11 +446,15 @@ impl Error {
         }
     }
 
-    /// Whether the write lost a version race (412, version 409, merge conflict or abort).
+    /// Whether the write lost a version race (412, version 409, merge conflict or abort), or a
+    /// transaction's commit did (`transaction_conflict`).
     pub fn is_conflict(&self) -> bool {
         matches!(
             self.leaf(),
-            Self::Conflict { .. } | Self::MergeConflict { .. } | Self::Aborted { .. }
+            Self::Conflict { .. }
+                | Self::MergeConflict { .. }
+                | Self::Aborted { .. }
+                | Self::TransactionConflict { .. }
         )
     }
 
@@ -459,12 +496,15 @@ impl Error {
         }
     }
 
-    /// Whether the server answered 404 Not Found or 410 Gone.
+    /// Whether the server answered 404 Not Found or 410 Gone about the resource. Not for
+    /// [`Error::TransactionLost`], whose 404 is about the transaction: the resource may well
+    /// exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self.status(),
-            Some(StatusCode::NOT_FOUND | StatusCode::GONE)
-        )
+        !matches!(self.leaf(), Self::TransactionLost { .. })
+            && matches!(
+                self.status(),
+                Some(StatusCode::NOT_FOUND | StatusCode::GONE)
+            )
     }
 
     /// Whether the operation was cancelled.

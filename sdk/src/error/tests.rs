@@ -9,6 +9,7 @@ use super::*;
 
 const URL: &str = "http://127.0.0.1:8080/items/1";
 const BATCH_URL: &str = "http://127.0.0.1:8080/batch";
+const TX_URL: &str = "http://127.0.0.1:8080/transactions/tx-9";
 
 fn problem(body: serde_json::Value) -> Option<Box<Problem>> {
     Problem::from_json(body.to_string().as_bytes()).map(Box::new)
@@ -194,6 +195,37 @@ fn all_errors() -> Vec<Error> {
         Error::Cancelled {
             what: format!("update of {URL}"),
         },
+        Error::TransactionConflict {
+            url: format!("{TX_URL}/commit"),
+            stale: vec![
+                StaleRead {
+                    path: "/items/1".into(),
+                    url: URL.into(),
+                    read_etag: EntityTag::strong("v41").ok(),
+                    current_etag: EntityTag::strong("v58").ok(),
+                },
+                StaleRead {
+                    path: "/items/2".into(),
+                    url: "http://127.0.0.1:8080/items/2".into(),
+                    read_etag: None,
+                    current_etag: EntityTag::strong("v3").ok(),
+                },
+            ],
+            attempts: 5,
+            problem: problem(json!({"type": "urn:ifmatch:problem:transaction-conflict"})),
+        },
+        Error::TransactionConflict {
+            url: format!("{TX_URL}/commit"),
+            stale: Vec::new(),
+            attempts: 1,
+            problem: None,
+        },
+        Error::TransactionLost {
+            method: Method::PUT,
+            url: url(),
+            reason: Some("transaction tx-9 expired at 2026-01-01T00:00:10Z".into()),
+            problem: problem(json!({"type": "urn:ifmatch:problem:transaction-not-found"})),
+        },
         Error::Batch {
             url: BATCH_URL.into(),
             operation: 1,
@@ -286,7 +318,9 @@ fn without_url_removes_the_url_everywhere() {
         let redacted = e.without_url();
         assert!(!redacted.to_string().contains(URL), "{code}: {redacted}");
         assert!(
-            !redacted.to_string().contains(BATCH_URL),
+            ![BATCH_URL, TX_URL]
+                .iter()
+                .any(|url| redacted.to_string().contains(url)),
             "{code}: {redacted}"
         );
         assert_eq!(redacted.url(), None, "{code}");
@@ -303,7 +337,11 @@ fn predicates_agree_with_the_kind() {
             e.is_conflict(),
             matches!(
                 code,
-                "precondition_failed" | "conflict" | "merge_conflict" | "aborted"
+                "precondition_failed"
+                    | "conflict"
+                    | "merge_conflict"
+                    | "aborted"
+                    | "transaction_conflict"
             ),
             "{code}"
         );
@@ -316,6 +354,7 @@ fn predicates_agree_with_the_kind() {
             "{code}"
         );
         assert_eq!(e.is_cancelled(), code == "cancelled");
+        assert_eq!(e.stale_reads().is_empty(), !e.summary().contains("(read "));
         assert_eq!(e.is_precondition_failed(), code == "precondition_failed");
         assert_eq!(e.is_timeout(), code == "timeout");
         assert_eq!(e.is_transport(), code == "network");
@@ -370,4 +409,26 @@ fn a_failed_batch_operation_answers_for_its_own_error() {
         .iter()
         .filter(|e| !matches!(e, Error::Batch { .. }))
         .all(|e| e.failed_operation().is_none()));
+}
+
+#[test]
+fn a_lost_transaction_is_not_a_missing_resource() {
+    let lost = all_errors()
+        .into_iter()
+        .find(|e| e.code() == "transaction_lost")
+        .unwrap();
+    assert_eq!(lost.status(), Some(StatusCode::NOT_FOUND));
+    assert!(
+        !lost.is_not_found(),
+        "the document may exist; the transaction does not"
+    );
+    assert!(!lost.is_conflict());
+    let conflict = all_errors()
+        .into_iter()
+        .find(|e| e.code() == "transaction_conflict")
+        .unwrap();
+    assert!(conflict.is_conflict() && !conflict.is_precondition_failed());
+    assert_eq!(conflict.status(), Some(StatusCode::CONFLICT));
+    let paths: Vec<_> = conflict.stale_reads().iter().map(StaleRead::path).collect();
+    assert_eq!(paths, ["/items/1", "/items/2"]);
 }
