@@ -13,7 +13,7 @@ use crate::verdict::{verdict_for, Verdict};
 /// # Defaults
 /// collection `/items`, profile `core`, mismatch status 412, no extra headers,
 /// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token,
-/// locks at `{item}/lock`.
+/// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
@@ -38,6 +38,12 @@ pub struct CheckConfig {
     /// resource's URL; without it, `{id}` for its last path segment, resolved against
     /// the collection (e.g. `/locks/{id}`).
     pub lock_path: String,
+    /// Where atomic batches are sent (the `transactions` profile), joined to the base
+    /// URL like the collection.
+    pub batch_path: String,
+    /// Where interactive transactions begin (the `transactions` profile), joined to
+    /// the base URL like the collection.
+    pub transactions_path: String,
 }
 
 impl CheckConfig {
@@ -54,16 +60,28 @@ impl CheckConfig {
             max_retry_wait: Duration::from_secs(10),
             run_token: random_token(),
             lock_path: crate::rules::DEFAULT_LOCK_PATH.into(),
+            batch_path: crate::rules::DEFAULT_BATCH_PATH.into(),
+            transactions_path: crate::rules::DEFAULT_TRANSACTIONS_PATH.into(),
         }
     }
 
     /// The absolute collection URL.
     pub fn collection_url(&self) -> String {
-        format!(
-            "{}/{}",
-            self.base_url,
-            self.collection.trim_start_matches('/')
-        )
+        self.url_of(&self.collection)
+    }
+
+    /// The absolute URL batches are sent to.
+    pub fn batch_url(&self) -> String {
+        self.url_of(&self.batch_path)
+    }
+
+    /// The absolute URL transactions begin at.
+    pub fn transactions_url(&self) -> String {
+        self.url_of(&self.transactions_path)
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("{}/{}", self.base_url, path.trim_start_matches('/'))
     }
 
     /// The rules this configuration selects, in catalogue order.
@@ -206,7 +224,8 @@ async fn run_rule(
                 config.mismatch_status == 409,
                 config.run_token.clone(),
             )
-            .with_lock_path(&config.lock_path);
+            .with_lock_path(&config.lock_path)
+            .with_transaction_urls(&config.batch_url(), &config.transactions_url());
             let result = (rule.check)(&cx).await;
             cx.cleanup().await;
             probe.take_log();
@@ -284,6 +303,8 @@ mod tests {
         assert!(!config.show_secrets);
         assert_eq!(config.max_retry_wait, Duration::from_secs(10));
         assert_eq!(config.lock_path, "{item}/lock");
+        assert_eq!(config.batch_url(), "http://127.0.0.1:1/batch");
+        assert_eq!(config.transactions_url(), "http://127.0.0.1:1/transactions");
         assert!(config
             .selected_rules()
             .iter()

@@ -13,7 +13,8 @@ use crate::report;
 use crate::rules::{Profile, Rule, CATALOGUE};
 
 /// Checks that an HTTP API keeps the ifmatch conflict contract (ETags,
-/// If-Match, 412/409, 428, 429, locks) and stress-tests it with concurrent writers.
+/// If-Match, 412/409, 428, 429, locks, batches, transactions) and stress-tests it
+/// with concurrent writers.
 #[derive(Debug, Parser)]
 #[command(name = "ifmatch-conformance", version)]
 pub struct Cli {
@@ -44,7 +45,7 @@ struct CheckArgs {
     /// Collection the suite may create (and delete) its own resources in.
     #[arg(long, value_name = "PATH", default_value = "/items")]
     collection: String,
-    /// Comma-separated profiles: core, require-preconditions, locking, rate-limit.
+    /// Comma-separated profiles: core, require-preconditions, locking, transactions, rate-limit.
     #[arg(long, value_name = "LIST", default_value = "core")]
     profile: String,
     /// Status the server uses for a failed If-Match: 412 (RFC) or 409 (declared, non-strict).
@@ -74,6 +75,12 @@ struct CheckArgs {
     /// Where a resource's lock lives (profile locking): {item} is the resource's URL, or {id} its last segment in a path such as /locks/{id}.
     #[arg(long, value_name = "TEMPLATE", default_value = crate::rules::DEFAULT_LOCK_PATH)]
     lock_path: String,
+    /// Where atomic batches are sent (profile transactions), joined to --base-url like --collection.
+    #[arg(long, value_name = "PATH", default_value = crate::rules::DEFAULT_BATCH_PATH)]
+    batch_path: String,
+    /// Where transactions begin (profile transactions), joined to --base-url like --collection.
+    #[arg(long, value_name = "PATH", default_value = crate::rules::DEFAULT_TRANSACTIONS_PATH)]
+    transactions_path: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -204,6 +211,18 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
         ));
     }
     config.lock_path = args.lock_path.clone();
+    for (flag, path) in [
+        ("--batch-path", &args.batch_path),
+        ("--transactions-path", &args.transactions_path),
+    ] {
+        if path.trim_matches('/').is_empty() || path.contains(['?', '#', '{']) {
+            return Err(format!(
+                "{flag} {path:?} is not a path; write one like /batch or /v1/transactions"
+            ));
+        }
+    }
+    config.batch_path = format!("/{}", args.batch_path.trim_matches('/'));
+    config.transactions_path = format!("/{}", args.transactions_path.trim_matches('/'));
     if config.selected_rules().is_empty() {
         return Err(format!(
             "no rule matches --rule {} in profiles {}; list the rules with `ifmatch-conformance rules`",
@@ -333,16 +352,24 @@ fn dry_run_plan(config: &CheckConfig) -> String {
         .replace(STAND_IN, id)
     };
     let places = Places {
+        batch: config.batch_url(),
+        transactions: config.transactions_url(),
         lock: lock_of("<id from Location>"),
         fresh_lock: lock_of("ifmatch-conformance-<run>-<rule>-<n>"),
         collection,
         resource,
         fresh,
     };
-    let locks = if config.profiles.contains(&Profile::Locking) {
-        " and releases the locks it takes"
-    } else {
-        ""
+    let locks = match (
+        config.profiles.contains(&Profile::Locking),
+        config.profiles.contains(&Profile::Transactions),
+    ) {
+        (true, true) => {
+            ", releases the locks it takes and rolls back the transactions it leaves open"
+        }
+        (true, false) => " and releases the locks it takes",
+        (false, true) => " and rolls back the transactions it leaves open",
+        (false, false) => "",
     };
     let mut out = format!(
         "dry run: nothing is sent. Every rule deletes the resources it creates (DELETE with If-Match: *){locks}.\n\n"
@@ -355,6 +382,8 @@ fn dry_run_plan(config: &CheckConfig) -> String {
 
 /// What the placeholders of a rule's plan stand for in a dry run.
 struct Places {
+    batch: String,
+    transactions: String,
     collection: String,
     resource: String,
     fresh: String,
@@ -367,6 +396,8 @@ fn describe_plan(out: &mut String, rule: &Rule, places: &Places) {
     for step in rule.plan {
         let step = step
             .replace("{collection}", &places.collection)
+            .replace("{batch}", &places.batch)
+            .replace("{transactions}", &places.transactions)
             .replace("{fresh-lock}", &places.fresh_lock)
             .replace("{lock}", &places.lock)
             .replace("{resource}", &places.resource)

@@ -1,6 +1,7 @@
 //! The real reference server passes every core rule in 412 and 409 modes with
 //! both storages, the optional profiles when configured for them, and the
-//! locking profile (which it always offers) with both storages.
+//! locking profile (which it always offers) with both storages, and the
+//! transactions profile's batch rules with both storages.
 
 mod support;
 
@@ -11,10 +12,22 @@ use ifmatch_server::{Config, MismatchStatus, Storage};
 use support::{check, config};
 
 async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u16) {
+    assert_rules_pass(server_config, profiles, mismatch, &[]).await;
+}
+
+/// Like [`assert_passes`], for the rules matching `patterns` only (all when empty).
+async fn assert_rules_pass(
+    server_config: Config,
+    profiles: &[Profile],
+    mismatch: u16,
+    patterns: &[&str],
+) {
     let server = ifmatch_server::spawn(server_config)
         .await
         .expect("server starts");
-    let report = check(&config(&server.base_url(), profiles, mismatch)).await;
+    let mut cfg = config(&server.base_url(), profiles, mismatch);
+    cfg.rule_patterns = patterns.iter().map(|p| p.to_string()).collect();
+    let report = check(&cfg).await;
     let left = leftovers(&server.base_url()).await;
     server.shutdown().await;
     assert_eq!(
@@ -32,12 +45,20 @@ async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u1
     }
     assert_eq!(report.exit_code(), 0);
     if mismatch == 409 {
-        let stale = report.outcome("core.if-match.stale-put").unwrap();
-        assert_eq!(
-            stale.verdict,
-            Verdict::NonStrict,
-            "409 mode is reported as non-strict"
-        );
+        let stale = [
+            "core.if-match.stale-put",
+            "transactions.batch-all-or-nothing",
+        ];
+        let judged: Vec<_> = stale.iter().filter_map(|id| report.outcome(id)).collect();
+        assert!(!judged.is_empty(), "a stale write was judged");
+        for o in judged {
+            assert_eq!(
+                o.verdict,
+                Verdict::NonStrict,
+                "409 mode is reported as non-strict: {}",
+                o.id
+            );
+        }
     }
 }
 
@@ -125,6 +146,18 @@ async fn sqlite_storage_passes_locking_as_the_embedded_server_runs_it() {
 async fn locking_passes_in_409_mode_as_declared() {
     let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
     assert_passes(cfg, &[Profile::Core, Profile::Locking], 409).await;
+}
+
+#[tokio::test]
+async fn memory_and_sqlite_storage_pass_the_batch_rules() {
+    let batches = ["transactions.batch-*"];
+    let profiles = [Profile::Transactions];
+    assert_rules_pass(Config::new(), &profiles, 412, &batches).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::new().with_storage(sqlite(&dir));
+    assert_rules_pass(cfg, &profiles, 412, &batches).await;
+    let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
+    assert_rules_pass(cfg, &profiles, 409, &batches).await;
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
+use super::urls::{break_url, lock_url, resolve, DEFAULT_LOCK_PATH};
 use super::{Evidence, Finding};
 use crate::etag::{self, EntityTag};
 use crate::http::{Exchange, Probe, Req, TransportError};
@@ -63,6 +64,9 @@ pub struct Cx {
     created: Mutex<Vec<String>>,
     lock_path: String,
     locks: Mutex<Vec<HeldLock>>,
+    batch_url: String,
+    transactions_url: String,
+    transactions: Mutex<Vec<String>>,
 }
 
 /// A lock a check took and has not released yet: the runner releases it before
@@ -71,28 +75,6 @@ pub struct Cx {
 struct HeldLock {
     lock_url: String,
     token_header: String,
-}
-
-/// The URL that breaks the lock at `lock_url` (`?break=true`): no token needed.
-pub fn break_url(lock_url: &str) -> String {
-    let joiner = if lock_url.contains('?') { '&' } else { '?' };
-    format!("{lock_url}{joiner}break=true")
-}
-
-/// Where a resource's lock lives by default: `{item}` is the resource's URL.
-pub const DEFAULT_LOCK_PATH: &str = "{item}/lock";
-
-/// The URL of the lock of `item` under `template`: `{item}` is replaced by the
-/// resource's absolute URL; otherwise `{id}` by its last path segment and the
-/// result is resolved against `collection_url` (e.g. `/locks/{id}`).
-pub fn lock_url(template: &str, collection_url: &str, item: &str) -> String {
-    let item = item.trim_end_matches('/');
-    if template.contains("{item}") {
-        return template.replace("{item}", item);
-    }
-    let id = item.rsplit('/').next().unwrap_or_default();
-    let path = template.replace("{id}", id);
-    resolve(collection_url, &path).unwrap_or(path)
 }
 
 impl Cx {
@@ -114,7 +96,45 @@ impl Cx {
             created: Mutex::default(),
             lock_path: DEFAULT_LOCK_PATH.to_owned(),
             locks: Mutex::default(),
+            batch_url: String::new(),
+            transactions_url: String::new(),
+            transactions: Mutex::default(),
         }
+    }
+
+    /// Sends batches to `batch_url` and begins transactions at `transactions_url`
+    /// (both absolute; the `transactions` profile).
+    pub fn with_transaction_urls(mut self, batch_url: &str, transactions_url: &str) -> Self {
+        batch_url.clone_into(&mut self.batch_url);
+        transactions_url.clone_into(&mut self.transactions_url);
+        self
+    }
+
+    /// Where batches are sent.
+    pub fn batch_url(&self) -> &str {
+        &self.batch_url
+    }
+
+    /// Where transactions begin.
+    pub fn transactions_url(&self) -> &str {
+        &self.transactions_url
+    }
+
+    /// Remembers a transaction this check began, so that it is rolled back
+    /// (`DELETE`) unless the check commits or rolls it back itself.
+    pub fn remember_transaction(&self, url: &str) {
+        self.transactions
+            .lock()
+            .expect("transaction list poisoned")
+            .push(url.to_owned());
+    }
+
+    /// Forgets a transaction the check committed or rolled back.
+    pub fn forget_transaction(&self, url: &str) {
+        self.transactions
+            .lock()
+            .expect("transaction list poisoned")
+            .retain(|t| t != url);
     }
 
     /// Uses `template` (see [`lock_url`]) to find a resource's lock.
@@ -232,7 +252,9 @@ impl Cx {
         url
     }
 
-    fn remember(&self, url: String) {
+    /// Remembers a resource the check made some other way (a batch, a commit), so
+    /// that it is deleted afterwards.
+    pub fn remember(&self, url: String) {
         self.created
             .lock()
             .expect("fixture list poisoned")
@@ -292,11 +314,16 @@ impl Cx {
         })
     }
 
-    /// Releases the locks this check still holds, then deletes every resource it
-    /// created (best effort: `If-Match: *` works with servers that demand
-    /// preconditions). A resource someone else still has locked (423) has its lock
-    /// broken (`?break=true`) and is deleted again.
+    /// Rolls back the transactions this check left open and releases the locks it
+    /// still holds, then deletes every resource it created (best effort: `If-Match:
+    /// *` works with servers that demand preconditions). A resource someone else
+    /// still has locked (423) has its lock broken (`?break=true`) and is deleted again.
     pub async fn cleanup(&self) {
+        let open =
+            std::mem::take(&mut *self.transactions.lock().expect("transaction list poisoned"));
+        for url in open {
+            let _ = self.probe.send(Req::delete(&url)).await;
+        }
         let locks = std::mem::take(&mut *self.locks.lock().expect("lock list poisoned"));
         for held in locks {
             let _ = self
@@ -337,42 +364,4 @@ pub(crate) fn describe_change(before: &Snapshot, after: &Snapshot) -> Option<Str
         return Some("a changed body".into());
     }
     None
-}
-
-/// Resolves a `Location` value (absolute or relative) against the collection URL.
-pub fn resolve(base: &str, location: &str) -> Option<String> {
-    let base = reqwest::Url::parse(base).ok()?;
-    base.join(location).ok().map(String::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{lock_url, resolve, DEFAULT_LOCK_PATH};
-
-    #[test]
-    fn lock_urls_follow_the_template() {
-        let (collection, item) = ("http://h:1/v1/items", "http://h:1/v1/items/7");
-        assert_eq!(
-            lock_url(DEFAULT_LOCK_PATH, collection, item),
-            "http://h:1/v1/items/7/lock"
-        );
-        assert_eq!(
-            lock_url("{item}:lock", collection, "http://h:1/v1/items/7/"),
-            "http://h:1/v1/items/7:lock"
-        );
-        assert_eq!(
-            lock_url("/locks/{id}", collection, item),
-            "http://h:1/locks/7"
-        );
-    }
-
-    #[test]
-    fn location_resolves_relative_and_absolute() {
-        let base = "http://127.0.0.1:9/items";
-        assert_eq!(
-            resolve(base, "/items/7").unwrap(),
-            "http://127.0.0.1:9/items/7"
-        );
-        assert_eq!(resolve(base, "http://h/x").unwrap(), "http://h/x");
-    }
 }

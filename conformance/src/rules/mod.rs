@@ -30,6 +30,8 @@ mod precedence;
 mod problem;
 mod rate_limit;
 mod require;
+mod transactions;
+mod urls;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,7 +39,9 @@ use std::pin::Pin;
 use serde::Serialize;
 
 pub use catalogue::CATALOGUE;
-pub use context::{break_url, lock_url, resolve, Abort, Cx, Fixture, DEFAULT_LOCK_PATH};
+pub use context::{Abort, Cx, Fixture};
+pub use transactions::{DEFAULT_BATCH_PATH, DEFAULT_TRANSACTIONS_PATH, TRANSACTION_HEADER};
+pub use urls::{break_url, lock_url, resolve, DEFAULT_LOCK_PATH};
 
 use crate::http::Exchange;
 
@@ -74,16 +78,19 @@ pub enum Profile {
     RequirePreconditions,
     /// For servers that offer pessimistic locks (`{resource}/lock`, 423 Locked).
     Locking,
+    /// For servers that offer atomic batches and interactive transactions.
+    Transactions,
     /// For servers that rate-limit with 429.
     RateLimit,
 }
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 4] = [
+    pub const ALL: [Profile; 5] = [
         Profile::Core,
         Profile::RequirePreconditions,
         Profile::Locking,
+        Profile::Transactions,
         Profile::RateLimit,
     ];
 
@@ -93,6 +100,7 @@ impl Profile {
             Profile::Core => "core",
             Profile::RequirePreconditions => "require-preconditions",
             Profile::Locking => "locking",
+            Profile::Transactions => "transactions",
             Profile::RateLimit => "rate-limit",
         }
     }

@@ -62,6 +62,23 @@ pub enum Fault {
     RacyGrant,
     QueueByDeadline,
     QueueFullAnswers423,
+    BatchWrongTags,
+    BatchOpsSeeOriginal,
+    BatchLidRefsIgnored,
+    BatchPartialOnStale,
+    BatchProblemWithoutOperation,
+    BatchMissingSkipped,
+    TxBegin200,
+    TxDirtyReads,
+    TxReadsMissOwnWrites,
+    TxReadsCommitted,
+    TxCommitSkipsDeletes,
+    TxWriteSkew,
+    TxRollbackCommits,
+    TxNeverExpires,
+    TxRecommitApplies,
+    TxUnknownIdIgnored,
+    TxRacyCommit,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -73,7 +90,7 @@ const CAS: [&str; 2] = [
 
 impl Fault {
     /// Every fault, so that a test can prove each rule has one.
-    pub const ALL: [Fault; 56] = {
+    pub const ALL: [Fault; 73] = {
         use Fault::*;
         [
             CreateReturns200,
@@ -132,6 +149,23 @@ impl Fault {
             RacyGrant,
             QueueByDeadline,
             QueueFullAnswers423,
+            BatchWrongTags,
+            BatchOpsSeeOriginal,
+            BatchLidRefsIgnored,
+            BatchPartialOnStale,
+            BatchProblemWithoutOperation,
+            BatchMissingSkipped,
+            TxBegin200,
+            TxDirtyReads,
+            TxReadsMissOwnWrites,
+            TxReadsCommitted,
+            TxCommitSkipsDeletes,
+            TxWriteSkew,
+            TxRollbackCommits,
+            TxNeverExpires,
+            TxRecommitApplies,
+            TxUnknownIdIgnored,
+            TxRacyCommit,
         ]
     };
 
@@ -200,6 +234,23 @@ impl Fault {
             RacyGrant => one("locking.mutual-exclusion"),
             QueueByDeadline => one("locking.queue-fifo"),
             QueueFullAnswers423 => one("locking.queue-full-503"),
+            BatchWrongTags => one("transactions.batch-commits"),
+            BatchOpsSeeOriginal => one("transactions.batch-order"),
+            BatchLidRefsIgnored => one("transactions.batch-lid-ref"),
+            BatchPartialOnStale => one("transactions.batch-all-or-nothing"),
+            BatchProblemWithoutOperation => one("transactions.batch-names-operation"),
+            BatchMissingSkipped => one("transactions.batch-missing-404"),
+            TxBegin200 => one("transactions.tx-begin-201"),
+            TxDirtyReads => one("transactions.tx-isolation"),
+            TxReadsMissOwnWrites => one("transactions.tx-read-own-writes"),
+            TxReadsCommitted => one("transactions.tx-repeatable-read"),
+            TxCommitSkipsDeletes => one("transactions.tx-commit-applies"),
+            TxWriteSkew => one("transactions.tx-conflict-409"),
+            TxRollbackCommits => one("transactions.tx-rollback"),
+            TxNeverExpires => one("transactions.tx-expiry"),
+            TxRecommitApplies => one("transactions.tx-commit-idempotent"),
+            TxUnknownIdIgnored => one("transactions.tx-unknown-404"),
+            TxRacyCommit => one("transactions.concurrency.serializable"),
         }
     }
 
@@ -219,6 +270,9 @@ impl Fault {
             }
             f if f.breaks().iter().any(|id| id.starts_with("locking.")) => {
                 vec![Profile::Core, Profile::Locking]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("transactions.")) => {
+                vec![Profile::Core, Profile::Transactions]
             }
             _ => vec![Profile::Core],
         }

@@ -29,6 +29,8 @@ pub fn fault_options(fault: Option<Fault>) -> Options {
         require_preconditions: profiles.contains(&Profile::RequirePreconditions),
         rate_limit: profiles.contains(&Profile::RateLimit).then_some(RATE),
         no_locks: false,
+        no_batches: false,
+        no_transactions: false,
     }
 }
 

@@ -2,8 +2,8 @@
 //! CI filters and docs/contract.md refer to them.
 //!
 //! Each profile's rules live in their own list; [`CATALOGUE`] joins them at compile
-//! time: core, require-preconditions, locking, and rate-limit last (its burst must not
-//! disturb the others).
+//! time: core, require-preconditions, locking, transactions, and rate-limit last (its
+//! burst must not disturb the others).
 
 mod core_rules;
 mod optional;
@@ -12,6 +12,7 @@ use core_rules::CORE;
 use optional::{RATE_LIMIT, REQUIRE_PRECONDITIONS};
 
 use super::locking::RULES as LOCKING;
+use super::transactions::RULES as TRANSACTIONS;
 use super::Rule;
 
 pub(super) const CREATE: &str = "POST {collection} (create a test resource)";
@@ -23,8 +24,18 @@ pub(super) const CURRENT_PATCH: &str = "core.if-match.current-patch";
 pub(super) const STRONG: &str = "core.etag.strong-on-get";
 pub(super) const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
 
-const PARTS: [&[Rule]; 4] = [&CORE, &REQUIRE_PRECONDITIONS, &LOCKING, &RATE_LIMIT];
-const COUNT: usize = CORE.len() + REQUIRE_PRECONDITIONS.len() + LOCKING.len() + RATE_LIMIT.len();
+const PARTS: [&[Rule]; 5] = [
+    &CORE,
+    &REQUIRE_PRECONDITIONS,
+    &LOCKING,
+    &TRANSACTIONS,
+    &RATE_LIMIT,
+];
+const COUNT: usize = CORE.len()
+    + REQUIRE_PRECONDITIONS.len()
+    + LOCKING.len()
+    + TRANSACTIONS.len()
+    + RATE_LIMIT.len();
 const ALL: [Rule; COUNT] = join(&PARTS);
 
 /// The rule catalogue.

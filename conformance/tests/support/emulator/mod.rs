@@ -16,8 +16,12 @@ use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::faults::Fault;
 
+mod batch;
 mod lock_routes;
 mod locks;
+mod staging;
+mod tx;
+mod tx_items;
 mod writes;
 
 pub use locks::{MAX_LOCK_TTL_MS, MAX_LOCK_WAITERS};
@@ -33,9 +37,13 @@ pub struct Options {
     pub rate_limit: Option<u32>,
     /// No `/items/{id}/lock`: the server offers no locks (404).
     pub no_locks: bool,
+    /// No `/batch` (404).
+    pub no_batches: bool,
+    /// No `/transactions`, and `Transaction-Id` is ignored (404).
+    pub no_transactions: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Doc {
     body: Value,
     version: u64,
@@ -60,6 +68,7 @@ struct State {
     bucket: Option<Bucket>,
     limited_forever: bool,
     locks: locks::LockTable,
+    txs: tx::TxTable,
 }
 
 /// Preconditions as the emulator understands them.
@@ -253,6 +262,9 @@ impl Emulator {
             return limited;
         }
         let path = req.url.path().trim_end_matches('/').to_owned();
+        if let Some(answer) = self.transactional(st, req, &path) {
+            return answer;
+        }
         let method = req.method.as_str();
         if path == "/items" {
             return match method {
