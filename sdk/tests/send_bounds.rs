@@ -24,4 +24,15 @@ fn client_and_operation_futures_are_send() {
         .strategy(Strategy::ThreeWayMerge)
         .send();
     assert_send(&update);
+    assert_send_sync::<ifmatch::Transaction>();
+    assert_send_sync::<ifmatch::BatchResult>();
+    assert_send_sync::<ifmatch::CommitResult>();
+    assert_send(&client.batch().check("http://127.0.0.1:1/x", &tag).send());
+    assert_send(&client.begin().send());
+    let run = client.transaction(|tx| async move {
+        let read = tx.get::<Value>("http://127.0.0.1:1/x").await?;
+        tx.put("http://127.0.0.1:1/x", &read.value, &read).await?;
+        Ok(read.value)
+    });
+    assert_send(&std::future::IntoFuture::into_future(run));
 }
