@@ -63,3 +63,23 @@ impl TestServer {
         .await
     }
 }
+
+/// `("transaction-id", tx)`, ready for a request's headers.
+pub fn tx_header(tx: &str) -> (&'static str, &str) {
+    ("transaction-id", tx)
+}
+
+pub async fn body_of(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+/// The answer inside a transaction echoes its id and must not be cached.
+pub fn assert_inside(response: &Response, tx: &str) {
+    assert_eq!(
+        response.headers()["transaction-id"],
+        tx,
+        "{}",
+        response.url()
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}

@@ -10,6 +10,9 @@
 mod parse;
 mod run;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use axum::body::Body;
