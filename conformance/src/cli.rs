@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::check::{self, CheckConfig};
 use crate::http::parse_header_arg;
 use crate::report;
-use crate::rules::{Profile, Rule, CATALOGUE};
+use crate::rules::{Profile, CATALOGUE};
 
 /// Checks that an HTTP API keeps the ifmatch conflict contract (ETags,
 /// If-Match, 412/409, 428, 429, locks, batches, transactions) and stress-tests it
@@ -211,13 +211,17 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
         ));
     }
     config.lock_path = args.lock_path.clone();
-    for (flag, path) in [
-        ("--batch-path", &args.batch_path),
-        ("--transactions-path", &args.transactions_path),
+    for (flag, path, example) in [
+        ("--batch-path", &args.batch_path, "batch"),
+        (
+            "--transactions-path",
+            &args.transactions_path,
+            "transactions",
+        ),
     ] {
         if path.trim_matches('/').is_empty() || path.contains(['?', '#', '{']) {
             return Err(format!(
-                "{flag} {path:?} is not a path; write one like /batch or /v1/transactions"
+                "{flag} {path:?} is not a path; write one like /{example} or /v1/{example}"
             ));
         }
     }
@@ -256,7 +260,7 @@ async fn run_check(args: CheckArgs, io: Io<'_>) -> i32 {
         }
     };
     if args.dry_run {
-        let _ = io.out.write_all(dry_run_plan(&config).as_bytes());
+        let _ = io.out.write_all(crate::dry_run::plan(&config).as_bytes());
         return 0;
     }
     let mut embedded = None;
@@ -334,74 +338,4 @@ async fn run_check(args: CheckArgs, io: Io<'_>) -> i32 {
         }
     }
     report.exit_code()
-}
-
-/// The requests each selected rule would send, with the collection URL filled in.
-fn dry_run_plan(config: &CheckConfig) -> String {
-    let collection = config.collection_url();
-    let resource = format!("{collection}/<id from Location>");
-    let fresh = format!("{collection}/ifmatch-conformance-<run>-<rule>-<n>");
-    // Resolved with a stand-in id, so that URL parsing does not escape the placeholders.
-    const STAND_IN: &str = "ifmatch-conformance-stand-in-id";
-    let lock_of = |id: &str| {
-        crate::rules::lock_url(
-            &config.lock_path,
-            &collection,
-            &format!("{collection}/{STAND_IN}"),
-        )
-        .replace(STAND_IN, id)
-    };
-    let places = Places {
-        batch: config.batch_url(),
-        transactions: config.transactions_url(),
-        lock: lock_of("<id from Location>"),
-        fresh_lock: lock_of("ifmatch-conformance-<run>-<rule>-<n>"),
-        collection,
-        resource,
-        fresh,
-    };
-    let locks = match (
-        config.profiles.contains(&Profile::Locking),
-        config.profiles.contains(&Profile::Transactions),
-    ) {
-        (true, true) => {
-            ", releases the locks it takes and rolls back the transactions it leaves open"
-        }
-        (true, false) => " and releases the locks it takes",
-        (false, true) => " and rolls back the transactions it leaves open",
-        (false, false) => "",
-    };
-    let mut out = format!(
-        "dry run: nothing is sent. Every rule deletes the resources it creates (DELETE with If-Match: *){locks}.\n\n"
-    );
-    for rule in config.selected_rules() {
-        describe_plan(&mut out, rule, &places);
-    }
-    out
-}
-
-/// What the placeholders of a rule's plan stand for in a dry run.
-struct Places {
-    batch: String,
-    transactions: String,
-    collection: String,
-    resource: String,
-    fresh: String,
-    lock: String,
-    fresh_lock: String,
-}
-
-fn describe_plan(out: &mut String, rule: &Rule, places: &Places) {
-    out.push_str(&format!("{} [{}]\n", rule.id, rule.level.as_str()));
-    for step in rule.plan {
-        let step = step
-            .replace("{collection}", &places.collection)
-            .replace("{batch}", &places.batch)
-            .replace("{transactions}", &places.transactions)
-            .replace("{fresh-lock}", &places.fresh_lock)
-            .replace("{lock}", &places.lock)
-            .replace("{resource}", &places.resource)
-            .replace("{fresh}", &places.fresh);
-        out.push_str(&format!("  {step}\n"));
-    }
 }

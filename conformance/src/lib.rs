@@ -24,6 +24,7 @@
 pub mod check;
 pub mod cli;
 pub mod curl;
+mod dry_run;
 pub mod embedded;
 pub mod etag;
 pub mod http;

@@ -98,6 +98,30 @@ async fn dry_run_shows_lock_requests_at_the_lock_path() {
 }
 
 #[tokio::test]
+async fn dry_run_shows_batches_and_transactions_at_their_paths() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let planned = cli(&[
+        "check",
+        "--base-url",
+        &base,
+        "--dry-run",
+        "--profile",
+        "transactions",
+        "--batch-path",
+        "v2/batch/",
+        "--transactions-path",
+        "/v2/tx",
+        "--rule",
+        "transactions.batch-order",
+        "--rule",
+        "transactions.tx-rollback",
+    ])
+    .await;
+    assert_eq!(planned.code, 0, "{}", planned.err);
+    insta::assert_snapshot!("dry_run_transactions", stable(&planned.out, &base));
+}
+
+#[tokio::test]
 async fn unreachable_server_exits_2_and_says_what_to_fix() {
     let base = format!("http://127.0.0.1:{}", closed_port());
     let failed = cli(&["check", "--base-url", &base]).await;
@@ -140,6 +164,14 @@ async fn usage_errors_exit_2_with_advice() {
             "locking",
             "--lock-path",
             "/locks",
+            "--dry-run",
+        ],
+        vec![
+            "check",
+            "--profile",
+            "transactions",
+            "--batch-path",
+            "/",
             "--dry-run",
         ],
         vec!["check", "--rule", "core.nothing-like-this", "--dry-run"],

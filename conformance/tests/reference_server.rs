@@ -1,7 +1,6 @@
 //! The real reference server passes every core rule in 412 and 409 modes with
 //! both storages, the optional profiles when configured for them, and the
-//! locking profile (which it always offers) with both storages, and the
-//! transactions profile's batch rules with both storages.
+//! locking and transactions profiles (which it always offers) with both storages.
 
 mod support;
 
@@ -12,22 +11,10 @@ use ifmatch_server::{Config, MismatchStatus, Storage};
 use support::{check, config};
 
 async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u16) {
-    assert_rules_pass(server_config, profiles, mismatch, &[]).await;
-}
-
-/// Like [`assert_passes`], for the rules matching `patterns` only (all when empty).
-async fn assert_rules_pass(
-    server_config: Config,
-    profiles: &[Profile],
-    mismatch: u16,
-    patterns: &[&str],
-) {
     let server = ifmatch_server::spawn(server_config)
         .await
         .expect("server starts");
-    let mut cfg = config(&server.base_url(), profiles, mismatch);
-    cfg.rule_patterns = patterns.iter().map(|p| p.to_string()).collect();
-    let report = check(&cfg).await;
+    let report = check(&config(&server.base_url(), profiles, mismatch)).await;
     let left = leftovers(&server.base_url()).await;
     server.shutdown().await;
     assert_eq!(
@@ -149,15 +136,22 @@ async fn locking_passes_in_409_mode_as_declared() {
 }
 
 #[tokio::test]
-async fn memory_and_sqlite_storage_pass_the_batch_rules() {
-    let batches = ["transactions.batch-*"];
-    let profiles = [Profile::Transactions];
-    assert_rules_pass(Config::new(), &profiles, 412, &batches).await;
+async fn memory_storage_passes_core_locking_and_transactions_together() {
+    let profiles = [Profile::Core, Profile::Locking, Profile::Transactions];
+    assert_passes(Config::new(), &profiles, 412).await;
+}
+
+#[tokio::test]
+async fn sqlite_storage_passes_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config::new().with_storage(sqlite(&dir));
-    assert_rules_pass(cfg, &profiles, 412, &batches).await;
+    assert_passes(cfg, &[Profile::Transactions], 412).await;
+}
+
+#[tokio::test]
+async fn transactions_pass_in_409_mode_as_declared() {
     let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
-    assert_rules_pass(cfg, &profiles, 409, &batches).await;
+    assert_passes(cfg, &[Profile::Transactions], 409).await;
 }
 
 #[tokio::test]
