@@ -24,6 +24,9 @@ export class IfmatchError extends Error {
     this.hint = options.hint ?? null;
     this.url = options.url ?? null;
     if (options.current !== undefined) this.current = options.current;
+    // A batch operation's error: which operation (index from 0) and what it was.
+    if (options.operation !== undefined) this.operation = options.operation;
+    if (options.op !== undefined) this.op = options.op;
   }
 }
 

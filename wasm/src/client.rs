@@ -8,6 +8,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::batch;
 use crate::error::{from_sdk, invalid_argument, relative_without_base};
 use crate::event::stats_to_js;
 use crate::fields::Fields;
@@ -174,6 +175,28 @@ impl Client {
             updated
                 .map(versioned)
                 .map_err(|e| call.link.reject(&e, thrown.take()))
+        })
+    }
+
+    /// `batch(operations, { lock, signal, headers, timeout })` → `{ results, created, attempts }`:
+    /// writes (and checks) that the server applies all together or not at all.
+    pub fn batch(&self, operations: JsValue, options: JsValue) -> Promise {
+        let client = self.inner.clone();
+        let has_base_url = self.has_base_url;
+        future_to_promise(async move {
+            let o =
+                Fields::new(&options, "options", batch::BATCH_OPTIONS).map_err(invalid_argument)?;
+            let (request, lids) = batch::build(client.batch(), &operations)?;
+            if !has_base_url {
+                // The batch endpoint is a path (`/batch`) under the base URL.
+                return Err(relative_without_base("/batch"));
+            }
+            let request = batch::under(request, &o)?;
+            let call = call_options(&o)?;
+            let request = with_call_options!(request, call);
+            let done = call.link.token().run("POST", request).await;
+            done.map(|done| batch::result(&done, &lids))
+                .map_err(|e| call.link.reject(&e, None))
         })
     }
 

@@ -35,6 +35,17 @@ pub(crate) fn invalid_argument(message: impl AsRef<str>) -> JsValue {
     IfmatchError::new(message.as_ref(), &options).into()
 }
 
+/// Bad input in operation `operation` of a batch: code `invalid_argument`, with the operation's
+/// index and, when it has a valid one, its `op`, as the error of a failed operation has them.
+pub(crate) fn invalid_operation(message: &str, operation: usize, op: Option<&str>) -> JsValue {
+    let options = object(&[
+        ("code", JsValue::from_str("invalid_argument")),
+        ("operation", JsValue::from(operation as u32)),
+        ("op", op.map_or(JsValue::UNDEFINED, JsValue::from_str)),
+    ]);
+    IfmatchError::new(message, &options).into()
+}
+
 /// A relative URL for a client without `baseUrl` (checked here, so that the message names the
 /// JavaScript option): code `invalid_url`, as the SDK would report it.
 pub(crate) fn relative_without_base(url: &str) -> JsValue {
@@ -135,6 +146,10 @@ fn worded(
     if let Some(current) = err.current() {
         fields.push(("current", to_js(current)));
     }
+    if let Error::Batch { operation, op, .. } = err {
+        fields.push(("operation", JsValue::from(*operation as u32)));
+        fields.push(("op", JsValue::from_str(op.as_str())));
+    }
     if let Some(cause) = cause.or_else(|| js_cause(err)) {
         fields.push(("cause", cause));
     }
@@ -153,6 +168,30 @@ fn summary(err: &Error) -> Cow<'_, str> {
         } if location == OPAQUE_REDIRECT => Cow::Owned(format!(
             "{method} {url} was redirected (the browser hides the status and where to); nothing was written there"
         )),
+        // The SDK's words, with the operation's own error worded for JavaScript.
+        Error::Batch {
+            url,
+            operation,
+            op,
+            target,
+            sent,
+            error,
+            ..
+        } => {
+            // The SDK names a document created earlier in the batch `lid "…"`; here it is a `ref`.
+            let named = match target.as_str() {
+                "" => op.to_string(),
+                target => match target.strip_prefix("lid ") {
+                    Some(lid) => format!("{op} ref {lid}"),
+                    None => format!("{op} {target}"),
+                },
+            };
+            Cow::Owned(if *sent {
+                format!("the batch POST {url} failed at operation {operation} ({named}), so none of it was applied: {}", summary(error))
+            } else {
+                format!("the batch for {url} was not sent because of operation {operation} ({named}): {}", summary(error))
+            })
+        }
         _ => Cow::Owned(err.summary()),
     }
 }
@@ -170,6 +209,8 @@ fn config_message(field: &str, reason: &str) -> String {
         "retry.factor" => "options.retry.factor must be a finite number of at least 1".to_owned(),
         "retry.conflict_factor" => "options.retry.conflictBackoff.factor must be a finite number of at least 1".to_owned(),
         "attempt_timeout" => "options.timeout must be more than 0, or null for no limit".to_owned(),
+        // A batch's `lid`s and `ref`s, checked before it is sent: the reason says it all.
+        "batch" => reason.to_owned(),
         "header" => format!("options.headers: {reason}"),
         // The SDK names its builder method `.under(&lock)`; here it is the write's `lock` option.
         "lock" => format!(
@@ -184,6 +225,10 @@ fn config_message(field: &str, reason: &str) -> String {
 /// never reaches JavaScript: an aborted call rejects with the signal's reason.)
 fn hint(err: &Error) -> Option<Cow<'static, str>> {
     let text = match err {
+        Error::Batch { error, .. } if error.is_conflict() => {
+            "re-read the documents the batch depends on and send it again with their new versions; nothing of it was applied"
+        }
+        Error::Batch { error, .. } => return hint(error),
         Error::Transport { .. } if err.is_outcome_unknown() => {
             "check that the server is reachable (error.cause is what fetch threw); the write may or may not have been applied, so read the resource before retrying it"
         }

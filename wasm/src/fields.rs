@@ -1,23 +1,27 @@
 //! Reading an options object member by member, with errors that name the member and the fix.
 
+use std::borrow::Cow;
+
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::json::{as_object, type_name};
 
-/// The members of one options object; `context` names it in errors (e.g. `retry`).
+/// The members of one options object; `context` names it in errors (e.g. `options.retry`, or
+/// `operations[2]` for an operation of a batch).
 pub(crate) struct Fields<'a> {
     object: Option<&'a Object>,
-    context: &'static str,
+    context: Cow<'static, str>,
 }
 
 impl<'a> Fields<'a> {
     /// `value` must be an object, or `undefined` (no options).
     pub(crate) fn new(
         value: &'a JsValue,
-        context: &'static str,
+        context: impl Into<Cow<'static, str>>,
         known: &[&str],
     ) -> Result<Self, String> {
+        let context = context.into();
         if value.is_undefined() {
             return Ok(Self {
                 object: None,
@@ -39,6 +43,11 @@ impl<'a> Fields<'a> {
             object: Some(object),
             context,
         })
+    }
+
+    /// What errors call the object, e.g. `options`.
+    pub(crate) fn context(&self) -> &str {
+        &self.context
     }
 
     /// The member's value, `None` when it is absent or `undefined`.

@@ -22,6 +22,8 @@
 #[cfg(target_arch = "wasm32")]
 mod abort;
 #[cfg(target_arch = "wasm32")]
+mod batch;
+#[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod error;

@@ -262,15 +262,18 @@ const RELEASED: &str = "it was released";
 /// guard must be used (`.under(&guard)`) and dropped before the write is awaited, or a
 /// `release()` would have to wait for the write.
 pub(crate) fn option(o: &Fields<'_>) -> Result<Option<Rc<LockGuard>>, JsValue> {
-    let Some(value) = o.get("lock") else {
-        return Ok(None);
-    };
-    let id = as_object(&value)
+    o.get("lock").map(|value| guard_of(&value)).transpose()
+}
+
+/// The guard of a `Lock` object given as a `lock` option; `lock_lost` for a released or freed
+/// one, `invalid_argument` for anything else.
+pub(crate) fn guard_of(value: &JsValue) -> Result<Rc<LockGuard>, JsValue> {
+    let id = as_object(value)
         .and_then(|object| IDS.with(|ids| ids.get(object)).as_f64())
         .ok_or_else(|| {
             invalid_argument(format!(
                 "options.lock must be a Lock from client.lock(), not {}",
-                type_name(&value)
+                type_name(value)
             ))
         })?;
     let held = HELD.with(|table| {
@@ -282,10 +285,9 @@ pub(crate) fn option(o: &Fields<'_>) -> Result<Option<Rc<LockGuard>>, JsValue> {
     });
     // A freed Lock is gone from the table; a released one has no guard.
     match held {
-        Some(held) => match held.guard() {
-            Some(guard) => Ok(Some(guard)),
-            None => Err(released(Some(&held.url), LockCall::Write)),
-        },
+        Some(held) => held
+            .guard()
+            .ok_or_else(|| released(Some(&held.url), LockCall::Write)),
         None => Err(released(None, LockCall::Write)),
     }
 }

@@ -26,6 +26,8 @@ pub(crate) enum Write {
     Put,
     Patch,
     Delete,
+    /// A `put`, `patch` or `delete` operation of `client.batch()`.
+    InBatch,
 }
 
 impl Write {
@@ -35,6 +37,7 @@ impl Write {
             Self::Put => "put() needs the version the document was read at, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
             Self::Patch => "patch() needs the version the patch was made against, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
             Self::Delete => "delete() needs the version being deleted, so that it cannot delete a change made since: pass { ifMatch: read.etag }, or { unconditional: true }",
+            Self::InBatch => "a write in a batch needs the version its document was read at, so that it cannot overwrite a change made since: give the operation ifMatch: read.etag, or createOnly: true / unconditional: true",
         }
     }
 }
@@ -55,12 +58,13 @@ pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition,
             write.needs()
         )),
         [] => Err(write.needs().to_owned()),
-        ["ifMatch"] => if_match(&o.get("ifMatch").unwrap_or(JsValue::NULL)),
+        ["ifMatch"] => if_match(o.context(), &o.get("ifMatch").unwrap_or(JsValue::NULL)),
         [flag] => {
             let value = o.get(flag).unwrap_or(JsValue::NULL);
             if value.as_bool() != Some(true) {
                 return Err(format!(
-                    "options.{flag} must be true when given, not {}; leave it out otherwise",
+                    "{}.{flag} must be true when given, not {}; leave it out otherwise",
+                    o.context(),
                     type_name(&value)
                 ));
             }
@@ -71,29 +75,31 @@ pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition,
             })
         }
         _ => Err(format!(
-            "options.ifMatch, options.createOnly and options.unconditional exclude each other; pass exactly one, not {}",
+            "{0}.ifMatch, {0}.createOnly and {0}.unconditional exclude each other; pass exactly one, not {1}",
+            o.context(),
             given.join(" and ")
         )),
     }
 }
 
-/// `ifMatch`: the ETag string a read returned, or `null` for a read that had none.
-fn if_match(value: &JsValue) -> Result<Precondition, String> {
+/// `ifMatch` (of `context`, e.g. `options`): the ETag string a read returned, or `null` for a
+/// read that had none.
+pub(crate) fn if_match(context: &str, value: &JsValue) -> Result<Precondition, String> {
     if value.is_null() {
         return Ok(Precondition::from(None::<EntityTag>));
     }
     let text = value.as_string().ok_or_else(|| {
         format!(
-            "options.ifMatch must be the etag of a read (read.etag), a string such as '\"v1\"', not {}",
+            "{context}.ifMatch must be the etag of a read (read.etag), a string such as '\"v1\"', not {}",
             type_name(value)
         )
     })?;
     match text.parse::<EntityTag>() {
         Ok(tag) => Ok(Precondition::matching(tag)),
         Err(Error::InvalidEtag { reason, .. }) => Err(format!(
-            "options.ifMatch must be the etag of a read (read.etag), not {}: {reason}",
+            "{context}.ifMatch must be the etag of a read (read.etag), not {}: {reason}",
             type_name(value)
         )),
-        Err(other) => Err(format!("options.ifMatch: {}", other.summary())),
+        Err(other) => Err(format!("{context}.ifMatch: {}", other.summary())),
     }
 }

@@ -182,6 +182,85 @@ export interface LockOptions extends RequestOptions {
   owner?: string;
 }
 
+/** What one operation of a batch does. */
+export type BatchOpName = 'create' | 'put' | 'patch' | 'delete' | 'check';
+
+/**
+ * The document a batch operation acts on: `path` (resolved against `baseUrl`, e.g. `'/items/a'`)
+ * or `ref`, the `lid` of a `create` earlier in the same batch; exactly one of the two.
+ */
+export type BatchTarget = { path: string; ref?: never } | { ref: string; path?: never };
+
+/** The version a batch write is conditional on: exactly one, as for `put`, `patch` and `delete`. */
+export type BatchPrecondition =
+  | { ifMatch: string | null; createOnly?: never; unconditional?: never }
+  | { createOnly: true; ifMatch?: never; unconditional?: never }
+  | { unconditional: true; ifMatch?: never; createOnly?: never };
+
+/**
+ * One operation of `client.batch()`. Members are checked: an unknown one (a misspelt `ifmatch`)
+ * rejects with `invalid_argument` naming the operation's index, before anything is sent.
+ */
+export type BatchOperation =
+  | {
+      /** A new document under a server-chosen id, as `create` (`POST /items`) would make it. */
+      op: 'create';
+      /**
+       * A name for it within the batch (1 to 64 of `A-Z a-z 0-9 _ . -`, unique in the batch):
+       * later operations act on it with `ref`, and `result.created[lid]` is its result.
+       */
+      lid?: string;
+      body: Json;
+    }
+  | (BatchTarget & BatchPrecondition & { op: 'put'; /** The document to store. */ body: Json })
+  | (BatchTarget & BatchPrecondition & { op: 'patch'; /** A JSON Merge Patch (RFC 7396). */ body: Json })
+  | (BatchTarget &
+      (
+        | { ifMatch: string | null; unconditional?: never }
+        | { unconditional: true; ifMatch?: never }
+      ) & { op: 'delete' })
+  | (BatchTarget & {
+      /** Writes nothing; fails the batch unless the document exists (and is still at `ifMatch`, when given). */
+      op: 'check';
+      ifMatch?: string | null;
+    });
+
+/** Options of `batch`. */
+export interface BatchOptions extends RequestOptions {
+  /**
+   * The {@link Lock} (or one per locked document) the batch's writes are made under, as the
+   * `lock` option of a write. Needed only when tasks sharing the client each hold a `Lock` on one
+   * document; otherwise a write to a document this client holds a lock on carries its token by itself.
+   */
+  lock?: Lock | Lock[];
+}
+
+/** What the server answered for one operation of a batch (or one document a transaction wrote). */
+export interface OpResult<T = Json> {
+  /** The operation; `null` in a transaction commit's results, where the server does not say. */
+  op: BatchOpName | null;
+  /** What the single request would have answered: 201 (created), 200, or 204 (deleted). */
+  status: number;
+  /** The document's path as the server names it, e.g. `/items/k3j0c2…`. */
+  path: string;
+  /** The document's absolute URL, ready for `client.get(result.url)`. */
+  url: string;
+  /** The document's new version (for `check`: its current one); `null` after a delete. Pass it as `ifMatch`. */
+  etag: string | null;
+  /** The stored document (`create`, `put`, `patch` of a batch); `null` otherwise. */
+  value: T | null;
+}
+
+/** What `client.batch()` resolves to once the server applied every operation. */
+export interface BatchResult {
+  /** One result per operation, in order. */
+  results: OpResult[];
+  /** The results of the creates that had a `lid`, by that lid (the same objects as in `results`). */
+  created: Record<string, OpResult>;
+  /** How many times the batch was sent (resends after 429/503 included). */
+  attempts: number;
+}
+
 /** Retry and backoff settings; every field is optional and defaults to the chosen preset. */
 export interface RetryOptions {
   /**
@@ -399,6 +478,8 @@ export interface IfmatchErrorOptions {
   url?: string | null;
   current?: Json;
   cause?: unknown;
+  operation?: number;
+  op?: BatchOpName;
 }
 
 /**
@@ -434,6 +515,14 @@ export class IfmatchError extends Error {
    * function, resolver or strategy function threw.
    */
   cause?: unknown;
+  /**
+   * `client.batch()`: the index (from 0) of the operation that failed or was refused before
+   * sending (nothing of the batch was applied); absent for other errors, and for a batch refused
+   * as a whole (throttled, malformed).
+   */
+  operation?: number;
+  /** `client.batch()`: what that operation was, when it had a valid `op`; else absent. */
+  op?: BatchOpName;
 }
 
 /**
@@ -459,6 +548,13 @@ export class Client {
   delete(url: string, options: WriteOptions): Promise<void>;
   /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
   update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
+  /**
+   * An atomic batch (`POST /batch`): the server applies every operation, in order, or none.
+   * Resolves to one result per operation; rejects with the failed operation's own error
+   * (`precondition_failed`, `conflict`, `http_status` 404, `locked`, …) whose `operation` is
+   * its index. Needs `baseUrl`.
+   */
+  batch(operations: BatchOperation[], options?: BatchOptions): Promise<BatchResult>;
   /**
    * Takes a lock on the resource (`POST {url}/lock`): resolves to a {@link Lock} once the server
    * grants it; rejects with code `locked` while another client holds it (after `wait`, if given).

@@ -198,6 +198,19 @@ test('error messages name what was wrong and what to do', async (t) => {
         await current.release();
       }
     },
+    'batch not an array': () => client.batch({ op: 'put' }),
+    'batch operation with an unknown op': () => client.batch([{ op: 'upsert', path: '/items/x' }]),
+    'batch put without a body': () => client.batch([{ op: 'put', path: '/items/x', unconditional: true }]),
+    'batch put without a precondition': () => client.batch([{ op: 'put', path: '/items/x', body: {} }]),
+    'batch operation with path and ref': () => client.batch([{ op: 'delete', path: '/items/x', ref: 'a', unconditional: true }]),
+    'batch operation with an unknown member': () => client.batch([{ op: 'check', path: '/items/x', if_match: '"1"' }]),
+    'batch ref to a later lid': () => client.batch([{ op: 'patch', ref: 'order', body: {}, unconditional: true }, { op: 'create', lid: 'order', body: {} }]),
+    'batch without baseUrl': () => new Client().batch([{ op: 'create', body: {} }]),
+    'stale batch operation': async () => {
+      const { path, reader, read } = await stale();
+      await reader.batch([{ op: 'create', body: {} }, { op: 'put', path, body: { title: 'mine' }, ifMatch: read.etag }]);
+    },
+    'batch operation on a missing document': () => client.batch([{ op: 'check', path: '/items/none' }]),
   };
   const actual = {};
   for (const [name, operation] of Object.entries(cases)) actual[name] = await message(operation);

@@ -2,6 +2,9 @@
 // the API precisely enough that typical code type-checks, and misuse must not.
 import {
   Client,
+  type BatchOperation,
+  type BatchResult,
+  type OpResult,
   IfmatchError,
   isIfmatchError,
   Lock,
@@ -119,6 +122,45 @@ export async function example(signal: AbortSignal): Promise<string> {
   return `${etag} ${attempts} ${stats.requests} ${events.length}`;
 }
 
+export async function batchExample(signal: AbortSignal, lock: Lock): Promise<string> {
+  const a = await client.get<Todo>('/items/a');
+  const operations: BatchOperation[] = [
+    { op: 'create', lid: 'order', body: { total: 0 } },
+    { op: 'put', path: '/items/a', body: { ...a.value, done: true }, ifMatch: a.etag },
+    { op: 'patch', ref: 'order', body: { total: 10 }, unconditional: true },
+    { op: 'delete', path: '/items/b', ifMatch: '"3"' },
+    { op: 'check', path: '/items/c', ifMatch: '"7"' },
+    { op: 'check', path: '/items/d' },
+    { op: 'put', path: '/items/e', body: null, createOnly: true },
+  ];
+  const done: BatchResult = await client.batch(operations, { signal, headers: { 'x-request-id': '3' }, timeout: 5000, lock });
+  await client.batch([{ op: 'create', body: {} }], { lock: [lock] });
+  const order: OpResult | undefined = done.created['order'];
+  const first: OpResult | undefined = done.results[0];
+  const facts: [string | null, number, string, string, string | null, Json | null, number] = [
+    first?.op ?? null, first?.status ?? 0, order?.path ?? '', order?.url ?? '', order?.etag ?? null, order?.value ?? null, done.attempts,
+  ];
+  await client.put('/items/a', { title: 'x', done: false }, { ifMatch: done.results[1]?.etag ?? null });
+  try {
+    await client.batch(operations);
+  } catch (err) {
+    if (err instanceof IfmatchError && err.operation !== undefined) return `${err.operation} ${err.op ?? ''} ${err.code}`;
+  }
+  return facts.join();
+}
+
+// @ts-expect-error: a batch write names its version
+await client.batch([{ op: 'put', path: '/items/a', body: {} }]);
+// @ts-expect-error: path and ref exclude each other
+await client.batch([{ op: 'delete', path: '/items/a', ref: 'order', unconditional: true }]);
+// @ts-expect-error: a create names no document
+await client.batch([{ op: 'create', path: '/items/a', body: {} }]);
+// @ts-expect-error: a delete has no body
+await client.batch([{ op: 'delete', path: '/items/a', body: {}, unconditional: true }]);
+// @ts-expect-error: the batch's shape is the package's (ifMatch), not the wire's (if_match)
+await client.batch([{ op: 'check', path: '/items/a', if_match: '"1"' }]);
+// @ts-expect-error: ops are a closed set
+await client.batch([{ op: 'upsert', path: '/items/a', body: {}, unconditional: true }]);
 // @ts-expect-error: strategies are a closed set
 await client.update('/items/1', (doc) => doc, { strategy: 'newest' });
 // @ts-expect-error: a strategy function answers 'reapply', 'abort' or { write }
