@@ -12,7 +12,6 @@ mod options;
 mod raw;
 mod read;
 mod response;
-mod run_transaction;
 mod send_write;
 mod transaction;
 mod update;
@@ -41,8 +40,9 @@ pub use builder::ClientBuilder;
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
 pub use read::Get;
-pub use run_transaction::RunTransaction;
-pub use transaction::{Begin, Commit, Rollback, Transaction, DEFAULT_TRANSACTIONS_PATH};
+pub use transaction::{
+    Begin, Commit, Rollback, RunTransaction, Transaction, DEFAULT_TRANSACTIONS_PATH,
+};
 pub use update::Update;
 pub use write::Write;
 

@@ -1,6 +1,6 @@
 //! Interactive transactions as plain data: the server's answers (begin, commit, conflicts), the
 //! life of a transaction, and what a commit teaches the cache. The I/O lives with the client in
-//! `client/transaction.rs` and `client/run_transaction.rs`.
+//! `client/transaction/`.
 
 use std::{collections::HashMap, ops::Index, sync::Mutex, time::Duration};
 

@@ -11,10 +11,12 @@ use crate::{
 };
 
 use super::{
-    exchange::jitter_seed,
-    options::{request_options, Options},
-    transaction::Begin,
-    Client,
+    super::{
+        exchange::jitter_seed,
+        options::{request_options, Options},
+        Client,
+    },
+    Begin,
 };
 
 /// A transaction run by a closure, again from the start in a new transaction each time its
