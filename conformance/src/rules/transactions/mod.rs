@@ -18,7 +18,7 @@ mod serializable;
 
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub(super) use catalogue::RULES;
 
@@ -249,10 +249,7 @@ pub(super) async fn create_within(cx: &Cx, tx: &Tx, body: &Value) -> Result<Stri
 
 /// The problem member `name` of an answer.
 pub(super) fn member(answer: &Exchange, name: &str) -> Option<Value> {
-    answer
-        .json()?
-        .as_object()
-        .and_then(|o: &Map<String, Value>| o.get(name).cloned())
+    answer.json()?.get(name).cloned()
 }
 
 #[cfg(test)]
