@@ -27,6 +27,8 @@ export class IfmatchError extends Error {
     // A batch operation's error: which operation (index from 0) and what it was.
     if (options.operation !== undefined) this.operation = options.operation;
     if (options.op !== undefined) this.op = options.op;
+    // A refused transaction commit: the documents that changed since the transaction read them.
+    if (options.staleReads !== undefined) this.staleReads = options.staleReads;
   }
 }
 

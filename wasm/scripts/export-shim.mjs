@@ -6,8 +6,8 @@
 // class and `instanceof` holds whichever entry a caller imported), and, for the CommonJS `nodejs`
 // build, turns the snippet (an ES module) into CommonJS, which Node 18 can `require`.
 //
-// It also gives the Lock class `[Symbol.asyncDispose]()` (release(), for `await using`) where the
-// runtime defines the symbol, the way wasm-bindgen itself adds `[Symbol.dispose]` (free()) to every
+// It also gives the Lock class `[Symbol.asyncDispose]()` (release(), for `await using`), and the
+// Transaction class one that rolls it back unless it was committed, where the runtime defines the symbol, the way wasm-bindgen itself adds `[Symbol.dispose]` (free()) to every
 // class: a method declared in Rust under that computed name would be named "undefined" in
 // runtimes without the symbol (Node before 18.18).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,11 +32,19 @@ if (!glue.includes(relative)) {
   process.exit(1);
 }
 
-// After the class (and, for nodejs, after its exports line): `Lock` is in the glue's module scope.
-const ASYNC_DISPOSE = '\nif (Symbol.asyncDispose) Lock.prototype[Symbol.asyncDispose] = async function () { await this.release(); };\n';
-if (!/^(?:export )?class Lock \{/m.test(glue)) {
-  console.error(`error: ${gluePath} defines no class Lock to give [Symbol.asyncDispose]`);
-  process.exit(1);
+// After the classes (and, for nodejs, after its exports line): `Lock` and `Transaction` are in
+// the glue's module scope. A Transaction disposed of while still open is rolled back.
+const ASYNC_DISPOSE = `
+if (Symbol.asyncDispose) {
+  Lock.prototype[Symbol.asyncDispose] = async function () { await this.release(); };
+  Transaction.prototype[Symbol.asyncDispose] = async function () { if (this.open) await this.rollback(); };
+}
+`;
+for (const name of ['Lock', 'Transaction']) {
+  if (!new RegExp(`^(?:export )?class ${name} \\{`, 'm').test(glue)) {
+    console.error(`error: ${gluePath} defines no class ${name} to give [Symbol.asyncDispose]`);
+    process.exit(1);
+  }
 }
 
 if (target === 'nodejs') {

@@ -94,4 +94,7 @@ node "$ROOT/examples/node/race.mjs" --url "$IFMATCH_URL_409" --writers 4 --incre
 step "examples/node lock script"
 node "$ROOT/examples/node/lock.mjs" --url "$IFMATCH_URL" --workers 4 --rounds 3
 
+step "examples/node transfer script"
+node "$ROOT/examples/node/transfer.mjs" --url "$IFMATCH_URL" --workers 4 --transfers 5
+
 step "all wasm / npm checks passed"

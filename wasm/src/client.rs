@@ -16,10 +16,11 @@ use crate::json::{from_js, nullable, object, to_js, type_name};
 use crate::lock::{self, Lock};
 use crate::options::{builder, call_options, with_call_options, CallOptions};
 use crate::precondition::{self, Write, WRITE_OPTIONS};
+use crate::transaction;
 use crate::update::{self, Thrown};
 
 /// The options of `get` and `create`.
-const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout"];
+pub(crate) const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout"];
 /// The options of `update`.
 const UPDATE_OPTIONS: &[&str] = &[
     "strategy", "resolve", "lock", "signal", "headers", "timeout",
@@ -54,88 +55,30 @@ impl Client {
 
     /// `get(url, { signal, headers, timeout })` → `{ value, etag, … }`.
     pub fn get(&self, url: JsValue, options: JsValue) -> Promise {
-        let client = self.inner.clone();
-        let has_base_url = self.has_base_url;
-        future_to_promise(async move {
-            let (url, call) = request(&url, &options, has_base_url)?;
-            let get = with_call_options!(client.get::<Value>(&url), call);
-            let read = call.link.token().run("GET", get).await;
-            read.map(versioned).map_err(|e| call.link.reject(&e, None))
-        })
+        self.scope().get(url, options)
     }
 
     /// `create(url, doc, { signal, headers, timeout })`: POST.
     pub fn create(&self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
-        let client = self.inner.clone();
-        let has_base_url = self.has_base_url;
-        future_to_promise(async move {
-            let (url, call) = request(&url, &options, has_base_url)?;
-            let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
-            let create = with_call_options!(client.create(&url, &doc), call);
-            let written = call.link.token().run("POST", create).await;
-            written
-                .map(versioned)
-                .map_err(|e| call.link.reject(&e, None))
-        })
+        self.scope().create(url, doc, options)
     }
 
     /// `put(url, doc, { ifMatch | createOnly | unconditional, signal, headers, timeout })`: PUT
     /// conditional on the version the document was read at.
     pub fn put(&self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
-        let client = self.inner.clone();
-        let has_base_url = self.has_base_url;
-        future_to_promise(async move {
-            let (url, precondition, call, under) =
-                write_request(&url, &options, Write::Put, has_base_url)?;
-            let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
-            let put = with_call_options!(client.put(&url, &doc, precondition), call);
-            let put = lock::under(put, under, ifmatch::Write::under);
-            let written = call.link.token().run("PUT", put).await;
-            written
-                .map(versioned)
-                .map_err(|e| call.link.reject(&e, None))
-        })
+        self.scope().put(url, doc, options)
     }
 
     /// `patch(url, mergePatch, { ifMatch | createOnly | unconditional, signal, headers, timeout })`:
     /// PATCH with a JSON Merge Patch, conditional like `put`.
     pub fn patch(&self, url: JsValue, merge_patch: JsValue, options: JsValue) -> Promise {
-        let client = self.inner.clone();
-        let has_base_url = self.has_base_url;
-        future_to_promise(async move {
-            let (url, precondition, call, under) =
-                write_request(&url, &options, Write::Patch, has_base_url)?;
-            let patch = from_js(&merge_patch, "the merge patch").map_err(invalid_argument)?;
-            let patch = with_call_options!(client.patch(&url, &patch, precondition), call);
-            let patch = lock::under(patch, under, ifmatch::Write::under);
-            let written = call.link.token().run("PATCH", patch).await;
-            written
-                .map(versioned)
-                .map_err(|e| call.link.reject(&e, None))
-        })
+        self.scope().patch(url, merge_patch, options)
     }
 
     /// `delete(url, { ifMatch | unconditional, signal, headers, timeout })`: DELETE, conditional
     /// like `put`; resolves to `undefined`.
     pub fn delete(&self, url: JsValue, options: JsValue) -> Promise {
-        let client = self.inner.clone();
-        let has_base_url = self.has_base_url;
-        future_to_promise(async move {
-            let (url, precondition, call, under) =
-                write_request(&url, &options, Write::Delete, has_base_url)?;
-            // The escape hatch sends the same write as `client.delete` (same path through the
-            // SDK), without decoding the answer as `()`: that decoder alone pulls 17 KB of float
-            // formatting (serde's "invalid type" message) into the wasm.
-            let delete = client
-                .request(ifmatch::http::Method::DELETE, &url)
-                .precondition(precondition);
-            let delete = with_call_options!(delete, call);
-            let delete = lock::under(delete, under, ifmatch::Raw::under);
-            let deleted = call.link.token().run("DELETE", delete).await;
-            deleted
-                .map(|_| JsValue::UNDEFINED)
-                .map_err(|e| call.link.reject(&e, None))
-        })
+        self.scope().delete(url, options)
     }
 
     /// `update(url, change, { strategy, resolve, signal, headers, timeout })`: read, change,
@@ -200,6 +143,17 @@ impl Client {
         })
     }
 
+    /// `begin({ ttl, signal, headers, timeout })` → a `Transaction`.
+    pub fn begin(&self, options: JsValue) -> Promise {
+        transaction::begin(self.inner.clone(), self.has_base_url, options)
+    }
+
+    /// `transaction(fn, { ttl, maxAttempts, signal, headers, timeout })`: runs `fn(tx)` in a
+    /// transaction and commits it, again in a new one after a commit conflict.
+    pub fn transaction(&self, function: JsValue, options: JsValue) -> Promise {
+        transaction::run(self.inner.clone(), self.has_base_url, function, options)
+    }
+
     /// `lock(url, { ttl, wait, owner, signal, headers, timeout })` → a `Lock`: takes a lock on
     /// the resource, renewed in the background until it is released.
     pub fn lock(&self, url: JsValue, options: JsValue) -> Promise {
@@ -223,6 +177,111 @@ impl Client {
     }
 }
 
+impl Client {
+    fn scope(&self) -> Scope {
+        Scope {
+            client: self.inner.clone(),
+            tx: None,
+            has_base_url: self.has_base_url,
+        }
+    }
+}
+
+/// Where a read or write is made: a client, and the transaction it is made in, if any (the
+/// methods of `Client` and of `Transaction` share these).
+pub(crate) struct Scope {
+    pub(crate) client: ifmatch::Client,
+    pub(crate) tx: Option<ifmatch::Transaction>,
+    pub(crate) has_base_url: bool,
+}
+
+/// Makes an SDK request builder part of the scope's transaction, if it has one.
+macro_rules! within {
+    ($builder:expr, $scope:expr) => {{
+        let builder = $builder;
+        match &$scope.tx {
+            Some(tx) => builder.within(tx),
+            None => builder,
+        }
+    }};
+}
+
+impl Scope {
+    pub(crate) fn get(self, url: JsValue, options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (url, call) = request(&url, &options, self.has_base_url)?;
+            let get = within!(self.client.get::<Value>(&url), self);
+            let get = with_call_options!(get, call);
+            let read = call.link.token().run("GET", get).await;
+            read.map(versioned).map_err(|e| call.link.reject(&e, None))
+        })
+    }
+
+    pub(crate) fn create(self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (url, call) = request(&url, &options, self.has_base_url)?;
+            let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
+            let create = within!(self.client.create(&url, &doc), self);
+            let create = with_call_options!(create, call);
+            let written = call.link.token().run("POST", create).await;
+            written
+                .map(versioned)
+                .map_err(|e| call.link.reject(&e, None))
+        })
+    }
+
+    pub(crate) fn put(self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (url, precondition, call, under) =
+                write_request(&url, &options, Write::Put, self.has_base_url)?;
+            let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
+            let put = within!(self.client.put(&url, &doc, precondition), self);
+            let put = with_call_options!(put, call);
+            let put = lock::under(put, under, ifmatch::Write::under);
+            let written = call.link.token().run("PUT", put).await;
+            written
+                .map(versioned)
+                .map_err(|e| call.link.reject(&e, None))
+        })
+    }
+
+    pub(crate) fn patch(self, url: JsValue, merge_patch: JsValue, options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (url, precondition, call, under) =
+                write_request(&url, &options, Write::Patch, self.has_base_url)?;
+            let patch = from_js(&merge_patch, "the merge patch").map_err(invalid_argument)?;
+            let patch = within!(self.client.patch(&url, &patch, precondition), self);
+            let patch = with_call_options!(patch, call);
+            let patch = lock::under(patch, under, ifmatch::Write::under);
+            let written = call.link.token().run("PATCH", patch).await;
+            written
+                .map(versioned)
+                .map_err(|e| call.link.reject(&e, None))
+        })
+    }
+
+    pub(crate) fn delete(self, url: JsValue, options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (url, precondition, call, under) =
+                write_request(&url, &options, Write::Delete, self.has_base_url)?;
+            // The escape hatch sends the same write as `client.delete` (same path through the
+            // SDK), without decoding the answer as `()`: that decoder alone pulls 17 KB of float
+            // formatting (serde's "invalid type" message) into the wasm.
+            let delete = self
+                .client
+                .request(ifmatch::http::Method::DELETE, &url)
+                .precondition(precondition);
+            let delete = within!(delete, self);
+            let delete = with_call_options!(delete, call);
+            let delete = lock::under(delete, under, ifmatch::Raw::under);
+            let deleted = call.link.token().run("DELETE", delete).await;
+            deleted
+                .map(|_| JsValue::UNDEFINED)
+                .map_err(|e| call.link.reject(&e, None))
+        })
+    }
+}
+
 /// The URL argument: a string, and absolute unless the client has a base URL.
 fn url_arg(url: &JsValue, has_base_url: bool) -> Result<String, JsValue> {
     let url = url.as_string().ok_or_else(|| {
@@ -235,7 +294,7 @@ fn url_arg(url: &JsValue, has_base_url: bool) -> Result<String, JsValue> {
 }
 
 /// The URL and the call options of `get` and `create`.
-fn request(
+pub(crate) fn request(
     url: &JsValue,
     options: &JsValue,
     has_base_url: bool,

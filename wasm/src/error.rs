@@ -146,6 +146,27 @@ fn worded(
     if let Some(current) = err.current() {
         fields.push(("current", to_js(current)));
     }
+    if !err.stale_reads().is_empty() {
+        let stale: js_sys::Array = err
+            .stale_reads()
+            .iter()
+            .map(|read| {
+                object(&[
+                    ("path", read.path().into()),
+                    ("url", read.url().into()),
+                    (
+                        "readEtag",
+                        nullable(read.read_etag().map(|t| t.to_string())),
+                    ),
+                    (
+                        "currentEtag",
+                        nullable(read.current_etag().map(|t| t.to_string())),
+                    ),
+                ])
+            })
+            .collect();
+        fields.push(("staleReads", stale.into()));
+    }
     if let Error::Batch { operation, op, .. } = err {
         fields.push(("operation", JsValue::from(*operation as u32)));
         fields.push(("op", JsValue::from_str(op.as_str())));
@@ -209,8 +230,9 @@ fn config_message(field: &str, reason: &str) -> String {
         "retry.factor" => "options.retry.factor must be a finite number of at least 1".to_owned(),
         "retry.conflict_factor" => "options.retry.conflictBackoff.factor must be a finite number of at least 1".to_owned(),
         "attempt_timeout" => "options.timeout must be more than 0, or null for no limit".to_owned(),
-        // A batch's `lid`s and `ref`s, checked before it is sent: the reason says it all.
-        "batch" => reason.to_owned(),
+        // A batch's `lid`s and `ref`s, checked before it is sent, and a request in a
+        // transaction that is over: the reason says it all.
+        "batch" | "transaction" => reason.to_owned(),
         "header" => format!("options.headers: {reason}"),
         // The SDK names its builder method `.under(&lock)`; here it is the write's `lock` option.
         "lock" => format!(
@@ -229,6 +251,12 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
             "re-read the documents the batch depends on and send it again with their new versions; nothing of it was applied"
         }
         Error::Batch { error, .. } => return hint(error),
+        Error::TransactionConflict { .. } => {
+            "run it again from the start: client.transaction(fn) does so by itself (retry.maxConflictAttempts runs, or its maxAttempts option); error.staleReads lists the documents that changed"
+        }
+        Error::TransactionLost { .. } => {
+            "nothing it staged will be applied: begin a new transaction (client.begin(), or client.transaction(fn)) and run it again"
+        }
         Error::Transport { .. } if err.is_outcome_unknown() => {
             "check that the server is reachable (error.cause is what fetch threw); the write may or may not have been applied, so read the resource before retrying it"
         }

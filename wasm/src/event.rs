@@ -4,7 +4,7 @@ use ifmatch::{ConflictOutcome, Event, HintSource, Stats};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
-use crate::json::{millis, nullable, object};
+use crate::json::{millis, nullable, object, strings};
 
 /// An observer for the SDK that calls the user's `onEvent` function; what it throws is ignored,
 /// as documented, so a faulty listener cannot break a write.
@@ -78,6 +78,19 @@ fn to_js(event: &Event) -> Option<JsValue> {
             ("url", text(url)),
             ("reason", text(reason)),
         ]),
+        Event::TransactionConflict {
+            url,
+            paths,
+            outcome,
+            attempt,
+            ..
+        } => object(&[
+            ("type", text("transactionConflict")),
+            ("url", text(url)),
+            ("paths", strings(paths)),
+            ("outcome", text(outcome_name(*outcome))),
+            ("attempt", (*attempt).into()),
+        ]),
         _ => return None,
     })
 }
@@ -129,5 +142,7 @@ pub(crate) fn stats_to_js(stats: &Stats) -> JsValue {
         ("throttledWaitMs", millis(stats.throttle_wait_total)),
         ("budgetExhausted", count(stats.budget_exhausted)),
         ("malformedHeaders", count(stats.malformed_headers)),
+        ("transactionsCommitted", count(stats.transactions_committed)),
+        ("transactionConflicts", count(stats.transaction_conflicts)),
     ])
 }

@@ -40,6 +40,8 @@ mod options;
 #[cfg(target_arch = "wasm32")]
 mod precondition;
 #[cfg(target_arch = "wasm32")]
+mod transaction;
+#[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]
 mod update;
@@ -50,6 +52,8 @@ pub use client::Client;
 pub use error::is_ifmatch_error;
 #[cfg(target_arch = "wasm32")]
 pub use lock::Lock;
+#[cfg(target_arch = "wasm32")]
+pub use transaction::Transaction;
 
 /// The version of the `ifmatch` npm package (equal to the Rust crate version).
 #[cfg(target_arch = "wasm32")]

@@ -261,6 +261,47 @@ export interface BatchResult {
   attempts: number;
 }
 
+/** Options of `begin`. */
+export interface BeginOptions extends RequestOptions {
+  /**
+   * How long the transaction may stay open before the server rolls it back, in milliseconds (at
+   * least 1); default: the server's (the reference server: 30000, at most 60000). `transaction.ttlMs`
+   * is what the server granted.
+   */
+  ttl?: number;
+}
+
+/** Options of `transaction`; `signal`, `headers` and `timeout` apply to its begin, commit and rollback requests. */
+export interface TransactionOptions extends BeginOptions {
+  /**
+   * How many times the function may run (refused commits plus one), at least 1; default the
+   * client's `retry.maxConflictAttempts`.
+   */
+  maxAttempts?: number;
+}
+
+/** What a commit resolves to. */
+export interface CommitResult {
+  /** The transaction's id. */
+  id: string;
+  /** One result per document the transaction wrote, in first-write order; `op` and `value` are `null`. */
+  results: OpResult[];
+  /** How many times the commit was sent (resends after 429/503 or a lost answer included). */
+  attempts: number;
+}
+
+/** A document whose change refused a transaction's commit (`transaction_conflict`). */
+export interface StaleRead {
+  /** The document's path as the server named it. */
+  path: string;
+  /** Its absolute URL. */
+  url: string;
+  /** The version the transaction saw; `null` when it saw the document absent. */
+  readEtag: string | null;
+  /** The version now; `null` when the document no longer exists. */
+  currentEtag: string | null;
+}
+
 /** Retry and backoff settings; every field is optional and defaults to the chosen preset. */
 export interface RetryOptions {
   /**
@@ -395,6 +436,20 @@ export type ClientEvent =
   | { type: 'budgetExhausted'; method: string; url: string; host: string }
   | {
       /**
+       * A transaction's commit was refused because documents it read changed: `client.transaction`
+       * runs its function again (`reapplied`) or gives up (`gaveUp`).
+       */
+      type: 'transactionConflict';
+      /** The transaction's absolute URL. */
+      url: string;
+      /** The paths of the documents that changed. */
+      paths: string[];
+      outcome: 'reapplied' | 'gaveUp';
+      /** Runs so far, this one included. */
+      attempt: number;
+    }
+  | {
+      /**
        * A {@link Lock} was lost: its renewal (or a write under it) was refused, or it expired
        * unrenewed. Writes under it now reject with code `lock_lost`.
        */
@@ -427,6 +482,10 @@ export interface Stats {
   budgetExhausted: number;
   /** Rate-limit or ETag headers that were present but malformed (and so ignored). */
   malformedHeaders: number;
+  /** Transactions committed. */
+  transactionsCommitted: number;
+  /** Transaction commits refused because a document read had changed (`client.transaction` runs again after one). */
+  transactionConflicts: number;
 }
 
 /** Stable error codes; `code` on every error this package rejects with. */
@@ -451,6 +510,8 @@ export type ErrorCode =
   | 'missing_etag'
   | 'locked'
   | 'lock_lost'
+  | 'transaction_conflict'
+  | 'transaction_lost'
   | 'decode'
   | 'encode'
   | 'change_failed';
@@ -480,6 +541,7 @@ export interface IfmatchErrorOptions {
   cause?: unknown;
   operation?: number;
   op?: BatchOpName;
+  staleReads?: StaleRead[];
 }
 
 /**
@@ -523,6 +585,8 @@ export class IfmatchError extends Error {
   operation?: number;
   /** `client.batch()`: what that operation was, when it had a valid `op`; else absent. */
   op?: BatchOpName;
+  /** Code `transaction_conflict`: the documents that changed since the transaction read them; else absent. */
+  staleReads?: StaleRead[];
 }
 
 /**
@@ -555,6 +619,21 @@ export class Client {
    * its index. Needs `baseUrl`.
    */
   batch(operations: BatchOperation[], options?: BatchOptions): Promise<BatchResult>;
+  /**
+   * Begins an interactive transaction (`POST /transactions`): read and write through the
+   * {@link Transaction}, then `commit()` (or `rollback()`). Needs `baseUrl`.
+   */
+  begin(options?: BeginOptions): Promise<Transaction>;
+  /**
+   * Runs `fn` in a new transaction and commits it; when the commit is refused because a document
+   * it read changed (`transaction_conflict`), runs `fn` again in a new transaction, after the
+   * conflict pause of `retry.conflictBackoff`, up to `maxAttempts` runs (default
+   * `retry.maxConflictAttempts`), within `retry.totalDeadlineMs`. Resolves to what the last run
+   * of `fn` returned. When `fn` throws (or a request in it rejects and `fn` lets it), the
+   * transaction is rolled back and the call rejects with that value, without running again.
+   * `fn` may run several times: read and write only through the transaction it is given.
+   */
+  transaction<R>(fn: (tx: Transaction) => R | PromiseLike<R>, options?: TransactionOptions): Promise<Awaited<R>>;
   /**
    * Takes a lock on the resource (`POST {url}/lock`): resolves to a {@link Lock} once the server
    * grants it; rejects with code `locked` while another client holds it (after `wait`, if given).
@@ -621,6 +700,58 @@ export class Lock {
    * `release()`, for `await using lock = await client.lock(url)`. Present where the runtime
    * defines `Symbol.asyncDispose` (Node 18.18+/20.4+, current browsers).
    */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * An open interactive transaction, from `client.begin()` (or given to the function of
+ * `client.transaction()`). Its reads and writes carry `Transaction-Id`: reads see its own writes
+ * and pin the version of everything else (repeatable reads), writes are staged and answer with
+ * provisional ETags (use them as `ifMatch` inside this transaction only); neither uses the
+ * client's ETag cache. `commit()` applies every write at once unless a document it read changed
+ * meanwhile. End it: `commit()`, `rollback()`, or `await using tx = await client.begin()`, which
+ * rolls it back unless committed. An unreachable open `Transaction` is rolled back when it is
+ * garbage-collected; the server rolls it back at its expiry anyway.
+ */
+export class Transaction {
+  /** Made only by `client.begin()` and `client.transaction()`. */
+  private constructor();
+  /** The server's id (sent as `Transaction-Id`). */
+  readonly id: string;
+  /** Its absolute URL (`…/transactions/{id}`). */
+  readonly url: string;
+  /** When the server rolls it back unless committed (Unix time in milliseconds, the server's clock), or `null`. */
+  readonly expiresAt: number | null;
+  /** The lifetime the server granted, in milliseconds, or `null` when unknown. */
+  readonly ttlMs: number | null;
+  /** Milliseconds left before it expires by this client's clock, or `null` when unknown. */
+  readonly expiresInMs: number | null;
+  /** Whether it is still open: not committed, rolled back, or ended by a refused commit. */
+  readonly open: boolean;
+  /** GET inside the transaction; the first read of a document pins its version. */
+  get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
+  /** POST inside the transaction: the id is reserved now (`location`), the document created at the commit. */
+  create<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  /** PUT staged in the transaction, conditional as `client.put` (a version read in it, a provisional tag, or `unconditional`). */
+  put<T = Json>(url: string, doc: Json, options: WriteOptions): Promise<Versioned<T>>;
+  /** PATCH (JSON Merge Patch) staged in the transaction. */
+  patch<T = Json>(url: string, mergePatch: Json, options: WriteOptions): Promise<Versioned<T>>;
+  /** DELETE staged in the transaction. */
+  delete(url: string, options: WriteOptions): Promise<void>;
+  /**
+   * Commits it: applies every staged write at once. Rejects with `transaction_conflict` (with
+   * `staleReads`) when a document it read changed: nothing was applied and it is over; with
+   * `transaction_lost` when the server no longer knows it (expired); with `locked` when another
+   * client holds a lock on a written document. Committing again resolves to the same result.
+   */
+  commit(options?: RequestOptions): Promise<CommitResult>;
+  /** Rolls it back: nothing it staged is applied; later requests in it reject with `invalid_config`. */
+  rollback(options?: RequestOptions): Promise<void>;
+  /** Frees the object now; an open transaction is then rolled back in the background. Prefer `rollback()`. */
+  free(): void;
+  /** The same as `free()`. */
+  [Symbol.dispose](): void;
+  /** `rollback()` unless it was committed or has ended, for `await using tx = await client.begin()`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

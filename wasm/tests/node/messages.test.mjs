@@ -24,7 +24,9 @@ async function message(operation) {
     return `${err instanceof IfmatchError ? err.code : `(not an IfmatchError) ${err.name}`}: ${err.message}`
       .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
       .replace(/\/items\/[A-Za-z0-9_-]+/g, '/items/ID')
-      .replace(/"[0-9a-f]+-\d+"/g, '"ETAG"');
+      .replace(/"[0-9a-f]+-\d+"/g, '"ETAG"')
+      .replace(/tx-[0-9a-f]+-\d+-[0-9a-f]+/g, 'tx-ID')
+      .replace(/expires_at_ms \d+/g, 'expires_at_ms TIME');
   }
   return 'no error';
 }
@@ -211,6 +213,38 @@ test('error messages name what was wrong and what to do', async (t) => {
       await reader.batch([{ op: 'create', body: {} }, { op: 'put', path, body: { title: 'mine' }, ifMatch: read.etag }]);
     },
     'batch operation on a missing document': () => client.batch([{ op: 'check', path: '/items/none' }]),
+    'transaction function not a function': () => client.transaction('tx'),
+    'transaction option unknown': () => client.transaction(() => 1, { retries: 2 }),
+    'transaction commit conflict': async () => {
+      const path = await createItem(env.url, { n: 0 });
+      const tx = await client.begin();
+      await tx.get(path);
+      await writeBehind(env.url, path, () => ({ n: 1 }));
+      await tx.commit();
+    },
+    'transaction conflicts until maxAttempts': async () => {
+      const path = await createItem(env.url, { n: 0 });
+      await client.transaction(async (tx) => {
+        await tx.get(path);
+        await writeBehind(env.url, path, (doc) => ({ n: doc.n + 1 }));
+      }, { maxAttempts: 2 });
+    },
+    'transaction expired': async () => {
+      const tx = await client.begin({ ttl: 20 });
+      await new Promise((done) => setTimeout(done, 80));
+      await tx.get('/items/x');
+    },
+    'request in a committed transaction': async () => {
+      const tx = await client.begin();
+      await tx.commit();
+      await tx.get('/items/x');
+    },
+    'rollback of a committed transaction': async () => {
+      const tx = await client.begin();
+      await tx.commit();
+      await tx.rollback();
+    },
+    'transaction without baseUrl': () => new Client().transaction(() => 1),
   };
   const actual = {};
   for (const [name, operation] of Object.entries(cases)) actual[name] = await message(operation);

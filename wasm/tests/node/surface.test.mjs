@@ -46,6 +46,22 @@ test('Lock has exactly the members index.d.ts declares; asyncDispose is release(
   assert.equal(esm.Lock, cjs.Lock);
 });
 
+test('Transaction has exactly the members index.d.ts declares; asyncDispose rolls back and dispose is free()', () => {
+  const txBody = declarations.slice(declarations.indexOf('export class Transaction'));
+  const body = txBody.slice(0, txBody.indexOf('\n}'));
+  const declared = [...body.matchAll(/^ {2}(?:readonly )?(\w+)(?:<[^>]*>)?[(:]/gm)].map((m) => m[1]).filter((name) => name !== 'constructor').sort();
+  const prototype = esm.Transaction.prototype;
+  const actual = Object.getOwnPropertyNames(prototype).filter((name) => name !== 'constructor' && !name.startsWith('__')).sort();
+  assert.deepEqual(actual, declared);
+  for (const getter of ['id', 'url', 'expiresAt', 'ttlMs', 'expiresInMs', 'open']) {
+    assert.equal(typeof Object.getOwnPropertyDescriptor(prototype, getter).get, 'function', `${getter} is a getter`);
+  }
+  assert.equal(prototype[Symbol.dispose], prototype.free);
+  assert.equal(typeof prototype[Symbol.asyncDispose], 'function');
+  assert.match(body, /^ {2}\[Symbol\.asyncDispose\]\(\): Promise<void>;$/m);
+  assert.equal(esm.Transaction, cjs.Transaction);
+});
+
 test('the ESM and CommonJS entries share one instance of the package, IfmatchError included', () => {
   assert.equal(esm.Client, cjs.Client);
   assert.equal(esm.IfmatchError, cjs.IfmatchError);

@@ -2,8 +2,11 @@
 // the API precisely enough that typical code type-checks, and misuse must not.
 import {
   Client,
+  Transaction,
   type BatchOperation,
   type BatchResult,
+  type CommitResult,
+  type StaleRead,
   type OpResult,
   IfmatchError,
   isIfmatchError,
@@ -149,6 +152,54 @@ export async function batchExample(signal: AbortSignal, lock: Lock): Promise<str
   return facts.join();
 }
 
+interface Account {
+  balance: number;
+  [member: string]: Json;
+}
+
+export async function transfer(from: string, to: string, amount: number, signal: AbortSignal): Promise<boolean> {
+  const moved: boolean = await client.transaction(
+    async (tx) => {
+      const a = await tx.get<Account>(from);
+      const b = await tx.get<Account>(to, { timeout: 1000 });
+      if (a.value.balance < amount) return false;
+      await tx.put(from, { balance: a.value.balance - amount }, { ifMatch: a.etag });
+      await tx.patch(to, { balance: b.value.balance + amount }, { ifMatch: b.etag });
+      return true;
+    },
+    { ttl: 10_000, maxAttempts: 5, signal, headers: { 'x-request-id': '4' }, timeout: null },
+  );
+  const count: number = await client.transaction(() => 3);
+  const tx: Transaction = await client.begin({ ttl: 5000, signal });
+  const facts: [string, string, number | null, number | null, number | null, boolean] = [
+    tx.id, tx.url, tx.expiresAt, tx.ttlMs, tx.expiresInMs, tx.open,
+  ];
+  const created = await tx.create('/items', { balance: 0 });
+  await tx.delete(created.location ?? '/items/x', { unconditional: true });
+  try {
+    const done: CommitResult = await tx.commit({ timeout: 5000 });
+    const etag: string | null = done.results[0]?.etag ?? null;
+    return etag !== null && moved && count === 3 && facts.length > 0 && done.attempts > 0;
+  } catch (err) {
+    if (isIfmatchError(err) && err.code === 'transaction_conflict') {
+      const stale: StaleRead[] = err.staleReads ?? [];
+      return stale.some((read) => read.currentEtag === read.readEtag);
+    }
+    if (isIfmatchError(err) && err.code === 'transaction_lost') return false;
+    await tx.rollback();
+    await tx[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
+// @ts-expect-error: a Transaction comes from client.begin()
+new Transaction();
+// @ts-expect-error: transaction durations are milliseconds, named like timeout
+await client.begin({ ttlMs: 1000 });
+// @ts-expect-error: the function gets the transaction
+await client.transaction(async (tx: Client) => tx);
+// @ts-expect-error: a transaction's id is read-only
+(await client.begin()).id = 'tx-1';
 // @ts-expect-error: a batch write names its version
 await client.batch([{ op: 'put', path: '/items/a', body: {} }]);
 // @ts-expect-error: path and ref exclude each other

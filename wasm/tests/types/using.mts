@@ -1,5 +1,6 @@
 // Compiled by `tsc --strict` with TypeScript's own lib esnext (tsconfig.esnext.json): `await using`
-// accepts a Lock, whose [Symbol.asyncDispose] the declarations give, and `using` accepts a Client.
+// accepts a Lock and a Transaction, whose [Symbol.asyncDispose] the declarations give, and `using`
+// accepts a Client.
 import { Client } from 'ifmatch';
 
 export async function underLock(url: string): Promise<number> {
@@ -8,4 +9,13 @@ export async function underLock(url: string): Promise<number> {
   const read = await client.get<{ n: number }>(url);
   await client.put(url, { n: read.value.n + 1 }, { unconditional: true, lock });
   return lock.fencing ?? 0;
+}
+
+export async function inTransaction(url: string): Promise<number> {
+  using client = new Client({ baseUrl: 'http://127.0.0.1:8080' });
+  await using tx = await client.begin({ ttl: 10_000 });
+  const read = await tx.get<{ n: number }>(url);
+  await tx.put(url, { n: read.value.n + 1 }, { ifMatch: read.etag });
+  const done = await tx.commit();
+  return done.results.length;
 }
