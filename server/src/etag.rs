@@ -25,6 +25,21 @@ impl EntityTag {
         self.weak
     }
 
+    /// The text between the quotes.
+    pub(crate) fn opaque(&self) -> &str {
+        &self.opaque
+    }
+
+    /// The same tag (same weakness) with another opaque part; `opaque` must hold only `etagc`
+    /// characters, as for [`EntityTag::strong`].
+    pub(crate) fn with_opaque(&self, opaque: String) -> Self {
+        debug_assert!(opaque.bytes().all(is_etagc), "invalid etagc in {opaque:?}");
+        Self {
+            weak: self.weak,
+            opaque,
+        }
+    }
+
     /// Strong comparison (RFC 9110 §8.8.3.2): both strong and the opaque parts equal.
     pub(crate) fn strong_eq(&self, other: &Self) -> bool {
         !self.weak && !other.weak && self.opaque == other.opaque

@@ -27,7 +27,7 @@ use crate::{storage, Config, Error};
 /// ```
 pub fn router(config: &Config) -> Result<Router, Error> {
     let state = AppState {
-        store: storage::open(config.storage())?,
+        store: storage::open(config.storage(), history_policy(config))?,
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
@@ -52,6 +52,16 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         ));
     }
     Ok(router)
+}
+
+/// The history retention `config` asks for.
+fn history_policy(config: &Config) -> storage::HistoryPolicy {
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    storage::HistoryPolicy {
+        max_versions: config.history_max_versions(),
+        max_age_ms: millis(config.history_max_age()),
+        tombstone_ttl_ms: millis(config.tombstone_ttl()),
+    }
 }
 
 /// Binds `config`'s address and serves in a background tokio task; returns once listening.

@@ -133,7 +133,7 @@ pub(super) async fn put(
             StatusCode::CREATED
         };
         let doc = tx
-            .stage(&id, Some(canonical), token)
+            .stage(&id, Some(canonical), token, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
         Ok::<_, Problem>(written(status, &doc, &item_path(&id)))
     };
@@ -167,7 +167,7 @@ pub(super) async fn patch(
         };
         let body = canonical_json(&merge_patch::apply(target, &patch));
         let doc = tx
-            .stage(&id, Some(body), token)
+            .stage(&id, Some(body), token, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
         Ok(written(StatusCode::OK, &doc, &item_path(&id)))
     };
@@ -191,7 +191,7 @@ pub(super) async fn delete(
             .ok_or_else(|| not_found(instance))?;
         gate(app, &id, token.as_ref(), instance)?;
         judge(&pre, Some(&current), app.mismatch, instance)?;
-        tx.stage(&id, None, token);
+        tx.stage(&id, None, token, now().unix_ms);
         Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
     };
     inside(&tx_id, answer.await)
@@ -236,7 +236,7 @@ pub(super) async fn create(
         tx.pin(&id, None, limit)
             .map_err(|_| too_large(&tx_id, limit, instance))?;
         let doc = tx
-            .stage(&id, Some(canonical), None)
+            .stage(&id, Some(canonical), None, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
         Ok(written(StatusCode::CREATED, &doc, &item_path(&id)))
     };

@@ -110,6 +110,7 @@ mod tests {
                 Document {
                     etag: EntityTag::strong("e-1".to_owned()),
                     body: b"{\"n\":1}".to_vec(),
+                    at_ms: 0,
                 },
             ),
             (
@@ -117,6 +118,7 @@ mod tests {
                 Document {
                     etag: EntityTag::strong("e-2".to_owned()),
                     body: b"[]".to_vec(),
+                    at_ms: 0,
                 },
             ),
         ];

@@ -1,23 +1,40 @@
-//! In-memory storage: a map behind one mutex.
+//! In-memory storage: a map behind one mutex. Each id has a record: its current document (if
+//! it exists) and its history, newest first.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::history::Entry as Age;
 use super::{
-    new_id, random_hex, version_tag, Applied, Decision, Document, Finish, Store, StoreError, Txn,
-    Written,
+    new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish, HistoryPolicy,
+    Lookup, Store, StoreError, Txn, VersionInfo, Written,
 };
+
+/// How often (in writes) the store sweeps out the records of deleted documents whose
+/// tombstone expired and that nobody asked about since.
+const SWEEP_EVERY: u64 = 1024;
 
 /// Documents in process memory; tags carry a random per-boot epoch.
 pub(crate) struct MemoryStore {
     epoch: String,
+    policy: HistoryPolicy,
+    clock: Arc<dyn Clock>,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     generation: u64,
-    docs: HashMap<String, Entry>,
+    /// Writes since the last sweep.
+    since_sweep: u64,
+    docs: HashMap<String, Record>,
+}
+
+#[derive(Clone, Default)]
+struct Record {
+    current: Option<Entry>,
+    /// Newest first.
+    history: VecDeque<Kept>,
 }
 
 #[derive(Clone)]
@@ -27,28 +44,80 @@ struct Entry {
     created: u64,
 }
 
+/// One kept version; `body` is `None` for a tombstone.
+#[derive(Clone)]
+struct Kept {
+    version: u64,
+    at_ms: u64,
+    author: Option<String>,
+    body: Option<Vec<u8>>,
+}
+
+/// What every write of one critical section shares.
+struct Ctx<'a> {
+    epoch: &'a str,
+    policy: HistoryPolicy,
+    now_ms: u64,
+    author: Option<&'a str>,
+}
+
 impl MemoryStore {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(policy: HistoryPolicy, clock: Arc<dyn Clock>) -> Self {
         Self {
             epoch: random_hex(),
+            policy,
+            clock,
             state: Mutex::new(State::default()),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave a half-written entry (each write is a
-        // single map operation, and a unit of work that panics is undone by `MemoryTxn`'s
-        // `Drop`), so the data behind a poisoned lock is still consistent.
+        // A panic while holding the lock cannot leave a half-written record (a unit of work
+        // that panics is undone by `MemoryTxn`'s `Drop`, and each single write changes the
+        // record before pruning it), so the data behind a poisoned lock is still consistent.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn ctx<'a>(&'a self, author: Option<&'a str>) -> Ctx<'a> {
+        Ctx {
+            epoch: &self.epoch,
+            policy: self.policy,
+            now_ms: self.clock.now_ms(),
+            author,
+        }
+    }
+}
+
+impl Record {
+    fn prune(&mut self, policy: HistoryPolicy, now_ms: u64) {
+        let ages: Vec<Age> = self
+            .history
+            .iter()
+            .map(|kept| Age {
+                at_ms: kept.at_ms,
+                deleted: kept.body.is_none(),
+            })
+            .collect();
+        let mut kept = policy.kept(&ages, now_ms).into_iter();
+        self.history.retain(|_| kept.next().unwrap_or(false));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.current.is_none() && self.history.is_empty()
     }
 }
 
 impl State {
     fn next_generation(&mut self) -> u64 {
         self.generation += 1;
+        self.since_sweep += 1;
         self.generation
+    }
+
+    fn current(&self, id: &str) -> Option<&Document> {
+        self.docs.get(id)?.current.as_ref().map(|entry| &entry.doc)
     }
 
     fn fresh_id(&self) -> String {
@@ -60,39 +129,97 @@ impl State {
         }
     }
 
-    /// Stores `body` under `id` with the next generation's tag.
-    fn store(&mut self, epoch: &str, id: &str, body: Vec<u8>) -> Written {
+    /// Stores `body` under `id` with the next generation's tag, and records it.
+    fn store(&mut self, ctx: &Ctx<'_>, id: &str, body: Vec<u8>) -> Written {
         let generation = self.next_generation();
         let doc = Document {
-            etag: version_tag(epoch, generation),
+            etag: version_tag(ctx.epoch, generation),
             body,
+            at_ms: ctx.now_ms,
         };
-        let created = match self.docs.get_mut(id) {
+        let record = self.docs.entry(id.to_owned()).or_default();
+        let created = match &mut record.current {
             Some(entry) => {
                 entry.doc = doc.clone();
                 false
             }
             None => {
-                let entry = Entry {
+                record.current = Some(Entry {
                     doc: doc.clone(),
                     created: generation,
-                };
-                self.docs.insert(id.to_owned(), entry);
+                });
                 true
             }
         };
+        record.history.push_front(Kept {
+            version: generation,
+            at_ms: ctx.now_ms,
+            author: ctx.author.map(str::to_owned),
+            body: Some(doc.body.clone()),
+        });
+        record.prune(ctx.policy, ctx.now_ms);
         Written { doc, created }
+    }
+
+    /// Removes `id`'s document and records the tombstone; whether there was one.
+    fn remove(&mut self, ctx: &Ctx<'_>, id: &str) -> bool {
+        if self.current(id).is_none() {
+            return false;
+        }
+        let generation = self.next_generation();
+        let Some(record) = self.docs.get_mut(id) else {
+            return false;
+        };
+        record.current = None;
+        record.history.push_front(Kept {
+            version: generation,
+            at_ms: ctx.now_ms,
+            author: ctx.author.map(str::to_owned),
+            body: None,
+        });
+        record.prune(ctx.policy, ctx.now_ms);
+        if record.is_empty() {
+            self.docs.remove(id);
+        }
+        true
+    }
+
+    /// Prunes `id`'s history as of `now_ms` (reads prune lazily) and forgets an empty record.
+    fn pruned(&mut self, id: &str, policy: HistoryPolicy, now_ms: u64) -> Option<&Record> {
+        let record = self.docs.get_mut(id)?;
+        record.prune(policy, now_ms);
+        if record.is_empty() {
+            self.docs.remove(id);
+            return None;
+        }
+        self.docs
+            .get(id)
+            .filter(|record| !record.history.is_empty())
+    }
+
+    /// Every [`SWEEP_EVERY`] writes, forgets deleted documents whose tombstone expired.
+    fn sweep_if_due(&mut self, ctx: &Ctx<'_>) {
+        if self.since_sweep < SWEEP_EVERY {
+            return;
+        }
+        self.since_sweep = 0;
+        self.docs.retain(|_, record| {
+            if record.current.is_none() {
+                record.prune(ctx.policy, ctx.now_ms);
+            }
+            !record.is_empty()
+        });
     }
 }
 
-/// One unit of work on the locked map. Writes go straight into the map; the first time a
-/// document is touched its previous entry is kept, so that a rollback (or a panic, through
-/// `Drop`) can put every document back. The generation counter is not put back: tags handed
-/// out by undone writes stay used.
+/// One unit of work on the locked map. Writes go straight into the map; the first time an id
+/// is touched its previous record is kept, so that a rollback (or a panic, through `Drop`) can
+/// put every document and its history back. The generation counter is not put back: tags
+/// handed out by undone writes stay used.
 struct MemoryTxn<'a> {
-    epoch: &'a str,
+    ctx: Ctx<'a>,
     state: &'a mut State,
-    undo: HashMap<String, Option<Entry>>,
+    undo: HashMap<String, Option<Record>>,
     committed: bool,
 }
 
@@ -107,23 +234,23 @@ impl MemoryTxn<'_> {
 
 impl Txn for MemoryTxn<'_> {
     fn get(&mut self, id: &str) -> Result<Option<Document>, StoreError> {
-        Ok(self.state.docs.get(id).map(|entry| entry.doc.clone()))
+        Ok(self.state.current(id).cloned())
     }
 
     fn write(&mut self, id: &str, body: Vec<u8>) -> Result<Written, StoreError> {
         self.remember(id);
-        Ok(self.state.store(self.epoch, id, body))
+        Ok(self.state.store(&self.ctx, id, body))
     }
 
     fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
         self.remember(id);
-        Ok(self.state.docs.remove(id).is_some())
+        Ok(self.state.remove(&self.ctx, id))
     }
 
     fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
         let id = self.state.fresh_id();
         self.remember(&id);
-        let written = self.state.store(self.epoch, &id, body);
+        let written = self.state.store(&self.ctx, &id, body);
         Ok((id, written.doc))
     }
 }
@@ -135,7 +262,7 @@ impl Drop for MemoryTxn<'_> {
         }
         for (id, before) in self.undo.drain() {
             match before {
-                Some(entry) => self.state.docs.insert(id, entry),
+                Some(record) => self.state.docs.insert(id, record),
                 None => self.state.docs.remove(&id),
             };
         }
@@ -145,7 +272,11 @@ impl Drop for MemoryTxn<'_> {
 impl Store for MemoryStore {
     fn list(&self) -> Result<Vec<(String, Document)>, StoreError> {
         let state = self.lock();
-        let mut entries: Vec<_> = state.docs.iter().collect();
+        let mut entries: Vec<_> = state
+            .docs
+            .iter()
+            .filter_map(|(id, record)| Some((id, record.current.as_ref()?)))
+            .collect();
         entries.sort_by_key(|(_, entry)| entry.created);
         Ok(entries
             .into_iter()
@@ -154,51 +285,107 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<Document>, StoreError> {
-        Ok(self.lock().docs.get(id).map(|entry| entry.doc.clone()))
+        Ok(self.lock().current(id).cloned())
     }
 
-    fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
+    fn insert_new_as(
+        &self,
+        author: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(String, Document), StoreError> {
         let mut state = self.lock();
+        let ctx = self.ctx(author);
         let id = state.fresh_id();
-        let written = state.store(&self.epoch, &id, body);
+        let written = state.store(&ctx, &id, body);
+        state.sweep_if_due(&ctx);
         Ok((id, written.doc))
     }
 
-    fn apply(
+    fn apply_as(
         &self,
         id: &str,
+        author: Option<&str>,
         decide: &mut dyn FnMut(Option<&Document>) -> Decision,
     ) -> Result<Applied, StoreError> {
         let mut state = self.lock();
-        let current = state.docs.get(id).map(|entry| &entry.doc);
-        match decide(current) {
-            Decision::Abort => Ok(Applied::Aborted {
+        let ctx = self.ctx(author);
+        let current = state.current(id);
+        let applied = match decide(current) {
+            Decision::Abort => Applied::Aborted {
                 current: current.cloned(),
-            }),
-            Decision::Delete => Ok(match state.docs.remove(id) {
-                Some(_) => Applied::Deleted,
-                None => Applied::Aborted { current: None },
-            }),
+            },
+            Decision::Delete => match state.remove(&ctx, id) {
+                true => Applied::Deleted,
+                false => Applied::Aborted { current: None },
+            },
             Decision::Write(body) => {
-                let Written { doc, created } = state.store(&self.epoch, id, body);
-                Ok(Applied::Written { doc, created })
+                let Written { doc, created } = state.store(&ctx, id, body);
+                Applied::Written { doc, created }
             }
-        }
+        };
+        state.sweep_if_due(&ctx);
+        Ok(applied)
     }
 
-    fn atomically(
+    fn atomically_as(
         &self,
+        author: Option<&str>,
         work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
     ) -> Result<Finish, StoreError> {
         let mut state = self.lock();
         let mut txn = MemoryTxn {
-            epoch: &self.epoch,
+            ctx: self.ctx(author),
             state: &mut state,
             undo: HashMap::new(),
             committed: false,
         };
         let finish = work(&mut txn)?;
         txn.committed = finish == Finish::Commit;
+        let ctx = self.ctx(author);
+        drop(txn);
+        state.sweep_if_due(&ctx);
         Ok(finish)
+    }
+
+    fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError> {
+        let mut state = self.lock();
+        let now_ms = self.clock.now_ms();
+        let Some(record) = state.pruned(id, self.policy, now_ms) else {
+            return Ok(None);
+        };
+        Ok(Some(record.history.iter().map(info).collect()))
+    }
+
+    fn version(&self, id: &str, version: u64) -> Result<Lookup, StoreError> {
+        let mut state = self.lock();
+        let now_ms = self.clock.now_ms();
+        let Some(record) = state.pruned(id, self.policy, now_ms) else {
+            return Ok(Lookup::NoHistory);
+        };
+        let found = record.history.iter().find(|kept| kept.version == version);
+        Ok(match found {
+            Some(Kept {
+                body: Some(body),
+                at_ms,
+                ..
+            }) => Lookup::Found(Document {
+                etag: version_tag(&self.epoch, version),
+                body: body.clone(),
+                at_ms: *at_ms,
+            }),
+            _ => Lookup::NotKept {
+                oldest: record.history.back().map_or(0, |kept| kept.version),
+            },
+        })
+    }
+}
+
+fn info(kept: &Kept) -> VersionInfo {
+    VersionInfo {
+        version: kept.version,
+        at_ms: kept.at_ms,
+        author: kept.author.clone(),
+        deleted: kept.body.is_none(),
+        size: kept.body.as_ref().map_or(0, Vec::len),
     }
 }

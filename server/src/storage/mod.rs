@@ -7,7 +7,14 @@
 //! Several reads and writes that must land together (a batch, a transaction's commit) run
 //! through [`Store::atomically`]: the same critical section, held for the whole unit of work,
 //! and undone when the work asks to roll back or fails.
+//!
+//! Every write through the store also records the version it produced in the document's
+//! history (a delete records a tombstone), with the time and the author the caller names,
+//! and prunes that history by the store's [`HistoryPolicy`], in the same critical section. So
+//! no write path can forget the history: single writes, batches, transaction commits and
+//! anything added later all go through `apply_as`, `insert_new_as` or `atomically_as`.
 
+mod history;
 mod memory;
 mod sqlite;
 
@@ -16,6 +23,7 @@ use std::sync::Arc;
 use crate::etag::EntityTag;
 use crate::{Error, Storage};
 
+pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup, VersionInfo};
 pub(crate) use memory::MemoryStore;
 pub(crate) use sqlite::SqliteStore;
 
@@ -26,6 +34,16 @@ pub(crate) struct Document {
     pub(crate) etag: EntityTag,
     /// The canonical JSON serialization, returned byte for byte by every read.
     pub(crate) body: Vec<u8>,
+    /// When this version was written, in Unix milliseconds.
+    pub(crate) at_ms: u64,
+}
+
+impl Document {
+    /// The version number: the store-wide write counter in its tag (0 for a tag this server
+    /// did not make, which cannot be stored).
+    pub(crate) fn version(&self) -> u64 {
+        version_of(self.etag.opaque()).unwrap_or(0)
+    }
 }
 
 /// What a write decided after seeing the current version.
@@ -108,6 +126,10 @@ pub(crate) trait Txn {
 }
 
 /// Storage of documents by id. Methods block; callers run them off the async executor.
+///
+/// The writing methods take the `author` of the write (the authenticated client's name, or
+/// `None` for anonymous writes) and record it in the history; the writes of one
+/// `atomically_as` unit of work share one author and one time.
 pub(crate) trait Store: Send + Sync + 'static {
     /// All documents as `(id, version)`, in creation order.
     fn list(&self) -> Result<Vec<(String, Document)>, StoreError>;
@@ -115,30 +137,66 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// The current version of `id`.
     fn get(&self, id: &str) -> Result<Option<Document>, StoreError>;
 
-    /// Stores `body` under a fresh server-generated id.
-    fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError>;
+    /// Stores `body` under a fresh server-generated id, written by `author`.
+    fn insert_new_as(
+        &self,
+        author: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(String, Document), StoreError>;
 
-    /// Atomically reads `id`, asks `decide`, and carries the decision out.
+    /// Atomically reads `id`, asks `decide`, and carries the decision out as `author`'s write.
+    fn apply_as(
+        &self,
+        id: &str,
+        author: Option<&str>,
+        decide: &mut dyn FnMut(Option<&Document>) -> Decision,
+    ) -> Result<Applied, StoreError>;
+
+    /// Runs `work` in one critical section; its writes are `author`'s. Its writes are kept
+    /// when it returns `Ok(Finish::Commit)` and undone (history included) when it returns
+    /// `Ok(Finish::Rollback)`, fails or panics. Tags handed out by undone writes are never
+    /// handed out again. Returns how it finished.
+    fn atomically_as(
+        &self,
+        author: Option<&str>,
+        work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
+    ) -> Result<Finish, StoreError>;
+
+    /// The history of `id` as kept now, newest first (pruned first); `None` when it has none
+    /// (it never existed, or its tombstone has gone).
+    fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError>;
+
+    /// Version `version` of `id`, if it is kept and is not a tombstone.
+    fn version(&self, id: &str, version: u64) -> Result<Lookup, StoreError>;
+
+    /// [`Store::insert_new_as`] by an anonymous writer.
+    fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
+        self.insert_new_as(None, body)
+    }
+
+    /// [`Store::apply_as`] by an anonymous writer.
     fn apply(
         &self,
         id: &str,
         decide: &mut dyn FnMut(Option<&Document>) -> Decision,
-    ) -> Result<Applied, StoreError>;
+    ) -> Result<Applied, StoreError> {
+        self.apply_as(id, None, decide)
+    }
 
-    /// Runs `work` in one critical section. Its writes are kept when it returns
-    /// `Ok(Finish::Commit)` and undone when it returns `Ok(Finish::Rollback)`, fails or panics.
-    /// Tags handed out by undone writes are never handed out again. Returns how it finished.
+    /// [`Store::atomically_as`] by an anonymous writer.
     fn atomically(
         &self,
         work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
-    ) -> Result<Finish, StoreError>;
+    ) -> Result<Finish, StoreError> {
+        self.atomically_as(None, work)
+    }
 }
 
-/// Opens the configured storage.
-pub(crate) fn open(storage: &Storage) -> Result<Arc<dyn Store>, Error> {
+/// Opens the configured storage, keeping history by `policy`.
+pub(crate) fn open(storage: &Storage, policy: HistoryPolicy) -> Result<Arc<dyn Store>, Error> {
     match storage {
-        Storage::Memory => Ok(Arc::new(MemoryStore::new())),
-        Storage::Sqlite(path) => SqliteStore::open(path)
+        Storage::Memory => Ok(Arc::new(MemoryStore::new(policy, system_clock()))),
+        Storage::Sqlite(path) => SqliteStore::open(path, policy, system_clock())
             .map(|store| Arc::new(store) as Arc<dyn Store>)
             .map_err(|err| Error::SqliteOpen {
                 path: path.clone(),
@@ -169,3 +227,5 @@ pub(crate) fn version_tag(epoch: &str, generation: u64) -> EntityTag {
 
 #[cfg(test)]
 mod suite;
+#[cfg(test)]
+mod suite_history;

@@ -1,10 +1,11 @@
 //! One behavioural suite, instantiated once per storage.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::*;
 
-fn write(store: &dyn Store, id: &str, body: &str) -> Document {
+pub(super) fn write(store: &dyn Store, id: &str, body: &str) -> Document {
     match store
         .apply(id, &mut |_| Decision::Write(body.as_bytes().to_vec()))
         .unwrap()
@@ -225,15 +226,28 @@ pub(super) fn tags_of_rolled_back_writes_are_never_reused(store: &dyn Store) {
 macro_rules! storage_suite {
     ($module:ident, $make:expr) => {
         mod $module {
+            use super::super::suite_history as history;
             #[allow(unused_imports)]
             use super::super::*;
+            use super::FakeClock;
 
             macro_rules! case {
                 ($name:ident) => {
                     #[test]
                     fn $name() {
-                        let (_guard, store) = $make;
+                        let (_guard, store) = $make(super::POLICY, FakeClock::new().clock());
                         super::$name(&*store);
+                    }
+                };
+            }
+
+            macro_rules! history_case {
+                ($name:ident) => {
+                    #[test]
+                    fn $name() {
+                        let clock = FakeClock::new();
+                        let (_guard, store) = $make(history::POLICY, clock.clock());
+                        history::$name(&*store, &clock);
                     }
                 };
             }
@@ -250,26 +264,74 @@ macro_rules! storage_suite {
             case!(failed_work_is_rolled_back_and_reported);
             case!(panicking_work_is_rolled_back);
             case!(tags_of_rolled_back_writes_are_never_reused);
+
+            history_case!(every_kind_of_write_records_a_version_with_its_author);
+            history_case!(past_versions_read_back_byte_for_byte);
+            history_case!(unknown_and_tombstone_versions_name_the_oldest_kept);
+            history_case!(retention_keeps_at_most_max_versions);
+            history_case!(retention_drops_old_versions_but_keeps_the_current_one);
+            history_case!(a_tombstone_keeps_the_history_until_its_ttl);
+            history_case!(recreating_continues_the_history_after_the_tombstone);
+            history_case!(rolled_back_work_leaves_no_history);
         }
     };
 }
 
-storage_suite!(memory, ((), Box::new(MemoryStore::new())));
-storage_suite!(sqlite, {
+/// The retention of the behavioural cases: generous, so nothing is pruned.
+const POLICY: HistoryPolicy = HistoryPolicy {
+    max_versions: 1000,
+    max_age_ms: 0,
+    tombstone_ttl_ms: u64::MAX,
+};
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+pub(super) struct FakeClock(Arc<std::sync::atomic::AtomicU64>);
+
+impl FakeClock {
+    pub(super) fn new() -> Self {
+        Self(Arc::new(std::sync::atomic::AtomicU64::new(1_000_000)))
+    }
+
+    pub(super) fn clock(&self) -> Arc<dyn Clock> {
+        let time = Arc::clone(&self.0);
+        Arc::new(move || time.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    pub(super) fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(super) fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn memory_store(policy: HistoryPolicy, clock: Arc<dyn Clock>) -> ((), Box<dyn Store>) {
+    ((), Box::new(MemoryStore::new(policy, clock)))
+}
+
+fn sqlite_store(
+    policy: HistoryPolicy,
+    clock: Arc<dyn Clock>,
+) -> (tempfile::TempDir, Box<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("items.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("items.db"), policy, clock).unwrap();
     (dir, Box::new(store))
-});
+}
+
+storage_suite!(memory, super::memory_store);
+storage_suite!(sqlite, super::sqlite_store);
 
 #[test]
 fn sqlite_keeps_documents_and_tag_generation_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("items.db");
     let before = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = SqliteStore::open(&path, POLICY, system_clock()).unwrap();
         write(&store, "doc", "{\"kept\":true}")
     };
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, POLICY, system_clock()).unwrap();
     assert_eq!(store.get("doc").unwrap(), Some(before.clone()));
     let after = write(&store, "other", "{}");
     assert!(!after.etag.strong_eq(&before.etag));
@@ -281,7 +343,7 @@ fn sqlite_keeps_documents_and_tag_generation_across_reopen() {
 #[test]
 fn sqlite_open_fails_cleanly_on_a_directory_path() {
     let dir = tempfile::tempdir().unwrap();
-    let err = open(&Storage::Sqlite(dir.path().to_path_buf()))
+    let err = open(&Storage::Sqlite(dir.path().to_path_buf()), POLICY)
         .err()
         .unwrap();
     assert!(
@@ -299,6 +361,42 @@ fn sqlite_open_fails_cleanly_on_a_file_that_is_not_a_database() {
         b"this is plain text, not SQLite, and long enough to have a header",
     )
     .unwrap();
-    let err = open(&Storage::Sqlite(path)).err().unwrap();
+    let err = open(&Storage::Sqlite(path), POLICY).err().unwrap();
     assert!(err.to_string().contains("not-a.db"), "{err}");
+}
+
+#[test]
+fn sqlite_keeps_history_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("items.db");
+    let clock = FakeClock::new();
+    let before = {
+        let store = SqliteStore::open(&path, POLICY, clock.clock()).unwrap();
+        let first = write(&store, "doc", "{\"v\":1}");
+        store
+            .apply_as("doc", Some("alice"), &mut |_| {
+                Decision::Write(b"{\"v\":2}".to_vec())
+            })
+            .unwrap();
+        store
+            .apply("gone", &mut |_| Decision::Write(b"0".to_vec()))
+            .unwrap();
+        store.apply("gone", &mut |_| Decision::Delete).unwrap();
+        (
+            first,
+            store.history("doc").unwrap(),
+            store.history("gone").unwrap(),
+        )
+    };
+    let store = SqliteStore::open(&path, POLICY, clock.clock()).unwrap();
+    assert_eq!(store.history("doc").unwrap(), before.1);
+    assert_eq!(store.history("gone").unwrap(), before.2);
+    assert_eq!(
+        before.1.as_ref().unwrap()[0].author.as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        store.version("doc", before.0.version()).unwrap(),
+        Lookup::Found(before.0)
+    );
 }

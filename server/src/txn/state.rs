@@ -145,18 +145,19 @@ impl Tx {
         Ok(())
     }
 
-    /// Stages a write of a pinned document: `Some(body)` stores, `None` deletes. Returns the
-    /// version the transaction now sees, under a provisional tag that only means something
-    /// inside this transaction.
+    /// Stages a write of a pinned document at `at_ms`: `Some(body)` stores, `None` deletes.
+    /// Returns the version the transaction now sees, under a provisional tag that only means
+    /// something inside this transaction.
     pub(crate) fn stage(
         &mut self,
         id: &str,
         body: Option<Vec<u8>>,
         lock_token: Option<LockToken>,
+        at_ms: u64,
     ) -> Option<Document> {
         self.provisional += 1;
         let etag = EntityTag::strong(format!("{}-{}", self.id, self.provisional));
-        let doc = body.map(|body| Document { etag, body });
+        let doc = body.map(|body| Document { etag, body, at_ms });
         if let Some(tracked) = self.docs.get_mut(id) {
             if matches!(tracked.view, View::Pinned) {
                 self.written.push(id.to_owned());
@@ -235,6 +236,7 @@ mod tests {
         Document {
             etag: EntityTag::strong(tag.to_owned()),
             body: body.as_bytes().to_vec(),
+            at_ms: 0,
         }
     }
 
@@ -246,13 +248,13 @@ mod tests {
         tx.pin("a", Some(doc("e-1", "1")), 10).unwrap();
         tx.pin("a", Some(doc("e-2", "2")), 10).unwrap();
         assert_eq!(tx.view("a"), Some(Some(&doc("e-1", "1"))));
-        let staged = tx.stage("a", Some(b"3".to_vec()), None).unwrap();
+        let staged = tx.stage("a", Some(b"3".to_vec()), None, 0).unwrap();
         assert!(staged
             .etag
             .to_string()
             .starts_with(&format!("\"{}-", tx.id)));
         assert_eq!(tx.view("a"), Some(Some(&staged)));
-        let deleted = tx.stage("a", None, None);
+        let deleted = tx.stage("a", None, None, 0);
         assert_eq!(deleted, None);
         assert_eq!(tx.view("a"), Some(None));
         let plan = tx.plan();
@@ -268,8 +270,8 @@ mod tests {
     fn provisional_tags_are_new_for_every_write() {
         let mut tx = tx();
         tx.pin("a", None, 10).unwrap();
-        let first = tx.stage("a", Some(b"1".to_vec()), None).unwrap();
-        let second = tx.stage("a", Some(b"1".to_vec()), None).unwrap();
+        let first = tx.stage("a", Some(b"1".to_vec()), None, 0).unwrap();
+        let second = tx.stage("a", Some(b"1".to_vec()), None, 0).unwrap();
         assert!(!first.etag.strong_eq(&second.etag));
     }
 
@@ -279,9 +281,9 @@ mod tests {
         for id in ["r", "b", "a"] {
             tx.pin(id, None, 10).unwrap();
         }
-        tx.stage("a", Some(b"1".to_vec()), None);
-        tx.stage("b", Some(b"2".to_vec()), None);
-        tx.stage("a", Some(b"3".to_vec()), None);
+        tx.stage("a", Some(b"1".to_vec()), None, 0);
+        tx.stage("b", Some(b"2".to_vec()), None, 0);
+        tx.stage("a", Some(b"3".to_vec()), None, 0);
         let summary = tx.summary();
         let reads: Vec<_> = summary.reads.iter().map(|(id, _)| id.as_str()).collect();
         let writes: Vec<_> = summary.writes.iter().map(|(id, _)| id.as_str()).collect();

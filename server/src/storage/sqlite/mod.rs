@@ -1,0 +1,396 @@
+//! SQLite storage: one connection behind a mutex, one `BEGIN IMMEDIATE` transaction per write.
+//! Each write also records its version in `ifmatch_versions` (see `history.rs`) in the same
+//! transaction.
+
+mod history;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use self::history::Row;
+use super::{
+    new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish, HistoryPolicy,
+    Lookup, Store, StoreError, Txn, VersionInfo, Written,
+};
+use crate::etag::EntityTag;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ifmatch_meta (
+    key TEXT PRIMARY KEY,
+    value NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ifmatch_items (
+    id TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL DEFAULT 0
+);
+";
+
+/// How often (in generations) a write also sweeps out the history of deleted documents whose
+/// tombstone expired and that nobody asked about since.
+const SWEEP_EVERY: u64 = 1024;
+
+/// Documents in a SQLite file. The tag epoch and generation counter live in the file too,
+/// so tags stay unique across restarts; so does the history.
+pub(crate) struct SqliteStore {
+    epoch: String,
+    policy: HistoryPolicy,
+    clock: Arc<dyn Clock>,
+    conn: Mutex<Connection>,
+}
+
+/// What every write of one SQLite transaction shares.
+struct Ctx<'a> {
+    store: &'a SqliteStore,
+    author: Option<&'a str>,
+    now_ms: u64,
+}
+
+impl SqliteStore {
+    pub(crate) fn open(
+        path: &Path,
+        policy: HistoryPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        // Another process may hold the write lock briefly; wait instead of failing at once.
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL with NORMAL sync keeps commits durable against process crashes without an
+        // fsync per write, which the concurrency tests would otherwise spend most time on.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(SCHEMA)?;
+        add_at_ms_column(&tx)?;
+        tx.execute_batch(history::SCHEMA)?;
+        history::backfill(&tx, clock.now_ms())?;
+        tx.execute(
+            "INSERT OR IGNORE INTO ifmatch_meta (key, value) VALUES ('epoch', ?1), ('generation', 0)",
+            params![random_hex()],
+        )?;
+        let epoch: String = tx.query_row(
+            "SELECT value FROM ifmatch_meta WHERE key = 'epoch'",
+            [],
+            |row| row.get(0),
+        )?;
+        tx.commit()?;
+        Ok(Self {
+            epoch,
+            policy,
+            clock,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // Transactions roll back on drop, so a panicking holder leaves the file consistent.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn ctx<'a>(&'a self, author: Option<&'a str>) -> Ctx<'a> {
+        Ctx {
+            store: self,
+            author,
+            now_ms: self.clock.now_ms(),
+        }
+    }
+}
+
+/// Files made before history existed have no `at_ms` column.
+fn add_at_ms_column(conn: &Connection) -> Result<(), StoreError> {
+    let present: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_table_info('ifmatch_items') WHERE name = 'at_ms'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if present.is_none() {
+        conn.execute_batch(
+            "ALTER TABLE ifmatch_items ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError(format!("{n} does not fit in a SQLite integer")))
+}
+
+pub(super) fn as_u64(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError(format!("negative number {n} in database")))
+}
+
+impl Ctx<'_> {
+    /// Takes the next generation; every so often also sweeps expired tombstones.
+    fn next_generation(&self, tx: &Connection) -> Result<u64, StoreError> {
+        let generation: i64 = tx.query_row(
+            "UPDATE ifmatch_meta SET value = value + 1 WHERE key = 'generation' RETURNING value",
+            [],
+            |row| row.get(0),
+        )?;
+        let generation = as_u64(generation)?;
+        if generation % SWEEP_EVERY == 0 {
+            history::sweep(tx, self.store.policy, self.now_ms)?;
+        }
+        Ok(generation)
+    }
+
+    /// Stores `body` under `id` with the tag of the next generation and records it; keeps the
+    /// creation order of a replaced document.
+    fn store_doc(
+        &self,
+        tx: &Connection,
+        id: &str,
+        body: Vec<u8>,
+        created: bool,
+    ) -> Result<(Written, u64), StoreError> {
+        let generation = self.next_generation(tx)?;
+        let etag = version_tag(&self.store.epoch, generation);
+        tx.execute(
+            "INSERT INTO ifmatch_items (id, etag, body, created, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET etag = excluded.etag, body = excluded.body,
+                 at_ms = excluded.at_ms",
+            params![
+                id,
+                etag.to_string(),
+                body,
+                to_i64(generation)?,
+                to_i64(self.now_ms)?
+            ],
+        )?;
+        self.record(tx, id, generation, Some(&body))?;
+        let doc = Document {
+            etag,
+            body,
+            at_ms: self.now_ms,
+        };
+        Ok((Written { doc, created }, generation))
+    }
+
+    /// Removes `id` and records the tombstone; the generation it took, if there was a document.
+    fn delete_doc(&self, tx: &Connection, id: &str) -> Result<Option<u64>, StoreError> {
+        let removed = tx.execute("DELETE FROM ifmatch_items WHERE id = ?1", params![id])?;
+        if removed == 0 {
+            return Ok(None);
+        }
+        let generation = self.next_generation(tx)?;
+        self.record(tx, id, generation, None)?;
+        Ok(Some(generation))
+    }
+
+    fn record(
+        &self,
+        tx: &Connection,
+        id: &str,
+        version: u64,
+        body: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let row = Row {
+            id,
+            version,
+            at_ms: self.now_ms,
+            author: self.author,
+            body,
+        };
+        history::record(tx, &row, self.store.policy)
+    }
+}
+
+fn fresh_id(tx: &Connection) -> Result<String, StoreError> {
+    loop {
+        let id = new_id();
+        if read_doc(tx, &id)?.is_none() {
+            return Ok(id);
+        }
+    }
+}
+
+/// One unit of work inside one `BEGIN IMMEDIATE` transaction. It remembers the highest
+/// generation it used: a rollback undoes the counter too, so the store moves the counter past
+/// it afterwards, and tags of undone writes are never handed out again.
+struct SqliteTxn<'a, 'conn> {
+    ctx: Ctx<'a>,
+    tx: &'a Transaction<'conn>,
+    highest_generation: Option<u64>,
+}
+
+impl SqliteTxn<'_, '_> {
+    fn stored(&mut self, id: &str, body: Vec<u8>, created: bool) -> Result<Written, StoreError> {
+        let (written, generation) = self.ctx.store_doc(self.tx, id, body, created)?;
+        self.highest_generation = Some(generation);
+        Ok(written)
+    }
+}
+
+impl Txn for SqliteTxn<'_, '_> {
+    fn get(&mut self, id: &str) -> Result<Option<Document>, StoreError> {
+        read_doc(self.tx, id)
+    }
+
+    fn write(&mut self, id: &str, body: Vec<u8>) -> Result<Written, StoreError> {
+        let created = read_doc(self.tx, id)?.is_none();
+        self.stored(id, body, created)
+    }
+
+    fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        let generation = self.ctx.delete_doc(self.tx, id)?;
+        if generation.is_some() {
+            self.highest_generation = generation;
+        }
+        Ok(generation.is_some())
+    }
+
+    fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
+        let id = fresh_id(self.tx)?;
+        let written = self.stored(&id, body, true)?;
+        Ok((id, written.doc))
+    }
+}
+
+fn read_doc(tx: &Connection, id: &str) -> Result<Option<Document>, StoreError> {
+    let row: Option<(String, Vec<u8>, i64)> = tx
+        .query_row(
+            "SELECT etag, body, at_ms FROM ifmatch_items WHERE id = ?1",
+            params![id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(etag, body, at_ms)| to_document(&etag, body, at_ms))
+        .transpose()
+}
+
+fn to_document(etag: &str, body: Vec<u8>, at_ms: i64) -> Result<Document, StoreError> {
+    let etag = EntityTag::parse(etag)
+        .ok_or_else(|| StoreError(format!("stored entity tag {etag:?} is malformed")))?;
+    Ok(Document {
+        etag,
+        body,
+        at_ms: as_u64(at_ms)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn list(&self) -> Result<Vec<(String, Document)>, StoreError> {
+        let conn = self.lock();
+        let mut statement =
+            conn.prepare("SELECT id, etag, body, at_ms FROM ifmatch_items ORDER BY created")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut docs = Vec::new();
+        for row in rows {
+            let (id, etag, body, at_ms) = row?;
+            docs.push((id, to_document(&etag, body, at_ms)?));
+        }
+        Ok(docs)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Document>, StoreError> {
+        read_doc(&self.lock(), id)
+    }
+
+    fn insert_new_as(
+        &self,
+        author: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(String, Document), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = fresh_id(&tx)?;
+        let (written, _) = self.ctx(author).store_doc(&tx, &id, body, true)?;
+        tx.commit()?;
+        Ok((id, written.doc))
+    }
+
+    fn apply_as(
+        &self,
+        id: &str,
+        author: Option<&str>,
+        decide: &mut dyn FnMut(Option<&Document>) -> Decision,
+    ) -> Result<Applied, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ctx = self.ctx(author);
+        let current = read_doc(&tx, id)?;
+        let applied = match decide(current.as_ref()) {
+            Decision::Abort => return Ok(Applied::Aborted { current }),
+            Decision::Delete if current.is_none() => return Ok(Applied::Aborted { current }),
+            Decision::Delete => {
+                ctx.delete_doc(&tx, id)?;
+                Applied::Deleted
+            }
+            Decision::Write(body) => {
+                let (Written { doc, created }, _) =
+                    ctx.store_doc(&tx, id, body, current.is_none())?;
+                Applied::Written { doc, created }
+            }
+        };
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    fn atomically_as(
+        &self,
+        author: Option<&str>,
+        work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
+    ) -> Result<Finish, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut txn = SqliteTxn {
+            ctx: self.ctx(author),
+            tx: &tx,
+            highest_generation: None,
+        };
+        let outcome = work(&mut txn);
+        let highest = txn.highest_generation;
+        match outcome {
+            Ok(Finish::Commit) => {
+                tx.commit()?;
+                return Ok(Finish::Commit);
+            }
+            Ok(Finish::Rollback) => tx.rollback()?,
+            // The failure is what the caller needs to hear; dropping the transaction rolls
+            // it back (SQLite may have done so already).
+            Err(_) => drop(tx),
+        }
+        if let Some(highest) = highest {
+            // One statement, so SQLite runs it as its own transaction.
+            conn.execute(
+                "UPDATE ifmatch_meta SET value = max(value, ?1) WHERE key = 'generation'",
+                params![to_i64(highest)?],
+            )?;
+        }
+        outcome
+    }
+
+    fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        history::prune(&tx, id, self.policy, self.clock.now_ms())?;
+        let infos = history::list(&tx, id)?;
+        tx.commit()?;
+        Ok((!infos.is_empty()).then_some(infos))
+    }
+
+    fn version(&self, id: &str, version: u64) -> Result<Lookup, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        history::prune(&tx, id, self.policy, self.clock.now_ms())?;
+        let lookup = history::read(&tx, &self.epoch, id, version)?;
+        tx.commit()?;
+        Ok(lookup)
+    }
+}
