@@ -1,6 +1,6 @@
 // Development server for the browser example: serves this folder, the package's browser build
-// under /ifmatch/, and forwards /items… to the ifmatch reference server, so the page and the API
-// share one origin (the reference server sends no CORS headers).
+// under /ifmatch/, and forwards /items…, /batch and /transactions… to the ifmatch reference
+// server, so the page and the API share one origin (the reference server sends no CORS headers).
 //
 //   cargo run -p ifmatch-server -- --addr 127.0.0.1:8080      # in one terminal
 //   wasm/scripts/build.sh && node examples/browser/serve.mjs --api http://127.0.0.1:8080
@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = resolve(fileURLToPath(new URL('.', import.meta.url)));
 const PACKAGE_WEB_BUILD = resolve(HERE, '../../wasm/pkg/web');
-const API_PREFIXES = ['/items'];
+const API_PREFIXES = ['/items', '/batch', '/transactions'];
 const MIME = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

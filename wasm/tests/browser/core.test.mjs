@@ -255,6 +255,56 @@ test('browser: await using a Lock: writes carry its token, others get locked, it
   assert.deepEqual(out.stored, { n: 3 });
 });
 
+test('browser: a batch applies all or nothing; a transaction runs again after a conflict and rolls back on a throw', async () => {
+  const out = await inPage(strict, async ({ Client, IfmatchError }, items, base) => {
+    const [a, b] = [await items.createItem(base, { balance: 10 }), await items.createItem(base, { balance: 0 })];
+    const events = [];
+    const client = new Client({ baseUrl: base, onEvent: (e) => events.push(e.type), retry: { conflictBackoff: { initialMs: 1, maxMs: 5 } } });
+    const readA = await client.get(a);
+    const done = await client.batch([
+      { op: 'create', lid: 'log', body: { entries: [] } },
+      { op: 'patch', ref: 'log', body: { entries: ['opened'] }, unconditional: true },
+      { op: 'check', path: a, ifMatch: readA.etag },
+    ]);
+    await items.writeBehind(base, a, (doc) => ({ balance: doc.balance + 1 }));
+    const stale = await items.rejectsWith(client.batch([
+      { op: 'patch', path: b, body: { balance: 99 }, unconditional: true },
+      { op: 'check', path: a, ifMatch: readA.etag },
+    ]), 'precondition_failed');
+    let runs = 0;
+    const moved = await client.transaction(async (tx) => {
+      runs += 1;
+      const from = await tx.get(a);
+      const to = await tx.get(b);
+      if (runs === 1) await items.writeBehind(base, a, (doc) => ({ balance: doc.balance + 1 }));
+      await tx.put(a, { balance: from.value.balance - 5 }, { ifMatch: from.etag });
+      await tx.put(b, { balance: to.value.balance + 5 }, { ifMatch: to.etag });
+      return from.value.balance;
+    });
+    const thrown = new Error('changed my mind');
+    const rejected = await client.transaction(async (tx) => {
+      await tx.put(b, { balance: 1000 }, { unconditional: true });
+      throw thrown;
+    }).catch((e) => e);
+    return {
+      created: done.created.log === done.results[0],
+      log: (await items.readItem(base, done.created.log.path)).value,
+      stale: { operation: stale.operation, op: stale.op, isIfmatchError: stale instanceof IfmatchError },
+      moved,
+      runs,
+      sameThrown: rejected === thrown,
+      balances: [(await items.readItem(base, a)).value.balance, (await items.readItem(base, b)).value.balance],
+      events: events.filter((type) => type === 'transactionConflict').length,
+    };
+  });
+  assert.equal(out.created, true);
+  assert.deepEqual(out.log, { entries: ['opened'] });
+  assert.deepEqual(out.stale, { operation: 1, op: 'check', isIfmatchError: true });
+  assert.deepEqual([out.moved, out.runs, out.events], [12, 2, 1]);
+  assert.equal(out.sameThrown, true);
+  assert.deepEqual(out.balances, [7, 5], 'the batch refused at its check changed nothing; the thrown transaction was rolled back');
+});
+
 test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL", async () => {
   // A fresh page, so the module has not been initialised by the auto-initialising entry.
   const page = await strict.page.browser().newPage();
