@@ -1,6 +1,6 @@
 //! Atomic batches and transaction commits as plain data: what the caller asked for, and what
 //! the server answered (one result per written document). The I/O lives with the client in
-//! `client/batch.rs` and `client/transaction.rs`; the JSON shapes are in [`wire`].
+//! `client/batch/` and `client/transaction/`; the JSON shapes are in [`wire`].
 
 pub(crate) mod wire;
 

@@ -19,7 +19,7 @@ use crate::{
 
 use super::{
     exchange::jitter_seed,
-    options::{request_options, under_lock, Options},
+    options::{request_options, under_lock, within_transaction, Options},
     Client,
 };
 
@@ -55,6 +55,18 @@ type Change = Box<dyn ChangeFn>;
 /// The change sees the document as `T` (decoded from JSON each time it runs, and encoded
 /// back); merging works on the JSON form, so members `T` does not know are kept by
 /// [`Strategy::ThreeWayMerge`] but dropped by a `T` that does not keep them.
+///
+/// **Inside a transaction** ([`crate::Transaction::update`], or `.within(&tx)`) the read is the
+/// transaction's (it pins the version, or sees the transaction's own write), the write is
+/// staged with `If-Match` of the tag that read answered (a provisional tag for a document the
+/// transaction wrote), and the ETag cache is neither read nor filled. The transaction's view
+/// does not move under it, so a concurrent writer elsewhere surfaces at the commit, as a
+/// `transaction_conflict` (which [`Client::transaction`] answers by running the whole closure
+/// again); there is nothing for a strategy to merge. Only [`Strategy::Reapply`] (the default)
+/// is accepted there: another strategy fails the update with `invalid_config` before anything
+/// is sent, rather than being silently ignored. (A 412 inside can only come from another
+/// request of the same transaction writing the document meanwhile; the update then reads
+/// again in the transaction and reapplies the change, as outside.)
 #[must_use = "an update does nothing until it is awaited"]
 pub struct Update<T> {
     client: Client,
@@ -68,6 +80,7 @@ pub struct Update<T> {
 
 request_options!(Update<T>);
 under_lock!(Update<T>);
+within_transaction!(Update<T>);
 
 impl<T> std::fmt::Debug for Update<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,9 +139,13 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
     /// [`Error::Conflict`] after the last allowed write, [`Error::MergeConflict`],
     /// [`Error::Aborted`], [`Error::Change`], [`Error::Cancelled`], [`Error::Decode`] when the
     /// document is not a `T`, [`Error::OutcomeUnknown`], and the errors of [`Client::get`] and
-    /// [`Client::put`].
+    /// [`Client::put`]. Inside a transaction, [`Error::Config`] for a strategy other than
+    /// [`Strategy::Reapply`].
     pub async fn send(self) -> Result<Versioned<T>, Error> {
         let url = self.client.target(&self.path, &self.options)?;
+        if let Some(tx) = &self.options.transaction {
+            in_transaction(&self.strategy, tx, &url)?;
+        }
         let span =
             tracing::debug_span!("ifmatch.update", url = %url, strategy = self.strategy.name());
         let what = format!("update of {url}");
@@ -231,6 +248,21 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
     }
 }
 
+/// Refuses a strategy that could never act inside a transaction, whose view does not move.
+fn in_transaction(strategy: &Strategy, tx: &crate::Transaction, url: &str) -> Result<(), Error> {
+    if matches!(strategy, Strategy::Reapply) {
+        return Ok(());
+    }
+    Err(Error::Config {
+        field: "strategy",
+        reason: format!(
+            "the update of {url} inside transaction {} has strategy {}, which never acts there: the transaction's view does not change under it, so a concurrent write shows up at the commit as transaction_conflict, and client.transaction(...) runs the whole closure again; leave the strategy at its default (Reapply)",
+            tx.id(),
+            strategy.name()
+        ),
+    })
+}
+
 /// What one write of an update is: the state it was computed from, the document, and the
 /// version it is conditional on.
 struct Attempt {
@@ -241,7 +273,8 @@ struct Attempt {
 
 /// The first attempt: the change applied to the cached body when it has a strong validator (that
 /// pair was stored together, so the write is conditional on exactly the version the change saw),
-/// otherwise to an unconditional read, per the client's [`crate::MissingEtagPolicy`].
+/// otherwise to an unconditional read, per the client's [`crate::MissingEtagPolicy`]. Inside a
+/// transaction the cache is not the transaction's view: always read.
 async fn first_attempt(
     client: &Client,
     op: &mut super::exchange::OpState,
@@ -253,7 +286,11 @@ async fn first_attempt(
         url: url.to_owned(),
         weak,
     };
-    let (base, precondition) = match client.inner.cache.get(&client.key(url)) {
+    let cached = match &op.transaction {
+        None => client.inner.cache.get(&client.key(url)),
+        Some(_) => None,
+    };
+    let (base, precondition) = match cached {
         Some(CacheEntry { etag, body }) if !etag.is_weak() => (body, Header::IfMatch(etag)),
         _ => {
             let read = match client.fetch(op, url, false).await {

@@ -16,7 +16,9 @@ use serde_json::Value;
 use url::Url;
 use web_time::Instant;
 
-use crate::{transaction::Life, Error, Get, Precondition, Raw, Write};
+use crate::{
+    rt::MaybeSend, transaction::Life, ChangeError, Error, Get, Precondition, Raw, Update, Write,
+};
 
 use super::{options::Options, Client};
 
@@ -32,8 +34,9 @@ pub const DEFAULT_TRANSACTIONS_PATH: &str = "/transactions";
 /// requests, then [`commit`](Transaction::commit) them together; begun by [`Client::begin`]
 /// (or run for you, again after each conflict, by [`Client::transaction`]).
 ///
-/// The requests built by [`Transaction::get`], [`Transaction::put`], … (or any `get`, write or
-/// `request` builder with [`.within(&tx)`](crate::Get::within)) carry `Transaction-Id` and act
+/// The requests built by [`Transaction::get`], [`Transaction::put`], [`Transaction::update`], …
+/// (or any `get`, write, `update` or `request` builder with
+/// [`.within(&tx)`](crate::Get::within)) carry `Transaction-Id` and act
 /// inside it: reads see the transaction's own writes and pin the version of everything else
 /// (repeatable reads), writes are staged and answered with **provisional** entity tags that
 /// mean something only inside this transaction. None of them uses or fills the client's ETag
@@ -176,6 +179,37 @@ impl Transaction {
     /// reserves the new document's id (its `location`) now and creates it at the commit.
     pub fn create<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Write<Value> {
         self.inner.client.create(path, body).within(self)
+    }
+
+    /// A read-modify-write of one document inside the transaction; see [`Client::update`] and
+    /// [`Update`]. It reads the document in the transaction (pinning its version, or seeing
+    /// the transaction's own write), applies `change`, and stages the result with `If-Match`
+    /// of the tag it read; the ETag cache is not used. A concurrent writer elsewhere shows up
+    /// at the commit (`transaction_conflict`), not here, so only the default
+    /// [`crate::Strategy::Reapply`] is accepted (another fails with `invalid_config`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+    /// use serde_json::Value;
+    ///
+    /// client
+    ///     .transaction(|tx| async move {
+    ///         tx.update("/items/counter", |doc: &mut Value| {
+    ///             doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
+    ///             Ok(())
+    ///         })
+    ///         .await?;
+    ///         Ok(())
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        path: &str,
+        change: impl FnMut(&mut T) -> Result<(), ChangeError> + MaybeSend + 'static,
+    ) -> Update<T> {
+        self.inner.client.update(path, change).within(self)
     }
 
     /// Any other request inside the transaction; see [`Client::request`].
