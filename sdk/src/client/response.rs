@@ -84,6 +84,7 @@ impl Client {
                 url: url.to_owned(),
                 retry_after: hint.wait.map(|(d, _)| d),
                 problem: problem.map(Box::new),
+                commit: None,
             };
         }
         if status == 412 && problem.as_ref().is_some_and(Problem::is_lock_token_invalid) {

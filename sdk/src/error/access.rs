@@ -72,11 +72,16 @@ impl Error {
             | Self::MissingEtag { url, .. }
             | Self::Redirected { url, .. }
             | Self::OutcomeUnknown { url, .. }
-            | Self::Locked { url, .. }
             | Self::LockLost { url, .. }
             | Self::Decode { url, .. }
             | Self::Change { url, .. }
             | Self::TransactionLost { url, .. } => redact(url),
+            Self::Locked { url, commit, .. } => {
+                redact(url);
+                if let Some(commit) = commit {
+                    redact(commit);
+                }
+            }
             Self::TransactionConflict { url, stale, .. } => {
                 redact(url);
                 for read in stale {

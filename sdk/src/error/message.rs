@@ -143,6 +143,16 @@ impl Error {
                 method,
                 url,
                 retry_after,
+                commit: Some(commit),
+                ..
+            } => format!(
+                "the commit {method} {commit} was refused with 423 Locked: another client holds the lock on {url}{}, so nothing of the transaction was applied and it is over",
+                retry_after.map_or_else(String::new, |d| format!(" (it expires in {d:?})"))
+            ),
+            Self::Locked {
+                method,
+                url,
+                retry_after,
                 ..
             } => format!(
                 "{method} {url} was refused with 423 Locked: another client holds the lock{}",
@@ -165,7 +175,7 @@ impl Error {
             } => {
                 let changed: Vec<String> = stale.iter().map(describe_stale).collect();
                 format!(
-                    "the commit POST {url} was refused with 409 Conflict{}, so nothing of the transaction was applied: documents it read changed since it read them{}",
+                    "the commit POST {url} was refused with 409 Conflict{}, so nothing of the transaction was applied: documents it read have changed since{}",
                     attempts_suffix(*attempts),
                     if changed.is_empty() {
                         String::new()
@@ -274,6 +284,11 @@ impl Error {
                 "writes never follow redirects: send the write to the new location yourself"
             }
             Self::OutcomeUnknown { .. } => "read the resource and decide before writing again",
+            Self::Locked {
+                commit: Some(_), ..
+            } => {
+                "wait until the lock is released or expires, then run the transaction again in a new one (client.transaction(...) reruns only after transaction_conflict)"
+            }
             Self::Locked { .. } => {
                 "wait for it (client.lock(path).wait(...) queues for it), or retry after it expires"
             }
@@ -286,6 +301,9 @@ impl Error {
             }
             Self::Cancelled { .. } => {
                 "it may or may not have reached the server, so read the resource before assuming either"
+            }
+            Self::TransactionConflict { attempts, .. } if *attempts > 1 => {
+                "the documents it reads are contended: run it again later, or allow more runs (RunTransaction::max_attempts, RetryConfig::with_max_conflict_attempts)"
             }
             Self::TransactionConflict { .. } => {
                 "run the transaction again from the start (client.transaction(...) does this for you)"

@@ -256,6 +256,9 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// The parsed problem+json body (its `owner` and `expires_at_ms` members).
         problem: Option<Box<Problem>>,
+        /// When a transaction's commit was refused because a document it wrote is locked: the
+        /// commit's absolute URL (`url` is then the locked document's, `method` the commit's).
+        commit: Option<String>,
     },
 
     /// The lock this client held on the resource was lost (expired, broken, released, or its

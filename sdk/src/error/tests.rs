@@ -153,6 +153,16 @@ fn all_errors() -> Vec<Error> {
             url: url(),
             retry_after: Some(Duration::from_secs(12)),
             problem: problem(json!({"type": "urn:ifmatch:problem:locked", "owner": "worker-2"})),
+            commit: None,
+        },
+        Error::Locked {
+            method: Method::POST,
+            url: url(),
+            retry_after: Some(Duration::from_secs(12)),
+            problem: problem(
+                json!({"type": "urn:ifmatch:problem:locked", "owner": "worker-2", "path": "/items/1"}),
+            ),
+            commit: Some(format!("{TX_URL}/commit")),
         },
         Error::LockLost {
             url: url(),
@@ -255,6 +265,7 @@ fn all_errors() -> Vec<Error> {
                 url: url(),
                 retry_after: Some(Duration::from_secs(3)),
                 problem: None,
+                commit: None,
             }),
         },
         Error::Batch {

@@ -228,6 +228,6 @@ fn ambiguous(sent: &Sent<'_>, index: usize, response: &Incoming) -> Error {
     }
 }
 
-fn problem_path(problem: Option<&Problem>) -> Option<String> {
+pub(in crate::client) fn problem_path(problem: Option<&Problem>) -> Option<String> {
     problem?.extensions.get("path")?.as_str().map(str::to_owned)
 }

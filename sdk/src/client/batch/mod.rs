@@ -27,7 +27,7 @@ use super::{
     Client,
 };
 
-pub(in crate::client) use answer::Sent;
+pub(in crate::client) use answer::{problem_path, Sent};
 
 /// Where batches are sent unless [`crate::ClientBuilder::batch_path`] says otherwise.
 pub const DEFAULT_BATCH_PATH: &str = "/batch";

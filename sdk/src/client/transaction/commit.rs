@@ -6,16 +6,16 @@ use std::{future::IntoFuture, sync::Arc};
 use http::{Method, StatusCode};
 
 use crate::{
-    batch::wire::parse_results,
+    batch::wire::{parse_results, url_under},
     rt::{traced, BoxFuture},
     stats::Counters,
     transaction::{CommitResult, Phase},
-    Error, Event,
+    Error, Event, Problem,
 };
 
 use super::{
     super::{
-        batch::Sent,
+        batch::{problem_path, Sent},
         exchange::{Exchanged, OpState},
         options::{request_options, Options},
         Client,
@@ -47,7 +47,10 @@ impl Commit {
     /// it read changed since: nothing was applied and the transaction is over; run it again.
     /// [`Error::TransactionLost`] (`transaction_lost`) when the server no longer knows it
     /// (expired, rolled back, restarted). [`Error::Locked`] when another client holds a lock
-    /// on a written document (nothing applied, transaction over). [`Error::OutcomeUnknown`]
+    /// on a written document (nothing applied, transaction over): its `url()` is that
+    /// document's (the server's `path` resolved against the base URL) and its `commit` field
+    /// the commit's URL; [`Error::LockLost`], also naming the document, when the server refused
+    /// the lock token a written document's write carried. [`Error::OutcomeUnknown`]
     /// when a resent commit found the transaction gone, so whether the first attempt committed
     /// cannot be told. [`Error::Config`] for a transaction that was rolled back or ended.
     /// Timeouts and transport errors once the attempts run out.
@@ -142,7 +145,11 @@ impl Client {
         } = exchanged;
         if !response.status.is_success() {
             let err = self.error_for(&Method::POST, url, &response, attempts, None);
-            return Err(self.commit_refused(tx, url, err, resent));
+            // A lock refusal names the document in the problem's `path`, relative to the
+            // transaction's root as the results' paths are.
+            let document = problem_path(Problem::from_json(&response.body).as_ref())
+                .map(|path| url_under(&tx.inner.root, &path));
+            return Err(self.commit_refused(tx, url, err, resent, document));
         }
         let sent = Sent {
             url,
@@ -199,7 +206,14 @@ impl Client {
 
     /// A refused commit: the transaction is over (except after throttling), and the stale
     /// documents' cached versions are forgotten.
-    fn commit_refused(&self, tx: &Transaction, url: &str, err: Error, resent: bool) -> Error {
+    fn commit_refused(
+        &self,
+        tx: &Transaction,
+        url: &str,
+        err: Error,
+        resent: bool,
+        document: Option<String>,
+    ) -> Error {
         match &err {
             Error::TransactionConflict { stale, .. } => {
                 Counters::bump(&self.inner.counters.transaction_conflicts);
@@ -232,10 +246,49 @@ impl Client {
                 tx.inner.life.set(Phase::Ended(
                     "its commit was refused: a document it wrote is locked".into(),
                 ));
-                err
+                locked_document(err, url, document)
+            }
+            Error::LockLost { .. } => {
+                tx.inner.life.set(Phase::Ended(
+                    "its commit was refused: the lock token of a document it wrote was refused"
+                        .into(),
+                ));
+                match document {
+                    Some(document) => Error::LockLost {
+                        url: document,
+                        reason: format!(
+                            "the server refused its token at the commit of transaction {}, so nothing of the transaction was applied and it is over",
+                            tx.inner.id
+                        ),
+                    },
+                    None => err,
+                }
             }
             _ => err,
         }
+    }
+}
+
+/// A commit refused with 423 names the locked document, as a refused write would; the commit's
+/// own URL is kept beside it.
+fn locked_document(err: Error, commit_url: &str, document: Option<String>) -> Error {
+    match (err, document) {
+        (
+            Error::Locked {
+                method,
+                retry_after,
+                problem,
+                ..
+            },
+            Some(document),
+        ) => Error::Locked {
+            method,
+            url: document,
+            retry_after,
+            problem,
+            commit: Some(commit_url.to_owned()),
+        },
+        (err, _) => err,
     }
 }
 
