@@ -10,7 +10,7 @@
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
 
-use ifmatch::{CancelToken, CommitResult, Error};
+use ifmatch::{rt::BoxFuture, CancelToken, CommitResult, Error};
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
@@ -238,9 +238,12 @@ pub(crate) fn run(
             // Aborted while the function ran: its transaction is still open, and the function
             // (or a request it made) may keep it from being dropped.
             if let Some(tx) = current.borrow_mut().take().filter(|tx| tx.is_open()) {
-                spawn_local(async move {
+                // Boxed as the SDK boxes its background tasks, so that both share one
+                // instance of `spawn_local` in the wasm.
+                let rollback: BoxFuture<'static, ()> = Box::pin(async move {
                     let _ = tx.rollback().await;
                 });
+                spawn_local(rollback);
             }
             call.link.reject(&e, None)
         })
