@@ -22,11 +22,15 @@
 //! ```
 #![deny(missing_docs)]
 
+mod api_version;
+mod auth;
 mod config;
+mod conflicts;
 mod error;
 mod etag;
 mod lock;
 mod merge_patch;
+mod metrics;
 mod precondition;
 mod problem;
 mod rate_limit;
@@ -41,5 +45,11 @@ pub use config::{
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
 pub use config::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
+pub use auth::TokenPair;
+pub use conflicts::{
+    DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,
+    DEFAULT_SSE_HEARTBEAT,
+};
+pub use api_version::{Timestamp, DEFAULT_V1_DEPRECATION, DEFAULT_V1_SUNSET};
 pub use error::Error;
 pub use server::{router, spawn, RunningServer};

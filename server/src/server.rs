@@ -9,7 +9,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::auth::{self, Authenticator};
+use crate::conflicts::Conflicts;
 use crate::lock::LockManager;
+use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
 use crate::routes::{self, AppState};
 use crate::txn::{TxnLimits, TxnManager};
@@ -17,8 +20,9 @@ use crate::{storage, Config, Error};
 
 /// The server's router, for embedding in another axum application or test harness.
 ///
-/// Opens the configured storage (so it fails for an unusable SQLite path) and applies the
-/// rate limit, if any, to every route.
+/// Opens the configured storage (so it fails for an unusable SQLite path), reads the tokens
+/// (so it fails for an unreadable tokens file, or a name or token given twice), and applies the
+/// rate limit, if any, and authentication, if tokens are configured, to every route.
 ///
 /// ```
 /// let router = ifmatch_server::router(&ifmatch_server::Config::new()).unwrap();
@@ -26,31 +30,67 @@ use crate::{storage, Config, Error};
 /// # drop(app);
 /// ```
 pub fn router(config: &Config) -> Result<Router, Error> {
+    let authenticator = Authenticator::new(&config.auth)?;
+    let conflicts = Arc::new(Conflicts::new(
+        config.conflicts,
+        authenticator.is_some(),
+        config.max_body_bytes(),
+    ));
+    let metrics = Metrics::new();
     let state = AppState {
+        metrics: metrics.clone(),
+        conflicts: Arc::clone(&conflicts),
         store: storage::open(config.storage(), history_policy(config))?,
+        retirement: config.retirement.checked()?,
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
         max_batch_operations: config.max_batch_operations(),
-        locks: Arc::new(LockManager::new(
-            config.max_lock_ttl(),
-            config.max_lock_waiters(),
-        )),
-        txns: Arc::new(TxnManager::new(TxnLimits {
-            max_open: config.max_transactions(),
-            max_ttl: config
-                .max_transaction_ttl()
-                .clamp(Duration::from_millis(1), crate::MAX_LOCK_TTL_CEILING),
-            max_docs: config.max_batch_operations(),
-        })),
+        locks: Arc::new(
+            LockManager::new(config.max_lock_ttl(), config.max_lock_waiters())
+                .with_observer(metrics.lock_observer()),
+        ),
+        txns: Arc::new(
+            TxnManager::new(TxnLimits {
+                max_open: config.max_transactions(),
+                max_ttl: config
+                    .max_transaction_ttl()
+                    .clamp(Duration::from_millis(1), crate::MAX_LOCK_TTL_CEILING),
+                max_docs: config.max_batch_operations(),
+            })
+            .with_observer(metrics.txn_observer()),
+        ),
     };
-    let mut router = routes::routes(state);
+    let scrape_state = state.clone();
+    // Layers run outside in: rate limit, then authentication, then the conflict capture
+    // (which needs the client's identity), then the routes.
+    let mut router = routes::routes(state).layer(axum::middleware::from_fn_with_state(
+        conflicts,
+        crate::conflicts::capture,
+    ));
+    if let Some(authenticator) = authenticator {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(authenticator),
+            auth::authenticate,
+        ));
+    }
     if let Some(limiter) = config.rate_limit().and_then(Limiter::new) {
         router = router.layer(axum::middleware::from_fn_with_state(
             Arc::new(limiter),
             rate_limit::enforce,
         ));
     }
+    // `/metrics` joins after the rate limit and authentication, so neither applies to it;
+    // the metrics layer goes outermost, so it also counts what the rate limit refuses.
+    let scrape = Router::new()
+        .route("/metrics", axum::routing::get(metrics::scrape))
+        .with_state(scrape_state);
+    let router = router
+        .merge(scrape)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ));
     Ok(router)
 }
 

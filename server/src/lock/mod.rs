@@ -12,6 +12,7 @@
 //! `routes/item.rs`.
 
 mod lease;
+mod observer;
 mod table;
 mod token;
 mod wait;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 #[cfg(test)]
 pub(crate) use lease::Lease;
 pub(crate) use lease::{millis, Grant, LockRequest, Now, Snapshot};
+pub(crate) use observer::{HoldEnd, LockObserver};
 pub(crate) use table::{Acquired, LockTable, Refusal};
 pub(crate) use token::LockToken;
 pub(crate) use wait::{Ticket, Waited};
@@ -74,6 +76,15 @@ impl LockManager {
                 max_waiters,
             },
         }
+    }
+
+    /// The same manager, whose table tells `observer` about every grant and end of a hold.
+    pub(crate) fn with_observer(mut self, observer: std::sync::Arc<dyn LockObserver>) -> Self {
+        self.table
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .observe(observer);
+        self
     }
 
     /// The table, for one decision. Hold it briefly and never across an `.await`.

@@ -7,11 +7,13 @@
 //! so a queue moves on when a holder vanishes even if nobody else calls in.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::lease::{Grant, Lease, LockRequest, Now, Snapshot};
+use super::observer::{HoldEnd, LockObserver, Unobserved};
 use super::token::LockToken;
 
 /// What a queued locker is eventually told.
@@ -76,6 +78,8 @@ pub(crate) struct LockTable {
 #[derive(Debug, Default)]
 struct Resource {
     holder: Option<Grant>,
+    /// When the holder got the lock (for the observer's hold times).
+    held_since: Option<Instant>,
     queue: VecDeque<Waiter>,
 }
 
@@ -84,13 +88,18 @@ struct Waiter {
     id: u64,
     request: LockRequest,
     sender: oneshot::Sender<Handoff>,
+    /// When it joined the queue (for the observer's wait times).
+    since: Instant,
 }
 
-/// Issues grants: tokens and fencing numbers from one counter that only grows.
+/// Issues grants: tokens and fencing numbers from one counter that only grows. Also carries
+/// the observer told about grants and ends, since every place that grants or ends a hold has
+/// the minter at hand.
 #[derive(Debug)]
 struct Minter {
     epoch: String,
     seq: u64,
+    observer: Arc<dyn LockObserver>,
 }
 
 impl Minter {
@@ -127,8 +136,9 @@ impl Resource {
     /// expired holder, and hands a free lock to the first waiter still there.
     fn settle(&mut self, minter: &mut Minter, now: Now) {
         self.queue.retain(|waiter| !waiter.sender.is_closed());
-        if self.holder.as_ref().is_some_and(|h| h.lease.expired(now)) {
-            self.holder = None;
+        if let Some(expired_at) = self.holder.as_ref().filter(|h| h.lease.expired(now)) {
+            let expired_at = expired_at.lease.expires_at;
+            self.end_hold(minter, expired_at, HoldEnd::Expired);
         }
         if self.holder.is_none() {
             self.hand_off(minter, now);
@@ -141,10 +151,31 @@ impl Resource {
         while let Some(waiter) = self.queue.pop_front() {
             let grant = minter.grant(waiter.request, now);
             if waiter.sender.send(Handoff::Granted(grant.clone())).is_ok() {
-                self.holder = Some(grant);
+                minter
+                    .observer
+                    .granted(now.instant.saturating_duration_since(waiter.since));
+                self.hold(grant, now);
                 return;
             }
         }
+    }
+
+    fn hold(&mut self, grant: Grant, now: Now) {
+        self.holder = Some(grant);
+        self.held_since = Some(now.instant);
+    }
+
+    /// Ends the current hold, if any, at `at`, and tells the observer why. Returns whether
+    /// there was one.
+    fn end_hold(&mut self, minter: &Minter, at: Instant, end: HoldEnd) -> bool {
+        if self.holder.take().is_none() {
+            return false;
+        }
+        let since = self.held_since.take().unwrap_or(at);
+        minter
+            .observer
+            .ended(at.saturating_duration_since(since), end);
+        true
     }
 }
 
@@ -152,11 +183,20 @@ impl LockTable {
     /// An empty table; `epoch` must differ between boots (tokens embed it).
     pub(crate) fn new(epoch: String) -> Self {
         Self {
-            minter: Minter { epoch, seq: 0 },
+            minter: Minter {
+                epoch,
+                seq: 0,
+                observer: Arc::new(Unobserved),
+            },
             next_waiter: 0,
             since_sweep: 0,
             resources: HashMap::new(),
         }
+    }
+
+    /// From now on, tells `observer` about every grant and every end of a hold.
+    pub(crate) fn observe(&mut self, observer: Arc<dyn LockObserver>) {
+        self.minter.observer = observer;
     }
 
     /// Settles `key` and returns it, if the table knows it.
@@ -187,7 +227,8 @@ impl LockTable {
         resource.settle(&mut self.minter, now);
         let Some(snapshot) = resource.snapshot() else {
             let grant = self.minter.grant(request, now);
-            resource.holder = Some(grant.clone());
+            self.minter.observer.granted(Duration::ZERO);
+            resource.hold(grant.clone(), now);
             return Acquired::Granted(grant);
         };
         match queue_limit {
@@ -201,6 +242,7 @@ impl LockTable {
                     id,
                     request,
                     sender,
+                    since: now.instant,
                 });
                 Acquired::Queued(Queued { id, receiver })
             }
@@ -241,7 +283,7 @@ impl LockTable {
             Some(resource) => {
                 resource.settle(&mut self.minter, now);
                 if resource.holder.as_ref().is_some_and(|h| h.token == *token) {
-                    resource.holder = None;
+                    resource.end_hold(&self.minter, now.instant, HoldEnd::Released);
                     resource.hand_off(&mut self.minter, now);
                     Ok(())
                 } else {
@@ -260,7 +302,7 @@ impl LockTable {
         let broken = match self.resources.get_mut(key) {
             Some(resource) => {
                 resource.settle(&mut self.minter, now);
-                let broken = resource.holder.take().is_some();
+                let broken = resource.end_hold(&self.minter, now.instant, HoldEnd::Broken);
                 resource.hand_off(&mut self.minter, now);
                 broken
             }
@@ -322,7 +364,9 @@ impl LockTable {
 
     /// The document at `key` was deleted: its lock ends and every waiter is told it is gone.
     pub(crate) fn destroy(&mut self, key: &str) {
-        if let Some(resource) = self.resources.remove(key) {
+        if let Some(mut resource) = self.resources.remove(key) {
+            // The one clock read of the table: only the observer's hold time needs it.
+            resource.end_hold(&self.minter, Instant::now(), HoldEnd::Deleted);
             for waiter in resource.queue {
                 // A waiter that already left needs no answer.
                 let _ = waiter.sender.send(Handoff::Gone);
@@ -355,6 +399,12 @@ impl LockTable {
         if self.since_sweep < SWEEP_EVERY {
             return;
         }
+        self.sweep(now);
+    }
+
+    /// Settles every lock now: drops expired ones, moves queues on, and forgets idle
+    /// documents. (`/metrics` calls it, so that `locks_held` counts no expired lock.)
+    pub(crate) fn sweep(&mut self, now: Now) {
         self.since_sweep = 0;
         let minter = &mut self.minter;
         self.resources.retain(|_, resource| {

@@ -3,13 +3,16 @@
 mod batch;
 mod inside;
 mod item;
-mod items;
-mod lock;
-mod lock_response;
-mod request;
-mod response;
+pub(crate) mod items;
+pub(crate) mod lock;
+pub(crate) mod lock_response;
+pub(crate) mod request;
+pub(crate) mod response;
+mod item_routes;
+mod representation;
 mod transactions;
 mod txn_response;
+mod versions;
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use axum::http::{header, HeaderValue, Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::conflicts::{self, Conflicts};
 use crate::lock::LockManager;
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Store, StoreError};
@@ -36,26 +40,18 @@ pub(crate) struct AppState {
     pub(crate) locks: Arc<LockManager>,
     /// The transactions of this server process (see `crate::txn`).
     pub(crate) txns: Arc<TxnManager>,
+    /// The server's metrics (see `crate::metrics`), served at `/metrics`.
+    pub(crate) metrics: crate::metrics::Metrics,
+    /// When v1 is deprecated and sunset, as its answers announce it.
+    pub(crate) retirement: crate::api_version::Retirement,
+    /// The conflict log and its subscribers (see `crate::conflicts`).
+    pub(crate) conflicts: Arc<Conflicts>,
 }
 
 /// The routes of the reference server, without rate limiting.
 pub(crate) fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/items", get(items::list).post(items::create))
-        .route(
-            "/items/{id}",
-            get(item::read)
-                .put(item::put)
-                .patch(item::patch)
-                .delete(item::delete),
-        )
-        .route(
-            "/items/{id}/lock",
-            post(lock::acquire)
-                .get(lock::show)
-                .put(lock::renew)
-                .delete(lock::release),
-        )
+        .merge(item_routes::routes(state.retirement))
         .route("/batch", post(batch::batch))
         .route("/transactions", post(transactions::begin))
         .route(
@@ -63,6 +59,10 @@ pub(crate) fn routes(state: AppState) -> Router {
             get(transactions::show).delete(transactions::rollback),
         )
         .route("/transactions/{id}/commit", post(transactions::commit))
+        .route("/conflicts", get(conflicts::list))
+        .route("/conflicts/stream", get(conflicts::stream))
+        .route("/conflicts/{id}", get(conflicts::show))
+        .route("/conflicts/{id}/resolve", post(conflicts::resolve))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -81,22 +81,31 @@ where
 }
 
 async fn unknown_route(uri: Uri) -> Problem {
+    if let Some(problem) = crate::api_version::unknown_prefix(uri.path()) {
+        return problem;
+    }
     Problem::new(
         ProblemKind::NotFound,
         uri.path(),
         format!(
-            "nothing is served at {}; this server serves /items, /items/{{id}}, /items/{{id}}/lock, /batch, /transactions, /transactions/{{id}} and /transactions/{{id}}/commit",
+            "nothing is served at {}; this server serves /items, /items/{{id}}, /items/{{id}}/lock, /items/{{id}}/versions, /items/{{id}}/versions/{{n}} (also under /v1 and /v2), /batch, /transactions, /transactions/{{id}}, /transactions/{{id}}/commit, /conflicts, /conflicts/stream, /conflicts/{{id}} and /conflicts/{{id}}/resolve",
             uri.path()
         ),
     )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
-    let allowed = if uri.path() == "/items" {
+    let allowed = if let Some(allowed) = item_routes::allowed(uri.path()) {
+        allowed
+    } else if uri.path() == "/items" {
         "GET, HEAD, POST"
     } else if uri.path() == "/batch" || uri.path() == "/transactions" || is_commit_path(uri.path())
     {
         "POST"
+    } else if is_resolve_path(uri.path()) {
+        "POST"
+    } else if uri.path() == "/conflicts" || uri.path().starts_with("/conflicts/") {
+        "GET, HEAD"
     } else if uri.path().starts_with("/transactions/") {
         "GET, HEAD, DELETE"
     } else if is_lock_path(uri.path()) {
@@ -120,6 +129,13 @@ fn is_commit_path(path: &str) -> bool {
     path.strip_prefix("/transactions/")
         .and_then(|rest| rest.split_once('/'))
         .is_some_and(|(id, tail)| !id.is_empty() && tail == "commit")
+}
+
+/// `/conflicts/{id}/resolve`.
+fn is_resolve_path(path: &str) -> bool {
+    path.strip_prefix("/conflicts/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, tail)| !id.is_empty() && tail == "resolve")
 }
 
 /// `/items/{id}/lock`, as opposed to a document whose id happens to be `lock`.

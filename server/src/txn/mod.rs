@@ -18,6 +18,7 @@
 
 mod commit;
 mod id;
+mod observer;
 mod outcome;
 mod state;
 
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use commit::commit;
 pub(crate) use id::TxId;
+pub(crate) use observer::TxnObserver;
 pub(crate) use outcome::{CommitResult, Conflict, Ended, Outcome};
 pub(crate) use state::{Phase, Summary, Tx};
 
@@ -87,6 +89,8 @@ struct Registry {
     since_sweep: u32,
     open: HashMap<TxId, OpenEntry>,
     ended: HashMap<TxId, Arc<Ended>>,
+    /// Told how every transaction ended.
+    observer: Arc<dyn TxnObserver>,
 }
 
 #[derive(Debug)]
@@ -104,6 +108,7 @@ impl TxnManager {
                 since_sweep: 0,
                 open: HashMap::new(),
                 ended: HashMap::new(),
+                observer: Arc::new(observer::Unobserved),
             }),
             limits,
         }
@@ -111,6 +116,21 @@ impl TxnManager {
 
     pub(crate) fn limits(&self) -> TxnLimits {
         self.limits
+    }
+
+    /// The same manager, telling `observer` how every transaction ends.
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn TxnObserver>) -> Self {
+        self.registry
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .observer = observer;
+        self
+    }
+
+    /// Ends expired transactions nobody is using now (`/metrics` calls it, so that
+    /// `transactions_total{outcome="expired"}` does not wait for the next `begin`).
+    pub(crate) fn sweep(&self, now: Now) {
+        self.registry().sweep(now);
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -194,6 +214,7 @@ impl Registry {
             forget_at: tx.expires_at.max(now.instant + REMEMBER_FOR),
             summary: tx.summary(),
         });
+        self.observer.ended(&ended.outcome);
         tx.end(Arc::clone(&ended));
         self.open.remove(&tx.id);
         self.ended.insert(tx.id.clone(), Arc::clone(&ended));

@@ -26,6 +26,7 @@ use self::run::{Failed, Step};
 use super::request::{parse_json, read_body, require_json, transaction_id};
 use super::response::{internal, item_path};
 use super::{blocking, AppState};
+use crate::auth::Author;
 use crate::problem::{Problem, ProblemKind};
 
 /// `POST /batch` → 200 with one result per operation, or the first operation's refusal.
@@ -33,6 +34,7 @@ pub(super) async fn batch(
     State(app): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
+    Author(author): Author,
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
@@ -51,18 +53,24 @@ pub(super) async fn batch(
         instance,
     )?;
     if app.require_preconditions {
-        require_conditions(&ops, instance)?;
+        require_conditions(&ops, instance).inspect_err(|_| app.metrics.batch_refused())?;
     }
     let locks = Arc::clone(&app.locks);
     let mismatch = app.mismatch;
     let outcome = blocking(&app.store, move |store| {
-        run::run(store, &locks, &ops, mismatch)
+        run::run(store, &locks, &ops, mismatch, author.as_deref())
     })
     .await
     .map_err(|err| internal(&err, instance))?;
     match outcome {
-        Ok(steps) => Ok(results(&steps)),
-        Err(failed) => Err(refusal(failed, instance)),
+        Ok(steps) => {
+            app.metrics.batch_committed();
+            Ok(results(&steps))
+        }
+        Err(failed) => {
+            app.metrics.batch_refused();
+            Err(refusal(failed, instance))
+        }
     }
 }
 

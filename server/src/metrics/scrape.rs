@@ -1,0 +1,26 @@
+//! `GET /metrics`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::lock::now;
+use crate::routes::AppState;
+
+/// The OpenMetrics text format, which Prometheus asks for and parses.
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /metrics` → 200, every metric in the OpenMetrics text format. Expiry of locks and
+/// transactions is lazy, so it first settles both: `locks_held` then counts no expired lock,
+/// and expiries show up in `lock_hold_seconds{end="expired"}` and
+/// `transactions_total{outcome="expired"}` without waiting for the next request to notice.
+pub(crate) async fn scrape(State(app): State<AppState>) -> Response {
+    let now = now();
+    app.locks.table().sweep(now);
+    app.txns.sweep(now);
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    (headers, app.metrics.encode()).into_response()
+}
