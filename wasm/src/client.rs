@@ -6,7 +6,6 @@ use ifmatch::Versioned;
 use js_sys::{Function, Promise};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::batch;
 use crate::error::{from_sdk, invalid_argument, relative_without_base};
@@ -16,6 +15,7 @@ use crate::json::{from_js, nullable, object, to_js, type_name};
 use crate::lock::{self, Lock};
 use crate::options::{builder, call_options, with_call_options, CallOptions};
 use crate::precondition::{self, Write, WRITE_OPTIONS};
+use crate::promise::promise;
 use crate::transaction;
 use crate::update::{self, Thrown};
 
@@ -86,7 +86,7 @@ impl Client {
     pub fn update(&self, url: JsValue, change: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
-        future_to_promise(async move {
+        promise(async move {
             let url = url_arg(&url, has_base_url)?;
             let change = change.dyn_into::<Function>().map_err(|v| {
                 invalid_argument(format!(
@@ -126,7 +126,7 @@ impl Client {
     pub fn batch(&self, operations: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
-        future_to_promise(async move {
+        promise(async move {
             let o =
                 Fields::new(&options, "options", batch::BATCH_OPTIONS).map_err(invalid_argument)?;
             let (request, lids) = batch::build(client.batch(), &operations)?;
@@ -159,7 +159,7 @@ impl Client {
     pub fn lock(&self, url: JsValue, options: JsValue) -> Promise {
         let client = self.inner.clone();
         let has_base_url = self.has_base_url;
-        future_to_promise(async move {
+        promise(async move {
             let url = url_arg(&url, has_base_url)?;
             let (request, o) = lock::request(client.lock(&url), &options)?;
             let call = call_options(&o)?;
@@ -208,7 +208,7 @@ macro_rules! within {
 
 impl Scope {
     pub(crate) fn get(self, url: JsValue, options: JsValue) -> Promise {
-        future_to_promise(async move {
+        promise(async move {
             let (url, call) = request(&url, &options, self.has_base_url)?;
             let get = within!(self.client.get::<Value>(&url), self);
             let get = with_call_options!(get, call);
@@ -218,7 +218,7 @@ impl Scope {
     }
 
     pub(crate) fn create(self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
-        future_to_promise(async move {
+        promise(async move {
             let (url, call) = request(&url, &options, self.has_base_url)?;
             let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
             let create = within!(self.client.create(&url, &doc), self);
@@ -231,7 +231,7 @@ impl Scope {
     }
 
     pub(crate) fn put(self, url: JsValue, doc: JsValue, options: JsValue) -> Promise {
-        future_to_promise(async move {
+        promise(async move {
             let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Put, self.has_base_url)?;
             let doc = from_js(&doc, "the document").map_err(invalid_argument)?;
@@ -246,7 +246,7 @@ impl Scope {
     }
 
     pub(crate) fn patch(self, url: JsValue, merge_patch: JsValue, options: JsValue) -> Promise {
-        future_to_promise(async move {
+        promise(async move {
             let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Patch, self.has_base_url)?;
             let patch = from_js(&merge_patch, "the merge patch").map_err(invalid_argument)?;
@@ -261,7 +261,7 @@ impl Scope {
     }
 
     pub(crate) fn delete(self, url: JsValue, options: JsValue) -> Promise {
-        future_to_promise(async move {
+        promise(async move {
             let (url, precondition, call, under) =
                 write_request(&url, &options, Write::Delete, self.has_base_url)?;
             // The escape hatch sends the same write as `client.delete` (same path through the

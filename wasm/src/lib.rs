@@ -40,6 +40,8 @@ mod options;
 #[cfg(target_arch = "wasm32")]
 mod precondition;
 #[cfg(target_arch = "wasm32")]
+mod promise;
+#[cfg(target_arch = "wasm32")]
 mod transaction;
 #[cfg(target_arch = "wasm32")]
 mod transport;

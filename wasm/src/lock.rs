@@ -16,12 +16,13 @@ use std::{
 use ifmatch::LockGuard;
 use js_sys::{Function, Promise, WeakMap};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{invalid_argument, lock_error, released, LockCall};
 use crate::fields::Fields;
 use crate::json::{as_object, millis, nullable, type_name};
 use crate::options::ms;
+use crate::promise::promise;
 
 /// The options of `lock`.
 pub(crate) const LOCK_OPTIONS: &[&str] = &["ttl", "wait", "owner", "signal", "headers", "timeout"];
@@ -208,7 +209,7 @@ impl Lock {
         if guard.is_some() {
             held.renewing.set(held.renewing.get() + 1);
         }
-        future_to_promise(async move {
+        promise(async move {
             let Some(guard) = guard else {
                 return Err(released(Some(&held.url), LockCall::Renew));
             };
@@ -229,7 +230,7 @@ impl Lock {
         let held = self.held.clone();
         let guard = held.guard();
         held.guard.borrow_mut().take();
-        let promise = future_to_promise(async move {
+        let promise = promise(async move {
             let Some(guard) = guard else {
                 return Ok(JsValue::UNDEFINED);
             };

@@ -13,7 +13,7 @@ use std::{cell::RefCell, rc::Rc, time::Duration};
 use ifmatch::{rt::BoxFuture, CancelToken, CommitResult, Error};
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::batch::op_result;
 use crate::client::{Scope, CALL_OPTIONS};
@@ -21,6 +21,7 @@ use crate::error::{invalid_argument, relative_without_base};
 use crate::fields::Fields;
 use crate::json::{millis, nullable, object, type_name};
 use crate::options::{call_options, ms, with_call_options};
+use crate::promise::promise;
 
 /// The options of `begin`.
 const BEGIN_OPTIONS: &[&str] = &["ttl", "signal", "headers", "timeout"];
@@ -114,7 +115,7 @@ impl Transaction {
     /// `commit({ signal, headers, timeout })` → `{ id, results, attempts }`.
     pub fn commit(&self, options: JsValue) -> Promise {
         let tx = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let o = Fields::new(&options, "options", CALL_OPTIONS).map_err(invalid_argument)?;
             let call = call_options(&o)?;
             let commit = with_call_options!(tx.commit(), call);
@@ -127,7 +128,7 @@ impl Transaction {
     /// `rollback({ signal, headers, timeout })`: nothing the transaction staged is applied.
     pub fn rollback(&self, options: JsValue) -> Promise {
         let tx = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let o = Fields::new(&options, "options", CALL_OPTIONS).map_err(invalid_argument)?;
             let call = call_options(&o)?;
             let rollback = with_call_options!(tx.rollback(), call);
@@ -155,7 +156,7 @@ fn ttl(o: &Fields<'_>) -> Result<Option<Duration>, JsValue> {
 
 /// `client.begin({ ttl, signal, headers, timeout })` → a `Transaction`.
 pub(crate) fn begin(client: ifmatch::Client, has_base_url: bool, options: JsValue) -> Promise {
-    future_to_promise(async move {
+    promise(async move {
         let o = Fields::new(&options, "options", BEGIN_OPTIONS).map_err(invalid_argument)?;
         let mut begin = client.begin();
         if let Some(ttl) = ttl(&o)? {
@@ -193,7 +194,7 @@ pub(crate) fn run(
     function: JsValue,
     options: JsValue,
 ) -> Promise {
-    future_to_promise(async move {
+    promise(async move {
         let function = function.dyn_into::<Function>().map_err(|v| {
             invalid_argument(format!(
                 "client.transaction() takes a function that gets the transaction, such as async (tx) => {{ … }}, not {}",
