@@ -19,7 +19,8 @@ pub(crate) fn from_js(value: &JsValue, what: &str) -> Result<Value, String> {
         .map_err(|err| format!("{what} is not JSON: {}", describe(&err)))?
         .as_string()
         .ok_or_else(|| format!("{what} must be a JSON value, not {}", type_name(value)))?;
-    serde_json::from_str(&text).map_err(|err| format!("{what} is not JSON: {err}"))
+    // `from_slice`, as the SDK reads bodies: `from_str` would be a second instance of the parser.
+    serde_json::from_slice(text.as_bytes()).map_err(|err| format!("{what} is not JSON: {err}"))
 }
 
 /// A JSON value as a fresh JavaScript value (a new object graph on every call).

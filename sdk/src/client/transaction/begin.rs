@@ -3,7 +3,6 @@
 use std::{future::IntoFuture, sync::Arc, time::Duration};
 
 use http::{header, HeaderValue, Method};
-use serde_json::json;
 use web_time::Instant;
 
 use crate::{
@@ -81,7 +80,9 @@ impl Begin {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                request.body = json!({ "ttl_ms": millis(ttl) }).to_string().into();
+                // `{"ttl_ms":N}` written directly: `json!(…).to_string()` would link a second
+                // instance of serde_json's serializer (into a `fmt::Formatter`) into the wasm.
+                request.body = format!("{{\"ttl_ms\":{}}}", millis(ttl)).into();
             }
             let Exchanged {
                 response, attempts, ..
