@@ -13,7 +13,8 @@ use crate::verdict::{verdict_for, Verdict};
 /// # Defaults
 /// collection `/items`, profile `core`, mismatch status 412, no extra headers,
 /// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token,
-/// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`.
+/// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`,
+/// history at `{item}/versions`, API versions under `/v1` and `/v2`.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
@@ -44,6 +45,11 @@ pub struct CheckConfig {
     /// Where interactive transactions begin (the `transactions` profile), joined to
     /// the base URL like the collection.
     pub transactions_path: String,
+    /// Where a document's history lives (the `versions` profile), a template like
+    /// `lock_path`; a past version is `{history}/{n}`.
+    pub versions_path: String,
+    /// The URL prefixes of API versions 1 and 2 (the `versions` profile).
+    pub api_prefixes: crate::rules::ApiPrefixes,
 }
 
 impl CheckConfig {
@@ -62,6 +68,8 @@ impl CheckConfig {
             lock_path: crate::rules::DEFAULT_LOCK_PATH.into(),
             batch_path: crate::rules::DEFAULT_BATCH_PATH.into(),
             transactions_path: crate::rules::DEFAULT_TRANSACTIONS_PATH.into(),
+            versions_path: crate::rules::DEFAULT_VERSIONS_PATH.into(),
+            api_prefixes: crate::rules::ApiPrefixes::default(),
         }
     }
 
@@ -225,7 +233,12 @@ async fn run_rule(
                 config.run_token.clone(),
             )
             .with_lock_path(&config.lock_path)
-            .with_transaction_urls(&config.batch_url(), &config.transactions_url());
+            .with_transaction_urls(&config.batch_url(), &config.transactions_url())
+            .with_versions(crate::rules::VersionPlaces::new(
+                &config.base_url,
+                &config.versions_path,
+                &config.api_prefixes,
+            ));
             let result = (rule.check)(&cx).await;
             cx.cleanup().await;
             probe.take_log();
@@ -305,6 +318,8 @@ mod tests {
         assert_eq!(config.lock_path, "{item}/lock");
         assert_eq!(config.batch_url(), "http://127.0.0.1:1/batch");
         assert_eq!(config.transactions_url(), "http://127.0.0.1:1/transactions");
+        assert_eq!(config.versions_path, "{item}/versions");
+        assert_eq!(config.api_prefixes.to_string(), "v1=/v1,v2=/v2");
         assert!(config
             .selected_rules()
             .iter()

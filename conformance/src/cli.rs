@@ -13,7 +13,7 @@ use crate::report;
 use crate::rules::{Profile, CATALOGUE};
 
 /// Checks that an HTTP API keeps the ifmatch conflict contract (ETags,
-/// If-Match, 412/409, 428, 429, locks, batches, transactions) and stress-tests it
+/// If-Match, 412/409, 428, 429, locks, batches, transactions, versions) and stress-tests it
 /// with concurrent writers.
 #[derive(Debug, Parser)]
 #[command(name = "ifmatch-conformance", version)]
@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the conformance rules against a server (the embedded reference server by default).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: ID, level, profile, RFC section, summary.
     Rules {
         /// Output format.
@@ -45,7 +45,7 @@ struct CheckArgs {
     /// Collection the suite may create (and delete) its own resources in.
     #[arg(long, value_name = "PATH", default_value = "/items")]
     collection: String,
-    /// Comma-separated profiles: core, require-preconditions, locking, transactions, rate-limit.
+    /// Comma-separated profiles: core, require-preconditions, locking, transactions, versions, rate-limit.
     #[arg(long, value_name = "LIST", default_value = "core")]
     profile: String,
     /// Status the server uses for a failed If-Match: 412 (RFC) or 409 (declared, non-strict).
@@ -81,6 +81,12 @@ struct CheckArgs {
     /// Where transactions begin (profile transactions), joined to --base-url like --collection.
     #[arg(long, value_name = "PATH", default_value = crate::rules::DEFAULT_TRANSACTIONS_PATH)]
     transactions_path: String,
+    /// Where a document's history lives (profile versions), a template like --lock-path; version n is at <history>/n.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::rules::DEFAULT_VERSIONS_PATH)]
+    versions_path: String,
+    /// URL prefixes of API versions 1 and 2 (profile versions), put between --base-url and a document's path; v1 may be empty.
+    #[arg(long, value_name = "v1=PATH,v2=PATH", default_value = "v1=/v1,v2=/v2", value_parser = crate::rules::ApiPrefixes::parse)]
+    api_prefixes: crate::rules::ApiPrefixes,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -137,7 +143,7 @@ pub async fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, io
             let _ = io.out.write_all(list_rules(format).as_bytes());
             0
         }
-        Command::Check(args) => run_check(args, io).await,
+        Command::Check(args) => run_check(*args, io).await,
         Command::Stress(args) => crate::stress::run_cli(args, io).await,
     }
 }
@@ -211,6 +217,14 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
         ));
     }
     config.lock_path = args.lock_path.clone();
+    if !args.versions_path.contains("{item}") && !args.versions_path.contains("{id}") {
+        return Err(format!(
+            "--versions-path {:?} names no resource; write {{item}}/versions, or a path with {{id}} such as /history/{{id}}",
+            args.versions_path
+        ));
+    }
+    config.versions_path = args.versions_path.clone();
+    config.api_prefixes = args.api_prefixes.clone();
     for (flag, path, example) in [
         ("--batch-path", &args.batch_path, "batch"),
         (

@@ -19,7 +19,18 @@ pub(crate) fn plan(config: &CheckConfig) -> String {
         )
         .replace(STAND_IN, id)
     };
+    let versions = crate::rules::version_placeholders(
+        &crate::rules::VersionPlaces::new(
+            &config.base_url,
+            &config.versions_path,
+            &config.api_prefixes,
+        ),
+        &collection,
+        "<id from Location>",
+        "ifmatch-conformance-<run>-<rule>-<n>",
+    );
     let places = Places {
+        versions,
         batch: config.batch_url(),
         transactions: config.transactions_url(),
         lock: lock_of("<id from Location>"),
@@ -50,6 +61,8 @@ pub(crate) fn plan(config: &CheckConfig) -> String {
 
 /// What the placeholders of a rule's plan stand for in a dry run.
 struct Places {
+    /// The `versions` profile's placeholders and what they stand for.
+    versions: Vec<(&'static str, String)>,
     batch: String,
     transactions: String,
     collection: String,
@@ -62,6 +75,10 @@ struct Places {
 fn describe_plan(out: &mut String, rule: &Rule, places: &Places) {
     out.push_str(&format!("{} [{}]\n", rule.id, rule.level.as_str()));
     for step in rule.plan {
+        let step = places
+            .versions
+            .iter()
+            .fold(step.to_string(), |step, (from, to)| step.replace(from, to));
         let step = step
             .replace("{collection}", &places.collection)
             .replace("{batch}", &places.batch)

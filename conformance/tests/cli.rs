@@ -122,6 +122,32 @@ async fn dry_run_shows_batches_and_transactions_at_their_paths() {
 }
 
 #[tokio::test]
+async fn dry_run_shows_history_and_api_versions_at_their_places() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let planned = cli(&[
+        "check",
+        "--base-url",
+        &base,
+        "--dry-run",
+        "--profile",
+        "versions",
+        "--versions-path",
+        "/history/{id}",
+        "--api-prefixes",
+        "v1=,v2=/api/v2",
+        "--rule",
+        "versions.read-past-version",
+        "--rule",
+        "versions.cross-etag-stale",
+        "--rule",
+        "versions.body-version-create-only",
+    ])
+    .await;
+    assert_eq!(planned.code, 0, "{}", planned.err);
+    insta::assert_snapshot!("dry_run_versions", stable(&planned.out, &base));
+}
+
+#[tokio::test]
 async fn unreachable_server_exits_2_and_says_what_to_fix() {
     let base = format!("http://127.0.0.1:{}", closed_port());
     let failed = cli(&["check", "--base-url", &base]).await;
@@ -174,6 +200,15 @@ async fn usage_errors_exit_2_with_advice() {
             "/",
             "--dry-run",
         ],
+        vec![
+            "check",
+            "--profile",
+            "versions",
+            "--versions-path",
+            "/history",
+            "--dry-run",
+        ],
+        vec!["check", "--api-prefixes", "v3=/v3", "--dry-run"],
         vec!["check", "--rule", "core.nothing-like-this", "--dry-run"],
         vec!["check", "--base-url", "127.0.0.1:8080"],
         vec!["check", "--mismatch-status", "418"],

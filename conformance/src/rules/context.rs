@@ -67,6 +67,7 @@ pub struct Cx {
     batch_url: String,
     transactions_url: String,
     transactions: Mutex<Vec<String>>,
+    versions: super::versions::Places,
 }
 
 /// A lock a check took and has not released yet: the runner releases it before
@@ -99,7 +100,19 @@ impl Cx {
             batch_url: String::new(),
             transactions_url: String::new(),
             transactions: Mutex::default(),
+            versions: super::versions::Places::default(),
         }
+    }
+
+    /// Finds history and API versions at `places` (the `versions` profile).
+    pub fn with_versions(mut self, places: super::versions::Places) -> Self {
+        self.versions = places;
+        self
+    }
+
+    /// Where history and API versions are.
+    pub fn versions(&self) -> &super::versions::Places {
+        &self.versions
     }
 
     /// Sends batches to `batch_url` and begins transactions at `transactions_url`

@@ -32,6 +32,7 @@ mod rate_limit;
 mod require;
 mod transactions;
 mod urls;
+mod versions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +43,10 @@ pub use catalogue::CATALOGUE;
 pub use context::{Abort, Cx, Fixture};
 pub use transactions::{DEFAULT_BATCH_PATH, DEFAULT_TRANSACTIONS_PATH, TRANSACTION_HEADER};
 pub use urls::{break_url, lock_url, resolve, DEFAULT_LOCK_PATH};
+pub(crate) use versions::placeholders as version_placeholders;
+pub use versions::{
+    ApiPrefixes, Places as VersionPlaces, API_VERSION_HEADER, DEFAULT_VERSIONS_PATH,
+};
 
 use crate::http::Exchange;
 
@@ -80,17 +85,20 @@ pub enum Profile {
     Locking,
     /// For servers that offer atomic batches and interactive transactions.
     Transactions,
+    /// For servers that keep resource history and serve API versions 1 and 2.
+    Versions,
     /// For servers that rate-limit with 429.
     RateLimit,
 }
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 5] = [
+    pub const ALL: [Profile; 6] = [
         Profile::Core,
         Profile::RequirePreconditions,
         Profile::Locking,
         Profile::Transactions,
+        Profile::Versions,
         Profile::RateLimit,
     ];
 
@@ -101,6 +109,7 @@ impl Profile {
             Profile::RequirePreconditions => "require-preconditions",
             Profile::Locking => "locking",
             Profile::Transactions => "transactions",
+            Profile::Versions => "versions",
             Profile::RateLimit => "rate-limit",
         }
     }

@@ -79,6 +79,22 @@ pub enum Fault {
     TxRecommitApplies,
     TxUnknownIdIgnored,
     TxRacyCommit,
+    HistoryMissesCreate,
+    PastVersionWrongBody,
+    RestoreRewindsHistory,
+    UnknownVersionAnyDoc,
+    TombstoneMissing,
+    V1PrefixMissing,
+    ApiHeaderIgnored,
+    NoVary,
+    UnknownApiVersionServedAsV1,
+    V2SharesV1Tag,
+    CrossTagStaleAccepted,
+    DeprecationAsDate,
+    VersionHeaderMissingOnWrites,
+    BodyVersionCurrentRefused,
+    BodyVersionStaleAccepted,
+    VersionZeroIgnored,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -90,7 +106,7 @@ const CAS: [&str; 2] = [
 
 impl Fault {
     /// Every fault, so that a test can prove each rule has one.
-    pub const ALL: [Fault; 73] = {
+    pub const ALL: [Fault; 89] = {
         use Fault::*;
         [
             CreateReturns200,
@@ -166,6 +182,22 @@ impl Fault {
             TxRecommitApplies,
             TxUnknownIdIgnored,
             TxRacyCommit,
+            HistoryMissesCreate,
+            PastVersionWrongBody,
+            RestoreRewindsHistory,
+            UnknownVersionAnyDoc,
+            TombstoneMissing,
+            V1PrefixMissing,
+            ApiHeaderIgnored,
+            NoVary,
+            UnknownApiVersionServedAsV1,
+            V2SharesV1Tag,
+            CrossTagStaleAccepted,
+            DeprecationAsDate,
+            VersionHeaderMissingOnWrites,
+            BodyVersionCurrentRefused,
+            BodyVersionStaleAccepted,
+            VersionZeroIgnored,
         ]
     };
 
@@ -251,6 +283,22 @@ impl Fault {
             TxRecommitApplies => one("transactions.tx-commit-idempotent"),
             TxUnknownIdIgnored => one("transactions.tx-unknown-404"),
             TxRacyCommit => one("transactions.concurrency.serializable"),
+            HistoryMissesCreate => one("versions.history-lists-writes"),
+            PastVersionWrongBody => one("versions.read-past-version"),
+            RestoreRewindsHistory => one("versions.restore"),
+            UnknownVersionAnyDoc => one("versions.unknown-version-404"),
+            TombstoneMissing => one("versions.tombstone"),
+            V1PrefixMissing => one("versions.api-prefix"),
+            ApiHeaderIgnored => one("versions.api-header"),
+            NoVary => one("versions.api-header"),
+            UnknownApiVersionServedAsV1 => one("versions.api-unknown"),
+            V2SharesV1Tag => one("versions.etag-per-representation"),
+            CrossTagStaleAccepted => one("versions.cross-etag-stale"),
+            DeprecationAsDate => one("versions.deprecation-headers"),
+            VersionHeaderMissingOnWrites => one("versions.version-visible"),
+            BodyVersionCurrentRefused => one("versions.body-version-current"),
+            BodyVersionStaleAccepted => one("versions.body-version-stale"),
+            VersionZeroIgnored => one("versions.body-version-create-only"),
         }
     }
 
@@ -273,6 +321,9 @@ impl Fault {
             }
             f if f.breaks().iter().any(|id| id.starts_with("transactions.")) => {
                 vec![Profile::Core, Profile::Transactions]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("versions.")) => {
+                vec![Profile::Core, Profile::Versions]
             }
             _ => vec![Profile::Core],
         }

@@ -31,6 +31,8 @@ pub fn fault_options(fault: Option<Fault>) -> Options {
         no_locks: false,
         no_batches: false,
         no_transactions: false,
+        history: profiles.contains(&Profile::Versions),
+        api_v2: profiles.contains(&Profile::Versions),
     }
 }
 

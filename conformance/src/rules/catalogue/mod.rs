@@ -2,8 +2,8 @@
 //! CI filters and docs/contract.md refer to them.
 //!
 //! Each profile's rules live in their own list; [`CATALOGUE`] joins them at compile
-//! time: core, require-preconditions, locking, transactions, and rate-limit last (its
-//! burst must not disturb the others).
+//! time: core, require-preconditions, locking, transactions, versions, and rate-limit
+//! last (its burst must not disturb the others).
 
 mod core_rules;
 mod optional;
@@ -13,6 +13,7 @@ use optional::{RATE_LIMIT, REQUIRE_PRECONDITIONS};
 
 use super::locking::RULES as LOCKING;
 use super::transactions::RULES as TRANSACTIONS;
+use super::versions::RULES as VERSIONS;
 use super::Rule;
 
 pub(super) const CREATE: &str = "POST {collection} (create a test resource)";
@@ -24,17 +25,19 @@ pub(super) const CURRENT_PATCH: &str = "core.if-match.current-patch";
 pub(super) const STRONG: &str = "core.etag.strong-on-get";
 pub(super) const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
 
-const PARTS: [&[Rule]; 5] = [
+const PARTS: [&[Rule]; 6] = [
     &CORE,
     &REQUIRE_PRECONDITIONS,
     &LOCKING,
     &TRANSACTIONS,
+    &VERSIONS,
     &RATE_LIMIT,
 ];
 const COUNT: usize = CORE.len()
     + REQUIRE_PRECONDITIONS.len()
     + LOCKING.len()
     + TRANSACTIONS.len()
+    + VERSIONS.len()
     + RATE_LIMIT.len();
 const ALL: [Rule; COUNT] = join(&PARTS);
 

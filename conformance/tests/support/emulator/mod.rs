@@ -16,7 +16,10 @@ use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::faults::Fault;
 
+mod api_versions;
 mod batch;
+mod envelope;
+mod history;
 mod lock_routes;
 mod locks;
 mod staging;
@@ -41,6 +44,10 @@ pub struct Options {
     pub no_batches: bool,
     /// No `/transactions`, and `Transaction-Id` is ignored (404).
     pub no_transactions: bool,
+    /// Keeps version history (`/items/{id}/versions`) and sends `Version`.
+    pub history: bool,
+    /// Serves API version 2 (`/v2/…`, `Api-Version: 2`) and retires v1.
+    pub api_v2: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +76,7 @@ struct State {
     limited_forever: bool,
     locks: locks::LockTable,
     txs: tx::TxTable,
+    history: history::History,
 }
 
 /// Preconditions as the emulator understands them.
@@ -370,6 +378,9 @@ impl Emulator {
 impl Respond for Emulator {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.state.lock().expect("emulator state poisoned");
+        if self.options.history || self.options.api_v2 {
+            return self.versioned(&mut state, request);
+        }
         self.handle(&mut state, request)
     }
 }

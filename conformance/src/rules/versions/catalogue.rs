@@ -1,0 +1,180 @@
+//! The `versions` profile's rules, in the order the runner checks them: history,
+//! then API versions, then the version number (which builds on both).
+
+use super::super::Level::{Info, Must, Should};
+use super::super::Profile::Versions;
+use super::super::Rule;
+use super::{api, body, cross, history, retirement};
+
+const HISTORY: &str = "versions.history-lists-writes";
+const PREFIX: &str = "versions.api-prefix";
+const CREATE: &str = "POST {collection} (create a test resource)";
+const WRITE: &str = "PUT {resource} with If-Match: <current>";
+const WRITTEN: &str = "POST {collection}, 2 × PUT {resource} with If-Match: <current>";
+const LIST: &str = "GET {history} (the versions, newest first)";
+const REREAD: &str = "GET {resource} (re-read: judge by state)";
+const V2_READ: &str = "GET {v2-resource} (the envelope)";
+
+/// Every rule of the `versions` profile.
+pub(in crate::rules) const RULES: [Rule; 16] = [
+    Rule {
+        id: HISTORY,
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §8.8.3; Kubernetes resourceVersion",
+        summary: "After a create and two writes, the history lists three versions newest first, with the ETags the writes answered and decreasing version numbers.",
+        requires: &[],
+        plan: &[WRITTEN, LIST],
+        check: history::history_lists_writes,
+    },
+    Rule {
+        id: "versions.read-past-version",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §8.8.3",
+        summary: "A past version reads back exactly the body and ETag it had, and reading it changes nothing.",
+        requires: &[HISTORY],
+        plan: &[WRITTEN, LIST, "GET {history}/<n of the first PUT>", REREAD],
+        check: history::read_past_version,
+    },
+    Rule {
+        id: "versions.restore",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.1",
+        summary: "A PUT of an old version's content with the current If-Match makes a new version with that content and a new ETag; the history keeps every version.",
+        requires: &[HISTORY],
+        plan: &[WRITTEN, "PUT {resource} <the first PUT's body> with If-Match: <current>", REREAD, LIST],
+        check: history::restore,
+    },
+    Rule {
+        id: "versions.unknown-version-404",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §15.5.5",
+        summary: "A version the document never had (another document's, or one never reached) answers 404 and changes nothing.",
+        requires: &[HISTORY],
+        plan: &["2 × (POST {collection}, PUT with If-Match: <current>)", LIST, "GET {history}/<the other document's version>", "GET {history}/999999999999", LIST],
+        check: history::unknown_version_404,
+    },
+    Rule {
+        id: "versions.tombstone",
+        level: Should,
+        profile: Versions,
+        rfc: "RFC 9110 §9.3.5",
+        summary: "After a DELETE the history lists a deletion entry first, then the versions before it.",
+        requires: &[HISTORY],
+        plan: &[CREATE, WRITE, "DELETE {resource} with If-Match: <current>", REREAD, LIST],
+        check: history::tombstone,
+    },
+    Rule {
+        id: PREFIX,
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §3.2 (representations)",
+        summary: "The same document is served under the v2 prefix as an envelope {id, version, modified_at_ms, data} and under the v1 prefix as the stored document with its ETag.",
+        requires: &[],
+        plan: &[CREATE, V2_READ, "GET {v1-resource}"],
+        check: api::api_prefix,
+    },
+    Rule {
+        id: "versions.api-header",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §12.5.5 (Vary)",
+        summary: "On an unprefixed URL, Api-Version: 2 selects the envelope (with the v2 ETag) and Api-Version: 1 the document; those answers carry Vary: Api-Version (a warning without).",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, "GET {resource} with Api-Version: 2", "GET {resource} with Api-Version: 1", "GET {resource}"],
+        check: api::api_header,
+    },
+    Rule {
+        id: "versions.api-unknown",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9457",
+        summary: "An unknown Api-Version is refused with a 4xx problem+json whose supported member lists \"1\" and \"2\", and a write with it changes nothing.",
+        requires: &[PREFIX],
+        plan: &[CREATE, "GET {resource} with Api-Version: 3", "PUT {resource} with Api-Version: 3 and If-Match: <current>", REREAD],
+        check: api::api_unknown,
+    },
+    Rule {
+        id: "versions.etag-per-representation",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §8.8.3",
+        summary: "The v1 and v2 representations have different strong ETags, and a write gives both new ones.",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, WRITE, V2_READ],
+        check: api::etag_per_representation,
+    },
+    Rule {
+        id: "versions.cross-etag-stale",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.1",
+        summary: "A stale ETag of the other representation (v1's sent to the v2 URL, v2's to the v1 URL) is refused with 412 and changes nothing.",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, WRITE, "PUT {v2-resource} with If-Match: <the stale v1 ETag>", REREAD, "PUT {resource} with If-Match: <the stale v2 ETag>", REREAD],
+        check: cross::cross_etag_stale,
+    },
+    Rule {
+        id: "versions.cross-etag",
+        level: Info,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.1",
+        summary: "Reports whether the current ETag of one representation works in If-Match on the other's URL (accepting and refusing are both allowed).",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, "PUT {v2-resource} with If-Match: <the current v1 ETag>", REREAD, V2_READ, "PUT {resource} with If-Match: <the current v2 ETag>", REREAD],
+        check: cross::cross_etag,
+    },
+    Rule {
+        id: "versions.deprecation-headers",
+        level: Should,
+        profile: Versions,
+        rfc: "RFC 9745 §2; RFC 8594 §3",
+        summary: "v1 answers carry Deprecation: @<unix seconds> and a Sunset HTTP-date after it; v2 answers neither (skipped when v1 is not deprecated).",
+        requires: &[PREFIX],
+        plan: &[CREATE, "GET {resource}", "GET {v1-resource}", WRITE, V2_READ],
+        check: retirement::deprecation_headers,
+    },
+    Rule {
+        id: "versions.version-visible",
+        level: Must,
+        profile: Versions,
+        rfc: "Kubernetes resourceVersion",
+        summary: "A write's and a read's Version header, and the v2 envelope's version, name the version number the history gives the document's ETag.",
+        requires: &[HISTORY, PREFIX],
+        plan: &[CREATE, WRITE, LIST, "GET {resource}", V2_READ],
+        check: body::version_visible,
+    },
+    Rule {
+        id: "versions.body-version-current",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.1 (as If-Match)",
+        summary: "A v2 PUT whose body version is the current one (no If-Match) succeeds with the new envelope, and the document shows the write.",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, "PUT {v2-resource} {\"data\", \"version\": <current>}", REREAD],
+        check: body::body_version_current,
+    },
+    Rule {
+        id: "versions.body-version-stale",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.1 (as If-Match)",
+        summary: "A v2 PUT whose body version is stale is refused with 412, like a stale If-Match, and changes nothing.",
+        requires: &[PREFIX],
+        plan: &[CREATE, V2_READ, WRITE, "PUT {v2-resource} {\"data\", \"version\": <stale>}", REREAD],
+        check: body::body_version_stale,
+    },
+    Rule {
+        id: "versions.body-version-create-only",
+        level: Must,
+        profile: Versions,
+        rfc: "RFC 9110 §13.1.2 (as If-None-Match: *)",
+        summary: "A v2 PUT with body version 0 creates a missing document, and is refused with 412 for an existing one, which stays as it was.",
+        requires: &[PREFIX],
+        plan: &[CREATE, "PUT {v2-fresh} {\"data\", \"version\": 0}", "GET {fresh}", "PUT {v2-resource} {\"data\", \"version\": 0}", REREAD],
+        check: body::body_version_create_only,
+    },
+];
