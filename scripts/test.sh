@@ -22,7 +22,7 @@ step "cargo clippy (wasm32: the SDK's optional transports build there too)"
 cargo clippy -p ifmatch --target wasm32-unknown-unknown --features wasm-reqwest,reqwest-middleware,tower -- -D warnings
 
 step "cargo doc (SDK, every feature; broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p ifmatch --no-deps --features test-util,tower,reqwest-middleware
+RUSTDOCFLAGS="-D warnings" cargo doc -p ifmatch --no-deps --features test-util,tower,reqwest-middleware,prometheus
 
 step "cargo deny check licenses bans sources"
 cargo deny --log-level error check licenses bans sources

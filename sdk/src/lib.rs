@@ -50,16 +50,20 @@ mod cache;
 mod cancel;
 mod client;
 mod conflict;
+pub mod conflicts;
 mod error;
 mod etag;
 mod event;
 mod lock;
 pub mod merge;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod outcome;
 mod precondition;
 mod problem;
 mod retry;
 pub mod rt;
+mod sse;
 mod stats;
 mod strategy;
 #[cfg(feature = "test-util")]
@@ -68,6 +72,7 @@ mod timeout;
 mod transaction;
 pub mod transport;
 mod versioned;
+mod versions;
 
 pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
@@ -76,6 +81,14 @@ pub use client::{
     Batch, Begin, Client, ClientBuilder, Commit, Get, LockGuard, LockRequest, Raw, Rollback,
     RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
     DEFAULT_TRANSACTIONS_PATH,
+};
+pub use client::{Diff, GetVersion, ListVersions, Restore, DEFAULT_VERSIONS_PATH};
+pub use client::{
+    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_STALL_TIMEOUT,
+};
+pub use conflicts::{
+    ConflictEvent, ConflictFilter, ConflictPage, ConflictRecord, ConflictState,
+    DEFAULT_CONFLICTS_PATH,
 };
 pub use error::{ChangeError, Error, TimeoutScope};
 pub use etag::EntityTag;
@@ -89,6 +102,7 @@ pub use strategy::{
 };
 pub use transaction::{CommitResult, StaleRead};
 pub use versioned::Versioned;
+pub use versions::{DeprecationNotice, History, RetentionPolicy, Version, VersionEntry, VersionField};
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.
 pub use http;
