@@ -69,6 +69,23 @@ pub enum Event {
         /// Runs so far, this one included.
         attempt: u32,
     },
+    /// An answer said its API is deprecated (`Deprecation`) or will be withdrawn (`Sunset`).
+    /// Fired once per client for each distinct notice (origin and header values); every such
+    /// answer is counted in `Stats::deprecated_responses`.
+    Deprecated {
+        /// What the answer said: the dates, the successor and policy links, malformed values.
+        notice: crate::DeprecationNotice,
+    },
+    /// A conflict subscription ([`crate::Subscription`]) lost its connection (an error, the
+    /// server closing the stream, a stall) or could not connect, and reconnects after `delay`.
+    ConflictStreamReconnect {
+        /// The stream's absolute URL.
+        url: String,
+        /// Failed or ended connections in a row, this one included.
+        attempt: u32,
+        /// The wait before connecting again.
+        delay: Duration,
+    },
     /// The per-host retry budget refused a retry.
     BudgetExhausted {
         /// The request method.

@@ -40,6 +40,17 @@ pub struct Stats {
     /// Transaction commits refused because a document read had changed (409
     /// `transaction-conflict`); `client.transaction(...)` runs the closure again after one.
     pub transaction_conflicts: u64,
+    /// Conflict subscriptions' connections answered with a stream (the first and every
+    /// reconnection).
+    pub conflict_stream_connects: u64,
+    /// Of those, the reconnections (after an error, the server closing, or a stall).
+    pub conflict_stream_reconnects: u64,
+    /// Answers that carried `Deprecation` (RFC 9745) or `Sunset` (RFC 8594); each distinct
+    /// notice is in `Client::deprecations` and was reported once as `Event::Deprecated`.
+    pub deprecated_responses: u64,
+    /// The earliest `Sunset` any answer announced: when something this client uses stops
+    /// working. (The notices themselves are in `Client::deprecations`, since `Stats` is `Copy`.)
+    pub earliest_sunset: Option<std::time::SystemTime>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +67,8 @@ pub(crate) struct Counters {
     pub malformed_headers: AtomicU64,
     pub transactions_committed: AtomicU64,
     pub transaction_conflicts: AtomicU64,
+    pub conflict_stream_connects: AtomicU64,
+    pub conflict_stream_reconnects: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +96,11 @@ impl Counters {
             malformed_headers: self.malformed_headers.load(Relaxed),
             transactions_committed: self.transactions_committed.load(Relaxed),
             transaction_conflicts: self.transaction_conflicts.load(Relaxed),
+            conflict_stream_connects: self.conflict_stream_connects.load(Relaxed),
+            conflict_stream_reconnects: self.conflict_stream_reconnects.load(Relaxed),
+            // Filled in by the client, which keeps the notices.
+            deprecated_responses: 0,
+            earliest_sunset: None,
         }
     }
 }

@@ -40,6 +40,11 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `partition` | none | single-identity clients need none |
 /// | `batch_path` | `/batch` ([`crate::DEFAULT_BATCH_PATH`]) | the reference server's atomic-batch endpoint |
 /// | `transactions_path` | `/transactions` ([`crate::DEFAULT_TRANSACTIONS_PATH`]) | the reference server's transactions endpoint |
+/// | `conflicts_path` | `/conflicts` ([`crate::DEFAULT_CONFLICTS_PATH`]) | the reference server's conflict log |
+/// | `bearer_token` | none | anonymous unless given |
+/// | `versions_path` | `{item}/versions` ([`crate::DEFAULT_VERSIONS_PATH`]) | the reference server's history sub-resource |
+/// | `api_version` | none (no `Api-Version` header) | the server's default version |
+/// | `version_field` | none (versions travel in `ETag`/`If-Match` only) | standard HTTP |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |
@@ -73,6 +78,10 @@ pub struct ClientBuilder {
     trust_write_bodies: bool,
     batch_path: String,
     transactions_path: String,
+    conflicts_path: String,
+    versions_path: String,
+    version_field: Option<crate::VersionField>,
+    api_version: Option<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -92,6 +101,10 @@ impl std::fmt::Debug for ClientBuilder {
             .field("trust_write_bodies", &self.trust_write_bodies)
             .field("batch_path", &self.batch_path)
             .field("transactions_path", &self.transactions_path)
+            .field("conflicts_path", &self.conflicts_path)
+            .field("versions_path", &self.versions_path)
+            .field("version_field", &self.version_field)
+            .field("api_version", &self.api_version)
             .finish()
     }
 }
@@ -120,6 +133,10 @@ impl ClientBuilder {
             trust_write_bodies: false,
             batch_path: super::DEFAULT_BATCH_PATH.to_owned(),
             transactions_path: super::DEFAULT_TRANSACTIONS_PATH.to_owned(),
+            conflicts_path: crate::DEFAULT_CONFLICTS_PATH.to_owned(),
+            versions_path: super::DEFAULT_VERSIONS_PATH.to_owned(),
+            version_field: None,
+            api_version: None,
         }
     }
 
@@ -199,6 +216,43 @@ impl ClientBuilder {
         self
     }
 
+    /// Where a document's history is ([`Client::versions`], [`Client::version`]), with
+    /// `{item}` standing for the document's absolute URL (default `{item}/versions`,
+    /// [`crate::DEFAULT_VERSIONS_PATH`]); version `n` is at `<that>/n`. A query of the document's
+    /// URL goes after it. Checked when the client is built: it must contain `{item}`.
+    pub fn versions_path(mut self, template: &str) -> Self {
+        self.versions_path = template.to_owned();
+        self
+    }
+
+    /// Sends `Api-Version: <version>` with every request (as Azure's `api-version`, GitHub's
+    /// `X-GitHub-Api-Version` and Stripe's `Stripe-Version` select an API version); a request
+    /// can send another with its own `.api_version(..)`. Versions selected by a URL prefix
+    /// (`/v2/items/…`) need nothing here: a prefix is just part of the path. Checked when the
+    /// client is built.
+    pub fn api_version(mut self, version: &str) -> Self {
+        self.api_version = Some(version.to_owned());
+        self
+    }
+
+    /// For servers that keep the version in the JSON body (our v2's `/version`, Kubernetes'
+    /// `/metadata/resourceVersion`, CouchDB's `/_rev`, GitHub contents' `/sha`): reads take it
+    /// from there, and `put`, `patch` and `update()` put the version their document was based
+    /// on there; see [`crate::VersionField`]. Its pointers are checked when the client is built.
+    pub fn version_field(mut self, field: crate::VersionField) -> Self {
+        self.version_field = Some(field);
+        self
+    }
+
+    /// Where the server's conflict log is ([`Client::conflicts`]): a path resolved against the
+    /// base URL (default `/conflicts`, [`crate::DEFAULT_CONFLICTS_PATH`]), or an absolute URL;
+    /// records, resolutions and the stream are under it (`{path}/{id}`, `{path}/{id}/resolve`,
+    /// `{path}/stream`).
+    pub fn conflicts_path(mut self, path: &str) -> Self {
+        self.conflicts_path = path.to_owned();
+        self
+    }
+
     /// What `update()` does when the server gives no strong ETag or the resource is missing.
     pub fn missing_etag(mut self, policy: MissingEtagPolicy) -> Self {
         self.missing_etag = policy;
@@ -225,6 +279,23 @@ impl ClientBuilder {
             reason: format!("invalid value for {name}: {e}"),
         })?;
         self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every request (the reference server's
+    /// authentication, see `docs/server.md`). The token is marked sensitive: it never appears in
+    /// `Debug` output, errors or logs. One request can send another with its own
+    /// `.bearer_token(..)` (or `.header("authorization", ..)`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the token cannot be sent in a header (not visible ASCII); the error
+    /// does not repeat the token.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, Error> {
+        let value = super::auth::bearer(token).map_err(|reason| Error::Config {
+            field: "bearer_token",
+            reason,
+        })?;
+        self.headers.insert(http::header::AUTHORIZATION, value);
         Ok(self)
     }
 
@@ -268,6 +339,13 @@ impl ClientBuilder {
                 reason: "a zero timeout would fail every request; give a positive duration, or None for no limit".into(),
             });
         }
+        let mut headers = self.headers;
+        super::versions::check_settings(
+            &self.versions_path,
+            self.version_field.as_ref(),
+            self.api_version.as_deref(),
+            &mut headers,
+        )?;
         let retry = self.retry;
         let inner = Inner {
             base_url: self.base_url,
@@ -283,13 +361,17 @@ impl ClientBuilder {
             transport: self.transport.unwrap_or_else(default_transport),
             counters: Counters::default(),
             keys: KeySource::new(),
-            default_headers: self.headers,
+            default_headers: headers,
             attempt_timeout: self.attempt_timeout,
             keys_honoured: self.keys_honoured,
             trust_write_bodies: self.trust_write_bodies,
             locks: crate::lock::LockRegistry::default(),
             batch_path: self.batch_path,
             transactions_path: self.transactions_path,
+            conflicts_path: self.conflicts_path,
+            versions_path: self.versions_path,
+            version_field: self.version_field,
+            notices: crate::versions::Notices::new(),
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.
@@ -320,6 +402,9 @@ mod tests {
         assert!(!b.keys_honoured && !b.trust_write_bodies);
         assert_eq!(b.batch_path, "/batch");
         assert_eq!(b.transactions_path, "/transactions");
+        assert_eq!(b.conflicts_path, "/conflicts");
+        assert_eq!(b.versions_path, "{item}/versions");
+        assert!(b.version_field.is_none() && b.api_version.is_none());
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Every operation is a builder that owns a clone of the client (cheap: one `Arc`), so it can be
 //! moved into a spawned task; await it directly, or set per-request options first.
 
+mod auth;
 mod batch;
 pub(crate) mod builder;
+mod conflicts;
 mod exchange;
 mod keys;
 mod lock;
@@ -15,6 +17,7 @@ mod response;
 mod send_write;
 mod transaction;
 mod update;
+mod versions;
 mod write;
 
 use std::{future::Future, sync::Arc};
@@ -37,6 +40,9 @@ use crate::{
 
 pub use batch::{Batch, DEFAULT_BATCH_PATH};
 pub use builder::ClientBuilder;
+pub use conflicts::{
+    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_STALL_TIMEOUT,
+};
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
 pub use read::Get;
@@ -44,6 +50,7 @@ pub use transaction::{
     Begin, Commit, Rollback, RunTransaction, Transaction, DEFAULT_TRANSACTIONS_PATH,
 };
 pub use update::Update;
+pub use versions::{Diff, GetVersion, ListVersions, Restore, DEFAULT_VERSIONS_PATH};
 pub use write::Write;
 
 use exchange::OpState;
@@ -89,6 +96,14 @@ pub(crate) struct Inner {
     locks: crate::lock::LockRegistry,
     batch_path: String,
     transactions_path: String,
+    /// Where the server's conflict log is (`client.conflicts()`).
+    conflicts_path: String,
+    /// Where a document's history is, `{item}` standing for the document's URL.
+    versions_path: String,
+    /// Where the version is in the body, for servers that keep it there.
+    version_field: Option<crate::VersionField>,
+    /// The deprecation notices seen, and the count of deprecated answers.
+    notices: crate::versions::Notices,
 }
 
 impl std::fmt::Debug for Client {
@@ -128,7 +143,7 @@ impl Client {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.snapshot()
+        self.with_deprecations(self.inner.counters.snapshot())
     }
 
     /// The retry settings in force.

@@ -43,6 +43,16 @@ impl Options {
         }
     }
 
+    /// `Authorization: Bearer <token>` for this request only.
+    pub(crate) fn bearer_token(&mut self, token: &str) {
+        match super::auth::bearer(token) {
+            Ok(value) => {
+                self.headers.insert(http::header::AUTHORIZATION, value);
+            }
+            Err(reason) => self.reject(reason),
+        }
+    }
+
     fn reject(&mut self, reason: String) {
         self.invalid.get_or_insert(reason);
     }
@@ -74,6 +84,15 @@ macro_rules! request_options {
                 self
             }
 
+            /// Sends `Authorization: Bearer <token>` with this request instead of the client's
+            /// [`crate::ClientBuilder::bearer_token`]. The value is marked sensitive (never in
+            /// `Debug` output or logs); a token that cannot be sent in a header fails the
+            /// request with [`crate::Error::Config`] when it is sent.
+            pub fn bearer_token(mut self, token: &str) -> Self {
+                self.options.bearer_token(token);
+                self
+            }
+
             /// Appends query parameters (percent-encoded) to this request's URL. The ETag cache
             /// keys on the whole URL, so each query has its own entry.
             pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
@@ -89,6 +108,14 @@ macro_rules! request_options {
             /// the client's `attempt_timeout`; `None` for no limit.
             pub fn timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
                 self.options.attempt_timeout = Some(timeout);
+                self
+            }
+
+            /// Sends `Api-Version: <version>` with this request instead of the client's
+            /// [`crate::ClientBuilder::api_version`] (an invalid value fails the request with
+            /// [`crate::Error::Config`] when it is sent).
+            pub fn api_version(mut self, version: &str) -> Self {
+                self.options.header("api-version", version);
                 self
             }
         }

@@ -54,6 +54,14 @@ impl Client {
     ) -> Error {
         let status = response.status;
         let problem = Problem::from_json(&response.body);
+        if status == 401 || status == 403 {
+            return Error::Auth {
+                method: method.clone(),
+                url: url.to_owned(),
+                status,
+                problem: problem.map(Box::new),
+            };
+        }
         if let Some(p) = problem.as_ref() {
             if status == 404 && transaction::is_not_found(p) {
                 return Error::TransactionLost {

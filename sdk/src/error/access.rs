@@ -23,6 +23,9 @@ impl Error {
             Self::Locked { .. } => Some(StatusCode::LOCKED),
             Self::TransactionConflict { .. } => Some(StatusCode::CONFLICT),
             Self::TransactionLost { .. } => Some(StatusCode::NOT_FOUND),
+            Self::Auth { status, .. } => Some(*status),
+            Self::ConflictResolved { .. } => Some(StatusCode::CONFLICT),
+            Self::VersionNotFound { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }
@@ -49,6 +52,8 @@ impl Error {
             | Self::Change { url, .. }
             | Self::TransactionConflict { url, .. }
             | Self::TransactionLost { url, .. } => url,
+            Self::Auth { url, .. } | Self::ConflictResolved { url, .. } => url,
+            Self::VersionNotFound { url, .. } | Self::MissingVersion { url, .. } => url,
             Self::InvalidUrl { input, .. } => input,
             _ => return None,
         };
@@ -76,6 +81,8 @@ impl Error {
             | Self::Decode { url, .. }
             | Self::Change { url, .. }
             | Self::TransactionLost { url, .. } => redact(url),
+            Self::Auth { url, .. } | Self::ConflictResolved { url, .. } => redact(url),
+            Self::VersionNotFound { url, .. } | Self::MissingVersion { url, .. } => redact(url),
             Self::Locked { url, commit, .. } => {
                 redact(url);
                 if let Some(commit) = commit {
@@ -123,6 +130,10 @@ impl Error {
             | Self::Locked { problem, .. }
             | Self::TransactionConflict { problem, .. }
             | Self::TransactionLost { problem, .. } => problem.as_deref(),
+            Self::Auth { problem, .. } | Self::ConflictResolved { problem, .. } => {
+                problem.as_deref()
+            }
+            Self::VersionNotFound { problem, .. } => problem.as_deref(),
             _ => None,
         }
     }
@@ -177,6 +188,15 @@ impl Error {
     pub fn location(&self) -> Option<&str> {
         match self.leaf() {
             Self::Redirected { location, .. } => location.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The oldest version the server still keeps, carried by [`Error::VersionNotFound`] when
+    /// the server said.
+    pub fn oldest_version(&self) -> Option<u64> {
+        match self.leaf() {
+            Self::VersionNotFound { oldest, .. } => *oldest,
             _ => None,
         }
     }

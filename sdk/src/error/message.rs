@@ -193,6 +193,40 @@ impl Error {
                 "{method} {url} was refused with 404 Not Found: the server no longer knows the transaction{}",
                 reason.as_ref().map_or_else(String::new, |r| format!(" ({r})"))
             ),
+            Self::VersionNotFound {
+                url,
+                version,
+                oldest,
+                ..
+            } => format!(
+                "GET {url} found no version {version}: the server does not keep it (it was never this document's version, retention dropped it, or it is the deletion){}",
+                oldest.map_or_else(String::new, |o| format!(", and the oldest version it keeps is {o}"))
+            ),
+            Self::MissingVersion {
+                method,
+                url,
+                pointer,
+            } => format!(
+                "{method} {url} needs the version it is based on in its body at {pointer:?}, but none is known, so nothing was sent"
+            ),
+            Self::Auth {
+                method,
+                url,
+                status,
+                problem,
+            } => format!(
+                "{method} {url} was refused with {status}: {}{}",
+                if *status == StatusCode::FORBIDDEN {
+                    "the credentials are valid but not allowed to do this"
+                } else {
+                    "the request carried no valid credentials"
+                },
+                problem_suffix(problem.as_deref(), *status)
+            ),
+            Self::ConflictResolved { url, problem } => format!(
+                "POST {url} was refused with 409 Conflict: the conflict is resolved already, so nothing was written{}",
+                problem_suffix(problem.as_deref(), StatusCode::CONFLICT)
+            ),
             Self::Batch {
                 url,
                 operation,
@@ -310,6 +344,21 @@ impl Error {
             }
             Self::TransactionLost { .. } => {
                 "nothing it staged will be applied: begin a new transaction (client.begin()) and run it again"
+            }
+            Self::Auth { status, .. } if *status == StatusCode::FORBIDDEN => {
+                "use a token allowed to do this (a conflict may be resolved only by the client that caused it, or an admin)"
+            }
+            Self::Auth { .. } => {
+                "send a valid token: ClientBuilder::bearer_token(...), or .bearer_token(...) on the request"
+            }
+            Self::ConflictResolved { .. } => {
+                "read it with client.conflicts().get(id) to see how it was resolved"
+            }
+            Self::VersionNotFound { .. } => {
+                "list the versions it keeps with client.versions(path) and ask for one of those"
+            }
+            Self::MissingVersion { .. } => {
+                "pass what you read (client.put(path, &doc, &read)) so its version goes along, or a version you kept (Precondition::at_version(..)); client.update() does this for you"
             }
             Self::Batch { error, .. } if error.is_conflict() => {
                 "re-read the documents it depends on and send the batch again with their new versions"

@@ -8,6 +8,7 @@
 //! error's [`source`](std::error::Error::source), as the standard library convention asks.
 
 mod access;
+mod auth;
 mod change;
 mod message;
 #[cfg(test)]
@@ -356,6 +357,60 @@ pub enum Error {
         /// The operation's error.
         error: Box<Error>,
     },
+
+    /// A past version of a document was asked for that the server does not keep (404
+    /// `version-not-found`): it was never this document's version, or retention dropped it,
+    /// or it is the deletion (which has no content).
+    #[non_exhaustive]
+    VersionNotFound {
+        /// The absolute URL of the version that was asked for.
+        url: String,
+        /// The version asked for.
+        version: u64,
+        /// The oldest version the server still keeps, when it said (its `oldest` member).
+        oldest: Option<u64>,
+        /// The parsed problem+json body.
+        problem: Option<Box<Problem>>,
+    },
+
+    /// A write to a server that keeps the version in the body
+    /// ([`crate::ClientBuilder::version_field`]) had no version to put there: the document it
+    /// was based on carried none at the pointer, or the precondition was only an ETag. Nothing
+    /// was sent.
+    #[non_exhaustive]
+    MissingVersion {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// The version field's JSON Pointer.
+        pointer: String,
+    },
+
+    /// The server refused the request's credentials: 401 Unauthorized (no valid token: code
+    /// `unauthorized`) or 403 Forbidden (a valid token that may not do this: code
+    /// `forbidden`, e.g. resolving another client's conflict). Nothing was changed.
+    #[non_exhaustive]
+    Auth {
+        /// The request method.
+        method: Method,
+        /// The absolute URL.
+        url: String,
+        /// 401 or 403.
+        status: StatusCode,
+        /// The parsed problem+json body, if the server sent one.
+        problem: Option<Box<Problem>>,
+    },
+
+    /// A conflict resolution was refused because the conflict is resolved already (409
+    /// `conflict-resolved`); nothing was written.
+    #[non_exhaustive]
+    ConflictResolved {
+        /// The resolution's absolute URL.
+        url: String,
+        /// The parsed problem+json body.
+        problem: Option<Box<Problem>>,
+    },
 }
 
 /// Which timeout ended a call; see [`Error::Timeout`].
@@ -397,7 +452,8 @@ impl Error {
     /// `aborted`, `rate_limited`, `unavailable`, `retry_after_too_long`, `retry_budget_exhausted`,
     /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `locked`, `lock_lost`,
     /// `decode`, `encode`, `change_failed`, `cancelled`, `transaction_conflict`,
-    /// `transaction_lost`. A failed batch operation
+    /// `transaction_lost`, `version_not_found`, `missing_version`, `unauthorized`, `forbidden`,
+    /// `conflict_resolved`. A failed batch operation
     /// ([`Error::Batch`]) has the code of its own error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -428,7 +484,12 @@ impl Error {
             Self::Cancelled { .. } => "cancelled",
             Self::TransactionConflict { .. } => "transaction_conflict",
             Self::TransactionLost { .. } => "transaction_lost",
+            Self::Auth { status, .. } if *status == StatusCode::FORBIDDEN => "forbidden",
+            Self::Auth { .. } => "unauthorized",
+            Self::ConflictResolved { .. } => "conflict_resolved",
             Self::Batch { error, .. } => error.code(),
+            Self::VersionNotFound { .. } => "version_not_found",
+            Self::MissingVersion { .. } => "missing_version",
         }
     }
 

@@ -10,6 +10,7 @@ use super::*;
 const URL: &str = "http://127.0.0.1:8080/items/1";
 const BATCH_URL: &str = "http://127.0.0.1:8080/batch";
 const TX_URL: &str = "http://127.0.0.1:8080/transactions/tx-9";
+const CONFLICT_URL: &str = "http://127.0.0.1:8080/conflicts/c-12";
 
 fn problem(body: serde_json::Value) -> Option<Box<Problem>> {
     Problem::from_json(body.to_string().as_bytes()).map(Box::new)
@@ -236,6 +237,28 @@ fn all_errors() -> Vec<Error> {
             reason: Some("transaction tx-9 expired at 2026-01-01T00:00:10Z".into()),
             problem: problem(json!({"type": "urn:ifmatch:problem:transaction-not-found"})),
         },
+        Error::Auth {
+            method: Method::GET,
+            url: url(),
+            status: status(401),
+            problem: problem(
+                json!({"type": "urn:ifmatch:problem:unauthorized", "detail": "the bearer token is not one this server knows"}),
+            ),
+        },
+        Error::Auth {
+            method: Method::POST,
+            url: format!("{CONFLICT_URL}/resolve"),
+            status: status(403),
+            problem: problem(
+                json!({"type": "urn:ifmatch:problem:forbidden", "detail": "conflict c-12 was caused by alice; only alice or an admin may resolve it"}),
+            ),
+        },
+        Error::ConflictResolved {
+            url: format!("{CONFLICT_URL}/resolve"),
+            problem: problem(
+                json!({"type": "urn:ifmatch:problem:conflict-resolved", "detail": "c-12 was resolved by bob (theirs)"}),
+            ),
+        },
         Error::Batch {
             url: BATCH_URL.into(),
             operation: 1,
@@ -277,6 +300,25 @@ fn all_errors() -> Vec<Error> {
             error: Box::new(Error::Encode {
                 source: serde_json::from_str::<u8>("-1").unwrap_err(),
             }),
+        },
+        Error::VersionNotFound {
+            url: format!("{URL}/versions/3"),
+            version: 3,
+            oldest: Some(41),
+            problem: problem(
+                json!({"type": "urn:ifmatch:problem:version-not-found", "oldest": 41}),
+            ),
+        },
+        Error::VersionNotFound {
+            url: format!("{URL}/versions/3"),
+            version: 3,
+            oldest: None,
+            problem: None,
+        },
+        Error::MissingVersion {
+            method: Method::PUT,
+            url: url(),
+            pointer: "/metadata/resourceVersion".into(),
         },
     ]
 }
@@ -329,7 +371,7 @@ fn without_url_removes_the_url_everywhere() {
         let redacted = e.without_url();
         assert!(!redacted.to_string().contains(URL), "{code}: {redacted}");
         assert!(
-            ![BATCH_URL, TX_URL]
+            ![BATCH_URL, TX_URL, CONFLICT_URL]
                 .iter()
                 .any(|url| redacted.to_string().contains(url)),
             "{code}: {redacted}"
@@ -442,4 +484,66 @@ fn a_lost_transaction_is_not_a_missing_resource() {
     assert_eq!(conflict.status(), Some(StatusCode::CONFLICT));
     let paths: Vec<_> = conflict.stale_reads().iter().map(StaleRead::path).collect();
     assert_eq!(paths, ["/items/1", "/items/2"]);
+}
+
+#[test]
+fn a_version_not_kept_is_a_404_naming_the_oldest_kept() {
+    let errors = all_errors();
+    let gone = errors
+        .iter()
+        .find(|e| e.code() == "version_not_found")
+        .unwrap();
+    assert!(gone.is_not_found());
+    assert_eq!(gone.status(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(gone.oldest_version(), Some(41));
+    assert_eq!(gone.problem().unwrap().extensions["oldest"], 41);
+    assert!(errors
+        .iter()
+        .filter(|e| e.code() != "version_not_found")
+        .all(|e| e.oldest_version().is_none()));
+    let missing = errors
+        .iter()
+        .find(|e| e.code() == "missing_version")
+        .unwrap();
+    assert!(!missing.is_conflict() && missing.status().is_none());
+}
+
+#[test]
+fn credentials_refused_have_their_own_codes_and_predicates() {
+    let errors = all_errors();
+    let by_code = |code| errors.iter().find(|e| e.code() == code).unwrap();
+    let unauthorized = by_code("unauthorized");
+    assert!(unauthorized.is_unauthorized() && !unauthorized.is_forbidden());
+    assert_eq!(unauthorized.status(), Some(StatusCode::UNAUTHORIZED));
+    let forbidden = by_code("forbidden");
+    assert!(forbidden.is_forbidden() && !forbidden.is_conflict());
+    let resolved = by_code("conflict_resolved");
+    assert_eq!(resolved.status(), Some(StatusCode::CONFLICT));
+    assert!(!resolved.is_conflict(), "not a version race of the caller's write");
+}
+
+#[test]
+fn a_recorded_refusal_names_its_conflict() {
+    let refused = Error::Conflict {
+        method: Method::PUT,
+        url: URL.into(),
+        status: StatusCode::PRECONDITION_FAILED,
+        attempts: 5,
+        create_only: false,
+        current_etag: None,
+        problem: problem(json!({"type": "urn:ifmatch:problem:precondition-failed",
+            "conflict_id": "c-12", "conflict_url": "/conflicts/c-12"})),
+    };
+    assert_eq!(refused.conflict_id(), Some("c-12"));
+    assert_eq!(refused.conflict_url(), Some("/conflicts/c-12"));
+    let in_batch = Error::Batch {
+        url: BATCH_URL.into(),
+        operation: 0,
+        op: BatchOp::Put,
+        target: "/items/1".into(),
+        sent: true,
+        error: Box::new(refused),
+    };
+    assert_eq!(in_batch.conflict_id(), Some("c-12"));
+    assert!(all_errors().iter().all(|e| e.conflict_id().is_none()));
 }

@@ -15,9 +15,11 @@ use web_time::Instant;
 #[cfg_attr(not(target_arch = "wasm32"), path = "native.rs")]
 #[cfg_attr(target_arch = "wasm32", path = "wasm.rs")]
 mod imp;
+mod unfold;
 
 pub(crate) use imp::{default_sleeper, real_timer, spawn, traced};
-pub use imp::{BoxFuture, MaybeSend, MaybeSync};
+pub use imp::{BoxFuture, BoxStream, MaybeSend, MaybeSync};
+pub(crate) use unfold::unfold;
 
 /// A boxed error from a transport or a user closure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

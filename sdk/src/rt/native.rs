@@ -7,6 +7,10 @@ use super::Sleeper;
 /// A boxed future; `Send` on native targets, not on wasm32.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A boxed stream (e.g. a response body arriving in chunks); `Send` on native targets, not on
+/// wasm32.
+pub type BoxStream<'a, T> = Pin<Box<dyn futures_core::Stream<Item = T> + Send + 'a>>;
+
 /// `Send` on native targets; no bound on wasm32 (where JavaScript values are not `Send`).
 pub trait MaybeSend: Send {}
 impl<T: Send + ?Sized> MaybeSend for T {}

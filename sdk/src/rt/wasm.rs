@@ -7,6 +7,10 @@ use super::Sleeper;
 /// A boxed future; `Send` on native targets, not on wasm32.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// A boxed stream (e.g. a response body arriving in chunks); `Send` on native targets, not on
+/// wasm32.
+pub type BoxStream<'a, T> = Pin<Box<dyn futures_core::Stream<Item = T> + 'a>>;
+
 /// `Send` on native targets; no bound on wasm32 (where JavaScript values are not `Send`).
 pub trait MaybeSend {}
 impl<T: ?Sized> MaybeSend for T {}

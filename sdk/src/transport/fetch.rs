@@ -10,7 +10,8 @@ use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, Headers, Request, RequestInit, RequestRedirect, Response, ResponseType,
+    AbortController, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult, Request,
+    RequestInit, RequestRedirect, Response, ResponseType,
 };
 
 use bytes::Bytes;
@@ -44,6 +45,13 @@ impl Transport for FetchTransport {
     ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
         Box::pin(fetch(request))
     }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<super::BodyStream>, BoxError>> {
+        Box::pin(fetch_streaming(request))
+    }
 }
 
 /// Aborts the fetch (request or body read) unless it finished first; aborting then is a no-op.
@@ -56,6 +64,51 @@ impl Drop for AbortOnDrop {
 }
 
 async fn fetch(request: http::Request<Bytes>) -> Result<http::Response<Bytes>, BoxError> {
+    let (response, status, headers, abort) = start(request).await?;
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| DECODING)?)
+        .await
+        .map_err(|_| DECODING)?;
+    let body = Bytes::from(Uint8Array::new(&buffer).to_vec());
+    drop(abort);
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// The body read with the stream's reader, chunk by chunk (`EventSource` cannot send
+/// `Authorization`, so Server-Sent Events come through `fetch` too). The abort guard lives in
+/// the stream: dropping it aborts the fetch.
+async fn fetch_streaming(
+    request: http::Request<Bytes>,
+) -> Result<http::Response<super::BodyStream>, BoxError> {
+    let (response, status, headers, abort) = start(request).await?;
+    let reader = match response.body() {
+        Some(body) => Some(ReadableStreamDefaultReader::new(&body).map_err(|_| DECODING)?),
+        None => None,
+    };
+    let body = crate::rt::unfold((reader, abort), |(reader, abort)| async move {
+        let reader = reader?;
+        let read = match JsFuture::from(reader.read()).await {
+            Ok(read) => read.unchecked_into::<ReadableStreamReadResult>(),
+            Err(_) => return Some((Err(BoxError::from(DECODING)), (None, abort))),
+        };
+        if read.get_done().unwrap_or(true) {
+            return None;
+        }
+        let chunk = Bytes::from(Uint8Array::new(&read.get_value()).to_vec());
+        Some((Ok(chunk), (Some(reader), abort)))
+    });
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// Sends the request and waits for the response's head.
+async fn start(
+    request: http::Request<Bytes>,
+) -> Result<(Response, StatusCode, HeaderMap, AbortOnDrop), BoxError> {
     let init = RequestInit::new();
     init.set_method(request.method().as_str());
     if !is_read(request.method()) {
@@ -90,15 +143,7 @@ async fn fetch(request: http::Request<Bytes>) -> Result<http::Response<Bytes>, B
     }
     let status = StatusCode::from_u16(response.status()).map_err(|_| SENDING)?;
     let headers = copy_headers(&response.headers()).ok_or(SENDING)?;
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| DECODING)?)
-        .await
-        .map_err(|_| DECODING)?;
-    let body = Bytes::from(Uint8Array::new(&buffer).to_vec());
-    drop(abort);
-    let mut out = http::Response::new(body);
-    *out.status_mut() = status;
-    *out.headers_mut() = headers;
-    Ok(out)
+    Ok((response, status, headers, abort))
 }
 
 /// All response headers; `None` if one is not a valid HTTP header (fetch never yields those).

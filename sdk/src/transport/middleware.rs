@@ -51,4 +51,17 @@ impl Transport for MiddlewareTransport {
             read(sent, self.client.execute(request).await?).await
         })
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<super::BodyStream>, BoxError>> {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)?;
+            Ok(super::reqwest_transport::streamed(
+                self.client.execute(request).await?,
+            ))
+        })
+    }
 }

@@ -73,7 +73,42 @@ pub trait Transport: MaybeSend + MaybeSync + 'static {
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>>;
+
+    /// Sends `request` and answers as soon as the response's head has arrived, with the body as
+    /// a stream of chunks as they come (for `text/event-stream`, which never ends by itself).
+    /// Dropping the body stream must close the connection (or abort the `fetch`).
+    ///
+    /// `ReqwestTransport` (natively), `MiddlewareTransport` (natively) and the built-in
+    /// `fetch` transport (wasm32) implement it. The default answers that this transport cannot
+    /// stream, which the client reports as an `invalid_config` error naming the transport
+    /// setting: whole-body transports (e.g. a `tower` service answering `Response<Bytes>`)
+    /// would wait forever for the end of a stream.
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<BodyStream>, BoxError>> {
+        drop(request);
+        Box::pin(std::future::ready(Err(
+            Box::new(StreamingUnsupported) as BoxError
+        )))
+    }
 }
+
+/// A response body arriving in chunks ([`Transport::send_streaming`]); an `Err` chunk means the
+/// connection failed mid-body.
+pub type BodyStream = crate::rt::BoxStream<'static, Result<Bytes, BoxError>>;
+
+/// The default [`Transport::send_streaming`]'s error: this transport returns whole bodies only.
+#[derive(Debug)]
+pub(crate) struct StreamingUnsupported;
+
+impl std::fmt::Display for StreamingUnsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("this transport cannot stream response bodies")
+    }
+}
+
+impl std::error::Error for StreamingUnsupported {}
 
 /// The transport a client uses unless one is given: reqwest natively, `fetch` on wasm32.
 pub(crate) fn default_transport() -> Arc<dyn Transport> {

@@ -61,6 +61,40 @@ impl Transport for ReqwestTransport {
             read(sent, self.client.execute(request).await?).await
         })
     }
+
+    // Natively: chunks as hyper delivers them. (reqwest's wasm client has no `chunk()`, and its
+    // `bytes_stream` needs the `stream` feature and wasm-streams: the default `fetch`
+    // transport streams there instead.)
+    #[cfg(not(target_arch = "wasm32"))]
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<super::BodyStream>, BoxError>> {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)?;
+            Ok(streamed(self.client.execute(request).await?))
+        })
+    }
+}
+
+/// A reqwest response with its body as a stream of chunks (reqwest's `chunk()`, so neither the
+/// `stream` feature nor futures-util is needed); dropping the stream closes the connection.
+#[cfg(not(target_arch = "wasm32"))]
+pub(super) fn streamed(response: reqwest::Response) -> http::Response<super::BodyStream> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = crate::rt::unfold(Some(response), |response| async move {
+        let mut response = response?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(Box::new(e) as BoxError), None)),
+        }
+    });
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
 }
 
 /// What a redirect check needs of the request that was sent.
