@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ifmatch_server::{spawn, Config, RateLimit, RunningServer};
+use ifmatch_server::{spawn, Config, RateLimit, RunningServer, Storage};
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -408,6 +408,9 @@ async fn a_scripted_sequence_is_counted_exactly_by_route_template() {
     assert_eq!(batches("committed"), 1.0);
     assert_eq!(batches("refused"), 0.0);
 
+    // One document written three times (the conflicting commit wrote nothing), one batched.
+    assert_eq!(scrape.value("ifmatch_history_versions", &[]), 4.0);
+
     // Types, as docs/server.md lists them.
     for (name, kind) in [
         ("ifmatch_http_requests", "counter"),
@@ -529,4 +532,54 @@ async fn metrics_needs_no_token_when_every_other_route_does() {
     let scrape = server.scrape().await;
     assert_eq!(requests(&scrape, "/items", "GET", "401"), 1.0);
     server.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_versions_counts_every_kept_version_in_either_store() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for storage in [
+        Storage::Memory,
+        Storage::Sqlite(dir.path().join("items.db")),
+    ] {
+        let config = Config::new()
+            .with_storage(storage)
+            .with_history_max_versions(2);
+        let server = Server::start(config).await;
+        assert_eq!(
+            server.scrape().await.value("ifmatch_history_versions", &[]),
+            0.0
+        );
+        for n in 0..3 {
+            server
+                .send(
+                    server
+                        .request(Method::PUT, "/items/a")
+                        .json(&json!({"n": n})),
+                    if n == 0 {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    },
+                )
+                .await;
+        }
+        server
+            .send(
+                server.request(Method::PUT, "/items/b").json(&json!({})),
+                StatusCode::CREATED,
+            )
+            .await;
+        server
+            .send(
+                server.request(Method::DELETE, "/items/b"),
+                StatusCode::NO_CONTENT,
+            )
+            .await;
+        // a: the newest two of three; b: its version and its tombstone.
+        assert_eq!(
+            server.scrape().await.value("ifmatch_history_versions", &[]),
+            4.0
+        );
+        server.server.shutdown().await;
+    }
 }

@@ -316,7 +316,6 @@ impl Metrics {
     }
 
     /// The history keeps `versions` versions now, all documents together.
-    #[allow(dead_code)] // until the conflict log and the history call it
     pub(crate) fn set_history_versions(&self, versions: u64) {
         self.inner
             .history_versions

@@ -347,13 +347,29 @@ impl Store for MemoryStore {
         Ok(finish)
     }
 
+    fn policy(&self) -> HistoryPolicy {
+        self.policy
+    }
+
+    fn history_versions(&self) -> Result<u64, StoreError> {
+        let state = self.lock();
+        let kept: usize = state.docs.values().map(|record| record.history.len()).sum();
+        Ok(u64::try_from(kept).unwrap_or(u64::MAX))
+    }
+
     fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError> {
         let mut state = self.lock();
         let now_ms = self.clock.now_ms();
         let Some(record) = state.pruned(id, self.policy, now_ms) else {
             return Ok(None);
         };
-        Ok(Some(record.history.iter().map(info).collect()))
+        Ok(Some(
+            record
+                .history
+                .iter()
+                .map(|kept| info(&self.epoch, kept))
+                .collect(),
+        ))
     }
 
     fn version(&self, id: &str, version: u64) -> Result<Lookup, StoreError> {
@@ -380,9 +396,10 @@ impl Store for MemoryStore {
     }
 }
 
-fn info(kept: &Kept) -> VersionInfo {
+fn info(epoch: &str, kept: &Kept) -> VersionInfo {
     VersionInfo {
         version: kept.version,
+        etag: kept.body.as_ref().map(|_| version_tag(epoch, kept.version)),
         at_ms: kept.at_ms,
         author: kept.author.clone(),
         deleted: kept.body.is_none(),

@@ -162,6 +162,9 @@ pub(crate) trait Store: Send + Sync + 'static {
         work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
     ) -> Result<Finish, StoreError>;
 
+    /// The retention this store keeps history by.
+    fn policy(&self) -> HistoryPolicy;
+
     /// The history of `id` as kept now, newest first (pruned first); `None` when it has none
     /// (it never existed, or its tombstone has gone).
     fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError>;
@@ -169,7 +172,13 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Version `version` of `id`, if it is kept and is not a tombstone.
     fn version(&self, id: &str, version: u64) -> Result<Lookup, StoreError>;
 
+    /// Versions kept in history now, all documents together, tombstones included (the gauge
+    /// `ifmatch_history_versions`). Pruning is lazy, so an entry past its age still counts until
+    /// its document is written or read.
+    fn history_versions(&self) -> Result<u64, StoreError>;
+
     /// [`Store::insert_new_as`] by an anonymous writer.
+    #[cfg(test)]
     fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {
         self.insert_new_as(None, body)
     }
@@ -184,6 +193,7 @@ pub(crate) trait Store: Send + Sync + 'static {
     }
 
     /// [`Store::atomically_as`] by an anonymous writer.
+    #[cfg(test)]
     fn atomically(
         &self,
         work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,

@@ -376,11 +376,24 @@ impl Store for SqliteStore {
         outcome
     }
 
+    fn policy(&self) -> HistoryPolicy {
+        self.policy
+    }
+
+    fn history_versions(&self) -> Result<u64, StoreError> {
+        let kept: i64 =
+            self.lock()
+                .query_row("SELECT count(*) FROM ifmatch_versions", [], |row| {
+                    row.get(0)
+                })?;
+        Ok(u64::try_from(kept).unwrap_or(0))
+    }
+
     fn history(&self, id: &str) -> Result<Option<Vec<VersionInfo>>, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         history::prune(&tx, id, self.policy, self.clock.now_ms())?;
-        let infos = history::list(&tx, id)?;
+        let infos = history::list(&tx, &self.epoch, id)?;
         tx.commit()?;
         Ok((!infos.is_empty()).then_some(infos))
     }
