@@ -15,6 +15,8 @@ use crate::verdict::{verdict_for, Verdict};
 /// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token,
 /// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`,
 /// history at `{item}/versions`, API versions under `/v1` and `/v2`.
+/// The `notifications` profile's settings default as [`NotifyConfig`](crate::rules::NotifyConfig)
+/// says (conflicts at `/conflicts`, no identities, a 20 s heartbeat wait).
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
@@ -45,6 +47,8 @@ pub struct CheckConfig {
     /// Where interactive transactions begin (the `transactions` profile), joined to
     /// the base URL like the collection.
     pub transactions_path: String,
+    /// The conflict log and the identities of the `notifications` profile.
+    pub notifications: crate::rules::NotifyConfig,
     /// Where a document's history lives (the `versions` profile), a template like
     /// `lock_path`; a past version is `{history}/{n}`.
     pub versions_path: String,
@@ -68,6 +72,7 @@ impl CheckConfig {
             lock_path: crate::rules::DEFAULT_LOCK_PATH.into(),
             batch_path: crate::rules::DEFAULT_BATCH_PATH.into(),
             transactions_path: crate::rules::DEFAULT_TRANSACTIONS_PATH.into(),
+            notifications: crate::rules::NotifyConfig::default(),
             versions_path: crate::rules::DEFAULT_VERSIONS_PATH.into(),
             api_prefixes: crate::rules::ApiPrefixes::default(),
         }
@@ -81,6 +86,11 @@ impl CheckConfig {
     /// The absolute URL batches are sent to.
     pub fn batch_url(&self) -> String {
         self.url_of(&self.batch_path)
+    }
+
+    /// The absolute URL of the conflict log (the `notifications` profile).
+    pub fn conflicts_url(&self) -> String {
+        self.url_of(&self.notifications.conflicts_path)
     }
 
     /// The absolute URL transactions begin at.
@@ -239,6 +249,7 @@ async fn run_rule(
                 &config.versions_path,
                 &config.api_prefixes,
             ));
+            let cx = cx.with_notifications(&config.conflicts_url(), &config.notifications);
             let result = (rule.check)(&cx).await;
             cx.cleanup().await;
             probe.take_log();

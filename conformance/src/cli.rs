@@ -12,8 +12,10 @@ use crate::http::parse_header_arg;
 use crate::report;
 use crate::rules::{Profile, CATALOGUE};
 
+mod notify;
+
 /// Checks that an HTTP API keeps the ifmatch conflict contract (ETags,
-/// If-Match, 412/409, 428, 429, locks, batches, transactions, versions) and stress-tests it
+/// If-Match, 412/409, 428, 429, locks, batches, transactions, versions, conflict notifications) and stress-tests it
 /// with concurrent writers.
 #[derive(Debug, Parser)]
 #[command(name = "ifmatch-conformance", version)]
@@ -45,7 +47,7 @@ struct CheckArgs {
     /// Collection the suite may create (and delete) its own resources in.
     #[arg(long, value_name = "PATH", default_value = "/items")]
     collection: String,
-    /// Comma-separated profiles: core, require-preconditions, locking, transactions, versions, rate-limit.
+    /// Comma-separated profiles: core, require-preconditions, locking, transactions, versions, notifications, rate-limit.
     #[arg(long, value_name = "LIST", default_value = "core")]
     profile: String,
     /// Status the server uses for a failed If-Match: 412 (RFC) or 409 (declared, non-strict).
@@ -87,6 +89,8 @@ struct CheckArgs {
     /// URL prefixes of API versions 1 and 2 (profile versions), put between --base-url and a document's path; v1 may be empty.
     #[arg(long, value_name = "v1=PATH,v2=PATH", default_value = "v1=/v1,v2=/v2", value_parser = crate::rules::ApiPrefixes::parse)]
     api_prefixes: crate::rules::ApiPrefixes,
+    #[command(flatten)]
+    notify: Box<notify::NotifyArgs>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -217,6 +221,7 @@ fn build_config(args: &CheckArgs, base_url: &str) -> Result<CheckConfig, String>
         ));
     }
     config.lock_path = args.lock_path.clone();
+    config.notifications = args.notify.config(|var| std::env::var(var).ok())?;
     if !args.versions_path.contains("{item}") && !args.versions_path.contains("{id}") {
         return Err(format!(
             "--versions-path {:?} names no resource; write {{item}}/versions, or a path with {{id}} such as /history/{{id}}",

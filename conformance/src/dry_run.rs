@@ -31,6 +31,7 @@ pub(crate) fn plan(config: &CheckConfig) -> String {
     );
     let places = Places {
         versions,
+        conflicts: config.conflicts_url(),
         batch: config.batch_url(),
         transactions: config.transactions_url(),
         lock: lock_of("<id from Location>"),
@@ -63,6 +64,7 @@ pub(crate) fn plan(config: &CheckConfig) -> String {
 struct Places {
     /// The `versions` profile's placeholders and what they stand for.
     versions: Vec<(&'static str, String)>,
+    conflicts: String,
     batch: String,
     transactions: String,
     collection: String,
@@ -82,6 +84,7 @@ fn describe_plan(out: &mut String, rule: &Rule, places: &Places) {
         let step = step
             .replace("{collection}", &places.collection)
             .replace("{batch}", &places.batch)
+            .replace("{conflicts}", &places.conflicts)
             .replace("{transactions}", &places.transactions)
             .replace("{fresh-lock}", &places.fresh_lock)
             .replace("{lock}", &places.lock)

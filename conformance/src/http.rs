@@ -8,6 +8,10 @@ use serde::Serialize;
 
 use crate::etag::{self, EntityTag};
 
+mod stream;
+
+pub use stream::{EventStream, Next};
+
 /// Header names whose values are never written to a report unless `--show-secrets`.
 const ALWAYS_SECRET: [&str; 4] = [
     "authorization",

@@ -31,5 +31,6 @@ pub mod http;
 pub mod rate_limit;
 pub mod report;
 pub mod rules;
+pub mod sse;
 pub mod stress;
 pub mod verdict;

@@ -122,6 +122,31 @@ async fn dry_run_shows_batches_and_transactions_at_their_paths() {
 }
 
 #[tokio::test]
+async fn dry_run_shows_the_conflict_log_at_its_path_and_no_token() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let planned = cli(&[
+        "check",
+        "--base-url",
+        &base,
+        "--dry-run",
+        "--profile",
+        "notifications",
+        "--conflicts-path",
+        "v2/conflicts/",
+        "--token",
+        "alice=hunter2",
+        "--rule",
+        "notifications.stream-resume",
+        "--rule",
+        "notifications.resolve-other-client-403",
+    ])
+    .await;
+    assert_eq!(planned.code, 0, "{}", planned.err);
+    assert!(!planned.out.contains("hunter2"), "{}", planned.out);
+    insta::assert_snapshot!("dry_run_notifications", stable(&planned.out, &base));
+}
+
+#[tokio::test]
 async fn dry_run_shows_history_and_api_versions_at_their_places() {
     let base = format!("http://127.0.0.1:{}", closed_port());
     let planned = cli(&[

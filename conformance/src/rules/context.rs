@@ -68,6 +68,8 @@ pub struct Cx {
     transactions_url: String,
     transactions: Mutex<Vec<String>>,
     versions: super::versions::Places,
+    notify: super::notifications::NotifyConfig,
+    conflicts_url: String,
 }
 
 /// A lock a check took and has not released yet: the runner releases it before
@@ -100,6 +102,8 @@ impl Cx {
             batch_url: String::new(),
             transactions_url: String::new(),
             transactions: Mutex::default(),
+            notify: super::notifications::NotifyConfig::default(),
+            conflicts_url: String::new(),
             versions: super::versions::Places::default(),
         }
     }
@@ -113,6 +117,28 @@ impl Cx {
     /// Where history and API versions are.
     pub fn versions(&self) -> &super::versions::Places {
         &self.versions
+    }
+
+    /// Finds the conflict log at `conflicts_url` (absolute) and acts as the
+    /// identities of `notify` (the `notifications` profile).
+    pub fn with_notifications(
+        mut self,
+        conflicts_url: &str,
+        notify: &super::notifications::NotifyConfig,
+    ) -> Self {
+        conflicts_url.clone_into(&mut self.conflicts_url);
+        self.notify = notify.clone();
+        self
+    }
+
+    /// The settings of the `notifications` profile.
+    pub fn notify(&self) -> &super::notifications::NotifyConfig {
+        &self.notify
+    }
+
+    /// Where the conflict log lives.
+    pub fn conflicts_url(&self) -> &str {
+        &self.conflicts_url
     }
 
     /// Sends batches to `batch_url` and begins transactions at `transactions_url`

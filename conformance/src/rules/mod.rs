@@ -26,6 +26,7 @@ mod etag;
 mod if_match;
 mod if_none_match;
 mod locking;
+mod notifications;
 mod precedence;
 mod problem;
 mod rate_limit;
@@ -41,6 +42,10 @@ use serde::Serialize;
 
 pub use catalogue::CATALOGUE;
 pub use context::{Abort, Cx, Fixture};
+pub use notifications::{
+    Identity, NotifyConfig, ADMIN_TOKEN_ENV, DEFAULT_CONFLICTS_PATH, DEFAULT_SSE_WAIT,
+    OTHER_TOKEN_ENV, TOKEN_ENV,
+};
 pub use transactions::{DEFAULT_BATCH_PATH, DEFAULT_TRANSACTIONS_PATH, TRANSACTION_HEADER};
 pub use urls::{break_url, lock_url, resolve, DEFAULT_LOCK_PATH};
 pub(crate) use versions::placeholders as version_placeholders;
@@ -87,18 +92,21 @@ pub enum Profile {
     Transactions,
     /// For servers that keep resource history and serve API versions 1 and 2.
     Versions,
+    /// For servers that record refused writes as conflicts, stream them (SSE) and resolve them.
+    Notifications,
     /// For servers that rate-limit with 429.
     RateLimit,
 }
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 6] = [
+    pub const ALL: [Profile; 7] = [
         Profile::Core,
         Profile::RequirePreconditions,
         Profile::Locking,
         Profile::Transactions,
         Profile::Versions,
+        Profile::Notifications,
         Profile::RateLimit,
     ];
 
@@ -110,6 +118,7 @@ impl Profile {
             Profile::Locking => "locking",
             Profile::Transactions => "transactions",
             Profile::Versions => "versions",
+            Profile::Notifications => "notifications",
             Profile::RateLimit => "rate-limit",
         }
     }

@@ -95,6 +95,19 @@ pub enum Fault {
     BodyVersionCurrentRefused,
     BodyVersionStaleAccepted,
     VersionZeroIgnored,
+    RecordNamesCurrentAsBase,
+    LogIgnoresFilter,
+    StreamIgnoresFilter,
+    ResumeRepeatsLastEvent,
+    NoHeartbeat,
+    ResolveMineKeepsCurrent,
+    ResolveTheirsApplies,
+    ResolveMergedWritesMine,
+    ResolveIgnoresChanges,
+    ResolveTwiceApplies,
+    AnonymousMayResolve,
+    AnyClientMayResolve,
+    AdminRefused,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -106,7 +119,7 @@ const CAS: [&str; 2] = [
 
 impl Fault {
     /// Every fault, so that a test can prove each rule has one.
-    pub const ALL: [Fault; 89] = {
+    pub const ALL: [Fault; 102] = {
         use Fault::*;
         [
             CreateReturns200,
@@ -198,6 +211,19 @@ impl Fault {
             BodyVersionCurrentRefused,
             BodyVersionStaleAccepted,
             VersionZeroIgnored,
+            RecordNamesCurrentAsBase,
+            LogIgnoresFilter,
+            StreamIgnoresFilter,
+            ResumeRepeatsLastEvent,
+            NoHeartbeat,
+            ResolveMineKeepsCurrent,
+            ResolveTheirsApplies,
+            ResolveMergedWritesMine,
+            ResolveIgnoresChanges,
+            ResolveTwiceApplies,
+            AnonymousMayResolve,
+            AnyClientMayResolve,
+            AdminRefused,
         ]
     };
 
@@ -299,6 +325,22 @@ impl Fault {
             BodyVersionCurrentRefused => one("versions.body-version-current"),
             BodyVersionStaleAccepted => one("versions.body-version-stale"),
             VersionZeroIgnored => one("versions.body-version-create-only"),
+            RecordNamesCurrentAsBase => one("notifications.conflict-recorded"),
+            LogIgnoresFilter => one("notifications.log-filter"),
+            StreamIgnoresFilter => one("notifications.stream-delivers"),
+            ResumeRepeatsLastEvent => one("notifications.stream-resume"),
+            NoHeartbeat => one("notifications.stream-heartbeat"),
+            // The admin resolves as "mine" too, so a "mine" that writes nothing shows there.
+            ResolveMineKeepsCurrent => {
+                vec!["notifications.resolve-mine", "notifications.resolve-admin"]
+            }
+            ResolveTheirsApplies => one("notifications.resolve-theirs"),
+            ResolveMergedWritesMine => one("notifications.resolve-merged"),
+            ResolveIgnoresChanges => one("notifications.resolve-stale-refused"),
+            ResolveTwiceApplies => one("notifications.resolve-twice-409"),
+            AnonymousMayResolve => one("notifications.resolve-requires-auth"),
+            AnyClientMayResolve => one("notifications.resolve-other-client-403"),
+            AdminRefused => one("notifications.resolve-admin"),
         }
     }
 
@@ -324,6 +366,9 @@ impl Fault {
             }
             f if f.breaks().iter().any(|id| id.starts_with("versions.")) => {
                 vec![Profile::Core, Profile::Versions]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("notifications.")) => {
+                vec![Profile::Core, Profile::Notifications]
             }
             _ => vec![Profile::Core],
         }

@@ -5,6 +5,7 @@
 pub mod emulator;
 pub mod faults;
 pub mod merge;
+pub mod notify;
 
 use ifmatch_conformance::check::{self, CheckConfig};
 use ifmatch_conformance::report::Report;
@@ -31,6 +32,7 @@ pub fn fault_options(fault: Option<Fault>) -> Options {
         no_locks: false,
         no_batches: false,
         no_transactions: false,
+        conflicts: profiles.contains(&Profile::Notifications),
         history: profiles.contains(&Profile::Versions),
         api_v2: profiles.contains(&Profile::Versions),
     }

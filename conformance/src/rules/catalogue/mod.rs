@@ -2,7 +2,7 @@
 //! CI filters and docs/contract.md refer to them.
 //!
 //! Each profile's rules live in their own list; [`CATALOGUE`] joins them at compile
-//! time: core, require-preconditions, locking, transactions, versions, and rate-limit
+//! time: core, require-preconditions, locking, transactions, versions, notifications, and rate-limit
 //! last (its burst must not disturb the others).
 
 mod core_rules;
@@ -12,6 +12,7 @@ use core_rules::CORE;
 use optional::{RATE_LIMIT, REQUIRE_PRECONDITIONS};
 
 use super::locking::RULES as LOCKING;
+use super::notifications::RULES as NOTIFICATIONS;
 use super::transactions::RULES as TRANSACTIONS;
 use super::versions::RULES as VERSIONS;
 use super::Rule;
@@ -25,12 +26,13 @@ pub(super) const CURRENT_PATCH: &str = "core.if-match.current-patch";
 pub(super) const STRONG: &str = "core.etag.strong-on-get";
 pub(super) const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
 
-const PARTS: [&[Rule]; 6] = [
+const PARTS: [&[Rule]; 7] = [
     &CORE,
     &REQUIRE_PRECONDITIONS,
     &LOCKING,
     &TRANSACTIONS,
     &VERSIONS,
+    &NOTIFICATIONS,
     &RATE_LIMIT,
 ];
 const COUNT: usize = CORE.len()
@@ -38,6 +40,7 @@ const COUNT: usize = CORE.len()
     + LOCKING.len()
     + TRANSACTIONS.len()
     + VERSIONS.len()
+    + NOTIFICATIONS.len()
     + RATE_LIMIT.len();
 const ALL: [Rule; COUNT] = join(&PARTS);
 

@@ -18,16 +18,20 @@ use super::faults::Fault;
 
 mod api_versions;
 mod batch;
+mod conflicts;
 mod envelope;
 mod history;
 mod lock_routes;
 mod locks;
 mod staging;
+mod stream;
 mod tx;
 mod tx_items;
 mod writes;
 
+pub use conflicts::{ADMINS, CLIENTS};
 pub use locks::{MAX_LOCK_TTL_MS, MAX_LOCK_WAITERS};
+pub use stream::{start_front, StreamSource, HEARTBEAT};
 
 /// How the emulated server behaves.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +48,9 @@ pub struct Options {
     pub no_batches: bool,
     /// No `/transactions`, and `Transaction-Id` is ignored (404).
     pub no_transactions: bool,
+    /// Keeps a conflict log (`/conflicts`, and a stream behind the front in
+    /// `stream.rs`) of refused writes; without it `/conflicts` is 404.
+    pub conflicts: bool,
     /// Keeps version history (`/items/{id}/versions`) and sends `Version`.
     pub history: bool,
     /// Serves API version 2 (`/v2/…`, `Api-Version: 2`) and retires v1.
@@ -92,6 +99,8 @@ enum Cond {
 pub struct Emulator {
     options: Arc<Options>,
     state: Arc<Mutex<State>>,
+    /// The conflict log, outside `state` so that the stream front can read it.
+    conflicts: Arc<Mutex<conflicts::Log>>,
 }
 
 impl Emulator {
@@ -108,6 +117,7 @@ impl Emulator {
         Emulator {
             options: Arc::new(options),
             state: Arc::new(Mutex::new(state)),
+            conflicts: Arc::default(),
         }
     }
 
@@ -227,7 +237,8 @@ impl Emulator {
         } else {
             "precondition-failed"
         };
-        self.problem(status, kind, detail, current)
+        let members = self.record_conflict(status, kind, version);
+        self.problem_with(status, kind, detail, current, members)
     }
 
     fn rate_limited(&self, st: &mut State) -> Option<ResponseTemplate> {
@@ -270,6 +281,10 @@ impl Emulator {
             return limited;
         }
         let path = req.url.path().trim_end_matches('/').to_owned();
+        self.note_write(req, &path);
+        if let Some(answer) = self.conflict_route(st, req, &path) {
+            return answer;
+        }
         if let Some(answer) = self.transactional(st, req, &path) {
             return answer;
         }
