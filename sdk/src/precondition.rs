@@ -4,7 +4,7 @@
 //! another task sharing the client may have refreshed the cache since, and writing with that
 //! newer ETag would silently overwrite the other task's change (the lost update).
 
-use crate::{EntityTag, Versioned};
+use crate::{EntityTag, Version, Versioned};
 
 /// What `update()` does when the server gives no strong ETag for the resource it read, or the
 /// resource does not exist.
@@ -48,6 +48,12 @@ pub struct Precondition(pub(crate) Kind);
 pub(crate) enum Kind {
     /// `If-Match: <tag>`. A weak tag is refused locally: If-Match never matches one.
     IfMatch(EntityTag),
+    /// A read that also named its version (a `Version` header, a version field in the body):
+    /// `If-Match` with the tag as above, and with a version field the version in the body.
+    Versioned {
+        etag: Option<EntityTag>,
+        version: Version,
+    },
     /// A value read without any ETag: nothing to be conditional on, so the write is refused locally.
     Unversioned,
     /// `If-None-Match: *`.
@@ -73,10 +79,30 @@ impl Precondition {
         Self(Kind::None)
     }
 
+    /// The version `v`, for a server that keeps the version in the body
+    /// ([`crate::ClientBuilder::version_field`]): writes put `v` there. (Without a version field
+    /// there is no ETag to send, so a write with it is refused with
+    /// [`crate::Error::MissingEtag`] before anything is sent.)
+    pub fn at_version(v: impl Into<Version>) -> Self {
+        Self(Kind::Versioned {
+            etag: None,
+            version: v.into(),
+        })
+    }
+
     /// The tag sent in `If-Match`, if this precondition sends one.
     pub fn if_match(&self) -> Option<&EntityTag> {
         match &self.0 {
             Kind::IfMatch(tag) => Some(tag),
+            Kind::Versioned { etag, .. } => etag.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The version a write based on it puts in the body (with a version field), if known.
+    pub fn version(&self) -> Option<&Version> {
+        match &self.0 {
+            Kind::Versioned { version, .. } => Some(version),
             _ => None,
         }
     }
@@ -86,6 +112,14 @@ impl std::fmt::Display for Precondition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Kind::IfMatch(tag) => write!(f, "If-Match: {tag}"),
+            Kind::Versioned {
+                etag: Some(tag),
+                version,
+            } => write!(f, "If-Match: {tag} (version {version})"),
+            Kind::Versioned {
+                etag: None,
+                version,
+            } => write!(f, "version {version}"),
             Kind::Unversioned => f.write_str("no known version"),
             Kind::CreateOnly => f.write_str("If-None-Match: *"),
             Kind::None => f.write_str("no precondition"),
@@ -131,7 +165,19 @@ impl From<&Precondition> for Precondition {
 /// before anything is sent.
 impl<T> From<&Versioned<T>> for Precondition {
     fn from(read: &Versioned<T>) -> Self {
-        read.etag.as_ref().into()
+        match &read.version {
+            Some(version) => Self(Kind::Versioned {
+                etag: read.etag.clone(),
+                version: version.clone(),
+            }),
+            None => read.etag.as_ref().into(),
+        }
+    }
+}
+
+impl From<Version> for Precondition {
+    fn from(version: Version) -> Self {
+        Self::at_version(version)
     }
 }
 
@@ -156,8 +202,15 @@ pub(crate) enum Unusable {
 /// The header for a caller's precondition, or why it cannot be used.
 pub(crate) fn header_for(precondition: &Precondition) -> Result<Header, Unusable> {
     match &precondition.0 {
-        Kind::IfMatch(tag) if tag.is_weak() => Err(Unusable::NoStrongEtag { weak: true }),
-        Kind::IfMatch(tag) => Ok(Header::IfMatch(tag.clone())),
+        Kind::IfMatch(tag)
+        | Kind::Versioned {
+            etag: Some(tag), ..
+        } if tag.is_weak() => Err(Unusable::NoStrongEtag { weak: true }),
+        Kind::IfMatch(tag)
+        | Kind::Versioned {
+            etag: Some(tag), ..
+        } => Ok(Header::IfMatch(tag.clone())),
+        Kind::Versioned { etag: None, .. } => Err(Unusable::NoStrongEtag { weak: false }),
         Kind::Unversioned => Err(Unusable::NoStrongEtag { weak: false }),
         Kind::CreateOnly => Ok(Header::IfNoneMatchAny),
         Kind::None => Ok(Header::None),
@@ -236,6 +289,23 @@ mod tests {
             header_for(&Precondition::from(Some(tag("\"3\"")))),
             Ok(Header::IfMatch(tag("\"3\"")))
         );
+    }
+
+    #[test]
+    fn a_read_with_a_version_still_sends_only_its_etag_without_a_version_field() {
+        let mut read = Versioned::new(1, Some(tag("\"7\"")));
+        read.version = Some(Version::number(7));
+        let precondition = Precondition::from(&read);
+        assert_eq!(header_for(&precondition), Ok(Header::IfMatch(tag("\"7\""))));
+        assert_eq!(precondition.version(), Some(&Version::number(7)));
+        assert_eq!(precondition.to_string(), "If-Match: \"7\" (version 7)");
+        let bare = Precondition::at_version("4711");
+        assert_eq!(
+            header_for(&bare),
+            Err(Unusable::NoStrongEtag { weak: false })
+        );
+        assert_eq!(bare.to_string(), "version 4711");
+        assert_eq!(bare.if_match(), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A value together with the validator it was read or written with.
 
-use crate::EntityTag;
+use crate::{EntityTag, Version};
 
 /// A representation and its version, as returned by every read and write.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +20,12 @@ pub struct Versioned<T> {
     pub attempts: u32,
     /// Whether the value came from the cache after a 304 Not Modified.
     pub from_cache: bool,
+    /// The version number or token `value` is at, when known: with a
+    /// [`crate::ClientBuilder::version_field`], the one in the body at its pointer; otherwise
+    /// the `Version` response header (which the reference server sends); for
+    /// [`crate::Client::version`], the version asked for. `None` when the server named none, or
+    /// when a write's answer is not known to be the resource.
+    pub version: Option<Version>,
 }
 
 impl<T> Versioned<T> {
@@ -30,6 +36,7 @@ impl<T> Versioned<T> {
             location: None,
             attempts: 1,
             from_cache: false,
+            version: None,
         }
     }
 
@@ -41,6 +48,7 @@ impl<T> Versioned<T> {
             location: self.location,
             attempts: self.attempts,
             from_cache: self.from_cache,
+            version: self.version,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Property tests: entity-tag parsing and the three-way merge laws.
+//! Property tests: entity-tag parsing, the three-way merge laws, and JSON Patch diffs.
 
 use ifmatch::{merge::three_way, EntityTag};
 use proptest::prelude::*;
@@ -95,5 +95,29 @@ proptest! {
         let forward = three_way(&base, &mine, &theirs);
         prop_assert!(forward.is_ok(), "{:?}", forward);
         prop_assert_eq!(forward, three_way(&base, &theirs, &mine));
+    }
+}
+
+/// Documents with arrays of documents, keys that need escaping (`/`, `~`) and type changes.
+fn json_tree() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(4, 32, 5, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+            proptest::collection::btree_map("[ab/~]{0,2}", inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn applying_the_diff_gives_the_target(from in json_tree(), to in json_tree()) {
+        let patch = ifmatch::merge::diff(&from, &to);
+        prop_assert_eq!(ifmatch::merge::apply(&from, &patch), Ok(to.clone()));
+        // The RFC 6902 array survives a round trip through JSON.
+        let wire = serde_json::to_value(&patch).unwrap();
+        let parsed: ifmatch::merge::JsonPatch = serde_json::from_value(wire).unwrap();
+        prop_assert_eq!(&parsed, &patch);
+        prop_assert_eq!(patch.is_empty(), from == to);
     }
 }

@@ -182,6 +182,7 @@ impl Client {
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
             let response = self.send_once(op, &request).await?;
+            self.observe_deprecation(&request.url, &response.headers);
             if is_redirect(response.status) {
                 if let Some(next) = redirect_step(&request, &response, hops)? {
                     hops += 1; // a hop is not a retry

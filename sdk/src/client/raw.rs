@@ -101,6 +101,7 @@ impl Raw {
                     location: None,
                     attempts: op.requests,
                     from_cache: fresh.from_cache,
+                    version: fresh.version,
                 });
             }
             client

@@ -86,6 +86,7 @@ impl<T: DeserializeOwned> Get<T> {
                 location: None,
                 attempts: op.requests,
                 from_cache: fresh.from_cache,
+                version: fresh.version,
             })
         };
         client
@@ -108,6 +109,8 @@ pub(crate) struct Fresh {
     pub body: Arc<Value>,
     pub etag: Option<crate::EntityTag>,
     pub from_cache: bool,
+    /// The version in the body (with a version field) or the `Version` header.
+    pub version: Option<crate::Version>,
 }
 
 impl Client {
@@ -139,10 +142,12 @@ impl Client {
                     Some(tag) if tag != entry.etag => continue,
                     _ => {
                         Counters::bump(&self.inner.counters.not_modified_hits);
+                        let version = self.version_of(&response.headers, Some(&entry.body));
                         return Ok(Fresh {
                             body: entry.body,
                             etag: Some(entry.etag),
                             from_cache: true,
+                            version,
                         });
                     }
                 }
@@ -167,10 +172,12 @@ impl Client {
                 // The cached validator no longer describes what the server holds.
                 None => self.inner.cache.remove(&key),
             }
+            let version = self.version_of(&response.headers, Some(&body));
             return Ok(Fresh {
                 body,
                 etag,
                 from_cache: false,
+                version,
             });
         }
     }

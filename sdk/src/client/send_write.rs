@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::{
     cache::CacheEntry,
     outcome::{interpret, landed, Answer, CacheAction, Reread},
-    precondition::{header_for, Header, Unusable},
+    precondition::Header,
     stats::Counters,
     Error, Precondition, Versioned,
 };
@@ -37,14 +37,12 @@ impl Client {
         precondition: &Precondition,
         body: Option<&Value>,
     ) -> Result<Versioned<Value>, Error> {
-        let header = header_for(precondition).map_err(|Unusable::NoStrongEtag { weak }| {
-            Error::MissingEtag {
-                method: method.clone(),
-                url: url.to_owned(),
-                weak,
-            }
-        })?;
-        self.send_write(op, method, url, header, body).await
+        // With a version field the version may go into the body (`versioned`).
+        let (header, versioned) = self.write_conditions(&method, url, precondition, body)?;
+        // A repeat of a write that carries its version fails that check if the first landed.
+        op.repeatable |= versioned.is_some();
+        self.send_write(op, method, url, header, versioned.as_ref().or(body))
+            .await
     }
 
     /// Sends one write with `precondition` and keeps the cache truthful afterwards.
@@ -77,6 +75,7 @@ impl Client {
             _ => None,
         };
         let err = self.error_for(&method, url, &response, attempts, sent_tag);
+        let err = self.body_version_conflict(err, body, attempts);
         let err = with_create_only(err, precondition == Header::IfNoneMatchAny);
         let err = self.lock_refused(lock.as_deref(), err);
         let refused_own_resend =
@@ -171,6 +170,8 @@ impl Client {
             },
             self.inner.trust_write_bodies,
         );
+        let mut interpreted = interpreted;
+        self.settle_written(&mut interpreted, sent);
         for action in interpreted.cache {
             // A write in a transaction is staged, its tag provisional: the cache learns the
             // real one at the commit, with the body recorded here.
@@ -195,6 +196,7 @@ impl Client {
         let mut out = Versioned::new(interpreted.value, interpreted.etag);
         out.location = location;
         out.attempts = attempts;
+        out.version = self.written_version(&out, sent, &response.headers);
         out
     }
 

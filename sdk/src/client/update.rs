@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     cache::CacheEntry,
-    precondition::{for_update, Header, Read, Unsafe},
+    precondition::{for_update, Header, Read},
     retry::{after_conflict, AfterConflict, Backoff},
     rt::traced,
     rt::{BoxFuture, MaybeSend},
@@ -167,6 +167,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             location,
             attempts,
             from_cache,
+            version,
         } = updated;
         let value = T::deserialize(&value).map_err(|source| Error::Decode { url, source })?;
         Ok(Versioned {
@@ -175,6 +176,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             location,
             attempts,
             from_cache,
+            version,
         })
     }
 
@@ -208,13 +210,16 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                     attempt: writes,
                 });
             }
+            // With a version field, the base's version goes into the body sent.
+            let versioned = client.update_body(&attempt.base, &attempt.mine)?;
+            op.repeatable = versioned.is_some();
             let written = client
                 .send_write(
                     &mut op,
                     Method::PUT,
                     &url,
                     attempt.precondition.clone(),
-                    Some(&attempt.mine),
+                    Some(versioned.as_ref().unwrap_or(&attempt.mine)),
                 )
                 .await;
             let err = match written {
@@ -231,6 +236,12 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                 strategy: &strategy,
                 writes,
             };
+            if matches!(strategy, Strategy::Escalate) {
+                // No automatic recovery: the refusal itself (with the server's record of it,
+                // `conflict_id()`) goes to whoever resolves conflicts by hand.
+                client.emit(conflict.event(ConflictOutcome::Escalated));
+                return Err(with_attempts(err, writes));
+            }
             let pause =
                 match after_conflict(writes, op.elapsed(inner), pauses.next_delay(), &config) {
                     AfterConflict::Retry(pause) => pause,
@@ -240,7 +251,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                     }
                 };
             attempt = conflict
-                .recover(&client, &mut op, &mut change, attempt, &err)
+                .recover(&client, &mut op, &mut change, attempt, err)
                 .await?;
             tracing::debug!(status = %conflict.status, ?pause, "version conflict resolved; writing again");
             inner.sleeper.sleep(pause).await;
@@ -281,35 +292,28 @@ async fn first_attempt(
     url: &str,
     change: &mut Change,
 ) -> Result<Attempt, Error> {
-    let missing = |weak| Error::MissingEtag {
-        method: Method::PUT,
-        url: url.to_owned(),
-        weak,
-    };
     let cached = match &op.transaction {
         None => client.inner.cache.get(&client.key(url)),
         Some(_) => None,
     };
     let (base, precondition) = match cached {
-        Some(CacheEntry { etag, body }) if !etag.is_weak() => (body, Header::IfMatch(etag)),
-        _ => {
-            let read = match client.fetch(op, url, false).await {
-                Err(e) if !e.is_not_found() => return Err(e),
-                read => read,
-            };
-            let found = match &read {
-                Ok(fresh) => Read::Found(fresh.etag.as_ref()),
-                Err(_) => Read::Missing,
-            };
-            match (for_update(found, client.missing_etag), read) {
-                (Ok(header), Ok(fresh)) => (fresh.body, header),
-                (Ok(header), Err(_)) => (Arc::new(Value::Null), header),
-                (Err(Unsafe::NotFound), Err(not_found)) => return Err(not_found),
-                (Err(Unsafe::NoStrongEtag { weak }), _) => return Err(missing(weak)),
-                // for_update reports NotFound only for a read that failed with 404/410.
-                (Err(Unsafe::NotFound), Ok(_)) => return Err(missing(false)),
-            }
+        // A strong ETag (or, with a version field, a version in the body) was stored with
+        // exactly this body.
+        Some(CacheEntry { etag, body }) if client.usable_base(&body, &etag) => {
+            let header = client.update_header(url, &body, Some(&etag))?;
+            (body, header)
         }
+        _ => match client.fetch(op, url, false).await {
+            Ok(fresh) => {
+                let header = client.update_header(url, &fresh.body, fresh.etag.as_ref())?;
+                (fresh.body, header)
+            }
+            Err(e) if !e.is_not_found() => return Err(e),
+            Err(not_found) => match for_update(Read::Missing, client.missing_etag) {
+                Ok(header) => (Arc::new(Value::Null), header),
+                Err(_) => return Err(not_found),
+            },
+        },
     };
     let mine = apply(change, &base, url)?;
     Ok(Attempt {
@@ -346,11 +350,13 @@ impl Conflict<'_> {
         op: &mut super::exchange::OpState,
         change: &mut Change,
         attempt: Attempt,
-        err: &Error,
+        err: Error,
     ) -> Result<Attempt, Error> {
         let url = self.url;
         let Attempt { base, mine, .. } = attempt;
-        let (theirs, theirs_etag) = match (self.strategy.needs_body(), err.current_etag()) {
+        // With a version field the next write needs the version in their body: always read.
+        let needs_body = self.strategy.needs_body() || client.inner.version_field.is_some();
+        let (theirs, theirs_etag) = match (needs_body, err.current_etag()) {
             (false, Some(current)) => (base.clone(), Some(current.clone())),
             _ => {
                 let fresh = client.fetch(op, url, false).await?;
@@ -380,6 +386,10 @@ impl Conflict<'_> {
                     paths,
                 });
             }
+            Step::Escalate => {
+                client.emit(self.event(ConflictOutcome::Escalated));
+                return Err(with_attempts(err, self.writes));
+            }
             Step::Abort => {
                 client.emit(self.event(ConflictOutcome::Aborted));
                 return Err(Error::Aborted {
@@ -392,12 +402,7 @@ impl Conflict<'_> {
         client.emit(self.event(outcome));
         // Conditional on the version the next attempt is based on; a server that gave no
         // strong ETag this time is written to as the policy allows.
-        let precondition = for_update(Read::Found(theirs_etag.as_ref()), client.missing_etag)
-            .map_err(|_| Error::MissingEtag {
-                method: Method::PUT,
-                url: url.to_owned(),
-                weak: theirs_etag.is_some(),
-            })?;
+        let precondition = client.update_header(url, &theirs, theirs_etag.as_ref())?;
         Ok(Attempt {
             base: theirs,
             mine: next,

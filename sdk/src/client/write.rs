@@ -151,6 +151,7 @@ fn typed<T: DeserializeOwned>(
         location,
         attempts,
         from_cache,
+        version,
     } = written;
     let value = T::deserialize(&value)
         .or_else(|first| match sent {
@@ -167,6 +168,7 @@ fn typed<T: DeserializeOwned>(
         location,
         attempts,
         from_cache,
+        version,
     })
 }
 

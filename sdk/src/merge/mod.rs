@@ -21,8 +21,16 @@
 //! let settled = three_way_with(&base, &mine, &both, |_path, _b, _m, _t| Resolution::Theirs);
 //! assert_eq!(settled, Ok(json!({"title": "c", "n": 1})));
 //! ```
+//!
+//! [`diff`] computes the JSON Patch (RFC 6902) between two documents (e.g. two versions of a
+//! resource, see `Client::diff`), and [`apply`] replays one.
 
-mod pointer;
+mod diff;
+mod patch;
+pub(crate) mod pointer;
+
+pub use diff::diff;
+pub use patch::{apply, JsonPatch, PatchError, PatchOp};
 
 use serde_json::{Map, Value};
 
