@@ -127,8 +127,10 @@ check!(history_lists_writes, |cx| {
             &answer,
         ));
     }
+    let numbers: Vec<String> = numbers.iter().flatten().map(u64::to_string).collect();
     Ok(Finding::Pass(format!(
-        "the history lists the three writes newest first, versions {numbers:?}, with the ETags they answered"
+        "the history lists the three writes newest first, versions {}, with the ETags they answered",
+        numbers.join(", ")
     )))
 });
 
