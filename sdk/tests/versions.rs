@@ -104,7 +104,8 @@ async fn a_past_version_carries_its_number_and_tag_and_an_unkept_one_names_the_o
     assert_eq!(err.oldest_version(), Some(41));
     assert!(err.is_not_found());
     assert!(
-        err.to_string().contains("the oldest version it keeps is 41"),
+        err.to_string()
+            .contains("the oldest version it keeps is 41"),
         "{err}"
     );
 }
