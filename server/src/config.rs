@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::auth::AuthSettings;
+use crate::conflicts::ConflictSettings;
 use crate::Error;
 
 /// How the server is set up. Build one with [`Config::new`] and the `with_*` setters.
@@ -26,6 +28,15 @@ use crate::Error;
 /// - history: at most 20 versions per document ([`DEFAULT_HISTORY_MAX_VERSIONS`]), none
 ///   older than 7 days ([`DEFAULT_HISTORY_MAX_AGE`]; the current version always stays), and a
 ///   deleted document's history forgotten 1 day after the delete ([`DEFAULT_TOMBSTONE_TTL`])
+/// - authentication off: no tokens, anonymous requests allowed (see
+///   [`Config::with_client_token`])
+/// - conflict log of 1000 records ([`crate::DEFAULT_CONFLICT_LOG_SIZE`]) keeping refused
+///   bodies up to 65536 bytes ([`crate::DEFAULT_CONFLICT_BODY_LIMIT`]); conflict streams send
+///   a heartbeat after 15 s of silence ([`crate::DEFAULT_SSE_HEARTBEAT`]), at most 100 open at
+///   once ([`crate::DEFAULT_MAX_SUBSCRIBERS`])
+/// - v1 answers announce `Deprecation` at 2026-06-01T00:00:00Z
+///   ([`crate::DEFAULT_V1_DEPRECATION`]) and `Sunset` at 2027-06-01T00:00:00Z
+///   ([`crate::DEFAULT_V1_SUNSET`]); see [`Config::with_v1_deprecation`]
 ///
 /// ```
 /// use std::time::Duration;
@@ -63,6 +74,12 @@ pub struct Config {
     history_max_versions: usize,
     history_max_age: Duration,
     tombstone_ttl: Duration,
+    /// Tokens and `--require-auth` (setters in `crate::auth`).
+    pub(crate) auth: AuthSettings,
+    /// The conflict log and stream (setters in `crate::conflicts`).
+    pub(crate) conflicts: ConflictSettings,
+    /// The v1 `Deprecation` and `Sunset` (setters in `crate::api_version`).
+    pub(crate) retirement: crate::api_version::Retirement,
 }
 
 /// The default request body limit: 1 MiB.
@@ -121,6 +138,9 @@ impl Config {
             history_max_versions: DEFAULT_HISTORY_MAX_VERSIONS,
             history_max_age: DEFAULT_HISTORY_MAX_AGE,
             tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
+            auth: AuthSettings::new(),
+            conflicts: ConflictSettings::new(),
+            retirement: crate::api_version::Retirement::DEFAULT,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Precondition evaluation (RFC 9110 §13.2.2), free of I/O.
 
 use crate::etag::{Condition, EntityTag};
+use crate::storage::version_of;
 
 /// What the target resource looks like at evaluation time.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +21,9 @@ pub(crate) struct Preconditions {
     pub(crate) if_match: Option<Condition>,
     /// `If-None-Match`.
     pub(crate) if_none_match: Option<Condition>,
+    /// The `version` member of a v2 write body: the version number the write is based on,
+    /// `0` for "must not exist".
+    pub(crate) if_version: Option<u64>,
 }
 
 /// The outcome of evaluating the preconditions.
@@ -36,6 +40,10 @@ pub(crate) enum Verdict {
     WeakIfMatch,
     /// `If-None-Match` matched on a method other than GET/HEAD.
     IfNoneMatchFailed,
+    /// The body's `version` (not 0) is not the current version (or there is none).
+    VersionMismatch,
+    /// The body's `version` is 0 ("must not exist") and the document exists.
+    VersionExists,
 }
 
 /// Whether the method is GET or HEAD, which turns a matching `If-None-Match` into 304.
@@ -48,12 +56,13 @@ pub(crate) enum Method {
 }
 
 impl Preconditions {
-    /// Whether the request carried neither `If-Match` nor `If-None-Match`.
+    /// Whether the request carried neither `If-Match` nor `If-None-Match` nor a body `version`.
     pub(crate) fn is_unconditional(&self) -> bool {
-        self.if_match.is_none() && self.if_none_match.is_none()
+        self.if_match.is_none() && self.if_none_match.is_none() && self.if_version.is_none()
     }
 
-    /// Evaluates in the RFC 9110 §13.2.2 order: `If-Match` first, then `If-None-Match`.
+    /// Evaluates in the RFC 9110 §13.2.2 order: `If-Match` first, then `If-None-Match`; a
+    /// body `version` sits with `If-Match` (it is one), right after it.
     /// The date-based conditions are not evaluated because the server has no `Last-Modified`.
     pub(crate) fn evaluate(&self, current: Current<'_>, method: Method) -> Verdict {
         if let Some(condition) = &self.if_match {
@@ -63,6 +72,11 @@ impl Preconditions {
                     Current::Tagged(_) if weak_only => Verdict::WeakIfMatch,
                     _ => Verdict::IfMatchFailed,
                 };
+            }
+        }
+        if let Some(version) = self.if_version {
+            if let Some(verdict) = version_fails(version, current) {
+                return verdict;
             }
         }
         if let Some(condition) = &self.if_none_match {
@@ -84,6 +98,17 @@ fn if_match_holds(condition: &Condition, current: Current<'_>) -> bool {
         (Condition::Tags(_), Current::Untagged) => false,
         // A weak tag never passes strong comparison, so `W/"x"` always fails here.
         (Condition::Tags(tags), Current::Tagged(etag)) => tags.iter().any(|t| t.strong_eq(etag)),
+    }
+}
+
+/// Why a body `version` fails against `current`, if it does. `0` means "must not exist": it
+/// holds for a missing document and for the collection (a `POST` creates a new document).
+fn version_fails(version: u64, current: Current<'_>) -> Option<Verdict> {
+    match (version, current) {
+        (0, Current::Missing | Current::Untagged) => None,
+        (0, Current::Tagged(_)) => Some(Verdict::VersionExists),
+        (n, Current::Tagged(etag)) if version_of(etag.opaque()) == Some(n) => None,
+        _ => Some(Verdict::VersionMismatch),
     }
 }
 
@@ -110,6 +135,7 @@ mod tests {
             if_none_match: (!if_none_match.is_empty())
                 .then(|| cond(if_none_match))
                 .flatten(),
+            if_version: None,
         }
     }
 
@@ -224,6 +250,55 @@ mod tests {
         assert_eq!(
             pre("", "*").evaluate(Current::Untagged, Method::Write),
             Verdict::IfNoneMatchFailed
+        );
+    }
+
+    #[test]
+    fn a_body_version_works_like_if_match_and_zero_like_if_none_match_star() {
+        let current = tag("\"e-7\"");
+        let with = |version| Preconditions {
+            if_version: Some(version),
+            ..Preconditions::default()
+        };
+        let tagged = Current::Tagged(&current);
+        assert!(!with(7).is_unconditional());
+        assert_eq!(with(7).evaluate(tagged, Method::Write), Verdict::Proceed);
+        assert_eq!(
+            with(6).evaluate(tagged, Method::Write),
+            Verdict::VersionMismatch
+        );
+        assert_eq!(
+            with(0).evaluate(tagged, Method::Write),
+            Verdict::VersionExists
+        );
+        assert_eq!(
+            with(0).evaluate(Current::Missing, Method::Write),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            with(0).evaluate(Current::Untagged, Method::Write),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            with(7).evaluate(Current::Missing, Method::Write),
+            Verdict::VersionMismatch
+        );
+        assert_eq!(
+            with(7).evaluate(Current::Untagged, Method::Write),
+            Verdict::VersionMismatch
+        );
+        let both = Preconditions {
+            if_version: Some(7),
+            ..pre("\"e-6\"", "")
+        };
+        assert_eq!(both.evaluate(tagged, Method::Write), Verdict::IfMatchFailed);
+        let both = Preconditions {
+            if_version: Some(6),
+            ..pre("\"e-7\"", "")
+        };
+        assert_eq!(
+            both.evaluate(tagged, Method::Write),
+            Verdict::VersionMismatch
         );
     }
 }

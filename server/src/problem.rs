@@ -31,6 +31,16 @@ pub(crate) enum ProblemKind {
     TransactionConflict,
     TransactionTooLarge,
     TooManyTransactions,
+    Unauthorized,
+    Forbidden,
+    ConflictNotFound,
+    ConflictResolved,
+    TooManySubscribers,
+    VersionNotFound,
+    UnsupportedApiVersion,
+    /// The same problem type as `UnsupportedApiVersion`, answered 404: an unknown URL prefix
+    /// (`/v3/items`) names no resource.
+    UnknownApiVersionPrefix,
 }
 
 impl ProblemKind {
@@ -55,6 +65,14 @@ impl ProblemKind {
             Self::TransactionConflict => StatusCode::CONFLICT,
             Self::TransactionTooLarge => StatusCode::BAD_REQUEST,
             Self::TooManyTransactions => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::ConflictNotFound => StatusCode::NOT_FOUND,
+            Self::ConflictResolved => StatusCode::CONFLICT,
+            Self::TooManySubscribers => StatusCode::SERVICE_UNAVAILABLE,
+            Self::VersionNotFound => StatusCode::NOT_FOUND,
+            Self::UnsupportedApiVersion => StatusCode::BAD_REQUEST,
+            Self::UnknownApiVersionPrefix => StatusCode::NOT_FOUND,
         }
     }
 
@@ -79,6 +97,15 @@ impl ProblemKind {
             Self::TransactionConflict => "urn:ifmatch:problem:transaction-conflict",
             Self::TransactionTooLarge => "urn:ifmatch:problem:transaction-too-large",
             Self::TooManyTransactions => "urn:ifmatch:problem:too-many-transactions",
+            Self::Unauthorized => "urn:ifmatch:problem:unauthorized",
+            Self::Forbidden => "urn:ifmatch:problem:forbidden",
+            Self::ConflictNotFound => "urn:ifmatch:problem:conflict-not-found",
+            Self::ConflictResolved => "urn:ifmatch:problem:conflict-resolved",
+            Self::TooManySubscribers => "urn:ifmatch:problem:too-many-subscribers",
+            Self::VersionNotFound => "urn:ifmatch:problem:version-not-found",
+            Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
+                "urn:ifmatch:problem:unsupported-api-version"
+            }
         }
     }
 
@@ -103,6 +130,15 @@ impl ProblemKind {
             Self::TransactionConflict => "Transaction conflict",
             Self::TransactionTooLarge => "Transaction too large",
             Self::TooManyTransactions => "Too many transactions",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::ConflictNotFound => "Conflict not found",
+            Self::ConflictResolved => "Conflict already resolved",
+            Self::TooManySubscribers => "Too many subscribers",
+            Self::VersionNotFound => "Version not found",
+            Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
+                "Unsupported API version"
+            }
         }
     }
 }
@@ -123,7 +159,16 @@ struct Parts {
     etag_header: bool,
     members: serde_json::Map<String, serde_json::Value>,
     headers: HeaderMap,
+    /// What the conflict log needs to know and the body does not say (see [`Observed`]).
+    observed: Option<Observed>,
 }
+
+/// The version of the document a refused write was judged against (`None`: absent), for the
+/// conflict log (`crate::conflicts`). A refusal that carries it may be recorded as a conflict;
+/// it travels in the response's extensions and is never sent to the client. Refusals that are
+/// not conflicts (a batch operation refused against the batch's own earlier write) leave it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Observed(pub(crate) Option<EntityTag>);
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -150,6 +195,7 @@ impl Problem {
             etag_header: true,
             members: serde_json::Map::new(),
             headers: HeaderMap::new(),
+            observed: None,
         }))
     }
 
@@ -172,6 +218,13 @@ impl Problem {
     /// Adds an extension member to the body (RFC 9457 §3.2); clients ignore ones they do not know.
     pub(crate) fn with_member(mut self, name: &str, value: serde_json::Value) -> Self {
         self.0.members.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Marks the problem as a refused write the conflict log may record, judged against
+    /// `current` (see [`Observed`]).
+    pub(crate) fn with_observed(mut self, current: Option<EntityTag>) -> Self {
+        self.0.observed = Some(Observed(current));
         self
     }
 
@@ -219,7 +272,11 @@ impl IntoResponse for Problem {
                 headers.insert(header::ETAG, value);
             }
         }
-        (parts.kind.status(), headers, body).into_response()
+        let mut response = (parts.kind.status(), headers, body).into_response();
+        if let Some(observed) = parts.observed {
+            response.extensions_mut().insert(observed);
+        }
+        response
     }
 }
 
@@ -249,6 +306,14 @@ mod tests {
             ProblemKind::TransactionConflict,
             ProblemKind::TransactionTooLarge,
             ProblemKind::TooManyTransactions,
+            ProblemKind::Unauthorized,
+            ProblemKind::Forbidden,
+            ProblemKind::ConflictNotFound,
+            ProblemKind::ConflictResolved,
+            ProblemKind::TooManySubscribers,
+            ProblemKind::VersionNotFound,
+            ProblemKind::UnsupportedApiVersion,
+            ProblemKind::UnknownApiVersionPrefix,
         ];
         for kind in kinds {
             let problem = Problem::new(kind, "/items/x", "detail");

@@ -17,13 +17,12 @@ use super::item::unexpected;
 use super::items::canonical_json;
 use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
-use super::request::{
-    lock_token, parse_json, preconditions, read_body, require_json, require_merge_patch,
-};
-use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
+use super::request::{lock_token, read_body, require_json, require_merge_patch};
+use super::response::{internal, not_found};
 use super::transactions::open_tx;
 use super::txn_response::{inside, too_large};
 use super::{blocking, AppState};
+use crate::api_version::Api;
 use crate::lock::{now, LockToken};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
@@ -68,6 +67,7 @@ fn gate(
 }
 
 fn judge(
+    api: Api,
     pre: &Preconditions,
     current: Option<&Document>,
     mismatch: MismatchStatus,
@@ -76,29 +76,31 @@ fn judge(
     let state = current.map_or(Current::Missing, |doc| Current::Tagged(&doc.etag));
     match pre.evaluate(state, Method::Write) {
         Verdict::Proceed => Ok(()),
-        verdict => Err(refused(verdict, current, mismatch, instance)),
+        verdict => Err(api.refused(verdict, pre, current, mismatch, instance)),
     }
 }
 
 /// `GET`/`HEAD /items/{id}` inside `tx_id`.
 pub(super) async fn read(
     app: &AppState,
+    api: Api,
     tx_id: TxId,
     id: String,
     instance: &str,
     headers: &HeaderMap,
 ) -> Response {
     let answer = async {
-        let pre = preconditions(headers, instance)?;
+        let pre = api.preconditions(headers, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let doc = view(app, &mut tx, &id, instance)
             .await?
             .ok_or_else(|| not_found(instance))?;
         match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-            Verdict::Proceed => Ok(document(StatusCode::OK, &doc, None)),
-            Verdict::NotModified => Ok(not_modified(&doc.etag)),
-            verdict => Err(refused(
+            Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
+            Verdict::NotModified => Ok(api.not_modified(&doc)),
+            verdict => Err(api.refused(
                 verdict,
+                &pre,
                 Some(&doc),
                 MismatchStatus::PreconditionFailed,
                 instance,
@@ -111,6 +113,7 @@ pub(super) async fn read(
 /// `PUT /items/{id}` inside `tx_id`: 201 or 200 with a provisional tag.
 pub(super) async fn put(
     app: &AppState,
+    api: Api,
     tx_id: TxId,
     id: String,
     instance: &str,
@@ -118,15 +121,15 @@ pub(super) async fn put(
     body: Body,
 ) -> Response {
     let answer = async {
-        let pre = preconditions(headers, instance)?;
+        let mut pre = api.preconditions(headers, instance)?;
         let token = lock_token(headers, instance)?;
         require_json(headers, instance)?;
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
-        let canonical = canonical_json(&parse_json(&bytes, instance)?);
+        let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let current = view(app, &mut tx, &id, instance).await?;
         gate(app, &id, token.as_ref(), instance)?;
-        judge(&pre, current.as_ref(), app.mismatch, instance)?;
+        judge(api, &pre, current.as_ref(), app.mismatch, instance)?;
         let status = if current.is_some() {
             StatusCode::OK
         } else {
@@ -135,7 +138,7 @@ pub(super) async fn put(
         let doc = tx
             .stage(&id, Some(canonical), token, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
-        Ok::<_, Problem>(written(status, &doc, &item_path(&id)))
+        Ok::<_, Problem>(api.written(status, &id, &doc))
     };
     inside(&tx_id, answer.await)
 }
@@ -143,6 +146,7 @@ pub(super) async fn put(
 /// `PATCH /items/{id}` inside `tx_id`: the merge patch applied to the transaction's view.
 pub(super) async fn patch(
     app: &AppState,
+    api: Api,
     tx_id: TxId,
     id: String,
     instance: &str,
@@ -150,17 +154,17 @@ pub(super) async fn patch(
     body: Body,
 ) -> Response {
     let answer = async {
-        let pre = preconditions(headers, instance)?;
+        let mut pre = api.preconditions(headers, instance)?;
         let token = lock_token(headers, instance)?;
         require_merge_patch(headers, instance)?;
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
-        let patch = parse_json(&bytes, instance)?;
+        let patch = api.write_body(&bytes, &mut pre, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let current = view(app, &mut tx, &id, instance)
             .await?
             .ok_or_else(|| not_found(instance))?;
         gate(app, &id, token.as_ref(), instance)?;
-        judge(&pre, Some(&current), app.mismatch, instance)?;
+        judge(api, &pre, Some(&current), app.mismatch, instance)?;
         let Ok(target) = serde_json::from_slice::<Value>(&current.body) else {
             tracing::error!(%instance, "stored document is not JSON");
             return Err(unexpected(instance));
@@ -169,7 +173,7 @@ pub(super) async fn patch(
         let doc = tx
             .stage(&id, Some(body), token, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
-        Ok(written(StatusCode::OK, &doc, &item_path(&id)))
+        Ok(api.written(StatusCode::OK, &id, &doc))
     };
     inside(&tx_id, answer.await)
 }
@@ -177,20 +181,21 @@ pub(super) async fn patch(
 /// `DELETE /items/{id}` inside `tx_id` → 204.
 pub(super) async fn delete(
     app: &AppState,
+    api: Api,
     tx_id: TxId,
     id: String,
     instance: &str,
     headers: &HeaderMap,
 ) -> Response {
     let answer = async {
-        let pre = preconditions(headers, instance)?;
+        let pre = api.preconditions(headers, instance)?;
         let token = lock_token(headers, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let current = view(app, &mut tx, &id, instance)
             .await?
             .ok_or_else(|| not_found(instance))?;
         gate(app, &id, token.as_ref(), instance)?;
-        judge(&pre, Some(&current), app.mismatch, instance)?;
+        judge(api, &pre, Some(&current), app.mismatch, instance)?;
         tx.stage(&id, None, token, now().unix_ms);
         Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
     };
@@ -200,20 +205,21 @@ pub(super) async fn delete(
 /// `POST /items` inside `tx_id`: 201 with a reserved id; the document is created at commit.
 pub(super) async fn create(
     app: &AppState,
+    api: Api,
     tx_id: TxId,
     instance: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
     let answer = async {
-        let pre = preconditions(headers, instance)?;
+        let mut pre = api.preconditions(headers, instance)?;
         require_json(headers, instance)?;
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
-        let canonical = canonical_json(&parse_json(&bytes, instance)?);
+        let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
         // The collection exists but has no entity tag: only `If-Match: *` can hold.
         let verdict = pre.evaluate(Current::Untagged, Method::Write);
         if verdict != Verdict::Proceed {
-            return Err(refused(verdict, None, app.mismatch, instance));
+            return Err(api.refused(verdict, &pre, None, app.mismatch, instance));
         }
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let limit = app.txns.limits().max_docs;
@@ -238,7 +244,7 @@ pub(super) async fn create(
         let doc = tx
             .stage(&id, Some(canonical), None, now().unix_ms)
             .ok_or_else(|| unexpected(instance))?;
-        Ok(written(StatusCode::CREATED, &doc, &item_path(&id)))
+        Ok(api.written(StatusCode::CREATED, &id, &doc))
     };
     inside(&tx_id, answer.await)
 }

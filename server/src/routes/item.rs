@@ -22,11 +22,12 @@ use super::items::canonical_json;
 use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
 use super::request::{
-    item_id, lock_token, parse_json, preconditions, read_body, require_json, require_merge_patch,
-    transaction_id,
+    item_id, lock_token, read_body, require_json, require_merge_patch, transaction_id,
 };
-use super::response::{document, internal, item_path, not_found, not_modified, refused, written};
+use super::response::{internal, not_found};
 use super::{blocking, inside, AppState};
+use crate::api_version::Api;
+use crate::auth::Author;
 use crate::lock::{now, LockManager, LockTable, LockToken, Refusal};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
@@ -80,23 +81,26 @@ pub(super) async fn read(
     path: IdPath,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
     if let Some(tx) = transaction_id(&headers, instance)? {
-        return Ok(inside::read(&app, tx, id, instance, &headers).await);
+        return Ok(inside::read(&app, api, tx, id, instance, &headers).await);
     }
-    let pre = preconditions(&headers, instance)?;
-    let doc = blocking(&app.store, move |store| store.get(&id))
+    let pre = api.preconditions(&headers, instance)?;
+    let key = id.clone();
+    let doc = blocking(&app.store, move |store| store.get(&key))
         .await
         .map_err(|err| internal(&err, instance))?
         .ok_or_else(|| not_found(instance))?;
     match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-        Verdict::Proceed => Ok(document(StatusCode::OK, &doc, None)),
-        Verdict::NotModified => Ok(not_modified(&doc.etag)),
+        Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
+        Verdict::NotModified => Ok(api.not_modified(&doc)),
         // The 409 profile is about writes; a read's failed If-Match stays 412.
-        verdict => Err(refused(
+        verdict => Err(api.refused(
             verdict,
+            &pre,
             Some(&doc),
             MismatchStatus::PreconditionFailed,
             instance,
@@ -110,27 +114,33 @@ pub(super) async fn put(
     path: IdPath,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
+    Author(author): Author,
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
     if let Some(tx) = transaction_id(&headers, instance)? {
-        return Ok(inside::put(&app, tx, id, instance, &headers, body).await);
+        return Ok(inside::put(&app, api, tx, id, instance, &headers, body).await);
     }
-    let pre = preconditions(&headers, instance)?;
+    let mut pre = api.preconditions(&headers, instance)?;
     let token = lock_token(&headers, instance)?;
-    require_condition(&app, &pre, token.as_ref(), "PUT", instance)?;
+    if api.conditions_in_headers_only() {
+        require_condition(&app, &pre, token.as_ref(), "PUT", instance)?;
+    }
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
-    let canonical = canonical_json(&parse_json(&bytes, instance)?);
-    let location = item_path(&id);
+    let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
+    require_condition(&app, &pre, token.as_ref(), "PUT", instance)?;
+    let judged = pre.clone();
+    let doc_id = id.clone();
     let locks_path = lock_path(&id);
     let locks = Arc::clone(&app.locks);
     let (applied, verdict, refusal) = blocking(&app.store, move |store| {
         let mut verdict = Verdict::Proceed;
         let mut refusal = None;
         let mut body = Some(canonical);
-        let applied = store.apply(&id, &mut |doc| {
+        let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
             let _table = match lock_gate(&locks, &id, token.as_ref()) {
                 Ok(table) => table,
                 Err(refused) => {
@@ -149,18 +159,18 @@ pub(super) async fn put(
     .await
     .map_err(|err| internal(&err, instance))?;
     if let Some(refusal) = refusal {
-        return Err(refused_by_lock(&refusal, instance, &locks_path));
+        return Err(refused_by_lock(&refusal, instance, &locks_path).with_observed(seen(&applied)));
     }
     match applied {
         Applied::Written { doc, created: true } => {
-            Ok(written(StatusCode::CREATED, &doc, &location))
+            Ok(api.written(StatusCode::CREATED, &doc_id, &doc))
         }
         Applied::Written {
             doc,
             created: false,
-        } => Ok(written(StatusCode::OK, &doc, &location)),
+        } => Ok(api.written(StatusCode::OK, &doc_id, &doc)),
         Applied::Aborted { current } => {
-            Err(refused(verdict, current.as_ref(), app.mismatch, instance))
+            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
         }
         Applied::Deleted => Err(unexpected(instance)),
     }
@@ -181,25 +191,31 @@ pub(super) async fn patch(
     path: IdPath,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
+    Author(author): Author,
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
     if let Some(tx) = transaction_id(&headers, instance)? {
-        return Ok(inside::patch(&app, tx, id, instance, &headers, body).await);
+        return Ok(inside::patch(&app, api, tx, id, instance, &headers, body).await);
     }
-    let pre = preconditions(&headers, instance)?;
+    let mut pre = api.preconditions(&headers, instance)?;
     let token = lock_token(&headers, instance)?;
-    require_condition(&app, &pre, token.as_ref(), "PATCH", instance)?;
+    if api.conditions_in_headers_only() {
+        require_condition(&app, &pre, token.as_ref(), "PATCH", instance)?;
+    }
     require_merge_patch(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
-    let patch = parse_json(&bytes, instance)?;
-    let location = item_path(&id);
+    let patch = api.write_body(&bytes, &mut pre, instance)?;
+    require_condition(&app, &pre, token.as_ref(), "PATCH", instance)?;
+    let judged = pre.clone();
+    let doc_id = id.clone();
     let locks_path = lock_path(&id);
     let locks = Arc::clone(&app.locks);
     let (applied, step) = blocking(&app.store, move |store| {
         let mut step = PatchStep::Applied;
-        let applied = store.apply(&id, &mut |doc| {
+        let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
             let Some(doc) = doc else {
                 step = PatchStep::Missing;
                 return Decision::Abort;
@@ -229,11 +245,13 @@ pub(super) async fn patch(
     .await
     .map_err(|err| internal(&err, instance))?;
     match (applied, step) {
-        (Applied::Written { doc, .. }, _) => Ok(written(StatusCode::OK, &doc, &location)),
+        (Applied::Written { doc, .. }, _) => Ok(api.written(StatusCode::OK, &doc_id, &doc)),
         (_, PatchStep::Missing) => Err(not_found(instance)),
-        (_, PatchStep::Locked(refusal)) => Err(refused_by_lock(&refusal, instance, &locks_path)),
+        (applied, PatchStep::Locked(refusal)) => {
+            Err(refused_by_lock(&refusal, instance, &locks_path).with_observed(seen(&applied)))
+        }
         (Applied::Aborted { current }, PatchStep::Refused(verdict)) => {
-            Err(refused(verdict, current.as_ref(), app.mismatch, instance))
+            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
         }
         (_, PatchStep::CorruptStoredDocument(reason)) => {
             tracing::error!(%instance, %reason, "stored document is not JSON");
@@ -249,13 +267,16 @@ pub(super) async fn delete(
     path: IdPath,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
+    Author(author): Author,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
     if let Some(tx) = transaction_id(&headers, instance)? {
-        return Ok(inside::delete(&app, tx, id, instance, &headers).await);
+        return Ok(inside::delete(&app, api, tx, id, instance, &headers).await);
     }
-    let pre = preconditions(&headers, instance)?;
+    let pre = api.preconditions(&headers, instance)?;
+    let judged = pre.clone();
     let token = lock_token(&headers, instance)?;
     require_condition(&app, &pre, token.as_ref(), "DELETE", instance)?;
     let locks_path = lock_path(&id);
@@ -263,7 +284,7 @@ pub(super) async fn delete(
     let (applied, verdict, refusal) = blocking(&app.store, move |store| {
         let mut verdict = Verdict::Proceed;
         let mut refusal = None;
-        let applied = store.apply(&id, &mut |doc| {
+        let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
             if doc.is_none() {
                 return Decision::Abort;
             }
@@ -292,15 +313,23 @@ pub(super) async fn delete(
     .await
     .map_err(|err| internal(&err, instance))?;
     if let Some(refusal) = refusal {
-        return Err(refused_by_lock(&refusal, instance, &locks_path));
+        return Err(refused_by_lock(&refusal, instance, &locks_path).with_observed(seen(&applied)));
     }
     match applied {
         Applied::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
         Applied::Aborted { current: None } => Err(not_found(instance)),
         Applied::Aborted { current } => {
-            Err(refused(verdict, current.as_ref(), app.mismatch, instance))
+            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
         }
         Applied::Written { .. } => Err(unexpected(instance)),
+    }
+}
+
+/// The tag a refused write saw, for the conflict log (`Problem::with_observed`).
+fn seen(applied: &Applied) -> Option<crate::etag::EntityTag> {
+    match applied {
+        Applied::Aborted { current } => current.as_ref().map(|doc| doc.etag.clone()),
+        _ => None,
     }
 }
 

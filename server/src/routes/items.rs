@@ -5,18 +5,22 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::request::{parse_json, preconditions, read_body, require_json, transaction_id};
-use super::response::{internal, item_path, refused, written};
+use super::request::{read_body, require_json, transaction_id};
+use super::response::internal;
 use super::{blocking, inside, AppState};
+use crate::api_version::Api;
+use crate::auth::Author;
 use crate::precondition::{Current, Method, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::Document;
 
-/// `GET /items` → `{"items":[{"id":…,"etag":…,"value":…}]}` in creation order.
+/// `GET /items` → `{"items":[{"id":…,"etag":…,"value":…}]}` in creation order (v2: a list of
+/// envelopes).
 pub(super) async fn list(
     State(app): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
 ) -> Result<Response, Problem> {
     if transaction_id(&headers, uri.path())?.is_some() {
         return Err(Problem::new(
@@ -28,7 +32,7 @@ pub(super) async fn list(
     let docs = blocking(&app.store, |store| store.list())
         .await
         .map_err(|err| internal(&err, uri.path()))?;
-    let body = list_body(&docs);
+    let body = api.list_body(&docs);
     let headers = [
         (
             header::CONTENT_TYPE,
@@ -40,7 +44,7 @@ pub(super) async fn list(
 }
 
 /// Stored bodies are canonical JSON already, so they are spliced in as they are.
-fn list_body(docs: &[(String, Document)]) -> Vec<u8> {
+pub(super) fn list_body(docs: &[(String, Document)]) -> Vec<u8> {
     let mut body = b"{\"items\":[".to_vec();
     for (index, (id, doc)) in docs.iter().enumerate() {
         if index > 0 {
@@ -68,31 +72,35 @@ pub(super) async fn create(
     State(app): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
+    api: Api,
+    Author(author): Author,
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     if let Some(tx) = transaction_id(&headers, instance)? {
-        return Ok(inside::create(&app, tx, instance, &headers, body).await);
+        return Ok(inside::create(&app, api, tx, instance, &headers, body).await);
     }
-    let pre = preconditions(&headers, instance)?;
+    let mut pre = api.preconditions(&headers, instance)?;
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
-    let value = parse_json(&bytes, instance)?;
+    let value = api.write_body(&bytes, &mut pre, instance)?;
     // The collection exists but has no entity tag: only `If-Match: *` can hold.
     let verdict = pre.evaluate(Current::Untagged, Method::Write);
     if verdict != Verdict::Proceed {
-        return Err(refused(verdict, None, app.mismatch, instance));
+        return Err(api.refused(verdict, &pre, None, app.mismatch, instance));
     }
     let canonical = canonical_json(&value);
-    let (id, doc) = blocking(&app.store, move |store| store.insert_new(canonical))
-        .await
-        .map_err(|err| internal(&err, instance))?;
-    Ok(written(StatusCode::CREATED, &doc, &item_path(&id)))
+    let (id, doc) = blocking(&app.store, move |store| {
+        store.insert_new_as(author.as_deref(), canonical)
+    })
+    .await
+    .map_err(|err| internal(&err, instance))?;
+    Ok(api.written(StatusCode::CREATED, &id, &doc))
 }
 
 /// The one serialization of a document (compact). It is computed once per write and stored,
 /// so every later read returns exactly the bytes the write answered with.
-pub(super) fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+pub(crate) fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
     // Serializing a `Value` cannot fail: its map keys are always strings.
     serde_json::to_vec(value).unwrap_or_default()
 }

@@ -33,6 +33,7 @@ pub(crate) fn preconditions(headers: &HeaderMap, instance: &str) -> Result<Preco
     Ok(Preconditions {
         if_match: condition(headers, header::IF_MATCH, "If-Match", instance)?,
         if_none_match: condition(headers, header::IF_NONE_MATCH, "If-None-Match", instance)?,
+        if_version: None,
     })
 }
 

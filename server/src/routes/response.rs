@@ -1,55 +1,10 @@
-//! Building successful answers and the refusals that depend on stored state.
+//! Paths of documents and the refusals that depend on stored state. (Successful answers about
+//! documents depend on the API version: see `representation.rs`.)
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-
-use crate::etag::EntityTag;
 use crate::precondition::Verdict;
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Document, StoreError};
 use crate::MismatchStatus;
-
-/// `200`/`201` with the stored bytes, the tag, and `Location` for creations.
-pub(crate) fn document(status: StatusCode, doc: &Document, location: Option<&str>) -> Response {
-    let mut headers = validator_headers(&doc.etag);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
-        headers.insert(header::LOCATION, location);
-    }
-    (status, headers, doc.body.clone()).into_response()
-}
-
-/// `200`/`201` answering a write with the stored representation. `Content-Location` names the
-/// document, which tells clients (RFC 9110 §6.4.2) that the body is its new state, not a status
-/// message: they may cache it with the ETag. `Location` is added for creations.
-pub(crate) fn written(status: StatusCode, doc: &Document, path: &str) -> Response {
-    let location = (status == StatusCode::CREATED).then_some(path);
-    let mut response = document(status, doc, location);
-    if let Ok(value) = HeaderValue::from_str(path) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LOCATION, value);
-    }
-    response
-}
-
-/// `304 Not Modified`: the tag and no body.
-pub(crate) fn not_modified(etag: &EntityTag) -> Response {
-    (StatusCode::NOT_MODIFIED, validator_headers(etag)).into_response()
-}
-
-fn validator_headers(etag: &EntityTag) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&etag.to_string()) {
-        headers.insert(header::ETAG, value);
-    }
-    // Clients may store the answer but must revalidate before reuse.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers
-}
 
 /// `/items/{id}` with the id percent-encoded where it is not an unreserved character.
 pub(crate) fn item_path(id: &str) -> String {
@@ -117,7 +72,9 @@ pub(crate) fn refused(
             ),
         ),
     };
-    problem.with_current_etag(current_etag)
+    problem
+        .with_observed(current_etag.clone())
+        .with_current_etag(current_etag)
 }
 
 /// 500 for a storage failure; the cause is logged, not shown.

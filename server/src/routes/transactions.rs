@@ -17,6 +17,7 @@ use super::request::{read_body, require_json};
 use super::response::internal;
 use super::txn_response::{begun, commit_answer, not_found, shown, shown_ended, too_many};
 use super::{blocking, AppState};
+use crate::auth::Author;
 use crate::lock::now;
 use crate::problem::{Problem, ProblemKind};
 use crate::txn::{commit as commit_plan, Found, Outcome, Phase, Tx, TxId};
@@ -141,6 +142,7 @@ pub(super) async fn commit(
     State(app): State<AppState>,
     path: TxPath,
     uri: Uri,
+    Author(author): Author,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = path_id(path, instance)?;
@@ -162,9 +164,12 @@ pub(super) async fn commit(
     let plan = tx.plan();
     let locks = Arc::clone(&app.locks);
     // A storage failure applies nothing and leaves the transaction open: commit again.
-    let outcome = blocking(&app.store, move |store| commit_plan(store, &locks, &plan))
-        .await
-        .map_err(|err| internal(&err, instance))?;
+    // The versions it writes are the committing client's.
+    let outcome = blocking(&app.store, move |store| {
+        commit_plan(store, &locks, &plan, author.as_deref())
+    })
+    .await
+    .map_err(|err| internal(&err, instance))?;
     let ended = app.txns.end(&mut tx, outcome, now());
     drop(tx);
     commit_answer(&id, &ended, instance).ok_or_else(|| not_found(&id, Some(&ended), instance))

@@ -22,6 +22,8 @@ pub(crate) struct HistoryPolicy {
 pub(crate) struct VersionInfo {
     /// The store-wide write counter at this write (the number in the version's tag).
     pub(crate) version: u64,
+    /// The version's tag; `None` for the tombstone, which has no content.
+    pub(crate) etag: Option<crate::etag::EntityTag>,
     /// When it was written, in Unix milliseconds.
     pub(crate) at_ms: u64,
     /// The authenticated client that wrote it; `None` for anonymous writes.

@@ -8,18 +8,20 @@ use super::state::Plan;
 use crate::lock::{now, LockManager, LockTable};
 use crate::storage::{Finish, Store, StoreError};
 
-/// Applies `plan` all or nothing, or says why not. A storage failure applies nothing.
+/// Applies `plan` all or nothing as `author`'s writes, or says why not. A storage failure
+/// applies nothing.
 pub(crate) fn commit(
     store: &dyn Store,
     locks: &LockManager,
     plan: &Plan,
+    author: Option<&str>,
 ) -> Result<Outcome, StoreError> {
     // Held until after the store commits, so the lock of a deleted document ends only once the
     // delete is sure to land, and no lock changes hands in between.
     let mut held: Option<MutexGuard<'_, LockTable>> = None;
     let mut outcome = None;
     let mut deleted = Vec::new();
-    let finish = store.atomically(&mut |txn| {
+    let finish = store.atomically_as(author, &mut |txn| {
         let mut conflicts = Vec::new();
         for (id, read_etag) in &plan.pins {
             let current_etag = txn.get(id)?.map(|doc| doc.etag);

@@ -8,7 +8,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod atomic;
+pub mod conflicts;
 pub mod locks;
+pub mod sse;
+pub mod versions;
 
 /// Which storage a test runs against.
 #[derive(Debug, Clone, Copy)]

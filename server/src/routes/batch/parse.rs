@@ -233,6 +233,7 @@ fn operation(
         preconditions: Preconditions {
             if_match,
             if_none_match,
+            if_version: None,
         },
         lock_token,
         body,

@@ -42,18 +42,20 @@ pub(super) struct Failed {
     pub(super) problem: Problem,
 }
 
-/// Runs `ops` all or nothing. `Ok(Err(_))` is a refusal: nothing was changed.
+/// Runs `ops` all or nothing as `author`'s writes. `Ok(Err(_))` is a refusal: nothing was
+/// changed.
 pub(super) fn run(
     store: &dyn Store,
     locks: &LockManager,
     ops: &[Operation],
     mismatch: MismatchStatus,
+    author: Option<&str>,
 ) -> Result<Result<Vec<Step>, Failed>, StoreError> {
     // The table stays held until after the commit, so a deleted document's lock ends only
     // once the batch is sure to commit, and no lock decision slips in between.
     let mut held: Option<MutexGuard<'_, LockTable>> = None;
     let mut outcome = None;
-    let finish = store.atomically(&mut |txn| {
+    let finish = store.atomically_as(author, &mut |txn| {
         let table = held.insert(locks.table());
         let mut batch = Batch {
             txn,
@@ -141,7 +143,9 @@ impl Batch<'_, '_> {
         // Reads never check locks, so a check looks at the lock only to confirm a token.
         if op.kind != OpKind::Check || op.lock_token.is_some() {
             if let Err(refusal) = self.gate(&id, op.lock_token.as_ref()) {
-                return Ok(Err(fail(refused_by_lock(&refusal, &path, &lock_path(&id)))));
+                let seen = current.as_ref().map(|doc| doc.etag.clone());
+                let problem = refused_by_lock(&refusal, &path, &lock_path(&id));
+                return Ok(Err(fail(problem.with_observed(seen))));
             }
         }
         let verdict = op.preconditions.evaluate(

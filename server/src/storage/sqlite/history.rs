@@ -108,7 +108,11 @@ pub(super) fn sweep(
 }
 
 /// The kept history of `id`, newest first.
-pub(super) fn list(conn: &Connection, id: &str) -> Result<Vec<VersionInfo>, StoreError> {
+pub(super) fn list(
+    conn: &Connection,
+    epoch: &str,
+    id: &str,
+) -> Result<Vec<VersionInfo>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT version, at_ms, author, body IS NULL, coalesce(length(body), 0)
          FROM ifmatch_versions WHERE id = ?1 ORDER BY version DESC",
@@ -125,8 +129,10 @@ pub(super) fn list(conn: &Connection, id: &str) -> Result<Vec<VersionInfo>, Stor
     let mut infos = Vec::new();
     for row in rows {
         let (version, at_ms, author, deleted, size) = row?;
+        let version = as_u64(version)?;
         infos.push(VersionInfo {
-            version: as_u64(version)?,
+            version,
+            etag: (!deleted).then(|| version_tag(epoch, version)),
             at_ms: as_u64(at_ms)?,
             author,
             deleted,
