@@ -8,12 +8,12 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::batch;
-use crate::error::{from_sdk, invalid_argument, relative_without_base};
+use crate::error::{invalid_argument, relative_without_base};
 use crate::event::stats_to_js;
 use crate::fields::Fields;
 use crate::json::{from_js, nullable, object, to_js, type_name};
 use crate::lock::{self, Lock};
-use crate::options::{builder, call_options, with_call_options, CallOptions};
+use crate::options::{self, call_options, with_call_options, CallOptions};
 use crate::precondition::{self, Write, WRITE_OPTIONS};
 use crate::promise::promise;
 use crate::transaction;
@@ -45,8 +45,7 @@ impl Client {
     /// missingEtag, serverHonoursIdempotencyKeys, trustWriteBodies, retry, onEvent })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Client, JsValue> {
-        let (builder, has_base_url) = builder(&options)?;
-        let inner = builder.build().map_err(|e| from_sdk(&e, None))?;
+        let (inner, has_base_url) = options::client(&options)?;
         Ok(Client {
             inner,
             has_base_url,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ifmatch::{ClientBuilder, LongWaitPolicy, MissingEtagPolicy, RetryConfig};
+use ifmatch::{LongWaitPolicy, MissingEtagPolicy, RetryConfig};
 use js_sys::Object;
 use wasm_bindgen::JsValue;
 
@@ -47,9 +47,9 @@ const RETRY_OPTIONS: &[&str] = &[
     "budget",
 ];
 
-/// The SDK client builder described by `options`, and whether it has a base URL; a thrown
+/// The SDK client described by `options`, and whether it has a base URL; a thrown
 /// `IfmatchError` for bad options.
-pub(crate) fn builder(options: &JsValue) -> Result<(ClientBuilder, bool), JsValue> {
+pub(crate) fn client(options: &JsValue) -> Result<(ifmatch::Client, bool), JsValue> {
     let o = Fields::new(options, "options", CLIENT_OPTIONS).map_err(|message| {
         let renamed = RENAMED.iter().find(|(old, _)| has_own(options, old));
         invalid_argument(match renamed {
@@ -102,17 +102,22 @@ pub(crate) fn builder(options: &JsValue) -> Result<(ClientBuilder, bool), JsValu
         .choice("credentials", &["omit", "same-origin", "include"])
         .map_err(invalid_argument)?;
     let fetch = o.function("fetch").map_err(invalid_argument)?;
-    builder = builder.transport(FetchTransport {
+    let transport = FetchTransport {
         fetch: fetch.map_or(JsValue::UNDEFINED, JsValue::from),
         credentials,
-    });
+    };
     if let Some(retry) = o.get("retry") {
         builder = builder.retry(retry_config(&retry).map_err(invalid_argument)?);
     }
     if let Some(listener) = o.function("onEvent").map_err(invalid_argument)? {
         builder = builder.on_event(observer(listener));
     }
-    Ok((builder, base_url.is_some()))
+    // `build_with_transport`, not `.transport(…).build()`: then the SDK's own default transport
+    // (its `fetch` transport, about 4 KB gzipped) is not linked into the module next to this one.
+    let client = builder
+        .build_with_transport(transport)
+        .map_err(|e| from_sdk(&e, None))?;
+    Ok((client, base_url.is_some()))
 }
 
 fn has_own(options: &JsValue, name: &str) -> bool {
