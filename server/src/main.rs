@@ -3,9 +3,19 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::time::Duration;
 
+use std::path::PathBuf;
+
+use ifmatch_server::{
+    Timestamp, DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL,
+};
+
+use ifmatch_server::{
+    Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
+    DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SSE_HEARTBEAT,
+};
 use ifmatch_server::{
     Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
@@ -15,6 +25,9 @@ use ifmatch_server::{
 const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
 const CEILING_LOCK_TTL_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
 const DEFAULT_MAX_TRANSACTION_TTL_MS: u64 = DEFAULT_MAX_TRANSACTION_TTL.as_secs() * 1000;
+const DEFAULT_SSE_HEARTBEAT_MS: u64 = DEFAULT_SSE_HEARTBEAT.as_secs() * 1000;
+const DEFAULT_HISTORY_MAX_AGE_MS: u64 = DEFAULT_HISTORY_MAX_AGE.as_secs() * 1000;
+const DEFAULT_TOMBSTONE_TTL_MS: u64 = DEFAULT_TOMBSTONE_TTL.as_secs() * 1000;
 
 /// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
 /// with strong ETags, If-Match / If-None-Match, JSON Merge Patch, pessimistic locks, atomic
@@ -23,7 +36,7 @@ const DEFAULT_MAX_TRANSACTION_TTL_MS: u64 = DEFAULT_MAX_TRANSACTION_TTL.as_secs(
 #[command(
     name = "ifmatch-server",
     version,
-    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL);\nPOST /batch (several writes applied all or none);\nPOST /transactions, GET and DELETE /transactions/{id}, POST /transactions/{id}/commit\n(interactive transactions: send Transaction-Id on /items requests to act inside one).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
+    after_help = "Endpoints: GET and POST /items; GET, HEAD, PUT, PATCH and DELETE /items/{id};\nGET, POST, PUT and DELETE /items/{id}/lock (pessimistic locks with a TTL);\nGET /items/{id}/versions and /items/{id}/versions/N (version history);\nevery /items route also under /v1 and /v2 (or send Api-Version: 1 or 2; v2 wraps documents\nin {\"id\", \"version\", \"modified_at_ms\", \"data\"});\nPOST /batch (several writes applied all or none);\nPOST /transactions, GET and DELETE /transactions/{id}, POST /transactions/{id}/commit\n(interactive transactions: send Transaction-Id on /items requests to act inside one).\nErrors are application/problem+json. Logs go to stdout; stop with Ctrl-C.\nSee docs/server.md for the full HTTP contract."
 )]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
@@ -98,11 +111,162 @@ struct Cli {
         value_parser = clap::value_parser!(u64).range(1..=CEILING_LOCK_TTL_MS)
     )]
     max_transaction_ttl: u64,
+
+    #[command(flatten)]
+    access: AccessFlags,
+
+    #[command(flatten)]
+    versions: VersionFlags,
+}
+
+/// Version history and API versions.
+#[derive(Debug, clap::Args)]
+struct VersionFlags {
+    /// History entries (versions and deletions) kept per document; the oldest go first.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_HISTORY_MAX_VERSIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    history_max_versions: usize,
+
+    /// Milliseconds after which past versions are dropped (the current version always stays);
+    /// 0 keeps them regardless of age.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_HISTORY_MAX_AGE_MS)]
+    history_max_age: u64,
+
+    /// Milliseconds a deleted document's tombstone, and its history before it, are kept.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TOMBSTONE_TTL_MS)]
+    tombstone_ttl: u64,
+
+    /// When API v1 is deprecated (RFC 3339): v1 answers carry Deprecation, Sunset and a Link to
+    /// their /v2 successor. `none` sends neither Deprecation nor Sunset.
+    #[arg(
+        long,
+        value_name = "RFC3339|none",
+        default_value = "2026-06-01T00:00:00Z",
+        value_parser = moment
+    )]
+    v1_deprecation: Moment,
+
+    /// When API v1 goes away (RFC 3339, after --v1-deprecation), announced in Sunset; `none`
+    /// leaves Sunset out.
+    #[arg(
+        long,
+        value_name = "RFC3339|none",
+        default_value = "2027-06-01T00:00:00Z",
+        value_parser = moment
+    )]
+    v1_sunset: Moment,
+}
+
+/// A time given as RFC 3339 text, or `none`.
+#[derive(Debug, Clone, Copy)]
+struct Moment(Option<Timestamp>);
+
+fn moment(text: &str) -> Result<Moment, Error> {
+    if text == "none" {
+        return Ok(Moment(None));
+    }
+    text.parse().map(|at| Moment(Some(at)))
+}
+
+impl VersionFlags {
+    /// A sunset that is not after the deprecation is a usage error.
+    fn check(&self) -> Result<(), String> {
+        match (self.v1_deprecation.0, self.v1_sunset.0) {
+            (Some(deprecation), Some(sunset)) if sunset <= deprecation => Err(format!(
+                "--v1-sunset {sunset} must be after --v1-deprecation {deprecation}: a version goes away only after it was deprecated (or pass --v1-sunset none)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn apply(self, config: Config) -> Config {
+        config
+            .with_history_max_versions(self.history_max_versions)
+            .with_history_max_age(Duration::from_millis(self.history_max_age))
+            .with_tombstone_ttl(Duration::from_millis(self.tombstone_ttl))
+            .with_v1_deprecation(self.v1_deprecation.0)
+            .with_v1_sunset(self.v1_sunset.0)
+    }
+}
+
+/// Authentication and conflict notifications.
+#[derive(Debug, clap::Args)]
+struct AccessFlags {
+    /// A client that authenticates with `Authorization: Bearer TOKEN`; its NAME (1 to 64 of
+    /// A-Z a-z 0-9 _ . -) is the author of its writes. Repeatable. Turns authentication on.
+    #[arg(long, value_name = "NAME=TOKEN")]
+    client_token: Vec<TokenPair>,
+
+    /// The same, for an admin (who may also resolve other clients' conflicts). Repeatable.
+    #[arg(long, value_name = "NAME=TOKEN")]
+    admin_token: Vec<TokenPair>,
+
+    /// A JSON file {"clients": {"NAME": "TOKEN"}, "admins": {"NAME": "TOKEN"}} with more
+    /// tokens, for tokens that should not appear in a process list.
+    #[arg(long, value_name = "PATH")]
+    tokens_file: Option<PathBuf>,
+
+    /// Refuse requests without a valid token with 401 (all routes but /metrics). Needs a token.
+    #[arg(long)]
+    require_auth: bool,
+
+    /// Conflict records kept (the newest); older ones are forgotten, resolved or not.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CONFLICT_LOG_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    conflict_log_size: usize,
+
+    /// Largest refused body (bytes) a conflict record keeps; larger ones are recorded as
+    /// truncated and cannot be replayed by a `mine` resolution.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CONFLICT_BODY_LIMIT)]
+    conflict_body_limit: usize,
+
+    /// Milliseconds of silence after which a conflict stream sends `: heartbeat`.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = DEFAULT_SSE_HEARTBEAT_MS,
+        value_parser = clap::value_parser!(u64).range(1..=CEILING_LOCK_TTL_MS)
+    )]
+    sse_heartbeat: u64,
+
+    /// Conflict streams (GET /conflicts/stream) open at once; one more gets 503 with
+    /// Retry-After.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SUBSCRIBERS)]
+    max_subscribers: usize,
+}
+
+impl AccessFlags {
+    fn apply(self, mut config: Config) -> Config {
+        for pair in self.client_token {
+            config = config.with_client_token(pair.name(), pair.token());
+        }
+        for pair in self.admin_token {
+            config = config.with_admin_token(pair.name(), pair.token());
+        }
+        if let Some(path) = self.tokens_file {
+            config = config.with_tokens_file(path);
+        }
+        config
+            .with_require_auth(self.require_auth)
+            .with_conflict_log_size(self.conflict_log_size)
+            .with_conflict_body_limit(self.conflict_body_limit)
+            .with_sse_heartbeat(Duration::from_millis(self.sse_heartbeat))
+            .with_max_subscribers(self.max_subscribers)
+    }
 }
 
 impl Cli {
     fn into_config(self) -> Config {
-        Config::new()
+        let config = self.versions.apply(Config::new());
+        self.access.apply(config)
             .with_addr(self.addr)
             .with_storage(self.storage)
             .with_mismatch_status(self.mismatch_status)
@@ -120,11 +284,20 @@ impl Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(message) = cli.versions.check() {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
+    }
     tracing_subscriber::fmt().with_target(false).init();
     let server = match ifmatch_server::spawn(cli.into_config()).await {
         Ok(server) => server,
         Err(err) => {
             tracing::error!("{err}");
+            // Tokens that contradict each other are a usage error, like an invalid flag.
+            if matches!(err, Error::Auth { .. } | Error::TokensFile { .. }) {
+                return ExitCode::from(2);
+            }
             return ExitCode::FAILURE;
         }
     };

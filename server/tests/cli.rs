@@ -50,12 +50,46 @@ fn limits_out_of_range_are_refused_naming_the_flag() {
         ["--max-transactions", "0"],
         ["--max-transaction-ttl", "0"],
         ["--max-transaction-ttl", "86400001"],
+        ["--history-max-versions", "0"],
+        ["--history-max-age", "soon"],
+        ["--tombstone-ttl", "a day"],
+        ["--v1-deprecation", "2026-06-01"],
+        ["--v1-sunset", "2027-02-30T00:00:00Z"],
     ] {
         let output = std::process::Command::new(BIN).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_v1_sunset_before_the_deprecation_is_refused() {
+    let output = std::process::Command::new(BIN)
+        .args(["--v1-deprecation", "2027-01-01T00:00:00Z"])
+        .args(["--v1-sunset", "2026-12-31T23:59:59Z"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("--v1-sunset") && stderr.contains("--v1-deprecation"),
+        "{stderr}"
+    );
+    // `none` switches the sunset off, and with it the check.
+    let output = std::process::Command::new(BIN)
+        .args([
+            "--v1-deprecation",
+            "2027-01-01T00:00:00Z",
+            "--v1-sunset",
+            "none",
+        ])
+        .args(["--addr", "256.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "only the address is refused");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--addr"), "{stderr}");
 }
 
 #[tokio::test]

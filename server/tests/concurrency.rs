@@ -10,6 +10,7 @@ use support::{etag_of, Backend, TestServer};
 
 both_storages!(
     concurrent_conditional_increments_lose_no_update,
+    concurrent_v2_increments_with_a_body_version_lose_no_update,
     writers_racing_on_one_version_have_exactly_one_winner,
     concurrent_unconditional_patches_lose_no_member,
 );
@@ -56,6 +57,51 @@ async fn concurrent_conditional_increments_lose_no_update(backend: Backend) {
     assert_eq!(doc, json!({"n": TASKS * INCREMENTS}));
     assert_eq!(wins, TASKS * INCREMENTS);
     // Every attempt that did not win was answered 412, and nothing else.
+    assert_eq!(attempts - wins, refused);
+    Arc::into_inner(server)
+        .expect("tasks done")
+        .shutdown()
+        .await;
+}
+
+/// The same increments through API v2, each conditional on the `version` member of its body
+/// (no `If-Match`): the body version is checked in the same critical section as the write.
+async fn concurrent_v2_increments_with_a_body_version_lose_no_update(backend: Backend) {
+    let server = Arc::new(TestServer::start_default(backend).await);
+    server.seed("/items/counter", r#"{"n":0}"#).await;
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let server = Arc::clone(&server);
+        tasks.push(tokio::spawn(async move {
+            let (mut wins, mut refused, mut attempts) = (0usize, 0usize, 0usize);
+            while wins < INCREMENTS {
+                attempts += 1;
+                assert!(attempts <= MAX_ATTEMPTS_PER_TASK, "task starved");
+                let (envelope, _) = server.read("/v2/items/counter").await;
+                let n = envelope["data"]["n"].as_u64().unwrap();
+                let next = json!({"data": {"n": n + 1}, "version": envelope["version"]});
+                let response = server
+                    .put("/v2/items/counter", &[], &next.to_string())
+                    .await;
+                match response.status() {
+                    StatusCode::OK => wins += 1,
+                    StatusCode::PRECONDITION_FAILED => refused += 1,
+                    other => panic!("unexpected status {other}"),
+                }
+            }
+            (wins, refused, attempts)
+        }));
+    }
+    let (mut wins, mut refused, mut attempts) = (0, 0, 0);
+    for task in tasks {
+        let (w, r, a) = task.await.expect("task completes");
+        wins += w;
+        refused += r;
+        attempts += a;
+    }
+    let (doc, _) = server.read("/items/counter").await;
+    assert_eq!(doc, json!({"n": TASKS * INCREMENTS}));
+    assert_eq!(wins, TASKS * INCREMENTS);
     assert_eq!(attempts - wins, refused);
     Arc::into_inner(server)
         .expect("tasks done")
