@@ -1,6 +1,7 @@
 //! The real reference server passes every core rule in 412 and 409 modes with
 //! both storages, the optional profiles when configured for them, and the
-//! locking and transactions profiles (which it always offers) with both storages.
+//! locking, transactions and versions profiles (which it always offers) with both
+//! storages.
 
 mod support;
 
@@ -35,6 +36,7 @@ async fn assert_passes(server_config: Config, profiles: &[Profile], mismatch: u1
         let stale = [
             "core.if-match.stale-put",
             "transactions.batch-all-or-nothing",
+            "versions.body-version-stale",
         ];
         let judged: Vec<_> = stale.iter().filter_map(|id| report.outcome(id)).collect();
         assert!(!judged.is_empty(), "a stale write was judged");
@@ -152,6 +154,24 @@ async fn sqlite_storage_passes_transactions() {
 async fn transactions_pass_in_409_mode_as_declared() {
     let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
     assert_passes(cfg, &[Profile::Transactions], 409).await;
+}
+
+#[tokio::test]
+async fn memory_storage_passes_core_and_versions_together() {
+    assert_passes(Config::new(), &[Profile::Core, Profile::Versions], 412).await;
+}
+
+#[tokio::test]
+async fn sqlite_storage_passes_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::new().with_storage(sqlite(&dir));
+    assert_passes(cfg, &[Profile::Versions], 412).await;
+}
+
+#[tokio::test]
+async fn versions_pass_in_409_mode_as_declared() {
+    let cfg = Config::new().with_mismatch_status(MismatchStatus::Conflict);
+    assert_passes(cfg, &[Profile::Versions], 409).await;
 }
 
 #[tokio::test]
