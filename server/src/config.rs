@@ -25,9 +25,10 @@ use crate::Error;
 /// - at most 1000 open transactions ([`DEFAULT_MAX_TRANSACTIONS`])
 /// - transactions granted for at most 60 s ([`DEFAULT_MAX_TRANSACTION_TTL`]), 30 s when a
 ///   request names no TTL
-/// - history: at most 20 versions per document ([`DEFAULT_HISTORY_MAX_VERSIONS`]), none
-///   older than 7 days ([`DEFAULT_HISTORY_MAX_AGE`]; the current version always stays), and a
-///   deleted document's history forgotten 1 day after the delete ([`DEFAULT_TOMBSTONE_TTL`])
+/// - history: at most 20 versions per document ([`crate::DEFAULT_HISTORY_MAX_VERSIONS`]),
+///   none older than 7 days ([`crate::DEFAULT_HISTORY_MAX_AGE`]; the current version always
+///   stays), and a deleted document's history forgotten 1 day after the delete
+///   ([`crate::DEFAULT_TOMBSTONE_TTL`])
 /// - authentication off: no tokens, anonymous requests allowed (see
 ///   [`Config::with_client_token`])
 /// - conflict log of 1000 records ([`crate::DEFAULT_CONFLICT_LOG_SIZE`]) keeping refused
@@ -71,9 +72,8 @@ pub struct Config {
     max_batch_operations: usize,
     max_transactions: usize,
     max_transaction_ttl: Duration,
-    history_max_versions: usize,
-    history_max_age: Duration,
-    tombstone_ttl: Duration,
+    /// Version history retention (setters in `crate::storage`).
+    pub(crate) history: crate::storage::HistorySettings,
     /// Tokens and `--require-auth` (setters in `crate::auth`).
     pub(crate) auth: AuthSettings,
     /// The conflict log and stream (setters in `crate::conflicts`).
@@ -105,14 +105,6 @@ pub const DEFAULT_MAX_TRANSACTIONS: usize = 1000;
 /// The default longest transaction: 60 s.
 pub const DEFAULT_MAX_TRANSACTION_TTL: Duration = Duration::from_secs(60);
 
-/// The default number of history entries kept per document: 20.
-pub const DEFAULT_HISTORY_MAX_VERSIONS: usize = 20;
-
-/// The default age after which past versions are dropped: 7 days.
-pub const DEFAULT_HISTORY_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// The default time a deleted document's history is kept after the delete: 1 day.
-pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Default for Config {
     fn default() -> Self {
@@ -135,9 +127,7 @@ impl Config {
             max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             max_transaction_ttl: DEFAULT_MAX_TRANSACTION_TTL,
-            history_max_versions: DEFAULT_HISTORY_MAX_VERSIONS,
-            history_max_age: DEFAULT_HISTORY_MAX_AGE,
-            tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
+            history: crate::storage::HistorySettings::new(),
             auth: AuthSettings::new(),
             conflicts: ConflictSettings::new(),
             retirement: crate::api_version::Retirement::DEFAULT,
@@ -215,26 +205,6 @@ impl Config {
         self
     }
 
-    /// The most history entries (versions and deletions) kept per document. At least 1 (0
-    /// counts as 1): the current version is always kept.
-    pub const fn with_history_max_versions(mut self, n: usize) -> Self {
-        self.history_max_versions = if n == 0 { 1 } else { n };
-        self
-    }
-
-    /// Past versions older than this are dropped (the current version stays whatever its
-    /// age); [`Duration::ZERO`] keeps them regardless of age.
-    pub const fn with_history_max_age(mut self, age: Duration) -> Self {
-        self.history_max_age = age;
-        self
-    }
-
-    /// How long after a delete the document's tombstone, and its history before it, are kept.
-    pub const fn with_tombstone_ttl(mut self, ttl: Duration) -> Self {
-        self.tombstone_ttl = ttl;
-        self
-    }
-
     /// The address to listen on.
     pub const fn addr(&self) -> SocketAddr {
         self.addr
@@ -288,21 +258,6 @@ impl Config {
     /// The longest transaction granted.
     pub const fn max_transaction_ttl(&self) -> Duration {
         self.max_transaction_ttl
-    }
-
-    /// The most history entries kept per document.
-    pub const fn history_max_versions(&self) -> usize {
-        self.history_max_versions
-    }
-
-    /// The age after which past versions are dropped ([`Duration::ZERO`]: never).
-    pub const fn history_max_age(&self) -> Duration {
-        self.history_max_age
-    }
-
-    /// How long a deleted document's history is kept after the delete.
-    pub const fn tombstone_ttl(&self) -> Duration {
-        self.tombstone_ttl
     }
 }
 
@@ -453,20 +408,6 @@ mod tests {
         assert_eq!(config.max_batch_operations(), 100);
         assert_eq!(config.max_transactions(), 1000);
         assert_eq!(config.max_transaction_ttl(), Duration::from_millis(60_000));
-        assert_eq!(config.history_max_versions(), 20);
-        assert_eq!(config.history_max_age(), Duration::from_millis(604_800_000));
-        assert_eq!(config.tombstone_ttl(), Duration::from_millis(86_400_000));
-    }
-
-    #[test]
-    fn history_setters_keep_at_least_one_version() {
-        const KEEP_ONE: Config = Config::new()
-            .with_history_max_versions(0)
-            .with_history_max_age(Duration::ZERO)
-            .with_tombstone_ttl(Duration::from_millis(5));
-        assert_eq!(KEEP_ONE.history_max_versions(), 1);
-        assert_eq!(KEEP_ONE.history_max_age(), Duration::ZERO);
-        assert_eq!(KEEP_ONE.tombstone_ttl(), Duration::from_millis(5));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! preconditions evaluated atomically with the write, JSON Merge Patch, problem+json errors,
 //! pessimistic locks with a TTL (`/items/{id}/lock`), atomic batches (`POST /batch`: several
 //! writes applied all or none), interactive optimistic transactions (`/transactions`, and
-//! `Transaction-Id` on `/items` requests) and an optional token-bucket rate limit. It is the
+//! `Transaction-Id` on `/items` requests), version history (`/items/{id}/versions`, kept by
+//! both stores with retention by count, age and tombstone TTL), two API versions (`/v1/…` and
+//! `/v2/…` or `Api-Version`; v2 wraps documents in an envelope and takes a body `version`, v1
+//! announces its `Deprecation` and `Sunset`) and an optional token-bucket rate limit. It is the
 //! default target of the conformance suite and the SDK's integration-test peer;
 //! `docs/server.md` describes the HTTP surface.
 //!
@@ -44,7 +47,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
-pub use config::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
+pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
 pub use auth::TokenPair;
 pub use conflicts::{
     DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,

@@ -40,7 +40,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
     let state = AppState {
         metrics: metrics.clone(),
         conflicts: Arc::clone(&conflicts),
-        store: storage::open(config.storage(), history_policy(config))?,
+        store: storage::open(config.storage(), config.history.policy())?,
         retirement: config.retirement.checked()?,
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),
@@ -92,16 +92,6 @@ pub fn router(config: &Config) -> Result<Router, Error> {
             metrics::track,
         ));
     Ok(router)
-}
-
-/// The history retention `config` asks for.
-fn history_policy(config: &Config) -> storage::HistoryPolicy {
-    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    storage::HistoryPolicy {
-        max_versions: config.history_max_versions(),
-        max_age_ms: millis(config.history_max_age()),
-        tombstone_ttl_ms: millis(config.tombstone_ttl()),
-    }
 }
 
 /// Binds `config`'s address and serves in a background tokio task; returns once listening.

@@ -16,6 +16,7 @@
 
 mod history;
 mod memory;
+mod settings;
 mod sqlite;
 
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use crate::{Error, Storage};
 
 pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup, VersionInfo};
 pub(crate) use memory::MemoryStore;
+pub(crate) use settings::HistorySettings;
+pub use settings::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
 pub(crate) use sqlite::SqliteStore;
 
 /// One stored version of a document.
