@@ -105,7 +105,6 @@ pub const DEFAULT_MAX_TRANSACTIONS: usize = 1000;
 /// The default longest transaction: 60 s.
 pub const DEFAULT_MAX_TRANSACTION_TTL: Duration = Duration::from_secs(60);
 
-
 impl Default for Config {
     fn default() -> Self {
         Self::new()

@@ -42,17 +42,17 @@ mod server;
 mod storage;
 mod txn;
 
+pub use api_version::{Timestamp, DEFAULT_V1_DEPRECATION, DEFAULT_V1_SUNSET};
+pub use auth::TokenPair;
 pub use config::{
     Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
-pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
-pub use auth::TokenPair;
 pub use conflicts::{
     DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,
     DEFAULT_SSE_HEARTBEAT,
 };
-pub use api_version::{Timestamp, DEFAULT_V1_DEPRECATION, DEFAULT_V1_SUNSET};
 pub use error::Error;
 pub use server::{router, spawn, RunningServer};
+pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};

@@ -13,13 +13,13 @@ use ifmatch_server::{
 };
 
 use ifmatch_server::{
-    Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
-    DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SSE_HEARTBEAT,
-};
-use ifmatch_server::{
     Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
+};
+use ifmatch_server::{
+    Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
+    DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SSE_HEARTBEAT,
 };
 
 const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
@@ -266,7 +266,8 @@ impl AccessFlags {
 impl Cli {
     fn into_config(self) -> Config {
         let config = self.versions.apply(Config::new());
-        self.access.apply(config)
+        self.access
+            .apply(config)
             .with_addr(self.addr)
             .with_storage(self.storage)
             .with_mismatch_status(self.mismatch_status)

@@ -3,13 +3,13 @@
 mod batch;
 mod inside;
 mod item;
+mod item_routes;
 pub(crate) mod items;
 pub(crate) mod lock;
 pub(crate) mod lock_response;
+mod representation;
 pub(crate) mod request;
 pub(crate) mod response;
-mod item_routes;
-mod representation;
 mod transactions;
 mod txn_response;
 mod versions;
