@@ -285,7 +285,11 @@ async fn run_check(args: CheckArgs, io: Io<'_>) -> i32 {
     let mut embedded = None;
     let mut config = config;
     if args.base_url.is_none() {
-        match crate::embedded::start(&config.profiles, config.mismatch_status).await {
+        if config.profiles.contains(&Profile::Notifications) {
+            config.notifications = config.notifications.clone().with_generated_identities();
+        }
+        let notify = &config.notifications;
+        match crate::embedded::start_with(&config.profiles, config.mismatch_status, notify).await {
             Ok(server) => {
                 config.base_url = server.base_url();
                 if io.progress {

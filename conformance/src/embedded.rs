@@ -3,7 +3,7 @@
 use ifmatch_server::{Config, MismatchStatus, RateLimit, RunningServer};
 
 use crate::check::SetupError;
-use crate::rules::Profile;
+use crate::rules::{NotifyConfig, Profile};
 
 /// Token bucket used when the `rate-limit` profile is checked against the
 /// embedded server: generous enough that the core rules rarely wait, small enough
@@ -18,12 +18,28 @@ pub const EMBEDDED_RATE_LIMIT: RateLimit = RateLimit {
 /// handful of requests.
 pub const EMBEDDED_MAX_LOCK_WAITERS: usize = 4;
 
+/// Heartbeat of conflict streams when the `notifications` profile is checked
+/// against the embedded server: short, so that `notifications.stream-heartbeat`
+/// is judged within a second (the server's default is 15 s).
+pub const EMBEDDED_SSE_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts the reference server on an ephemeral loopback port, configured to
 /// match what the run declares: the mismatch status, and the behaviours the
 /// selected profiles check.
 pub async fn start(
     profiles: &[Profile],
     mismatch_status: u16,
+) -> Result<RunningServer, SetupError> {
+    start_with(profiles, mismatch_status, &NotifyConfig::default()).await
+}
+
+/// As [`start`]; when the `notifications` profile is checked, the server also
+/// knows `notify`'s identities (the writer and the other client as clients, the
+/// admin as an admin) and sends heartbeats every [`EMBEDDED_SSE_HEARTBEAT`].
+pub async fn start_with(
+    profiles: &[Profile],
+    mismatch_status: u16,
+    notify: &NotifyConfig,
 ) -> Result<RunningServer, SetupError> {
     let mismatch = if mismatch_status == 409 {
         MismatchStatus::Conflict
@@ -40,6 +56,17 @@ pub async fn start(
         );
     let config = if profiles.contains(&Profile::Locking) {
         config.with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
+    } else {
+        config
+    };
+    let config = if profiles.contains(&Profile::Notifications) {
+        let clients = [&notify.writer, &notify.other].into_iter().flatten();
+        let config = clients.fold(config, |c, id| c.with_client_token(&id.name, &id.token));
+        let config = match &notify.admin {
+            Some(admin) => config.with_admin_token(&admin.name, &admin.token),
+            None => config,
+        };
+        config.with_sse_heartbeat(EMBEDDED_SSE_HEARTBEAT)
     } else {
         config
     };

@@ -103,6 +103,44 @@ impl Default for NotifyConfig {
     }
 }
 
+impl NotifyConfig {
+    /// Fills in the identities not given with new ones, named `ifmatch-writer`,
+    /// `ifmatch-other` and `ifmatch-admin`, whose tokens are drawn for this run
+    /// (for the embedded server, which is started knowing them; they are random,
+    /// not secret-grade, and live only as long as that loopback server).
+    pub fn with_generated_identities(mut self) -> Self {
+        for (slot, name) in [
+            (&mut self.writer, "ifmatch-writer"),
+            (&mut self.other, "ifmatch-other"),
+            (&mut self.admin, "ifmatch-admin"),
+        ] {
+            if slot.is_none() {
+                *slot = Some(Identity {
+                    name: name.to_owned(),
+                    token: random_token(),
+                });
+            }
+        }
+        self
+    }
+}
+
+/// 32 hex digits from the standard library's randomly keyed hasher.
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut digits = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        digits.push_str(&format!("{:016x}", h.finish()));
+    }
+    digits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +151,24 @@ mod tests {
         assert_eq!(config.conflicts_path, "/conflicts");
         assert_eq!(config.sse_wait, Duration::from_secs(20));
         assert!(config.writer.is_none() && config.other.is_none() && config.admin.is_none());
+    }
+
+    #[test]
+    fn generated_identities_fill_only_the_missing_ones() {
+        let given = Identity::parse("alice=a", "--token").unwrap();
+        let config = NotifyConfig {
+            writer: Some(given.clone()),
+            ..NotifyConfig::default()
+        }
+        .with_generated_identities();
+        assert_eq!(config.writer, Some(given));
+        let (other, admin) = (config.other.unwrap(), config.admin.unwrap());
+        assert_eq!(
+            (other.name.as_str(), admin.name.as_str()),
+            ("ifmatch-other", "ifmatch-admin")
+        );
+        assert_eq!(other.token.len(), 32);
+        assert_ne!(other.token, admin.token);
     }
 
     #[test]
