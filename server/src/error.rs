@@ -39,4 +39,19 @@ pub enum Error {
         /// What would have been accepted.
         expected: &'static str,
     },
+    /// The `--tokens-file` could not be read or is not valid.
+    #[error("cannot use the tokens file {}: {reason}", path.display())]
+    TokensFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The authentication settings contradict themselves (a name or token given twice,
+    /// `--require-auth` without any token).
+    #[error("invalid authentication settings: {reason}")]
+    Auth {
+        /// What is wrong, and what to do.
+        reason: String,
+    },
 }

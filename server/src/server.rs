@@ -30,6 +30,11 @@ use crate::{storage, Config, Error};
 /// # drop(app);
 /// ```
 pub fn router(config: &Config) -> Result<Router, Error> {
+    build(config).map(|(router, _)| router)
+}
+
+/// The router, and the conflict log whose streams must end for a graceful shutdown to finish.
+fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
     let authenticator = Authenticator::new(&config.auth)?;
     let conflicts = Arc::new(Conflicts::new(
         config.conflicts,
@@ -65,7 +70,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
     // Layers run outside in: rate limit, then authentication, then the conflict capture
     // (which needs the client's identity), then the routes.
     let mut router = routes::routes(state).layer(axum::middleware::from_fn_with_state(
-        conflicts,
+        Arc::clone(&conflicts),
         crate::conflicts::capture,
     ));
     if let Some(authenticator) = authenticator {
@@ -91,7 +96,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
             metrics,
             metrics::track,
         ));
-    Ok(router)
+    Ok((router, conflicts))
 }
 
 /// Binds `config`'s address and serves in a background tokio task; returns once listening.
@@ -106,7 +111,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
 /// # }
 /// ```
 pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
-    let router = router(&config)?;
+    let (router, conflicts) = build(&config)?;
     let addr = config.addr();
     let listener = TcpListener::bind(addr)
         .await
@@ -116,9 +121,11 @@ pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
         .map_err(|source| Error::Bind { addr, source })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let shutdown = async {
+        let shutdown = async move {
             // A dropped sender also ends the server: dropping the handle stops it.
             let _ = stopped.await;
+            // Conflict streams never end by themselves; end them so the shutdown can finish.
+            conflicts.close();
         };
         if let Err(err) = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)

@@ -45,7 +45,7 @@ struct RenewBody {
 }
 
 /// `/items/{id}/lock`, percent-encoded like `Location` of the document.
-pub(super) fn lock_path(id: &str) -> String {
+pub(crate) fn lock_path(id: &str) -> String {
     format!("{}/lock", item_path(id))
 }
 

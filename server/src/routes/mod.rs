@@ -99,10 +99,11 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Problem {
         allowed
     } else if uri.path() == "/items" {
         "GET, HEAD, POST"
-    } else if uri.path() == "/batch" || uri.path() == "/transactions" || is_commit_path(uri.path())
+    } else if uri.path() == "/batch"
+        || uri.path() == "/transactions"
+        || is_commit_path(uri.path())
+        || is_resolve_path(uri.path())
     {
-        "POST"
-    } else if is_resolve_path(uri.path()) {
         "POST"
     } else if uri.path() == "/conflicts" || uri.path().starts_with("/conflicts/") {
         "GET, HEAD"

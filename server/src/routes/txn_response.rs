@@ -154,7 +154,16 @@ pub(super) fn commit_answer(id: &TxId, ended: &Ended, instance: &str) -> Option<
             let context = format!(
                 "the commit of transaction {id} was refused, nothing of it was applied and the transaction is over ({BEGIN_AGAIN} and run it again)"
             );
+            // The commit checked every pinned version just before the locks: what it pinned
+            // is what is stored.
+            let seen = ended
+                .summary
+                .reads
+                .iter()
+                .find(|(read, _)| read == doc)
+                .and_then(|(_, etag)| etag.clone());
             refused_by_lock(refusal, &path, &lock_path(doc))
+                .with_observed(seen)
                 .within(instance, &context)
                 .with_member("path", Value::from(path))
                 .into_response()
@@ -199,4 +208,5 @@ fn conflict(id: &TxId, conflicts: &[Conflict], instance: &str) -> Problem {
         ),
     )
     .with_member("conflicts", Value::Array(list))
+    .with_observed(conflicts.first().and_then(|c| c.current_etag.clone()))
 }

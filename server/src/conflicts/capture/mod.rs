@@ -1,0 +1,102 @@
+//! The middleware that records refused writes, in one place for every route that writes.
+//!
+//! Handlers answer as they always did; a refusal they mark with [`Observed`] (the version the
+//! write was judged against, which only they know exactly) is recorded here, with what the
+//! request says (method, path, client, `If-Match`, body), and its problem body gains
+//! `conflict_id` and `conflict_url`. Requests that cannot be refused as a conflict pass
+//! through untouched and unbuffered.
+
+mod facts;
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use self::facts::{Asked, Target};
+use super::Conflicts;
+use crate::auth::Identity;
+use crate::lock::now;
+use crate::problem::Observed;
+
+/// The largest problem body read back to add the conflict members (problems are small).
+const MAX_PROBLEM_BYTES: usize = 256 * 1024;
+
+/// Middleware: records the refusals of writes as conflicts.
+pub(crate) async fn capture(
+    State(conflicts): State<Arc<Conflicts>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(target) = Target::classify(request.method(), request.uri().path(), request.headers())
+    else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = if target.has_body() {
+        buffer(body, conflicts.max_body_bytes).await
+    } else {
+        Bytes::new()
+    };
+    let asked = Asked {
+        target,
+        client: parts.extensions.get::<Identity>().map(|i| i.name.clone()),
+        if_match: parts.headers.get(header::IF_MATCH).cloned(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: bytes.clone(),
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if !matches!(
+        response.status(),
+        StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED | StatusCode::LOCKED
+    ) {
+        return response;
+    }
+    let Some(Observed(current)) = response.extensions().get::<Observed>().cloned() else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let Ok(problem) = axum::body::to_bytes(body, MAX_PROBLEM_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(Value::Object(mut members)) = serde_json::from_slice::<Value>(&problem) else {
+        return Response::from_parts(parts, Body::from(problem));
+    };
+    let Some(draft) = asked.draft(&members, current.as_ref(), conflicts.settings.body_limit) else {
+        return Response::from_parts(parts, Body::from(problem));
+    };
+    let record = conflicts.log.record(draft, now().unix_ms);
+    members.insert("conflict_id".to_owned(), Value::from(record.id.clone()));
+    members.insert("conflict_url".to_owned(), Value::from(record.url()));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = serde_json::to_vec(&members).unwrap_or_default();
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Reads the body, at most `limit + 1` bytes: enough to record it, and for the handler to
+/// refuse a larger one with 413 in its own order of checks. A body that fails to arrive is
+/// passed on cut short; the handler then answers as for any malformed body.
+async fn buffer(mut body: Body, limit: usize) -> Bytes {
+    let mut buffer = Vec::new();
+    while let Some(Ok(frame)) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
+            if buffer.len() > limit {
+                break;
+            }
+        }
+    }
+    Bytes::from(buffer)
+}

@@ -1,0 +1,123 @@
+//! `GET /conflicts/stream`: the conflict events as Server-Sent Events.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_core::Stream;
+use tokio::sync::mpsc;
+
+use super::log::{Event, Unsubscribe};
+use super::query::{self, Route};
+use crate::problem::{Problem, ProblemKind};
+use crate::routes::AppState;
+
+/// How long a client waits before reconnecting, sent first (the `retry` field).
+const RETRY: Duration = Duration::from_millis(2000);
+
+/// `Retry-After` of a 503 for too many subscribers, in seconds.
+const RETRY_AFTER_SECS: u64 = 2;
+
+/// `GET /conflicts/stream` → `text/event-stream`, or 503 when too many are open.
+pub(crate) async fn stream(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let instance = uri.path();
+    let query = query::parse(uri.query(), Route::Stream, instance)?;
+    let last = match last_event_id(&headers, instance)? {
+        Some(seq) => Some(seq),
+        None => query.last_event_id,
+    };
+    let settings = app.conflicts.settings;
+    let Some(subscription) =
+        app.conflicts
+            .log
+            .subscribe(query.filter, last, settings.max_subscribers)
+    else {
+        return Err(Problem::new(
+            ProblemKind::TooManySubscribers,
+            instance,
+            format!(
+                "{} conflict streams are open, the most this server keeps at once; retry after Retry-After seconds (with Last-Event-ID, to miss nothing)",
+                settings.max_subscribers
+            ),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS)));
+    };
+    let events = Events {
+        first: true,
+        replay: subscription.replay.into_iter(),
+        live: subscription.live,
+        _guard: subscription.guard,
+    };
+    let keep_alive = KeepAlive::new()
+        .interval(settings.heartbeat)
+        .text("heartbeat");
+    Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+}
+
+/// `Last-Event-ID` (a whole number: the ids this server sends); 400 when malformed.
+fn last_event_id(headers: &HeaderMap, instance: &str) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty() {
+        // What a browser sends before it has seen an id.
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        Problem::new(
+            ProblemKind::InvalidHeader,
+            instance,
+            format!(
+                "Last-Event-ID `{}` is not an event id of this server; send the id of the last event you received (a whole number), or leave it out to start with live events",
+                text.escape_debug()
+            ),
+        )
+    })
+}
+
+/// The events of one subscriber: `retry`, the replay, then live events until the log drops
+/// the subscriber (it fell behind) or the client leaves.
+struct Events {
+    first: bool,
+    replay: std::vec::IntoIter<Arc<Event>>,
+    live: mpsc::Receiver<Arc<Event>>,
+    _guard: Unsubscribe,
+}
+
+impl Stream for Events {
+    type Item = Result<SseEvent, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if std::mem::take(&mut this.first) {
+            return Poll::Ready(Some(Ok(SseEvent::default().retry(RETRY))));
+        }
+        if let Some(event) = this.replay.next() {
+            return Poll::Ready(Some(Ok(sse(&event))));
+        }
+        this.live
+            .poll_recv(cx)
+            .map(|event| event.map(|event| Ok(sse(&event))))
+    }
+}
+
+fn sse(event: &Event) -> SseEvent {
+    let named = SseEvent::default()
+        .event(event.kind.name())
+        .data(&event.data);
+    match event.seq {
+        Some(seq) => named.id(seq.to_string()),
+        None => named,
+    }
+}
