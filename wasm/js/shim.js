@@ -29,6 +29,11 @@ export class IfmatchError extends Error {
     if (options.op !== undefined) this.op = options.op;
     // A refused transaction commit: the documents that changed since the transaction read them.
     if (options.staleReads !== undefined) this.staleReads = options.staleReads;
+    // A refusal the server recorded as a conflict: its id and URL (client.conflicts.get(id)).
+    if (options.conflictId !== undefined) this.conflictId = options.conflictId;
+    if (options.conflictUrl !== undefined) this.conflictUrl = options.conflictUrl;
+    // version_not_found: the oldest version the server keeps.
+    if (options.oldestVersion !== undefined) this.oldestVersion = options.oldestVersion;
   }
 }
 
@@ -88,4 +93,81 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
 /** Resolves (to `undefined`) once `promise` settles, however it settles: a second `lock.release()`. */
 export function settled(promise) {
   return promise.then(() => undefined, () => undefined);
+}
+
+/**
+ * Like `send`, for a response read as it arrives (a conflict stream): resolves once the head has
+ * arrived to `{ status, headers, reader }` (`reader` the body's reader, or null), or
+ * `{ opaqueRedirect: true }`. Always a GET without a body, so redirects are followed.
+ */
+export async function openStream(fetchImpl, url, headers, credentials, signal) {
+  const init = { method: 'GET', headers: new Headers(), signal };
+  for (let i = 0; i < headers.length; i += 2) init.headers.append(headers[i], headers[i + 1]);
+  if (credentials !== undefined) init.credentials = credentials;
+  const fetcher = fetchImpl ?? globalThis.fetch;
+  if (typeof fetcher !== 'function') {
+    throw new TypeError('there is no global fetch here; pass one as the fetch option of new Client()');
+  }
+  const response = await fetcher(url, init);
+  if (response === null || typeof response !== 'object' || typeof response.status !== 'number') {
+    throw new TypeError(`fetch resolved to ${response === null ? 'null' : typeof response}, not a Response`);
+  }
+  const flat = [];
+  for (const [name, value] of response.headers) flat.push(name, value);
+  let reader = null;
+  if (response.body && typeof response.body.getReader === 'function') reader = response.body.getReader();
+  else if (typeof response.arrayBuffer === 'function') {
+    // A `fetch` without streamed bodies (a test double): the whole body as one chunk.
+    const whole = new Uint8Array(await response.arrayBuffer());
+    let done = false;
+    reader = { read: async () => (done ? { done: true } : ((done = true), { done: false, value: whole })) };
+  }
+  return { status: response.status, headers: flat, reader };
+}
+
+/** The next chunk of a body (a Uint8Array), or `undefined` at its end; rejects if it failed. */
+export async function readChunk(reader) {
+  const { done, value } = await reader.read();
+  return done ? undefined : value;
+}
+
+/**
+ * A conflict subscription as an async iterable (`for await (const event of …)`): `next` (a
+ * function resolving to the next event, or `undefined` at the end) and `close` (a function that
+ * ends it) come from the wasm. `next()` calls are queued, so events come in order whatever the
+ * caller does; `return()` (what `break` calls) closes it.
+ */
+export function iterable(next, close) {
+  let last = Promise.resolve();
+  let done = false;
+  const finish = () => {
+    if (!done) {
+      done = true;
+      close();
+    }
+    return { value: undefined, done: true };
+  };
+  return {
+    next() {
+      const step = last.then(async () => {
+        if (done) return { value: undefined, done: true };
+        try {
+          const value = await next();
+          return value === undefined ? finish() : { value, done: false };
+        } catch (error) {
+          finish();
+          throw error;
+        }
+      });
+      last = step.catch(() => {});
+      return step;
+    },
+    async return(value) {
+      finish();
+      return { value, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

@@ -70,7 +70,12 @@ start_server() {
 start_server IFMATCH_URL strict412
 start_server IFMATCH_URL_409 conflict409 --mismatch-status 409
 start_server IFMATCH_URL_LIMITED limited --rate-limit 1:1
-export IFMATCH_URL IFMATCH_URL_409 IFMATCH_URL_LIMITED
+# Tokens for the conflict tests (clients alice and bob, admin root); one conflict stream at a time,
+# so that a test can see whether a subscription is still connected; quick heartbeats, so that a
+# closed stream is noticed quickly.
+start_server IFMATCH_URL_AUTH auth --client-token alice=alice-token --client-token bob=bob-token \
+  --admin-token root=root-token --max-subscribers 1 --sse-heartbeat 200
+export IFMATCH_URL IFMATCH_URL_409 IFMATCH_URL_LIMITED IFMATCH_URL_AUTH
 export IFMATCH_CHROMIUM=${IFMATCH_CHROMIUM:-$(command -v chromium)}
 export IFMATCH_TEST_OUTPUT="$WASM_DIR/test-output"
 mkdir -p "$IFMATCH_TEST_OUTPUT"

@@ -20,10 +20,16 @@ use crate::transaction;
 use crate::update::{self, Thrown};
 
 /// The options of `get` and `create`.
-pub(crate) const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout"];
+pub(crate) const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout", "apiVersion"];
 /// The options of `update`.
 const UPDATE_OPTIONS: &[&str] = &[
-    "strategy", "resolve", "lock", "signal", "headers", "timeout",
+    "strategy",
+    "resolve",
+    "lock",
+    "signal",
+    "headers",
+    "timeout",
+    "apiVersion",
 ];
 
 #[wasm_bindgen(module = "/js/shim.js")]
@@ -177,6 +183,11 @@ impl Client {
 }
 
 impl Client {
+    /// The SDK client and whether it has a base URL, for the methods defined in other files.
+    pub(crate) fn parts(&self) -> (ifmatch::Client, bool) {
+        (self.inner.clone(), self.has_base_url)
+    }
+
     fn scope(&self) -> Scope {
         Scope {
             client: self.inner.clone(),
@@ -282,7 +293,7 @@ impl Scope {
 }
 
 /// The URL argument: a string, and absolute unless the client has a base URL.
-fn url_arg(url: &JsValue, has_base_url: bool) -> Result<String, JsValue> {
+pub(crate) fn url_arg(url: &JsValue, has_base_url: bool) -> Result<String, JsValue> {
     let url = url.as_string().ok_or_else(|| {
         invalid_argument(format!("the URL must be a string, not {}", type_name(url)))
     })?;
@@ -325,10 +336,15 @@ type WriteRequest = (
     Option<std::rc::Rc<ifmatch::LockGuard>>,
 );
 
-fn versioned(v: Versioned<Value>) -> JsValue {
+pub(crate) fn versioned(v: Versioned<Value>) -> JsValue {
     object(&[
         ("value", to_js(&v.value)),
         ("etag", nullable(v.etag.map(|t| t.to_string()))),
+        // The version it is at, when the server named it (`Version` header, or the body's).
+        (
+            "version",
+            v.version.map_or(JsValue::NULL, |v| to_js(&v.to_json())),
+        ),
         ("location", nullable(v.location)),
         ("attempts", v.attempts.into()),
         ("fromCache", v.from_cache.into()),

@@ -35,6 +35,15 @@ pub(crate) fn invalid_argument(message: impl AsRef<str>) -> JsValue {
     IfmatchError::new(message.as_ref(), &options).into()
 }
 
+/// An error this package finds itself (not the SDK), with its `code` and `url`.
+pub(crate) fn coded(code: &str, message: &str, url: &str) -> JsValue {
+    let options = object(&[
+        ("code", JsValue::from_str(code)),
+        ("url", JsValue::from_str(url)),
+    ]);
+    IfmatchError::new(message, &options).into()
+}
+
 /// Bad input in operation `operation` of a batch: code `invalid_argument`, with the operation's
 /// index and, when it has a valid one, its `op`, as the error of a failed operation has them.
 pub(crate) fn invalid_operation(message: &str, operation: usize, op: Option<&str>) -> JsValue {
@@ -167,6 +176,14 @@ fn worded(
             .collect();
         fields.push(("staleReads", stale.into()));
     }
+    // The server's record of this refusal (`client.conflicts.get(conflictId)`), when it kept one.
+    if let Some(id) = err.conflict_id() {
+        fields.push(("conflictId", JsValue::from_str(id)));
+        fields.push(("conflictUrl", nullable(err.conflict_url())));
+    }
+    if let Some(oldest) = err.oldest_version() {
+        fields.push(("oldestVersion", JsValue::from_f64(oldest as f64)));
+    }
     if let Error::Batch { operation, op, .. } = err {
         fields.push(("operation", JsValue::from(*operation as u32)));
         fields.push(("op", JsValue::from_str(op.as_str())));
@@ -234,6 +251,8 @@ fn config_message(field: &str, reason: &str) -> String {
         // transaction that is over: the reason says it all.
         "batch" | "transaction" => reason.to_owned(),
         "header" => format!("options.headers: {reason}"),
+        "version_field" => format!("options.versionField: {reason}"),
+        "api_version" => format!("options.apiVersion: {reason}"),
         // The SDK names its builder method `.under(&lock)`; here it is the write's `lock` option.
         "lock" => format!(
             "{}; say which lock a write is made under with its lock option: {{ lock }}",
@@ -305,6 +324,21 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
             "take the lock yourself with client.lock(url, { wait: ms }) before writing (it queues for it), or retry after error.retryAfterMs, when it expires; error.problem.owner names the holder when the server says"
         }
         Error::LockLost { .. } => LOCK_LOST,
+        Error::Auth { .. } if err.is_forbidden() => {
+            "use a token allowed to do this (a conflict may be resolved only by the client that caused it, or an admin)"
+        }
+        Error::Auth { .. } => {
+            "send a valid token: new Client({ bearerToken }), or the authorization header of the headers option"
+        }
+        Error::ConflictResolved { .. } => {
+            "read it with client.conflicts.get(id) to see how it was resolved"
+        }
+        Error::VersionNotFound { .. } => {
+            "list the versions kept with client.versions(url) and ask for one of those (error.oldestVersion is the oldest)"
+        }
+        Error::MissingVersion { .. } => {
+            "write what you read with its version (client.update() does this for you), or use { unconditional: true }"
+        }
         Error::RetryAfterTooLong { .. } => {
             "retry after error.retryAfterMs, or use retry.longWait: 'clamp' / a larger retry.maxRetryAfterMs"
         }

@@ -91,6 +91,20 @@ fn to_js(event: &Event) -> Option<JsValue> {
             ("outcome", text(outcome_name(*outcome))),
             ("attempt", (*attempt).into()),
         ]),
+        Event::Deprecated { notice, .. } => {
+            crate::versions::notice_to_js(notice, Some("deprecated"))
+        }
+        Event::ConflictStreamReconnect {
+            url,
+            attempt,
+            delay,
+            ..
+        } => object(&[
+            ("type", text("conflictStreamReconnect")),
+            ("url", text(url)),
+            ("attempt", (*attempt).into()),
+            ("delayMs", millis(*delay)),
+        ]),
         _ => return None,
     })
 }
@@ -144,5 +158,23 @@ pub(crate) fn stats_to_js(stats: &Stats) -> JsValue {
         ("malformedHeaders", count(stats.malformed_headers)),
         ("transactionsCommitted", count(stats.transactions_committed)),
         ("transactionConflicts", count(stats.transaction_conflicts)),
+        (
+            "conflictStreamConnects",
+            count(stats.conflict_stream_connects),
+        ),
+        (
+            "conflictStreamReconnects",
+            count(stats.conflict_stream_reconnects),
+        ),
+        ("deprecatedResponses", count(stats.deprecated_responses)),
+        (
+            "earliestSunsetMs",
+            crate::versions::unix_ms(stats.earliest_sunset),
+        ),
+        // The Rust (and Prometheus) names of the three counters named otherwise above, so that
+        // every counter is also under the camelCase of its `Stats` field (docs/javascript.md).
+        ("notModifiedHits", count(stats.not_modified_hits)),
+        ("throttleWaits", count(stats.throttle_waits)),
+        ("throttleWaitTotalMs", millis(stats.throttle_wait_total)),
     ])
 }

@@ -26,6 +26,8 @@ mod batch;
 #[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
+mod conflicts;
+#[cfg(target_arch = "wasm32")]
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod event;
@@ -42,20 +44,30 @@ mod precondition;
 #[cfg(target_arch = "wasm32")]
 mod promise;
 #[cfg(target_arch = "wasm32")]
+mod streaming;
+#[cfg(target_arch = "wasm32")]
+mod subscription;
+#[cfg(target_arch = "wasm32")]
 mod transaction;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]
 mod update;
+#[cfg(target_arch = "wasm32")]
+mod versions;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::Client;
+#[cfg(target_arch = "wasm32")]
+pub use conflicts::Conflicts;
 #[cfg(target_arch = "wasm32")]
 pub use error::is_ifmatch_error;
 #[cfg(target_arch = "wasm32")]
 pub use lock::Lock;
 #[cfg(target_arch = "wasm32")]
 pub use transaction::Transaction;
+#[cfg(target_arch = "wasm32")]
+pub use versions::{apply_patch, diff};
 
 /// The version of the `ifmatch` npm package (equal to the Rust crate version).
 #[cfg(target_arch = "wasm32")]

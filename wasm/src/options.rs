@@ -26,6 +26,9 @@ const CLIENT_OPTIONS: &[&str] = &[
     "fetch",
     "retry",
     "onEvent",
+    "bearerToken",
+    "apiVersion",
+    "versionField",
 ];
 /// Client options that were renamed, with their new names (the old names are refused, so that
 /// a setting is never silently ignored).
@@ -112,6 +115,7 @@ pub(crate) fn client(options: &JsValue) -> Result<(ifmatch::Client, bool), JsVal
     if let Some(listener) = o.function("onEvent").map_err(invalid_argument)? {
         builder = builder.on_event(observer(listener));
     }
+    builder = crate::versions::client_options(&o, builder)?;
     // `build_with_transport`, not `.transport(…).build()`: then the SDK's own default transport
     // (its `fetch` transport, about 4 KB gzipped) is not linked into the module next to this one.
     let client = builder
@@ -154,8 +158,13 @@ pub(crate) struct CallOptions {
 
 /// The call options in `o`.
 pub(crate) fn call_options(o: &Fields<'_>) -> Result<CallOptions, JsValue> {
+    let mut headers = headers(o)?;
+    // `apiVersion` (where the call takes it) is the `Api-Version` header of this call only.
+    if let Some(version) = o.string("apiVersion").map_err(invalid_argument)? {
+        headers.push(("api-version".to_owned(), version));
+    }
     Ok(CallOptions {
-        headers: headers(o)?,
+        headers,
         timeout: timeout(o)?,
         link: AbortLink::new(o.get("signal")).map_err(invalid_argument)?,
     })
@@ -178,7 +187,7 @@ macro_rules! with_call_options {
 
 pub(crate) use with_call_options;
 
-fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
     let object = as_object(headers)
         .ok_or("options.headers must be an object of header names to string values")?;
     Object::entries(object)

@@ -18,6 +18,7 @@ pub(crate) const WRITE_OPTIONS: &[&str] = &[
     "signal",
     "headers",
     "timeout",
+    "apiVersion",
 ];
 
 /// Which write the options are for; says in errors what the write needs.

@@ -49,11 +49,11 @@ extern "C" {
 #[wasm_bindgen]
 extern "C" {
     /// The global `AbortController` (browsers and Node 15+).
-    type AbortController;
+    pub(crate) type AbortController;
     #[wasm_bindgen(constructor, catch)]
-    fn new() -> Result<AbortController, JsValue>;
+    pub(crate) fn new() -> Result<AbortController, JsValue>;
     #[wasm_bindgen(method, getter)]
-    fn signal(this: &AbortController) -> JsValue;
+    pub(crate) fn signal(this: &AbortController) -> JsValue;
     #[wasm_bindgen(method)]
     fn abort(this: &AbortController);
 }
@@ -78,10 +78,17 @@ impl Transport for FetchTransport {
     ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
         Box::pin(self.fetch(request))
     }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<ifmatch::transport::BodyStream>, BoxError>> {
+        Box::pin(self.open(request))
+    }
 }
 
 /// Aborts the fetch (request or body read) unless it finished first; aborting then is a no-op.
-struct AbortOnDrop(AbortController);
+pub(crate) struct AbortOnDrop(pub(crate) AbortController);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -144,7 +151,7 @@ impl FetchTransport {
 
 /// Response headers from the flat [name, value, …] list; `None` if one is not a valid HTTP
 /// header (fetch never yields those; a fake `fetch` might).
-fn copy_headers(flat: &Array) -> Option<HeaderMap> {
+pub(crate) fn copy_headers(flat: &Array) -> Option<HeaderMap> {
     let mut headers = HeaderMap::new();
     for i in (0..flat.length()).step_by(2) {
         let name = HeaderName::from_bytes(flat.get(i).as_string()?.as_bytes()).ok()?;
@@ -169,7 +176,7 @@ pub(crate) struct JsCause {
 }
 
 impl JsCause {
-    fn boxed(value: JsValue) -> BoxError {
+    pub(crate) fn boxed(value: JsValue) -> BoxError {
         let id = NEXT_ID.with(|next| {
             let id = next.get();
             next.set(id.wrapping_add(1));

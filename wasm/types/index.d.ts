@@ -19,6 +19,12 @@ export interface Versioned<T = Json> {
    * the stored resource (read it before writing again).
    */
   etag: string | null;
+  /**
+   * The version it is at, when the server named it: the reference server's `Version` header, the
+   * body's version with `versionField` (a number or a string, as the body has it), the `n` of
+   * `client.version(url, n)`; otherwise `null`.
+   */
+  version: number | string | null;
   /** `create` only: the `Location` of the new resource as an absolute URL; otherwise `null`. */
   location: string | null;
   /** `update`: writes sent (1 when there was no conflict); other methods: HTTP requests sent. */
@@ -45,6 +51,11 @@ export interface RequestOptions {
    * the client's `timeout`; `null` for no limit. Running out rejects with code `timeout`.
    */
   timeout?: number | null;
+  /**
+   * `Api-Version` of this call only, instead of the client's `apiVersion` (reads, writes,
+   * `update`, versions; not locks, batches or transaction control).
+   */
+  apiVersion?: string;
 }
 
 /** The `lock` option of writes and `update`. */
@@ -402,13 +413,32 @@ export interface ClientOptions {
   retry?: RetryOptions;
   /** Called synchronously for every retry- and lock-related event. Errors thrown here are ignored. */
   onEvent?: (event: ClientEvent) => void;
+  /**
+   * `Authorization: Bearer <token>` on every request (marked sensitive: never in messages). A
+   * token that is not visible ASCII without spaces is an `invalid_argument`.
+   */
+  bearerToken?: string;
+  /** `Api-Version` on every request, e.g. `'2'`; a call's `apiVersion` overrides it. */
+  apiVersion?: string;
+  /** For servers that keep the version in the JSON body (our v2, Kubernetes, CouchDB, GitHub). */
+  versionField?: VersionFieldOptions;
+}
+
+/** `versionField`: where the version travels in bodies. */
+export interface VersionFieldOptions {
+  /** JSON Pointer (RFC 6901) of the version in bodies, e.g. `'/version'`, `'/metadata/resourceVersion'`. */
+  pointer: string;
+  /** Also send `If-Match` with the read's strong ETag (both must hold); default `false`, body only. */
+  ifMatch?: boolean;
+  /** Send only this member of what was read, plus the version, e.g. `'/data'` for our v2. */
+  documentAt?: string;
 }
 
 /** Which header a server's wait hint came from. */
 export type HintSource = 'retryAfterMs' | 'retryAfterSeconds' | 'retryAfterDate' | 'rateLimit';
 
 /** What conflict recovery did after a refused write. */
-export type ConflictOutcome = 'reapplied' | 'merged' | 'overwritten' | 'replaced' | 'mergeFailed' | 'aborted' | 'gaveUp';
+export type ConflictOutcome = 'reapplied' | 'merged' | 'overwritten' | 'replaced' | 'mergeFailed' | 'aborted' | 'gaveUp' | 'other';
 
 /** Events fired when the client retries or gives up retrying, and when it loses a lock. */
 export type ClientEvent =
@@ -458,7 +488,35 @@ export type ClientEvent =
       url: string;
       /** What happened, e.g. the server's refusal. */
       reason: string;
+    }
+  | ({ type: 'deprecated' } & DeprecationNotice)
+  | {
+      /** A conflict subscription lost its connection (or could not connect) and reconnects after `delayMs`. */
+      type: 'conflictStreamReconnect';
+      url: string;
+      /** Failed or ended connections in a row, this one included. */
+      attempt: number;
+      delayMs: number;
     };
+
+/**
+ * An answer carried `Deprecation` (RFC 9745) or `Sunset` (RFC 8594): reported once per client for
+ * each distinct notice (the `deprecated` event), and listed by `client.deprecations()`.
+ */
+export interface DeprecationNotice {
+  /** The URL whose answer carried it. */
+  url: string;
+  /** When the API was (or will be) deprecated, in Unix milliseconds, or `null`. */
+  deprecationMs: number | null;
+  /** When it goes away, in Unix milliseconds, or `null`. */
+  sunsetMs: number | null;
+  /** The `Link rel="successor-version"` target (absolute), or `null`. */
+  successor: string | null;
+  /** The `Link rel="deprecation"` target (a policy page), or `null`. */
+  policy: string | null;
+  /** `Name: value` of each malformed header (the notice is reported anyway). */
+  malformed: string[];
+}
 
 /** Counters since the client was made. */
 export interface Stats {
@@ -486,6 +544,20 @@ export interface Stats {
   transactionsCommitted: number;
   /** Transaction commits refused because a document read had changed (`client.transaction` runs again after one). */
   transactionConflicts: number;
+  /** Conflict-stream connections opened (first and reconnections). */
+  conflictStreamConnects: number;
+  /** Conflict-stream reconnections after an error, the server closing, or a stall. */
+  conflictStreamReconnects: number;
+  /** Answers that carried `Deprecation` or `Sunset`. */
+  deprecatedResponses: number;
+  /** The earliest `Sunset` any answer announced, in Unix milliseconds, or `null`. */
+  earliestSunsetMs: number | null;
+  /** The same as `notModified`, under the SDK's (and Prometheus') name. */
+  notModifiedHits: number;
+  /** The same as `throttled`, under the SDK's (and Prometheus') name. */
+  throttleWaits: number;
+  /** The same as `throttledWaitMs`, under the SDK's (and Prometheus') name. */
+  throttleWaitTotalMs: number;
 }
 
 /** Stable error codes; `code` on every error this package rejects with. */
@@ -514,7 +586,12 @@ export type ErrorCode =
   | 'transaction_lost'
   | 'decode'
   | 'encode'
-  | 'change_failed';
+  | 'change_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'conflict_resolved'
+  | 'version_not_found'
+  | 'missing_version';
 
 /** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
 export interface Problem {
@@ -542,6 +619,9 @@ export interface IfmatchErrorOptions {
   operation?: number;
   op?: BatchOpName;
   staleReads?: StaleRead[];
+  conflictId?: string;
+  conflictUrl?: string;
+  oldestVersion?: number;
 }
 
 /**
@@ -587,6 +667,16 @@ export class IfmatchError extends Error {
   op?: BatchOpName;
   /** Code `transaction_conflict`: the documents that changed since the transaction read them; else absent. */
   staleReads?: StaleRead[];
+  /**
+   * A refused write the server recorded as a conflict (`precondition_failed`, `conflict`,
+   * `locked`, `transaction_conflict`): the record's id, for `client.conflicts.get(id)` and
+   * `client.conflicts.resolve(id, …)`; else absent.
+   */
+  conflictId?: string;
+  /** Where that record is, as the server wrote it (a path, e.g. `/conflicts/c-12`); else absent. */
+  conflictUrl?: string;
+  /** Code `version_not_found`: the oldest version the server keeps; else absent. */
+  oldestVersion?: number;
 }
 
 /**
@@ -642,6 +732,21 @@ export class Client {
   lock(url: string, options?: LockOptions): Promise<Lock>;
   /** A snapshot of the client's counters. */
   stats(): Stats;
+  /** The versions the server keeps of a document, newest first (`GET {url}/versions`). */
+  versions(url: string, options?: RequestOptions): Promise<History>;
+  /** Version `n` of a document as it was; `version_not_found` (with `oldestVersion`) when not kept. */
+  version<T = Json>(url: string, n: number, options?: RequestOptions): Promise<Versioned<T>>;
+  /**
+   * Writes version `n`'s content back as a new version, conditional on the current one. A
+   * concurrent change makes it a conflict, returned (not retried) unless `retryConflicts`.
+   */
+  restore<T = Json>(url: string, n: number, options?: RestoreOptions): Promise<Versioned<T>>;
+  /** The JSON Patch (RFC 6902) from version `from` to version `to` of a document. */
+  diff(url: string, from: number, to: number, options?: RequestOptions): Promise<PatchOperation[]>;
+  /** The distinct deprecation notices answers carried, first seen first (each also a `deprecated` event). */
+  deprecations(): DeprecationNotice[];
+  /** The server's conflict log: list, get, resolve and subscribe (needs `baseUrl`). */
+  readonly conflicts: Conflicts;
   /** Releases the client's memory now instead of at garbage collection; the client is unusable after. */
   free(): void;
   /**
@@ -766,3 +871,158 @@ declare global {
 
 /** The package version. */
 export function version(): string;
+
+/** One entry of a document's history. */
+export interface VersionEntry {
+  version: number;
+  /** Its strong ETag; `null` for the deletion (tombstone). */
+  etag: string | null;
+  /** When it was written, in Unix milliseconds. */
+  atMs: number;
+  /** The authenticated client that wrote it, or `null`. */
+  author: string | null;
+  /** The deletion entry (no content). */
+  deleted: boolean;
+  /** The stored body's length in bytes. */
+  size: number;
+}
+
+/** `client.versions(url)`. */
+export interface History {
+  /** Newest first. */
+  versions: VersionEntry[];
+  /** The server's retention, or `null` when it did not say (`null` members: no limit). */
+  policy: { maxVersions: number | null; maxAgeMs: number | null; tombstoneTtlMs: number | null } | null;
+}
+
+/** Options of `client.restore()`. */
+export interface RestoreOptions extends RequestOptions, UnderLockOptions {
+  /** On a conflict, read the current version again and write again, overwriting that change; default `false`. */
+  retryConflicts?: boolean;
+}
+
+/** One RFC 6902 operation, as `diff` makes and `applyPatch` applies them. */
+export type PatchOperation =
+  | { op: 'add'; path: string; value: Json }
+  | { op: 'replace'; path: string; value: Json }
+  | { op: 'remove'; path: string };
+
+/** The JSON Patch (RFC 6902) that turns `from` into `to`: add, remove and replace; arrays by index. */
+export function diff(from: Json, to: Json): PatchOperation[];
+
+/**
+ * A copy of `doc` with `patch` applied (add, remove, replace), all or nothing.
+ * @throws {IfmatchError} code `invalid_argument` naming the operation that cannot be applied.
+ */
+export function applyPatch<T = Json>(doc: Json, patch: PatchOperation[]): T;
+
+/** A version of a document as a conflict record names it. */
+export interface VersionRef {
+  etag: string | null;
+  version: number | null;
+}
+
+/** One refused conditional write, as the server recorded it. */
+export interface ConflictRecord {
+  /** E.g. `c-12` (`error.conflictId`). */
+  id: string;
+  /** Its place in the server's event sequence. */
+  seq: number;
+  /** `precondition-failed`, `version-conflict`, `locked` or `transaction-conflict`. */
+  kind: string;
+  status: number;
+  method: string;
+  /** The document's path on the server, e.g. `/items/doc` (unprefixed by API version). */
+  resource: string;
+  /** The authenticated client that caused it, or `null`. */
+  client: string | null;
+  atMs: number;
+  /** The version the refused write was based on, or `null`. */
+  basedOn: VersionRef | null;
+  /** The document's version when refused (`null`: it did not exist). */
+  current: VersionRef | null;
+  /** What the refused write sent (`body` `null` for a delete, or when `truncated`). */
+  rejected: { contentType: string | null; body: Json; truncated: boolean } | null;
+  state: 'open' | 'resolved';
+  resolution: {
+    choice: 'mine' | 'theirs' | 'merged';
+    by: string | null;
+    atMs: number;
+    /** The document's tag and version after it (`null`: deleted). */
+    etag: string | null;
+    version: number | null;
+  } | null;
+}
+
+/** Which conflicts a list or subscription is about (any resource or prefix given; all when none). */
+export interface ConflictFilter {
+  resources?: string[];
+  prefixes?: string[];
+  state?: 'open' | 'resolved';
+}
+
+/** Options of `client.conflicts.list()`. */
+export interface ListConflictsOptions extends ConflictFilter, Omit<RequestOptions, 'apiVersion'> {
+  /** At most this many records (the server's default: 100). */
+  limit?: number;
+  /** Only records after this `seq` (a page's `nextAfter`). */
+  after?: number;
+  /** Every page from `after` on, in one list. */
+  all?: boolean;
+}
+
+/** Options of `client.conflicts.resolve()`. */
+export interface ResolveOptions extends Omit<RequestOptions, 'apiVersion'>, UnderLockOptions {
+  /** `mine`: apply the refused write; `theirs`: keep the current document; `merged`: write `document`. */
+  resolution: 'mine' | 'theirs' | 'merged';
+  /** The document to write, with `merged` only. */
+  document?: Json;
+  /** Conditional on this version instead of the one the conflict recorded (after a re-read). */
+  ifMatch?: string;
+}
+
+/** Options of `client.conflicts.subscribe()`. */
+export interface SubscribeOptions extends ConflictFilter {
+  /** Start after this `seq`: the server first replays the later events it still holds. */
+  after?: number;
+  /** Reconnect when nothing (not even a heartbeat) arrived for this long; default 45000, `null` never. */
+  stallTimeoutMs?: number | null;
+  /** End with the last error after this many failed connection attempts in a row; default: keep trying. */
+  maxFailures?: number;
+  /** Ends the iteration (cleanly: the loop just stops) and closes the stream. */
+  signal?: AbortSignal;
+  /** Headers for the stream's requests. */
+  headers?: Record<string, string>;
+}
+
+/** An event of a conflict subscription. */
+export type ConflictEvent =
+  | { type: 'conflict'; record: ConflictRecord }
+  | { type: 'resolved'; record: ConflictRecord }
+  /** Events after `after` were forgotten by the server before they could be replayed: list the open conflicts. */
+  | { type: 'gap'; after: number; oldest: number };
+
+/** `client.conflicts`: the server's conflict log. Methods reject with {@link IfmatchError}. */
+export class Conflicts {
+  private constructor();
+  /** One page of records, oldest first (`all: true` for every page). */
+  list(options?: ListConflictsOptions): Promise<{ conflicts: ConflictRecord[]; nextAfter: number | null }>;
+  /** One record; `http_status` 404 once the server's bounded log forgot it. */
+  get(id: string, options?: Omit<RequestOptions, 'apiVersion'>): Promise<ConflictRecord>;
+  /**
+   * Resolves a conflict: `forbidden` for another client's (only it, or an admin, may),
+   * `conflict_resolved` when resolved already, `precondition_failed` when the document changed
+   * since (the conflict stays open).
+   */
+  resolve(id: string, options: ResolveOptions): Promise<ConflictRecord>;
+  /**
+   * The live stream (`GET /conflicts/stream`, Server-Sent Events over `fetch`) as an async
+   * iterable: `for await (const event of client.conflicts.subscribe({ prefixes: ['/items/'] }))`.
+   * It reconnects by itself and delivers each event once, in order. `break` (or `return()`) and
+   * the `signal` close it; a fatal error (`unauthorized`, `forbidden`, …) rejects the pending
+   * `next()` and ends it.
+   */
+  subscribe(options?: SubscribeOptions): AsyncIterableIterator<ConflictEvent>;
+  free(): void;
+  [Symbol.dispose](): void;
+}

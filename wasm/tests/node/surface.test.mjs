@@ -11,7 +11,7 @@ const declarations = readFileSync(new URL('../../types/index.d.ts', import.meta.
 
 const declaredValues = [...declarations.matchAll(/^export (?:declare )?(?:class|function|const) (\w+)/gm)].map((m) => m[1]).sort();
 const classBody = declarations.slice(declarations.indexOf('export class Client'));
-const declaredMethods = [...classBody.slice(0, classBody.indexOf('\n}')).matchAll(/^ {2}(\w+)(?:<[^>]*>)?\(/gm)]
+const declaredMethods = [...classBody.slice(0, classBody.indexOf('\n}')).matchAll(/^ {2}(?:readonly )?(\w+)(?:<[^>]*>)?[(:]/gm)]
   .map((m) => m[1])
   .filter((name) => name !== 'constructor')
   .sort();

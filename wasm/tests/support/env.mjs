@@ -12,6 +12,8 @@ export const env = {
   get url409() { return need('IFMATCH_URL_409'); },
   /** Reference server with a rate limit of 1 request per second (burst 1). */
   get urlLimited() { return need('IFMATCH_URL_LIMITED'); },
+  /** Reference server with tokens: clients alice and bob, admin root (`<name>-token`). */
+  get urlAuth() { return need('IFMATCH_URL_AUTH'); },
   /** Chromium executable. */
   get chromium() { return process.env.IFMATCH_CHROMIUM || '/usr/bin/chromium'; },
   /** Folder for screenshots (git-ignored). */
