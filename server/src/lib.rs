@@ -7,7 +7,10 @@
 //! `Transaction-Id` on `/items` requests), version history (`/items/{id}/versions`, kept by
 //! both stores with retention by count, age and tombstone TTL), two API versions (`/v1/…` and
 //! `/v2/…` or `Api-Version`; v2 wraps documents in an envelope and takes a body `version`, v1
-//! announces its `Deprecation` and `Sunset`) and an optional token-bucket rate limit. It is the
+//! announces its `Deprecation` and `Sunset`), optional bearer-token authentication
+//! (`--client-token`, `--admin-token`), conflict notifications (every refused conditional write
+//! recorded at `/conflicts`, streamed as Server-Sent Events at `/conflicts/stream`, resolved at
+//! `/conflicts/{id}/resolve`) and an optional token-bucket rate limit. It is the
 //! default target of the conformance suite and the SDK's integration-test peer;
 //! `docs/server.md` describes the HTTP surface.
 //!

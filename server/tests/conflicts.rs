@@ -353,3 +353,45 @@ impl TestServer {
         support::etag_of(response.headers())
     }
 }
+
+#[tokio::test]
+async fn v2_and_prefixed_writes_are_recorded_under_the_unprefixed_path_with_v1_tags() {
+    let server = TestServer::start(Backend::Memory, tokens()).await;
+    let (stale, current) = stale_and_current(&server, "/items/v").await;
+    let body = json!({"data": {"title": "v2"}, "version": version(&stale)}).to_string();
+    let response = server
+        .send(
+            Method::PUT,
+            "/v2/items/v",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", "Bearer root-token"),
+            ],
+            Some(&body),
+        )
+        .await;
+    let problem = expect_problem(response, 412, "precondition-failed").await;
+    let record = record_of(&server, &problem).await;
+    assert_eq!(record["resource"], "/items/v");
+    assert_eq!(record["client"], "root");
+    assert_eq!(
+        record["based_on"],
+        json!({"etag": null, "version": version(&stale)})
+    );
+    assert_eq!(
+        record["current"],
+        json!({"etag": current, "version": version(&current)})
+    );
+    assert_eq!(record["rejected"]["body"], json!({"title": "v2"}));
+    let response = server.delete("/v1/items/v", &[("if-match", &stale)]).await;
+    let record = record_of(
+        &server,
+        &expect_problem(response, 412, "precondition-failed").await,
+    )
+    .await;
+    assert_eq!(
+        (record["resource"].clone(), record["method"].clone()),
+        (json!("/items/v"), json!("DELETE"))
+    );
+    server.shutdown().await;
+}

@@ -15,9 +15,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use self::facts::{Asked, Target};
+use super::record::Record;
 use super::Conflicts;
 use crate::auth::Identity;
 use crate::lock::now;
@@ -69,18 +70,26 @@ pub(crate) async fn capture(
     let Ok(problem) = axum::body::to_bytes(body, MAX_PROBLEM_BYTES).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let Ok(Value::Object(mut members)) = serde_json::from_slice::<Value>(&problem) else {
+    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(&problem) else {
         return Response::from_parts(parts, Body::from(problem));
     };
     let Some(draft) = asked.draft(&members, current.as_ref(), conflicts.settings.body_limit) else {
         return Response::from_parts(parts, Body::from(problem));
     };
     let record = conflicts.log.record(draft, now().unix_ms);
-    members.insert("conflict_id".to_owned(), Value::from(record.id.clone()));
-    members.insert("conflict_url".to_owned(), Value::from(record.url()));
     parts.headers.remove(header::CONTENT_LENGTH);
-    let body = serde_json::to_vec(&members).unwrap_or_default();
-    Response::from_parts(parts, Body::from(body))
+    Response::from_parts(parts, Body::from(with_conflict(&problem, &record)))
+}
+
+/// The problem body with `conflict_id` and `conflict_url` appended, the other members kept as
+/// they were, in their order.
+fn with_conflict(problem: &[u8], record: &Record) -> Vec<u8> {
+    let mut body = problem.trim_ascii_end().to_vec();
+    body.pop(); // the object's closing brace; the body parsed as an object
+    let members = json!({"conflict_id": record.id, "conflict_url": record.url()}).to_string();
+    body.push(b',');
+    body.extend_from_slice(&members.as_bytes()[1..]);
+    body
 }
 
 /// Reads the body, at most `limit + 1` bytes: enough to record it, and for the handler to
