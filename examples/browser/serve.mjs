@@ -1,6 +1,7 @@
 // Development server for the browser example: serves this folder, the package's browser build
-// under /ifmatch/, and forwards /items…, /batch and /transactions… to the ifmatch reference
-// server, so the page and the API share one origin (the reference server sends no CORS headers).
+// under /ifmatch/, and forwards /items…, /batch, /transactions…, /conflicts… (the conflict stream
+// too, unbuffered), /v1/… and /v2/… to the ifmatch reference server, so the page and the API
+// share one origin (the reference server sends no CORS headers).
 //
 //   cargo run -p ifmatch-server -- --addr 127.0.0.1:8080      # in one terminal
 //   wasm/scripts/build.sh && node examples/browser/serve.mjs --api http://127.0.0.1:8080
@@ -11,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = resolve(fileURLToPath(new URL('.', import.meta.url)));
 const PACKAGE_WEB_BUILD = resolve(HERE, '../../wasm/pkg/web');
-const API_PREFIXES = ['/items', '/batch', '/transactions'];
+const API_PREFIXES = ['/items', '/batch', '/transactions', '/conflicts', '/v1', '/v2'];
 const MIME = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -74,9 +75,18 @@ function forward(req, res, apiUrl) {
     { hostname: apiUrl.hostname, port: apiUrl.port, path: req.url, method: req.method, headers: { ...req.headers, host: apiUrl.host } },
     (answer) => {
       res.writeHead(answer.statusCode, answer.headers);
+      // Server-Sent Events (the conflict stream) must reach the page as they come: send the head
+      // now and every chunk as soon as it arrives (pipe writes each one through; no Nagle delay).
+      res.flushHeaders();
+      res.socket?.setNoDelay(true);
       answer.pipe(res);
     },
   );
+  // The page closed the stream (or went away): close it upstream too, or the reference server
+  // keeps a subscriber that nobody reads.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
   upstream.on('error', (err) => {
     res.writeHead(502, { 'content-type': 'text/plain' }).end(`reference server unreachable at ${apiUrl.origin}: ${err.message}`);
   });

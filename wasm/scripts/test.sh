@@ -102,4 +102,8 @@ node "$ROOT/examples/node/lock.mjs" --url "$IFMATCH_URL" --workers 4 --rounds 3
 step "examples/node transfer script"
 node "$ROOT/examples/node/transfer.mjs" --url "$IFMATCH_URL" --workers 4 --transfers 5
 
+step "examples/node versions and conflicts scripts"
+node "$ROOT/examples/node/versions.mjs" --url "$IFMATCH_URL"
+node "$ROOT/examples/node/conflicts.mjs" --url "$IFMATCH_URL_AUTH"
+
 step "all wasm / npm checks passed"
