@@ -42,6 +42,7 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
         config.max_body_bytes(),
     ));
     let metrics = Metrics::new();
+    conflicts.log.observe(metrics.conflict_observer());
     let state = AppState {
         metrics: metrics.clone(),
         conflicts: Arc::clone(&conflicts),

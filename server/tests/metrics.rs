@@ -408,6 +408,19 @@ async fn a_scripted_sequence_is_counted_exactly_by_route_template() {
     assert_eq!(batches("committed"), 1.0);
     assert_eq!(batches("refused"), 0.0);
 
+    // Conflicts: the 412, the 423 and the commit's 409 (a 428 is not one).
+    let conflicts = |kind| scrape.value("ifmatch_conflicts_total", &[("kind", kind)]);
+    assert_eq!(conflicts("precondition-failed"), 1.0);
+    assert_eq!(conflicts("locked"), 1.0);
+    assert_eq!(conflicts("transaction-conflict"), 1.0);
+    assert_eq!(conflicts("version-conflict"), 0.0);
+    assert_eq!(scrape.value("ifmatch_conflict_log_records", &[]), 3.0);
+    assert_eq!(scrape.value("ifmatch_sse_subscribers", &[]), 0.0);
+    assert_eq!(
+        scrape.value("ifmatch_sse_subscribers_dropped_total", &[]),
+        0.0
+    );
+
     // One document written three times (the conflicting commit wrote nothing), one batched.
     assert_eq!(scrape.value("ifmatch_history_versions", &[]), 4.0);
 
@@ -582,4 +595,41 @@ async fn history_versions_counts_every_kept_version_in_either_store() {
         );
         server.server.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn open_conflict_streams_are_counted_while_they_are_open() {
+    let server = Server::start(Config::new()).await;
+    let stream = server
+        .send(
+            server.request(Method::GET, "/conflicts/stream"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        server.scrape().await.value("ifmatch_sse_subscribers", &[]),
+        1.0
+    );
+    drop(stream);
+    // The server notices the closed connection at its next write to it (a heartbeat or an
+    // event); an event to publish is the quickest.
+    let mut open = 1.0;
+    for _ in 0..100 {
+        server
+            .send(
+                server
+                    .request(Method::PUT, "/items/x")
+                    .header("if-match", "\"stale-1\"")
+                    .json(&json!({})),
+                StatusCode::PRECONDITION_FAILED,
+            )
+            .await;
+        open = server.scrape().await.value("ifmatch_sse_subscribers", &[]);
+        if open == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(open, 0.0, "the closed stream is no longer counted");
+    server.server.shutdown().await;
 }

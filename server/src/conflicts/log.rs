@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 
+use super::observer::ConflictObserver;
 use super::query::Filter;
 use super::record::{Draft, Record, Resolution, State};
 
@@ -73,6 +75,8 @@ struct Inner {
     next_subscriber: u64,
     /// The server is shutting down: streams end.
     closed: bool,
+    /// Told about new records and dropped subscribers (the server's metrics).
+    observer: Option<Arc<dyn ConflictObserver>>,
 }
 
 #[derive(Debug)]
@@ -136,6 +140,9 @@ impl Log {
         }
         inner.last_seq += 1;
         let record = Record::new(draft, inner.last_seq, at_ms);
+        if let Some(observer) = &inner.observer {
+            observer.recorded(&record.kind);
+        }
         inner.records.push_back(record.clone());
         while inner.records.len() > self.capacity {
             if let Some(old) = inner.records.pop_front() {
@@ -252,9 +259,18 @@ impl Log {
     }
 
     /// How many subscribers are open.
-    #[cfg(test)]
     pub(crate) fn subscribers(&self) -> usize {
         self.lock().subscribers.len()
+    }
+
+    /// How many records the log keeps now.
+    pub(crate) fn records_kept(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// From now on, tells `observer` about new records and dropped subscribers.
+    pub(crate) fn observe(&self, observer: Arc<dyn ConflictObserver>) {
+        self.lock().observer = Some(observer);
     }
 }
 
@@ -280,7 +296,10 @@ impl Inner {
             }
             match subscriber.queue.try_send(Arc::clone(&event)) {
                 Ok(()) => true,
-                Err(_) => {
+                Err(err) => {
+                    if let (TrySendError::Full(_), Some(observer)) = (&err, &self.observer) {
+                        observer.subscriber_dropped();
+                    }
                     tracing::info!(
                         subscriber = subscriber.id,
                         "conflict subscriber fell behind or left; disconnecting it"

@@ -8,6 +8,7 @@
 
 mod capture;
 mod log;
+mod observer;
 mod query;
 mod record;
 mod resolve;
@@ -18,6 +19,7 @@ mod stream;
 use std::sync::Arc;
 
 pub(crate) use capture::capture;
+pub(crate) use observer::ConflictObserver;
 pub(crate) use resolve::resolve;
 pub(crate) use routes::{list, show};
 pub(crate) use settings::ConflictSettings;

@@ -10,11 +10,10 @@
 //!   their template (`/items/{id}`), never the raw path, so the label set stays bounded.
 //! - Locks by the lock table, which calls the handle as its [`LockObserver`] on every grant
 //!   and every end of a hold; transactions by the transaction registry ([`TxnObserver`]).
-//! - Batches by the batch handler; conflicts, the conflict log's size, SSE subscribers and
-//!   the history's size by the code that owns them ([`Metrics::conflict_recorded`],
-//!   [`Metrics::set_conflict_log_records`], [`Metrics::sse_subscriber_opened`] /
-//!   [`Metrics::sse_subscriber_closed`] / [`Metrics::sse_subscriber_dropped`],
-//!   [`Metrics::set_history_versions`]).
+//! - Batches by the batch handler; conflicts and subscribers dropped for falling behind by the
+//!   conflict log ([`ConflictObserver`]).
+//! - The gauges of things owned elsewhere (the conflict log's size, open SSE streams, the
+//!   history's size) are read at each scrape (`scrape.rs`).
 
 mod http;
 mod scrape;
@@ -35,6 +34,7 @@ use prometheus_client::registry::{Registry, Unit};
 pub(crate) use http::track;
 pub(crate) use scrape::scrape;
 
+use crate::conflicts::ConflictObserver;
 use crate::lock::{HoldEnd, LockObserver};
 use crate::txn::{Outcome, TxnObserver};
 
@@ -271,7 +271,6 @@ impl Metrics {
     /// A conflict of `kind` (`precondition-failed`, `version-conflict`, `locked`,
     /// `transaction-conflict`) was recorded in the conflict log. Any other kind counts as
     /// `other`, so a new kind cannot grow the label set unnoticed.
-    #[allow(dead_code)] // until the conflict log and the history call it
     pub(crate) fn conflict_recorded(&self, kind: &str) {
         let kind = CONFLICT_KINDS
             .iter()
@@ -285,34 +284,18 @@ impl Metrics {
     }
 
     /// The conflict log keeps `records` conflicts now.
-    #[allow(dead_code)] // until the conflict log and the history call it
     pub(crate) fn set_conflict_log_records(&self, records: usize) {
         self.inner.conflict_log_records.set(gauge_value(records));
     }
 
-    /// A conflict stream opened.
-    #[allow(dead_code)] // until the conflict log and the history call it
-    pub(crate) fn sse_subscriber_opened(&self) {
-        self.inner.sse_subscribers.inc();
-    }
-
-    /// A conflict stream closed, for whatever reason (also after
-    /// [`Metrics::sse_subscriber_dropped`]).
-    #[allow(dead_code)] // until the conflict log and the history call it
-    pub(crate) fn sse_subscriber_closed(&self) {
-        self.inner.sse_subscribers.dec();
+    /// `subscribers` conflict streams are open now.
+    pub(crate) fn set_sse_subscribers(&self, subscribers: usize) {
+        self.inner.sse_subscribers.set(gauge_value(subscribers));
     }
 
     /// A subscriber fell too far behind and was disconnected.
-    #[allow(dead_code)] // until the conflict log and the history call it
     pub(crate) fn sse_subscriber_dropped(&self) {
         self.inner.sse_dropped.inc();
-    }
-
-    /// The open conflict streams, as a gauge to set directly (e.g. from the log's count).
-    #[allow(dead_code)] // until the conflict log and the history call it
-    pub(crate) fn sse_subscribers(&self) -> &Gauge {
-        &self.inner.sse_subscribers
     }
 
     /// The history keeps `versions` versions now, all documents together.
@@ -352,6 +335,11 @@ impl Metrics {
         Arc::new(self.clone())
     }
 
+    /// This handle as the conflict log's observer.
+    pub(crate) fn conflict_observer(&self) -> Arc<dyn ConflictObserver> {
+        Arc::new(self.clone())
+    }
+
     /// This handle as the transaction registry's observer.
     pub(crate) fn txn_observer(&self) -> Arc<dyn TxnObserver> {
         Arc::new(self.clone())
@@ -378,7 +366,6 @@ impl Inner {
     }
 }
 
-#[allow(dead_code)] // until the conflict log calls set_conflict_log_records
 fn gauge_value(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -406,5 +393,15 @@ impl TxnObserver for Metrics {
                 outcome: outcome.metric_name(),
             })
             .inc();
+    }
+}
+
+impl ConflictObserver for Metrics {
+    fn recorded(&self, kind: &str) {
+        self.conflict_recorded(kind);
+    }
+
+    fn subscriber_dropped(&self) {
+        self.sse_subscriber_dropped();
     }
 }

@@ -14,11 +14,16 @@ pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0
 /// transactions is lazy, so it first settles both: `locks_held` then counts no expired lock,
 /// and expiries show up in `lock_hold_seconds{end="expired"}` and
 /// `transactions_total{outcome="expired"}` without waiting for the next request to notice.
-/// The history's size is counted now too (one `count(*)` with SQLite).
+/// The gauges of the conflict log, its subscribers and the history's size are read now too
+/// (the history is one `count(*)` with SQLite).
 pub(crate) async fn scrape(State(app): State<AppState>) -> Response {
     let now = now();
     app.locks.table().sweep(now);
     app.txns.sweep(now);
+    app.metrics
+        .set_conflict_log_records(app.conflicts.log.records_kept());
+    app.metrics
+        .set_sse_subscribers(app.conflicts.log.subscribers());
     match blocking(&app.store, |store| store.history_versions()).await {
         Ok(versions) => app.metrics.set_history_versions(versions),
         // The gauge keeps its last value; the rest of the scrape is still worth answering.

@@ -177,10 +177,8 @@ fn gauges_fed_by_other_parts_of_the_server_are_set_as_told() {
     let metrics = Metrics::new();
     metrics.set_history_versions(42);
     metrics.set_conflict_log_records(7);
-    metrics.sse_subscriber_opened();
-    metrics.sse_subscriber_opened();
+    metrics.set_sse_subscribers(1);
     metrics.sse_subscriber_dropped();
-    metrics.sse_subscriber_closed();
     let text = metrics.encode();
     for line in [
         "ifmatch_history_versions 42",
