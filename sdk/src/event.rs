@@ -116,6 +116,10 @@ pub enum ConflictOutcome {
     Aborted,
     /// The attempt limit was reached; the update fails.
     GaveUp,
+    /// The strategy handed the conflict to the manual flow (`Strategy::Escalate`, or a custom
+    /// strategy's `Decision::Escalate`); the update fails with the refusal, which names the
+    /// server's conflict record (`Error::conflict_id`).
+    Escalated,
 }
 
 /// Receives [`Event`]s; any `Fn(&Event)` is one. Called inline, so keep it quick.

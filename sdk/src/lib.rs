@@ -82,10 +82,10 @@ pub use client::{
     RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
     DEFAULT_TRANSACTIONS_PATH,
 };
-pub use client::{Diff, GetVersion, ListVersions, Restore, DEFAULT_VERSIONS_PATH};
 pub use client::{
     Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_STALL_TIMEOUT,
 };
+pub use client::{Diff, GetVersion, ListVersions, Restore, DEFAULT_VERSIONS_PATH};
 pub use conflicts::{
     ConflictEvent, ConflictFilter, ConflictPage, ConflictRecord, ConflictState,
     DEFAULT_CONFLICTS_PATH,

@@ -39,6 +39,9 @@ pub enum Decision {
     Reapply,
     /// Stop with [`crate::Error::Aborted`] carrying `theirs`.
     Abort,
+    /// Stop with the refusal itself ([`crate::Error::Conflict`]): hand the conflict to the
+    /// manual flow (its [`crate::Error::conflict_id`] names the server's record of it).
+    Escalate,
 }
 
 /// A user-defined conflict strategy; any `Fn(&ConflictContext) -> Decision` is one.
@@ -115,6 +118,13 @@ pub enum Strategy {
     LastWriteWins,
     /// Stop at the first conflict with [`crate::Error::Aborted`] carrying the current state.
     Abort,
+    /// No automatic recovery: the first refused write ends the update with that refusal
+    /// ([`crate::Error::Conflict`], not re-read), whose [`crate::Error::conflict_id`] names the
+    /// record a server of the reference shape kept of it. Hand it to the manual flow: a person
+    /// or a job resolves it later with [`crate::Conflicts::resolve`], and subscribers see it
+    /// resolved. (The other strategies' final error after the last allowed write carries the
+    /// id too.) See "Conflict notifications" in `docs/sdk.md`.
+    Escalate,
     /// A user-defined strategy; see [`Strategy::custom`].
     Custom(CustomStrategy),
 }
@@ -165,6 +175,7 @@ impl Strategy {
             Self::ThreeWayMerge | Self::ThreeWayMergeWith(_) => "three_way_merge",
             Self::LastWriteWins => "last_write_wins",
             Self::Abort => "abort",
+            Self::Escalate => "escalate",
             Self::Custom(_) => "custom",
         }
     }
@@ -187,10 +198,12 @@ impl Strategy {
             )),
             Self::LastWriteWins => Step::Overwrite,
             Self::Abort => Step::Abort,
+            Self::Escalate => Step::Escalate,
             Self::Custom(CustomStrategy(s)) => match s.resolve(c) {
                 Decision::Write(value) => Step::Write(value),
                 Decision::Reapply => Step::Reapply,
                 Decision::Abort => Step::Abort,
+                Decision::Escalate => Step::Escalate,
             },
         }
     }
@@ -212,6 +225,7 @@ pub(crate) enum Step {
     Overwrite,
     Write(Value),
     Abort,
+    Escalate,
 }
 
 impl fmt::Debug for Strategy {
@@ -263,6 +277,8 @@ mod tests {
         );
         assert_eq!(Strategy::LastWriteWins.decide(&c), Step::Overwrite);
         assert_eq!(Strategy::Abort.decide(&c), Step::Abort);
+        assert_eq!(Strategy::Escalate.decide(&c), Step::Escalate);
+        assert_eq!(Strategy::Escalate.name(), "escalate");
     }
 
     #[test]

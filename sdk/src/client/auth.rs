@@ -37,8 +37,13 @@ mod tests {
     fn builder_and_request_options_send_it_without_showing_it() {
         let builder = crate::Client::builder().bearer_token("s3cret").unwrap();
         let text = format!("{builder:?}");
-        assert!(text.contains("authorization") && !text.contains("s3cret"), "{text}");
-        let err = crate::Client::builder().bearer_token("bad s3cret").unwrap_err();
+        assert!(
+            text.contains("authorization") && !text.contains("s3cret"),
+            "{text}"
+        );
+        let err = crate::Client::builder()
+            .bearer_token("bad s3cret")
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_config");
         assert!(!err.to_string().contains("s3cret"), "{err}");
 

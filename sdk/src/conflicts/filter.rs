@@ -96,7 +96,12 @@ mod tests {
             .collect();
         assert_eq!(
             pairs,
-            ["resource=/items/a", "resource=/items/b", "prefix=/items/x-", "state=resolved"]
+            [
+                "resource=/items/a",
+                "resource=/items/b",
+                "prefix=/items/x-",
+                "state=resolved"
+            ]
         );
         assert!(ConflictFilter::new().query().is_empty());
     }

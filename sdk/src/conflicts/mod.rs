@@ -11,8 +11,8 @@ use serde_json::Value;
 
 pub use filter::ConflictFilter;
 pub use record::{
-    Choice, ConflictEvent, ConflictPage, ConflictRecord, ConflictState, Rejected,
-    ResolutionRecord, VersionRef,
+    Choice, ConflictEvent, ConflictPage, ConflictRecord, ConflictState, Rejected, ResolutionRecord,
+    VersionRef,
 };
 
 /// How to resolve a conflict ([`crate::Conflicts::resolve`]).
@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn resolutions_serialize_as_the_server_expects() {
-        assert_eq!(Value::Object(Resolution::Mine.to_json()), json!({"resolution": "mine"}));
+        assert_eq!(
+            Value::Object(Resolution::Mine.to_json()),
+            json!({"resolution": "mine"})
+        );
         assert_eq!(
             Value::Object(Resolution::Merged(json!({"a": 1})).to_json()),
             json!({"resolution": "merged", "document": {"a": 1}})

@@ -123,11 +123,17 @@ impl ConflictRecord {
     /// Reads a record; `Err` names what is missing or malformed. Unknown members are ignored,
     /// and optional ones may be absent or `null`.
     pub(crate) fn from_json(value: &Value) -> Result<Self, String> {
-        let map = value.as_object().ok_or("a conflict record is a JSON object")?;
+        let map = value
+            .as_object()
+            .ok_or("a conflict record is a JSON object")?;
         let state = match text(map, "state").as_deref() {
             Some("open") => ConflictState::Open,
             Some("resolved") => ConflictState::Resolved,
-            other => return Err(format!("`state` is {other:?}, not \"open\" or \"resolved\"")),
+            other => {
+                return Err(format!(
+                    "`state` is {other:?}, not \"open\" or \"resolved\""
+                ))
+            }
         };
         let resolution = match map.get("resolution") {
             None | Some(Value::Null) => None,
@@ -146,11 +152,14 @@ impl ConflictRecord {
             at_ms: number(map, "at_ms").unwrap_or_default(),
             based_on: version_ref(map.get("based_on")),
             current: version_ref(map.get("current")),
-            rejected: map.get("rejected").and_then(Value::as_object).map(|r| Rejected {
-                content_type: text(r, "content_type"),
-                body: r.get("body").filter(|b| !b.is_null()).cloned(),
-                truncated: r.get("truncated").and_then(Value::as_bool).unwrap_or(false),
-            }),
+            rejected: map
+                .get("rejected")
+                .and_then(Value::as_object)
+                .map(|r| Rejected {
+                    content_type: text(r, "content_type"),
+                    body: r.get("body").filter(|b| !b.is_null()).cloned(),
+                    truncated: r.get("truncated").and_then(Value::as_bool).unwrap_or(false),
+                }),
             state,
             resolution,
         })
@@ -295,7 +304,11 @@ mod tests {
 
     #[test]
     fn missing_or_malformed_members_are_named() {
-        for (key, value) in [("id", Value::Null), ("state", json!("closed")), ("seq", json!("12"))] {
+        for (key, value) in [
+            ("id", Value::Null),
+            ("state", json!("closed")),
+            ("seq", json!("12")),
+        ] {
             let mut v = sample();
             v[key] = value;
             let err = ConflictRecord::from_json(&v).unwrap_err();
@@ -306,7 +319,8 @@ mod tests {
 
     #[test]
     fn a_page_names_where_the_next_one_starts() {
-        let page = ConflictPage::from_json(&json!({"conflicts": [sample()], "next_after": 12})).unwrap();
+        let page =
+            ConflictPage::from_json(&json!({"conflicts": [sample()], "next_after": 12})).unwrap();
         assert_eq!(page.conflicts.len(), 1);
         assert_eq!(page.next_after, Some(12));
         let last = ConflictPage::from_json(&json!({"conflicts": [], "next_after": null})).unwrap();

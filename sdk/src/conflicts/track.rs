@@ -31,7 +31,10 @@ impl Tracker {
     pub(crate) fn accept(&mut self, event: &SseEvent) -> Option<Result<ConflictEvent, String>> {
         match event.event.as_str() {
             "conflict" | "resolved" => {
-                let seq = event.id.as_deref().and_then(|id| id.trim().parse::<u64>().ok());
+                let seq = event
+                    .id
+                    .as_deref()
+                    .and_then(|id| id.trim().parse::<u64>().ok());
                 if let Some(seq) = seq {
                     if self.last_seq.is_some_and(|last| seq <= last) {
                         return None;
@@ -145,25 +148,43 @@ mod tests {
     #[test]
     fn a_replayed_event_is_delivered_once() {
         let mut tracker = Tracker::new(None);
-        assert!(tracker.accept(&sse("conflict", Some("3"), &record(3))).is_some());
-        assert!(tracker.accept(&sse("conflict", Some("3"), &record(3))).is_none());
-        assert!(tracker.accept(&sse("conflict", Some("2"), &record(2))).is_none());
-        assert!(tracker.accept(&sse("resolved", Some("4"), &record(3))).is_some());
+        assert!(tracker
+            .accept(&sse("conflict", Some("3"), &record(3)))
+            .is_some());
+        assert!(tracker
+            .accept(&sse("conflict", Some("3"), &record(3)))
+            .is_none());
+        assert!(tracker
+            .accept(&sse("conflict", Some("2"), &record(2)))
+            .is_none());
+        assert!(tracker
+            .accept(&sse("resolved", Some("4"), &record(3)))
+            .is_some());
         assert_eq!(tracker.last_seq(), Some(4));
     }
 
     #[test]
     fn starting_after_a_sequence_skips_what_came_before() {
         let mut tracker = Tracker::new(Some(10));
-        assert!(tracker.accept(&sse("conflict", Some("10"), &record(10))).is_none());
-        assert!(tracker.accept(&sse("conflict", Some("11"), &record(11))).is_some());
+        assert!(tracker
+            .accept(&sse("conflict", Some("10"), &record(10)))
+            .is_none());
+        assert!(tracker
+            .accept(&sse("conflict", Some("11"), &record(11)))
+            .is_some());
     }
 
     #[test]
     fn gaps_and_unknown_events() {
         let mut tracker = Tracker::new(Some(5));
         let gap = tracker.accept(&sse("gap", None, r#"{"after":5,"oldest":9}"#));
-        assert_eq!(gap, Some(Ok(ConflictEvent::Gap { after: 5, oldest: 9 })));
+        assert_eq!(
+            gap,
+            Some(Ok(ConflictEvent::Gap {
+                after: 5,
+                oldest: 9
+            }))
+        );
         assert!(tracker.accept(&sse("gap", None, "{}")).unwrap().is_err());
         assert!(tracker.accept(&sse("message", Some("99"), "x")).is_none());
         assert_eq!(tracker.last_seq(), Some(5), "unknown events move nothing");
@@ -172,7 +193,9 @@ mod tests {
     #[test]
     fn an_unreadable_record_is_an_error_but_is_not_asked_for_again() {
         let mut tracker = Tracker::new(None);
-        let out = tracker.accept(&sse("conflict", Some("7"), "{not json")).unwrap();
+        let out = tracker
+            .accept(&sse("conflict", Some("7"), "{not json"))
+            .unwrap();
         assert!(out.unwrap_err().contains("not JSON"));
         assert_eq!(tracker.last_seq(), Some(7));
     }
@@ -185,11 +208,25 @@ mod tests {
     fn the_schedule_grows_from_the_server_retry_and_is_capped() {
         let mut r = Reconnect::new(&config(), None);
         let ms = Duration::from_millis;
-        assert_eq!(r.next_delay(None), ms(1000), "the client's initial delay first");
+        assert_eq!(
+            r.next_delay(None),
+            ms(1000),
+            "the client's initial delay first"
+        );
         r.healthy();
         r.set_server_retry(ms(2000));
         let waits: Vec<_> = (0..6).map(|_| r.next_delay(None)).collect();
-        assert_eq!(waits, [ms(2000), ms(4000), ms(8000), ms(16000), ms(20000), ms(20000)]);
+        assert_eq!(
+            waits,
+            [
+                ms(2000),
+                ms(4000),
+                ms(8000),
+                ms(16000),
+                ms(20000),
+                ms(20000)
+            ]
+        );
         assert_eq!(r.failures(), 6);
         r.healthy();
         assert_eq!(r.next_delay(None), ms(2000));
@@ -201,7 +238,10 @@ mod tests {
         let s = Duration::from_secs;
         assert_eq!(r.next_delay(Some(s(3))), s(3));
         assert_eq!(r.next_delay(Some(s(3600))), s(30), "max_retry_after");
-        assert_eq!(r.next_delay(Some(Duration::ZERO)), Duration::from_millis(100));
+        assert_eq!(
+            r.next_delay(Some(Duration::ZERO)),
+            Duration::from_millis(100)
+        );
         let mut jittered = Reconnect::new(&config(), Some(7));
         jittered.set_server_retry(s(2));
         for ceiling in [2, 4, 8, 16, 20] {

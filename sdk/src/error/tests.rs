@@ -519,7 +519,10 @@ fn credentials_refused_have_their_own_codes_and_predicates() {
     assert!(forbidden.is_forbidden() && !forbidden.is_conflict());
     let resolved = by_code("conflict_resolved");
     assert_eq!(resolved.status(), Some(StatusCode::CONFLICT));
-    assert!(!resolved.is_conflict(), "not a version race of the caller's write");
+    assert!(
+        !resolved.is_conflict(),
+        "not a version race of the caller's write"
+    );
 }
 
 #[test]

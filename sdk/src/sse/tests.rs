@@ -117,7 +117,10 @@ fn an_unfinished_event_is_not_dispatched() {
 
 #[test]
 fn invalid_utf8_is_replaced_not_fatal() {
-    assert_eq!(parse(b"data: \xFF\n\n"), [event("message", "\u{fffd}", None)]);
+    assert_eq!(
+        parse(b"data: \xFF\n\n"),
+        [event("message", "\u{fffd}", None)]
+    );
 }
 
 proptest! {

@@ -119,11 +119,12 @@ pub(super) async fn connect(
         body,
     };
     let error = client.error_for(&Method::GET, url, &answer, 1, None);
-    let retry = status.is_server_error()
-        || matches!(status.as_u16(), 408 | 429)
-        || status.is_success();
+    let retry =
+        status.is_server_error() || matches!(status.as_u16(), 408 | 429) || status.is_success();
     if retry {
-        let hint = read_hint(&answer.headers, wall_clock()).wait.map(|(d, _)| d);
+        let hint = read_hint(&answer.headers, wall_clock())
+            .wait
+            .map(|(d, _)| d);
         Err(Failure::Retry { error, hint })
     } else {
         Err(Failure::Fatal(error))

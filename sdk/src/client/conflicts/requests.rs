@@ -36,7 +36,10 @@ pub(super) async fn get_json(
         if !response.status.is_success() {
             return Err(client.error_for(&Method::GET, &url, &response, op.requests, None));
         }
-        Ok((url.clone(), json_body(&url, &response.body)?.unwrap_or(Value::Null)))
+        Ok((
+            url.clone(),
+            json_body(&url, &response.body)?.unwrap_or(Value::Null),
+        ))
     };
     client
         .bounded(format!("GET {url}"), &url, true, traced(span, work))

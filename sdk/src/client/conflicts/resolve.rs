@@ -119,8 +119,8 @@ impl Resolve {
         if let Some(token) = lock_token {
             body.insert("lock_token".into(), token.into());
         }
-        let body = serde_json::to_vec(&Value::Object(body))
-            .map_err(|source| Error::Encode { source })?;
+        let body =
+            serde_json::to_vec(&Value::Object(body)).map_err(|source| Error::Encode { source })?;
         let span = tracing::debug_span!("ifmatch.resolve", url = %url);
         let work = async {
             let mut op = client.op(&options);

@@ -211,7 +211,11 @@ fn start(setup: Setup) -> BoxStream<'static, Result<ConflictEvent, Error>> {
             return None;
         }
         let next = match driver.setup.cancel.clone() {
-            Some(token) => token.run("the conflict subscription", driver.next_event()).await,
+            Some(token) => {
+                token
+                    .run("the conflict subscription", driver.next_event())
+                    .await
+            }
             None => driver.next_event().await,
         };
         if matches!(&next, Err(e) if e.is_cancelled()) {
