@@ -90,6 +90,7 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
     // the metrics layer goes outermost, so it also counts what the rate limit refuses.
     let scrape = Router::new()
         .route("/metrics", axum::routing::get(metrics::scrape))
+        .method_not_allowed_fallback(metrics::method_not_allowed)
         .with_state(scrape_state);
     let router = router
         .merge(scrape)

@@ -531,7 +531,7 @@ async fn a_scrape_settles_expired_locks_so_none_counts_as_held() {
 }
 
 #[tokio::test]
-async fn metrics_needs_no_token_when_every_other_route_does() {
+async fn metrics_needs_no_token_when_every_other_route_does_and_refuses_other_methods() {
     let config = Config::new()
         .with_client_token("alice", "alice-token")
         .with_require_auth(true);
@@ -542,8 +542,20 @@ async fn metrics_needs_no_token_when_every_other_route_does() {
             StatusCode::UNAUTHORIZED,
         )
         .await;
+    let post = server
+        .send(
+            server.request(Method::POST, "/metrics"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        )
+        .await;
+    assert_eq!(header(&post, "allow").as_deref(), Some("GET, HEAD"));
+    assert_eq!(
+        header(&post, "content-type").as_deref(),
+        Some("application/problem+json")
+    );
     let scrape = server.scrape().await;
     assert_eq!(requests(&scrape, "/items", "GET", "401"), 1.0);
+    assert_eq!(requests(&scrape, "/metrics", "POST", "405"), 1.0);
     server.server.shutdown().await;
 }
 

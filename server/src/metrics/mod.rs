@@ -32,7 +32,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 pub(crate) use http::track;
-pub(crate) use scrape::scrape;
+pub(crate) use scrape::{method_not_allowed, scrape};
 
 use crate::conflicts::ConflictObserver;
 use crate::lock::{HoldEnd, LockObserver};

@@ -1,10 +1,11 @@
 //! `GET /metrics`.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 
 use crate::lock::now;
+use crate::problem::{Problem, ProblemKind};
 use crate::routes::{blocking, AppState};
 
 /// The OpenMetrics text format, which Prometheus asks for and parses.
@@ -34,4 +35,14 @@ pub(crate) async fn scrape(State(app): State<AppState>) -> Response {
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ];
     (headers, app.metrics.encode()).into_response()
+}
+
+/// Any other method on `/metrics`: 405 problem+json with `Allow`, like every other route.
+pub(crate) async fn method_not_allowed(method: Method) -> Problem {
+    Problem::new(
+        ProblemKind::MethodNotAllowed,
+        "/metrics",
+        format!("{method} is not supported on /metrics; use one of GET, HEAD"),
+    )
+    .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"))
 }
