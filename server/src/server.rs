@@ -22,7 +22,8 @@ use crate::{storage, Config, Error};
 ///
 /// Opens the configured storage (so it fails for an unusable SQLite path), reads the tokens
 /// (so it fails for an unreadable tokens file, or a name or token given twice), and applies the
-/// rate limit, if any, and authentication, if tokens are configured, to every route.
+/// rate limit, if any, and authentication, if tokens are configured, to every route but
+/// `/metrics` (OpenMetrics text; every request, throttled ones included, is counted there).
 ///
 /// ```
 /// let router = ifmatch_server::router(&ifmatch_server::Config::new()).unwrap();
