@@ -102,7 +102,9 @@ pub use strategy::{
 };
 pub use transaction::{CommitResult, StaleRead};
 pub use versioned::Versioned;
-pub use versions::{DeprecationNotice, History, RetentionPolicy, Version, VersionEntry, VersionField};
+pub use versions::{
+    DeprecationNotice, History, RetentionPolicy, Version, VersionEntry, VersionField,
+};
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.
 pub use http;

@@ -153,7 +153,10 @@ async fn filters_choose_the_events() {
     assert_eq!(events[1].event.as_deref(), Some("resolved"));
     let resolved = prefix.event().await;
     assert_eq!(
-        (resolved.event.as_deref(), ids(std::slice::from_ref(&resolved))),
+        (
+            resolved.event.as_deref(),
+            ids(std::slice::from_ref(&resolved))
+        ),
         (Some("resolved"), a.clone())
     );
     server.shutdown().await;
