@@ -1,13 +1,19 @@
 //! Server configuration: a builder with documented defaults, and the text forms the CLI accepts.
 
+mod limits;
+mod values;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::auth::AuthSettings;
 use crate::conflicts::ConflictSettings;
-use crate::Error;
+
+pub use limits::{
+    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
+    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
+};
+pub use values::{MismatchStatus, RateLimit, Storage};
 
 /// How the server is set up. Build one with [`Config::new`] and the `with_*` setters.
 ///
@@ -85,26 +91,6 @@ pub struct Config {
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The default longest lock: 300 s (5 minutes).
-pub const DEFAULT_MAX_LOCK_TTL: Duration = Duration::from_secs(300);
-
-/// The largest maximum lock TTL a server keeps (one day); [`Config::with_max_lock_ttl`] cuts
-/// larger values to it, so lock deadlines never overflow the clock.
-pub const MAX_LOCK_TTL_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The default number of requests that may wait for one document's lock.
-pub const DEFAULT_MAX_LOCK_WAITERS: usize = 64;
-
-/// The default largest number of operations in one `POST /batch`, and of documents one
-/// transaction may read or write.
-pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 100;
-
-/// The default number of transactions that may be open at once.
-pub const DEFAULT_MAX_TRANSACTIONS: usize = 1000;
-
-/// The default longest transaction: 60 s.
-pub const DEFAULT_MAX_TRANSACTION_TTL: Duration = Duration::from_secs(60);
-
 impl Default for Config {
     fn default() -> Self {
         Self::new()
@@ -169,41 +155,6 @@ impl Config {
         self
     }
 
-    /// The longest lock granted (longer requests are cut to it, and the answer says so), and
-    /// the longest a lock request waits in a queue. Kept within 1 ms ..= 24 h.
-    pub const fn with_max_lock_ttl(mut self, ttl: Duration) -> Self {
-        self.max_lock_ttl = ttl;
-        self
-    }
-
-    /// How many requests may wait for one document's lock; one more answers 503.
-    /// 0 turns waiting off (every request that asks to wait answers 503 while the lock is held).
-    pub const fn with_max_lock_waiters(mut self, n: usize) -> Self {
-        self.max_lock_waiters = n;
-        self
-    }
-
-    /// The most operations one `POST /batch` may carry, and the most documents one
-    /// transaction may read or write; more answer 400. At least 1 (0 counts as 1).
-    pub const fn with_max_batch_operations(mut self, n: usize) -> Self {
-        self.max_batch_operations = if n == 0 { 1 } else { n };
-        self
-    }
-
-    /// How many transactions may be open at once; one more `POST /transactions` answers 503.
-    /// At least 1 (0 counts as 1).
-    pub const fn with_max_transactions(mut self, n: usize) -> Self {
-        self.max_transactions = if n == 0 { 1 } else { n };
-        self
-    }
-
-    /// The longest transaction granted (a longer `ttl_ms` is cut to it, and the answer says
-    /// so). Kept within 1 ms ..= 24 h.
-    pub const fn with_max_transaction_ttl(mut self, ttl: Duration) -> Self {
-        self.max_transaction_ttl = ttl;
-        self
-    }
-
     /// The address to listen on.
     pub const fn addr(&self) -> SocketAddr {
         self.addr
@@ -232,159 +183,6 @@ impl Config {
     /// The largest request body accepted.
     pub const fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
-    }
-
-    /// The longest lock granted.
-    pub const fn max_lock_ttl(&self) -> Duration {
-        self.max_lock_ttl
-    }
-
-    /// How many requests may wait for one document's lock.
-    pub const fn max_lock_waiters(&self) -> usize {
-        self.max_lock_waiters
-    }
-
-    /// The most operations one batch may carry (and documents one transaction may touch).
-    pub const fn max_batch_operations(&self) -> usize {
-        self.max_batch_operations
-    }
-
-    /// How many transactions may be open at once.
-    pub const fn max_transactions(&self) -> usize {
-        self.max_transactions
-    }
-
-    /// The longest transaction granted.
-    pub const fn max_transaction_ttl(&self) -> Duration {
-        self.max_transaction_ttl
-    }
-}
-
-/// Where documents are kept. Text form: `memory` or `sqlite:PATH`.
-///
-/// ```
-/// use ifmatch_server::Storage;
-///
-/// assert_eq!("memory".parse::<Storage>().unwrap(), Storage::Memory);
-/// assert_eq!(
-///     "sqlite:/tmp/items.db".parse::<Storage>().unwrap(),
-///     Storage::Sqlite("/tmp/items.db".into())
-/// );
-/// assert!("redis".parse::<Storage>().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Storage {
-    /// In process memory; lost on exit.
-    #[default]
-    Memory,
-    /// A SQLite database file, created if absent; survives restarts.
-    Sqlite(PathBuf),
-}
-
-impl FromStr for Storage {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        if text == "memory" {
-            return Ok(Self::Memory);
-        }
-        match text.strip_prefix("sqlite:") {
-            Some(path) if !path.is_empty() => Ok(Self::Sqlite(PathBuf::from(path))),
-            _ => Err(Error::InvalidValue {
-                what: "storage",
-                value: text.to_owned(),
-                expected: "`memory` or `sqlite:PATH` (e.g. sqlite:items.db)",
-            }),
-        }
-    }
-}
-
-/// The status a failed `If-Match` on an existing resource gets. Text form: `412` or `409`.
-///
-/// ```
-/// use ifmatch_server::MismatchStatus;
-///
-/// let status: MismatchStatus = "409".parse().unwrap();
-/// assert_eq!(status, MismatchStatus::Conflict);
-/// assert_eq!(status.as_u16(), 409);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MismatchStatus {
-    /// 412 Precondition Failed, as RFC 9110 §13.1.1 asks.
-    #[default]
-    PreconditionFailed,
-    /// 409 Conflict: the declared non-strict profile many real APIs use.
-    Conflict,
-}
-
-impl MismatchStatus {
-    /// The numeric HTTP status.
-    pub const fn as_u16(self) -> u16 {
-        match self {
-            Self::PreconditionFailed => 412,
-            Self::Conflict => 409,
-        }
-    }
-}
-
-impl FromStr for MismatchStatus {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        match text {
-            "412" => Ok(Self::PreconditionFailed),
-            "409" => Ok(Self::Conflict),
-            _ => Err(Error::InvalidValue {
-                what: "mismatch status",
-                value: text.to_owned(),
-                expected: "`412` or `409`",
-            }),
-        }
-    }
-}
-
-/// A token bucket: `burst` requests at once, refilled at `per_second` tokens a second.
-/// Text form: `RPS[:BURST]`; the burst defaults to the rate.
-///
-/// ```
-/// use ifmatch_server::RateLimit;
-///
-/// assert_eq!("5".parse::<RateLimit>().unwrap(), RateLimit { per_second: 5, burst: 5 });
-/// assert_eq!("5:20".parse::<RateLimit>().unwrap(), RateLimit { per_second: 5, burst: 20 });
-/// assert!("0".parse::<RateLimit>().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Tokens added per second; at least 1.
-    pub per_second: u32,
-    /// Bucket size: how many requests may arrive at once; at least 1.
-    pub burst: u32,
-}
-
-impl FromStr for RateLimit {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        let invalid = || Error::InvalidValue {
-            what: "rate limit",
-            value: text.to_owned(),
-            expected: "RPS or RPS:BURST with whole numbers of at least 1 (e.g. 10 or 10:50)",
-        };
-        let positive = |part: &str| match part.parse::<u32>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(invalid()),
-        };
-        let (rate, burst) = match text.split_once(':') {
-            Some((rate, burst)) => (positive(rate)?, positive(burst)?),
-            None => {
-                let rate = positive(text)?;
-                (rate, rate)
-            }
-        };
-        Ok(Self {
-            per_second: rate,
-            burst,
-        })
     }
 }
 
