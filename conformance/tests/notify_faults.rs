@@ -26,7 +26,7 @@ async fn fault_free_emulation_passes_every_notifications_rule() {
         .iter()
         .filter(|o| o.profile == Profile::Notifications)
         .count();
-    assert_eq!(rules, 13);
+    assert_eq!(rules, 16);
     for o in &report.outcomes {
         let expected = if o.level == Level::Info {
             Verdict::Info
@@ -130,6 +130,9 @@ fault_tests! {
     an_unfiltered_log_fails_log_filter => LogIgnoresFilter,
     an_unfiltered_stream_fails_stream_delivers => StreamIgnoresFilter,
     replaying_the_last_event_fails_stream_resume => ResumeRepeatsLastEvent,
+    an_unfiltered_prefix_stream_fails_stream_prefix_filter => StreamIgnoresPrefix,
+    an_unfiltered_state_fails_list_state_filter => ListIgnoresState,
+    ignoring_the_resume_query_warns_stream_resume_query => ResumeQueryIgnored,
     a_silent_stream_warns_stream_heartbeat => NoHeartbeat,
     mine_that_writes_nothing_fails_resolve_mine => ResolveMineKeepsCurrent,
     theirs_that_writes_fails_resolve_theirs => ResolveTheirsApplies,

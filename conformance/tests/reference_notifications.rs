@@ -82,7 +82,7 @@ async fn memory_storage_passes_core_and_notifications_together() {
         .outcomes
         .iter()
         .filter(|o| o.profile == Profile::Notifications);
-    assert_eq!(judged.count(), 13);
+    assert_eq!(judged.count(), 16);
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn check_without_base_url_runs_notifications_with_generated_tokens() {
     let code = cli::run(args, io).await;
     let report: serde_json::Value = serde_json::from_slice(&out).expect("a JSON report");
     assert_eq!(code, 0, "{report:#}\n{}", String::from_utf8_lossy(&err));
-    assert_eq!(report["counts"]["pass"], 13, "{report:#}");
+    assert_eq!(report["counts"]["pass"], 16, "{report:#}");
     let text = String::from_utf8_lossy(&out);
     assert!(!text.contains("Bearer "), "a token leaked into the report");
     // The function the CLI uses, for a server given explicit identities.

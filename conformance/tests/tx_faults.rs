@@ -25,7 +25,7 @@ async fn fault_free_emulation_passes_every_transactions_rule() {
         .iter()
         .filter(|o| o.profile == Profile::Transactions)
         .collect();
-    assert_eq!(rules.len(), 17);
+    assert_eq!(rules.len(), 19);
     for o in &report.outcomes {
         let expected = if o.level == Level::Info {
             Verdict::Info
@@ -131,6 +131,31 @@ async fn batches_without_transactions_are_judged_alone() {
 }
 
 #[tokio::test]
+async fn without_locks_the_lock_rules_are_skipped_saying_so() {
+    let server = emulated(Options {
+        no_locks: true,
+        ..fault_options(None)
+    })
+    .await;
+    let mut cfg = config(&server.uri(), &[Profile::Transactions], 412);
+    cfg.rule_patterns = vec![
+        BATCH.into(),
+        BEGIN.into(),
+        "transactions.*-locked-423".into(),
+    ];
+    let report = check(&cfg).await;
+    for id in [
+        "transactions.batch-locked-423",
+        "transactions.tx-commit-locked-423",
+    ] {
+        let o = report.outcome(id).unwrap();
+        assert_eq!(o.verdict, Verdict::Skip, "{id}: {}", o.message);
+        assert!(o.message.contains("offers no locks"), "{}", o.message);
+    }
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test]
 async fn batches_and_transactions_elsewhere_are_found_through_their_paths() {
     let server = emulated(fault_options(None)).await;
     let mut cfg = config(&server.uri(), &[Profile::Transactions], 412);
@@ -177,4 +202,6 @@ fault_tests! {
     recommit_applying_again_warns_commit_idempotent => TxRecommitApplies,
     unknown_ids_ignored_fail_tx_unknown_404 => TxUnknownIdIgnored,
     racy_commit_fails_serializable => TxRacyCommit,
+    batches_ignoring_locks_fail_batch_locked_423 => BatchIgnoresLocks,
+    commits_ignoring_locks_fail_tx_commit_locked_423 => TxCommitIgnoresLocks,
 }

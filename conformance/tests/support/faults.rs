@@ -68,6 +68,7 @@ pub enum Fault {
     BatchPartialOnStale,
     BatchProblemWithoutOperation,
     BatchMissingSkipped,
+    BatchIgnoresLocks,
     TxBegin200,
     TxDirtyReads,
     TxReadsMissOwnWrites,
@@ -79,6 +80,7 @@ pub enum Fault {
     TxRecommitApplies,
     TxUnknownIdIgnored,
     TxRacyCommit,
+    TxCommitIgnoresLocks,
     HistoryMissesCreate,
     PastVersionWrongBody,
     RestoreRewindsHistory,
@@ -99,6 +101,9 @@ pub enum Fault {
     LogIgnoresFilter,
     StreamIgnoresFilter,
     ResumeRepeatsLastEvent,
+    StreamIgnoresPrefix,
+    ListIgnoresState,
+    ResumeQueryIgnored,
     NoHeartbeat,
     ResolveMineKeepsCurrent,
     ResolveTheirsApplies,
@@ -119,7 +124,7 @@ const CAS: [&str; 2] = [
 
 impl Fault {
     /// Every fault, so that a test can prove each rule has one.
-    pub const ALL: [Fault; 102] = {
+    pub const ALL: [Fault; 107] = {
         use Fault::*;
         [
             CreateReturns200,
@@ -184,6 +189,7 @@ impl Fault {
             BatchPartialOnStale,
             BatchProblemWithoutOperation,
             BatchMissingSkipped,
+            BatchIgnoresLocks,
             TxBegin200,
             TxDirtyReads,
             TxReadsMissOwnWrites,
@@ -195,6 +201,7 @@ impl Fault {
             TxRecommitApplies,
             TxUnknownIdIgnored,
             TxRacyCommit,
+            TxCommitIgnoresLocks,
             HistoryMissesCreate,
             PastVersionWrongBody,
             RestoreRewindsHistory,
@@ -215,6 +222,9 @@ impl Fault {
             LogIgnoresFilter,
             StreamIgnoresFilter,
             ResumeRepeatsLastEvent,
+            StreamIgnoresPrefix,
+            ListIgnoresState,
+            ResumeQueryIgnored,
             NoHeartbeat,
             ResolveMineKeepsCurrent,
             ResolveTheirsApplies,
@@ -296,8 +306,13 @@ impl Fault {
             BatchOpsSeeOriginal => one("transactions.batch-order"),
             BatchLidRefsIgnored => one("transactions.batch-lid-ref"),
             BatchPartialOnStale => one("transactions.batch-all-or-nothing"),
-            BatchProblemWithoutOperation => one("transactions.batch-names-operation"),
+            // The 423 of a locked operation must name it too.
+            BatchProblemWithoutOperation => vec![
+                "transactions.batch-names-operation",
+                "transactions.batch-locked-423",
+            ],
             BatchMissingSkipped => one("transactions.batch-missing-404"),
+            BatchIgnoresLocks => one("transactions.batch-locked-423"),
             TxBegin200 => one("transactions.tx-begin-201"),
             TxDirtyReads => one("transactions.tx-isolation"),
             TxReadsMissOwnWrites => one("transactions.tx-read-own-writes"),
@@ -309,6 +324,7 @@ impl Fault {
             TxRecommitApplies => one("transactions.tx-commit-idempotent"),
             TxUnknownIdIgnored => one("transactions.tx-unknown-404"),
             TxRacyCommit => one("transactions.concurrency.serializable"),
+            TxCommitIgnoresLocks => one("transactions.tx-commit-locked-423"),
             HistoryMissesCreate => one("versions.history-lists-writes"),
             PastVersionWrongBody => one("versions.read-past-version"),
             RestoreRewindsHistory => one("versions.restore"),
@@ -328,7 +344,16 @@ impl Fault {
             RecordNamesCurrentAsBase => one("notifications.conflict-recorded"),
             LogIgnoresFilter => one("notifications.log-filter"),
             StreamIgnoresFilter => one("notifications.stream-delivers"),
-            ResumeRepeatsLastEvent => one("notifications.stream-resume"),
+            // Resuming through the query runs the same replay.
+            ResumeRepeatsLastEvent => {
+                vec![
+                    "notifications.stream-resume",
+                    "notifications.stream-resume-query",
+                ]
+            }
+            StreamIgnoresPrefix => one("notifications.stream-prefix-filter"),
+            ListIgnoresState => one("notifications.list-state-filter"),
+            ResumeQueryIgnored => one("notifications.stream-resume-query"),
             NoHeartbeat => one("notifications.stream-heartbeat"),
             // The admin resolves as "mine" too, so a "mine" that writes nothing shows there.
             ResolveMineKeepsCurrent => {

@@ -3,7 +3,7 @@
 use super::super::Level::{Must, Should};
 use super::super::Profile::Notifications;
 use super::super::Rule;
-use super::{auth, record, resolve, stream};
+use super::{auth, filters, record, resolve, stream};
 
 const RECORDED: &str = "notifications.conflict-recorded";
 const DELIVERS: &str = "notifications.stream-delivers";
@@ -17,7 +17,7 @@ const SUBSCRIBE: &str =
     "GET {conflicts}/stream?resource=<record's resource> (Accept: text/event-stream)";
 
 /// Every rule of the `notifications` profile.
-pub(in crate::rules) const RULES: [Rule; 13] = [
+pub(in crate::rules) const RULES: [Rule; 16] = [
     Rule {
         id: RECORDED,
         level: Must,
@@ -49,6 +49,16 @@ pub(in crate::rules) const RULES: [Rule; 13] = [
         check: stream::stream_delivers,
     },
     Rule {
+        id: "notifications.stream-prefix-filter",
+        level: Must,
+        profile: Notifications,
+        rfc: "WHATWG HTML §9.2 Server-sent events; RFC 9110 §9.3.1 (query)",
+        summary: "A subscriber filtered by prefix receives the conflicts of documents whose resource starts with it and none of others: prefix=<a's resource> hears a and not b, prefix=<their parent path> hears both.",
+        requires: &[RECORDED, DELIVERS],
+        plan: &["2 × (POST {collection}, PUT with If-Match): b, then a", "PUT a with a stale If-Match (learn its resource)", "GET {conflicts}/stream?prefix=<a's resource>", "GET {conflicts}/stream?prefix=<its parent path>", "PUT b, then a, with a stale If-Match", "read both streams (at most 5 s each)"],
+        check: filters::stream_prefix_filter,
+    },
+    Rule {
         id: "notifications.stream-resume",
         level: Must,
         profile: Notifications,
@@ -59,6 +69,16 @@ pub(in crate::rules) const RULES: [Rule; 13] = [
         check: stream::stream_resume,
     },
     Rule {
+        id: "notifications.stream-resume-query",
+        level: Should,
+        profile: Notifications,
+        rfc: "WHATWG HTML §9.2.4 (Last-Event-ID)",
+        summary: "A subscriber that cannot set headers resumes with ?last_event_id= and is treated as with Last-Event-ID: every event after it, in order, then live ones.",
+        requires: &[RECORDED, DELIVERS],
+        plan: &[PREPARE, STALE, SUBSCRIBE, STALE, "read its event's id, disconnect", "2 × PUT with a stale If-Match (missed)", "GET {conflicts}/stream?resource=…&last_event_id=<id> (no header)", STALE, "read the stream (at most 5 s)"],
+        check: stream::stream_resume_query,
+    },
+    Rule {
         id: "notifications.stream-heartbeat",
         level: Should,
         profile: Notifications,
@@ -67,6 +87,16 @@ pub(in crate::rules) const RULES: [Rule; 13] = [
         requires: &[RECORDED, DELIVERS],
         plan: &["GET {conflicts}/stream?resource=<a resource nobody writes>", "read until a comment arrives (at most --sse-wait)"],
         check: stream::stream_heartbeat,
+    },
+    Rule {
+        id: "notifications.list-state-filter",
+        level: Must,
+        profile: Notifications,
+        rfc: "RFC 9110 §9.3.1 (query)",
+        summary: "GET {conflicts}?state=open lists an unresolved conflict and not a resolved one; state=resolved the reverse.",
+        requires: &[RECORDED],
+        plan: &["2 × (POST {collection}, PUT with If-Match, PUT with a stale If-Match)", "POST {conflicts}/<second>/resolve {\"resolution\": \"theirs\"}", "GET {conflicts}?resource=<first>&resource=<second>&state=open", "GET {conflicts}?resource=<first>&resource=<second>&state=resolved"],
+        check: filters::list_state_filter,
     },
     Rule {
         id: "notifications.resolve-mine",

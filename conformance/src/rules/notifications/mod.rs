@@ -8,6 +8,7 @@
 mod auth;
 mod catalogue;
 mod config;
+mod filters;
 mod record;
 mod resolve;
 mod stream;

@@ -22,10 +22,20 @@ pub(super) async fn subscribe(
     resource: &str,
     last_event_id: Option<&str>,
 ) -> Result<EventStream, Abort> {
+    open_with(cx, &[("resource", resource)], last_event_id).await
+}
+
+/// `GET {conflicts}/stream` with the `query` pairs (as the writer), with
+/// `Last-Event-ID: <last_event_id>` when given.
+pub(super) async fn open_with(
+    cx: &Cx,
+    query: &[(&str, &str)],
+    last_event_id: Option<&str>,
+) -> Result<EventStream, Abort> {
     let base = format!("{}/stream", cx.conflicts_url().trim_end_matches('/'));
     let mut url = reqwest::Url::parse(&base)
         .map_err(|e| Abort::Prerequisite(format!("the stream URL {base} is not a URL: {e}")))?;
-    url.query_pairs_mut().append_pair("resource", resource);
+    url.query_pairs_mut().extend_pairs(query);
     let mut req = Req::get(url.as_str()).header("Accept", "text/event-stream");
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id);
@@ -39,7 +49,16 @@ pub(super) async fn stream_of(
     resource: &str,
     last: Option<&str>,
 ) -> Result<Result<EventStream, Exchange>, Abort> {
-    let stream = subscribe(cx, resource, last).await?;
+    stream_with(cx, &[("resource", resource)], last).await
+}
+
+/// [`stream_of`] with any `query` pairs.
+pub(super) async fn stream_with(
+    cx: &Cx,
+    query: &[(&str, &str)],
+    last: Option<&str>,
+) -> Result<Result<EventStream, Exchange>, Abort> {
+    let stream = open_with(cx, query, last).await?;
     if matches!(stream.status(), 404 | 405 | 501) {
         return Err(Abort::Prerequisite(format!(
             "the server offers no conflict stream: GET {} answered {}",
@@ -55,7 +74,7 @@ pub(super) async fn stream_of(
 }
 
 /// An event's data as JSON, and the record id in it.
-fn record_id(event: &Event) -> Option<String> {
+pub(super) fn record_id(event: &Event) -> Option<String> {
     let data: Value = serde_json::from_str(&event.data).ok()?;
     data.get("id")?.as_str().map(str::to_owned)
 }
@@ -83,7 +102,7 @@ pub(super) async fn await_event(
     }
 }
 
-fn describe(events: &[Event]) -> String {
+pub(super) fn describe(events: &[Event]) -> String {
     if events.is_empty() {
         return "nothing".into();
     }
@@ -184,7 +203,24 @@ check!(stream_delivers, |cx| {
     )))
 });
 
-check!(stream_resume, |cx| {
+check!(stream_resume, |cx| { resumed(cx, Resume::Header).await });
+
+check!(stream_resume_query, |cx| {
+    resumed(cx, Resume::Query).await
+});
+
+/// How a subscriber says where it resumes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// `Last-Event-ID: <id>`.
+    Header,
+    /// `?last_event_id=<id>`, for clients that cannot set headers.
+    Query,
+}
+
+/// Subscribes, hears one event, disconnects, misses two, resumes `how` after the
+/// event heard and judges what arrives.
+async fn resumed(cx: &Cx, how: Resume) -> Result<Finding, Abort> {
     let doc = prepare(cx).await?;
     let known = conflict_on(cx, &doc, 1).await?;
     let Ok(mut first) = stream_of(cx, &known.resource, None).await? else {
@@ -200,7 +236,22 @@ check!(stream_resume, |cx| {
     for n in 3..5 {
         missed.push(conflict_on(cx, &doc, n).await?);
     }
-    let Ok(mut resumed) = stream_of(cx, &known.resource, Some(&last)).await? else {
+    let (query, header, sent) = match how {
+        Resume::Header => (
+            vec![("resource", known.resource.as_str())],
+            Some(last.as_str()),
+            format!("Last-Event-ID: {last}"),
+        ),
+        Resume::Query => (
+            vec![
+                ("resource", known.resource.as_str()),
+                ("last_event_id", last.as_str()),
+            ],
+            None,
+            format!("?last_event_id={last}"),
+        ),
+    };
+    let Ok(mut resumed) = stream_with(cx, &query, header).await? else {
         return Err(Abort::Prerequisite(
             "the resumed subscription did not answer as a stream".into(),
         ));
@@ -218,18 +269,22 @@ check!(stream_resume, |cx| {
         .map(|c| format!("conflict {}", c.id))
         .collect();
     if got != want {
+        let expectation = match how {
+            Resume::Header => "a subscriber that reconnects with Last-Event-ID first receives every event after that id, in order, then live ones: none missing, none repeated".to_owned(),
+            Resume::Query => "a subscriber that reconnects with ?last_event_id= (for clients that cannot set headers) is treated as one that sends Last-Event-ID: every event after that id, in order, then live ones".to_owned(),
+        };
         return Ok(Finding::violation(
-            "a subscriber that reconnects with Last-Event-ID first receives every event after that id, in order, then live ones: none missing, none repeated",
-            format!("reconnected with Last-Event-ID: {last} (the event of {}) after conflicts {} happened; then {} happened live. The stream delivered [{}] instead of [{}]", heard.id, missed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(" and "), live.id, got.join(", "), want.join(", ")),
+            expectation,
+            format!("reconnected with {sent} (the event of {}) after conflicts {} happened; then {} happened live. The stream delivered [{}] instead of [{}]", heard.id, missed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(" and "), live.id, got.join(", "), want.join(", ")),
             &resumed.exchange(),
         ));
     }
     Ok(Finding::Pass(format!(
-        "reconnected with Last-Event-ID: {last}, the subscriber received exactly the {} conflicts it missed, in order, then the live one ({})",
+        "reconnected with {sent}, the subscriber received exactly the {} conflicts it missed, in order, then the live one ({})",
         missed.len(),
         want.join(", ")
     )))
-});
+}
 
 check!(stream_heartbeat, |cx| {
     let quiet = format!("/ifmatch-conformance-{}-quiet", cx.run_token());

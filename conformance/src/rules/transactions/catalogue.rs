@@ -3,7 +3,7 @@
 use super::super::Level::{Must, Should};
 use super::super::Profile::Transactions;
 use super::super::Rule;
-use super::{batch, batch_refusals, commit, ending, interactive, serializable};
+use super::{batch, batch_refusals, commit, ending, interactive, locked, serializable};
 
 const BATCH: &str = "transactions.batch-commits";
 const BEGIN: &str = "transactions.tx-begin-201";
@@ -15,9 +15,12 @@ const PUT_INSIDE: &str = "PUT {resource} with Transaction-Id and If-Match: <curr
 const POST_INSIDE: &str = "POST {collection} with Transaction-Id";
 const COMMIT: &str = "POST {transactions}/<id>/commit";
 const ROLL_BACK: &str = "DELETE {transactions}/<id> (roll back)";
+const LOCK_OTHER: &str =
+    "POST {resource}/lock {\"owner\", \"ttl_ms\": 5000} (another client locks it)";
+const RELEASE: &str = "DELETE {resource}/lock with Lock-Token (release)";
 
 /// Every rule of the `transactions` profile.
-pub(in crate::rules) const RULES: [Rule; 17] = [
+pub(in crate::rules) const RULES: [Rule; 19] = [
     Rule {
         id: BATCH,
         level: Must,
@@ -79,6 +82,16 @@ pub(in crate::rules) const RULES: [Rule; 17] = [
         check: batch_refusals::batch_missing_404,
     },
     Rule {
+        id: "transactions.batch-locked-423",
+        level: Must,
+        profile: Transactions,
+        rfc: "RFC 4918 §11.3 (423 Locked); JSON:API Atomic Operations §5",
+        summary: "A batch whose last operation writes a document another client locked is refused with 423 naming that operation and changes nothing; with the lock's token in lock_token it commits (needs locks).",
+        requires: &[BATCH],
+        plan: &["2 × POST {collection}", LOCK_OTHER, "POST {batch} [put <a>, put <b> with if_match: <current>, no lock_token]", "GET <a>, GET <b> (judge by state)", "POST {batch} [the same, lock_token: <the lock's token>]", "GET <b> (judge by state)", RELEASE],
+        check: locked::batch_locked_423,
+    },
+    Rule {
         id: BEGIN,
         level: Must,
         profile: Transactions,
@@ -137,6 +150,16 @@ pub(in crate::rules) const RULES: [Rule; 17] = [
         requires: &[BEGIN],
         plan: &["2 × POST {collection}", OPEN, "GET <a> with Transaction-Id", "PUT <b> with Transaction-Id", "PUT <a> with If-Match: <current> (outside)", COMMIT, "GET <a>, GET <b> (judge by state)"],
         check: commit::tx_conflict_409,
+    },
+    Rule {
+        id: "transactions.tx-commit-locked-423",
+        level: Must,
+        profile: Transactions,
+        rfc: "RFC 4918 §11.3 (423 Locked)",
+        summary: "A commit that would write a document another client locked after the transaction wrote it is refused with 423 and applies nothing (needs locks).",
+        requires: &[BEGIN],
+        plan: &[CREATE, OPEN, PUT_INSIDE, LOCK_OTHER, COMMIT, REREAD, RELEASE],
+        check: locked::tx_commit_locked_423,
     },
     Rule {
         id: "transactions.tx-rollback",

@@ -14,6 +14,7 @@ mod catalogue;
 mod commit;
 mod ending;
 mod interactive;
+mod locked;
 mod serializable;
 
 use std::time::Instant;

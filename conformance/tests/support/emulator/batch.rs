@@ -3,6 +3,7 @@
 //! the batch, with the faults that break each batch rule.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
@@ -134,6 +135,9 @@ impl Emulator {
             parse_cond(text("if_match")),
             parse_cond(text("if_none_match")),
         );
+        if let Err(refusal) = self.batch_lock_gate(st, &id, kind, text("lock_token")) {
+            return Err(fail(Some(&path), refusal));
+        }
         let current = st.docs.get(&id).map(|d| self.etag(d.version));
         if let Err(refusal) = self.judge(kind, current.as_deref(), &im, &inm) {
             if refusal.status == 404 && self.has(Fault::BatchMissingSkipped) {
@@ -191,6 +195,39 @@ impl Emulator {
             "op": "create", "status": 201, "path": format!("/items/{id}"),
             "etag": self.result_tag(version), "body": body,
         })))
+    }
+
+    /// A document locked by someone else refuses the operation with 423 unless it
+    /// carries the holder's `lock_token` (412 for a token that holds nothing); a
+    /// `check` without a token ignores locks. `BatchIgnoresLocks`: never looked at.
+    fn batch_lock_gate(
+        &self,
+        st: &mut State,
+        id: &str,
+        kind: Kind,
+        token: Option<&str>,
+    ) -> Result<(), Refusal> {
+        if self.has(Fault::BatchIgnoresLocks) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        match token.map(|t| t.trim().trim_matches('"')) {
+            Some(token) if Self::held_with(st, id, token, now).is_some() => Ok(()),
+            Some(_) => Err(Refusal::new(
+                412,
+                "lock-token-invalid",
+                "the lock_token is not the current lock's",
+            )),
+            None if kind == Kind::Check => Ok(()),
+            None => match Self::busy_for_writer(st, id, now) {
+                Some(_) => Err(Refusal::new(
+                    423,
+                    "locked",
+                    "locked by someone else; nothing was changed. Send the holder's lock_token",
+                )),
+                None => Ok(()),
+            },
+        }
     }
 
     /// The id an operation names by `path` or by `ref`.

@@ -218,11 +218,18 @@ impl Emulator {
             .map(|(_, v)| v.into_owned())
             .collect();
         let filtered = !resources.is_empty() && !self.has(Fault::LogIgnoresFilter);
+        let state = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .filter(|_| !self.has(Fault::ListIgnoresState));
         let log = self.conflicts.lock().expect("conflict log poisoned");
         let conflicts: Vec<&Value> = log
             .records
             .iter()
             .filter(|r| !filtered || resources.iter().any(|x| r["resource"] == *x.as_str()))
+            .filter(|r| state.as_deref().is_none_or(|s| r["state"] == *s))
             .collect();
         ResponseTemplate::new(200)
             .set_body_json(json!({ "conflicts": conflicts, "next_after": null }))

@@ -154,12 +154,28 @@ async fn pass_through(mut client: TcpStream, request: Raw, backend: SocketAddr) 
 /// live events, filtered by `resource`, with heartbeats.
 async fn stream(mut client: TcpStream, request: &Raw, url: &reqwest::Url, source: &StreamSource) {
     let has = |fault| source.options.faults.contains(&fault);
-    let resources: Vec<String> = url
-        .query_pairs()
-        .filter(|(k, _)| k == "resource")
-        .map(|(_, v)| v.into_owned())
-        .collect();
-    let last: Option<u64> = request.header("last-event-id").and_then(|v| v.parse().ok());
+    let query = |key: &str| -> Vec<String> {
+        url.query_pairs()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    };
+    let (resources, prefixes) = (query("resource"), query("prefix"));
+    let from_query = query("last_event_id")
+        .pop()
+        .filter(|_| !has(Fault::ResumeQueryIgnored));
+    let last: Option<u64> = request
+        .header("last-event-id")
+        .map(str::to_owned)
+        .or(from_query)
+        .and_then(|v| v.parse().ok());
+    let wanted = |resource: &String| {
+        (resources.is_empty() && prefixes.is_empty())
+            || (!resources.is_empty() && has(Fault::StreamIgnoresFilter))
+            || (!prefixes.is_empty() && has(Fault::StreamIgnoresPrefix))
+            || resources.contains(resource)
+            || prefixes.iter().any(|p| resource.starts_with(p.as_str()))
+    };
     let mut cursor = match last {
         Some(id) if has(Fault::ResumeRepeatsLastEvent) => id.saturating_sub(1),
         Some(id) => id,
@@ -178,11 +194,7 @@ async fn stream(mut client: TcpStream, request: &Raw, url: &reqwest::Url, source
                 .events
                 .iter()
                 .filter(|e| e.seq > cursor)
-                .filter(|e| {
-                    resources.is_empty()
-                        || has(Fault::StreamIgnoresFilter)
-                        || resources.contains(&e.resource)
-                })
+                .filter(|e| wanted(&e.resource))
                 .map(|e| format!("id: {}\nevent: {}\ndata: {}\n\n", e.seq, e.kind, e.data))
                 .collect();
             cursor = cursor.max(log.seq);

@@ -180,6 +180,9 @@ impl Emulator {
             tx.ended = Some(Ended::Aborted(conflicts.clone()));
             return self.conflicted(conflicts);
         }
+        if let Some(refused) = self.commit_locked(st, id, now) {
+            return refused;
+        }
         let results = self.apply(st, id);
         if let Some(tx) = st.txs.txs.get_mut(id) {
             tx.ended = Some(Ended::Committed(results.clone()));
@@ -189,6 +192,24 @@ impl Emulator {
             return answer.set_delay(RACE_WINDOW);
         }
         answer
+    }
+
+    /// 423 when a document the transaction writes is locked now, and the
+    /// transaction is over (`TxCommitIgnoresLocks`: locks are not looked at).
+    fn commit_locked(&self, st: &mut State, id: &str, now: Instant) -> Option<ResponseTemplate> {
+        if self.has(Fault::TxCommitIgnoresLocks) {
+            return None;
+        }
+        let lease = st.txs.txs[id]
+            .order
+            .iter()
+            .find_map(|doc| Self::busy_for_writer(st, doc, now))?;
+        if let Some(tx) = st.txs.txs.get_mut(id) {
+            tx.ended = Some(Ended::Aborted(Vec::new()));
+        }
+        let detail =
+            "a document the transaction writes is locked by someone else; nothing was applied";
+        Some(self.locked(&lease, detail, true))
     }
 
     /// Every pinned version that is no longer the committed one (`TxWriteSkew`:
