@@ -219,7 +219,7 @@ test('browser: await using a Lock: writes carry its token, others get locked, it
   const out = await inPage(strict, `async ({ Client, Lock }, items, base) => {
     const path = await items.createItem(base, { n: 0 });
     const events = [];
-    // The reference server's v1 answers also announce their deprecation (one `deprecated` event).
+    // The reference server's v1 answers also announce their deprecation (one 'deprecated' event).
     const holder = new Client({ baseUrl: base, onEvent: (event) => event.type !== 'deprecated' && events.push(event.type) });
     const other = new Client({ baseUrl: base });
     let facts;
