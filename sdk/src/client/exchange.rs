@@ -9,7 +9,7 @@ use crate::{
     retry::{
         decide_throttle, is_retry_safe, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled,
     },
-    rt::traced,
+    rt::{traced, BoxFuture},
     stats::Counters,
     timeout::within,
     transport::{is_read, Incoming, Outgoing, RedirectNotFollowed},
@@ -168,7 +168,20 @@ impl Client {
     /// Sends `request`; follows redirects of reads, refuses them for writes, and waits and
     /// resends after 429/503 while the policy, the deadline and the per-host budget allow.
     /// Returns every other response as it is.
-    pub(crate) async fn exchange(
+    ///
+    /// Boxed, and never inlined, so that the body is compiled once, in this crate: an `async fn`
+    /// future is instantiated again in every crate that polls it (the npm package's, through
+    /// the generic builders it uses), which put two copies of this loop in the wasm module.
+    #[inline(never)]
+    pub(crate) fn exchange<'a>(
+        &'a self,
+        op: &'a mut OpState,
+        request: Outgoing,
+    ) -> BoxFuture<'a, Result<Exchanged, Error>> {
+        Box::pin(self.exchange_unboxed(op, request))
+    }
+
+    async fn exchange_unboxed(
         &self,
         op: &mut OpState,
         mut request: Outgoing,

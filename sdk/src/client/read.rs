@@ -115,7 +115,19 @@ pub(crate) struct Fresh {
 
 impl Client {
     /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
-    pub(crate) async fn fetch(
+    ///
+    /// Boxed and never inlined, as `exchange` is, so the body is compiled once.
+    #[inline(never)]
+    pub(crate) fn fetch<'a>(
+        &'a self,
+        op: &'a mut OpState,
+        url: &'a str,
+        conditional: bool,
+    ) -> BoxFuture<'a, Result<Fresh, Error>> {
+        Box::pin(self.fetch_unboxed(op, url, conditional))
+    }
+
+    async fn fetch_unboxed(
         &self,
         op: &mut OpState,
         url: &str,

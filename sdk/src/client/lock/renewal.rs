@@ -9,6 +9,7 @@ use web_time::Instant;
 use crate::{
     client::exchange::OpState,
     lock::{lock_url, Grant, LockState},
+    rt::BoxFuture,
     transport::Incoming,
     Error, Event,
 };
@@ -17,7 +18,21 @@ use super::{millis, Client};
 
 impl Client {
     /// Sends one request to a lock sub-resource; a refusal becomes the matching error.
-    pub(super) async fn lock_call(
+    ///
+    /// Boxed and never inlined, as `exchange` is, so the body is compiled once.
+    #[inline(never)]
+    pub(super) fn lock_call<'a>(
+        &'a self,
+        op: &'a mut OpState,
+        method: Method,
+        url: &'a str,
+        token: Option<&'a HeaderValue>,
+        body: Option<&'a serde_json::Value>,
+    ) -> BoxFuture<'a, Result<Incoming, Error>> {
+        Box::pin(self.lock_call_unboxed(op, method, url, token, body))
+    }
+
+    async fn lock_call_unboxed(
         &self,
         op: &mut OpState,
         method: Method,
