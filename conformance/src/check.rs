@@ -14,7 +14,9 @@ use crate::verdict::{verdict_for, Verdict};
 /// collection `/items`, profile `core`, mismatch status 412, no extra headers,
 /// every rule, secrets redacted, `Retry-After` waits capped at 10 s, a random run token,
 /// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`,
-/// history at `{item}/versions`, API versions under `/v1` and `/v2`.
+/// history at `{item}/versions`, API versions under `/v1` and `/v2`, the
+/// reference server's [shape](crate::target::TargetShape), each race run once,
+/// no wait for the server to start, and prerequisite skips reported without failing.
 /// The `notifications` profile's settings default as [`NotifyConfig`](crate::rules::NotifyConfig)
 /// says (conflicts at `/conflicts`, no identities, a 20 s heartbeat wait).
 #[derive(Debug, Clone)]
@@ -54,6 +56,14 @@ pub struct CheckConfig {
     pub versions_path: String,
     /// The URL prefixes of API versions 1 and 2 (the `versions` profile).
     pub api_prefixes: crate::rules::ApiPrefixes,
+    /// How the target creates resources, keeps versions and shapes bodies.
+    pub shape: crate::target::TargetShape,
+    /// How many times each concurrency rule races (a race lost once is a fail).
+    pub repeat: u32,
+    /// How long to wait for the server to answer at all before the run starts.
+    pub wait_for: Duration,
+    /// Whether rules skipped because a prerequisite failed fail the run.
+    pub fail_on_skipped: bool,
 }
 
 impl CheckConfig {
@@ -75,6 +85,10 @@ impl CheckConfig {
             notifications: crate::rules::NotifyConfig::default(),
             versions_path: crate::rules::DEFAULT_VERSIONS_PATH.into(),
             api_prefixes: crate::rules::ApiPrefixes::default(),
+            shape: crate::target::TargetShape::default(),
+            repeat: 1,
+            wait_for: Duration::ZERO,
+            fail_on_skipped: false,
         }
     }
 
@@ -249,7 +263,9 @@ async fn run_rule(
                 &config.versions_path,
                 &config.api_prefixes,
             ));
-            let cx = cx.with_notifications(&config.conflicts_url(), &config.notifications);
+            let cx = cx
+                .with_notifications(&config.conflicts_url(), &config.notifications)
+                .with_shape(&config.shape, config.repeat);
             let result = (rule.check)(&cx).await;
             cx.cleanup().await;
             probe.take_log();

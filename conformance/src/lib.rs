@@ -33,4 +33,5 @@ pub mod report;
 pub mod rules;
 pub mod sse;
 pub mod stress;
+pub mod target;
 pub mod verdict;

@@ -70,6 +70,8 @@ pub struct Cx {
     versions: super::versions::Places,
     notify: super::notifications::NotifyConfig,
     conflicts_url: String,
+    shape: crate::target::TargetShape,
+    repeat: u32,
 }
 
 /// A lock a check took and has not released yet: the runner releases it before
@@ -105,7 +107,26 @@ impl Cx {
             notify: super::notifications::NotifyConfig::default(),
             conflicts_url: String::new(),
             versions: super::versions::Places::default(),
+            shape: crate::target::TargetShape::default(),
+            repeat: 1,
         }
+    }
+
+    /// Works with a target of `shape`; concurrency rules race `repeat` times.
+    pub fn with_shape(mut self, shape: &crate::target::TargetShape, repeat: u32) -> Self {
+        self.shape = shape.clone();
+        self.repeat = repeat.max(1);
+        self
+    }
+
+    /// The shape of the target.
+    pub fn shape(&self) -> &crate::target::TargetShape {
+        &self.shape
+    }
+
+    /// How many times a concurrency rule races.
+    pub fn repeat(&self) -> u32 {
+        self.repeat
     }
 
     /// Finds history and API versions at `places` (the `versions` profile).
