@@ -276,6 +276,7 @@ async fn run_rule(
                     expectation: "the server answers every request".into(),
                     observed: e.to_string(),
                     exchange: None,
+                    write: None,
                 }),
             }
         }

@@ -461,7 +461,9 @@ mod tests {
         assert_eq!(s.body.patch, PatchFormat::JsonPatch);
         assert_eq!(s.errors.format, ErrorFormat::Json);
         assert_eq!(s.validate(), Ok(()));
-        let bad = serde_json::from_value::<TargetShape>(serde_json::json!({ "create": { "metod": "put" } }));
+        let bad = serde_json::from_value::<TargetShape>(
+            serde_json::json!({ "create": { "metod": "put" } }),
+        );
         assert!(bad.unwrap_err().to_string().contains("metod"));
     }
 }

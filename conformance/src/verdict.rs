@@ -77,6 +77,7 @@ mod tests {
             expectation: "e".into(),
             observed: "o".into(),
             exchange: None,
+            write: None,
         })
     }
 

@@ -365,6 +365,7 @@ impl Cx {
                 ),
                 observed: "409 Conflict (state unchanged)".into(),
                 exchange: Some(attempt.clone()),
+                write: None,
             }),
             other => Finding::violation(
                 format!("{what} is refused with 412 Precondition Failed"),

@@ -180,8 +180,12 @@ pub struct Evidence {
     pub expectation: String,
     /// What this server did.
     pub observed: String,
-    /// The exchange that showed it.
+    /// The exchange that showed it (often the re-read that judged the state).
     pub exchange: Option<Exchange>,
+    /// The write that broke the rule, when `exchange` is the follow-up read that
+    /// showed it: reports show its request, its `curl`, and a diff of the body it
+    /// sent against the body `exchange` read back.
+    pub write: Option<Exchange>,
 }
 
 /// The raw result of a check, before the rule's level turns it into a verdict.
@@ -212,6 +216,23 @@ impl Finding {
             expectation: expectation.into(),
             observed: observed.into(),
             exchange: Some(exchange.clone()),
+            write: None,
+        })
+    }
+
+    /// A violation caused by `write` and shown by `reread`, the read that judged
+    /// the state afterwards.
+    pub fn violation_after(
+        expectation: impl Into<String>,
+        observed: impl Into<String>,
+        write: &Exchange,
+        reread: &Exchange,
+    ) -> Finding {
+        Finding::Violation(Evidence {
+            expectation: expectation.into(),
+            observed: observed.into(),
+            exchange: Some(reread.clone()),
+            write: Some(write.clone()),
         })
     }
 }

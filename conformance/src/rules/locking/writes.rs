@@ -121,6 +121,7 @@ check!(holder_writes, |cx| {
             ),
             observed: "409 Conflict (state unchanged)".into(),
             exchange: Some(stale),
+            write: None,
         }),
         _ => Finding::Pass(format!(
             "{written}; {what} was refused with 412; nothing changed"

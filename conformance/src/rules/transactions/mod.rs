@@ -103,6 +103,7 @@ pub(super) fn stale_verdict(cx: &Cx, answer: &Exchange, what: &str, passed: &str
             ),
             observed: "409 Conflict (state unchanged)".into(),
             exchange: Some(answer.clone()),
+            write: None,
         }),
         other => Finding::violation(
             format!("{what} is refused with 412 Precondition Failed, the status of the failing operation"),

@@ -167,6 +167,7 @@ check!(api_header, |cx| {
                 unvaried.header("vary").unwrap_or("(none)")
             ),
             exchange: Some(unvaried.clone()),
+            write: None,
         }));
     }
     Ok(Finding::Pass(
@@ -288,6 +289,7 @@ check!(etag_per_representation, |cx| {
                 expectation: expectation.into(),
                 observed: format!("{what} ETag is {}", tag.as_deref().unwrap_or("(none)")),
                 exchange: answer.cloned(),
+                write: None,
             }));
         }
     }
@@ -300,6 +302,7 @@ check!(etag_per_representation, |cx| {
                     tag.as_deref().unwrap_or_default()
                 ),
                 exchange: answer.cloned(),
+                write: None,
             }));
         }
     }
