@@ -5,6 +5,8 @@ set -euo pipefail
 
 # Versions the build depends on exactly; keep in step with the root Cargo.toml.
 CARGO_DENY_VERSION=0.20.2
+# Builds the ifmatch-conformance Python wheel (conformance/pyproject.toml).
+MATURIN_VERSION=1.16.0
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$(dirname "$0")/../Cargo.toml")
 
 say() { printf '[install-tools] %s\n' "$*"; }
@@ -28,6 +30,12 @@ if [ "$(installed_version wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# maturin, from PyPI, for the Python wheel of the conformance CLI (scripts/wheel-test.sh).
+if [ "$(installed_version maturin)" != "$MATURIN_VERSION" ]; then
+  say "installing maturin $MATURIN_VERSION from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
+fi
+
 # Debian's Chromium and its driver for the browser tests.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   say "installing chromium and chromium-driver from Debian"
@@ -35,4 +43,4 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null | head -1)"
+say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(maturin --version), $(chromium --version 2>/dev/null | head -1)"
