@@ -4,12 +4,16 @@
 
 use std::time::Duration;
 
+use super::config::FileConfig;
+use super::settings::pick;
 use crate::rules::{
     Identity, NotifyConfig, ADMIN_TOKEN_ENV, DEFAULT_CONFLICTS_PATH, OTHER_TOKEN_ENV, TOKEN_ENV,
 };
 
 /// Longest `--sse-wait` accepted, in seconds: every wait of the suite is bounded.
 const MAX_SSE_WAIT_SECS: u64 = 600;
+/// `--sse-wait` when neither the flag nor the file sets it.
+const DEFAULT_SSE_WAIT_SECS: u64 = 20;
 
 /// A flag value that is a secret: never shown by `Debug`, and never echoed by
 /// clap (the parser cannot fail, so clap has no error to quote it in).
@@ -28,9 +32,9 @@ fn secret(text: &str) -> Result<Secret, std::convert::Infallible> {
 
 #[derive(Debug, clap::Args)]
 pub(super) struct NotifyArgs {
-    /// Where the conflict log lives (profile notifications), joined to --base-url like --collection; its stream is <PATH>/stream.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFLICTS_PATH)]
-    conflicts_path: String,
+    /// Where the conflict log lives (profile notifications), joined to --base-url like --collection; its stream is <PATH>/stream [default: /conflicts]
+    #[arg(long, value_name = "PATH")]
+    conflicts_path: Option<String>,
     /// The client the suite writes and resolves as (profile notifications), NAME=TOKEN; or set IFMATCH_CONFORMANCE_TOKEN.
     #[arg(long, value_name = "NAME=TOKEN", value_parser = secret)]
     token: Option<Secret>,
@@ -40,42 +44,63 @@ pub(super) struct NotifyArgs {
     /// An admin, who may resolve any conflict, NAME=TOKEN; or set IFMATCH_CONFORMANCE_ADMIN_TOKEN.
     #[arg(long, value_name = "NAME=TOKEN", value_parser = secret)]
     admin_token: Option<Secret>,
-    /// Longest wait, in seconds, for a heartbeat on a quiet conflict stream (profile notifications).
-    #[arg(long, value_name = "SECS", default_value_t = 20)]
-    sse_wait: u64,
+    /// Longest wait, in seconds, for a heartbeat on a quiet conflict stream (profile notifications) [default: 20]
+    #[arg(long, value_name = "SECS")]
+    sse_wait: Option<u64>,
 }
 
 impl NotifyArgs {
-    /// The profile's settings; a token flag not given is read from `env`.
+    /// The profile's settings: a flag wins over the configuration `file`; a token
+    /// given by neither is read from `env`.
     pub(super) fn config(
         &self,
+        file: Option<&FileConfig>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<NotifyConfig, String> {
-        let path = &self.conflicts_path;
-        if path.trim_matches('/').is_empty() || path.contains(['?', '#', '{']) {
-            return Err(format!(
-                "--conflicts-path {path:?} is not a path; write one like /conflicts or /v1/conflicts"
-            ));
-        }
-        if !(1..=MAX_SSE_WAIT_SECS).contains(&self.sse_wait) {
-            return Err(format!(
-                "--sse-wait {} is out of range; give 1 to {MAX_SSE_WAIT_SECS} seconds",
-                self.sse_wait
-            ));
-        }
-        let identity = |flag: &Option<Secret>, name: &str, var: &str| {
-            let (text, source) = match flag {
-                Some(Secret(text)) => (Some(text.clone()), name.to_owned()),
+        let path = pick(self.conflicts_path.clone(), file, |f| {
+            f.conflicts_path.clone()
+        });
+        let path = match &path {
+            Some((p, origin)) => {
+                if p.trim_matches('/').is_empty() || p.contains(['?', '#', '{']) {
+                    return Err(format!(
+                        "{} is not a path; write one like /conflicts or /v1/conflicts",
+                        origin.said("conflicts-path", p)
+                    ));
+                }
+                p.as_str()
+            }
+            None => DEFAULT_CONFLICTS_PATH,
+        };
+        let sse_wait = match pick(self.sse_wait, file, |f| f.sse_wait) {
+            Some((secs, origin)) if !(1..=MAX_SSE_WAIT_SECS).contains(&secs) => {
+                return Err(format!(
+                    "{} is out of range; give 1 to {MAX_SSE_WAIT_SECS} seconds",
+                    origin.said("sse-wait", &secs)
+                ))
+            }
+            Some((secs, _)) => secs,
+            None => DEFAULT_SSE_WAIT_SECS,
+        };
+        let identity = |flag: &Option<Secret>, key: &str, var: &str| {
+            let from_file = |f: &FileConfig| match key {
+                "token" => f.token.clone(),
+                "other-token" => f.other_token.clone(),
+                _ => f.admin_token.clone(),
+            };
+            let flag = flag.as_ref().map(|Secret(text)| text.clone());
+            let (text, source) = match pick(flag, file, from_file) {
+                Some((text, origin)) => (Some(text), origin.name(key)),
                 None => (env(var).filter(|v| !v.is_empty()), var.to_owned()),
             };
             text.map(|t| Identity::parse(&t, &source)).transpose()
         };
         let config = NotifyConfig {
             conflicts_path: format!("/{}", path.trim_matches('/')),
-            writer: identity(&self.token, "--token", TOKEN_ENV)?,
-            other: identity(&self.other_token, "--other-token", OTHER_TOKEN_ENV)?,
-            admin: identity(&self.admin_token, "--admin-token", ADMIN_TOKEN_ENV)?,
-            sse_wait: Duration::from_secs(self.sse_wait),
+            writer: identity(&self.token, "token", TOKEN_ENV)?,
+            other: identity(&self.other_token, "other-token", OTHER_TOKEN_ENV)?,
+            admin: identity(&self.admin_token, "admin-token", ADMIN_TOKEN_ENV)?,
+            sse_wait: Duration::from_secs(sse_wait),
         };
         let names: Vec<&str> = [&config.writer, &config.other, &config.admin]
             .into_iter()
@@ -110,7 +135,7 @@ mod tests {
     fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<NotifyConfig, String> {
         let wrapper = Wrapper::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
-        wrapper.notify.config(|var| {
+        wrapper.notify.config(None, |var| {
             env.iter()
                 .find(|(k, _)| *k == var)
                 .map(|(_, v)| (*v).to_owned())
