@@ -101,6 +101,10 @@ function isObject(body, res) {
   return false;
 }
 
+app.get('/notes', (req, res) => {
+  res.json([...notes].map(([id, note]) => ({ ...note.doc, id })));
+});
+
 app.post('/notes', (req, res) => {
   if (!isObject(req.body, res)) return;
   const id = crypto.randomUUID();
