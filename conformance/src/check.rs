@@ -1,10 +1,10 @@
 //! Runs the selected rules against a server and builds the report.
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::http::{Probe, Req};
-use crate::report::{excerpt, Failure, Outcome, Report};
+use crate::report::{Failure, Outcome, Report};
 use crate::rules::{Abort, Cx, Evidence, Finding, Profile, Rule, CATALOGUE};
 use crate::verdict::{verdict_for, Verdict};
 
@@ -210,6 +210,7 @@ pub async fn run(
         profiles: config.profiles.clone(),
         mismatch_status: config.mismatch_status,
         outcomes,
+        fail_on_skipped: config.fail_on_skipped,
     })
 }
 
@@ -241,58 +242,84 @@ async fn run_rule(
     config: &CheckConfig,
     done: &[Outcome],
 ) -> Outcome {
-    let blocked = rule.requires.iter().find_map(|needed| {
-        done.iter()
-            .find(|o| o.id == *needed && !o.verdict.kept())
-            .map(|o| format!("prerequisite {} was {}", o.id, o.verdict.as_str()))
-    });
-    let finding = match blocked {
-        Some(reason) => Finding::Skip(reason),
-        None => {
-            let cx = Cx::new(
-                probe.clone(),
-                rule.id,
-                config.collection_url(),
-                config.mismatch_status == 409,
-                config.run_token.clone(),
-            )
-            .with_lock_path(&config.lock_path)
-            .with_transaction_urls(&config.batch_url(), &config.transactions_url())
-            .with_versions(crate::rules::VersionPlaces::new(
-                &config.base_url,
-                &config.versions_path,
-                &config.api_prefixes,
-            ));
-            let cx = cx
-                .with_notifications(&config.conflicts_url(), &config.notifications)
-                .with_shape(&config.shape, config.repeat);
-            let result = (rule.check)(&cx).await;
-            cx.cleanup().await;
-            probe.take_log();
-            match result {
-                Ok(finding) => finding,
-                Err(Abort::Prerequisite(reason)) => Finding::Skip(reason),
-                Err(Abort::Transport(e)) => Finding::Violation(Evidence {
-                    expectation: "the server answers every request".into(),
-                    observed: e.to_string(),
-                    exchange: None,
-                    write: None,
-                }),
-            }
+    let blocked = rule
+        .requires
+        .iter()
+        .find_map(|needed| done.iter().find(|o| o.id == *needed && !o.verdict.kept()));
+    if let Some(prerequisite) = blocked {
+        let reason = format!(
+            "prerequisite {} was {}",
+            prerequisite.id,
+            prerequisite.verdict.as_str()
+        );
+        let mut o = outcome(rule, &Finding::Skip(reason));
+        o.blocked_by = Some(prerequisite.id.clone());
+        return o;
+    }
+    let started = Instant::now();
+    let cx = Cx::new(
+        probe.clone(),
+        rule.id,
+        config.collection_url(),
+        config.mismatch_status == 409,
+        config.run_token.clone(),
+    )
+    .with_lock_path(&config.lock_path)
+    .with_transaction_urls(&config.batch_url(), &config.transactions_url())
+    .with_versions(crate::rules::VersionPlaces::new(
+        &config.base_url,
+        &config.versions_path,
+        &config.api_prefixes,
+    ));
+    let cx = cx
+        .with_notifications(&config.conflicts_url(), &config.notifications)
+        .with_shape(&config.shape, config.repeat);
+    let result = (rule.check)(&cx).await;
+    cx.cleanup().await;
+    probe.take_log();
+    let mut harness_error = false;
+    let finding = match result {
+        Ok(finding) => finding,
+        Err(Abort::Prerequisite(reason)) => Finding::Skip(reason),
+        Err(Abort::Transport(e)) => {
+            harness_error = true;
+            Finding::Violation(Evidence {
+                expectation: "the server answers every request".into(),
+                observed: e.to_string(),
+                exchange: None,
+                write: None,
+            })
         }
     };
-    outcome(rule, &finding)
+    let mut o = outcome(rule, &finding);
+    if harness_error {
+        o.harness_error = true;
+        o.hint = Some(crate::report::hints::harness_hint());
+    }
+    o.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    o
 }
 
+/// The outcome `finding` earns for `rule`, with a hint for fail and warn verdicts.
 fn outcome(rule: &Rule, finding: &Finding) -> Outcome {
     let verdict = verdict_for(rule.level, finding);
     let (message, failure) = match finding {
         Finding::Pass(m) | Finding::NonStrict(m) | Finding::Info(m) | Finding::Skip(m) => {
             (m.clone(), None)
         }
-        Finding::Warn(e) | Finding::Violation(e) => (e.observed.clone(), Some(failure(e))),
+        Finding::Warn(e) | Finding::Violation(e) => (
+            e.observed.clone(),
+            Some(Failure::new(
+                e.expectation.clone(),
+                e.observed.clone(),
+                e.exchange.as_ref(),
+                e.write.as_ref(),
+            )),
+        ),
     };
     debug_assert!(verdict != Verdict::Fail || failure.is_some());
+    let hint = matches!(verdict, Verdict::Fail | Verdict::Warn)
+        .then(|| crate::report::hints::hint_for(rule.id, failure.as_ref()));
     Outcome {
         id: rule.id.to_owned(),
         level: rule.level,
@@ -302,19 +329,10 @@ fn outcome(rule: &Rule, finding: &Finding) -> Outcome {
         verdict,
         message,
         failure,
-    }
-}
-
-fn failure(e: &Evidence) -> Failure {
-    let x = e.exchange.as_ref();
-    Failure {
-        expectation: e.expectation.clone(),
-        observed: e.observed.clone(),
-        request: x.map(|x| x.request.clone()),
-        response_status: x.map(|x| x.response.status),
-        response_headers: x.map(|x| x.response.headers.clone()).unwrap_or_default(),
-        response_excerpt: x.map(|x| excerpt(&x.response.body)),
-        curl: x.map(|x| crate::curl::render(&x.request)),
+        hint,
+        blocked_by: None,
+        harness_error: false,
+        duration_ms: 0,
     }
 }
 

@@ -23,6 +23,17 @@ pub fn render_json(report: &Report) -> String {
         "profiles": report.profiles,
         "mismatch_status": report.mismatch_status,
         "passed": report.exit_code() == 0,
+        "exit_code": report.exit_code(),
+        "failure_reasons": report.failure_reasons(),
+        "headline": report.headline(),
+        "not_run": report.not_run().iter().map(|g| json!({
+            "prerequisite": g.prerequisite,
+            "verdict": g.verdict,
+            "rules": g.rules,
+            "sentence": g.sentence(),
+        })).collect::<Vec<_>>(),
+        "fail_on_skipped": report.fail_on_skipped,
+        "duration_ms": report.duration_ms(),
         "counts": counts,
         "rules": report.outcomes,
     });

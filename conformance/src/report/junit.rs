@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::text::evidence;
 use super::{Outcome, Report};
 use crate::verdict::Verdict;
 
@@ -23,72 +24,161 @@ pub fn escape_xml(s: &str) -> String {
     out
 }
 
-/// Renders the report as a JUnit XML document. Fail → `<failure>`; skip →
-/// `<skipped>`; warn and non-strict pass with their text in `<system-out>`.
+/// Renders the report as a JUnit XML document, one `<testcase>` per rule with its
+/// `time` in seconds:
+///
+/// - `fail` → `<failure>` with the evidence, the write's `curl`, the cause and the fix;
+///   a harness error (the server did not answer) → `<error type="harness">`;
+/// - `warn` → a passing testcase named `<id> [warn]` whose `<system-err>` starts
+///   `WARN:` (CI tools treat any `<failure>` as fatal, and a warning must not be);
+/// - `skip` → `<skipped>`, except rules a prerequisite kept from running under
+///   `--fail-on-skipped`, which are `<failure type="not-run">` (they fail the run);
+/// - `pass`, `non-strict`, `info` → their text in `<system-out>`.
+///
+/// The testsuite's `<properties>` carry the headline and why the run failed, and its
+/// `<system-out>` says the same in words.
 pub fn render_junit(report: &Report) -> String {
-    let counts = report.counts();
+    let tally = Tally::of(report);
+    let time = seconds(report.duration_ms());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"ifmatch-conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+        "<testsuites name=\"ifmatch-conformance\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\">",
         report.outcomes.len(),
-        counts[&Verdict::Fail],
-        counts[&Verdict::Skip]
+        tally.failures,
+        tally.errors,
+        tally.skipped
     );
     let profiles: Vec<&str> = report.profiles.iter().map(|p| p.as_str()).collect();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\">",
         escape_xml(&format!(
             "ifmatch-conformance {} ({})",
             report.target,
             profiles.join(",")
         )),
         report.outcomes.len(),
-        counts[&Verdict::Fail],
-        counts[&Verdict::Skip]
+        tally.failures,
+        tally.errors,
+        tally.skipped
     );
-    for o in &report.outcomes {
-        testcase(&mut out, o);
+    let reasons = report.failure_reasons();
+    let mut properties = vec![(
+        "result",
+        if reasons.is_empty() {
+            "passed".to_owned()
+        } else {
+            format!("FAILED: {}", reasons.join("; "))
+        },
+    )];
+    if let Some(headline) = report.headline() {
+        properties.insert(0, ("headline", headline.to_owned()));
     }
+    properties.push(("fail-on-skipped", report.fail_on_skipped.to_string()));
+    out.push_str("    <properties>\n");
+    for (name, value) in &properties {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            escape_xml(value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    for o in &report.outcomes {
+        testcase(&mut out, o, report.fail_on_skipped);
+    }
+    let mut summary: Vec<String> = report.headline().map(str::to_owned).into_iter().collect();
+    summary.extend(report.not_run().iter().map(|g| g.sentence()));
+    summary.push(
+        properties
+            .iter()
+            .find(|p| p.0 == "result")
+            .map_or(String::new(), |p| p.1.clone()),
+    );
+    let _ = writeln!(
+        out,
+        "    <system-out>{}</system-out>",
+        escape_xml(&summary.join("\n"))
+    );
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
 
-fn testcase(out: &mut String, o: &Outcome) {
-    let _ = write!(
-        out,
-        "    <testcase classname=\"ifmatch.{}\" name=\"{}\"",
-        o.profile.as_str(),
-        escape_xml(&o.id)
-    );
-    let body = match o.verdict {
-        Verdict::Fail => {
-            let f = o.failure.as_ref();
-            let detail = f.map_or(String::new(), |f| {
-                format!(
-                    "expected: {}\nobserved: {}\nreproduce: {}",
-                    f.expectation,
-                    f.observed,
-                    f.curl.as_deref().unwrap_or("(no request)")
-                )
-            });
-            format!(
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                escape_xml(&o.message),
-                o.level.as_str(),
-                escape_xml(&detail)
-            )
+/// The testsuite's counts, as JUnit means them.
+struct Tally {
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl Tally {
+    fn of(report: &Report) -> Tally {
+        let mut t = Tally {
+            failures: 0,
+            errors: 0,
+            skipped: 0,
+        };
+        for o in &report.outcomes {
+            match o.verdict {
+                Verdict::Fail if o.harness_error => t.errors += 1,
+                Verdict::Fail => t.failures += 1,
+                Verdict::Skip if report.fail_on_skipped && o.blocked_by.is_some() => {
+                    t.failures += 1;
+                }
+                Verdict::Skip => t.skipped += 1,
+                _ => {}
+            }
         }
-        Verdict::Skip => format!("      <skipped message=\"{}\"/>\n", escape_xml(&o.message)),
-        v => format!(
-            "      <system-out>{}: {}</system-out>\n",
-            v.as_str(),
-            escape_xml(&o.message)
+        t
+    }
+}
+
+/// Milliseconds as JUnit's seconds.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+fn testcase(out: &mut String, o: &Outcome, fail_on_skipped: bool) {
+    let name = if o.verdict == Verdict::Warn {
+        format!("{} [warn]", o.id)
+    } else {
+        o.id.clone()
+    };
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"ifmatch.{}\" name=\"{}\" time=\"{}\">",
+        o.profile.as_str(),
+        escape_xml(&name),
+        seconds(o.duration_ms)
+    );
+    let evidence = escape_xml(&evidence(o));
+    let message = escape_xml(&o.message);
+    let _ = match o.verdict {
+        Verdict::Fail if o.harness_error => writeln!(
+            out,
+            "      <error message=\"{message}\" type=\"harness\">{evidence}</error>"
+        ),
+        Verdict::Fail => writeln!(
+            out,
+            "      <failure message=\"{message}\" type=\"{}\">{evidence}</failure>",
+            o.level.as_str()
+        ),
+        Verdict::Warn => writeln!(
+            out,
+            "      <system-err>WARN: {message}\n{evidence}</system-err>"
+        ),
+        Verdict::Skip if fail_on_skipped && o.blocked_by.is_some() => writeln!(
+            out,
+            "      <failure message=\"not run: {message} (--fail-on-skipped)\" type=\"not-run\"/>"
+        ),
+        Verdict::Skip => writeln!(out, "      <skipped message=\"{message}\"/>"),
+        v => writeln!(
+            out,
+            "      <system-out>{}: {message}</system-out>",
+            v.as_str()
         ),
     };
-    out.push_str(">\n");
-    out.push_str(&body);
     out.push_str("    </testcase>\n");
 }
 

@@ -1,17 +1,24 @@
 //! The outcome of a run and its renderings: text, JSON, JUnit XML, HTML.
 
+pub mod diff;
+mod evidence;
+pub mod hints;
 mod html;
 mod json;
 mod junit;
+mod summary;
 mod text;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use evidence::WriteEvidence;
+pub use hints::Hint;
 pub use html::render_html;
 pub use json::render_json;
 pub use junit::render_junit;
+pub use summary::{NotRun, IGNORES_IF_MATCH_RULE};
 pub use text::render_text;
 
 use crate::http::{RecordedRequest, EXCERPT_LIMIT};
@@ -36,6 +43,12 @@ pub struct Failure {
     pub response_excerpt: Option<String>,
     /// A `curl` command that sends the same request.
     pub curl: Option<String>,
+    /// The write that broke the rule, when the exchange above is the read that
+    /// showed it afterwards.
+    pub write: Option<WriteEvidence>,
+    /// The write's JSON body against the re-read's, member by member (when both
+    /// are JSON).
+    pub diff: Option<Vec<diff::DiffEntry>>,
 }
 
 /// The judgement of one rule.
@@ -57,6 +70,15 @@ pub struct Outcome {
     pub message: String,
     /// Details for fail and warn verdicts.
     pub failure: Option<Failure>,
+    /// For fail and warn verdicts: the most likely cause and a fix.
+    pub hint: Option<Hint>,
+    /// The prerequisite rule whose failure or skip kept this rule from running.
+    pub blocked_by: Option<String>,
+    /// The suite could not judge the rule because the server did not answer (a
+    /// transport error); the verdict is still `fail`.
+    pub harness_error: bool,
+    /// How long the rule took, in milliseconds (0 when it did not run).
+    pub duration_ms: u64,
 }
 
 /// Everything a run found.
@@ -74,6 +96,9 @@ pub struct Report {
     pub mismatch_status: u16,
     /// One outcome per selected rule, in catalogue order.
     pub outcomes: Vec<Outcome>,
+    /// Whether rules not run because a prerequisite failed fail the run
+    /// (`--fail-on-skipped`).
+    pub fail_on_skipped: bool,
 }
 
 impl Report {
@@ -86,9 +111,11 @@ impl Report {
         counts
     }
 
-    /// 0 when no required rule failed, 1 otherwise.
+    /// 0 when no required rule failed (and, with `fail_on_skipped`, no rule was
+    /// kept from running by a prerequisite), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.outcomes.iter().any(|o| o.verdict == Verdict::Fail))
+        let blocked = self.fail_on_skipped && self.outcomes.iter().any(|o| o.blocked_by.is_some());
+        i32::from(blocked || self.outcomes.iter().any(|o| o.verdict == Verdict::Fail))
     }
 
     /// The outcome of rule `id`, if it was selected.

@@ -1,9 +1,10 @@
-//! The plain-text report: summary counts first, then failures and warnings with
-//! evidence, then one line per remaining rule.
+//! The plain-text report: the headline (a server that ignores `If-Match`) and
+//! the rules not run first, then the summary, failures and warnings with their
+//! evidence and a fix, then one line per remaining rule.
 
 use std::fmt::Write;
 
-use super::{Failure, Outcome, Report};
+use super::{diff, Failure, Outcome, Report};
 use crate::verdict::Verdict;
 
 /// Renders the report for a terminal or a log.
@@ -20,6 +21,9 @@ pub fn render_text(report: &Report) -> String {
         "ifmatch conformance report (ifmatch-conformance {})",
         report.tool_version
     );
+    if let Some(headline) = report.headline() {
+        let _ = writeln!(out, "\n!!! {headline}\n");
+    }
     let _ = writeln!(
         out,
         "target:   {}  collection {}",
@@ -37,18 +41,24 @@ pub fn render_text(report: &Report) -> String {
         summary.join(", "),
         report.outcomes.len()
     );
+    let reasons = report.failure_reasons();
     let _ = writeln!(
         out,
         "result:   {}",
-        if report.exit_code() == 0 {
-            "PASSED (no required rule failed)"
+        if reasons.is_empty() {
+            "PASSED (no required rule failed)".to_owned()
         } else {
-            "FAILED (a required rule failed)"
+            format!("FAILED ({})", reasons.join("; "))
         }
     );
+    for (i, group) in report.not_run().iter().enumerate() {
+        let label = if i == 0 { "not run:" } else { "" };
+        let _ = writeln!(out, "{label:<9} {}", group.sentence());
+    }
     let sorted = report.by_severity();
-    let (detailed, rest): (Vec<&Outcome>, Vec<&Outcome>) =
-        sorted.into_iter().partition(|o| o.failure.is_some());
+    let (detailed, rest): (Vec<&Outcome>, Vec<&Outcome>) = sorted
+        .into_iter()
+        .partition(|o| o.failure.is_some() || o.hint.is_some());
     for o in detailed {
         out.push('\n');
         detail(&mut out, o);
@@ -79,46 +89,110 @@ fn detail(out: &mut String, o: &Outcome) {
         o.rfc
     );
     let _ = writeln!(out, "  rule:      {}", o.summary);
-    if let Some(f) = &o.failure {
-        evidence(out, f);
-    }
-    if o.verdict == Verdict::Warn && o.failure.is_none() {
+    if o.failure.is_none() && o.verdict == Verdict::Warn {
         let _ = writeln!(out, "  observed:  {}", o.message);
+    }
+    out.push_str(&evidence(o));
+}
+
+/// The evidence of a failed or warned rule as indented lines: expected and
+/// observed, the write and its `curl`, the re-read and its `curl`, the diff of
+/// what was sent against what was stored, and the hint. Shared with JUnit.
+pub(super) fn evidence(o: &Outcome) -> String {
+    let mut out = String::new();
+    if let Some(f) = &o.failure {
+        failure(&mut out, f);
+    }
+    if o.harness_error {
+        let _ = writeln!(
+            out,
+            "  note:      the suite could not judge this rule: the server did not answer"
+        );
+    }
+    if let Some(h) = &o.hint {
+        let _ = writeln!(out, "  cause:     {}", h.cause);
+        let _ = writeln!(out, "  fix:       {}", h.fix);
+    }
+    out
+}
+
+fn failure(out: &mut String, f: &Failure) {
+    let _ = writeln!(out, "  expected:  {}", f.expectation);
+    let _ = writeln!(out, "  observed:  {}", f.observed);
+    if let Some(w) = &f.write {
+        request(out, "write:", &w.request);
+        response(
+            out,
+            "answered:",
+            w.response_status,
+            &w.response_headers,
+            Some(&w.response_excerpt),
+        );
+        let _ = writeln!(out, "  reproduce: {}", w.curl);
+    }
+    if let Some(req) = &f.request {
+        let label = if f.write.is_some() {
+            "re-read:"
+        } else {
+            "request:"
+        };
+        request(out, label, req);
+    }
+    if let Some(status) = f.response_status {
+        response(
+            out,
+            "response:",
+            status,
+            &f.response_headers,
+            f.response_excerpt.as_ref(),
+        );
+    }
+    if let Some(curl) = &f.curl {
+        let label = if f.write.is_some() {
+            "then read:"
+        } else {
+            "reproduce:"
+        };
+        let _ = writeln!(out, "  {label:<10} {curl}");
+    }
+    if let Some(entries) = &f.diff {
+        let _ = writeln!(
+            out,
+            "  diff:      what the write sent against what the re-read found"
+        );
+        for line in diff::lines(entries) {
+            let _ = writeln!(out, "             {line}");
+        }
     }
 }
 
-fn evidence(out: &mut String, f: &Failure) {
-    let _ = writeln!(out, "  expected:  {}", f.expectation);
-    let _ = writeln!(out, "  observed:  {}", f.observed);
-    if let Some(req) = &f.request {
-        let _ = writeln!(out, "  request:   {} {}", req.method, req.url);
-        for (name, value) in &req.headers {
+fn request(out: &mut String, label: &str, req: &crate::http::RecordedRequest) {
+    let _ = writeln!(out, "  {label:<10} {} {}", req.method, req.url);
+    for (name, value) in &req.headers {
+        let _ = writeln!(out, "             {name}: {value}");
+    }
+    if let Some(body) = &req.body {
+        let _ = writeln!(out, "             {body}");
+    }
+}
+
+fn response(
+    out: &mut String,
+    label: &str,
+    status: u16,
+    headers: &[(String, String)],
+    body: Option<&String>,
+) {
+    let _ = writeln!(out, "  {label:<10} {status}");
+    for (name, value) in headers {
+        if matches!(
+            name.as_str(),
+            "content-type" | "etag" | "location" | "retry-after" | "ratelimit" | "ratelimit-policy"
+        ) {
             let _ = writeln!(out, "             {name}: {value}");
         }
-        if let Some(body) = &req.body {
-            let _ = writeln!(out, "             {body}");
-        }
     }
-    if let Some(status) = f.response_status {
-        let _ = writeln!(out, "  response:  {status}");
-        for (name, value) in &f.response_headers {
-            if matches!(
-                name.as_str(),
-                "content-type"
-                    | "etag"
-                    | "location"
-                    | "retry-after"
-                    | "ratelimit"
-                    | "ratelimit-policy"
-            ) {
-                let _ = writeln!(out, "             {name}: {value}");
-            }
-        }
-        if let Some(body) = f.response_excerpt.as_deref().filter(|b| !b.is_empty()) {
-            let _ = writeln!(out, "             {body}");
-        }
-    }
-    if let Some(curl) = &f.curl {
-        let _ = writeln!(out, "  reproduce: {curl}");
+    if let Some(body) = body.filter(|b| !b.is_empty()) {
+        let _ = writeln!(out, "             {body}");
     }
 }
