@@ -73,6 +73,7 @@ mod transaction;
 pub mod transport;
 mod versioned;
 mod versions;
+mod weak;
 
 pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
@@ -105,6 +106,7 @@ pub use versioned::Versioned;
 pub use versions::{
     DeprecationNotice, History, RetentionPolicy, Version, VersionEntry, VersionField,
 };
+pub use weak::WeakValidators;
 
 /// Re-exported so callers can name methods and headers without a direct `http` dependency.
 pub use http;

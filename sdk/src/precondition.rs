@@ -188,6 +188,9 @@ pub(crate) enum Header {
     IfMatch(EntityTag),
     /// `If-None-Match: *`.
     IfNoneMatchAny,
+    /// `If-Unmodified-Since: <Last-Modified of the read>` (a weak-validator fallback, which
+    /// only `update()` chooses; see [`crate::WeakValidators`]).
+    IfUnmodifiedSince(http::HeaderValue),
     /// No precondition.
     None,
 }

@@ -46,7 +46,8 @@ fn operation(prepared: &Prepared) -> Value {
     match &prepared.precondition {
         Header::IfMatch(tag) => put("if_match", Some(tag.to_string().into())),
         Header::IfNoneMatchAny => put("if_none_match", Some("*".into())),
-        Header::None => {}
+        // Only update() falls back to dates; a batch operation's header never is one.
+        Header::IfUnmodifiedSince(_) | Header::None => {}
     }
     put("lock_token", prepared.lock_token.clone().map(Value::from));
     put("body", prepared.body.clone());

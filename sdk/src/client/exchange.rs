@@ -39,6 +39,8 @@ pub(crate) struct OpState {
     /// Whether a repeat of this operation's request cannot apply it twice although neither its
     /// method nor its headers say so (see `retry::is_retry_safe`).
     pub repeatable: bool,
+    /// The version a write sends as a query parameter ([`crate::VersionField::sent_in_query`]).
+    pub version_query: Option<(String, String)>,
 }
 
 impl OpState {
@@ -62,6 +64,7 @@ impl OpState {
             ),
             requests: 0,
             repeatable: false,
+            version_query: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod send_write;
 mod transaction;
 mod update;
 mod versions;
+mod weak;
 mod write;
 
 use std::{future::Future, sync::Arc};
@@ -77,6 +78,10 @@ pub struct Client {
     inner: Arc<Inner>,
     partition: Option<Arc<str>>,
     missing_etag: MissingEtagPolicy,
+    /// Where the version is in the body, for servers that keep it there.
+    version_field: Option<Arc<crate::VersionField>>,
+    /// What `update()` does with a weak ETag.
+    weak: crate::WeakValidators,
 }
 
 pub(crate) struct Inner {
@@ -100,8 +105,6 @@ pub(crate) struct Inner {
     conflicts_path: String,
     /// Where a document's history is, `{item}` standing for the document's URL.
     versions_path: String,
-    /// Where the version is in the body, for servers that keep it there.
-    version_field: Option<crate::VersionField>,
     /// The deprecation notices seen, and the count of deprecated answers.
     notices: crate::versions::Notices,
 }
@@ -137,6 +140,44 @@ impl Client {
     pub fn with_missing_etag(&self, policy: MissingEtagPolicy) -> Self {
         Self {
             missing_etag: policy,
+            ..self.clone()
+        }
+    }
+
+    /// A view of this client for resources that keep their version elsewhere: `Some(field)`
+    /// in the body (see [`crate::VersionField`]), `None` in the `ETag` alone. Shares the cache
+    /// and everything else; use one view per kind of resource.
+    ///
+    /// ```
+    /// use ifmatch::{Client, VersionField};
+    ///
+    /// let client = Client::builder().build()?;
+    /// let couch = client.with_version_field(VersionField::at("/_rev").sent_in_query("rev"))?;
+    /// let plain = couch.with_version_field(None)?;
+    /// # Ok::<(), ifmatch::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed pointer or query name, as the builder checks them.
+    pub fn with_version_field(
+        &self,
+        field: impl Into<Option<crate::VersionField>>,
+    ) -> Result<Self, Error> {
+        let field = field.into();
+        if let Some(field) = &field {
+            field.validate()?;
+        }
+        Ok(Self {
+            version_field: field.map(Arc::new),
+            ..self.clone()
+        })
+    }
+
+    /// A view of this client with another [`crate::WeakValidators`] policy for its updates
+    /// (e.g. [`crate::WeakValidators::send_as_is`] for a FHIR server among others).
+    pub fn with_weak_validators(&self, policy: crate::WeakValidators) -> Self {
+        Self {
+            weak: policy,
             ..self.clone()
         }
     }

@@ -111,6 +111,8 @@ pub(crate) struct Fresh {
     pub from_cache: bool,
     /// The version in the body (with a version field) or the `Version` header.
     pub version: Option<crate::Version>,
+    /// The `Last-Modified` header (not kept for answers served from the cache).
+    pub last_modified: Option<HeaderValue>,
 }
 
 impl Client {
@@ -160,6 +162,7 @@ impl Client {
                             etag: Some(entry.etag),
                             from_cache: true,
                             version,
+                            last_modified: None,
                         });
                     }
                 }
@@ -190,6 +193,7 @@ impl Client {
                 etag,
                 from_cache: false,
                 version,
+                last_modified: response.headers.get(header::LAST_MODIFIED).cloned(),
             });
         }
     }

@@ -37,10 +37,11 @@ impl Client {
         precondition: &Precondition,
         body: Option<&Value>,
     ) -> Result<Versioned<Value>, Error> {
-        // With a version field the version may go into the body (`versioned`).
-        let (header, versioned) = self.write_conditions(&method, url, precondition, body)?;
+        // With a version field the version may go into the body (`versioned`) or the query.
+        let (header, versioned, query) = self.write_conditions(&method, url, precondition, body)?;
         // A repeat of a write that carries its version fails that check if the first landed.
-        op.repeatable |= versioned.is_some();
+        op.repeatable |= versioned.is_some() || query.is_some();
+        op.version_query = query;
         self.send_write(op, method, url, header, versioned.as_ref().or(body))
             .await
     }
@@ -75,7 +76,10 @@ impl Client {
             _ => None,
         };
         let err = self.error_for(&method, url, &response, attempts, sent_tag);
-        let err = self.body_version_conflict(err, body, attempts);
+        let conditional = precondition != Header::None
+            || op.version_query.is_some()
+            || self.carries_version(body);
+        let err = self.shaped_conflict(err, &response.body, conditional, attempts);
         let err = with_create_only(err, precondition == Header::IfNoneMatchAny);
         let err = self.lock_refused(lock.as_deref(), err);
         let refused_own_resend =
@@ -111,6 +115,9 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Outgoing, Error> {
         let mut request = self.outgoing(op, method.clone(), url);
+        if let Some((name, value)) = &op.version_query {
+            request.url = with_query(&request.url, name, value);
+        }
         let headers = &mut request.headers;
         match precondition {
             Header::IfMatch(tag) => {
@@ -118,6 +125,9 @@ impl Client {
             }
             Header::IfNoneMatchAny => {
                 headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+            }
+            Header::IfUnmodifiedSince(date) => {
+                headers.insert(header::IF_UNMODIFIED_SINCE, date.clone());
             }
             Header::None => {}
         }
@@ -252,4 +262,15 @@ pub(super) fn with_create_only(mut err: Error, create_only: bool) -> Error {
         *flag = create_only;
     }
     err
+}
+
+/// `url` with `name=value` appended to its query (percent-encoded).
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.query_pairs_mut().append_pair(name, value);
+            parsed.into()
+        }
+        Err(_) => url.to_owned(),
+    }
 }

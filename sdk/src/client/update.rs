@@ -210,9 +210,10 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                     attempt: writes,
                 });
             }
-            // With a version field, the base's version goes into the body sent.
+            // With a version field, the base's version goes into the body sent (or the query).
             let versioned = client.update_body(&attempt.base, &attempt.mine)?;
-            op.repeatable = versioned.is_some();
+            op.version_query = client.update_query(&attempt.base);
+            op.repeatable = versioned.is_some() || op.version_query.is_some();
             let written = client
                 .send_write(
                     &mut op,
@@ -284,7 +285,8 @@ struct Attempt {
 
 /// The first attempt: the change applied to the cached body when it has a strong validator (that
 /// pair was stored together, so the write is conditional on exactly the version the change saw),
-/// otherwise to an unconditional read, per the client's [`crate::MissingEtagPolicy`]. Inside a
+/// otherwise to an unconditional read, per the client's [`crate::WeakValidators`] and
+/// [`crate::MissingEtagPolicy`]. Inside a
 /// transaction the cache is not the transaction's view: always read.
 async fn first_attempt(
     client: &Client,
@@ -305,8 +307,8 @@ async fn first_attempt(
         }
         _ => match client.fetch(op, url, false).await {
             Ok(fresh) => {
-                let header = client.update_header(url, &fresh.body, fresh.etag.as_ref())?;
-                (fresh.body, header)
+                let (body, _, header) = client.base_after_read(op, url, fresh).await?;
+                (body, header)
             }
             Err(e) if !e.is_not_found() => return Err(e),
             Err(not_found) => match for_update(Read::Missing, client.missing_etag) {
@@ -355,12 +357,16 @@ impl Conflict<'_> {
         let url = self.url;
         let Attempt { base, mine, .. } = attempt;
         // With a version field the next write needs the version in their body: always read.
-        let needs_body = self.strategy.needs_body() || client.inner.version_field.is_some();
-        let (theirs, theirs_etag) = match (needs_body, err.current_etag()) {
-            (false, Some(current)) => (base.clone(), Some(current.clone())),
+        // A refusal's ETag is used only as `current_etag()` names it (verified by its body).
+        let needs_body = self.strategy.needs_body() || client.version_field.is_some();
+        let (theirs, theirs_etag, precondition) = match (needs_body, err.current_etag()) {
+            (false, Some(current)) => {
+                let header = client.update_header(url, &base, Some(current))?;
+                (base.clone(), Some(current.clone()), header)
+            }
             _ => {
                 let fresh = client.fetch(op, url, false).await?;
-                (fresh.body, fresh.etag)
+                client.base_after_read(op, url, fresh).await?
             }
         };
         let context = ConflictContext {
@@ -401,8 +407,7 @@ impl Conflict<'_> {
         };
         client.emit(self.event(outcome));
         // Conditional on the version the next attempt is based on; a server that gave no
-        // strong ETag this time is written to as the policy allows.
-        let precondition = client.update_header(url, &theirs, theirs_etag.as_ref())?;
+        // strong ETag this time is written to as the policies allow.
         Ok(Attempt {
             base: theirs,
             mine: next,

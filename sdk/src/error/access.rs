@@ -54,6 +54,7 @@ impl Error {
             | Self::TransactionLost { url, .. } => url,
             Self::Auth { url, .. } | Self::ConflictResolved { url, .. } => url,
             Self::VersionNotFound { url, .. } | Self::MissingVersion { url, .. } => url,
+            Self::WeakValidator { url, .. } => url,
             Self::InvalidUrl { input, .. } => input,
             _ => return None,
         };
@@ -83,6 +84,7 @@ impl Error {
             | Self::TransactionLost { url, .. } => redact(url),
             Self::Auth { url, .. } | Self::ConflictResolved { url, .. } => redact(url),
             Self::VersionNotFound { url, .. } | Self::MissingVersion { url, .. } => redact(url),
+            Self::WeakValidator { url, .. } => redact(url),
             Self::Locked { url, commit, .. } => {
                 redact(url);
                 if let Some(commit) = commit {

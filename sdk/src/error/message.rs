@@ -209,6 +209,15 @@ impl Error {
             } => format!(
                 "{method} {url} needs the version it is based on in its body at {pointer:?}, but none is known, so nothing was sent"
             ),
+            Self::WeakValidator {
+                url,
+                etag,
+                rereads,
+                last_modified,
+            } => format!(
+                "PUT {url} was not sent: the server offers only a weak ETag ({etag}) for it, still after {rereads} more read(s), and If-Match never matches a weak tag{}",
+                if *last_modified { "; it sends Last-Modified" } else { "" }
+            ),
             Self::Auth {
                 method,
                 url,
@@ -359,6 +368,9 @@ impl Error {
             }
             Self::MissingVersion { .. } => {
                 "pass what you read (client.put(path, &doc, &read)) so its version goes along, or a version you kept (Precondition::at_version(..)); client.update() does this for you"
+            }
+            Self::WeakValidator { .. } => {
+                "if its tags turn strong a moment after a write (Apache mod_dav), wait longer: WeakValidators::wait(reads, within); if it sends Last-Modified and the resource changes less than once a second, WeakValidators::or_unmodified_since(true); if it compares weak tags in If-Match on purpose (FHIR), WeakValidators::send_as_is()"
             }
             Self::Batch { error, .. } if error.is_conflict() => {
                 "re-read the documents it depends on and send the batch again with their new versions"

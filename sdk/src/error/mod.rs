@@ -389,6 +389,23 @@ pub enum Error {
         pointer: String,
     },
 
+    /// `update()` read a resource that the server offers only with a weak ETag (which
+    /// `If-Match` never matches), still after the re-reads its [`crate::WeakValidators`]
+    /// policy allows, and the policy left no other safe condition (`If-Unmodified-Since`
+    /// needs both the policy's consent and a `Last-Modified`). Nothing was written.
+    #[non_exhaustive]
+    WeakValidator {
+        /// The absolute URL.
+        url: String,
+        /// The weak tag the last read had.
+        etag: crate::EntityTag,
+        /// The reads made after the first.
+        rereads: u32,
+        /// Whether the last read had `Last-Modified` (usable with
+        /// [`crate::WeakValidators::or_unmodified_since`]).
+        last_modified: bool,
+    },
+
     /// The server refused the request's credentials: 401 Unauthorized (no valid token: code
     /// `unauthorized`) or 403 Forbidden (a valid token that may not do this: code
     /// `forbidden`, e.g. resolving another client's conflict). Nothing was changed.

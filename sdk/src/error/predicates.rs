@@ -12,7 +12,7 @@ impl Error {
     /// `missing_etag`, `timeout`, `redirected`, `outcome_unknown`, `locked`, `lock_lost`,
     /// `decode`, `encode`, `change_failed`, `cancelled`, `transaction_conflict`,
     /// `transaction_lost`, `version_not_found`, `missing_version`, `unauthorized`, `forbidden`,
-    /// `conflict_resolved`. A failed batch operation
+    /// `conflict_resolved`, `weak_validator`. A failed batch operation
     /// ([`Error::Batch`]) has the code of its own error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -49,6 +49,7 @@ impl Error {
             Self::Batch { error, .. } => error.code(),
             Self::VersionNotFound { .. } => "version_not_found",
             Self::MissingVersion { .. } => "missing_version",
+            Self::WeakValidator { .. } => "weak_validator",
         }
     }
 

@@ -320,6 +320,12 @@ fn all_errors() -> Vec<Error> {
             url: url(),
             pointer: "/metadata/resourceVersion".into(),
         },
+        Error::WeakValidator {
+            url: url(),
+            etag: "W/\"7\"".parse().unwrap(),
+            rereads: 3,
+            last_modified: true,
+        },
     ]
 }
 

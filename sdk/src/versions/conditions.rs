@@ -34,13 +34,14 @@ fn strong(etag: Option<&EntityTag>) -> Option<EntityTag> {
 /// | nothing known | refused (`NoVersion`) | refused |
 /// | create-only, unconditional | as without a version field | |
 ///
-/// A body-less write (DELETE) cannot carry a version: it follows the ETag rules.
+/// A body-less write (DELETE) carries the version only in query mode
+/// ([`VersionField::sent_in_query`]); otherwise it follows the ETag rules.
 pub(crate) fn for_write(
     field: &VersionField,
     has_body: bool,
     precondition: &Precondition,
 ) -> Result<Conditions, Refused> {
-    if !has_body {
+    if !has_body && field.query_name().is_none() {
         return header_for(precondition)
             .map(|header| (header, None))
             .map_err(|Unusable::NoStrongEtag { weak }| Refused::NoStrongEtag { weak });
@@ -144,6 +145,15 @@ mod tests {
                 Ok((Header::None, None))
             );
         }
+    }
+
+    #[test]
+    fn a_delete_in_query_mode_sends_the_version() {
+        let couch = VersionField::at("/_rev").sent_in_query("rev");
+        assert_eq!(
+            for_write(&couch, false, &Precondition::at_version("1-a")),
+            Ok((Header::None, Some(Version::text("1-a"))))
+        );
     }
 
     #[test]

@@ -5,19 +5,24 @@ use serde_json::{Map, Value};
 use super::Version;
 use crate::{merge::pointer, Error};
 
-/// Where a server keeps a document's version in its JSON body, for
-/// [`crate::ClientBuilder::version_field`]: our v2's `/version`, Kubernetes'
-/// `/metadata/resourceVersion`, CouchDB's `/_rev`, GitHub contents' `/sha`.
+/// Where a server keeps a document's version in its JSON body, and how a write sends it back,
+/// for [`crate::ClientBuilder::version_field`] (or one resource's
+/// [`crate::Client::with_version_field`]): our v2's `/version`, Kubernetes'
+/// `/metadata/resourceVersion`, CouchDB's `/_rev`, GitHub contents' `/sha`, GCS's
+/// `/generation`. Without one, the version is the `ETag` and travels back in `If-Match`.
 ///
 /// With it, reads take the version from the body at this JSON Pointer (and still keep the
-/// ETag when there is one), and `put`, `patch` and `update()` put the version their document
-/// was based on into the body at the pointer. Whether they also send `If-Match` is
-/// [`VersionField::with_if_match`].
+/// ETag when there is one), and `put`, `patch` and `update()` send the version their document
+/// was based on back: by default into the body at the same pointer
+/// ([`VersionField::sent_at`] for another member), or as a query parameter
+/// ([`VersionField::sent_in_query`]: CouchDB's `?rev=`, GCS's `?ifGenerationMatch=`). Whether
+/// they also send `If-Match` is [`VersionField::with_if_match`].
 ///
 /// # Defaults
-/// Body only (no `If-Match`): such servers often ignore `If-Match`, and one that ignores it
-/// would turn an `If-Match`-only write into a silent overwrite; the version in the body is the
-/// one they check. The whole body is the document (no [`VersionField::document_at`]).
+/// Sent back in the body at the same pointer, no `If-Match`: such servers often ignore
+/// `If-Match`, and one that ignores it would turn an `If-Match`-only write into a silent
+/// overwrite; the version in the body is the one they check. The whole body is the document
+/// (no [`VersionField::document_at`]).
 ///
 /// ```
 /// use ifmatch::{Client, VersionField};
@@ -30,6 +35,14 @@ use crate::{merge::pointer, Error};
 /// let v2 = Client::builder()
 ///     .version_field(VersionField::at("/version").document_at("/data").with_if_match(true))
 ///     .build()?;
+/// // CouchDB with ?rev=: the body's _rev is read, the write carries ?rev=<it>.
+/// let couch = Client::builder()
+///     .version_field(VersionField::at("/_rev").sent_in_query("rev"))
+///     .build()?;
+/// // GCS: the object's generation, sent back as ?ifGenerationMatch=.
+/// let gcs = Client::builder()
+///     .version_field(VersionField::at("/generation").sent_in_query("ifGenerationMatch"))
+///     .build()?;
 /// // A malformed pointer is refused when the client is built.
 /// let err = Client::builder().version_field(VersionField::at("version")).build().unwrap_err();
 /// assert_eq!(err.code(), "invalid_config");
@@ -40,6 +53,14 @@ pub struct VersionField {
     pointer: String,
     if_match: bool,
     document: Option<String>,
+    /// Where a write puts the version: a body pointer (`None`: `pointer`), or a query name.
+    send: Option<SendBack>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SendBack {
+    Body(String),
+    Query(String),
 }
 
 impl VersionField {
@@ -50,7 +71,37 @@ impl VersionField {
             pointer: pointer.to_owned(),
             if_match: false,
             document: None,
+            send: None,
         }
+    }
+
+    /// Writes put the version into the body at this pointer instead of where reads find it
+    /// (for APIs whose reads and writes name it differently). Checked when the client is built.
+    pub fn sent_at(mut self, pointer: &str) -> Self {
+        self.send = Some(SendBack::Body(pointer.to_owned()));
+        self
+    }
+
+    /// Writes send the version as the query parameter `name` (`?rev=1-a`,
+    /// `?ifGenerationMatch=17`), leaving the body as the document is; a `delete` with a read
+    /// that named its version sends it too.
+    pub fn sent_in_query(mut self, name: &str) -> Self {
+        self.send = Some(SendBack::Query(name.to_owned()));
+        self
+    }
+
+    /// The query parameter a write sends the version in, if any.
+    pub fn query_name(&self) -> Option<&str> {
+        match &self.send {
+            Some(SendBack::Query(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The query pair a write based on `version` sends, in query mode.
+    pub(crate) fn query(&self, version: &Version) -> Option<(String, String)> {
+        self.query_name()
+            .map(|name| (name.to_owned(), version.to_string()))
     }
 
     /// Also send `If-Match` with the ETag the document was read with, when it has a strong one
@@ -98,7 +149,17 @@ impl VersionField {
         if let Some(document) = &self.document {
             pointer::tokens(document).map_err(invalid)?;
         }
-        Ok(())
+        match &self.send {
+            Some(SendBack::Body(at)) if pointer::tokens(at).map_err(invalid)?.is_empty() => {
+                Err(invalid(
+                    "sent_at cannot be the whole body: give the JSON Pointer of a member".into(),
+                ))
+            }
+            Some(SendBack::Query(name)) if name.is_empty() => Err(invalid(
+                "sent_in_query needs the parameter's name, e.g. \"rev\"".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The version in `body`, if it has one there (a number or a string).
@@ -107,8 +168,9 @@ impl VersionField {
     }
 
     /// The body a write sends: `body` (or its document member, see
-    /// [`VersionField::document_at`]) with `version` at the pointer. Intermediate objects are
-    /// created; `Err` when a member on the way is not an object.
+    /// [`VersionField::document_at`]) with `version` at the pointer it is sent at (none in
+    /// query mode). Intermediate objects are created; `Err` when a member on the way is not an
+    /// object.
     pub(crate) fn write(&self, body: &Value, version: &Version) -> Result<Value, Error> {
         let mut out = match self.document() {
             Some(document) => match body.pointer(document) {
@@ -121,7 +183,11 @@ impl VersionField {
             },
             None => body.clone(),
         };
-        set(&mut out, &self.pointer, version.to_json())?;
+        match &self.send {
+            Some(SendBack::Query(_)) => {}
+            Some(SendBack::Body(at)) => set(&mut out, at, version.to_json())?,
+            None => set(&mut out, &self.pointer, version.to_json())?,
+        }
         Ok(out)
     }
 }
@@ -221,6 +287,32 @@ mod tests {
             .write(&json!({"metadata": "x"}), &Version::number(1))
             .unwrap_err();
         assert!(err.to_string().contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn the_version_is_sent_back_where_configured() {
+        let couch = VersionField::at("/_rev").sent_in_query("rev");
+        let doc = json!({"_id": "a", "_rev": "1-x", "n": 2});
+        assert_eq!(couch.write(&doc, &Version::text("1-x")).unwrap(), doc);
+        assert_eq!(
+            couch.query(&Version::text("1-x")),
+            Some(("rev".to_owned(), "1-x".to_owned()))
+        );
+        assert_eq!(VersionField::at("/_rev").query(&Version::number(1)), None);
+        let renamed = VersionField::at("/sha").sent_at("/base/sha");
+        assert_eq!(
+            renamed
+                .write(&json!({"c": 1}), &Version::text("ab"))
+                .unwrap(),
+            json!({"c": 1, "base": {"sha": "ab"}})
+        );
+        for bad in [
+            VersionField::at("/v").sent_at(""),
+            VersionField::at("/v").sent_at("v"),
+            VersionField::at("/v").sent_in_query(""),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().code(), "invalid_config");
+        }
     }
 
     #[test]

@@ -81,7 +81,6 @@ impl ClientBuilder {
             transactions_path: self.transactions_path,
             conflicts_path: self.conflicts_path,
             versions_path: self.versions_path,
-            version_field: self.version_field,
             notices: crate::versions::Notices::new(),
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
@@ -92,6 +91,8 @@ impl ClientBuilder {
             inner,
             partition: self.partition.map(Arc::from),
             missing_etag: self.missing_etag,
+            version_field: self.version_field.map(Arc::new),
+            weak: self.weak,
         })
     }
 }

@@ -49,6 +49,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `versions_path` | `{item}/versions` ([`crate::DEFAULT_VERSIONS_PATH`]) | the reference server's history sub-resource |
 /// | `api_version` | none (no `Api-Version` header) | the server's default version |
 /// | `version_field` | none (versions travel in `ETag`/`If-Match` only) | standard HTTP |
+/// | `weak_validators` | re-read 3 times within 2 s for a strong ETag, then fail with `weak_validator` ([`crate::WeakValidators::default()`]) | never writes unconditionally, and `If-Unmodified-Since` (1-second resolution) only when asked |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |
@@ -85,6 +86,7 @@ pub struct ClientBuilder {
     conflicts_path: String,
     versions_path: String,
     version_field: Option<crate::VersionField>,
+    weak: crate::WeakValidators,
     api_version: Option<String>,
 }
 
@@ -108,6 +110,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("conflicts_path", &self.conflicts_path)
             .field("versions_path", &self.versions_path)
             .field("version_field", &self.version_field)
+            .field("weak_validators", &self.weak)
             .field("api_version", &self.api_version)
             .finish()
     }
@@ -140,6 +143,7 @@ impl ClientBuilder {
             conflicts_path: crate::DEFAULT_CONFLICTS_PATH.to_owned(),
             versions_path: super::DEFAULT_VERSIONS_PATH.to_owned(),
             version_field: None,
+            weak: crate::WeakValidators::default(),
             api_version: None,
         }
     }
@@ -207,6 +211,13 @@ impl ClientBuilder {
     /// What `update()` does when the server gives no strong ETag or the resource is missing.
     pub fn missing_etag(mut self, policy: MissingEtagPolicy) -> Self {
         self.missing_etag = policy;
+        self
+    }
+
+    /// What `update()` does when the server offers only a weak ETag: wait for a strong one,
+    /// fall back to `If-Unmodified-Since`, or stop; see [`crate::WeakValidators`].
+    pub fn weak_validators(mut self, policy: crate::WeakValidators) -> Self {
+        self.weak = policy;
         self
     }
 

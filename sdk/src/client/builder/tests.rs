@@ -18,6 +18,12 @@ fn defaults_match_the_documented_table() {
     assert_eq!(b.conflicts_path, "/conflicts");
     assert_eq!(b.versions_path, "{item}/versions");
     assert!(b.version_field.is_none() && b.api_version.is_none());
+    let weak = b.weak;
+    assert_eq!(
+        (weak.rereads(), weak.within(), weak.unmodified_since()),
+        (3, Duration::from_secs(2), false)
+    );
+    assert!(!weak.sends_as_is());
 }
 
 #[test]

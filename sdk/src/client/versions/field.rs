@@ -5,6 +5,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 
 use crate::{
+    conflict::names_version_conflict,
     outcome::{CacheAction, Interpreted},
     precondition::{for_update, header_for, Header, Read, Unsafe, Unusable},
     versions::{for_update_of, for_write, Refused, VERSION_HEADER},
@@ -13,9 +14,13 @@ use crate::{
 
 use super::super::Client;
 
+/// What a write sends besides its document: the precondition header, the body with the
+/// version in it, and the version's query pair.
+pub(crate) type WriteConditions = (Header, Option<Value>, Option<(String, String)>);
+
 impl Client {
     fn refused(&self, method: &Method, url: &str, refused: Refused) -> Error {
-        match (refused, &self.inner.version_field) {
+        match (refused, self.version_field.as_deref()) {
             (Refused::NoVersion, Some(field)) => Error::MissingVersion {
                 method: method.clone(),
                 url: url.to_owned(),
@@ -38,9 +43,8 @@ impl Client {
     /// header.
     pub(crate) fn version_of(&self, headers: &HeaderMap, body: Option<&Value>) -> Option<Version> {
         let in_body = self
-            .inner
             .version_field
-            .as_ref()
+            .as_deref()
             .zip(body)
             .and_then(|(field, body)| field.read(body));
         in_body.or_else(|| {
@@ -52,35 +56,36 @@ impl Client {
     /// The document in a representation: the member at the version field's document pointer,
     /// else the whole body.
     pub(crate) fn document_of<'v>(&self, body: &'v Value) -> &'v Value {
-        self.inner
-            .version_field
-            .as_ref()
+        self.version_field
+            .as_deref()
             .and_then(|field| body.pointer(field.document()?))
             .unwrap_or(body)
     }
 
-    /// The header a `put`/`patch`/`delete`/`request` sends for `precondition`, and the body to
-    /// send instead of `body` when the version goes into it.
+    /// The header a `put`/`patch`/`delete`/`request` sends for `precondition`, the body to
+    /// send instead of `body` when the version goes into it, and the query pair when the
+    /// version goes there.
     pub(crate) fn write_conditions(
         &self,
         method: &Method,
         url: &str,
         precondition: &Precondition,
         body: Option<&Value>,
-    ) -> Result<(Header, Option<Value>), Error> {
-        let Some(field) = &self.inner.version_field else {
+    ) -> Result<WriteConditions, Error> {
+        let Some(field) = self.version_field.as_deref() else {
             let header = header_for(precondition).map_err(|Unusable::NoStrongEtag { weak }| {
                 self.refused(method, url, Refused::NoStrongEtag { weak })
             })?;
-            return Ok((header, None));
+            return Ok((header, None, None));
         };
         let (header, version) = for_write(field, body.is_some(), precondition)
             .map_err(|refused| self.refused(method, url, refused))?;
-        let sent = match (body, version) {
-            (Some(body), Some(version)) => Some(field.write(body, &version)?),
+        let sent = match (body, &version) {
+            (Some(body), Some(version)) => Some(field.write(body, version)?),
             _ => None,
         };
-        Ok((header, sent))
+        let query = version.and_then(|version| field.query(&version));
+        Ok((header, sent, query))
     }
 
     /// `update()`'s header for a write based on `base`, read with `etag`.
@@ -91,7 +96,7 @@ impl Client {
         etag: Option<&EntityTag>,
     ) -> Result<Header, Error> {
         let refused = |refused| self.refused(&Method::PUT, url, refused);
-        match &self.inner.version_field {
+        match self.version_field.as_deref() {
             Some(field) => for_update_of(field, base, etag, self.missing_etag)
                 .map(|(header, _)| header)
                 .map_err(refused),
@@ -107,16 +112,15 @@ impl Client {
     pub(crate) fn usable_base(&self, body: &Value, etag: &EntityTag) -> bool {
         !etag.is_weak()
             || self
-                .inner
                 .version_field
-                .as_ref()
+                .as_deref()
                 .is_some_and(|field| field.read(body).is_some())
     }
 
     /// What `update()` sends for `mine`, computed from `base`: `Some` with the base's version
     /// in the body when there is a version field (and a version in `base`).
     pub(crate) fn update_body(&self, base: &Value, mine: &Value) -> Result<Option<Value>, Error> {
-        let Some(field) = &self.inner.version_field else {
+        let Some(field) = self.version_field.as_deref() else {
             return Ok(None);
         };
         field
@@ -125,57 +129,55 @@ impl Client {
             .transpose()
     }
 
+    /// The query pair `update()` sends with a write based on `base`, in query mode.
+    pub(crate) fn update_query(&self, base: &Value) -> Option<(String, String)> {
+        let field = self.version_field.as_deref()?;
+        field.query(&field.read(base)?)
+    }
+
     /// Whether the body sent carries a version at the field.
-    fn carries_version(&self, sent: Option<&Value>) -> bool {
-        self.inner
-            .version_field
-            .as_ref()
+    pub(crate) fn carries_version(&self, sent: Option<&Value>) -> bool {
+        self.version_field
+            .as_deref()
             .zip(sent)
             .is_some_and(|(field, body)| field.read(body).is_some())
     }
 
-    /// A 409 to a write that carried its version in the body is a version conflict (what
-    /// Kubernetes' `Status` with reason `Conflict` and CouchDB's `{"error":"conflict"}` mean),
-    /// unless its problem type names another problem (a business rule).
-    pub(crate) fn body_version_conflict(
+    /// A 409 to a conditional write (a precondition header, or a version in the body or the
+    /// query) whose body says, in a well-known API's words, that the version was stale
+    /// (Kubernetes' `Status` with reason `Conflict`, CouchDB's `{"error":"conflict"}`,
+    /// GitHub's "does not match", S3's `ConditionalRequestConflict`) is a version conflict.
+    /// Any other 409 stays an [`Error::Status`]: a business rule fails again on retry.
+    pub(crate) fn shaped_conflict(
         &self,
         err: Error,
-        sent: Option<&Value>,
+        body: &[u8],
+        conditional: bool,
         attempts: u32,
     ) -> Error {
-        let Error::Status {
-            method,
-            url,
-            status: StatusCode::CONFLICT,
-            problem,
-        } = err
-        else {
-            return err;
-        };
-        let named_otherwise = problem.as_ref().is_some_and(|p| p.type_ != "about:blank");
-        if named_otherwise || !self.carries_version(sent) {
-            return Error::Status {
+        match err {
+            Error::Status {
                 method,
                 url,
                 status: StatusCode::CONFLICT,
                 problem,
-            };
-        }
-        Error::Conflict {
-            method,
-            url,
-            status: StatusCode::CONFLICT,
-            attempts,
-            create_only: false,
-            current_etag: problem.as_ref().and_then(|p| p.current_etag.clone()),
-            problem,
+            } if conditional && names_version_conflict(body) => Error::Conflict {
+                method,
+                url,
+                status: StatusCode::CONFLICT,
+                attempts,
+                create_only: false,
+                current_etag: None,
+                problem,
+            },
+            other => other,
         }
     }
 
     /// With a version field, a document the client sent is never cached under the answer's
     /// ETag: it carries the version it was based on, not the new one.
     pub(crate) fn settle_written(&self, interpreted: &mut Interpreted, sent: Option<&Value>) {
-        if self.inner.version_field.is_none() {
+        if self.version_field.is_none() {
             return;
         }
         for action in &mut interpreted.cache {
@@ -203,7 +205,7 @@ impl Client {
         };
         let representation =
             Some(&out.value) != sent && (out.etag.is_some() || self.inner.trust_write_bodies);
-        match &self.inner.version_field {
+        match self.version_field.as_deref() {
             Some(field) if representation => field.read(&out.value).or_else(header),
             _ => header(),
         }
