@@ -1,9 +1,15 @@
 //! Concurrent conditional writers: exactly one wins per version, and no
-//! acknowledged write is lost (judged by the final state).
+//! acknowledged write is lost (judged by the final state). Each race runs
+//! `--repeat` times (`repeat` in the config); one lost race fails the rule.
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
+use super::context::{Version, Write};
+use super::if_match::not_stored;
 use super::{Abort, Cx, Finding};
 use crate::http::{Exchange, Probe, Req};
 
@@ -13,12 +19,18 @@ const RACERS: usize = 8;
 const WRITERS: usize = 4;
 const INCREMENTS: usize = 3;
 
-/// Sends all requests at once and returns the exchanges in request order.
+/// Sends all requests at once — every task waits at a barrier until all are
+/// ready, so the writes reach the server together, where a check-then-write
+/// race shows — and returns the exchanges in request order.
 async fn send_all(probe: &Probe, reqs: Vec<Req>) -> Result<Vec<Exchange>, Abort> {
+    let barrier = Arc::new(Barrier::new(reqs.len()));
     let mut set = JoinSet::new();
     for (i, req) in reqs.into_iter().enumerate() {
-        let probe = probe.clone();
-        set.spawn(async move { (i, probe.send(req).await) });
+        let (probe, barrier) = (probe.clone(), barrier.clone());
+        set.spawn(async move {
+            barrier.wait().await;
+            (i, probe.send(req).await)
+        });
     }
     let mut out: Vec<Option<Exchange>> = vec![None; set.len()];
     while let Some(joined) = set.join_next().await {
@@ -29,67 +41,104 @@ async fn send_all(probe: &Probe, reqs: Vec<Req>) -> Result<Vec<Exchange>, Abort>
     Ok(out.into_iter().flatten().collect())
 }
 
-check!(single_winner, |cx| {
+/// Whether a status refuses a stale write (412, or 409).
+fn refused(status: u16) -> bool {
+    matches!(status, 409 | 412)
+}
+
+/// Runs `race` `cx.repeat()` times; the first lost race is the verdict, saying
+/// which try lost it.
+async fn repeated<'a, F, Fut>(cx: &'a Cx, race: F, passed: &str) -> Result<Finding, Abort>
+where
+    F: Fn(&'a Cx) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Finding>, Abort>>,
+{
+    let tries = cx.repeat();
+    for attempt in 1..=tries {
+        if let Some(Finding::Violation(mut lost)) = race(cx).await? {
+            if tries > 1 {
+                lost.observed = format!("try {attempt} of {tries}: {}", lost.observed);
+            }
+            return Ok(Finding::Violation(lost));
+        }
+    }
+    Ok(cx.pass(format!(
+        "tried {tries} time{}, never lost: {passed}",
+        if tries == 1 { "" } else { "s" }
+    )))
+}
+
+async fn single_winner_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
     let fx = cx.fixture(cx.doc(json!({ "writer": null }))).await?;
+    // Every racer reads first, as a real client does; then all write at once.
+    let reads = send_all(&cx.probe, (0..RACERS).map(|_| Req::get(&fx.url)).collect()).await?;
     let bodies: Vec<Value> = (0..RACERS)
         .map(|i| cx.doc(json!({ "writer": i })))
         .collect();
-    let reqs = bodies
-        .iter()
-        .map(|b| {
-            Req::put(&fx.url)
-                .json(b)
-                .header("If-Match", fx.etag.to_string())
-        })
-        .collect();
+    let mut reqs = Vec::with_capacity(RACERS);
+    for (body, read) in bodies.iter().zip(&reads) {
+        let version: Version = cx
+            .version_of(read)
+            .filter(|v| !v.is_weak() && v.same_as(&fx.version))
+            .unwrap_or_else(|| fx.version.clone());
+        reqs.push(cx.write_req(&fx.url, Write::Put(body), Some(&version))?);
+    }
     let results = send_all(&cx.probe, reqs).await?;
     let winners: Vec<usize> = (0..RACERS)
         .filter(|&i| results[i].status() / 100 == 2)
         .collect();
-    let refused = results
-        .iter()
-        .filter(|e| matches!(e.status(), 409 | 412))
-        .count();
+    let refusals = results.iter().filter(|e| refused(e.status())).count();
     let expectation = format!(
-        "of {RACERS} concurrent PUTs with the same current If-Match exactly one succeeds, {} are refused with 412/409, and the stored body is the winner's",
+        "of {RACERS} concurrent PUTs with the same current version exactly one succeeds, {} are refused with 412/409, and the stored body is the winner's",
         RACERS - 1
     );
-    if winners.len() != 1 || refused != RACERS - 1 {
+    if winners.len() != 1 || refusals != RACERS - 1 {
         let example = winners
             .get(1)
             .or(winners.first())
             .map_or(&results[0], |&i| &results[i]);
-        return Ok(Finding::violation(
+        return Ok(Some(Finding::violation(
             expectation,
-            format!("{} succeeded and {refused} were refused", winners.len()),
+            format!(
+                "{} succeeded and {refusals} were refused{}",
+                winners.len(),
+                if winners.len() > 1 {
+                    " (a check-then-write race: make the compare-and-swap atomic, e.g. UPDATE … WHERE version = ?)"
+                } else {
+                    ""
+                }
+            ),
             example,
-        ));
+        )));
     }
     let read = cx.snapshot(&fx.url).await?;
-    Ok(if read.body.as_ref() == Some(&bodies[winners[0]]) {
-        Finding::Pass(format!(
-            "1 of {RACERS} writers won; the stored body is the winner's"
-        ))
-    } else {
-        Finding::violation(
-            expectation,
-            "the stored body is not the winner's",
-            &read.exchange,
-        )
-    })
-});
-
-async fn read_counter(cx: &Cx, url: &str) -> Result<(Exchange, Option<i64>), Abort> {
-    let read = cx.snapshot(url).await?;
-    let n = read
-        .body
-        .as_ref()
-        .and_then(|b| b.get("counter"))
-        .and_then(Value::as_i64);
-    Ok((read.exchange, n))
+    Ok(
+        not_stored(cx, &bodies[winners[0]], read.body.as_ref()).map(|why| {
+            Finding::violation_after(
+                expectation,
+                format!("the stored body is not the winner's: {why}"),
+                &results[winners[0]],
+                &read.exchange,
+            )
+        }),
+    )
 }
 
-check!(no_lost_update, |cx| {
+check!(single_winner, |cx| {
+    repeated(
+        cx,
+        single_winner_once,
+        &format!("each time 1 of {RACERS} writers won and the stored body is the winner's"),
+    )
+    .await
+});
+
+fn counter_of(read: &Exchange) -> Option<i64> {
+    read.json()
+        .and_then(|b| b.get("counter").and_then(Value::as_i64))
+}
+
+async fn no_lost_update_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
     let fx = cx.fixture(cx.doc(json!({ "counter": 0 }))).await?;
     let mut remaining = [INCREMENTS; WRITERS];
     let mut acknowledged = 0i64;
@@ -100,28 +149,25 @@ check!(no_lost_update, |cx| {
         if active.is_empty() {
             break;
         }
-        let reads = send_all(
+        let mut reads = send_all(
             &cx.probe,
             active.iter().map(|_| Req::get(&fx.url)).collect(),
         )
         .await?;
         let mut writes = Vec::new();
-        for read in &reads {
-            let (Some(tag), Some(n)) = (
-                read.etag_raw(),
-                read.json()
-                    .and_then(|b| b.get("counter").and_then(Value::as_i64)),
-            ) else {
+        for read in &mut reads {
+            if cx.version_of(read).is_some_and(|v| v.is_weak()) {
+                // A weak ETag right after a write: wait for the strong one.
+                *read = cx.read_settled(&fx.url).await?.exchange;
+            }
+            let (Some(version), Some(n)) = (cx.version_of(read), counter_of(read)) else {
                 return Err(Abort::Prerequisite(format!(
-                    "a GET of the counter answered {}",
+                    "a GET of the counter answered {} without a version and a counter",
                     read.status()
                 )));
             };
-            writes.push(
-                Req::put(&fx.url)
-                    .json(&cx.doc(json!({ "counter": n + 1 })))
-                    .header("If-Match", tag),
-            );
+            let body = cx.doc(json!({ "counter": n + 1 }));
+            writes.push(cx.write_req(&fx.url, Write::Put(&body), Some(&version))?);
         }
         for (w, sent) in active.iter().zip(send_all(&cx.probe, writes).await?) {
             match sent.status() {
@@ -129,23 +175,20 @@ check!(no_lost_update, |cx| {
                     acknowledged += 1;
                     remaining[*w] -= 1;
                 }
-                409 | 412 => {}
+                s if refused(s) => {}
                 other => {
-                    return Ok(Finding::violation(
+                    return Ok(Some(Finding::violation(
                         "a conditional increment either succeeds or is refused with 412/409",
                         format!("status {other}"),
                         &sent,
-                    ))
+                    )))
                 }
             }
         }
     }
-    let (read, counter) = read_counter(cx, &fx.url).await?;
-    Ok(if counter == Some(acknowledged) {
-        Finding::Pass(format!(
-            "{acknowledged} acknowledged increments from {WRITERS} writers; the counter reads {acknowledged}"
-        ))
-    } else {
+    let read = cx.snapshot(&fx.url).await?;
+    let counter = counter_of(&read.exchange);
+    Ok((counter != Some(acknowledged)).then(|| {
         Finding::violation(
             format!("the final counter equals the {acknowledged} acknowledged increments"),
             format!(
@@ -153,7 +196,18 @@ check!(no_lost_update, |cx| {
                 counter.map_or("nothing".into(), |c| c.to_string()),
                 counter.map_or("all".into(), |c| (acknowledged - c).to_string())
             ),
-            &read,
+            &read.exchange,
         )
-    })
+    }))
+}
+
+check!(no_lost_update, |cx| {
+    repeated(
+        cx,
+        no_lost_update_once,
+        &format!(
+            "each time every acknowledged increment from {WRITERS} writers × {INCREMENTS} was kept"
+        ),
+    )
+    .await
 });

@@ -1,58 +1,77 @@
-//! `If-Match` on writes: the current tag succeeds; a stale, weak or `*`-on-missing
-//! tag is refused and nothing changes (judged by re-reading).
+//! `If-Match` on writes: the current version succeeds; a stale, weak or
+//! `*`-on-missing tag is refused and nothing changes (judged by re-reading).
+//! Versions travel the way the target's shape says (`If-Match`, a body
+//! member, a query parameter).
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::context::Snapshot;
-use super::etag::conditional_write;
+use super::context::{differences, summary, Snapshot, Version, Write};
 use super::{Abort, Cx, Finding};
-use crate::etag::{self, EntityTag};
-use crate::http::Req;
+use crate::http::{Exchange, Req};
+use crate::target::{PatchFormat, VersionSend};
+
+/// The tag `core.if-match.honoured` sends: no resource ever has it.
+pub(super) const NEVER_A_VERSION: &str = "\"ifmatch-conformance-never-a-version\"";
+
+/// Whether `stored` holds `sent`, by content; `None` when it does, else why not.
+pub(super) fn not_stored(cx: &Cx, sent: &Value, stored: Option<&Value>) -> Option<String> {
+    match stored {
+        None => Some("the next GET returned no JSON body".into()),
+        Some(stored) => {
+            let diffs = differences(sent, stored, &cx.ignored_pointers());
+            (!diffs.is_empty()).then(|| {
+                format!(
+                    "the next GET returned a different body: {}",
+                    summary(&diffs)
+                )
+            })
+        }
+    }
+}
 
 check!(current_put, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
     let body = cx.doc(json!({ "n": 2 }));
     let put = cx
-        .send(
-            Req::put(&fx.url)
-                .json(&body)
-                .header("If-Match", fx.etag.to_string()),
-        )
+        .write(&fx.url, Write::Put(&body), Some(&fx.version))
         .await?;
     if put.status() / 100 != 2 {
         return Ok(Finding::violation(
-            "PUT with the current If-Match succeeds (2xx)",
+            format!(
+                "PUT with the current version in {} succeeds (2xx)",
+                cx.version_carrier()
+            ),
             format!("status {}", put.status()),
             &put,
         ));
     }
     let read = cx.snapshot(&fx.url).await?;
-    Ok(if read.body.as_ref() == Some(&body) {
-        Finding::Pass(format!(
-            "PUT answered {} and the new body was stored",
+    Ok(match not_stored(cx, &body, read.body.as_ref()) {
+        None => cx.pass(format!(
+            "PUT answered {} and the body sent was stored",
             put.status()
-        ))
-    } else {
-        Finding::violation(
-            "after a successful PUT the next GET returns the body that was sent",
-            "the next GET returned a different body",
+        )),
+        Some(why) => Finding::violation_after(
+            "after a successful PUT the next GET returns every member that was sent (members the server adds are allowed)",
+            why,
+            &put,
             &read.exchange,
-        )
+        ),
     })
 });
 
 check!(current_patch, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
+    let change = json!({ "n": 2 });
     let patch = cx
-        .send(
-            Req::patch(&fx.url)
-                .merge_patch(&json!({ "n": 2 }))
-                .header("If-Match", fx.etag.to_string()),
-        )
+        .write(&fx.url, Write::Patch(&change), Some(&fx.version))
         .await?;
     if patch.status() / 100 != 2 {
         return Ok(Finding::violation(
-            "PATCH (application/merge-patch+json) with the current If-Match succeeds (2xx)",
+            format!(
+                "PATCH ({}) with the current version succeeds (2xx)",
+                patch_media(cx)
+            ),
             format!("status {}", patch.status()),
             &patch,
         ));
@@ -60,23 +79,37 @@ check!(current_patch, |cx| {
     let read = cx.snapshot(&fx.url).await?;
     let n = read.body.as_ref().and_then(|b| b.get("n")).cloned();
     Ok(if n == Some(json!(2)) {
-        Finding::Pass(format!(
+        cx.pass(format!(
             "PATCH answered {} and the change was stored",
             patch.status()
         ))
     } else {
-        Finding::violation(
+        Finding::violation_after(
             "after a successful PATCH the next GET shows the patched member",
             format!(
                 "member \"n\" is {}",
                 n.map_or("missing".into(), |v| v.to_string())
             ),
+            &patch,
             &read.exchange,
         )
     })
 });
 
+/// The PATCH media type the target takes, for messages.
+fn patch_media(cx: &Cx) -> &'static str {
+    match cx.shape().body.patch {
+        PatchFormat::JsonPatch => "application/json-patch+json",
+        _ => "application/merge-patch+json",
+    }
+}
+
 check!(merge_semantics, |cx| {
+    if cx.shape().body.patch == PatchFormat::JsonPatch {
+        return Ok(Finding::Skip(
+            "not applicable: [body] patch = \"json-patch\"; RFC 7396 merge semantics apply only to merge patches".into(),
+        ));
+    }
     let fx =
         cx.fixture(cx.doc(
             json!({ "keep": "yes", "drop": 1, "nested": { "a": 1, "b": 2 }, "list": [1, 2] }),
@@ -84,11 +117,7 @@ check!(merge_semantics, |cx| {
         .await?;
     let patch = json!({ "drop": null, "nested": { "b": 3 }, "list": [9] });
     let sent = cx
-        .send(
-            Req::patch(&fx.url)
-                .merge_patch(&patch)
-                .header("If-Match", fx.etag.to_string()),
-        )
+        .write(&fx.url, Write::Patch(&patch), Some(&fx.version))
         .await?;
     if sent.status() / 100 != 2 {
         return Err(Abort::Prerequisite(format!(
@@ -98,15 +127,18 @@ check!(merge_semantics, |cx| {
     }
     let expected = cx.doc(json!({ "keep": "yes", "nested": { "a": 1, "b": 3 }, "list": [9] }));
     let read = cx.snapshot(&fx.url).await?;
-    Ok(if read.body.as_ref() == Some(&expected) {
-        Finding::Pass("null removed a member, objects merged, arrays were replaced".into())
+    let kept = not_stored(cx, &expected, read.body.as_ref());
+    let dropped = read.body.as_ref().is_some_and(|b| b.get("drop").is_none());
+    Ok(if kept.is_none() && dropped {
+        cx.pass("null removed a member, objects merged, arrays were replaced")
     } else {
-        Finding::violation(
+        Finding::violation_after(
             format!("RFC 7396 result {expected}"),
             format!(
                 "stored {}",
                 read.body.map_or("(no JSON)".into(), |b| b.to_string())
             ),
+            &sent,
             &read.exchange,
         )
     })
@@ -114,83 +146,112 @@ check!(merge_semantics, |cx| {
 
 check!(current_delete, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
-    let delete = cx
-        .send(Req::delete(&fx.url).header("If-Match", fx.etag.to_string()))
-        .await?;
+    let delete = cx.write(&fx.url, Write::Delete, Some(&fx.version)).await?;
     if delete.status() / 100 != 2 {
         return Ok(Finding::violation(
-            "DELETE with the current If-Match succeeds (2xx)",
+            format!(
+                "DELETE with the current version in {} succeeds (2xx)",
+                cx.version_carrier()
+            ),
             format!("status {}", delete.status()),
             &delete,
         ));
     }
     let read = cx.snapshot(&fx.url).await?;
     Ok(if read.status == 404 || read.status == 410 {
-        Finding::Pass(format!(
+        cx.pass(format!(
             "DELETE answered {}; the next GET answered {}",
             delete.status(),
             read.status
         ))
     } else {
-        Finding::violation(
+        Finding::violation_after(
             "after a successful DELETE the resource is gone (404 or 410)",
             format!("the next GET answered {}", read.status),
+            &delete,
             &read.exchange,
         )
     })
 });
 
-/// Creates a resource, writes it once with the current tag, and returns the
-/// now-stale tag with a snapshot of the current state.
-async fn stale_setup(cx: &Cx) -> Result<(String, EntityTag, Snapshot), Abort> {
+/// A resource written once with its current version: its URL, the now-stale
+/// version, and a snapshot of the current state. The stale version needs only
+/// a write the server accepted and a version that then differs (from the
+/// re-read, or else the validator the write returned).
+pub(super) async fn stale_setup(cx: &Cx) -> Result<(String, Version, Snapshot), Abort> {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
-    conditional_write(cx, &fx, false, 2).await?;
-    let before = cx.snapshot(&fx.url).await?;
-    if before.etag.as_deref().and_then(etag::parse) == Some(fx.etag.clone()) {
-        return Err(Abort::Prerequisite(
-            "the ETag did not change after a write, so no stale ETag exists".into(),
-        ));
+    let body = cx.doc(json!({ "n": 2 }));
+    let write = cx
+        .write(&fx.url, Write::Put(&body), Some(&fx.version))
+        .await?;
+    if write.status() / 100 != 2 {
+        return Err(Abort::Prerequisite(format!(
+            "a PUT with the current version in {} was refused with {}, so the suite cannot make a version stale (see core.if-match.current-put)",
+            cx.version_carrier(),
+            write.status()
+        )));
     }
-    Ok((fx.url, fx.etag, before))
+    let before = cx.read_settled(&fx.url).await?;
+    let now = cx
+        .version_of(&before.exchange)
+        .or_else(|| cx.version_of(&write));
+    match now {
+        Some(now) if !now.same_as(&fx.version) => Ok((fx.url, fx.version, before)),
+        _ => Err(Abort::Prerequisite(format!(
+            "the version did not change after a write ({} before and after), so no stale version exists (see core.etag.changes-on-put)",
+            fx.version
+        ))),
+    }
+}
+
+/// "a PUT with a stale If-Match", or where else the version travels.
+fn stale_what(cx: &Cx, method: &str) -> String {
+    match &cx.shape().version.send {
+        VersionSend::IfMatch => format!("a {method} with a stale If-Match"),
+        VersionSend::Body(p) => format!("a {method} with a stale version in {p}"),
+        VersionSend::Query(n) => format!("a {method} with a stale ?{n}="),
+    }
+}
+
+async fn stale_write(cx: &Cx, write: Write<'_>, method: &str) -> Result<Finding, Abort> {
+    let (url, stale, before) = stale_setup(cx).await?;
+    let sent = cx.write(&url, write, Some(&stale)).await?;
+    cx.judge_refusal(&before, &url, &sent, &stale_what(cx, method))
+        .await
 }
 
 check!(stale_put, |cx| {
-    let (url, stale, before) = stale_setup(cx).await?;
-    let put = cx
-        .send(
-            Req::put(&url)
-                .json(&cx.doc(json!({ "n": 3 })))
-                .header("If-Match", stale.to_string()),
-        )
-        .await?;
-    cx.judge_refusal(&before, &url, &put, "a PUT with a stale If-Match")
-        .await
+    stale_write(cx, Write::Put(&cx.doc(json!({ "n": 3 }))), "PUT").await
 });
 
 check!(stale_patch, |cx| {
-    let (url, stale, before) = stale_setup(cx).await?;
-    let patch = cx
-        .send(
-            Req::patch(&url)
-                .merge_patch(&json!({ "n": 3 }))
-                .header("If-Match", stale.to_string()),
-        )
-        .await?;
-    cx.judge_refusal(&before, &url, &patch, "a PATCH with a stale If-Match")
-        .await
+    stale_write(cx, Write::Patch(&json!({ "n": 3 })), "PATCH").await
 });
 
 check!(stale_delete, |cx| {
-    let (url, stale, before) = stale_setup(cx).await?;
-    let delete = cx
-        .send(Req::delete(&url).header("If-Match", stale.to_string()))
-        .await?;
-    cx.judge_refusal(&before, &url, &delete, "a DELETE with a stale If-Match")
-        .await
+    stale_write(cx, Write::Delete, "DELETE").await
 });
+
+/// Skips a rule about the `ETag`/`If-Match` headers on a target that has none.
+pub(super) fn needs_etag_headers(cx: &Cx, has_etag: bool) -> Result<(), Abort> {
+    if !has_etag {
+        return Err(Abort::Prerequisite(format!(
+            "not applicable: the server sends no strong ETag (its version is read from {}); this rule is about ETag headers",
+            cx.shape().version.read
+        )));
+    }
+    if cx.shape().version.send != VersionSend::IfMatch {
+        return Err(Abort::Prerequisite(format!(
+            "not applicable: writes carry the version in {}, not If-Match ([version] send); this rule is about If-Match",
+            cx.version_carrier()
+        )));
+    }
+    Ok(())
+}
 
 check!(weak_refused, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
+    needs_etag_headers(cx, fx.has_etag)?;
     let before = cx.snapshot(&fx.url).await?;
     let put = cx
         .send(
@@ -210,25 +271,35 @@ check!(weak_refused, |cx| {
 
 check!(star_existing, |cx| {
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
+    if cx.shape().version.send != VersionSend::IfMatch {
+        return Err(Abort::Prerequisite(format!(
+            "not applicable: writes carry the version in {}, not If-Match ([version] send)",
+            cx.version_carrier()
+        )));
+    }
     let body = cx.doc(json!({ "n": 2 }));
     let put = cx
         .send(Req::put(&fx.url).json(&body).header("If-Match", "*"))
         .await?;
     let read = cx.snapshot(&fx.url).await?;
-    Ok(
-        if put.status() / 100 == 2 && read.body.as_ref() == Some(&body) {
-            Finding::Pass(format!(
-                "If-Match: * on an existing resource answered {}",
-                put.status()
-            ))
-        } else {
-            Finding::violation(
-                "PUT with If-Match: * on an existing resource succeeds and stores the body",
-                format!("status {}", put.status()),
-                &put,
-            )
-        },
-    )
+    let missing = not_stored(cx, &body, read.body.as_ref());
+    Ok(match (put.status() / 100 == 2, missing) {
+        (true, None) => cx.pass(format!(
+            "If-Match: * on an existing resource answered {}",
+            put.status()
+        )),
+        (true, Some(why)) => Finding::violation_after(
+            "PUT with If-Match: * on an existing resource succeeds and stores the body",
+            why,
+            &put,
+            &read.exchange,
+        ),
+        (false, _) => Finding::violation(
+            "PUT with If-Match: * on an existing resource succeeds and stores the body",
+            format!("status {}", put.status()),
+            &put,
+        ),
+    })
 });
 
 check!(star_missing, |cx| {
@@ -258,4 +329,41 @@ pub(super) async fn put_to_missing_refused(
         )
         .await?;
     cx.judge_refusal(&before, &url, &put, what).await
+}
+
+check!(honoured, |cx| {
+    let (url, version, before, what) = if cx.shape().version.send == VersionSend::IfMatch {
+        let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
+        let before = cx.snapshot(&fx.url).await?;
+        let what =
+            format!("a PUT with If-Match: {NEVER_A_VERSION} (a version the resource never had)");
+        (fx.url, Version::text(NEVER_A_VERSION), before, what)
+    } else {
+        let (url, stale, before) = stale_setup(cx).await?;
+        let what = stale_what(cx, "PUT");
+        (url, stale, before, what)
+    };
+    let put = cx
+        .write(&url, Write::Put(&cx.doc(json!({ "n": 3 }))), Some(&version))
+        .await?;
+    let after = cx.snapshot(&url).await?;
+    let change = cx.change_between(&before, &after, &url).await?;
+    if put.status() / 100 == 2 || change.is_some() {
+        return Ok(ignored(&what, &put, &after.exchange, change));
+    }
+    Ok(cx.refusal_status(&put, &what))
+});
+
+/// The plain sentence reports put at the top for a server that ignores `If-Match`.
+fn ignored(what: &str, put: &Exchange, reread: &Exchange, change: Option<String>) -> Finding {
+    Finding::violation_after(
+        format!("{what} is refused (412) and changes nothing: a conditional write whose version does not match must never be applied"),
+        format!(
+            "This server ignores If-Match: {what} answered {}{}. Every conditional write is effectively unconditional here: concurrent clients overwrite each other without noticing.",
+            put.status(),
+            change.map_or(String::new(), |c| format!(", and a re-read shows {c}"))
+        ),
+        put,
+        reread,
+    )
 }
