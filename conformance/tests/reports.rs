@@ -5,6 +5,7 @@ mod support;
 
 use ifmatch_conformance::report::{render_html, render_json, render_junit, render_text, Report};
 use ifmatch_conformance::rules::{Profile, CATALOGUE};
+use ifmatch_conformance::verdict::Verdict;
 use support::{check, config, emulated, stable, Fault, Options};
 
 /// A report with a failure, its skipped dependants, a warning and passes. The
@@ -114,4 +115,129 @@ async fn locking_failures_show_the_unlocked_write_and_its_repro() {
         "locking_text_report",
         stable(&render_text(&report), &server.uri())
     );
+}
+
+/// A stale write that was applied is shown with the write itself (its request and
+/// its curl), the re-read that proved it, a diff of the two bodies and the atomic
+/// UPDATE as the fix, in every format.
+#[tokio::test]
+async fn an_applied_stale_write_is_shown_with_its_write_diff_and_fix() {
+    let server = emulated(Options {
+        faults: vec![Fault::StalePutAccepted],
+        mismatch_status: 412,
+        ..Options::default()
+    })
+    .await;
+    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
+    cfg.rule_patterns = vec!["core.if-match.stale-put".into()];
+    let report = without_durations(check(&cfg).await);
+    let outcome = report.outcome("core.if-match.stale-put").unwrap();
+    assert_eq!(outcome.verdict, Verdict::Fail, "{}", outcome.message);
+    let failure = outcome.failure.as_ref().unwrap();
+    let write = failure.write.as_ref().expect("the stale write is evidence");
+    assert_eq!(write.request.method, "PUT");
+    assert!(write.curl.starts_with("curl -i -X PUT"), "{}", write.curl);
+    assert_eq!(failure.request.as_ref().unwrap().method, "GET");
+    assert!(failure.diff.is_some(), "a diff of sent vs stored");
+    let hint = outcome.hint.as_ref().unwrap();
+    assert!(
+        hint.fix.contains("WHERE id = ? AND version = ?"),
+        "{hint:?}"
+    );
+
+    let text = render_text(&report);
+    assert!(text.contains("  write:     PUT "), "{text}");
+    assert!(text.contains("  then read: curl -i -X GET"), "{text}");
+    assert!(text.contains("stored as sent:"), "{text}");
+    assert!(text.contains("  fix:       Make the comparison part of the write"));
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
+    let rule = &json["rules"][0];
+    assert_eq!(rule["failure"]["write"]["request"]["method"], "PUT");
+    assert!(rule["failure"]["diff"].is_array());
+    assert!(rule["hint"]["cause"]
+        .as_str()
+        .unwrap()
+        .contains("stale If-Match"));
+    assert!(render_junit(&report).contains("reproduce: curl -i -X PUT"));
+    assert!(render_html(&report).contains("<b>Reproduce the write</b>"));
+}
+
+/// A server that answers the start-up check and then drops every connection:
+/// rules it cannot answer are harness errors (`<error>` in JUnit), still `fail`.
+#[tokio::test]
+async fn a_server_that_stops_answering_gives_harness_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            if first {
+                first = false;
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[]")
+                    .await;
+            }
+            drop(socket);
+        }
+    });
+    let mut cfg = config(&base, &[Profile::Core], 412);
+    cfg.rule_patterns = vec!["core.create.post-201".into()];
+    let report = without_durations(check(&cfg).await);
+    server.abort();
+    let outcome = &report.outcomes[0];
+    assert_eq!(outcome.verdict, Verdict::Fail);
+    assert!(outcome.harness_error, "{}", outcome.message);
+    assert!(outcome
+        .hint
+        .as_ref()
+        .unwrap()
+        .cause
+        .contains("did not answer"));
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(
+        report.failure_reasons(),
+        ["1 rule could not be judged: the server did not answer"]
+    );
+    let xml = render_junit(&report);
+    assert!(xml.contains("failures=\"0\" errors=\"1\""), "{xml}");
+    assert!(xml.contains("<error message="), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+}
+
+/// Rules a failed prerequisite kept from running are marked, counted at the top,
+/// and fail the run only with `fail_on_skipped`.
+#[tokio::test]
+async fn blocked_rules_are_marked_and_fail_the_run_only_when_asked() {
+    let (report, _) = faulty_report().await;
+    let blocked: Vec<&str> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.blocked_by.is_some())
+        .map(|o| o.id.as_str())
+        .collect();
+    assert!(
+        !blocked.is_empty(),
+        "the RejectCurrentPut fault blocks rules"
+    );
+    for o in report.outcomes.iter().filter(|o| o.blocked_by.is_some()) {
+        assert_eq!(o.verdict, Verdict::Skip);
+        assert!(o.message.starts_with("prerequisite "), "{}", o.message);
+    }
+    let groups = report.not_run();
+    assert_eq!(
+        groups.iter().map(|g| g.rules.len()).sum::<usize>(),
+        blocked.len()
+    );
+    assert!(render_text(&report).contains("\nnot run:  "));
+    assert!(!report.fail_on_skipped);
+    assert!(report
+        .failure_reasons()
+        .iter()
+        .all(|r| !r.contains("--fail-on-skipped")));
 }
