@@ -1,5 +1,5 @@
-//! The real reference server passes every core rule in 412 and 409 modes with
-//! both storages, the optional profiles when configured for them, and the
+//! The real reference server passes every core rule (and the errors profile) in
+//! 412 and 409 modes with both storages, the optional profiles when configured for them, and the
 //! locking, transactions and versions profiles (which it always offers) with both
 //! storages.
 
@@ -73,8 +73,8 @@ fn sqlite(dir: &tempfile::TempDir) -> Storage {
 }
 
 #[tokio::test]
-async fn memory_storage_412_mode_passes_core() {
-    assert_passes(Config::new(), &[Profile::Core], 412).await;
+async fn memory_storage_412_mode_passes_core_and_errors() {
+    assert_passes(Config::new(), &[Profile::Core, Profile::Errors], 412).await;
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn sqlite_storage_409_mode_passes_core_as_declared() {
     let cfg = Config::new()
         .with_storage(sqlite(&dir))
         .with_mismatch_status(MismatchStatus::Conflict);
-    assert_passes(cfg, &[Profile::Core], 409).await;
+    assert_passes(cfg, &[Profile::Core, Profile::Errors], 409).await;
 }
 
 #[tokio::test]

@@ -17,14 +17,34 @@ check!(malformed_json, |cx| {
         .await?;
     let after = cx.snapshot(&fx.url).await?;
     let unchanged = after.etag == before.etag && after.body == before.body;
-    Ok(if put.status() == 400 && unchanged {
-        Finding::Pass("malformed JSON answered 400; state unchanged".into())
+    let allowed = &cx.shape().body.malformed_statuses;
+    let listed = allowed
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let status = put.status();
+    let declared = if allowed.as_slice() == [400] {
+        String::new()
     } else {
-        Finding::violation(
-            "a PUT whose JSON body is malformed answers 400 and stores nothing",
+        " (declared in [body] malformed-status)".to_owned()
+    };
+    Ok(if allowed.contains(&status) && unchanged {
+        Finding::Pass(format!(
+            "malformed JSON answered {status}{declared}; state unchanged"
+        ))
+    } else {
+        let hint = if matches!(status, 400 | 422) && !allowed.contains(&status) {
+            format!("; RFC 9110 allows {status} too: declare it with [body] malformed-status = [400, 422]")
+        } else {
+            String::new()
+        };
+        Finding::violation_after(
             format!(
-                "status {}{}",
-                put.status(),
+                "a PUT whose JSON body is malformed answers {listed}{declared} and stores nothing"
+            ),
+            format!(
+                "status {status}{}{hint}",
                 if unchanged {
                     ""
                 } else {
@@ -32,6 +52,7 @@ check!(malformed_json, |cx| {
                 }
             ),
             &put,
+            &after.exchange,
         )
     })
 });

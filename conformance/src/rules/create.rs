@@ -41,19 +41,34 @@ check!(create_returns_etag, |cx| {
             &created,
         ));
     };
+    if tag.is_weak() {
+        return Ok(Finding::violation(
+            "the 201 response carries the new resource's strong ETag, equal to the next GET's",
+            format!("the 201's ETag {tag} is weak; the contract needs a strong tag (RFC 9110 §8.8.3: If-Match compares strongly, so a weak tag can never be written against)"),
+            &created,
+        ));
+    }
     let read = cx.snapshot(&url).await?;
     let current = read.etag.as_deref().and_then(etag::parse);
     Ok(match current {
         Some(current) if current.strong_eq(&tag) => {
             Finding::Pass(format!("201 carries {tag}, the same as the next GET"))
         }
-        _ => Finding::violation(
+        current => Finding::violation_after(
             "the 201 response's ETag equals the ETag of the next GET (and is strong)",
-            format!(
-                "201 said {tag}, the next GET said {}",
-                read.etag.as_deref().unwrap_or("(nothing)")
-            ),
+            match (current, read.etag.as_deref()) {
+                (Some(c), _) if c.is_weak() && c.opaque() == tag.opaque() => format!(
+                    "the 201 said {tag} but the next GET said {c}, the weak form of it; the GET's tag must be strong and equal"
+                ),
+                (Some(c), _) => format!("the 201's ETag {tag} differs from the next GET's {c}"),
+                (None, Some(raw)) => format!("the 201 said {tag}; the next GET's ETag {raw:?} is malformed"),
+                (None, None) => format!(
+                    "the 201 said {tag}; the next GET (status {}) sent no ETag",
+                    read.status
+                ),
+            },
             &created,
+            &read.exchange,
         ),
     })
 });

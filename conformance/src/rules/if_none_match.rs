@@ -2,10 +2,14 @@
 
 use serde_json::json;
 
+use super::put_create::skip_unless_put_creates;
 use super::{Abort, Finding};
 use crate::http::Req;
 
 check!(star_creates, |cx| {
+    if let Some(skip) = skip_unless_put_creates(cx).await? {
+        return Ok(skip);
+    }
     let url = cx.fresh_url();
     let body = cx.doc(json!({ "n": 1 }));
     let put = cx

@@ -29,8 +29,10 @@ mod locking;
 mod notifications;
 mod precedence;
 mod problem;
+mod put_create;
 mod rate_limit;
 mod require;
+mod tag_lists;
 mod transactions;
 mod urls;
 mod versions;
@@ -84,6 +86,9 @@ impl Level {
 pub enum Profile {
     /// The conflict contract every server should keep (the default).
     Core,
+    /// For servers whose error bodies follow a declared format (`[errors] format`:
+    /// RFC 9457 problem+json by default, any JSON, or anything).
+    Errors,
     /// For servers that refuse unconditional writes with 428.
     RequirePreconditions,
     /// For servers that offer pessimistic locks (`{resource}/lock`, 423 Locked).
@@ -100,8 +105,9 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 7] = [
+    pub const ALL: [Profile; 8] = [
         Profile::Core,
+        Profile::Errors,
         Profile::RequirePreconditions,
         Profile::Locking,
         Profile::Transactions,
@@ -114,6 +120,7 @@ impl Profile {
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Core => "core",
+            Profile::Errors => "errors",
             Profile::RequirePreconditions => "require-preconditions",
             Profile::Locking => "locking",
             Profile::Transactions => "transactions",

@@ -2,16 +2,56 @@
 //! (RFC 9110 §13.2.1: preconditions are ignored when the answer without them
 //! would not be 2xx or 412).
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::if_match::put_to_missing_refused;
-use super::Finding;
+use super::put_create::skip_unless_put_creates;
+use super::{Abort, Cx, Evidence, Finding};
 use crate::http::Req;
 
 const SOME_TAG: &str = "\"ifmatch-conformance-some-tag\"";
 
+/// A URL that names no resource: `[body] missing-id` in the collection when the
+/// target declares one, otherwise a fresh URL the suite invents; with the id used.
+fn missing_url(cx: &Cx) -> (String, String, bool) {
+    match &cx.shape().body.missing_id {
+        Some(id) => (
+            cx.shape().item_url(cx.collection_url(), id),
+            id.clone(),
+            true,
+        ),
+        None => {
+            let url = cx.fresh_url();
+            let id = url.rsplit('/').next().unwrap_or_default().to_owned();
+            (url, id, false)
+        }
+    }
+}
+
+/// The skip for an id the server refused as invalid (400/422) instead of "not found".
+fn invalid_id(id: &str, declared: bool, status: u16, method: &str) -> Finding {
+    Finding::Skip(if declared {
+        format!(
+            "could not test: the server rejected the configured missing id {id} with {status} ({method}); set [body] missing-id to a valid id that names no resource"
+        )
+    } else {
+        format!(
+            "could not test: the server rejected the invented id {id} with {status} ({method}); set [body] missing-id = \"…\" to a valid id that names no resource"
+        )
+    })
+}
+
 check!(not_found_wins, |cx| {
-    let url = cx.fresh_url();
+    let (url, id, declared) = missing_url(cx);
+    if declared {
+        let before = cx.snapshot(&url).await?;
+        if before.status != 404 && before.status != 410 {
+            return Err(Abort::Prerequisite(format!(
+                "[body] missing-id {id} does not name a missing resource: GET {url} answered {}; choose an id that answers 404",
+                before.status
+            )));
+        }
+    }
     let patch = cx
         .send(
             Req::patch(&url)
@@ -24,7 +64,17 @@ check!(not_found_wins, |cx| {
         .await?;
     let expectation = "PATCH and DELETE with If-Match on a missing resource answer 404: without the precondition the answer would be 404, so the precondition is not evaluated";
     for sent in [&patch, &delete] {
-        if sent.status() != 404 {
+        if matches!(sent.status(), 400 | 422) {
+            return Ok(invalid_id(
+                &id,
+                declared,
+                sent.status(),
+                &sent.request.method,
+            ));
+        }
+    }
+    for sent in [&patch, &delete] {
+        if !matches!(sent.status(), 404 | 410) {
             return Ok(Finding::violation(
                 expectation,
                 format!("{} answered {}", sent.request.method, sent.status()),
@@ -33,22 +83,83 @@ check!(not_found_wins, |cx| {
         }
     }
     let read = cx.snapshot(&url).await?;
-    Ok(if read.status == 404 {
-        Finding::Pass("PATCH and DELETE on a missing resource answered 404".into())
+    Ok(if matches!(read.status, 404 | 410) {
+        Finding::Pass(format!(
+            "PATCH and DELETE on a missing resource answered {} and {}",
+            patch.status(),
+            delete.status()
+        ))
     } else {
-        Finding::violation(
+        Finding::violation_after(
             expectation,
-            format!("a resource appeared ({})", read.status),
+            format!("a resource appeared (GET answered {})", read.status),
+            &patch,
             &read.exchange,
         )
     })
 });
 
 check!(put_tag_on_missing, |cx| {
+    if let Some(skip) = skip_unless_put_creates(cx).await? {
+        return Ok(skip);
+    }
     put_to_missing_refused(
         cx,
         SOME_TAG,
         "a PUT with an If-Match tag to a missing resource",
     )
     .await
+});
+
+check!(star_missing, |cx| {
+    if let Some(skip) = skip_unless_put_creates(cx).await? {
+        return Ok(skip);
+    }
+    super::if_match::star_missing(cx).await
+});
+
+check!(missing_412_no_etag, |cx| {
+    let url = cx.fresh_url();
+    let put = cx
+        .send(
+            Req::put(&url)
+                .json(&cx.doc(json!({ "n": 1 })))
+                .header("If-Match", SOME_TAG),
+        )
+        .await?;
+    if !matches!(put.status(), 409 | 412) {
+        return Ok(Finding::Skip(format!(
+            "nothing to judge: a PUT with an If-Match tag to a missing URL answered {}, not 412",
+            put.status()
+        )));
+    }
+    let header = put.etag_raw().map(str::to_owned);
+    let member = put
+        .json()
+        .and_then(|b| b.get("current_etag").cloned())
+        .filter(|v| !v.is_null());
+    let named = match (&header, &member) {
+        (Some(h), _) => Some(format!("ETag {h}")),
+        (None, Some(Value::String(m))) => Some(format!("current_etag {m:?}")),
+        (None, Some(m)) => Some(format!("current_etag {m}")),
+        (None, None) => None,
+    };
+    Ok(match named {
+        None => Finding::Pass(format!(
+            "the {} for a missing resource named no current ETag",
+            put.status()
+        )),
+        Some(named) => Finding::Violation(Evidence {
+            expectation: format!(
+                "a {} for a missing resource names no current ETag: there is no current representation, and a client that retries with the invented tag writes against a version that never existed",
+                put.status()
+            ),
+            observed: format!(
+                "the {} for a missing resource carries {named}",
+                put.status()
+            ),
+            exchange: Some(put.clone()),
+            write: None,
+        }),
+    })
 });

@@ -1,9 +1,33 @@
-//! Error bodies are RFC 9457 problem details, and refusals name the current ETag.
+//! Error bodies have the declared format (the `errors` profile: RFC 9457 problem
+//! details by default), and refusals name the current ETag (`core`).
 
 use serde_json::{json, Value};
 
 use super::{Abort, Cx, Finding};
 use crate::http::{Exchange, Req};
+use crate::target::ErrorFormat;
+
+/// The skip of a rule `[errors] format` makes inapplicable, or `None` to judge it.
+/// `problem_only` rules judge problem+json members; the media-type rule judges `json` too.
+fn not_applicable(cx: &Cx, problem_only: bool) -> Option<Finding> {
+    match cx.shape().errors.format {
+        ErrorFormat::ProblemJson => None,
+        ErrorFormat::Json if !problem_only => None,
+        ErrorFormat::Json => Some(Finding::Skip(
+            "not applicable to json errors ([errors] format = \"json\" declares any JSON error body, not problem+json)".into(),
+        )),
+        ErrorFormat::Any => Some(Finding::Skip(
+            "not applicable: [errors] format = \"any\" does not judge error bodies".into(),
+        )),
+    }
+}
+
+/// Whether a media type is JSON: `application/json` or any `+json` type.
+fn is_json_media_type(media: Option<&str>) -> bool {
+    media.is_some_and(|m| {
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    })
+}
 
 const NOT_CURRENT: &str = "\"ifmatch-conformance-not-current\"";
 
@@ -46,7 +70,30 @@ fn statuses(errors: &[Exchange]) -> String {
 }
 
 check!(media_type, |cx| {
+    if let Some(skip) = not_applicable(cx, false) {
+        return Ok(skip);
+    }
     let errors = error_samples(cx).await?;
+    if cx.shape().errors.format == ErrorFormat::Json {
+        for e in &errors {
+            if !is_json_media_type(e.media_type().as_deref()) || e.json().is_none() {
+                return Ok(Finding::violation(
+                    "every 4xx/5xx body is JSON (application/json or a +json type that parses), as [errors] format = \"json\" declares",
+                    format!(
+                        "a {} came as {}{}",
+                        e.status(),
+                        e.header("content-type").unwrap_or("(no Content-Type)"),
+                        if e.json().is_none() { " and does not parse as JSON" } else { "" }
+                    ),
+                    e,
+                ));
+            }
+        }
+        return Ok(Finding::Pass(format!(
+            "JSON error bodies for {}",
+            statuses(&errors)
+        )));
+    }
     for e in &errors {
         if e.media_type().as_deref() != Some("application/problem+json") || e.json().is_none() {
             return Ok(Finding::violation(
@@ -67,6 +114,9 @@ check!(media_type, |cx| {
 });
 
 check!(status_member, |cx| {
+    if let Some(skip) = not_applicable(cx, true) {
+        return Ok(skip);
+    }
     let errors = error_samples(cx).await?;
     for e in &errors {
         let status = e.json().and_then(|b| b.get("status").cloned());
@@ -91,6 +141,9 @@ check!(status_member, |cx| {
 });
 
 check!(type_member, |cx| {
+    if let Some(skip) = not_applicable(cx, true) {
+        return Ok(skip);
+    }
     let errors = error_samples(cx).await?;
     for e in &errors {
         let ty = e
@@ -131,36 +184,48 @@ check!(conflict_current_etag, |cx| {
                 .header("If-Match", NOT_CURRENT),
         )
         .await?;
-    if !matches!(refused.status(), 409 | 412) {
+    let status = refused.status();
+    if !matches!(status, 409 | 412) {
         return Err(Abort::Prerequisite(format!(
-            "a PUT with a non-matching If-Match was not refused (status {})",
-            refused.status()
+            "a PUT with a non-matching If-Match was not refused (status {status})"
         )));
     }
-    let current = fx.etag.to_string();
+    // What the refusal names counts as current only when a re-read agrees.
+    let reread = cx.snapshot(&fx.url).await?;
+    let Some(current) = reread.etag.clone() else {
+        return Err(Abort::Prerequisite(format!(
+            "a re-read after the refusal answered {} without an ETag, so there is no current ETag to compare with",
+            reread.status
+        )));
+    };
     let header = refused.etag_raw().map(str::to_owned);
     let member = refused.json().and_then(|b| {
         b.get("current_etag")
             .and_then(Value::as_str)
             .map(str::to_owned)
     });
-    let named: Vec<&String> = header.iter().chain(member.iter()).collect();
-    Ok(
-        if named.iter().any(|t| **t == current) && named.iter().all(|t| **t == current) {
-            Finding::Pass(format!(
-                "the {} names the current ETag {current}",
-                refused.status()
-            ))
-        } else {
-            Finding::violation(
-            format!("the {} carries the current ETag {current} (ETag header or \"current_etag\" member)", refused.status()),
+    let expectation = format!(
+        "the {status} names the resource's current ETag {current} (ETag header or \"current_etag\" member), as a re-read shows it"
+    );
+    let wrong = [("ETag header", &header), ("current_etag member", &member)]
+        .into_iter()
+        .find_map(|(what, named)| named.as_ref().filter(|t| **t != current).map(|t| (what, t)));
+    Ok(match (wrong, header.is_some() || member.is_some()) {
+        (Some((what, named)), _) => Finding::violation_after(
+            expectation,
             format!(
-                "ETag header {}, current_etag {}",
-                header.as_deref().unwrap_or("absent"),
-                member.as_deref().unwrap_or("absent")
+                "the {status}'s {what} {named} is not the current ETag: a re-read answered {current}. A client that retries with it is refused again; it may be a tag of the error body itself"
             ),
             &refused,
-        )
-        },
-    )
+            &reread.exchange,
+        ),
+        (None, false) => Finding::violation(
+            expectation,
+            format!("the {status} names no ETag: no ETag header and no \"current_etag\" member"),
+            &refused,
+        ),
+        (None, true) => Finding::Pass(format!(
+            "the {status} names the current ETag {current}, as a re-read confirms"
+        )),
+    })
 });

@@ -128,6 +128,15 @@ faults! {
     AnonymousMayResolve,
     AnyClientMayResolve,
     AdminRefused,
+    IfNoneMatchStarRefusedOnMissing,
+    WeakIfNoneMatchIgnored,
+    IfNoneMatchListIgnored,
+    IfMatchListRefused,
+    EtagOn412ForMissing,
+    ConflictEtagHashesBody,
+    InvalidIdRejected,
+    JsonErrorBodies,
+    MalformedJson422,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -168,16 +177,30 @@ impl Fault {
             StaleDeleteAccepted => one("core.if-match.stale-delete"),
             WeakComparisonForIfMatch => one("core.if-match.weak-refused"),
             RejectIfMatchStar => one("core.if-match.star-existing"),
-            PutCannotCreate => one("core.if-none-match.star-creates"),
+            // A server that does not create by PUT is not judged on conditional PUTs to
+            // missing URLs (RFC 9110 §13.2.1): those rules are skipped, saying why.
+            PutCannotCreate => vec![],
+            IfNoneMatchStarRefusedOnMissing => one("core.if-none-match.star-creates"),
             IgnoreIfNoneMatchOnPut => one("core.if-none-match.star-existing"),
             IfMatchStarCreates => one("core.if-match.star-missing"),
             IfMatchTagCreates => one("core.precondition.missing-put-412"),
             PreconditionBeforeNotFound => one("core.precondition.not-found-wins"),
-            PlainTextErrors => one("core.problem.media-type"),
-            ProblemStatusMismatch => one("core.problem.status-member"),
-            ProblemWithoutType => one("core.problem.type-uri"),
+            PlainTextErrors => one("errors.problem.media-type"),
+            ProblemStatusMismatch => one("errors.problem.status-member"),
+            ProblemWithoutType => one("errors.problem.type-uri"),
+            // Not problem+json, so the problem members are not judged (skipped).
+            JsonErrorBodies => one("errors.problem.media-type"),
             NoCurrentEtagOnConflict => one("core.conflict.current-etag"),
             AcceptMalformedJson => one("core.bad-input.malformed-json"),
+            MalformedJson422 => one("core.bad-input.malformed-json"),
+            WeakIfNoneMatchIgnored => one("core.if-none-match.weak-comparison"),
+            IfNoneMatchListIgnored => one("core.if-none-match.list"),
+            IfMatchListRefused => one("core.if-match.list"),
+            EtagOn412ForMissing => one("core.precondition.missing-412-no-etag"),
+            ConflictEtagHashesBody => one("core.conflict.current-etag"),
+            // Invented ids are refused as invalid: rules that need a missing URL are
+            // skipped, saying how to declare a valid one.
+            InvalidIdRejected => vec![],
             LenientIfMatchParsing => one("core.bad-input.malformed-if-match"),
             StaleReadCache => CAS.to_vec(),
             AllowUnconditionalPut => one("require-preconditions.put-428"),
@@ -283,6 +306,9 @@ impl Fault {
             }
             RetryAfterMissing | InconsistentRateLimitFields | PlainText429 | NeverRecovers => {
                 vec![Profile::RateLimit]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("errors.")) => {
+                vec![Profile::Core, Profile::Errors]
             }
             f if f.breaks().iter().any(|id| id.starts_with("locking.")) => {
                 vec![Profile::Core, Profile::Locking]

@@ -2,13 +2,18 @@
 //! CI filters and docs/contract.md refer to them.
 //!
 //! Each profile's rules live in their own list; [`CATALOGUE`] joins them at compile
-//! time: core, require-preconditions, locking, transactions, versions, notifications, and rate-limit
-//! last (its burst must not disturb the others).
+//! time: core (its lists and weak-comparison rules last), errors, require-preconditions, locking,
+//! transactions, versions, notifications, and rate-limit last (its burst must not disturb the
+//! others).
 
+mod core_lists;
 mod core_rules;
+mod errors;
 mod optional;
 
+use core_lists::CORE_LISTS;
 use core_rules::CORE;
+use errors::ERRORS;
 use optional::{RATE_LIMIT, REQUIRE_PRECONDITIONS};
 
 use super::locking::RULES as LOCKING;
@@ -26,8 +31,10 @@ pub(super) const CURRENT_PATCH: &str = "core.if-match.current-patch";
 pub(super) const STRONG: &str = "core.etag.strong-on-get";
 pub(super) const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
 
-const PARTS: [&[Rule]; 7] = [
+const PARTS: [&[Rule]; 9] = [
     &CORE,
+    &CORE_LISTS,
+    &ERRORS,
     &REQUIRE_PRECONDITIONS,
     &LOCKING,
     &TRANSACTIONS,
@@ -36,6 +43,8 @@ const PARTS: [&[Rule]; 7] = [
     &RATE_LIMIT,
 ];
 const COUNT: usize = CORE.len()
+    + CORE_LISTS.len()
+    + ERRORS.len()
     + REQUIRE_PRECONDITIONS.len()
     + LOCKING.len()
     + TRANSACTIONS.len()

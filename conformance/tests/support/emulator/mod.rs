@@ -152,6 +152,15 @@ impl Emulator {
         current: Option<String>,
         members: Map<String, Value>,
     ) -> ResponseTemplate {
+        if self.has(Fault::JsonErrorBodies) {
+            let body = json!({ "error": { "code": status, "message": detail } });
+            let r = ResponseTemplate::new(status)
+                .set_body_raw(body.to_string().into_bytes(), "application/json");
+            return match current {
+                Some(tag) => r.insert_header("ETag", tag.as_str()),
+                None => r,
+            };
+        }
         let plain = (self.has(Fault::PlainTextErrors) && status != 429)
             || (self.has(Fault::PlainText429) && status == 429);
         if plain {
@@ -226,7 +235,9 @@ impl Emulator {
     }
 
     fn mismatch(&self, version: u64, detail: &str) -> ResponseTemplate {
-        let current = (!self.has(Fault::NoCurrentEtagOnConflict)).then(|| self.etag(version));
+        let hashes_body = self.has(Fault::ConflictEtagHashesBody);
+        let current = (!self.has(Fault::NoCurrentEtagOnConflict) && !hashes_body)
+            .then(|| self.etag(version));
         let status = if self.options.mismatch_status == 409 {
             409
         } else {
@@ -238,7 +249,15 @@ impl Emulator {
             "precondition-failed"
         };
         let members = self.record_conflict(status, kind, version);
-        self.problem_with(status, kind, detail, current, members)
+        let r = self.problem_with(status, kind, detail, current, members);
+        if hashes_body {
+            // A framework's ETag middleware hashing the error body, as Express does.
+            let hash = detail.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            return r.insert_header("ETag", format!("\"{hash:x}\"").as_str());
+        }
+        r
     }
 
     fn rate_limited(&self, st: &mut State) -> Option<ResponseTemplate> {
@@ -308,6 +327,9 @@ impl Emulator {
         let Some(id) = path.strip_prefix("/items/").filter(|id| !id.contains('/')) else {
             return self.problem(404, "not-found", "no such collection", None);
         };
+        if self.has(Fault::InvalidIdRejected) && !id.bytes().all(|b| b.is_ascii_digit()) {
+            return self.problem(422, "invalid-id", "ids are integers", None);
+        }
         let id = id.to_owned();
         match method {
             "GET" | "HEAD" => self.get(st, req, &id, method == "HEAD"),
@@ -342,7 +364,16 @@ impl Emulator {
             Err(_) if self.has(Fault::AcceptMalformedJson) => Ok(Value::String(
                 String::from_utf8_lossy(&req.body).into_owned(),
             )),
-            Err(e) => Err(self.problem(400, "malformed-body", &format!("invalid JSON: {e}"), None)),
+            Err(e) => Err(self.problem(
+                if self.has(Fault::MalformedJson422) {
+                    422
+                } else {
+                    400
+                },
+                "malformed-body",
+                &format!("invalid JSON: {e}"),
+                None,
+            )),
         }
     }
 
@@ -374,7 +405,12 @@ impl Emulator {
             _ if self.has(Fault::AlwaysNotModified) => true,
             _ if self.has(Fault::IgnoreIfNoneMatch) => false,
             Cond::Any => true,
-            Cond::Tags(tags) => tags.iter().any(|t| self.tag_matches(t, version, true)),
+            // Comparing the whole header with the ETag, as hand-written checks do.
+            Cond::Tags(tags) if tags.len() > 1 && self.has(Fault::IfNoneMatchListIgnored) => false,
+            Cond::Tags(tags) => tags.iter().any(|t| {
+                (!t.is_weak() || !self.has(Fault::WeakIfNoneMatchIgnored))
+                    && self.tag_matches(t, version, true)
+            }),
             Cond::Invalid => {
                 return self.problem(400, "invalid-header", "malformed If-None-Match", None)
             }

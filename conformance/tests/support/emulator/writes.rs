@@ -63,6 +63,9 @@ impl Emulator {
                 "If-Match must be * or quoted entity-tags",
                 None,
             )),
+            Cond::Tags(tags) if tags.len() > 1 && self.has(Fault::IfMatchListRefused) => {
+                Err(self.mismatch(doc.version, "If-Match must name one ETag"))
+            }
             Cond::Tags(tags) => {
                 let stale = tags.iter().any(|t| {
                     !t.is_weak() && doc.older.iter().any(|v| t.opaque() == format!("e{v}"))
@@ -178,12 +181,16 @@ impl Emulator {
                 Cond::Absent => true,
             };
             if !creates {
+                let invented = self.has(Fault::EtagOn412ForMissing).then(|| self.etag(0));
                 return self.problem(
                     412,
                     "precondition-failed",
                     "no such resource to match",
-                    None,
+                    invented,
                 );
+            }
+            if matches!(inm, Cond::Any) && self.has(Fault::IfNoneMatchStarRefusedOnMissing) {
+                return self.problem(412, "precondition-failed", "If-None-Match: *", None);
             }
             if self.has(Fault::PutCannotCreate) {
                 return self.problem(404, "not-found", "PUT does not create here", None);
