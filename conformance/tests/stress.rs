@@ -1,57 +1,83 @@
 //! The stress tool against the reference server on loopback, with small bounded
 //! counts: safe strategies (reapply, merge, lock) lose nothing, lossy ones are
-//! measured honestly.
+//! measured honestly. The summary's text is snapshot-tested; targets shaped
+//! otherwise (PUT-create, ids in the body, trailing-slash collections,
+//! credentials, broken updates, required preconditions, replicas) are stubs in
+//! `stress/stub.rs` and are covered in `stress/targets.rs` and `stress/replicas.rs`.
 
-use std::time::Duration;
+#[path = "stress/replicas.rs"]
+mod replicas;
+#[path = "stress/stub.rs"]
+mod stub;
+#[path = "stress/targets.rs"]
+mod targets;
+
+use std::collections::BTreeMap;
 
 use ifmatch_conformance::cli::{run, Io};
-use ifmatch_conformance::stress::{self, exit_code, StrategyArg, StressConfig, StressSummary};
+use ifmatch_conformance::stress::{
+    self, exit_code, BaseUrlCounts, FailedUpdate, StrategyArg, StressConfig, StressSummary,
+};
 
 async fn stress_embedded(strategy: StrategyArg) -> StressSummary {
     let server = ifmatch_server::spawn(ifmatch_server::Config::new())
         .await
         .unwrap();
-    let config = StressConfig {
-        base_url: server.base_url(),
-        collection: "/items".into(),
-        clients: 4,
-        updates: 10,
-        strategy,
-        max_duration: Duration::from_secs(60),
-    };
+    let mut config = StressConfig::new(&server.base_url());
+    config.clients = 4;
+    config.updates = 10;
+    config.strategy = strategy;
     let summary = stress::run(&config).await.expect("stress run completes");
     server.shutdown().await;
     summary
 }
 
-fn assert_accounting(s: &StressSummary) {
-    assert_eq!(s.requested, 40);
-    assert_eq!(s.acknowledged + s.failed + s.not_started, 40, "{s:?}");
+/// Every requested update is accounted for, and the counter agrees with the losses.
+pub fn assert_accounting(s: &StressSummary, requested: u64) {
+    assert_eq!(s.requested, requested);
+    assert_eq!(
+        s.acknowledged + s.failed + s.not_started,
+        requested,
+        "{s:?}"
+    );
     assert_eq!(
         s.final_value + s.lost_updates,
         s.acknowledged as i64,
         "{s:?}"
     );
+    assert_eq!(
+        s.failed,
+        s.failures_by_status.values().sum::<u64>(),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.first_failures.len() as u64,
+        s.failed.min(stress::FIRST_FAILURES as u64),
+        "{s:?}"
+    );
+    let per_base: u64 = s.base_urls.iter().map(|b| b.updates).sum();
+    assert_eq!(per_base, s.acknowledged + s.failed, "{s:?}");
     assert!(s.p50_ms <= s.p99_ms);
 }
 
 #[tokio::test]
 async fn reapply_loses_no_update() {
     let s = stress_embedded(StrategyArg::Reapply).await;
-    assert_accounting(&s);
+    assert_accounting(&s, 40);
     assert_eq!(
         (s.acknowledged, s.final_value, s.lost_updates),
         (40, 40, 0),
         "{s:?}"
     );
     assert!(s.attempts_per_update >= 1.0);
+    assert!(s.first_failures.is_empty() && s.notes.is_empty(), "{s:?}");
     assert_eq!(exit_code(StrategyArg::Reapply, &s), 0);
 }
 
 #[tokio::test]
 async fn merge_loses_no_update() {
     let s = stress_embedded(StrategyArg::Merge).await;
-    assert_accounting(&s);
+    assert_accounting(&s, 40);
     assert_eq!(
         (s.acknowledged, s.final_value, s.lost_updates),
         (40, 40, 0),
@@ -62,7 +88,7 @@ async fn merge_loses_no_update() {
 #[tokio::test]
 async fn lock_loses_no_update_and_never_conflicts() {
     let s = stress_embedded(StrategyArg::Lock).await;
-    assert_accounting(&s);
+    assert_accounting(&s, 40);
     assert_eq!(
         (s.acknowledged, s.final_value, s.lost_updates),
         (40, 40, 0),
@@ -85,11 +111,13 @@ fn lock_is_a_safe_strategy() {
     assert_eq!(exit_code(StrategyArg::Lock, &lossy), 1);
 }
 
-fn summary_fixture() -> StressSummary {
+pub fn summary_fixture() -> StressSummary {
     StressSummary {
         strategy: "reapply".into(),
         clients: 2,
         updates_per_client: 1,
+        counter_url: "http://127.0.0.1:8080/items/1".into(),
+        headers: Vec::new(),
         requested: 2,
         acknowledged: 2,
         failed: 0,
@@ -104,6 +132,16 @@ fn summary_fixture() -> StressSummary {
         status_429: 0,
         p50_ms: 1.0,
         p99_ms: 2.0,
+        base_urls: vec![BaseUrlCounts {
+            base_url: "http://127.0.0.1:8080".into(),
+            clients: 2,
+            updates: 2,
+            acknowledged: 2,
+            failed: 0,
+        }],
+        failures_by_status: BTreeMap::new(),
+        first_failures: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -111,8 +149,9 @@ fn summary_fixture() -> StressSummary {
 async fn naive_and_lww_are_measured_and_never_overcount() {
     for strategy in [StrategyArg::Naive, StrategyArg::Lww] {
         let s = stress_embedded(strategy).await;
-        assert_accounting(&s);
+        assert_accounting(&s, 40);
         assert!(s.lost_updates >= 0, "{s:?}");
+        assert_eq!(s.failed, 0, "{s:?}");
         assert_eq!(
             exit_code(strategy, &s),
             0,
@@ -137,7 +176,66 @@ fn a_safe_strategy_that_lost_updates_exits_1() {
     insta::assert_snapshot!("stress_text", lossy.to_text());
 }
 
-async fn cli(args: &[&str]) -> (i32, String, String) {
+#[test]
+fn any_failed_update_exits_1_and_is_explained() {
+    let mut s = StressSummary {
+        strategy: "naive".into(),
+        clients: 2,
+        updates_per_client: 3,
+        requested: 6,
+        acknowledged: 0,
+        failed: 6,
+        final_value: 0,
+        lost_updates: 0,
+        headers: vec!["Authorization: <redacted>".into()],
+        base_urls: vec![
+            BaseUrlCounts {
+                base_url: "http://127.0.0.1:8080".into(),
+                clients: 1,
+                updates: 3,
+                acknowledged: 0,
+                failed: 3,
+            },
+            BaseUrlCounts {
+                base_url: "http://127.0.0.1:18080".into(),
+                clients: 1,
+                updates: 3,
+                acknowledged: 0,
+                failed: 3,
+            },
+        ],
+        failures_by_status: BTreeMap::from([("428".into(), 6)]),
+        first_failures: vec![FailedUpdate {
+            client: 0,
+            update: 1,
+            base_url: "http://127.0.0.1:8080".into(),
+            status: Some(428),
+            request: Some("PUT http://127.0.0.1:8080/items/1".into()),
+            reason: "{\"error\":\"precondition required\"}".into(),
+        }],
+        ..summary_fixture()
+    };
+    s.explain_failures();
+    assert_eq!(
+        exit_code(StrategyArg::Naive, &s),
+        1,
+        "a failed update fails the run"
+    );
+    insta::assert_snapshot!("stress_text_naive_refused", s.to_text());
+
+    s.strategy = "reapply".into();
+    s.failures_by_status = BTreeMap::from([("401".into(), 5), ("connection".into(), 1)]);
+    s.first_failures[0].status = None;
+    s.first_failures[0].request = None;
+    s.first_failures[0].reason = "PUT http://127.0.0.1:8080/items/1: connection refused".into();
+    s.explain_failures();
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(s.notes[0]
+        .starts_with("401 Unauthorized: check your credentials (--header 'Authorization: …')"));
+    insta::assert_snapshot!("stress_text_unauthorized", s.to_text());
+}
+
+pub async fn cli(args: &[&str]) -> (i32, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let argv = std::iter::once("ifmatch-conformance").chain(args.iter().copied());
     let code = run(
@@ -184,6 +282,11 @@ async fn stress_cli_prints_json_against_the_embedded_server() {
     ] {
         assert!(summary[field].is_number(), "{field}");
     }
+    for field in ["base_urls", "first_failures", "notes", "headers"] {
+        assert!(summary[field].is_array(), "{field}");
+    }
+    assert!(summary["failures_by_status"].is_object());
+    assert_eq!(summary["base_urls"][0]["acknowledged"], 10);
 }
 
 #[tokio::test]
@@ -191,4 +294,21 @@ async fn stress_cli_rejects_unbounded_counts() {
     let (code, _, err) = cli(&["stress", "--clients", "0", "--updates", "5"]).await;
     assert_eq!(code, 2);
     insta::assert_snapshot!("stress_bounds", err);
+}
+
+#[tokio::test]
+async fn stress_cli_reports_an_unreachable_server_as_exit_2() {
+    let (code, _, err) = cli(&[
+        "stress",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--updates",
+        "1",
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot reach http://127.0.0.1:9/items"),
+        "{err}"
+    );
 }

@@ -1,21 +1,36 @@
 //! Runs the clients: SDK clients for `reapply`, `merge` and `lww`, SDK clients
-//! that take the resource's lock for `lock`, plain GET-then-PUT for `naive`.
+//! that take the resource's lock for `lock`, plain GET-then-PUT for `naive`;
+//! spread round-robin over the base URLs.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use ifmatch::transport::ReqwestTransport;
+use ifmatch::RetryConfig;
+use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::summary::StressSummary;
+use super::record::{FailedUpdate, LastRefusal, FIRST_FAILURES};
+use super::setup;
+use super::shared::{header_map, Shared};
+use super::summary::{BaseUrlCounts, StressSummary};
 use super::StrategyArg;
+use crate::target::TargetShape;
 
 /// One stress run.
 #[derive(Debug, Clone)]
 pub struct StressConfig {
-    /// Base URL of the server.
-    pub base_url: String,
-    /// Collection to create the counter document in.
+    /// Base URLs of the server (several for replicas); clients are spread over
+    /// them round-robin, and the counter is created on the first.
+    pub base_urls: Vec<String>,
+    /// Collection to create the counter document in, used exactly as given (a
+    /// trailing slash is kept).
     pub collection: String,
+    /// Extra headers for every request, e.g. credentials.
+    pub headers: Vec<(String, String)>,
+    /// How the target creates resources, where versions live, what bodies carry.
+    pub shape: TargetShape,
     /// Concurrent clients.
     pub clients: usize,
     /// Increments per client.
@@ -24,6 +39,34 @@ pub struct StressConfig {
     pub strategy: StrategyArg,
     /// No update starts after this much time.
     pub max_duration: Duration,
+}
+
+impl StressConfig {
+    /// A run against `base_url` with the defaults of the command line.
+    ///
+    /// # Defaults
+    /// Collection `/items`, no extra headers, the reference server's shape,
+    /// 8 clients × 25 updates, strategy `reapply`, 60 s.
+    ///
+    /// ```
+    /// use ifmatch_conformance::stress::{StrategyArg, StressConfig};
+    /// let config = StressConfig::new("http://127.0.0.1:8080");
+    /// assert_eq!((config.clients, config.updates), (8, 25));
+    /// assert_eq!(config.strategy, StrategyArg::Reapply);
+    /// assert_eq!(config.collection, "/items");
+    /// ```
+    pub fn new(base_url: &str) -> Self {
+        StressConfig {
+            base_urls: vec![base_url.to_owned()],
+            collection: "/items".into(),
+            headers: Vec::new(),
+            shape: TargetShape::default(),
+            clients: 8,
+            updates: 25,
+            strategy: StrategyArg::Reapply,
+            max_duration: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -36,9 +79,20 @@ pub(super) struct Tally {
     pub status_412: u64,
     pub status_429: u64,
     pub latencies: Vec<Duration>,
+    pub by_status: BTreeMap<String, u64>,
+    pub failures: Vec<FailedUpdate>,
 }
 
 impl Tally {
+    /// Counts a failed update; the first few are kept with their reason.
+    pub fn fail(&mut self, (key, failed): (String, FailedUpdate)) {
+        self.failed += 1;
+        *self.by_status.entry(key).or_default() += 1;
+        if self.failures.len() < FIRST_FAILURES {
+            self.failures.push(failed);
+        }
+    }
+
     fn absorb(&mut self, other: Tally) {
         self.acknowledged += other.acknowledged;
         self.failed += other.failed;
@@ -48,6 +102,10 @@ impl Tally {
         self.status_412 += other.status_412;
         self.status_429 += other.status_429;
         self.latencies.extend(other.latencies);
+        for (k, n) in other.by_status {
+            *self.by_status.entry(k).or_default() += n;
+        }
+        self.failures.extend(other.failures);
     }
 }
 
@@ -69,53 +127,72 @@ pub(super) fn increment(doc: &mut Value, key: &str) {
 /// Creates the counter document, runs every client, reads the final value back
 /// and deletes the document.
 pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
+    let bases: Vec<String> = config
+        .base_urls
+        .iter()
+        .map(|b| b.trim_end_matches('/').to_owned())
+        .collect();
+    let first = bases
+        .first()
+        .ok_or("no base URL given; pass --base-url URL")?;
+    config.shape.validate()?;
+    let version_field = match config.strategy {
+        StrategyArg::Naive => None,
+        _ => setup::sdk_version_field(&config.shape)?,
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
+        .default_headers(header_map(&config.headers)?)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let collection = format!(
-        "{}/{}",
-        config.base_url,
-        config.collection.trim_start_matches('/')
-    );
-    let slots: Map<String, Value> = (0..config.clients)
-        .map(|i| (slot(i), Value::from(0)))
-        .collect();
-    let created = http
-        .post(&collection)
-        .json(&json!({ "slots": slots }))
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {collection}: {e}; is the server running?"))?;
-    let location = created
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|loc| crate::rules::resolve(&collection, loc))
-        .filter(|_| created.status().is_success())
-        .ok_or_else(|| {
-            format!(
-                "POST {collection} answered {} without a usable Location",
-                created.status()
-            )
-        })?;
+    let secrets: Vec<String> = config.headers.iter().map(|(_, v)| v.clone()).collect();
+    let collection = setup::collection_url(first, &config.collection);
+    let body = setup::counter_body(&config.shape, config.clients);
+    let location =
+        setup::create_counter(&http, &config.shape, &collection, &body, &secrets).await?;
 
     let started = Instant::now();
-    let deadline = started + config.max_duration;
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        http: http.clone(),
+        transport: ReqwestTransport::default(),
+        version_field,
+        secrets,
+        deadline: started + config.max_duration,
+    });
     let mut set = JoinSet::new();
     for i in 0..config.clients {
-        let (http, url, config) = (http.clone(), location.clone(), config.clone());
+        let base = bases[i % bases.len()].clone();
+        let url = setup::on_base(&location, first, &base);
+        let shared = shared.clone();
         set.spawn(async move {
-            match config.strategy {
-                StrategyArg::Naive => naive_client(&http, &url, i, config.updates, deadline).await,
-                StrategyArg::Lock => super::lock::lock_client(&config, &url, i, deadline).await,
-                _ => sdk_client(&config, &url, i, deadline).await,
-            }
+            let tally = match shared.config.strategy {
+                StrategyArg::Naive => super::naive::naive_client(&shared, &url, i, &base).await,
+                StrategyArg::Lock => super::lock::lock_client(&shared, &url, i, &base).await,
+                _ => sdk_client(&shared, &url, i, &base).await,
+            };
+            tally.map(|t| (i, t))
         });
     }
     let mut tally = Tally::default();
+    let mut per_base: Vec<BaseUrlCounts> = bases
+        .iter()
+        .map(|b| BaseUrlCounts {
+            base_url: b.clone(),
+            clients: 0,
+            updates: 0,
+            acknowledged: 0,
+            failed: 0,
+        })
+        .collect();
     while let Some(joined) = set.join_next().await {
-        tally.absorb(joined.map_err(|e| format!("a client task died: {e}"))??);
+        let (i, client) = joined.map_err(|e| format!("a client task died: {e}"))??;
+        let b = &mut per_base[i % bases.len()];
+        b.clients += 1;
+        b.updates += client.acknowledged + client.failed;
+        b.acknowledged += client.acknowledged;
+        b.failed += client.failed;
+        tally.absorb(client);
     }
     let elapsed = started.elapsed();
 
@@ -123,18 +200,26 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         .get(&location)
         .send()
         .await
-        .map_err(|e| format!("cannot read the counter back: {e}"))?;
-    let doc: Value = read
-        .json()
-        .await
-        .map_err(|e| format!("the counter document is not JSON: {e}"))?;
+        .map_err(|e| format!("cannot read the counter back from {location}: {e}"))?;
+    let status = read.status();
+    let doc: Value = read.json().await.map_err(|e| {
+        format!("the counter read back from {location} ({status}) is not JSON: {e}")
+    })?;
     let _ = http.delete(&location).header("If-Match", "*").send().await;
 
     let final_value = total(&doc);
+    tally.failures.sort_by_key(|f| (f.update, f.client));
+    tally.failures.truncate(FIRST_FAILURES);
     let mut summary = StressSummary {
         strategy: config.strategy.as_str().to_owned(),
         clients: config.clients,
         updates_per_client: config.updates,
+        counter_url: location,
+        headers: config
+            .headers
+            .iter()
+            .map(|(n, _)| format!("{n}: <redacted>"))
+            .collect(),
         requested: (config.clients * config.updates) as u64,
         acknowledged: tally.acknowledged,
         failed: tally.failed,
@@ -149,21 +234,20 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         status_429: tally.status_429,
         p50_ms: 0.0,
         p99_ms: 0.0,
+        base_urls: per_base,
+        failures_by_status: tally.by_status,
+        first_failures: tally.failures,
+        notes: Vec::new(),
     };
     summary.set_latencies(tally.latencies);
+    summary.explain_failures();
     Ok(summary)
 }
 
-async fn sdk_client(
-    config: &StressConfig,
-    url: &str,
-    i: usize,
-    deadline: Instant,
-) -> Result<Tally, String> {
-    let client = ifmatch::Client::builder()
-        .base_url(&config.base_url)
-        .and_then(|b| b.retry(ifmatch::RetryConfig::contended()).build())
-        .map_err(|e| format!("cannot build an SDK client: {e}"))?;
+async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<Tally, String> {
+    let last = LastRefusal::default();
+    let client = shared.sdk_client(base, &last, RetryConfig::contended())?;
+    let config = &shared.config;
     let strategy = match config.strategy {
         StrategyArg::Merge => ifmatch::Strategy::ThreeWayMerge,
         StrategyArg::Lww => ifmatch::Strategy::LastWriteWins,
@@ -172,12 +256,13 @@ async fn sdk_client(
     let key = slot(i);
     let mut tally = Tally::default();
     for done in 0..config.updates {
-        if Instant::now() >= deadline {
+        if Instant::now() >= shared.deadline {
             tally.not_started = (config.updates - done) as u64;
             break;
         }
         let began = Instant::now();
         let key = key.clone();
+        last.clear();
         let result = client
             .update::<Value>(url, move |doc: &mut Value| {
                 increment(doc, &key);
@@ -192,7 +277,7 @@ async fn sdk_client(
                 tally.attempts += u64::from(written.attempts);
                 tally.latencies.push(began.elapsed());
             }
-            Err(_) => tally.failed += 1,
+            Err(e) => tally.fail(shared.failure((i, done + 1, base), &e, last.take())),
         }
     }
     let stats = client.stats();
@@ -202,57 +287,10 @@ async fn sdk_client(
     Ok(tally)
 }
 
-/// Read, change, write back without any precondition: the lost-update bug.
-async fn naive_client(
-    http: &reqwest::Client,
-    url: &str,
-    i: usize,
-    updates: usize,
-    deadline: Instant,
-) -> Result<Tally, String> {
-    let key = slot(i);
-    let mut tally = Tally::default();
-    for done in 0..updates {
-        if Instant::now() >= deadline {
-            tally.not_started = (updates - done) as u64;
-            break;
-        }
-        let began = Instant::now();
-        let read = async {
-            let mut doc: Value = http
-                .get(url)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            increment(&mut doc, &key);
-            http.put(url).json(&doc).send().await
-        };
-        tally.attempts += 1;
-        match read.await {
-            Ok(r) if r.status().is_success() => {
-                tally.acknowledged += 1;
-                tally.latencies.push(began.elapsed());
-            }
-            Ok(r) => {
-                match r.status().as_u16() {
-                    409 => tally.status_409 += 1,
-                    412 => tally.status_412 += 1,
-                    429 => tally.status_429 += 1,
-                    _ => {}
-                }
-                tally.failed += 1;
-            }
-            Err(_) => tally.failed += 1,
-        }
-    }
-    Ok(tally)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn total_sums_the_slots_and_increment_touches_one() {

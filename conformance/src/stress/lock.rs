@@ -4,11 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use ifmatch::{Client, Precondition};
+use ifmatch::{Client, Precondition, RetryConfig};
 use serde_json::Value;
 
 use super::driver::{increment, slot, Tally};
-use super::StressConfig;
+use super::record::LastRefusal;
+use super::shared::Shared;
 
 /// The lease each update asks for; the SDK's guard renews it if an update is slow.
 const LOCK_TTL: Duration = Duration::from_secs(10);
@@ -19,30 +20,30 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(20);
 
 /// One client's updates under the lock.
 pub(super) async fn lock_client(
-    config: &StressConfig,
+    shared: &Shared,
     url: &str,
     i: usize,
-    deadline: Instant,
+    base: &str,
 ) -> Result<Tally, String> {
-    let client = Client::builder()
-        .base_url(&config.base_url)
-        .and_then(|b| b.build())
-        .map_err(|e| format!("cannot build an SDK client: {e}"))?;
+    let last = LastRefusal::default();
+    let client = shared.sdk_client(base, &last, RetryConfig::default())?;
+    let (updates, deadline) = (shared.config.updates, shared.deadline);
     let key = slot(i);
     let mut tally = Tally::default();
-    for done in 0..config.updates {
+    for done in 0..updates {
         if Instant::now() >= deadline {
-            tally.not_started = (config.updates - done) as u64;
+            tally.not_started = (updates - done) as u64;
             break;
         }
         let began = Instant::now();
+        last.clear();
         match locked_increment(&client, url, &key, i, deadline).await {
             Ok(attempts) => {
                 tally.acknowledged += 1;
                 tally.attempts += u64::from(attempts);
                 tally.latencies.push(began.elapsed());
             }
-            Err(_) => tally.failed += 1,
+            Err(e) => tally.fail(shared.failure((i, done + 1, base), &e, last.take())),
         }
     }
     let stats = client.stats();

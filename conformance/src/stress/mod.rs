@@ -7,19 +7,29 @@
 //! edits are not a conflict), while per-writer slots merge cleanly, so the same
 //! document serves every strategy. The `lock` strategy needs no merge at all: the
 //! server's lock makes each read-increment-write exclusive.
+//!
+//! The target is described as for `check` (`--config`, `ifmatch-conformance.toml`):
+//! the counter is created the way `[create]` says, carries the `[body] fixture`
+//! members, and the SDK finds the version where `[version]` says. Clients are
+//! spread round-robin over one or more base URLs (replicas). When updates fail,
+//! the summary says why: failures by status and the first few with a body excerpt.
 
+mod cli;
 mod driver;
 mod lock;
+mod naive;
+mod record;
+mod setup;
+mod shared;
 mod summary;
-
-use std::time::Duration;
+mod text;
 
 use clap::ValueEnum;
 
+pub use cli::{exit_code, run_cli, StressArgs};
 pub use driver::{run, StressConfig};
-pub use summary::{percentile, StressSummary};
-
-use crate::cli::Io;
+pub use record::{EXCERPT_CHARS, FIRST_FAILURES};
+pub use summary::{percentile, BaseUrlCounts, FailedUpdate, StressSummary};
 
 /// Most concurrent clients one run may start.
 pub const MAX_CLIENTS: usize = 256;
@@ -60,91 +70,5 @@ impl StrategyArg {
             self,
             StrategyArg::Reapply | StrategyArg::Merge | StrategyArg::Lock
         )
-    }
-}
-
-/// Arguments of `ifmatch-conformance stress`.
-#[derive(Debug, clap::Args)]
-pub struct StressArgs {
-    /// Server to load, e.g. http://127.0.0.1:8080. Without it the embedded
-    /// reference server is started on an ephemeral loopback port.
-    #[arg(long, value_name = "URL")]
-    base_url: Option<String>,
-    /// Collection to create the counter document in.
-    #[arg(long, value_name = "PATH", default_value = "/items")]
-    collection: String,
-    /// Concurrent clients (1 to 256).
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    clients: usize,
-    /// Increments per client (1 to 10000).
-    #[arg(long, value_name = "M", default_value_t = 25)]
-    updates: usize,
-    /// How clients write.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Reapply)]
-    strategy: StrategyArg,
-    /// Stop starting new updates after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    max_duration: u64,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-/// 1 when a strategy that promises no loss lost (or invented) updates, else 0.
-pub fn exit_code(strategy: StrategyArg, summary: &StressSummary) -> i32 {
-    i32::from(strategy.is_safe() && summary.lost_updates != 0)
-}
-
-/// Runs the `stress` subcommand; exit status 1 when a safe strategy lost updates.
-pub async fn run_cli(args: StressArgs, io: Io<'_>) -> i32 {
-    if !(1..=MAX_CLIENTS).contains(&args.clients) || !(1..=MAX_UPDATES).contains(&args.updates) {
-        let _ = writeln!(
-            io.err,
-            "error: --clients must be 1..={MAX_CLIENTS} and --updates 1..={MAX_UPDATES} (got {} and {})",
-            args.clients, args.updates
-        );
-        return 2;
-    }
-    let mut embedded = None;
-    let base_url = match &args.base_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => match crate::embedded::start(&[], 412).await {
-            Ok(server) => {
-                let url = server.base_url();
-                embedded = Some(server);
-                url
-            }
-            Err(e) => {
-                let _ = writeln!(io.err, "error: {e}");
-                return 2;
-            }
-        },
-    };
-    let config = StressConfig {
-        base_url,
-        collection: args.collection.clone(),
-        clients: args.clients,
-        updates: args.updates,
-        strategy: args.strategy,
-        max_duration: Duration::from_secs(args.max_duration),
-    };
-    let result = run(&config).await;
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
-    match result {
-        Ok(summary) => {
-            let text = if args.json {
-                summary.to_json()
-            } else {
-                summary.to_text()
-            };
-            let _ = io.out.write_all(text.as_bytes());
-            exit_code(args.strategy, &summary)
-        }
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            2
-        }
     }
 }

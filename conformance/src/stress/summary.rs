@@ -1,23 +1,30 @@
-//! What a stress run measured, and its text and JSON renderings.
+//! What a stress run measured, and its JSON rendering (the text one is in `text.rs`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::record::FailedUpdate;
+
 /// The outcome of a stress run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StressSummary {
-    /// `reapply`, `merge`, `lww` or `naive`.
+    /// `reapply`, `merge`, `lww`, `naive` or `lock`.
     pub strategy: String,
     /// Concurrent clients.
     pub clients: usize,
     /// Increments each client was asked to make.
     pub updates_per_client: usize,
+    /// The counter document's URL (on the first base URL).
+    pub counter_url: String,
+    /// The extra request headers, values redacted (`Authorization: <redacted>`).
+    pub headers: Vec<String>,
     /// `clients × updates_per_client`.
     pub requested: u64,
     /// Updates the server acknowledged (2xx to the final write).
     pub acknowledged: u64,
-    /// Updates that ended in an error (conflict retries exhausted, 429 budget…).
+    /// Updates that ended in an error (refused, conflict retries exhausted, 429 budget…).
     pub failed: u64,
     /// Updates not started because the time limit was reached.
     pub not_started: u64,
@@ -41,6 +48,30 @@ pub struct StressSummary {
     pub p50_ms: f64,
     /// 99th-percentile latency of an acknowledged update, in milliseconds.
     pub p99_ms: f64,
+    /// Per base URL, in the order given: how many updates its clients made and how they ended.
+    pub base_urls: Vec<BaseUrlCounts>,
+    /// Failed updates by what ended them: a status (`"500"`), `"connection"` when no
+    /// response came, or the SDK's error code (e.g. `"missing_etag"`).
+    pub failures_by_status: BTreeMap<String, u64>,
+    /// The first failed updates (at most 5), in update order.
+    pub first_failures: Vec<FailedUpdate>,
+    /// What the failures mean, in plain sentences (bad credentials, a naive run refused…).
+    pub notes: Vec<String>,
+}
+
+/// The updates made through one base URL.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BaseUrlCounts {
+    /// The base URL.
+    pub base_url: String,
+    /// Clients that used it.
+    pub clients: usize,
+    /// Updates tried (acknowledged + failed).
+    pub updates: u64,
+    /// Updates acknowledged.
+    pub acknowledged: u64,
+    /// Updates failed.
+    pub failed: u64,
 }
 
 /// The `p`-th percentile (0–100) of `sorted` by nearest rank; zero when empty.
@@ -79,39 +110,39 @@ impl StressSummary {
         s
     }
 
-    /// A short human summary.
-    pub fn to_text(&self) -> String {
-        let verdict = if self.lost_updates == 0 {
-            "no update lost".to_owned()
-        } else {
-            format!("{} acknowledged update(s) LOST", self.lost_updates)
-        };
-        format!(
-            "stress: {clients} clients × {updates} updates, strategy {strategy}\n\
-             final value   {final_value} (acknowledged {ack} of {req}; {failed} failed, {ns} not started)\n\
-             lost updates  {lost}: {verdict}\n\
-             goodput       {goodput:.1} updates/s over {elapsed:.2} s\n\
-             attempts      {attempts:.2} writes per acknowledged update\n\
-             refusals      409: {c409}, 412: {c412}, 429: {c429}\n\
-             latency       p50 {p50:.2} ms, p99 {p99:.2} ms\n",
-            clients = self.clients,
-            updates = self.updates_per_client,
-            strategy = self.strategy,
-            final_value = self.final_value,
-            ack = self.acknowledged,
-            req = self.requested,
-            failed = self.failed,
-            ns = self.not_started,
-            lost = self.lost_updates,
-            goodput = self.goodput_per_second,
-            elapsed = self.elapsed_seconds,
-            attempts = self.attempts_per_update,
-            c409 = self.status_409,
-            c412 = self.status_412,
-            c429 = self.status_429,
-            p50 = self.p50_ms,
-            p99 = self.p99_ms,
-        )
+    /// Fills in [`notes`](Self::notes) from the failures: bad credentials, and a
+    /// `naive` run the server refused because it requires preconditions.
+    pub fn explain_failures(&mut self) {
+        self.notes.clear();
+        let seen = |s: &str| self.failures_by_status.contains_key(s);
+        for (code, text) in [("401", "401 Unauthorized"), ("403", "403 Forbidden")] {
+            if seen(code) {
+                self.notes
+                    .push(format!("{text}: {}", super::setup::AUTH_HINT));
+            }
+        }
+        let refusals = ["428", "412", "409"];
+        let all_refused = self.failed > 0
+            && self.acknowledged == 0
+            && self
+                .failures_by_status
+                .keys()
+                .all(|k| refusals.contains(&k.as_str()));
+        if self.strategy == "naive" && all_refused {
+            let statuses: Vec<&str> = refusals
+                .iter()
+                .filter(|s| seen(s))
+                .map(|s| match *s {
+                    "428" => "428 Precondition Required",
+                    "412" => "412 Precondition Failed",
+                    _ => "409 Conflict",
+                })
+                .collect();
+            self.notes.push(format!(
+                "the server refused unconditional writes ({}): it requires preconditions — good news; the naive strategy cannot run here",
+                statuses.join(", ")
+            ));
+        }
     }
 }
 
