@@ -50,6 +50,8 @@ esac
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet "$wheel"
 bin=$tmp/venv/bin/ifmatch-conformance
+meta=$("$tmp/venv/bin/pip" show ifmatch-conformance)
+grep -qx "Version: $version" <<<"$meta" || fail "pip show gives another version than $version: $meta"
 [ -x "$bin" ] || fail "the wheel installed no ifmatch-conformance command"
 
 out=$("$bin" --version)
