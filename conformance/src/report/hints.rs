@@ -151,12 +151,35 @@ fn refused_422(f: &Failure) -> bool {
 
 /// A stale conditional write was answered 2xx (accepted).
 fn stale_write_accepted(f: &Failure) -> bool {
-    let status = f
-        .write
+    write_status(f).is_some_and(|s| (200..300).contains(&s))
+}
+
+/// The status the failure's write answered, or else its exchange's.
+fn write_status(f: &Failure) -> Option<u16> {
+    f.write
         .as_ref()
         .map(|w| w.response_status)
-        .or(f.response_status);
-    status.is_some_and(|s| (200..300).contains(&s))
+        .or(f.response_status)
+}
+
+/// A PUT or POST with a body was refused as invalid (400/422): the server validates
+/// bodies and the suite's test document lacks something it requires.
+fn body_rejected(f: &Failure) -> bool {
+    let request = f.write.as_ref().map(|w| &w.request).or(f.request.as_ref());
+    request.is_some_and(|r| matches!(r.method.as_str(), "PUT" | "POST") && r.body.is_some())
+        && matches!(write_status(f), Some(400 | 422))
+}
+
+/// The re-read lacks members the write sent.
+fn members_dropped(f: &Failure) -> bool {
+    f.diff
+        .as_ref()
+        .is_some_and(|d| d.iter().any(|e| e.change == Change::Missing))
+}
+
+/// The refusal was a 409 (the rule wanted 412, or 409 declared).
+fn answered_409(f: &Failure) -> bool {
+    write_status(f) == Some(409)
 }
 
 #[cfg(test)]

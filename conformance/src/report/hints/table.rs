@@ -3,7 +3,8 @@
 
 use super::When::{Always, Seen};
 use super::{
-    etag_on_error, invalid_id, patch_unparsed, refused_422, stale_write_accepted, weak_etag, Row,
+    answered_409, body_rejected, etag_on_error, invalid_id, members_dropped, patch_unparsed,
+    refused_422, stale_write_accepted, weak_etag, Row,
 };
 
 const EXPRESS_WEAK: &str = "Express sends weak ETags by default (W/\"…\", a hash of the body): `app.set('etag', 'strong')` makes them strong; better, set your own from the stored version, e.g. `res.set('ETag', '\"' + row.version + '\"')`, so the tag names the stored state, not the bytes of one response.";
@@ -16,6 +17,38 @@ const PROBLEM_JSON: &str = "Send errors as RFC 9457 problem details: `Content-Ty
 
 /// The table, searched in order.
 pub(super) const ROWS: &[Row] = &[
+    // --- Requests the server refused for their body, not for the rule: say how to
+    // describe the API, before any rule-specific row.
+    Row {
+        prefix: "core.bad-input.malformed-json",
+        when: Seen(refused_422),
+        cause: "Malformed JSON was refused with 422 (FastAPI's validation status), which RFC 9110 allows but the suite was not told about.",
+        fix: "Declare it: `[body] malformed-status = [400, 422]`.",
+    },
+    Row {
+        prefix: "core.precondition.not-found-wins",
+        when: Seen(invalid_id),
+        cause: "The server rejected the suite's invented id as invalid (e.g. not an integer) rather than as missing.",
+        fix: "Declare an id of your API's form that names no resource: `[body] missing-id = \"999999\"`.",
+    },
+    Row {
+        prefix: "core",
+        when: Seen(body_rejected),
+        cause: "The server validated the suite's test document and refused it (400/422): it requires members the suite did not send, or rejects the members it adds (`rule`, `suite`).",
+        fix: "Describe your documents: `[body] fixture = { title = \"x\", done = false }` merges the members your API requires into every body the suite sends; accept unknown members, or make them optional.",
+    },
+    Row {
+        prefix: "core",
+        when: Seen(members_dropped),
+        cause: "The server dropped members it was sent: schema validation that strips unknown fields (Pydantic models ignore extra fields by default; so do many ORMs and serializers), so the stored document is not the one written.",
+        fix: "Store the document as sent (Pydantic: `model_config = ConfigDict(extra='allow')`, or keep the raw JSON), or declare the members your API does not store with `[body] ignore = [\"/rule\", \"/suite\"]`.",
+    },
+    Row {
+        prefix: "core.if-match.stale",
+        when: Seen(answered_409),
+        cause: "A stale write was refused with 409 Conflict: nothing was lost, but RFC 9110 says 412 Precondition Failed, and the suite was not told to expect 409.",
+        fix: "Answer 412 for a failed If-Match, or declare 409: `--mismatch-status 409` or `[version] stale-status = [409]` (the verdict is then non-strict).",
+    },
     // --- If-Match honoured at all, and the races around it.
     Row {
         prefix: "core.if-match.honoured",
@@ -197,12 +230,6 @@ pub(super) const ROWS: &[Row] = &[
     // --- Preconditions on missing resources.
     Row {
         prefix: "core.precondition.not-found-wins",
-        when: Seen(invalid_id),
-        cause: "The server rejected the suite's invented id as invalid (e.g. not an integer) rather than as missing.",
-        fix: "Declare an id of your API's form that names no resource: `[body] missing-id = \"999999\"`.",
-    },
-    Row {
-        prefix: "core.precondition.not-found-wins",
         when: Always,
         cause: "The precondition is evaluated before the resource is looked up, so a missing resource answers 412 instead of 404.",
         fix: "Look the resource up first: missing → 404 (RFC 9110 §13.2.1: preconditions are not evaluated when the request would fail anyway), then evaluate If-Match.",
@@ -237,12 +264,6 @@ pub(super) const ROWS: &[Row] = &[
         when: Always,
         cause: "Error responses do not have the declared error format.",
         fix: PROBLEM_JSON,
-    },
-    Row {
-        prefix: "core.bad-input.malformed-json",
-        when: Seen(refused_422),
-        cause: "Malformed JSON was refused with 422 (FastAPI's validation status), which RFC 9110 allows but the suite was not told about.",
-        fix: "Declare it: `[body] malformed-status = [400, 422]`.",
     },
     Row {
         prefix: "core.bad-input.malformed-json",

@@ -169,3 +169,53 @@ fn invented_ids_and_422_point_at_the_target_description() {
             .contains("malformed-status")
     );
 }
+
+fn put_with_body() -> RecordedRequest {
+    RecordedRequest {
+        method: "PUT".into(),
+        url: "http://h/items/1".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Some("{\"n\":2}".into()),
+    }
+}
+
+#[test]
+fn a_refused_test_document_points_at_the_fixture() {
+    let mut f = failure(422, &[]);
+    f.request = Some(put_with_body());
+    let hint = hint_for("core.if-match.current-put", Some(&f));
+    assert!(hint.fix.contains("[body] fixture"), "{hint:?}");
+    // A GET answered 422 is not a refused document.
+    let mut get = failure(422, &[]);
+    get.request = Some(RecordedRequest {
+        method: "GET".into(),
+        body: None,
+        ..put_with_body()
+    });
+    assert!(!hint_for("core.if-match.current-put", Some(&get))
+        .fix
+        .contains("[body] fixture"));
+}
+
+#[test]
+fn dropped_members_point_at_schema_stripping() {
+    let mut f = failure(200, &[]);
+    f.write = Some(WriteEvidence::new(&put_with_body(), 200, &[], ""));
+    f.diff = Some(vec![DiffEntry {
+        pointer: "/rule".into(),
+        change: Change::Missing,
+        sent: Some("x".into()),
+        stored: None,
+    }]);
+    let hint = hint_for("core.if-match.current-put", Some(&f));
+    assert!(hint.cause.contains("Pydantic"), "{hint:?}");
+    assert!(hint.fix.contains("[body] ignore"));
+}
+
+#[test]
+fn an_undeclared_409_points_at_stale_status() {
+    let mut f = failure(200, &[]);
+    f.write = Some(WriteEvidence::new(&put_with_body(), 409, &[], ""));
+    let hint = hint_for("core.if-match.stale-put", Some(&f));
+    assert!(hint.fix.contains("stale-status = [409]"), "{hint:?}");
+}
