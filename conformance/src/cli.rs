@@ -63,6 +63,9 @@ pub async fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, io
     run_in(args, io, &Environment::process()).await
 }
 
+/// Looks an environment variable up by name.
+pub type VarLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// What the command line reads from its surroundings: environment variables
 /// (`${NAME}` in the configuration file, the token variables,
 /// `IFMATCH_CONFORMANCE_CONFIG`) and the directory `./ifmatch-conformance.toml`
@@ -70,7 +73,7 @@ pub async fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, io
 /// not change the process's (shared) environment or directory.
 pub struct Environment {
     /// Looks a variable up.
-    pub var: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub var: Box<VarLookup>,
     /// The current directory; `None` for the process's own (paths used as given).
     pub cwd: Option<PathBuf>,
 }
@@ -237,3 +240,6 @@ async fn run_check(args: args::CheckArgs, mut io: Io<'_>, env: &Environment) -> 
     }
     report.exit_code()
 }
+
+#[cfg(test)]
+mod tests;

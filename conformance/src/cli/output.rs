@@ -67,6 +67,10 @@ pub(super) fn plan(
             files.push((format, path));
         }
         Some((OutputSpec::PerFormat(pairs), origin)) => {
+            // Without `format`, text still goes to standard output beside the files.
+            if formats.is_empty() {
+                formats.push(Format::Text);
+            }
             for (name, path) in pairs {
                 let format = Format::parse(&name, &origin.name("output"))?;
                 if files.iter().any(|(f, _)| *f == format) {

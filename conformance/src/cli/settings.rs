@@ -96,20 +96,22 @@ pub(super) fn build(
         // A leading slash is added; a trailing one is kept (`/dav/` is not `/dav`).
         config.collection = format!("/{}", collection.trim_start_matches('/'));
     }
-    let profiles: Vec<String> = match pick(args.profile.clone(), file, |f| {
+    let (profiles, origin) = match pick(args.profile.clone(), file, |f| {
         f.profile.clone().map(|l| l.join(","))
     }) {
-        Some((list, _)) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        None => vec!["core".into()],
+        Some((list, origin)) => (list, origin),
+        None => ("core".to_owned(), Origin::Flag),
     };
     config.profiles = profiles
-        .iter()
-        .map(|p| Profile::parse(p))
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match origin {
+            Origin::Flag => Profile::parse(p),
+            Origin::File(_) => {
+                Profile::parse(p).map_err(|e| format!("{}: {e}", origin.name("profile")))
+            }
+        })
         .collect::<Result<_, _>>()?;
     config.profiles.sort();
     config.profiles.dedup();
