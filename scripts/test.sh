@@ -41,4 +41,7 @@ if [ -x wasm/scripts/test.sh ]; then
   wasm/scripts/test.sh
 fi
 
+step "interop matrix: the suite against real servers from Debian, PyPI and npm (scripts/interop.sh)"
+scripts/interop.sh
+
 step "all checks passed"
