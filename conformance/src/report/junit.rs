@@ -64,17 +64,16 @@ pub fn render_junit(report: &Report) -> String {
         tally.skipped
     );
     let reasons = report.failure_reasons();
-    let mut properties = vec![(
-        "result",
-        if reasons.is_empty() {
-            "passed".to_owned()
-        } else {
-            format!("FAILED: {}", reasons.join("; "))
-        },
-    )];
+    let result = if reasons.is_empty() {
+        "passed".to_owned()
+    } else {
+        format!("FAILED: {}", reasons.join("; "))
+    };
+    let mut properties: Vec<(&str, String)> = Vec::new();
     if let Some(headline) = report.headline() {
-        properties.insert(0, ("headline", headline.to_owned()));
+        properties.push(("headline", headline.to_owned()));
     }
+    properties.push(("result", result.clone()));
     properties.push(("fail-on-skipped", report.fail_on_skipped.to_string()));
     out.push_str("    <properties>\n");
     for (name, value) in &properties {
@@ -90,12 +89,7 @@ pub fn render_junit(report: &Report) -> String {
     }
     let mut summary: Vec<String> = report.headline().map(str::to_owned).into_iter().collect();
     summary.extend(report.not_run().iter().map(|g| g.sentence()));
-    summary.push(
-        properties
-            .iter()
-            .find(|p| p.0 == "result")
-            .map_or(String::new(), |p| p.1.clone()),
-    );
+    summary.push(result);
     let _ = writeln!(
         out,
         "    <system-out>{}</system-out>",
