@@ -182,3 +182,29 @@ fn outputs_split_formats_between_files_and_stdout() {
     let s = settings(&["--output", "a=b.txt"], None).unwrap();
     assert_eq!(s.outputs.files, vec![(Format::Text, "a=b.txt".into())]);
 }
+
+/// Every `check` flag can be set in the file under its name, and is documented.
+#[test]
+fn every_flag_is_a_file_key_and_documented() {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let check = command.find_subcommand("check").expect("check");
+    let docs = include_str!("../../../docs/conformance.md");
+    let mut seen = 0;
+    for arg in check.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if ["help", "config"].contains(&long) {
+            continue;
+        }
+        seen += 1;
+        assert!(
+            super::config::is_key(long),
+            "--{long} cannot be set in the configuration file"
+        );
+        assert!(
+            docs.contains(&format!("| `--{long}")),
+            "--{long} is not in the flag tables of docs/conformance.md"
+        );
+    }
+    assert!(seen > 30, "{seen}");
+}

@@ -155,6 +155,13 @@ pub fn locate(
     default.is_file().then_some((default, true))
 }
 
+/// Whether `key` is a top-level key of the file (a `check` flag's name, or a table).
+pub(crate) fn is_key(key: &str) -> bool {
+    fields::KEYS.contains(&key)
+        || fields::is_shape_key(key)
+        || ["create", "version", "body", "errors"].contains(&key)
+}
+
 fn parse(
     text: &str,
     path: &Path,
