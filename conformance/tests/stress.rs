@@ -312,3 +312,10 @@ async fn stress_cli_reports_an_unreachable_server_as_exit_2() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn stress_help_lists_the_target_flags() {
+    let (code, out, _) = cli(&["stress", "--help"]).await;
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("stress_help", out);
+}

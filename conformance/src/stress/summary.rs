@@ -121,6 +121,26 @@ impl StressSummary {
                     .push(format!("{text}: {}", super::setup::AUTH_HINT));
             }
         }
+        if seen("missing_etag") {
+            self.notes.push(
+                "the server sent no strong ETag to write with: if it keeps the version in the body, describe it in the configuration's [version] table (e.g. read = \"body:/_rev\", send = \"body:/_rev\"); --strategy naive needs no version".into(),
+            );
+        }
+        if seen("weak_validator") {
+            self.notes.push(
+                "the server sent only weak ETags, which If-Match cannot use (RFC 9110 §13.1.1): make it send strong ones, or describe a version in the body in [version]".into(),
+            );
+        }
+        if let Some((first, others)) = self.base_urls.split_first() {
+            for b in others {
+                if b.updates > 0 && b.acknowledged == 0 && first.acknowledged > 0 {
+                    self.notes.push(format!(
+                        "every update through {} failed while {} acknowledged {}: check that the base URLs are replicas sharing one store (the counter was created on the first)",
+                        b.base_url, first.base_url, first.acknowledged
+                    ));
+                }
+            }
+        }
         let refusals = ["428", "412", "409"];
         let all_refused = self.failed > 0
             && self.acknowledged == 0

@@ -197,3 +197,31 @@ async fn the_configuration_file_describes_the_target() {
         .unwrap()
         .starts_with(&b.uri()));
 }
+
+#[tokio::test]
+async fn replicas_that_do_not_share_their_store_are_named() {
+    let a = stub::start(Shape::default(), Store::default()).await;
+    let b = stub::start(Shape::default(), Store::default()).await;
+    let mut c = config(
+        &a.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Reapply,
+    );
+    c.base_urls.push(b.uri());
+    c.clients = 2;
+    let s = stress::run(&c).await.expect("runs");
+    assert_accounting(&s, 8);
+    assert_eq!((s.acknowledged, s.failed), (4, 4), "{s:#?}");
+    assert_eq!(s.failures_by_status.get("404"), Some(&4), "{s:#?}");
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(
+        s.notes[0].starts_with(&format!(
+            "every update through {} failed while {}",
+            b.uri(),
+            a.uri()
+        )),
+        "{:?}",
+        s.notes
+    );
+}

@@ -270,3 +270,55 @@ async fn a_naive_run_refused_with_428_is_good_news() {
     assert_all_acknowledged(&s);
     assert!(s.notes.is_empty());
 }
+
+#[tokio::test]
+async fn a_server_without_etags_is_explained_by_the_sdk_error() {
+    // The version is in the body, but the target is described as using ETags.
+    let shape = Shape {
+        rev_in_body: true,
+        ..Shape::default()
+    };
+    let (server, _) = started(shape).await;
+    let c = config(
+        &server.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Reapply,
+    );
+    let s = stress::run(&c).await.expect("runs");
+    assert_accounting(&s, 12);
+    assert_eq!(s.failed, 12, "{s:#?}");
+    let (key, _) = s.failures_by_status.iter().next().unwrap();
+    assert!(
+        !key.chars().all(|c| c.is_ascii_digit()) && key != "connection",
+        "{key}"
+    );
+    let first = &s.first_failures[0];
+    assert_eq!(
+        (first.status, first.request.as_deref()),
+        (None, None),
+        "{first:?}"
+    );
+    assert!(first.reason.to_lowercase().contains("etag"), "{first:?}");
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(s.notes[0].contains("[version]"), "{:?}", s.notes);
+    assert!(first.reason.chars().count() <= stress::EXCERPT_CHARS + 1);
+}
+
+#[tokio::test]
+async fn wait_for_gives_up_on_a_server_that_never_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let (code, _, err) = cli(&["stress", "--base-url", &url, "--wait-for", "1"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("did not answer within --wait-for 1 s"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
