@@ -146,7 +146,7 @@ pub(super) fn set(
     Ok(())
 }
 
-fn unknown(key: &str, file: &str) -> String {
+pub(super) fn unknown(key: &str, file: &str) -> String {
     let kebab = key.replace('_', "-");
     let hint = if kebab != key && (KEYS.contains(&kebab.as_str()) || is_shape_key(&kebab)) {
         format!(" (did you mean `{kebab}`?)")

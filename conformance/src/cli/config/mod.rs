@@ -184,6 +184,9 @@ fn parse(
     }
     let mut aliases: Vec<(String, Value)> = Vec::new();
     for (key, value) in table {
+        if !is_key(&key) {
+            return Err(fields::unknown(&key, &file));
+        }
         let value = subst::to_json(value, &key, &file, env)?;
         let slot = tables.iter_mut().find(|(name, _)| *name == key);
         match (slot, value) {
