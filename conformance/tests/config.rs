@@ -518,3 +518,33 @@ fn the_example_file_parses_and_sets_every_table() {
         assert!(text.contains(key), "the example does not show {key}");
     }
 }
+
+#[tokio::test]
+async fn fail_on_skipped_reaches_the_report_from_the_flag_and_the_file() {
+    let server = emulated(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "check",
+        "--base-url",
+        &server.uri(),
+        "--rule",
+        "core.etag.strong-on-get",
+        "--format",
+        "json",
+    ];
+    let flag_of = |out: &Output| {
+        let report: serde_json::Value = serde_json::from_str(&out.out).unwrap();
+        report["fail_on_skipped"].as_bool().unwrap()
+    };
+    assert!(!flag_of(&cli_in(dir.path(), &[], &args, false).await));
+    let flagged = cli_in(
+        dir.path(),
+        &[],
+        &[&args[..], &["--fail-on-skipped"]].concat(),
+        false,
+    )
+    .await;
+    assert!(flag_of(&flagged));
+    write(dir.path(), config::DEFAULT_FILE, "fail-on-skipped = true\n");
+    assert!(flag_of(&cli_in(dir.path(), &[], &args, false).await));
+}
