@@ -97,6 +97,8 @@ fault_tests! {
     accepted_malformed_json_fails_malformed_json => AcceptMalformedJson,
     lenient_if_match_parsing_fails_malformed_if_match => LenientIfMatchParsing,
     stale_read_cache_fails_concurrency_rules => StaleReadCache,
+    ignored_if_match_fails_honoured_and_every_stale_rule => IgnoreIfMatch,
+    dropped_member_fails_current_put_by_content => DropsSentMember,
     unconditional_put_allowed_fails_put_428 => AllowUnconditionalPut,
     unconditional_patch_allowed_fails_patch_428 => AllowUnconditionalPatch,
     unconditional_delete_allowed_fails_delete_428 => AllowUnconditionalDelete,
@@ -115,6 +117,7 @@ async fn undeclared_409_is_a_warning_and_declared_409_is_non_strict() {
     })
     .await;
     let stale = [
+        "core.if-match.honoured",
         "core.if-match.stale-put",
         "core.if-match.stale-patch",
         "core.if-match.stale-delete",

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::context::{differences, summary, Snapshot, Version, Write};
+use super::context::{Snapshot, Version, Write};
 use super::{Abort, Cx, Finding};
 use crate::http::{Exchange, Req};
 use crate::target::{PatchFormat, VersionSend};
@@ -15,18 +15,7 @@ pub(super) const NEVER_A_VERSION: &str = "\"ifmatch-conformance-never-a-version\
 
 /// Whether `stored` holds `sent`, by content; `None` when it does, else why not.
 pub(super) fn not_stored(cx: &Cx, sent: &Value, stored: Option<&Value>) -> Option<String> {
-    match stored {
-        None => Some("the next GET returned no JSON body".into()),
-        Some(stored) => {
-            let diffs = differences(sent, stored, &cx.ignored_pointers());
-            (!diffs.is_empty()).then(|| {
-                format!(
-                    "the next GET returned a different body: {}",
-                    summary(&diffs)
-                )
-            })
-        }
-    }
+    cx.not_stored(sent, stored)
 }
 
 check!(current_put, |cx| {
@@ -234,19 +223,7 @@ check!(stale_delete, |cx| {
 
 /// Skips a rule about the `ETag`/`If-Match` headers on a target that has none.
 pub(super) fn needs_etag_headers(cx: &Cx, has_etag: bool) -> Result<(), Abort> {
-    if !has_etag {
-        return Err(Abort::Prerequisite(format!(
-            "not applicable: the server sends no strong ETag (its version is read from {}); this rule is about ETag headers",
-            cx.shape().version.read
-        )));
-    }
-    if cx.shape().version.send != VersionSend::IfMatch {
-        return Err(Abort::Prerequisite(format!(
-            "not applicable: writes carry the version in {}, not If-Match ([version] send); this rule is about If-Match",
-            cx.version_carrier()
-        )));
-    }
-    Ok(())
+    cx.needs_if_match(has_etag)
 }
 
 check!(weak_refused, |cx| {
@@ -313,6 +290,12 @@ pub(super) async fn put_to_missing_refused(
     if_match: &str,
     what: &str,
 ) -> Result<Finding, Abort> {
+    if cx.shape().version.send != VersionSend::IfMatch {
+        return Err(Abort::Prerequisite(format!(
+            "not applicable: writes carry the version in {}, not If-Match ([version] send); this rule is about If-Match",
+            cx.version_carrier()
+        )));
+    }
     let url = cx.fresh_url();
     let before = cx.snapshot(&url).await?;
     if before.status != 404 {

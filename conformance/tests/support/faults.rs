@@ -137,6 +137,9 @@ faults! {
     InvalidIdRejected,
     JsonErrorBodies,
     MalformedJson422,
+    IgnoreIfMatch,
+    DropsSentMember,
+    RefusalTouchesUpdatedAt,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -203,6 +206,32 @@ impl Fault {
             InvalidIdRejected => vec![],
             LenientIfMatchParsing => one("core.bad-input.malformed-if-match"),
             StaleReadCache => CAS.to_vec(),
+            // Every conditional write is unconditional: stale and weak tags win,
+            // a PUT with If-Match to a missing URL creates, and racers all win.
+            IgnoreIfMatch => [
+                &[
+                    "core.if-match.honoured",
+                    "core.if-match.stale-put",
+                    "core.if-match.stale-patch",
+                    "core.if-match.stale-delete",
+                    "core.if-match.weak-refused",
+                    "core.if-match.star-missing",
+                    "core.precondition.missing-put-412",
+                    "core.bad-input.malformed-if-match",
+                ][..],
+                &CAS,
+            ]
+            .concat(),
+            // A PUT that stores less than was sent, seen by content.
+            DropsSentMember => vec!["core.if-match.current-put", "core.if-match.star-existing"],
+            // Checked on the shape that adds `updated_at` (tests/shapes.rs): a refused
+            // write that changes it changes the resource, unless `[body] ignore` names it.
+            RefusalTouchesUpdatedAt => vec![
+                "core.if-match.honoured",
+                "core.if-match.stale-put",
+                "core.if-match.weak-refused",
+                "core.bad-input.malformed-if-match",
+            ],
             AllowUnconditionalPut => one("require-preconditions.put-428"),
             AllowUnconditionalPatch => one("require-preconditions.patch-428"),
             AllowUnconditionalDelete => one("require-preconditions.delete-428"),

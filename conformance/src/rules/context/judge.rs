@@ -67,6 +67,47 @@ impl Cx {
         }
     }
 
+    /// Whether `stored` holds every member of `sent` with the same value
+    /// (members the server adds are allowed; `[body] ignore` and the version
+    /// member are not compared): `None` when it does, else why not.
+    pub fn not_stored(
+        &self,
+        sent: &serde_json::Value,
+        stored: Option<&serde_json::Value>,
+    ) -> Option<String> {
+        match stored {
+            None => Some("the next GET returned no JSON body".into()),
+            Some(stored) => {
+                let diffs = differences(sent, stored, &self.ignored_pointers());
+                (!diffs.is_empty()).then(|| {
+                    format!(
+                        "the next GET returned a different body: {}",
+                        summary(&diffs)
+                    )
+                })
+            }
+        }
+    }
+
+    /// Skips a rule about the `ETag`/`If-Match` headers themselves on a target
+    /// whose version is not a strong `ETag` sent back in `If-Match` (`has_etag`:
+    /// whether the server sent a strong `ETag`, e.g. [`Fixture::has_etag`](super::Fixture::has_etag)).
+    pub fn needs_if_match(&self, has_etag: bool) -> Result<(), Abort> {
+        if self.shape().version.send != crate::target::VersionSend::IfMatch {
+            return Err(Abort::Prerequisite(format!(
+                "not applicable: writes carry the version in {}, not If-Match ([version] send); this rule is about If-Match",
+                self.version_carrier()
+            )));
+        }
+        if !has_etag {
+            return Err(Abort::Prerequisite(format!(
+                "not applicable: the server sends no strong ETag (its version is read from {}); this rule is about ETag headers",
+                self.shape().version.read
+            )));
+        }
+        Ok(())
+    }
+
     /// Judges a write that a conforming server refuses for a failed precondition:
     /// the status must be 412 (409 when declared) AND a re-read must show the
     /// resource as `before` showed it, judged by content.

@@ -23,6 +23,7 @@ mod envelope;
 mod history;
 mod lock_routes;
 mod locks;
+mod shapes;
 mod staging;
 mod stream;
 mod tx;
@@ -31,6 +32,7 @@ mod writes;
 
 pub use conflicts::{ADMINS, CLIENTS};
 pub use locks::{MAX_LOCK_TTL_MS, MAX_LOCK_WAITERS};
+pub use shapes::{BodyVersion, Shape};
 pub use stream::{start_front, StreamSource, HEARTBEAT};
 
 /// How the emulated server behaves.
@@ -84,6 +86,10 @@ struct State {
     locks: locks::LockTable,
     txs: tx::TxTable,
     history: history::History,
+    /// When each document was last written (for a shape's weak window).
+    written: HashMap<String, Instant>,
+    /// Refused writes that touched a document anyway (`RefusalTouchesUpdatedAt`).
+    touched: HashMap<String, u64>,
 }
 
 /// Preconditions as the emulator understands them.
@@ -101,6 +107,8 @@ pub struct Emulator {
     state: Arc<Mutex<State>>,
     /// The conflict log, outside `state` so that the stream front can read it.
     conflicts: Arc<Mutex<conflicts::Log>>,
+    /// A third-party shape (see `shapes.rs`); the default is the reference shape.
+    shape: Arc<Shape>,
 }
 
 impl Emulator {
@@ -118,6 +126,7 @@ impl Emulator {
             options: Arc::new(options),
             state: Arc::new(Mutex::new(state)),
             conflicts: Arc::default(),
+            shape: Arc::default(),
         }
     }
 
@@ -197,6 +206,9 @@ impl Emulator {
         let Some(value) = req.headers.get(name).and_then(|v| v.to_str().ok()) else {
             return Cond::Absent;
         };
+        if name == "if-match" && self.has(Fault::IgnoreIfMatch) {
+            return Cond::Absent;
+        }
         if value.trim() == "*" {
             return Cond::Any;
         }
@@ -226,7 +238,9 @@ impl Emulator {
             } else {
                 version
             };
-            r = r.insert_header("ETag", self.etag(shown).as_str());
+            if let Some(tag) = self.written_tag(shown) {
+                r = r.insert_header("ETag", tag.as_str());
+            }
         }
         match body {
             Some(b) => r.set_body_raw(b.to_string().into_bytes(), "application/json"),
@@ -235,9 +249,12 @@ impl Emulator {
     }
 
     fn mismatch(&self, version: u64, detail: &str) -> ResponseTemplate {
+        if let Some(bv) = self.shape.body_version {
+            return self.version_conflict(bv);
+        }
         let hashes_body = self.has(Fault::ConflictEtagHashesBody);
-        let current = (!self.has(Fault::NoCurrentEtagOnConflict) && !hashes_body)
-            .then(|| self.etag(version));
+        let current =
+            (!self.has(Fault::NoCurrentEtagOnConflict) && !hashes_body).then(|| self.etag(version));
         let status = if self.options.mismatch_status == 409 {
             409
         } else {
@@ -298,6 +315,9 @@ impl Emulator {
     fn handle(&self, st: &mut State, req: &Request) -> ResponseTemplate {
         if let Some(limited) = self.rate_limited(st) {
             return limited;
+        }
+        if let Some(shaped) = self.shaped_route(st, req) {
+            return shaped;
         }
         let path = req.url.path().trim_end_matches('/').to_owned();
         self.note_write(req, &path);
@@ -394,11 +414,12 @@ impl Emulator {
         if !head {
             doc.reads_since_write += 1;
         }
-        let mut tag = self.etag(doc.version);
-        if self.has(Fault::EtagDriftsOnRepeatedReads) && doc.reads_since_write >= 4 {
-            tag = format!("\"e{}-r{}\"", doc.version, doc.reads_since_write);
+        let (version, body, reads) = (doc.version, doc.body.clone(), doc.reads_since_write);
+        let mut tag = self.read_tag(st, id, version, reads);
+        if self.has(Fault::EtagDriftsOnRepeatedReads) && reads >= 4 {
+            tag = Some(format!("\"e{version}-r{reads}\""));
         }
-        let (version, body) = (doc.version, doc.body.clone());
+        let body = self.shown(st, id, &body, version);
         st.cache.insert(id.to_owned(), version);
         let not_modified = match &inm {
             Cond::Absent => false,
@@ -416,7 +437,7 @@ impl Emulator {
             }
         };
         let mut r = ResponseTemplate::new(if not_modified { 304 } else { 200 });
-        if !(head && self.has(Fault::HeadWithoutEtag)) {
+        if let Some(tag) = tag.filter(|_| !(head && self.has(Fault::HeadWithoutEtag))) {
             r = r.insert_header("ETag", tag.as_str());
         }
         if not_modified || head {

@@ -11,7 +11,7 @@ use crate::support::merge::merge_patch;
 impl Emulator {
     pub(super) fn post(&self, st: &mut State, req: &Request) -> ResponseTemplate {
         let body = match self.json_body(req, "application/json") {
-            Ok(b) => b,
+            Ok(b) => self.unversioned(b),
             Err(r) => return r,
         };
         st.next_id += 1;
@@ -27,15 +27,20 @@ impl Emulator {
                 reads_since_write: 0,
             },
         );
+        Self::wrote(st, &id);
+        let shown = self.shown(st, &id, &body, version);
         let mut r = ResponseTemplate::new(if self.has(Fault::CreateReturns200) {
             200
         } else {
             201
         })
-        .insert_header("Location", format!("/items/{id}").as_str())
-        .set_body_raw(body.to_string().into_bytes(), "application/json");
-        if !self.has(Fault::CreateWithoutEtag) {
-            r = r.insert_header("ETag", self.etag(version).as_str());
+        .insert_header("Location", format!("{}{id}", self.items_prefix()).as_str())
+        .set_body_raw(shown.to_string().into_bytes(), "application/json");
+        if let Some(tag) = self
+            .written_tag(version)
+            .filter(|_| !self.has(Fault::CreateWithoutEtag))
+        {
+            r = r.insert_header("ETag", tag.as_str());
         }
         r
     }
@@ -140,6 +145,7 @@ impl Emulator {
 
     pub(super) fn put(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
         let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        let im = self.write_cond(st, id, req, im);
         if let Some(r) = self.require(req, &im, &inm, Fault::AllowUnconditionalPut) {
             return r;
         }
@@ -165,7 +171,10 @@ impl Emulator {
                     self.has(Fault::RefuseStalePutButApply),
                 ) {
                     Ok(refuse) => refuse_after_write = refuse,
-                    Err(r) => return r,
+                    Err(r) => {
+                        self.touch_on_refusal(st, id);
+                        return r;
+                    }
                 },
             }
             if matches!(inm, Cond::Any) && !self.has(Fault::IgnoreIfNoneMatchOnPut) {
@@ -196,10 +205,15 @@ impl Emulator {
                 return self.problem(404, "not-found", "PUT does not create here", None);
             }
         }
-        let body = match self.json_body(req, "application/json") {
-            Ok(b) => b,
+        let mut body = match self.json_body(req, "application/json") {
+            Ok(b) => self.unversioned(b),
             Err(r) => return r,
         };
+        if exists && self.has(Fault::DropsSentMember) {
+            if let Some(members) = body.as_object_mut() {
+                members.remove("suite");
+            }
+        }
         if !exists {
             let version = Self::next_version(st);
             st.cache.insert(id.to_owned(), version);
@@ -212,17 +226,22 @@ impl Emulator {
                     reads_since_write: 0,
                 },
             );
-            return self.write_response(201, version, Some(&body));
+            Self::wrote(st, id);
+            let shown = self.shown(st, id, &body, version);
+            return self.write_response(201, version, Some(&shown));
         }
         let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPut));
+        Self::wrote(st, id);
         if refuse_after_write {
             return self.mismatch(version, "the If-Match ETag is not the current one");
         }
-        self.write_response(200, version, Some(&body))
+        let shown = self.shown(st, id, &body, version);
+        self.write_response(200, version, Some(&shown))
     }
 
     pub(super) fn patch(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
         let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        let im = self.write_cond(st, id, req, im);
         if !st.docs.contains_key(id) {
             if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
                 return self.problem(
@@ -248,22 +267,30 @@ impl Emulator {
         {
             return r;
         }
-        let patch = match self.json_body(req, "application/merge-patch+json") {
+        let patch = match self.json_body(req, self.patch_media()) {
             Ok(b) => b,
             Err(r) => return r,
         };
         let mut body = st.docs[id].body.clone();
         if self.has(Fault::PatchReplaces) {
-            body = patch;
+            body = self.unversioned(patch);
+        } else if self.patch_media() == "application/json-patch+json" {
+            let version_at = self.shape.body_version.map(|bv| bv.pointer());
+            if let Err(why) = super::shapes::apply_json_patch(&mut body, &patch, version_at) {
+                return self.problem(422, "unprocessable-patch", &why, None);
+            }
         } else {
-            merge_patch(&mut body, &patch);
+            merge_patch(&mut body, &self.unversioned(patch));
         }
         let version = Self::store(st, id, body.clone(), !self.has(Fault::EtagUnchangedOnPatch));
-        self.write_response(200, version, Some(&body))
+        Self::wrote(st, id);
+        let shown = self.shown(st, id, &body, version);
+        self.write_response(200, version, Some(&shown))
     }
 
     pub(super) fn delete(&self, st: &mut State, req: &Request, id: &str) -> ResponseTemplate {
         let (im, inm) = (self.cond(req, "if-match"), self.cond(req, "if-none-match"));
+        let im = self.write_cond(st, id, req, im);
         if !st.docs.contains_key(id) {
             if self.has(Fault::PreconditionBeforeNotFound) && !matches!(im, Cond::Absent) {
                 return self.problem(
