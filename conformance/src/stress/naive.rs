@@ -34,10 +34,11 @@ pub(super) async fn naive_client(
             break;
         }
         let began = Instant::now();
-        tally.attempts += 1;
         let at = (i, done + 1, base);
         match naive_update(shared, url, &key).await {
             Outcome::Written => {
+                // One write per acknowledged update; refused writes are counted by status.
+                tally.attempts += 1;
                 tally.acknowledged += 1;
                 tally.latencies.push(began.elapsed());
             }
