@@ -230,3 +230,54 @@ async fn verdict_texts_name_what_is_wrong() {
     let (_, message) = verdict(&report, "core.if-none-match.list");
     assert!(message.contains("answered 200 instead of 304"), "{message}");
 }
+
+#[tokio::test]
+async fn a_server_demanding_preconditions_is_asked_with_if_none_match_star() {
+    let mut options = fault_options(None);
+    options.faults = vec![Fault::PutCannotCreate];
+    options.require_preconditions = true;
+    let server = emulated(options).await;
+    let report = check(&config(&server.uri(), &[Profile::Core], 412)).await;
+    for id in [
+        "core.if-none-match.star-creates",
+        "core.if-match.star-missing",
+        "core.precondition.missing-put-412",
+    ] {
+        let (v, message) = verdict(&report, id);
+        assert_eq!(v, Verdict::Skip, "{id}: {message}");
+        assert!(
+            message.contains("answered 428, and one with If-None-Match: * answered 404"),
+            "{id}: {message}"
+        );
+    }
+    // Where PUT with If-None-Match: * does create, the 428 server is judged (and passes).
+    let mut options = fault_options(None);
+    options.require_preconditions = true;
+    let server = emulated(options).await;
+    let report = check(&config(&server.uri(), &[Profile::Core], 412)).await;
+    assert_eq!(
+        verdict(&report, "core.if-match.star-missing").0,
+        Verdict::Pass
+    );
+}
+
+#[tokio::test]
+async fn without_patch_not_found_wins_is_judged_by_delete() {
+    let no_patch = |s: &mut ifmatch_conformance::target::TargetShape| {
+        s.body.patch = ifmatch_conformance::target::PatchFormat::None;
+    };
+    let cfg_rules = |report: &Report| verdict(report, "core.precondition.not-found-wins");
+    let report = run(&[], &[Profile::Core], no_patch).await;
+    let (v, message) = cfg_rules(&report);
+    assert_eq!(v, Verdict::Pass, "{message}");
+    assert!(message.contains("no PATCH sent"), "{message}");
+    let report = run(
+        &[Fault::PreconditionBeforeNotFound],
+        &[Profile::Core],
+        no_patch,
+    )
+    .await;
+    let (v, message) = cfg_rules(&report);
+    assert_eq!(v, Verdict::Fail, "{message}");
+    assert!(message.contains("DELETE answered 412"), "{message}");
+}

@@ -24,18 +24,35 @@ pub(super) enum PutCreation {
 
 /// Learns whether PUT creates: `[create] method = "put"` says so; otherwise one
 /// unconditional `PUT` of a suite document to a fresh URL (cleaned up afterwards)
-/// decides: 2xx creates, 404/405/501 does not, 428 demands preconditions (judged).
+/// decides: 2xx creates, 404/405/501 does not. A 428 (the server demands
+/// preconditions) is followed by the one conditional PUT that can create,
+/// `If-None-Match: *` to another fresh URL: 404/405/501 there means PUT never
+/// creates; any other answer leaves the rule to be judged.
 pub(super) async fn put_creation(cx: &Cx) -> Result<PutCreation, Abort> {
     if cx.shape().create.method == CreateMethod::Put {
         return Ok(PutCreation::Creates);
     }
-    let url = cx.fresh_url();
-    let put = cx
-        .send(Req::put(&url).json(&cx.doc(json!({ "n": 0, "probe": "put-create" }))))
-        .await?;
+    let probe = || cx.doc(json!({ "n": 0, "probe": "put-create" }));
+    let put = cx.send(Req::put(&cx.fresh_url()).json(&probe())).await?;
     let status = put.status();
+    if status == 428 {
+        let create = cx
+            .send(
+                Req::put(&cx.fresh_url())
+                    .json(&probe())
+                    .header("If-None-Match", "*"),
+            )
+            .await?;
+        return Ok(match create.status() {
+            404 | 405 | 501 => PutCreation::Skip(format!(
+                "not applicable: this server does not create by PUT (an unconditional PUT to a fresh URL answered 428, and one with If-None-Match: * answered {})",
+                create.status()
+            )),
+            _ => PutCreation::Creates,
+        });
+    }
     Ok(match status {
-        200..=299 | 428 => PutCreation::Creates,
+        200..=299 => PutCreation::Creates,
         404 | 405 | 501 => PutCreation::Skip(format!(
             "not applicable: this server does not create by PUT (an unconditional PUT to a fresh URL answered {status}); by RFC 9110 §13.2.1 a conditional PUT there may answer {status} too"
         )),
