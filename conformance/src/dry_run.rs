@@ -16,10 +16,15 @@ pub(crate) fn plan(config: &CheckConfig) -> String {
         }
         shape.item_url(&collection, id)
     };
-    let resource = match &config.shape.create.location {
-        LocationFrom::Header => item("<id from Location>"),
-        LocationFrom::Template => item("<id the suite picks>"),
-        LocationFrom::Body(pointer) => item(&format!("<id at {pointer} in the create response>")),
+    let resource = match (&config.shape.create.method, &config.shape.create.location) {
+        // A PUT-create uses the URL the suite chose unless the answer names another.
+        (CreateMethod::Put, LocationFrom::Header) | (_, LocationFrom::Template) => {
+            item("<id the suite picks>")
+        }
+        (CreateMethod::Post, LocationFrom::Header) => item("<id from Location>"),
+        (_, LocationFrom::Body(pointer)) => {
+            item(&format!("<id at {pointer} in the create response>"))
+        }
     };
     let fresh = item("ifmatch-conformance-<run>-<rule>-<n>");
     let create = match config.shape.create.method {
