@@ -14,7 +14,9 @@ const MAX_WAIT_FOR: u64 = 600;
 
 /// Arguments of `ifmatch-conformance stress`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 every started update was acknowledged and no safe strategy (reapply, merge, lock) lost one; 1 an update failed (the summary says why) or a safe strategy lost updates; 2 usage, configuration or connection errors.")]
+#[command(
+    after_help = "Exit status: 0 every started update was acknowledged and no safe strategy (reapply, merge, lock) lost one; 1 an update failed (the summary says why) or a safe strategy lost updates; 2 usage, configuration or connection errors."
+)]
 pub struct StressArgs {
     /// The configuration file describing the target (as for `check`): base-url,
     /// header, collection, wait-for and the [create], [version] and [body] tables.

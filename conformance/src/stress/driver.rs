@@ -138,6 +138,8 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
     config.shape.validate()?;
     let version_field = match config.strategy {
         StrategyArg::Naive => None,
+        // Writes under a lock are unconditional: a version the SDK cannot send does not matter.
+        StrategyArg::Lock => setup::sdk_version_field(&config.shape).unwrap_or(None),
         _ => setup::sdk_version_field(&config.shape)?,
     };
     let http = reqwest::Client::builder()
@@ -202,7 +204,18 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         .await
         .map_err(|e| format!("cannot read the counter back from {location}: {e}"))?;
     let status = read.status();
-    let doc: Value = read.json().await.map_err(|e| {
+    let bytes = read.bytes().await.unwrap_or_default();
+    if !status.is_success() {
+        let why = if status.as_u16() == 401 || status.as_u16() == 403 {
+            setup::AUTH_HINT.to_owned()
+        } else {
+            super::record::redact(&super::record::excerpt(&bytes), &shared.secrets)
+        };
+        return Err(format!(
+            "reading the counter back, GET {location} answered {status}: {why}"
+        ));
+    }
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
         format!("the counter read back from {location} ({status}) is not JSON: {e}")
     })?;
     let _ = http.delete(&location).header("If-Match", "*").send().await;

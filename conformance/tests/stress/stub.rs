@@ -34,6 +34,8 @@ pub struct Shape {
     pub authorization: Option<String>,
     /// Updates (PUT to an existing document) answer this status with an HTML page.
     pub broken_updates: Option<u16>,
+    /// Reads of a document answer this status with a short text body.
+    pub broken_reads: Option<u16>,
     /// An update without `If-Match` (or without the body version) is 428.
     pub require_preconditions: bool,
     /// The version is `_rev` in the body (no ETag), sent back in the body or as
@@ -48,6 +50,7 @@ impl Default for Shape {
             create: Create::PostLocation,
             authorization: None,
             broken_updates: None,
+            broken_reads: None,
             require_preconditions: false,
             rev_in_body: false,
         }
@@ -168,6 +171,9 @@ impl Respond for Stub {
         };
         let _ = id;
         let current = state.docs.get(&path).cloned();
+        if let (Some(status), "GET", Some(_)) = (shape.broken_reads, method, &current) {
+            return ResponseTemplate::new(status).set_body_string("upstream   timed out");
+        }
         match (method, current) {
             ("GET", Some((doc, v))) => with_doc(shape, 200, &doc, v),
             ("DELETE", Some(_)) => {

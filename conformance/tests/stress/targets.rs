@@ -322,3 +322,26 @@ async fn wait_for_gives_up_on_a_server_that_never_answers() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_counter_that_cannot_be_read_back_ends_the_run_saying_why() {
+    let shape = Shape {
+        broken_reads: Some(503),
+        ..Shape::default()
+    };
+    let (server, _) = started(shape).await;
+    let c = config(
+        &server.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Naive,
+    );
+    let err = stress::run(&c).await.unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "reading the counter back, GET {}/things/n1 answered 503 Service Unavailable: upstream timed out",
+            server.uri()
+        )
+    );
+}
