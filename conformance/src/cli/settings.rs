@@ -67,8 +67,8 @@ pub(super) struct Settings {
     pub(super) outputs: Outputs,
 }
 
-/// Merges `args` over `file` over the defaults. `placeholder` is the base URL
-/// used when neither names one; relative output paths are joined to `cwd`.
+/// Merges `args` over `file` over the defaults; `env` gives the token variables,
+/// and relative output paths are joined to `cwd` (when given).
 pub(super) fn build(
     args: &CheckArgs,
     file: Option<&FileConfig>,
