@@ -99,6 +99,7 @@ fault_tests! {
     stale_read_cache_fails_concurrency_rules => StaleReadCache,
     ignored_if_match_fails_honoured_and_every_stale_rule => IgnoreIfMatch,
     dropped_member_fails_current_put_by_content => DropsSentMember,
+    refusal_bumping_the_version_fails_stale_put => RefusalBumpsVersion,
     unconditional_put_allowed_fails_put_428 => AllowUnconditionalPut,
     unconditional_patch_allowed_fails_patch_428 => AllowUnconditionalPatch,
     unconditional_delete_allowed_fails_delete_428 => AllowUnconditionalDelete,

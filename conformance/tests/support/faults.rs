@@ -140,6 +140,7 @@ faults! {
     IgnoreIfMatch,
     DropsSentMember,
     RefusalTouchesUpdatedAt,
+    RefusalBumpsVersion,
 }
 
 /// The concurrency rules judge the same compare-and-swap as the stale-write
@@ -231,6 +232,15 @@ impl Fault {
                 "core.if-match.stale-put",
                 "core.if-match.weak-refused",
                 "core.bad-input.malformed-if-match",
+            ],
+            // Same content, a new ETag that stays: a refused write that wrote anyway.
+            // The 412 also names the ETag from before the bump, which a re-read refutes.
+            RefusalBumpsVersion => vec![
+                "core.if-match.honoured",
+                "core.if-match.stale-put",
+                "core.if-match.weak-refused",
+                "core.bad-input.malformed-if-match",
+                "core.conflict.current-etag",
             ],
             AllowUnconditionalPut => one("require-preconditions.put-428"),
             AllowUnconditionalPatch => one("require-preconditions.patch-428"),

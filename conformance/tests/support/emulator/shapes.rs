@@ -280,10 +280,18 @@ impl Emulator {
         }
     }
 
-    /// Whether a refused write still touches the document (`RefusalTouchesUpdatedAt`).
+    /// A refused write that still touches the document: its `updated_at`
+    /// (`RefusalTouchesUpdatedAt`) or its version, content unchanged (`RefusalBumpsVersion`).
     pub(super) fn touch_on_refusal(&self, st: &mut State, id: &str) {
         if self.has(Fault::RefusalTouchesUpdatedAt) {
             *st.touched.entry(id.to_owned()).or_default() += 1;
+        }
+        if self.has(Fault::RefusalBumpsVersion) {
+            let version = Self::next_version(st);
+            if let Some(doc) = st.docs.get_mut(id) {
+                doc.older.push(doc.version);
+                doc.version = version;
+            }
         }
     }
 }
