@@ -197,9 +197,12 @@ impl Respond for Stub {
                     return ResponseTemplate::new(400);
                 };
                 if let Some(status) = shape.broken_updates {
-                    return ResponseTemplate::new(status).set_body_string(
-                        "<html>\n  <body>\n    <h1>Internal Server Error</h1>\n    <p>database is locked</p>\n  </body>\n</html>",
-                    );
+                    // Some servers echo the request's credentials in their error pages.
+                    let echo = header(request, "authorization")
+                        .map_or_else(String::new, |a| format!("\n    <!-- {a} -->"));
+                    return ResponseTemplate::new(status).set_body_string(format!(
+                        "<html>\n  <body>\n    <h1>Internal Server Error</h1>\n    <p>database is locked</p>{echo}\n  </body>\n</html>",
+                    ));
                 }
                 let sent = if shape.rev_in_body {
                     // As CouchDB: the body's _rev, else ?rev=.

@@ -215,6 +215,14 @@ async fn failed_updates_are_explained_and_exit_1() {
     );
     assert!(first.reason.len() <= stress::EXCERPT_CHARS + 3);
     assert_eq!(exit_code(StrategyArg::Reapply, &s), 1);
+
+    // A credential the server echoes in its error page is redacted from the excerpt.
+    let mut c = c;
+    c.headers = vec![("Authorization".into(), "Bearer s3cret-token".into())];
+    let s = stress::run(&c).await.expect("runs");
+    let reason = &s.first_failures[0].reason;
+    assert!(reason.contains("<!-- <redacted> -->"), "{reason}");
+    assert!(!s.to_text().contains("s3cret") && !s.to_json().contains("s3cret"));
 }
 
 /// Snapshots live with the other stress snapshots in `tests/snapshots/`.
