@@ -131,6 +131,12 @@ impl StressSummary {
                 "the server sent only weak ETags, which If-Match cannot use (RFC 9110 §13.1.1): make it send strong ones, or describe a version in the body in [version]".into(),
             );
         }
+        if seen("409") && self.strategy != "naive" {
+            self.notes.push(format!(
+                "the server refused writes with 409 and a body the SDK does not take for a version conflict, so they were not retried: if 409 means a stale version there, answer 412, or send problem+json with type {} (bodies in the style of Kubernetes, CouchDB, GitHub or S3 are recognised too)",
+                ifmatch::VERSION_CONFLICT_TYPE
+            ));
+        }
         if let Some((first, others)) = self.base_urls.split_first() {
             for b in others {
                 if b.updates > 0 && b.acknowledged == 0 && first.acknowledged > 0 {

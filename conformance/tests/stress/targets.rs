@@ -353,3 +353,41 @@ async fn a_counter_that_cannot_be_read_back_ends_the_run_saying_why() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_409_the_sdk_cannot_read_as_a_version_conflict_is_explained() {
+    let shape = Shape {
+        broken_updates: Some(409),
+        ..Shape::default()
+    };
+    let (server, _) = started(shape).await;
+    let c = config(
+        &server.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Reapply,
+    );
+    let s = stress::run(&c).await.expect("runs");
+    assert_eq!(s.failures_by_status.get("409"), Some(&12), "{s:#?}");
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(
+        s.notes[0].contains("not retried")
+            && s.notes[0].contains("urn:ifmatch:problem:version-conflict"),
+        "{:?}",
+        s.notes
+    );
+    // A naive run refused with 409 is the good news instead.
+    let c = config(
+        &server.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Naive,
+    );
+    let s = stress::run(&c).await.expect("runs");
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(
+        s.notes[0].contains("(409 Conflict): it requires preconditions"),
+        "{:?}",
+        s.notes
+    );
+}
