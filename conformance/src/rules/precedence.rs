@@ -16,11 +16,8 @@ const SOME_TAG: &str = "\"ifmatch-conformance-some-tag\"";
 /// target declares one, otherwise a fresh URL the suite invents; with the id used.
 fn missing_url(cx: &Cx) -> (String, String, bool) {
     match &cx.shape().body.missing_id {
-        Some(id) => (
-            cx.shape().item_url(cx.collection_url(), id),
-            id.clone(),
-            true,
-        ),
+        // Not remembered for cleanup: the id is the user's, checked to be missing first.
+        Some(id) => (cx.item_url(id), id.clone(), true),
         None => {
             let url = cx.fresh_url();
             let id = url.rsplit('/').next().unwrap_or_default().to_owned();

@@ -176,12 +176,8 @@ check!(type_member, |cx| {
 });
 
 check!(conflict_current_etag, |cx| {
-    if !cx.shape().uses_etags() {
-        return Ok(Finding::Skip(
-            "not applicable: this target's version is not an ETag sent back in If-Match ([version] read/send), so a refusal has no ETag to name".into(),
-        ));
-    }
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
+    cx.needs_if_match(fx.has_etag)?;
     let refused = cx
         .send(
             Req::put(&fx.url)
