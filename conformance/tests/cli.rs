@@ -368,3 +368,30 @@ async fn https_targets_are_accepted_and_other_schemes_refused() {
         wrong.err
     );
 }
+
+#[tokio::test]
+async fn shape_and_run_flag_errors_exit_2_with_advice() {
+    let cases: [&[&str]; 9] = [
+        &["--repeat", "0"],
+        &["--wait-for", "5000"],
+        &["--create", "patch"],
+        &["--location", "body:id"],
+        &["--version-send", "header:x"],
+        &["--stale-status", "400"],
+        &["--fixture", "[1]"],
+        &["--create", "put", "--create-url", "/things"],
+        &["--format", "text,pdf"],
+    ];
+    let mut messages = String::new();
+    for extra in cases {
+        let args = [&["check", "--dry-run"][..], extra].concat();
+        let failed = cli(&args).await;
+        assert_eq!(failed.code, 2, "{args:?}");
+        messages.push_str(&format!(
+            "$ {}\n{}\n",
+            args.join(" "),
+            failed.err.trim_end()
+        ));
+    }
+    insta::assert_snapshot!("shape_flag_errors", messages);
+}

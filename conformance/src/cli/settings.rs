@@ -346,6 +346,20 @@ fn shape(
     if let Some(f) = flags.error_format {
         s.errors.format = f;
     }
-    shape.validate()?;
+    shape.validate().map_err(|e| {
+        // Name the flag too: the value may have come from one.
+        const FLAGS: [(&str, &str); 6] = [
+            ("create.url", "--create-url"),
+            ("create.location", "--location"),
+            ("version.stale-status", "--stale-status"),
+            ("body.malformed-status", "--malformed-status"),
+            ("body.ignore", "--ignore"),
+            ("body.missing-id", "--missing-id"),
+        ];
+        match FLAGS.iter().find(|(key, _)| e.starts_with(key)) {
+            Some((key, flag)) => format!("{e} ({flag}, or {key} in the file)"),
+            None => e,
+        }
+    })?;
     Ok(shape)
 }
