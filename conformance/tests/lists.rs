@@ -281,3 +281,29 @@ async fn without_patch_not_found_wins_is_judged_by_delete() {
     assert_eq!(v, Verdict::Fail, "{message}");
     assert!(message.contains("DELETE answered 412"), "{message}");
 }
+
+#[tokio::test]
+async fn a_409_carrying_a_hash_of_its_body_is_not_the_current_etag() {
+    let mut options = fault_options(None);
+    options.faults = vec![Fault::ConflictEtagHashesBody];
+    options.mismatch_status = 409;
+    let server = emulated(options).await;
+    let report = check(&config(&server.uri(), &[Profile::Core], 409)).await;
+    assert_only_broken(&report, &["core.conflict.current-etag"]);
+    let (v, message) = verdict(&report, "core.conflict.current-etag");
+    assert_eq!(v, Verdict::Warn);
+    assert!(
+        message.starts_with("the 409's ETag header \"")
+            && message.contains("is not the current ETag: a re-read answered \"e"),
+        "{message}"
+    );
+    // The same server without the fault names the current ETag, and passes.
+    let mut options = fault_options(None);
+    options.mismatch_status = 409;
+    let server = emulated(options).await;
+    let report = check(&config(&server.uri(), &[Profile::Core], 409)).await;
+    assert_eq!(
+        verdict(&report, "core.conflict.current-etag").0,
+        Verdict::Pass
+    );
+}
