@@ -443,3 +443,45 @@ async fn races_repeat_and_a_pass_says_how_often() {
     assert_eq!(o.verdict, Verdict::Fail, "{}", o.message);
     assert!(o.message.starts_with("try 1 of 2:"), "{}", o.message);
 }
+
+#[tokio::test]
+async fn a_new_id_in_the_create_body_is_used_when_declared() {
+    let shape = Shape {
+        adds_members: true,
+        post_without_location: true,
+        ..Shape::default()
+    };
+    let report = run(shape.clone(), &[], |c| {
+        c.shape = shape_of(json!({ "create": { "location": "body:/id" } }));
+    })
+    .await;
+    assert_only_broken(&report, &[]);
+    assert_verdict(&report, "core.if-match.stale-put", Verdict::Pass, "412");
+    let undescribed = run(shape, &[], |_| {}).await;
+    assert_verdict(
+        &undescribed,
+        "core.etag.strong-on-get",
+        Verdict::Skip,
+        "location = \"body:/id\"",
+    );
+}
+
+#[tokio::test]
+async fn fixture_members_go_into_every_body_sent() {
+    let shape = Shape {
+        required_member: Some("title"),
+        ..Shape::default()
+    };
+    let report = run(shape.clone(), &[], |c| {
+        c.shape = shape_of(json!({ "body": { "fixture": { "title": "conformance" } } }));
+    })
+    .await;
+    assert_only_broken(&report, &[]);
+    let bare = run(shape, &[], |_| {}).await;
+    assert_verdict(
+        &bare,
+        "core.etag.strong-on-get",
+        Verdict::Skip,
+        "answered 422",
+    );
+}

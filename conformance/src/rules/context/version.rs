@@ -264,6 +264,49 @@ pub(crate) const PATCH_NONE: &str = "not applicable: [body] patch = \"none\" say
 mod tests {
     use super::*;
 
+    fn response(headers: &[(&str, &str)], body: &str) -> Exchange {
+        use crate::http::{RecordedRequest, RecordedResponse};
+        Exchange {
+            request: RecordedRequest {
+                method: "GET".into(),
+                url: "http://h/x".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect(),
+                body: body.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn versions_are_read_where_the_shape_says() {
+        let x = response(
+            &[("etag", "W/\"a\""), ("x-goog-generation", " 17 ")],
+            r#"{"metadata":{"resourceVersion":"5"},"_rev":3,"gone":null}"#,
+        );
+        let etag = read(&VersionSource::Etag, &x).unwrap();
+        assert_eq!(etag.text, "W/\"a\"");
+        assert!(etag.is_weak());
+        let body = read(&VersionSource::Body("/metadata/resourceVersion".into()), &x).unwrap();
+        assert_eq!((body.text.as_str(), &body.json), ("5", &json!("5")));
+        let number = read(&VersionSource::Body("/_rev".into()), &x).unwrap();
+        assert_eq!((number.text.as_str(), &number.json), ("3", &json!(3)));
+        assert_eq!(read(&VersionSource::Body("/gone".into()), &x), None);
+        assert_eq!(read(&VersionSource::Body("/missing".into()), &x), None);
+        let header = read(&VersionSource::Header("x-goog-generation".into()), &x).unwrap();
+        assert_eq!(header.text, "17");
+        assert_eq!(
+            read(&VersionSource::Etag, &response(&[("etag", "bare")], "")),
+            None
+        );
+    }
+
     #[test]
     fn versions_compare_weakly_and_strip_quotes() {
         let strong = Version::text("\"e1\"");

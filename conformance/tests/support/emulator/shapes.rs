@@ -68,6 +68,10 @@ pub struct Shape {
     pub body_version: Option<BodyVersion>,
     /// PATCH takes `application/json-patch+json` (RFC 6902) instead of merge patches.
     pub json_patch: bool,
+    /// A POST's 201 carries no `Location`; the new id is only in the body (`/id`).
+    pub post_without_location: bool,
+    /// Writes without this member are refused with 422 (a required field).
+    pub required_member: Option<&'static str>,
 }
 
 impl Emulator {
@@ -269,6 +273,19 @@ impl Emulator {
             }
         };
         ResponseTemplate::new(409).set_body_raw(body.to_string().into_bytes(), "application/json")
+    }
+
+    /// The 422 for a PUT or POST body without the required member, if any.
+    pub(super) fn missing_required(&self, body: &Value) -> Option<ResponseTemplate> {
+        let member = self.shape.required_member?;
+        body.get(member).is_none().then(|| {
+            self.problem(
+                422,
+                "invalid-body",
+                &format!("\"{member}\" is required"),
+                None,
+            )
+        })
     }
 
     /// The PATCH media type this server takes.

@@ -14,6 +14,9 @@ impl Emulator {
             Ok(b) => self.unversioned(b),
             Err(r) => return r,
         };
+        if let Some(refused) = self.missing_required(&body) {
+            return refused;
+        }
         st.next_id += 1;
         let id = st.next_id.to_string();
         let version = Self::next_version(st);
@@ -34,8 +37,10 @@ impl Emulator {
         } else {
             201
         })
-        .insert_header("Location", format!("{}{id}", self.items_prefix()).as_str())
         .set_body_raw(shown.to_string().into_bytes(), "application/json");
+        if !self.shape.post_without_location {
+            r = r.insert_header("Location", format!("{}{id}", self.items_prefix()).as_str());
+        }
         if let Some(tag) = self
             .written_tag(version)
             .filter(|_| !self.has(Fault::CreateWithoutEtag))
@@ -209,6 +214,9 @@ impl Emulator {
             Ok(b) => self.unversioned(b),
             Err(r) => return r,
         };
+        if let Some(refused) = self.missing_required(&body) {
+            return refused;
+        }
         if exists && self.has(Fault::DropsSentMember) {
             if let Some(members) = body.as_object_mut() {
                 members.remove("suite");
