@@ -241,3 +241,47 @@ async fn blocked_rules_are_marked_and_fail_the_run_only_when_asked() {
         .iter()
         .all(|r| !r.contains("--fail-on-skipped")));
 }
+
+/// A server that ignores `If-Match` is told so first, in every format, before any
+/// verdict, with the write that proved it and the fix.
+#[tokio::test]
+async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
+    let server = emulated(Options {
+        faults: vec![Fault::IgnoreIfMatch],
+        mismatch_status: 412,
+        ..Options::default()
+    })
+    .await;
+    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
+    cfg.rule_patterns = vec![
+        "core.create.post-201".into(),
+        "core.etag.strong-on-get".into(),
+        "core.if-match.honoured".into(),
+        "core.if-match.stale-put".into(),
+    ];
+    let report = without_durations(check(&cfg).await);
+    let headline = report.headline().expect("a headline").to_owned();
+    assert!(
+        headline.starts_with("This server ignores If-Match:"),
+        "{headline}"
+    );
+    let text = render_text(&report);
+    let at = text.find(&headline).unwrap();
+    assert!(at < text.find("summary:").unwrap() && at < text.find("\nFAIL ").unwrap());
+    let html = render_html(&report);
+    let escaped = headline
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;");
+    assert!(html.find(&escaped).unwrap() < html.find("<h1>").unwrap());
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
+    assert_eq!(json["headline"], headline.as_str());
+    let xml = render_junit(&report);
+    assert!(xml.contains("<property name=\"headline\" value=\"This server ignores If-Match:"));
+    let honoured = report.outcome("core.if-match.honoured").unwrap();
+    let write = &honoured.failure.as_ref().unwrap().write;
+    assert!(write.is_some(), "the write that was applied is shown");
+    insta::assert_snapshot!("ignores_if_match_text", stable(&text, &server.uri()));
+}
