@@ -46,6 +46,10 @@ done
 [ ${#SERVERS[@]} -gt 0 ] || SERVERS=("${ALL_SERVERS[@]}")
 wants() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 
+# The comparison itself first (a second; python3 only).
+python3 "$DIR/test_verdicts.py" -q 2>&1 | tail -n 1 | grep -qx OK ||
+  { python3 "$DIR/test_verdicts.py"; die "the tests of conformance/interop/verdicts.py failed"; }
+
 # ---- installs (idempotent) -------------------------------------------------------------------
 
 APT_UPDATED=0

@@ -21,6 +21,26 @@ def load(path):
         return json.load(f)
 
 
+ABBREV = {"pass": "P", "fail": "F", "warn": "W", "non-strict": "N", "info": "i", "skip": "-"}
+
+
+def rule_table(rows):
+    """The rule-by-rule matrix (docs/interop.md has a copy): one row per rule, one column per server."""
+    reports = [(server, report) for server, report, _ in rows if report]
+    order = []
+    for _, report in reports:
+        order += [r["id"] for r in report["rules"] if r["id"] not in order]
+    seen = {s: {r["id"]: r["verdict"] for r in report["rules"]} for s, report in reports}
+    lines = [
+        "| rule | " + " | ".join(s for s, _ in reports) + " |",
+        "| --- | " + " | ".join(":-:" for _ in reports) + " |",
+    ]
+    for rule in order:
+        cells = [ABBREV.get(seen[s].get(rule), "") for s, _ in reports]
+        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--results", required=True)
@@ -83,7 +103,7 @@ def main():
         lines.append(f"| {server} | {versions.get(server, '?')} | " + " | ".join(cells) + f" | {state} |")
     table = "\n".join(lines) + "\n"
     with open(os.path.join(args.results, "summary.md"), "w", encoding="utf-8") as f:
-        f.write(table)
+        f.write(table + "\n" + rule_table(rows))
     print(table)
     for p in problems:
         print("DIFFERS  " + p)
