@@ -61,18 +61,16 @@ fn names_another_version(current: Option<&EntityTag>, sent: Option<&EntityTag>) 
 /// business rule, Kubernetes' `AlreadyExists`) are not: they would fail again on retry.
 pub(crate) fn names_version_conflict(body: &[u8]) -> bool {
     let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
-        let text = String::from_utf8_lossy(body);
-        return ["ConditionalRequestConflict", "OperationAborted"]
-            .iter()
-            .any(|code| text.contains(&format!("<Code>{code}</Code>")));
+        let text = std::str::from_utf8(body).unwrap_or_default();
+        return text.contains("<Code>ConditionalRequestConflict</Code>")
+            || text.contains("<Code>OperationAborted</Code>");
     };
     let text = |key: &str| doc.get(key).and_then(Value::as_str).unwrap_or_default();
-    let kubernetes = text("kind") == "Status" && text("reason") == "Conflict";
-    let couchdb = text("error") == "conflict";
     let message = text("message");
-    let github = message.contains("does not match")
-        || (message.contains("is at ") && message.contains(" but expected "));
-    kubernetes || couchdb || github
+    (text("kind") == "Status" && text("reason") == "Conflict")
+        || text("error") == "conflict"
+        || message.contains("does not match")
+        || (message.contains("is at ") && message.contains(" but expected "))
 }
 
 #[cfg(test)]

@@ -85,8 +85,10 @@ impl WeakValidators {
         self
     }
 
-    /// Send the weak tag in `If-Match` as it is. Only for servers that compare weakly on
-    /// purpose (FHIR); a server following RFC 9110 refuses every such write with 412.
+    /// Send the weak tag in `If-Match` as it is, from `update()` and from a `put`, `patch` or
+    /// `delete` given a weak tag (otherwise refused locally with `missing_etag`). Only for
+    /// servers that compare weakly on purpose (FHIR); a server following RFC 9110 refuses every
+    /// such write with 412.
     pub const fn send_as_is() -> Self {
         Self {
             rereads: 0,

@@ -133,10 +133,29 @@ async fn fhir_weak_etags_stop_with_weak_validator_unless_sent_as_is() {
         "1 read + 3 re-reads"
     );
     assert_eq!(h.sleeper.total(), Duration::from_secs(2) / 3 * 3);
+    // A plain put with the weak tag it read is refused locally by default...
+    let read = h.client.get::<Value>("/Basic/1").await.unwrap();
+    let err = h
+        .client
+        .put("/Basic/1", &read.value, &read)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "missing_etag");
+    assert!(received(&server, "PUT").await.is_empty(), "nothing written");
+    // ... and sent as it is on purpose.
     let fhir = h.client.with_weak_validators(WeakValidators::send_as_is());
     fhir.update::<Value>("/Basic/1", increment).await.unwrap();
+    let mut doc = read.value.clone();
+    doc["n"] = 7.into();
+    let stale = fhir.put("/Basic/1", &doc, &read).await.unwrap_err();
+    assert!(
+        stale.is_precondition_failed(),
+        "the FHIR server compared: {stale}"
+    );
     let puts = received(&server, "PUT").await;
     assert_eq!(header(&puts[0], "if-match"), Some("W/\"1\""));
+    assert_eq!(header(&puts[1], "if-match"), Some("W/\"1\""));
+    assert_eq!(stub.n(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

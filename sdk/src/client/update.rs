@@ -305,11 +305,8 @@ async fn first_attempt(
             let header = client.update_header(url, &body, Some(&etag))?;
             (body, header)
         }
-        _ => match client.fetch(op, url, false).await {
-            Ok(fresh) => {
-                let (body, _, header) = client.base_after_read(op, url, fresh).await?;
-                (body, header)
-            }
+        _ => match client.read_base(op, url).await {
+            Ok((body, _, header)) => (body, header),
             Err(e) if !e.is_not_found() => return Err(e),
             Err(not_found) => match for_update(Read::Missing, client.missing_etag) {
                 Ok(header) => (Arc::new(Value::Null), header),
@@ -364,10 +361,7 @@ impl Conflict<'_> {
                 let header = client.update_header(url, &base, Some(current))?;
                 (base.clone(), Some(current.clone()), header)
             }
-            _ => {
-                let fresh = client.fetch(op, url, false).await?;
-                client.base_after_read(op, url, fresh).await?
-            }
+            _ => client.read_base(op, url).await?,
         };
         let context = ConflictContext {
             base: &base,

@@ -49,7 +49,7 @@ fn objects(
     ops: &mut Vec<PatchOp>,
 ) {
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
+    keys.sort_unstable();
     keys.dedup();
     for key in keys {
         let len = pointer::push(path, key);

@@ -146,7 +146,7 @@ impl Merger<'_> {
         t: &Map<String, Value>,
     ) -> Map<String, Value> {
         let mut keys: Vec<&String> = b.keys().chain(m.keys()).chain(t.keys()).collect();
-        keys.sort();
+        keys.sort_unstable();
         keys.dedup();
         let mut out = Map::new();
         for key in keys {

@@ -150,11 +150,10 @@ impl VersionField {
             pointer::tokens(document).map_err(invalid)?;
         }
         match &self.send {
-            Some(SendBack::Body(at)) if pointer::tokens(at).map_err(invalid)?.is_empty() => {
-                Err(invalid(
-                    "sent_at cannot be the whole body: give the JSON Pointer of a member".into(),
-                ))
-            }
+            Some(SendBack::Body(at)) if at.is_empty() => Err(invalid(
+                "sent_at needs a member's JSON Pointer, e.g. \"/sha\"".into(),
+            )),
+            Some(SendBack::Body(at)) => pointer::tokens(at).map_err(invalid).map(drop),
             Some(SendBack::Query(name)) if name.is_empty() => Err(invalid(
                 "sent_in_query needs the parameter's name, e.g. \"rev\"".into(),
             )),

@@ -73,9 +73,13 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<WriteConditions, Error> {
         let Some(field) = self.version_field.as_deref() else {
-            let header = header_for(precondition).map_err(|Unusable::NoStrongEtag { weak }| {
-                self.refused(method, url, Refused::NoStrongEtag { weak })
-            })?;
+            let header = match (header_for(precondition), precondition.if_match()) {
+                // A server that compares weak tags on purpose (FHIR) gets them as they are.
+                (Err(_), Some(weak)) if self.weak.sends_as_is() => Header::IfMatch(weak.clone()),
+                (header, _) => header.map_err(|Unusable::NoStrongEtag { weak }| {
+                    self.refused(method, url, Refused::NoStrongEtag { weak })
+                })?,
+            };
             return Ok((header, None, None));
         };
         let (header, version) = for_write(field, body.is_some(), precondition)
