@@ -33,8 +33,8 @@ cargo build -p ifmatch --target wasm32-unknown-unknown
 step "cargo test --workspace"
 cargo test --workspace
 
-step "ifmatch-conformance as a Python wheel: build, install in a fresh virtualenv, smoke-test"
-scripts/wheel-test.sh
+step "ifmatch-conformance as a Python wheel: build, install in a fresh virtualenv, smoke-test, check examples/ci"
+scripts/wheel-test.sh --examples
 
 if [ -x wasm/scripts/test.sh ]; then
   step "wasm / npm package: Node, headless Chromium, npm pack, browser example"
