@@ -31,7 +31,8 @@ if [ "$(installed_version wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
 fi
 
 # maturin, from PyPI, for the Python wheel of the conformance CLI (scripts/wheel-test.sh).
-if [ "$(installed_version maturin)" != "$MATURIN_VERSION" ]; then
+# Run as `python3 -m maturin`, so a missing pyenv shim or PATH entry does not matter.
+if [ "$(python3 -m maturin --version 2>/dev/null | awk '{print $2}')" != "$MATURIN_VERSION" ]; then
   say "installing maturin $MATURIN_VERSION from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
 fi
@@ -43,4 +44,4 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(maturin --version), $(chromium --version 2>/dev/null | head -1)"
+say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(python3 -m maturin --version), $(chromium --version 2>/dev/null | head -1)"

@@ -37,7 +37,7 @@ trap cleanup EXIT
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' Cargo.toml)
 if [ -z "$wheel" ]; then
   start=$SECONDS
-  maturin build --quiet -m conformance/Cargo.toml --out "$tmp/wheels" >"$tmp/build.log" 2>&1 ||
+  python3 -m maturin build --quiet -m conformance/Cargo.toml --out "$tmp/wheels" >"$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log" >&2; fail "maturin build"; }
   wheel=$(ls "$tmp"/wheels/*.whl)
   say "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KB) in $((SECONDS - start)) s"
