@@ -83,7 +83,7 @@ async fn html_report_is_self_contained_with_filters_and_curl() {
     );
     assert!(html.contains("id=\"filters\"") && html.contains("<script>"));
     assert_eq!(
-        html.matches("<tr data-verdict=").count(),
+        html.matches(" data-verdict=").count(),
         report.outcomes.len()
     );
     assert!(html.contains("<b>Reproduce</b><pre>curl -i -X PUT"));

@@ -56,6 +56,28 @@ impl Failure {
     /// The report's view of a rule's evidence: `exchange` showed the problem (often a
     /// re-read), `write` caused it. With both, and JSON bodies on each side, the
     /// failure carries a diff of what the write sent against what the re-read found.
+    ///
+    /// ```
+    /// use ifmatch_conformance::http::{Exchange, RecordedRequest, RecordedResponse};
+    /// use ifmatch_conformance::report::{diff::Change, Failure};
+    ///
+    /// let exchange = |method: &str, body: Option<&str>, answer: &str| Exchange {
+    ///     request: RecordedRequest {
+    ///         method: method.into(),
+    ///         url: "http://127.0.0.1:8080/items/1".into(),
+    ///         headers: vec![("Content-Type".into(), "application/json".into())],
+    ///         body: body.map(str::to_owned),
+    ///     },
+    ///     response: RecordedResponse { status: 200, headers: vec![], body: answer.into() },
+    /// };
+    /// let write = exchange("PUT", Some(r#"{"n":2}"#), "");
+    /// let reread = exchange("GET", None, r#"{"n":1,"id":1}"#);
+    /// let failure = Failure::new("refused", "applied", Some(&reread), Some(&write));
+    /// assert!(failure.write.unwrap().curl.starts_with("curl -i -X PUT"));
+    /// let diff = failure.diff.unwrap();
+    /// assert_eq!((diff[0].pointer.as_str(), diff[0].change), ("/n", Change::Changed));
+    /// assert_eq!((diff[1].pointer.as_str(), diff[1].change), ("/id", Change::Added));
+    /// ```
     pub fn new(
         expectation: impl Into<String>,
         observed: impl Into<String>,

@@ -55,7 +55,13 @@ pub fn render_html(report: &Report) -> String {
     if !not_run.is_empty() {
         out.push_str("<div class=\"notrun\"><b>Not run because a prerequisite failed:</b><ul>");
         for g in &not_run {
-            let _ = write!(out, "<li>{}</li>", esc(&g.sentence()));
+            let _ = write!(
+                out,
+                "<li>{} (<a href=\"#rule-{}\">see {}</a>)</li>",
+                esc(&g.sentence()),
+                esc(&g.prerequisite),
+                esc(&g.prerequisite)
+            );
         }
         out.push_str("</ul></div>\n");
     }
@@ -89,12 +95,12 @@ pub fn render_html(report: &Report) -> String {
     for o in report.by_severity() {
         let _ = write!(
             out,
-            "<tr data-verdict=\"{v}\"><td><span class=\"v {v}\">{v}</span></td><td><code>{}</code><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}",
-            esc(&o.id),
-            esc(&o.summary),
-            o.level.as_str(),
-            esc(&o.rfc),
-            esc(&o.message),
+            "<tr id=\"rule-{id}\" data-verdict=\"{v}\"><td><span class=\"v {v}\">{v}</span></td><td><code>{id}</code><br><small>{summary}</small></td><td>{level}</td><td>{rfc}</td><td>{message}",
+            id = esc(&o.id),
+            summary = esc(&o.summary),
+            level = o.level.as_str(),
+            rfc = esc(&o.rfc),
+            message = esc(&o.message),
             v = o.verdict.as_str()
         );
         if let Some(f) = &o.failure {
