@@ -285,3 +285,38 @@ async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
     assert!(write.is_some(), "the write that was applied is shown");
     insta::assert_snapshot!("ignores_if_match_text", stable(&text, &server.uri()));
 }
+
+/// A rule skipped for its own reason (no 429 came) keeps its dependants from
+/// running: with `fail_on_skipped` that fails the run, and every format says why.
+#[tokio::test]
+async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
+    let server = emulated(Options::default()).await;
+    let mut cfg = config(&server.uri(), &[Profile::RateLimit], 412);
+    let lenient = check(&cfg).await;
+    let blocked: Vec<&str> = lenient
+        .outcomes
+        .iter()
+        .filter(|o| o.blocked_by.is_some())
+        .map(|o| o.id.as_str())
+        .collect();
+    assert!(!blocked.is_empty(), "a server without 429 blocks rules");
+    assert_eq!(lenient.exit_code(), 0, "{:?}", lenient.failure_reasons());
+
+    cfg.fail_on_skipped = true;
+    let strict = without_durations(check(&cfg).await);
+    assert_eq!(strict.exit_code(), 1);
+    let group = &strict.not_run()[0];
+    assert_eq!(group.verdict, Verdict::Skip);
+    assert!(
+        group.sentence().contains("was skipped"),
+        "{}",
+        group.sentence()
+    );
+    let text = render_text(&strict);
+    assert!(text.contains("and --fail-on-skipped is set"), "{text}");
+    let xml = render_junit(&strict);
+    assert!(xml.contains("type=\"not-run\""), "{xml}");
+    let json: serde_json::Value = serde_json::from_str(&render_json(&strict)).unwrap();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["fail_on_skipped"], true);
+}
