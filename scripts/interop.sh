@@ -13,6 +13,8 @@
 #   IFMATCH_CONFORMANCE_BIN  the suite binary (default: target/debug/ifmatch-conformance, built if missing)
 # Results: $IFMATCH_INTEROP_HOME/results/<server>.json (the suite's JSON report) and summary.md.
 # Exit status: 0 when every verdict is the expected one; 1 otherwise (the differences are printed).
+# A server whose verdicts differ is checked once more (some depend on timing) and counts as
+# differing only if they differ again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,7 +38,7 @@ SERVERS=()
 for arg in "$@"; do
   case $arg in
     --update) UPDATE=1 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *)
       [[ " ${ALL_SERVERS[*]} " == *" $arg "* ]] ||
         die "unknown server '$arg'; choose from: ${ALL_SERVERS[*]}"
@@ -200,15 +202,15 @@ start_server() { # start_server NAME: sets SERVER_PID and VERSION, prepares the 
   esac
 }
 
-mkdir -p "$RESULTS"
-: >"$RESULTS/versions.txt"
-for name in "${SERVERS[@]}"; do
+check_server() { # check_server NAME: start it, run the suite, stop it
+  local name=$1 rc=0 started
   say "$name"
   start_server "$name"
-  echo "$name	$VERSION" >>"$RESULTS/versions.txt"
+  sed -i "/^$name	/d" "$RESULTS/versions.txt"
+  printf '%s\t%s\n' "$name" "$VERSION" >>"$RESULTS/versions.txt"
   echo "$VERSION on $BASE"
   started=$(date +%s)
-  rc=0
+  rm -f "$RESULTS/$name.json"
   # In the background and waited for, so that a signal to this script runs its trap at once.
   INTEROP_BASE_URL=$BASE timeout "$CHECK_TIMEOUT" "$BIN" check --config "$DIR/$name.toml" \
     --format json --output "$RESULTS/$name.json" 2>"$RESULTS/$name.stderr" &
@@ -222,8 +224,24 @@ for name in "${SERVERS[@]}"; do
     rm -f "$RESULTS/$name.json" # the comparison reports it as missing
   fi
   stop_server
-done
+}
 
-say "verdicts"
-python3 "$DIR/verdicts.py" --results "$RESULTS" --expected "$DIR/expected" \
-  $([ $UPDATE = 1 ] && echo --update) "${SERVERS[@]}"
+compare() { # compare SERVER...: exit status of the comparison; differing servers in differs.txt
+  say "verdicts"
+  python3 "$DIR/verdicts.py" --results "$RESULTS" --expected "$DIR/expected" \
+    $([ $UPDATE = 1 ] && echo --update) "$@"
+}
+
+mkdir -p "$RESULTS"
+: >"$RESULTS/versions.txt"
+for name in "${SERVERS[@]}"; do check_server "$name"; done
+compare "${SERVERS[@]}" && exit 0
+[ $UPDATE = 0 ] || exit 1
+
+# Some verdicts depend on timing (races, whole-second ETags). A server whose verdicts differ is
+# checked once more; it fails only if they differ again, so a regression still fails every time.
+mapfile -t AGAIN <"$RESULTS/differs.txt"
+[ ${#AGAIN[@]} -gt 0 ] || exit 1
+say "checking once more, in case of timing: ${AGAIN[*]}"
+for name in "${AGAIN[@]}"; do check_server "$name"; done
+compare "${SERVERS[@]}"

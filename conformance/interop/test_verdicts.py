@@ -47,6 +47,8 @@ class Verdicts(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertIn("| srv |", out.stdout)
         self.assertIn("as expected", out.stdout)
+        with open(os.path.join(self.results, "differs.txt"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "")
 
     def test_changed_new_and_missing_rules_fail(self):
         self.write(self.results, "srv", report({"a": "fail", "new": "pass"}))
@@ -56,6 +58,8 @@ class Verdicts(unittest.TestCase):
         self.assertIn("srv: a: expected pass, got fail", out.stdout)
         self.assertIn("srv: new: expected not run, got pass", out.stdout)
         self.assertIn("srv: gone: expected skip, got not run", out.stdout)
+        with open(os.path.join(self.results, "differs.txt"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "srv\n")  # interop.sh checks these servers once more
 
     def test_a_list_allows_each_of_its_verdicts(self):
         self.write(self.expected, "srv", {"race": ["fail", "pass"]})

@@ -101,6 +101,8 @@ def main():
         counts = (report or {}).get("counts", {})
         cells = [str(counts.get(v, 0)) if report else "–" for v in VERDICTS]
         lines.append(f"| {server} | {versions.get(server, '?')} | " + " | ".join(cells) + f" | {state} |")
+    with open(os.path.join(args.results, "differs.txt"), "w", encoding="utf-8") as f:
+        f.writelines(server + "\n" for server, _, state in rows if state not in ("as expected", "updated"))
     table = "\n".join(lines) + "\n"
     with open(os.path.join(args.results, "summary.md"), "w", encoding="utf-8") as f:
         f.write(table + "\n" + rule_table(rows))
