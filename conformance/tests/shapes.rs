@@ -485,3 +485,42 @@ async fn fixture_members_go_into_every_body_sent() {
         "answered 422",
     );
 }
+
+#[tokio::test]
+async fn error_bodies_with_request_ids_are_not_a_change_of_state() {
+    let shape = Shape {
+        error_ids: true,
+        ..Shape::default()
+    };
+    let report = run(shape, &[], |_| {}).await;
+    assert_only_broken(&report, &[]);
+    assert_verdict(
+        &report,
+        "core.precondition.missing-put-412",
+        Verdict::Pass,
+        "412",
+    );
+}
+
+#[tokio::test]
+async fn a_server_with_weak_etags_only_is_still_judged_on_if_match() {
+    let report = run(
+        Shape::default(),
+        &[Fault::WeakEtags, Fault::IgnoreIfMatch],
+        |c| {
+            c.rule_patterns = vec![
+                "core.etag.strong-on-get".into(),
+                "core.if-match.honoured".into(),
+            ]
+        },
+    )
+    .await;
+    assert_verdict(&report, "core.etag.strong-on-get", Verdict::Fail, "weak");
+    let o = report.outcome("core.if-match.honoured").unwrap();
+    assert_eq!(o.verdict, Verdict::Fail, "{}", o.message);
+    assert!(
+        o.message.starts_with("This server ignores If-Match:"),
+        "{}",
+        o.message
+    );
+}

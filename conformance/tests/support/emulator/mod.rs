@@ -191,6 +191,7 @@ impl Emulator {
         };
         let mut body = json!({ "type": format!("urn:emulator:problem:{kind}"), "title": kind, "status": reported, "detail": detail });
         body.as_object_mut().unwrap().extend(members);
+        self.stamp_error(&mut body);
         if self.has(Fault::ProblemWithoutType) {
             body.as_object_mut().unwrap().remove("type");
         }

@@ -72,7 +72,12 @@ pub struct Shape {
     pub post_without_location: bool,
     /// Writes without this member are refused with 422 (a required field).
     pub required_member: Option<&'static str>,
+    /// Every error body carries a new `request_id`, as S3's and Azure's do.
+    pub error_ids: bool,
 }
+
+/// The last `request_id` an error body carried.
+static REQUEST_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Emulator {
     /// The emulated server with `shape`.
@@ -286,6 +291,14 @@ impl Emulator {
                 None,
             )
         })
+    }
+
+    /// Adds a fresh `request_id` to an error body when the shape says so.
+    pub(super) fn stamp_error(&self, body: &mut Value) {
+        if let (true, Some(members)) = (self.shape.error_ids, body.as_object_mut()) {
+            let id = REQUEST_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            members.insert("request_id".into(), json!(format!("req-{id}")));
+        }
     }
 
     /// The PATCH media type this server takes.
