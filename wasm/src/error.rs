@@ -336,6 +336,9 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
         Error::VersionNotFound { .. } => {
             "list the versions kept with client.versions(url) and ask for one of those (error.oldestVersion is the oldest)"
         }
+        Error::WeakValidator { .. } => {
+            "set weakValidators: { rereads, withinMs } to wait longer (tags that turn strong after a write), { unmodifiedSince: true } to use Last-Modified (1 s resolution), or { sendAsIs: true } for a server that compares weak tags on purpose (FHIR)"
+        }
         Error::MissingVersion { .. } => {
             "write what you read with its version (client.update() does this for you), or use { unconditional: true }"
         }

@@ -29,6 +29,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "bearerToken",
     "apiVersion",
     "versionField",
+    "weakValidators",
 ];
 /// Client options that were renamed, with their new names (the old names are refused, so that
 /// a setting is never silently ignored).

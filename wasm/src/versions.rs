@@ -1,11 +1,11 @@
 //! Versions: `client.versions/version/restore/diff/deprecations`, the pure `diff`/`applyPatch`
-//! exports (the SDK's `merge::diff`/`merge::apply`), the client options `apiVersion` and
-//! `versionField`, and deprecation notices as JavaScript objects.
+//! exports (the SDK's `merge::diff`/`merge::apply`), the client options `apiVersion`,
+//! `versionField` and `weakValidators`, and deprecation notices as JavaScript objects.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ifmatch::merge::{JsonPatch, PatchOp};
-use ifmatch::{ClientBuilder, DeprecationNotice, VersionField};
+use ifmatch::{ClientBuilder, DeprecationNotice, VersionField, WeakValidators};
 use js_sys::{Array, Promise};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -30,7 +30,8 @@ const RESTORE_OPTIONS: &[&str] = &[
     "timeout",
 ];
 
-/// The client options this module reads: `apiVersion`, `versionField` and `bearerToken`.
+/// The client options this module reads: `apiVersion`, `versionField`, `weakValidators` and
+/// `bearerToken`.
 pub(crate) fn client_options(
     o: &Fields<'_>,
     mut builder: ClientBuilder,
@@ -47,15 +48,38 @@ pub(crate) fn client_options(
     if let Some(field) = o.get("versionField") {
         builder = builder.version_field(version_field(&field).map_err(invalid_argument)?);
     }
+    if let Some(weak) = o.get("weakValidators") {
+        builder = builder.weak_validators(weak_validators(&weak).map_err(invalid_argument)?);
+    }
     Ok(builder)
 }
 
-/// `versionField: { pointer, ifMatch, documentAt }`.
+/// `weakValidators: { rereads, withinMs, unmodifiedSince, sendAsIs }`; the SDK's defaults
+/// (3 re-reads within 2000 ms, no `If-Unmodified-Since`) for what is left out.
+fn weak_validators(value: &JsValue) -> Result<WeakValidators, String> {
+    let f = Fields::new(
+        value,
+        "options.weakValidators",
+        &["rereads", "withinMs", "unmodifiedSince", "sendAsIs"],
+    )?;
+    if f.boolean("sendAsIs")? == Some(true) {
+        return Ok(WeakValidators::send_as_is());
+    }
+    let default = WeakValidators::default();
+    let rereads = f.whole("rereads", 0)?.unwrap_or(default.rereads());
+    let within = f
+        .whole("withinMs", 0)?
+        .map_or(default.within(), |ms| Duration::from_millis(ms.into()));
+    let dates = f.boolean("unmodifiedSince")?.unwrap_or(false);
+    Ok(WeakValidators::wait(rereads, within).or_unmodified_since(dates))
+}
+
+/// `versionField: { pointer, ifMatch, documentAt, sentAt, query }`.
 fn version_field(value: &JsValue) -> Result<VersionField, String> {
     let f = Fields::new(
         value,
         "options.versionField",
-        &["pointer", "ifMatch", "documentAt"],
+        &["pointer", "ifMatch", "documentAt", "sentAt", "query"],
     )?;
     let pointer = f.string("pointer")?.ok_or(
         "options.versionField.pointer is required: the JSON Pointer of the version in the body, e.g. '/version'",
@@ -66,6 +90,12 @@ fn version_field(value: &JsValue) -> Result<VersionField, String> {
     }
     if let Some(at) = f.string("documentAt")? {
         field = field.document_at(&at);
+    }
+    if let Some(at) = f.string("sentAt")? {
+        field = field.sent_at(&at);
+    }
+    if let Some(name) = f.string("query")? {
+        field = field.sent_in_query(&name);
     }
     Ok(field)
 }

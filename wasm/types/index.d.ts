@@ -420,11 +420,22 @@ export interface ClientOptions {
   bearerToken?: string;
   /** `Api-Version` on every request, e.g. `'2'`; a call's `apiVersion` overrides it. */
   apiVersion?: string;
-  /** For servers that keep the version in the JSON body (our v2, Kubernetes, CouchDB, GitHub). */
+  /**
+   * For servers that keep the version in the JSON body (our v2, Kubernetes, CouchDB, GitHub,
+   * GCS). A stale write answered 409 with Kubernetes' `Status` (reason `Conflict`), CouchDB's
+   * `{"error":"conflict"}`, GitHub's "does not match" or S3's `ConditionalRequestConflict` is a
+   * version conflict (`update()` recovers); any other 409 is not retried.
+   */
   versionField?: VersionFieldOptions;
+  /**
+   * What `update()` does when the server offers only a weak ETag (which `If-Match` never
+   * matches) and no version in the body. Default: read again 3 times within 2000 ms for a
+   * strong one, then reject with code `weak_validator`; never write unconditionally.
+   */
+  weakValidators?: WeakValidatorsOptions;
 }
 
-/** `versionField`: where the version travels in bodies. */
+/** `versionField`: where the version is in bodies, and how a write sends it back. */
 export interface VersionFieldOptions {
   /** JSON Pointer (RFC 6901) of the version in bodies, e.g. `'/version'`, `'/metadata/resourceVersion'`. */
   pointer: string;
@@ -432,6 +443,32 @@ export interface VersionFieldOptions {
   ifMatch?: boolean;
   /** Send only this member of what was read, plus the version, e.g. `'/data'` for our v2. */
   documentAt?: string;
+  /** Writes put the version at this pointer instead of `pointer`. */
+  sentAt?: string;
+  /**
+   * Writes send the version as this query parameter instead of in the body: `'rev'` for
+   * CouchDB's `?rev=`, `'ifGenerationMatch'` for GCS.
+   */
+  query?: string;
+}
+
+/** `weakValidators`: the weak-ETag policy of `update()`. */
+export interface WeakValidatorsOptions {
+  /** Reads again, at most this many times, for a strong ETag (Apache mod_dav's turns strong a second after a write); default 3. */
+  rereads?: number;
+  /** Milliseconds the re-reads are spread over; default 2000. */
+  withinMs?: number;
+  /**
+   * When the tag is still weak and the read had `Last-Modified`, write with
+   * `If-Unmodified-Since`. One-second resolution: a change made by someone else within the same
+   * second is not seen. Default `false`.
+   */
+  unmodifiedSince?: boolean;
+  /**
+   * Send the weak tag in `If-Match` as it is: only for servers that compare weakly on purpose
+   * (FHIR). Default `false`.
+   */
+  sendAsIs?: boolean;
 }
 
 /** Which header a server's wait hint came from. */
@@ -591,7 +628,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'conflict_resolved'
   | 'version_not_found'
-  | 'missing_version';
+  | 'missing_version'
+  | 'weak_validator';
 
 /** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
 export interface Problem {
