@@ -15,7 +15,8 @@ use crate::target::{VersionSend, VersionSource};
 enum Outcome {
     Written,
     Refused(Refusal),
-    Unanswered(String),
+    /// No usable answer: the failure's key (`connection`, `not_json`) and what happened.
+    Unanswered(&'static str, String),
 }
 
 /// One client's naive updates.
@@ -51,7 +52,7 @@ pub(super) async fn naive_client(
                 }
                 tally.fail(shared.refused(at, r));
             }
-            Outcome::Unanswered(what) => tally.fail(shared.unanswered(at, what)),
+            Outcome::Unanswered(key, what) => tally.fail(shared.unanswered(at, key, what)),
         }
     }
     Ok(tally)
@@ -71,11 +72,16 @@ async fn naive_update(shared: &Shared, url: &str, key: &str) -> Outcome {
     let read = match shared.http.get(url).send().await {
         Ok(r) if r.status().is_success() => r,
         Ok(r) => return Outcome::Refused(refusal("GET", url, r).await),
-        Err(e) => return Outcome::Unanswered(format!("GET {url}: {e}")),
+        Err(e) => return Outcome::Unanswered("connection", format!("GET {url}: {e}")),
     };
     let mut doc: Value = match read.json().await {
         Ok(doc) => doc,
-        Err(e) => return Outcome::Unanswered(format!("GET {url}: the body is not JSON: {e}")),
+        Err(e) => {
+            return Outcome::Unanswered(
+                "not_json",
+                format!("GET {url} answered 2xx with a body that is not JSON: {e}"),
+            )
+        }
     };
     increment(&mut doc, key);
     let version = &shared.config.shape.version;
@@ -88,6 +94,6 @@ async fn naive_update(shared: &Shared, url: &str, key: &str) -> Outcome {
     match shared.http.put(url).json(&doc).send().await {
         Ok(r) if r.status().is_success() => Outcome::Written,
         Ok(r) => Outcome::Refused(refusal("PUT", url, r).await),
-        Err(e) => Outcome::Unanswered(format!("PUT {url}: {e}")),
+        Err(e) => Outcome::Unanswered("connection", format!("PUT {url}: {e}")),
     }
 }

@@ -91,8 +91,14 @@ impl Shared {
         (r.status.to_string(), failed)
     }
 
-    /// A failure with no response (connection error).
-    pub fn unanswered(&self, at: (usize, usize, &str), what: String) -> (String, FailedUpdate) {
+    /// A failure with no usable response: `key` is `connection` when none came,
+    /// `not_json` when a read's body was not JSON.
+    pub fn unanswered(
+        &self,
+        at: (usize, usize, &str),
+        key: &str,
+        what: String,
+    ) -> (String, FailedUpdate) {
         let failed = FailedUpdate {
             client: at.0,
             update: at.1,
@@ -101,7 +107,7 @@ impl Shared {
             request: None,
             reason: redact(&shorten(&what), &self.secrets),
         };
-        ("connection".into(), failed)
+        (key.to_owned(), failed)
     }
 }
 

@@ -51,7 +51,8 @@ pub struct StressSummary {
     /// Per base URL, in the order given: how many updates its clients made and how they ended.
     pub base_urls: Vec<BaseUrlCounts>,
     /// Failed updates by what ended them: a status (`"500"`), `"connection"` when no
-    /// response came, or the SDK's error code (e.g. `"missing_etag"`).
+    /// response came, `"not_json"` when a naive read's 2xx body was not JSON, or the
+    /// SDK's error code (e.g. `"missing_etag"`).
     pub failures_by_status: BTreeMap<String, u64>,
     /// The first failed updates (at most 5), in update order.
     pub first_failures: Vec<FailedUpdate>,
@@ -129,6 +130,11 @@ impl StressSummary {
         if seen("weak_validator") {
             self.notes.push(
                 "the server sent only weak ETags, which If-Match cannot use (RFC 9110 §13.1.1): make it send strong ones, or describe a version in the body in [version]".into(),
+            );
+        }
+        if seen("not_json") {
+            self.notes.push(
+                "some reads answered 2xx with a body that is not JSON: a server that writes documents in place can serve a half-written one while another client writes it".into(),
             );
         }
         if seen("409") && self.strategy != "naive" {

@@ -1,5 +1,6 @@
 //! `stress` on replicas (two stubs on one store, two reference servers on one
-//! SQLite file), with the version in the body, and through the configuration file.
+//! SQLite file), with the version in the body, through the configuration file,
+//! and on a server that serves half-written documents.
 
 use ifmatch_conformance::stress::{self, StrategyArg};
 use ifmatch_conformance::target::TargetShape;
@@ -224,4 +225,27 @@ async fn replicas_that_do_not_share_their_store_are_named() {
         "{:?}",
         s.notes
     );
+}
+
+#[tokio::test]
+async fn reads_of_half_written_documents_are_named() {
+    let shape = Shape {
+        torn_reads: 6,
+        ..Shape::default()
+    };
+    let (server, _) = started(shape).await;
+    let c = config(
+        &server.uri(),
+        "/things",
+        TargetShape::default(),
+        StrategyArg::Naive,
+    );
+    let s = stress::run(&c).await.expect("runs");
+    assert_accounting(&s, 12);
+    assert_eq!(s.failures_by_status.get("not_json"), Some(&6), "{s:#?}");
+    assert!(s.first_failures[0]
+        .reason
+        .contains("answered 2xx with a body that is not JSON"));
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(s.notes[0].contains("half-written"), "{:?}", s.notes);
 }

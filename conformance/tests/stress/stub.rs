@@ -36,6 +36,9 @@ pub struct Shape {
     pub broken_updates: Option<u16>,
     /// Reads of a document answer this status with a short text body.
     pub broken_reads: Option<u16>,
+    /// The first this many reads (GET, counted over the store) answer 200 with half a
+    /// JSON document, as a file read mid-write.
+    pub torn_reads: u64,
     /// An update without `If-Match` (or without the body version) is 428.
     pub require_preconditions: bool,
     /// The version is `_rev` in the body (no ETag), sent back in the body or as
@@ -51,6 +54,7 @@ impl Default for Shape {
             authorization: None,
             broken_updates: None,
             broken_reads: None,
+            torn_reads: 0,
             require_preconditions: false,
             rev_in_body: false,
         }
@@ -173,6 +177,12 @@ impl Respond for Stub {
         let current = state.docs.get(&path).cloned();
         if let (Some(status), "GET", Some(_)) = (shape.broken_reads, method, &current) {
             return ResponseTemplate::new(status).set_body_string("upstream   timed out");
+        }
+        let gets = state.counts.get("GET").copied().unwrap_or(0);
+        if method == "GET" && current.is_some() && gets <= shape.torn_reads {
+            return ResponseTemplate::new(200)
+                .insert_header("ETag", "\"torn\"")
+                .set_body_string("{\"slots\": {\"c0\": ");
         }
         match (method, current) {
             ("GET", Some((doc, v))) => with_doc(shape, 200, &doc, v),
