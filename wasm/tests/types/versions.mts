@@ -60,3 +60,23 @@ export async function conflicts(signal: AbortSignal): Promise<string[]> {
   }
   return seen;
 }
+
+// Real-world server shapes: the version sent back in a query, and the weak-ETag policy.
+const couch = new Client({ versionField: { pointer: '/_rev', query: 'rev' } });
+const github = new Client({ versionField: { pointer: '/sha', sentAt: '/sha' } });
+const dav = new Client({ weakValidators: { rereads: 5, withinMs: 3000, unmodifiedSince: true } });
+const fhir = new Client({ weakValidators: { sendAsIs: true } });
+// @ts-expect-error: withinMs is a number of milliseconds
+new Client({ weakValidators: { withinMs: '2s' } });
+
+export async function realWorld(): Promise<string[]> {
+  const seen: string[] = [];
+  for (const c of [couch, github, dav, fhir]) {
+    try {
+      await c.update<{ n: number }>('/doc', (doc) => ({ n: doc.n + 1 }));
+    } catch (err) {
+      if (err instanceof IfmatchError && err.code === 'weak_validator') seen.push(err.message);
+    }
+  }
+  return seen;
+}
