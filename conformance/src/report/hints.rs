@@ -6,6 +6,7 @@
 //! go from specific to general; every profile ends with a generic row, which is
 //! what a rule gets when nothing more specific matches.
 
+mod optional;
 mod table;
 
 use serde::Serialize;
@@ -62,7 +63,7 @@ fn prefix_matches(prefix: &str, id: &str) -> bool {
 /// assert!(hint.fix.contains("WHERE id = ? AND version = ?"));
 /// ```
 pub fn hint_for(id: &str, failure: Option<&Failure>) -> Hint {
-    let row = table::ROWS.iter().find(|row| {
+    let row = rows().find(|row| {
         prefix_matches(row.prefix, id)
             && match row.when {
                 When::Always => true,
@@ -88,10 +89,14 @@ pub fn harness_hint() -> Hint {
 /// The prefix of the unconditional row rule `id` falls back to, if the table has one
 /// (every rule of the catalogue should: a test keeps it so).
 pub fn generic_row(id: &str) -> Option<&'static str> {
-    table::ROWS
-        .iter()
+    rows()
         .find(|row| matches!(row.when, When::Always) && prefix_matches(row.prefix, id))
         .map(|row| row.prefix)
+}
+
+/// Every row, in the order they are searched.
+fn rows() -> impl Iterator<Item = &'static Row> {
+    table::ROWS.iter().chain(optional::ROWS)
 }
 
 /// Every ETag the failure's responses carry.

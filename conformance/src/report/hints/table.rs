@@ -1,5 +1,5 @@
-//! The hint rows, most specific first. Each profile ends with a row that matches
-//! any of its rules whatever the evidence.
+//! The hint rows of the `core` and `errors` profiles, most specific first. Each
+//! group ends with a row that matches any of its rules whatever the evidence.
 
 use super::When::{Always, Seen};
 use super::{
@@ -15,7 +15,7 @@ const MERGE_PATCH_PARSER: &str = "Parse `application/merge-patch+json` as JSON. 
 
 const PROBLEM_JSON: &str = "Send errors as RFC 9457 problem details: `Content-Type: application/problem+json` and a body with `type`, `title`, `status` (equal to the HTTP status) and `detail`. Express: `res.status(412).type('application/problem+json').json({...})`; FastAPI: `JSONResponse(..., status_code=412, media_type='application/problem+json')`. If your API has another JSON error format, declare `[errors] format = \"json\"`.";
 
-/// The table, searched in order.
+/// The core table, searched in order before [`super::optional::ROWS`].
 pub(super) const ROWS: &[Row] = &[
     // --- Requests the server refused for their body, not for the rule: say how to
     // describe the API, before any rule-specific row.
@@ -282,66 +282,5 @@ pub(super) const ROWS: &[Row] = &[
         when: Always,
         cause: "The server does not keep this part of the conflict contract.",
         fix: "See the rule in docs/contract.md; the reference server (`ifmatch-conformance check` without --base-url) shows the expected exchange.",
-    },
-    // --- Optional profiles.
-    Row {
-        prefix: "require-preconditions",
-        when: Always,
-        cause: "Writes without If-Match (or If-None-Match) are accepted.",
-        fix: "Before the handler runs, answer PUT, PATCH and DELETE without If-Match or If-None-Match with 428 Precondition Required, a problem+json body naming If-Match, and no change.",
-    },
-    Row {
-        prefix: "locking.write-without-token-423",
-        when: Always,
-        cause: "Writes do not check the lock: a client without the holder's token wrote a locked resource.",
-        fix: "In the same atomic step as If-Match, check the resource's lock on every PUT, PATCH and DELETE: held by another token (or none sent) → 423 and no change.",
-    },
-    Row {
-        prefix: "locking.mutual-exclusion",
-        when: Always,
-        cause: "Granting a lock is not atomic: two clients both saw the lock free and both got it.",
-        fix: "Grant with a compare-and-set on the lock row (`INSERT … ON CONFLICT DO NOTHING`, or `UPDATE … WHERE holder IS NULL OR expires_at < now`) and check the row count.",
-    },
-    Row {
-        prefix: "locking",
-        when: Always,
-        cause: "The lock API does not behave as the locking profile describes (grant, 423 while held, token checks, expiry, renewal, release).",
-        fix: "Compare with docs/contract.md (Locking) and the reference server; tokens must be unique random values, expiry measured by the server, and every write checks the token atomically with If-Match.",
-    },
-    Row {
-        prefix: "transactions.batch-all-or-nothing",
-        when: Always,
-        cause: "Batch operations are applied one by one without a rollback: the operations before the refused one stayed applied.",
-        fix: "Run the whole batch inside one database transaction and roll it back on the first refusal (412, 404, 423).",
-    },
-    Row {
-        prefix: "transactions.concurrency",
-        when: Always,
-        cause: "Concurrent transactions are not serialized: a commit was accepted although something it read had changed.",
-        fix: "Record the version of everything a transaction reads and refuse the commit (409) when any changed, checked atomically with applying the writes; or use SERIALIZABLE isolation.",
-    },
-    Row {
-        prefix: "transactions",
-        when: Always,
-        cause: "Batches or transactions do not behave as the transactions profile describes (all-or-nothing, isolation, commit, rollback, expiry).",
-        fix: "Compare with docs/contract.md (Transactions) and the reference server; apply every write of a batch or commit in one storage transaction.",
-    },
-    Row {
-        prefix: "versions",
-        when: Always,
-        cause: "History or API versions do not behave as the versions profile describes.",
-        fix: "Compare with docs/contract.md (Versions) and the reference server: every write appends a version with the ETag it answered; each representation has its own strong ETag.",
-    },
-    Row {
-        prefix: "notifications",
-        when: Always,
-        cause: "Conflict records, the event stream or resolutions do not behave as the notifications profile describes.",
-        fix: "Compare with docs/contract.md (Notifications) and the reference server: record each refused write, stream it as `event: conflict` with an id, and resolve with a conditional write.",
-    },
-    Row {
-        prefix: "rate-limit",
-        when: Always,
-        cause: "The 429 answers do not carry what clients need to back off (Retry-After, RateLimit fields, a problem body), or the server did not recover.",
-        fix: "Answer 429 with `Retry-After: <seconds>`, consistent `RateLimit`/`RateLimit-Policy` fields and a problem+json body; accept requests again after the wait.",
     },
 ];

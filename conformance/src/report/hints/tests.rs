@@ -219,3 +219,20 @@ fn an_undeclared_409_points_at_stale_status() {
     let hint = hint_for("core.if-match.stale-put", Some(&f));
     assert!(hint.fix.contains("stale-status = [409]"), "{hint:?}");
 }
+
+#[test]
+fn optional_profiles_have_rule_specific_rows_before_their_generic_one() {
+    assert!(hint_for("locking.token-unique", None).fix.contains("UUID"));
+    assert!(hint_for("notifications.stream-heartbeat", None)
+        .fix
+        .contains("text/event-stream"));
+    assert_eq!(
+        generic_row("notifications.stream-resume"),
+        Some("notifications.stream")
+    );
+    assert_eq!(
+        generic_row("notifications.resolve-mine"),
+        Some("notifications")
+    );
+    assert_eq!(generic_row("versions.restore"), Some("versions"));
+}
