@@ -68,6 +68,17 @@ check!(not_found_wins, |cx| {
             .await?,
     );
     let expectation = "PATCH and DELETE with If-Match on a missing resource answer 404: without the precondition the answer would be 404, so the precondition is not evaluated";
+    // A 412 (or any other answer) is judged first: a DELETE that evaluates its
+    // precondition before finding nothing fails even when PATCH refused the id.
+    for sent in &sent {
+        if !matches!(sent.status(), 400 | 404 | 410 | 422) {
+            return Ok(Finding::violation(
+                expectation,
+                format!("{} answered {}", sent.request.method, sent.status()),
+                sent,
+            ));
+        }
+    }
     for sent in &sent {
         if matches!(sent.status(), 400 | 422) {
             return Ok(invalid_id(
@@ -75,15 +86,6 @@ check!(not_found_wins, |cx| {
                 declared,
                 sent.status(),
                 &sent.request.method,
-            ));
-        }
-    }
-    for sent in &sent {
-        if !matches!(sent.status(), 404 | 410) {
-            return Ok(Finding::violation(
-                expectation,
-                format!("{} answered {}", sent.request.method, sent.status()),
-                sent,
             ));
         }
     }
