@@ -298,19 +298,17 @@ async fn stress_cli_rejects_unbounded_counts() {
 
 #[tokio::test]
 async fn stress_cli_reports_an_unreachable_server_as_exit_2() {
-    let (code, _, err) = cli(&[
-        "stress",
-        "--base-url",
-        "http://127.0.0.1:9",
-        "--updates",
-        "1",
-    ])
-    .await;
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, _, err) = cli(&["stress", "--base-url", &url, "--updates", "1"]).await;
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("cannot reach http://127.0.0.1:9/items"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("cannot reach {url}/items")), "{err}");
+    assert!(err.contains("is the server running"), "{err}");
 }
 
 #[tokio::test]
