@@ -317,3 +317,37 @@ async fn stress_help_lists_the_target_flags() {
     assert_eq!(code, 0);
     insta::assert_snapshot!("stress_help", out);
 }
+
+#[tokio::test]
+async fn every_strategy_sends_the_credentials_to_a_server_that_requires_them() {
+    let server = ifmatch_server::spawn(
+        ifmatch_server::Config::new()
+            .with_client_token("stress", "t0ken")
+            .with_require_auth(true),
+    )
+    .await
+    .unwrap();
+    for strategy in [
+        StrategyArg::Reapply,
+        StrategyArg::Merge,
+        StrategyArg::Lww,
+        StrategyArg::Naive,
+        StrategyArg::Lock,
+    ] {
+        let mut config = StressConfig::new(&server.base_url());
+        (config.clients, config.updates, config.strategy) = (2, 3, strategy);
+        config.headers = vec![("Authorization".into(), "Bearer t0ken".into())];
+        let s = stress::run(&config).await.expect("runs");
+        assert_accounting(&s, 6);
+        assert_eq!(s.failed, 0, "{strategy:?}: {s:#?}");
+    }
+    let config = StressConfig::new(&server.base_url());
+    let err = stress::run(&config).await.unwrap_err();
+    server.shutdown().await;
+    assert!(
+        err.ends_with(
+            "answered 401 Unauthorized: check your credentials (--header 'Authorization: …')"
+        ),
+        "{err}"
+    );
+}
