@@ -3,11 +3,13 @@
 # installed from the package registries (Debian, PyPI, npm), each started on 127.0.0.1 with a
 # free port and a temp dir, and compares every verdict with conformance/interop/expected/.
 #
-# Usage: scripts/interop.sh [--update] [SERVER...]
+# Usage: scripts/interop.sh [--update] [--stress] [SERVER...]
 #   SERVER     one or more of: apache nginx wsgidav moto-s3 json-server pouchdb-server azurite
 #              (default: all)
 #   --update   write the verdicts seen into conformance/interop/expected/<server>.json
 #              instead of comparing (read the diff before committing it)
+#   --stress   also run `ifmatch-conformance stress` (4 clients x 10 increments) against each server
+#              and keep its output in results/<server>.stress.txt (reported, not compared)
 # Environment:
 #   IFMATCH_INTEROP_HOME     where the PyPI and npm installs and the results go (default target/interop)
 #   IFMATCH_CONFORMANCE_BIN  the suite binary (default: target/debug/ifmatch-conformance, built if missing)
@@ -34,11 +36,13 @@ die() { printf 'interop: %s\n' "$*" >&2; exit 2; }
 say() { printf '\n--> %s\n' "$*"; }
 
 UPDATE=0
+STRESS=0
 SERVERS=()
 for arg in "$@"; do
   case $arg in
     --update) UPDATE=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --stress) STRESS=1 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *)
       [[ " ${ALL_SERVERS[*]} " == *" $arg "* ]] ||
         die "unknown server '$arg'; choose from: ${ALL_SERVERS[*]}"
@@ -222,6 +226,15 @@ check_server() { # check_server NAME: start it, run the suite, stop it
     cat "$RESULTS/$name.stderr" >&2
     [ $rc = 124 ] && echo "interop: $name: the check took longer than $CHECK_TIMEOUT s" >&2
     rm -f "$RESULTS/$name.json" # the comparison reports it as missing
+  fi
+  if [ $STRESS = 1 ]; then
+    rc=0
+    INTEROP_BASE_URL=$BASE timeout "$CHECK_TIMEOUT" "$BIN" stress --config "$DIR/$name.toml" \
+      --clients 4 --updates 10 >"$RESULTS/$name.stress.txt" 2>&1 &
+    CHECK_PID=$!
+    wait "$CHECK_PID" || rc=$?
+    CHECK_PID=
+    echo "stress exited $rc: $(grep -m1 '^lost updates' "$RESULTS/$name.stress.txt" || echo 'no result, see' "$RESULTS/$name.stress.txt")"
   fi
   stop_server
 }
