@@ -53,7 +53,7 @@ pub fn render_text(report: &Report) -> String {
     );
     for (i, group) in report.not_run().iter().enumerate() {
         let label = if i == 0 { "not run:" } else { "" };
-        let _ = writeln!(out, "{label:<9} {}", group.sentence());
+        let _ = writeln!(out, "{label:<9} {}", wrap(&group.sentence(), 12, 100));
     }
     let sorted = report.by_severity();
     let (detailed, rest): (Vec<&Outcome>, Vec<&Outcome>) = sorted
@@ -172,7 +172,7 @@ fn request(out: &mut String, label: &str, req: &crate::http::RecordedRequest) {
         let _ = writeln!(out, "             {name}: {value}");
     }
     if let Some(body) = &req.body {
-        let _ = writeln!(out, "             {body}");
+        let _ = writeln!(out, "             {}", indent(body));
     }
 }
 
@@ -193,6 +193,57 @@ fn response(
         }
     }
     if let Some(body) = body.filter(|b| !b.is_empty()) {
-        let _ = writeln!(out, "             {body}");
+        let _ = writeln!(out, "             {}", indent(body));
+    }
+}
+
+/// A body's later lines indented like its first, so a pretty-printed body stays
+/// inside the evidence block.
+fn indent(body: &str) -> String {
+    body.trim_end().replace('\n', "\n             ")
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word
+/// stays whole), later lines indented by `indent` spaces.
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        if line_len > 0 && line_len + 1 + word.chars().count() > width - indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.chars().count();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        // Every line, the first included (it follows a label as wide as the indent),
+        // holds width - indent characters.
+        assert_eq!(wrap("aa bb cc dd", 2, 7), "aa bb\n  cc dd");
+        assert_eq!(wrap("short", 4, 80), "short");
+        assert_eq!(
+            wrap("averyveryverylongword x", 2, 6),
+            "averyveryverylongword\n  x"
+        );
+    }
+
+    #[test]
+    fn later_body_lines_are_indented() {
+        assert_eq!(
+            indent("{\n  \"n\": 1\n}\n"),
+            "{\n               \"n\": 1\n             }"
+        );
     }
 }
