@@ -524,3 +524,38 @@ async fn a_server_with_weak_etags_only_is_still_judged_on_if_match() {
         o.message
     );
 }
+
+#[tokio::test]
+async fn a_gcs_shaped_server_is_judged_by_a_header_version_sent_in_the_query() {
+    let shape = Shape {
+        body_version: Some(BodyVersion::Generation),
+        ..Shape::default()
+    };
+    let (report, server) = run_on(shape.clone(), &[], |c| {
+        c.shape = shape_of(json!({ "version": {
+            "read": "header:x-goog-generation", "send": "query:ifGenerationMatch" } }));
+    })
+    .await;
+    assert_only_broken(&report, &[]);
+    for id in [
+        "core.if-match.stale-put",
+        "core.if-match.stale-delete",
+        "core.if-match.honoured",
+    ] {
+        assert_verdict(&report, id, Verdict::Pass, "?ifGenerationMatch=");
+    }
+    assert_verdict(
+        &report,
+        "core.if-match.weak-refused",
+        Verdict::Skip,
+        "not applicable",
+    );
+    assert_eq!(left_on(&server).await, json!([]), "cleanup");
+    // A server that ignores the generation sent is caught the same way.
+    let ignoring = run(shape, &[Fault::StaleDeleteAccepted], |c| {
+        c.shape = shape_of(json!({ "version": {
+            "read": "header:x-goog-generation", "send": "query:ifGenerationMatch" } }));
+    })
+    .await;
+    assert_only_broken(&ignoring, &["core.if-match.stale-delete"]);
+}

@@ -232,7 +232,7 @@ impl Emulator {
     }
 
     fn write_response(&self, status: u16, version: u64, body: Option<&Value>) -> ResponseTemplate {
-        let mut r = ResponseTemplate::new(status);
+        let mut r = self.version_header(ResponseTemplate::new(status), version);
         if !self.has(Fault::NoEtagOnWrite) {
             let shown = if self.has(Fault::WrongEtagOnWrite) {
                 version + 1000
@@ -250,7 +250,7 @@ impl Emulator {
     }
 
     fn mismatch(&self, version: u64, detail: &str) -> ResponseTemplate {
-        if let Some(bv) = self.shape.body_version {
+        if let Some(bv) = self.shape.body_version.filter(|bv| bv.conflicts_409()) {
             return self.version_conflict(bv);
         }
         let hashes_body = self.has(Fault::ConflictEtagHashesBody);
@@ -437,7 +437,10 @@ impl Emulator {
                 return self.problem(400, "invalid-header", "malformed If-None-Match", None)
             }
         };
-        let mut r = ResponseTemplate::new(if not_modified { 304 } else { 200 });
+        let mut r = self.version_header(
+            ResponseTemplate::new(if not_modified { 304 } else { 200 }),
+            version,
+        );
         if let Some(tag) = tag.filter(|_| !(head && self.has(Fault::HeadWithoutEtag))) {
             r = r.insert_header("ETag", tag.as_str());
         }

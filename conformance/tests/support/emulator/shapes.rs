@@ -23,27 +23,47 @@ pub enum BodyVersion {
     /// `/_rev`, also the `ETag`; taken from the body, `?rev=` or `If-Match`;
     /// an update without one, or with a stale one, gets 409 `{"error":"conflict"}`.
     CouchDb,
+    /// Not in the body: Google Cloud Storage's generation, in the
+    /// `x-goog-generation` header, sent back as `?ifGenerationMatch=`; 412.
+    Generation,
 }
 
 impl BodyVersion {
     /// The JSON pointer of the version member.
-    pub fn pointer(self) -> &'static str {
+    pub fn pointer(self) -> Option<&'static str> {
         match self {
-            BodyVersion::Kubernetes => "/metadata/resourceVersion",
-            BodyVersion::CouchDb => "/_rev",
+            BodyVersion::Kubernetes => Some("/metadata/resourceVersion"),
+            BodyVersion::CouchDb => Some("/_rev"),
+            BodyVersion::Generation => None,
         }
+    }
+
+    /// The query parameter a write may carry the version in.
+    fn query(self) -> Option<&'static str> {
+        match self {
+            BodyVersion::CouchDb => Some("rev"),
+            BodyVersion::Generation => Some("ifGenerationMatch"),
+            BodyVersion::Kubernetes => None,
+        }
+    }
+
+    /// Whether a stale write gets 409 with this server's own body (else 412).
+    pub fn conflicts_409(self) -> bool {
+        self != BodyVersion::Generation
     }
 
     fn text(self, version: u64) -> String {
         match self {
-            BodyVersion::Kubernetes => version.to_string(),
+            BodyVersion::Kubernetes | BodyVersion::Generation => version.to_string(),
             BodyVersion::CouchDb => format!("e{version}"),
         }
     }
 
     fn tag(self, text: &str) -> Option<EntityTag> {
         match self {
-            BodyVersion::Kubernetes => EntityTag::strong(format!("e{text}")).ok(),
+            BodyVersion::Kubernetes | BodyVersion::Generation => {
+                EntityTag::strong(format!("e{text}")).ok()
+            }
             BodyVersion::CouchDb => EntityTag::strong(text).ok(),
         }
     }
@@ -148,7 +168,7 @@ impl Emulator {
         match self.shape.body_version {
             Some(BodyVersion::Kubernetes) => return None,
             Some(BodyVersion::CouchDb) => return Some(format!("\"e{version}\"")),
-            None => {}
+            Some(BodyVersion::Generation) | None => {}
         }
         if self.settling(st, id) {
             return Some(format!("W/\"e{version}\""));
@@ -207,7 +227,7 @@ impl Emulator {
                 members.insert("_id".into(), json!(id));
                 members.insert("_rev".into(), json!(BodyVersion::CouchDb.text(version)));
             }
-            None => {}
+            Some(BodyVersion::Generation) | None => {}
         }
         body
     }
@@ -220,6 +240,7 @@ impl Emulator {
                     members.remove("_rev");
                     members.remove("_id");
                 }
+                BodyVersion::Generation => {}
                 BodyVersion::Kubernetes => {
                     if let Some(meta) = members.get_mut("metadata").and_then(Value::as_object_mut) {
                         meta.remove("resourceVersion");
@@ -241,18 +262,21 @@ impl Emulator {
             return im;
         };
         let body: Option<Value> = serde_json::from_slice(&req.body).ok();
-        let from_body = body.as_ref().and_then(|b| match b {
-            Value::Array(ops) => ops
-                .iter()
-                .find(|op| op["op"] == "test" && op["path"] == bv.pointer())
-                .map(|op| op["value"].clone()),
-            b => b.pointer(bv.pointer()).cloned(),
+        let from_body = bv.pointer().and_then(|pointer| {
+            body.as_ref().and_then(|b| match b {
+                Value::Array(ops) => ops
+                    .iter()
+                    .find(|op| op["op"] == "test" && op["path"] == pointer)
+                    .map(|op| op["value"].clone()),
+                b => b.pointer(pointer).cloned(),
+            })
         });
-        let from_query = req
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "rev")
-            .map(|(_, v)| Value::String(v.into_owned()));
+        let from_query = bv.query().and_then(|name| {
+            req.url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| Value::String(v.into_owned()))
+        });
         let found = from_body.or(from_query).and_then(|v| match v {
             Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
@@ -273,7 +297,7 @@ impl Emulator {
                 "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
                 "message": "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again"
             }),
-            BodyVersion::CouchDb => {
+            BodyVersion::CouchDb | BodyVersion::Generation => {
                 json!({ "error": "conflict", "reason": "Document update conflict." })
             }
         };
@@ -298,6 +322,16 @@ impl Emulator {
         if let (true, Some(members)) = (self.shape.error_ids, body.as_object_mut()) {
             let id = REQUEST_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             members.insert("request_id".into(), json!(format!("req-{id}")));
+        }
+    }
+
+    /// Adds the version header of a shape that keeps its version in one.
+    pub(super) fn version_header(&self, r: ResponseTemplate, version: u64) -> ResponseTemplate {
+        match self.shape.body_version {
+            Some(BodyVersion::Generation) => {
+                r.insert_header("x-goog-generation", version.to_string().as_str())
+            }
+            _ => r,
         }
     }
 

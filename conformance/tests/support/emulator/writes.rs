@@ -38,6 +38,7 @@ impl Emulator {
             201
         })
         .set_body_raw(shown.to_string().into_bytes(), "application/json");
+        r = self.version_header(r, version);
         if !self.shape.post_without_location {
             r = r.insert_header("Location", format!("{}{id}", self.items_prefix()).as_str());
         }
@@ -283,7 +284,7 @@ impl Emulator {
         if self.has(Fault::PatchReplaces) {
             body = self.unversioned(patch);
         } else if self.patch_media() == "application/json-patch+json" {
-            let version_at = self.shape.body_version.map(|bv| bv.pointer());
+            let version_at = self.shape.body_version.and_then(|bv| bv.pointer());
             if let Err(why) = super::shapes::apply_json_patch(&mut body, &patch, version_at) {
                 return self.problem(422, "unprocessable-patch", &why, None);
             }
