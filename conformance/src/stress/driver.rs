@@ -80,16 +80,18 @@ pub(super) struct Tally {
     pub status_429: u64,
     pub latencies: Vec<Duration>,
     pub by_status: BTreeMap<String, u64>,
-    pub failures: Vec<FailedUpdate>,
+    /// The first few failures, and the first of each kind, with their kind.
+    pub failures: Vec<(String, FailedUpdate)>,
 }
 
 impl Tally {
     /// Counts a failed update; the first few are kept with their reason.
     pub fn fail(&mut self, (key, failed): (String, FailedUpdate)) {
         self.failed += 1;
-        *self.by_status.entry(key).or_default() += 1;
-        if self.failures.len() < FIRST_FAILURES {
-            self.failures.push(failed);
+        *self.by_status.entry(key.clone()).or_default() += 1;
+        let new_kind = !self.failures.iter().any(|(k, _)| *k == key);
+        if self.failures.len() < FIRST_FAILURES || new_kind {
+            self.failures.push((key, failed));
         }
     }
 
@@ -221,8 +223,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
     let _ = http.delete(&location).header("If-Match", "*").send().await;
 
     let final_value = total(&doc);
-    tally.failures.sort_by_key(|f| (f.update, f.client));
-    tally.failures.truncate(FIRST_FAILURES);
+    let first_failures = first_failures(tally.failures);
     let mut summary = StressSummary {
         strategy: config.strategy.as_str().to_owned(),
         clients: config.clients,
@@ -249,12 +250,39 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         p99_ms: 0.0,
         base_urls: per_base,
         failures_by_status: tally.by_status,
-        first_failures: tally.failures,
+        first_failures,
         notes: Vec::new(),
     };
     summary.set_latencies(tally.latencies);
     summary.explain_failures();
     Ok(summary)
+}
+
+/// The failures the summary shows: the first of each kind (status or error code),
+/// then the earliest others, at most [`FIRST_FAILURES`], in update order — so a
+/// rarer kind is not hidden behind many of a common one.
+fn first_failures(mut kept: Vec<(String, FailedUpdate)>) -> Vec<FailedUpdate> {
+    kept.sort_by_key(|(_, f)| (f.update, f.client));
+    let mut kinds: Vec<&str> = Vec::new();
+    let mut chosen = vec![false; kept.len()];
+    for (i, (key, _)) in kept.iter().enumerate() {
+        if !kinds.contains(&key.as_str()) && kinds.len() < FIRST_FAILURES {
+            kinds.push(key);
+            chosen[i] = true;
+        }
+    }
+    let mut room = FIRST_FAILURES - kinds.len();
+    for c in chosen.iter_mut().filter(|c| !**c) {
+        if room == 0 {
+            break;
+        }
+        *c = true;
+        room -= 1;
+    }
+    kept.into_iter()
+        .zip(chosen)
+        .filter_map(|((_, f), c)| c.then_some(f))
+        .collect()
 }
 
 async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<Tally, String> {
@@ -304,6 +332,38 @@ async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn failure(client: usize, update: usize) -> FailedUpdate {
+        FailedUpdate {
+            client,
+            update,
+            base_url: "http://h".into(),
+            status: None,
+            request: None,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_rare_kind_of_failure_is_shown_beside_the_common_one() {
+        let mut kept: Vec<(String, FailedUpdate)> =
+            (1..=6).map(|u| ("409".to_owned(), failure(0, u))).collect();
+        kept.push(("500".into(), failure(1, 9)));
+        let shown = first_failures(kept);
+        let at: Vec<(usize, usize)> = shown.iter().map(|f| (f.client, f.update)).collect();
+        assert_eq!(at, vec![(0, 1), (0, 2), (0, 3), (0, 4), (1, 9)]);
+        let mut tally = Tally::default();
+        for u in 1..=7 {
+            tally.fail(("409".into(), failure(0, u)));
+        }
+        tally.fail(("500".into(), failure(0, 8)));
+        assert_eq!(
+            tally.failures.len(),
+            FIRST_FAILURES + 1,
+            "the first 500 is kept"
+        );
+        assert_eq!(tally.by_status["409"], 7);
+    }
 
     #[test]
     fn total_sums_the_slots_and_increment_touches_one() {

@@ -54,7 +54,8 @@ pub struct StressSummary {
     /// response came, `"not_json"` when a naive read's 2xx body was not JSON, or the
     /// SDK's error code (e.g. `"missing_etag"`).
     pub failures_by_status: BTreeMap<String, u64>,
-    /// The first failed updates (at most 5), in update order.
+    /// At most 5 failed updates: the first of each kind, then the earliest others, in
+    /// update order.
     pub first_failures: Vec<FailedUpdate>,
     /// What the failures mean, in plain sentences (bad credentials, a naive run refused…).
     pub notes: Vec<String>,
