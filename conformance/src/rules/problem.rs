@@ -32,27 +32,38 @@ fn is_json_media_type(media: Option<&str>) -> bool {
 const NOT_CURRENT: &str = "\"ifmatch-conformance-not-current\"";
 
 /// Provokes a 404, a 412 (or 409) and a 400 and returns the error responses.
+/// Without a usable test resource (no strong ETag, say), the 404 and a malformed
+/// create still show what errors look like.
 async fn error_samples(cx: &Cx) -> Result<Vec<Exchange>, Abort> {
-    let missing = cx.send(Req::get(&cx.fresh_url())).await?;
-    let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
-    let refused = cx
-        .send(
-            Req::put(&fx.url)
+    let mut sent = vec![cx.send(Req::get(&cx.fresh_url())).await?];
+    match cx.fixture(cx.doc(json!({ "n": 1 }))).await {
+        Ok(fx) => {
+            let refused = Req::put(&fx.url)
                 .json(&cx.doc(json!({ "n": 2 })))
-                .header("If-Match", NOT_CURRENT),
-        )
-        .await?;
-    let malformed = cx
-        .send(
-            Req::put(&fx.url)
+                .header("If-Match", NOT_CURRENT);
+            sent.push(cx.send(refused).await?);
+            let malformed = Req::put(&fx.url)
                 .raw_body("application/json", "{\"n\": ".into())
-                .header("If-Match", fx.etag.to_string()),
-        )
-        .await?;
-    let errors: Vec<Exchange> = [missing, refused, malformed]
-        .into_iter()
-        .filter(|e| e.status() >= 400)
-        .collect();
+                .header("If-Match", fx.etag.to_string());
+            sent.push(cx.send(malformed).await?);
+        }
+        Err(Abort::Prerequisite(_)) => {
+            let malformed =
+                Req::post(cx.collection_url()).raw_body("application/json", "{\"n\": ".into());
+            let answer = cx.send(malformed).await?;
+            // A server that took it made a resource: delete it afterwards.
+            if let Some(url) = answer
+                .header("location")
+                .filter(|_| answer.status() / 100 == 2)
+                .and_then(|loc| super::resolve(cx.collection_url(), loc))
+            {
+                cx.remember(url);
+            }
+            sent.push(answer);
+        }
+        Err(e) => return Err(e),
+    }
+    let errors: Vec<Exchange> = sent.into_iter().filter(|e| e.status() >= 400).collect();
     if errors.is_empty() {
         return Err(Abort::Prerequisite(
             "none of the provoking requests got an error answer".into(),
@@ -96,12 +107,18 @@ check!(media_type, |cx| {
     }
     for e in &errors {
         if e.media_type().as_deref() != Some("application/problem+json") || e.json().is_none() {
+            let json = is_json_media_type(e.media_type().as_deref()) && e.json().is_some();
             return Ok(Finding::violation(
                 "every 4xx/5xx body is application/problem+json (RFC 9457)",
                 format!(
-                    "a {} came as {} ",
+                    "a {} came as {}{}",
                     e.status(),
-                    e.header("content-type").unwrap_or("(no Content-Type)")
+                    e.header("content-type").unwrap_or("(no Content-Type)"),
+                    if json {
+                        "; if JSON errors of your own are intended, declare [errors] format = \"json\""
+                    } else {
+                        ""
+                    }
                 ),
                 e,
             ));
