@@ -247,6 +247,16 @@ async fn run_rule(
         .iter()
         .find_map(|needed| done.iter().find(|o| o.id == *needed && !o.verdict.kept()));
     if let Some(prerequisite) = blocked {
+        // A prerequisite that does not apply to this target (e.g. `[errors] format =
+        // "any"`) makes its dependants not apply either: they were not kept from
+        // running by a failure, and `--fail-on-skipped` must not count them.
+        if prerequisite.verdict == Verdict::Skip && is_not_applicable(&prerequisite.message) {
+            let reason = format!(
+                "not applicable, as {} is not: {}",
+                prerequisite.id, prerequisite.message
+            );
+            return outcome(rule, &Finding::Skip(reason));
+        }
         let reason = format!(
             "prerequisite {} was {}",
             prerequisite.id,
@@ -298,6 +308,12 @@ async fn run_rule(
     }
     o.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     o
+}
+
+/// Whether a skip's reason says the rule does not apply to this target (the
+/// rules' convention: the reason starts with "not applicable").
+fn is_not_applicable(reason: &str) -> bool {
+    reason.starts_with("not applicable")
 }
 
 /// The outcome `finding` earns for `rule`, with a hint for fail and warn verdicts.

@@ -320,3 +320,33 @@ async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
     assert_eq!(json["passed"], false);
     assert_eq!(json["fail_on_skipped"], true);
 }
+
+/// Rules whose prerequisite does not apply to the target (`[errors] format = "any"`)
+/// do not apply either: skipped saying so, not counted as kept from running, and
+/// `fail_on_skipped` does not fail the run for them.
+#[tokio::test]
+async fn dependants_of_a_rule_that_does_not_apply_do_not_apply_either() {
+    let server = emulated(Options::default()).await;
+    let mut cfg = config(&server.uri(), &[Profile::Errors], 412);
+    cfg.shape.errors.format = ifmatch_conformance::target::ErrorFormat::Any;
+    cfg.fail_on_skipped = true;
+    let report = check(&cfg).await;
+    let media = report.outcome("errors.problem.media-type").unwrap();
+    assert!(
+        media.message.starts_with("not applicable"),
+        "{}",
+        media.message
+    );
+    let status = report.outcome("errors.problem.status-member").unwrap();
+    assert_eq!(status.verdict, Verdict::Skip);
+    assert!(
+        status
+            .message
+            .starts_with("not applicable, as errors.problem.media-type is not:"),
+        "{}",
+        status.message
+    );
+    assert!(report.outcomes.iter().all(|o| o.blocked_by.is_none()));
+    assert!(report.not_run().is_empty());
+    assert_eq!(report.exit_code(), 0, "{:?}", report.failure_reasons());
+}
