@@ -9,7 +9,7 @@
 //!
 //! Sources and destinations are written as short strings, e.g. `"etag"`,
 //! `"body:/metadata/resourceVersion"`, `"query:rev"`; they parse with
-//! [`FromStr`](std::str::FromStr) and print back the same way.
+//! [`FromStr`] and print back the same way.
 //!
 //! ```
 //! use ifmatch_conformance::target::{TargetShape, VersionSend, VersionSource};
