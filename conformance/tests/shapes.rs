@@ -4,6 +4,10 @@
 
 mod support;
 
+/// Servers that keep their version in the body, a header or the query.
+#[path = "shapes/versions.rs"]
+mod versions;
+
 use std::time::Duration;
 
 use ifmatch_conformance::check::CheckConfig;
@@ -12,19 +16,23 @@ use ifmatch_conformance::rules::Profile;
 use ifmatch_conformance::target::TargetShape;
 use ifmatch_conformance::verdict::Verdict;
 use serde_json::json;
-use support::emulator::{BodyVersion, Shape};
+use support::emulator::Shape;
 use support::{assert_only_broken, check, config, fault_options, Emulator, Fault};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
 /// Checks the `core` profile of an emulated server of `shape` with `faults`,
 /// configured by `describe`.
-async fn run(shape: Shape, faults: &[Fault], describe: impl FnOnce(&mut CheckConfig)) -> Report {
+pub(crate) async fn run(
+    shape: Shape,
+    faults: &[Fault],
+    describe: impl FnOnce(&mut CheckConfig),
+) -> Report {
     run_on(shape, faults, describe).await.0
 }
 
 /// As [`run`], also returning the server (to look at what is left on it).
-async fn run_on(
+pub(crate) async fn run_on(
     shape: Shape,
     faults: &[Fault],
     describe: impl FnOnce(&mut CheckConfig),
@@ -42,7 +50,7 @@ async fn run_on(
 }
 
 /// The ids the emulated server still holds.
-async fn left_on(server: &MockServer) -> serde_json::Value {
+pub(crate) async fn left_on(server: &MockServer) -> serde_json::Value {
     reqwest::get(format!("{}/items", server.uri()))
         .await
         .expect("the emulator answers")
@@ -51,20 +59,20 @@ async fn left_on(server: &MockServer) -> serde_json::Value {
         .expect("a JSON list")
 }
 
-fn shape_of(toml_like: serde_json::Value) -> TargetShape {
+pub(crate) fn shape_of(toml_like: serde_json::Value) -> TargetShape {
     let shape: TargetShape = serde_json::from_value(toml_like).expect("a valid shape");
     shape.validate().expect("a consistent shape");
     shape
 }
 
-fn verdict(report: &Report, id: &str) -> (Verdict, String) {
+pub(crate) fn verdict(report: &Report, id: &str) -> (Verdict, String) {
     let o = report
         .outcome(id)
         .unwrap_or_else(|| panic!("{id} was not checked"));
     (o.verdict, o.message.clone())
 }
 
-fn dump(report: &Report) -> String {
+pub(crate) fn dump(report: &Report) -> String {
     report
         .outcomes
         .iter()
@@ -73,28 +81,14 @@ fn dump(report: &Report) -> String {
         .join("\n")
 }
 
-fn k8s(c: &mut CheckConfig) {
-    c.shape = shape_of(json!({ "version": {
-        "read": "body:/metadata/resourceVersion",
-        "send": "body:/metadata/resourceVersion",
-        "stale-status": [409] } }));
-}
-
-fn couch(send: &'static str) -> impl FnOnce(&mut CheckConfig) {
-    move |c| {
-        c.shape = shape_of(json!({ "version": {
-            "read": "body:/_rev", "send": send, "stale-status": [409] } }));
-    }
-}
-
-fn adds() -> Shape {
+pub(crate) fn adds() -> Shape {
     Shape {
         adds_members: true,
         ..Shape::default()
     }
 }
 
-fn assert_verdict(report: &Report, id: &str, want: Verdict, text: &str) {
+pub(crate) fn assert_verdict(report: &Report, id: &str, want: Verdict, text: &str) {
     let (got, message) = verdict(report, id);
     assert_eq!(got, want, "{id}: {message}\n{}", dump(report));
     assert!(message.contains(text), "{id}: {message:?} lacks {text:?}");
@@ -260,150 +254,6 @@ async fn a_collection_with_a_trailing_slash_is_used_as_given() {
 }
 
 #[tokio::test]
-async fn a_kubernetes_shaped_server_is_judged_by_the_version_in_the_body() {
-    let shape = Shape {
-        body_version: Some(BodyVersion::Kubernetes),
-        ..Shape::default()
-    };
-    let report = run(shape, &[], k8s).await;
-    // It sends no ETag at all: a SHOULD rule about the 201's ETag warns, truly.
-    assert_only_broken(&report, &["core.create.etag"]);
-    assert_verdict(
-        &report,
-        "core.etag.strong-on-get",
-        Verdict::Pass,
-        "body:/metadata/resourceVersion",
-    );
-    for id in [
-        "core.if-match.stale-put",
-        "core.if-match.stale-patch",
-        "core.if-match.stale-delete",
-        "core.if-match.honoured",
-    ] {
-        assert_verdict(&report, id, Verdict::NonStrict, "refused with 409");
-    }
-    assert_verdict(
-        &report,
-        "core.if-match.weak-refused",
-        Verdict::Skip,
-        "not applicable",
-    );
-    assert_verdict(
-        &report,
-        "core.if-none-match.not-modified",
-        Verdict::Skip,
-        "not applicable",
-    );
-    assert_verdict(
-        &report,
-        "core.concurrency.single-winner",
-        Verdict::Pass,
-        "never lost",
-    );
-}
-
-#[tokio::test]
-async fn json_patch_is_sent_when_declared_and_merge_semantics_skip() {
-    let shape = Shape {
-        body_version: Some(BodyVersion::Kubernetes),
-        json_patch: true,
-        ..Shape::default()
-    };
-    let report = run(shape, &[], |c| {
-        k8s(c);
-        c.shape.body.patch = ifmatch_conformance::target::PatchFormat::JsonPatch;
-    })
-    .await;
-    assert_only_broken(&report, &["core.create.etag"]);
-    assert_verdict(
-        &report,
-        "core.if-match.current-patch",
-        Verdict::Pass,
-        "stored",
-    );
-    assert_verdict(
-        &report,
-        "core.if-match.stale-patch",
-        Verdict::NonStrict,
-        "409",
-    );
-    assert_verdict(
-        &report,
-        "core.patch.merge-semantics",
-        Verdict::Skip,
-        "json-patch",
-    );
-}
-
-#[tokio::test]
-async fn without_patch_the_patch_rules_skip_saying_so() {
-    let report = run(Shape::default(), &[], |c| {
-        c.shape.body.patch = ifmatch_conformance::target::PatchFormat::None;
-    })
-    .await;
-    assert_only_broken(&report, &[]);
-    for id in [
-        "core.if-match.current-patch",
-        "core.if-match.stale-patch",
-        "core.etag.changes-on-patch",
-    ] {
-        assert_verdict(&report, id, Verdict::Skip, "[body] patch = \"none\"");
-    }
-}
-
-#[tokio::test]
-async fn a_couchdb_shaped_server_is_judged_with_rev_in_the_query_or_the_body() {
-    for send in ["query:rev", "body:/_rev"] {
-        let shape = Shape {
-            body_version: Some(BodyVersion::CouchDb),
-            ..Shape::default()
-        };
-        let (report, server) = run_on(shape, &[], couch(send)).await;
-        assert_only_broken(&report, &[]);
-        for id in [
-            "core.if-match.stale-put",
-            "core.if-match.stale-delete",
-            "core.if-match.honoured",
-        ] {
-            assert_verdict(&report, id, Verdict::NonStrict, "refused with 409");
-        }
-        assert_verdict(
-            &report,
-            "core.if-match.current-delete",
-            Verdict::Pass,
-            "404",
-        );
-        // CouchDB refuses `DELETE` with `If-Match: *`; cleanup sent the current `rev`.
-        assert_eq!(left_on(&server).await, json!([]), "cleanup with {send}");
-    }
-}
-
-#[tokio::test]
-async fn a_body_version_server_accepting_stale_versions_fails() {
-    let shape = Shape {
-        body_version: Some(BodyVersion::Kubernetes),
-        ..Shape::default()
-    };
-    let report = run(shape, &[Fault::StalePutAccepted], k8s).await;
-    assert_only_broken(
-        &report,
-        &[
-            "core.create.etag",
-            "core.if-match.honoured",
-            "core.if-match.stale-put",
-            "core.concurrency.single-winner",
-            "core.concurrency.no-lost-update",
-        ],
-    );
-    assert_verdict(
-        &report,
-        "core.if-match.stale-put",
-        Verdict::Fail,
-        "answered 200",
-    );
-}
-
-#[tokio::test]
 async fn a_server_ignoring_if_match_is_named_plainly() {
     let report = run(Shape::default(), &[Fault::IgnoreIfMatch], |_| {}).await;
     let o = report.outcome("core.if-match.honoured").unwrap();
@@ -523,39 +373,4 @@ async fn a_server_with_weak_etags_only_is_still_judged_on_if_match() {
         "{}",
         o.message
     );
-}
-
-#[tokio::test]
-async fn a_gcs_shaped_server_is_judged_by_a_header_version_sent_in_the_query() {
-    let shape = Shape {
-        body_version: Some(BodyVersion::Generation),
-        ..Shape::default()
-    };
-    let (report, server) = run_on(shape.clone(), &[], |c| {
-        c.shape = shape_of(json!({ "version": {
-            "read": "header:x-goog-generation", "send": "query:ifGenerationMatch" } }));
-    })
-    .await;
-    assert_only_broken(&report, &[]);
-    for id in [
-        "core.if-match.stale-put",
-        "core.if-match.stale-delete",
-        "core.if-match.honoured",
-    ] {
-        assert_verdict(&report, id, Verdict::Pass, "?ifGenerationMatch=");
-    }
-    assert_verdict(
-        &report,
-        "core.if-match.weak-refused",
-        Verdict::Skip,
-        "not applicable",
-    );
-    assert_eq!(left_on(&server).await, json!([]), "cleanup");
-    // A server that ignores the generation sent is caught the same way.
-    let ignoring = run(shape, &[Fault::StaleDeleteAccepted], |c| {
-        c.shape = shape_of(json!({ "version": {
-            "read": "header:x-goog-generation", "send": "query:ifGenerationMatch" } }));
-    })
-    .await;
-    assert_only_broken(&ignoring, &["core.if-match.stale-delete"]);
 }
