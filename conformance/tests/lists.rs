@@ -309,36 +309,6 @@ async fn a_409_carrying_a_hash_of_its_body_is_not_the_current_etag() {
 }
 
 #[tokio::test]
-async fn a_delete_evaluating_if_match_before_404_fails_even_when_patch_refused_the_id() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/items"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(422))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(412))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
-    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
-    cfg.rule_patterns = vec!["core.precondition.not-found-wins".into()];
-    let report = check(&cfg).await;
-    let (v, message) = verdict(&report, "core.precondition.not-found-wins");
-    assert_eq!(v, Verdict::Fail, "{message}");
-    assert_eq!(message, "DELETE answered 412");
-}
-
-#[tokio::test]
 async fn creation_verdicts_name_the_status_and_where_the_url_came_from() {
     let report = run(&[Fault::CreateReturns200], &[Profile::Core], |_| {}).await;
     let (v, message) = verdict(&report, "core.create.etag");

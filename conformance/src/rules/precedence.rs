@@ -72,9 +72,20 @@ check!(not_found_wins, |cx| {
     // precondition before finding nothing fails even when PATCH refused the id.
     for sent in &sent {
         if !matches!(sent.status(), 400 | 404 | 410 | 422) {
+            let no_patch =
+                sent.request.method == "PATCH" && matches!(sent.status(), 405 | 415 | 501);
             return Ok(Finding::violation(
                 expectation,
-                format!("{} answered {}", sent.request.method, sent.status()),
+                format!(
+                    "{} answered {}{}",
+                    sent.request.method,
+                    sent.status(),
+                    if no_patch {
+                        " (if this server takes no PATCH, or another format, say so with [body] patch = \"none\" or \"json-patch\")"
+                    } else {
+                        ""
+                    }
+                ),
                 sent,
             ));
         }
