@@ -3,10 +3,14 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+mod outcome;
+
+use outcome::{is_not_applicable, not_compared, outcome};
+
 use crate::http::{Probe, Req};
-use crate::report::{Failure, Outcome, Report};
+use crate::report::{Outcome, Report};
 use crate::rules::{Abort, Cx, Evidence, Finding, Profile, Rule, CATALOGUE};
-use crate::verdict::{verdict_for, Verdict};
+use crate::verdict::Verdict;
 
 /// Everything `check` needs to know.
 ///
@@ -255,14 +259,14 @@ async fn run_rule(
                 "not applicable, as {} is not: {}",
                 prerequisite.id, prerequisite.message
             );
-            return outcome(rule, &Finding::Skip(reason));
+            return outcome(rule, &Finding::Skip(reason), &[]);
         }
         let reason = format!(
             "prerequisite {} was {}",
             prerequisite.id,
             prerequisite.verdict.as_str()
         );
-        let mut o = outcome(rule, &Finding::Skip(reason));
+        let mut o = outcome(rule, &Finding::Skip(reason), &[]);
         o.blocked_by = Some(prerequisite.id.clone());
         return o;
     }
@@ -301,55 +305,13 @@ async fn run_rule(
             })
         }
     };
-    let mut o = outcome(rule, &finding);
+    let mut o = outcome(rule, &finding, &not_compared(&config.shape));
     if harness_error {
         o.harness_error = true;
         o.hint = Some(crate::report::hints::harness_hint());
     }
     o.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     o
-}
-
-/// Whether a skip's reason says the rule does not apply to this target (the
-/// rules' convention: the reason starts with "not applicable").
-fn is_not_applicable(reason: &str) -> bool {
-    reason.starts_with("not applicable")
-}
-
-/// The outcome `finding` earns for `rule`, with a hint for fail and warn verdicts.
-fn outcome(rule: &Rule, finding: &Finding) -> Outcome {
-    let verdict = verdict_for(rule.level, finding);
-    let (message, failure) = match finding {
-        Finding::Pass(m) | Finding::NonStrict(m) | Finding::Info(m) | Finding::Skip(m) => {
-            (m.clone(), None)
-        }
-        Finding::Warn(e) | Finding::Violation(e) => (
-            e.observed.clone(),
-            Some(Failure::new(
-                e.expectation.clone(),
-                e.observed.clone(),
-                e.exchange.as_ref(),
-                e.write.as_ref(),
-            )),
-        ),
-    };
-    debug_assert!(verdict != Verdict::Fail || failure.is_some());
-    let hint = matches!(verdict, Verdict::Fail | Verdict::Warn)
-        .then(|| crate::report::hints::hint_for(rule.id, failure.as_ref()));
-    Outcome {
-        id: rule.id.to_owned(),
-        level: rule.level,
-        profile: rule.profile,
-        rfc: rule.rfc.to_owned(),
-        summary: rule.summary.to_owned(),
-        verdict,
-        message,
-        failure,
-        hint,
-        blocked_by: None,
-        harness_error: false,
-        duration_ms: 0,
-    }
 }
 
 #[cfg(test)]

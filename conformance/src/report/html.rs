@@ -20,7 +20,7 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}details
 .notrun{background:#fff4d6;border-left:4px solid #c80;padding:.5em 1em}.notrun ul{margin:.3em 0}
 .hint{background:#eef6ff;border-left:4px solid #36c;padding:.4em .8em}
 table.diff{table-layout:auto;font-size:.9em}table.diff td{font-family:monospace}
-.added{color:#555}.changed,.missing,.not-removed{color:#900;font-weight:600}";
+.added,.ignored{color:#555}.changed,.missing,.not-removed{color:#900;font-weight:600}";
 
 const SCRIPT: &str = "function applyFilter(){var q=document.getElementById('q').value.toLowerCase();
 var on={};document.querySelectorAll('#filters input[type=checkbox]').forEach(function(c){on[c.value]=c.checked;});
