@@ -24,7 +24,7 @@ table.diff{table-layout:auto;font-size:.9em}table.diff td{font-family:monospace}
 
 const SCRIPT: &str = "function applyFilter(){var q=document.getElementById('q').value.toLowerCase();
 var on={};document.querySelectorAll('#filters input[type=checkbox]').forEach(function(c){on[c.value]=c.checked;});
-document.querySelectorAll('#rules tbody tr').forEach(function(r){var show=on[r.dataset.verdict]&&r.textContent.toLowerCase().indexOf(q)>=0;
+document.querySelectorAll('#rules > tbody > tr').forEach(function(r){var show=on[r.dataset.verdict]&&r.textContent.toLowerCase().indexOf(q)>=0;
 r.style.display=show?'':'none';});}
 document.querySelectorAll('#filters input').forEach(function(i){i.addEventListener('input',applyFilter);});";
 
