@@ -168,8 +168,14 @@ pub(super) fn build(
             Some((_, Origin::File(path))) => format!("rule = {patterns:?} in {}", path.display()),
             _ => format!("--rule {patterns}"),
         };
+        // Renamed in the errors profile's release; say where the rules went.
+        let renamed = if patterns.contains("core.problem") {
+            "; the core.problem.* rules are now errors.problem.* in the errors profile: use --profile errors"
+        } else {
+            ""
+        };
         return Err(format!(
-            "no rule matches {said} in profiles {}; list the rules with `ifmatch-conformance rules`",
+            "no rule matches {said} in profiles {}; list the rules with `ifmatch-conformance rules`{renamed}",
             names.join(",")
         ));
     }
