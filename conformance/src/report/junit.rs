@@ -35,8 +35,8 @@ pub fn escape_xml(s: &str) -> String {
 ///   `--fail-on-skipped`, which are `<failure type="not-run">` (they fail the run);
 /// - `pass`, `non-strict`, `info` → their text in `<system-out>`.
 ///
-/// The testsuite's `<properties>` carry the headline and why the run failed, and its
-/// `<system-out>` says the same in words.
+/// The testsuite's `<properties>` carry the headline, why the run failed and the
+/// rules not run, and its `<system-out>` says the same in words.
 pub fn render_junit(report: &Report) -> String {
     let tally = Tally::of(report);
     let time = seconds(report.duration_ms());
@@ -74,6 +74,10 @@ pub fn render_junit(report: &Report) -> String {
         properties.push(("headline", headline.to_owned()));
     }
     properties.push(("result", result.clone()));
+    let not_run: Vec<String> = report.not_run().iter().map(|g| g.sentence()).collect();
+    if !not_run.is_empty() {
+        properties.push(("not-run", not_run.join("; ")));
+    }
     properties.push(("fail-on-skipped", report.fail_on_skipped.to_string()));
     out.push_str("    <properties>\n");
     for (name, value) in &properties {
@@ -88,7 +92,7 @@ pub fn render_junit(report: &Report) -> String {
         testcase(&mut out, o, report.fail_on_skipped);
     }
     let mut summary: Vec<String> = report.headline().map(str::to_owned).into_iter().collect();
-    summary.extend(report.not_run().iter().map(|g| g.sentence()));
+    summary.extend(not_run);
     summary.push(result);
     let _ = writeln!(
         out,
