@@ -43,7 +43,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 pub use catalogue::CATALOGUE;
-pub use context::{Abort, Cx, Fixture};
+pub use context::{Abort, Cx, Fixture, Version, Write};
 pub use notifications::{
     Identity, NotifyConfig, ADMIN_TOKEN_ENV, DEFAULT_CONFLICTS_PATH, DEFAULT_SSE_WAIT,
     OTHER_TOKEN_ENV, TOKEN_ENV,

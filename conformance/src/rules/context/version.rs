@@ -9,6 +9,17 @@ use crate::http::{Exchange, Req};
 use crate::target::{PatchFormat, VersionSend, VersionSource};
 
 /// A version the suite read, to send back on a conditional write.
+///
+/// ```
+/// use ifmatch_conformance::rules::Version;
+///
+/// let weak = Version::text("W/\"e1\"");
+/// assert!(weak.is_weak());
+/// assert_eq!(weak.bare(), "e1");
+/// // Weak comparison: the weak and the strong tag name one state.
+/// assert!(weak.same_as(&Version::text("\"e1\"")));
+/// assert!(!weak.same_as(&Version::text("e2")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     /// The version as text: the whole `ETag` value with its quotes (`"abc"`,
