@@ -113,8 +113,8 @@ pub fn render_html(report: &Report) -> String {
             let _ = write!(
                 out,
                 "<p class=\"hint\"><b>Likely cause:</b> {}<br><b>Fix:</b> {}</p>",
-                esc(&h.cause),
-                esc(&h.fix)
+                code_spans(&esc(&h.cause)),
+                code_spans(&esc(&h.fix))
             );
         }
         out.push_str("</td></tr>\n");
@@ -123,6 +123,24 @@ pub fn render_html(report: &Report) -> String {
         out,
         "</tbody></table>\n<script>{SCRIPT}</script>\n</body></html>\n"
     );
+    out
+}
+
+/// Escaped text with its `backquoted` spans as `<code>` (hints quote code that
+/// way); text with an unpaired backquote is left as it is.
+fn code_spans(escaped: &str) -> String {
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return escaped.to_owned();
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
     out
 }
 
@@ -243,4 +261,19 @@ fn diff_table(out: &mut String, entries: &[DiffEntry]) {
         );
     }
     out.push_str("</tbody></table>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_spans;
+
+    #[test]
+    fn backquoted_spans_become_code() {
+        assert_eq!(
+            code_spans("use `a` and `b &amp; c`."),
+            "use <code>a</code> and <code>b &amp; c</code>."
+        );
+        assert_eq!(code_spans("one ` alone"), "one ` alone");
+        assert_eq!(code_spans("none"), "none");
+    }
 }
