@@ -10,7 +10,7 @@ use crate::http::RecordedRequest;
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
 h1{font-size:1.4em}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th:nth-child(1){width:7em}th:nth-child(2){width:17em}th:nth-child(3){width:5em}th:nth-child(4){width:8em}
+#rules>thead th:nth-child(1){width:7em}#rules>thead th:nth-child(2){width:17em}#rules>thead th:nth-child(3){width:5em}#rules>thead th:nth-child(4){width:8em}
 .v{font-weight:600;text-transform:uppercase;font-size:.8em;padding:.1em .4em;border-radius:3px}
 .fail{background:#fdd;color:#900}.warn{background:#ffe8b0;color:#740}.non-strict{background:#e6e0ff;color:#436}
 .pass{background:#dfd;color:#060}.info{background:#def;color:#036}.skip{background:#eee;color:#555}
@@ -19,7 +19,7 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}details
 .headline{background:#900;color:#fff;padding:.8em 1em;border-radius:4px;font-size:1.15em;font-weight:600}
 .notrun{background:#fff4d6;border-left:4px solid #c80;padding:.5em 1em}.notrun ul{margin:.3em 0}
 .hint{background:#eef6ff;border-left:4px solid #36c;padding:.4em .8em}
-table.diff{table-layout:auto;font-size:.9em}table.diff td{font-family:monospace}
+table.diff{table-layout:auto;width:auto;font-size:.9em}table.diff td{font-family:monospace}
 .added,.ignored{color:#555}.changed,.missing,.not-removed{color:#900;font-weight:600}";
 
 const SCRIPT: &str = "function applyFilter(){var q=document.getElementById('q').value.toLowerCase();
