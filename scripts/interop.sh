@@ -241,8 +241,9 @@ check_server() { # check_server NAME: start it, run the suite, stop it
 
 compare() { # compare SERVER...: exit status of the comparison; differing servers in differs.txt
   say "verdicts"
-  python3 "$DIR/verdicts.py" --results "$RESULTS" --expected "$DIR/expected" \
-    $([ $UPDATE = 1 ] && echo --update) "$@"
+  local update=()
+  [ $UPDATE = 0 ] || update=(--update)
+  python3 "$DIR/verdicts.py" --results "$RESULTS" --expected "$DIR/expected" "${update[@]}" "$@"
 }
 
 mkdir -p "$RESULTS"
