@@ -3,7 +3,8 @@
 # cargo profile), installs it into a fresh virtualenv under a temporary directory, and smoke-tests
 # the command it installs. With --examples it also runs the suite from that wheel, with each
 # example's ifmatch-conformance.toml, against the two sample APIs in examples/ci/ (FastAPI +
-# SQLite under uvicorn, Express under Node) and requires exit 0 from both.
+# SQLite under uvicorn, Express under Node) and requires exit 0 from both, then a short `stress`
+# run with the same file against each.
 #
 # Usage: scripts/wheel-test.sh [--examples] [--wheel FILE]
 #   --wheel FILE  test this wheel instead of building one (building needs maturin:
@@ -80,6 +81,15 @@ check_example() {
     fail "the suite exited $code against the correct example $(basename "$dir")"
   fi
   say "$(basename "$dir"): exit 0, $(grep -m1 '^summary:' "$tmp/example.txt")"
+  # stress reads the same file: 4 SDK clients x 5 increments, none may be lost or fail.
+  code=0
+  (cd "$dir" && "$bin" stress --config ifmatch-conformance.toml --base-url "http://127.0.0.1:$port" \
+    --clients 4 --updates 5) >"$tmp/stress.txt" 2>&1 || code=$?
+  if [ "$code" != 0 ]; then
+    cat "$tmp/stress.txt"
+    fail "stress exited $code against the correct example $(basename "$dir")"
+  fi
+  say "$(basename "$dir") stress: exit 0, $(grep -m1 '^lost updates' "$tmp/stress.txt")"
 }
 
 say "FastAPI + SQLite example (uvicorn)"
