@@ -67,6 +67,20 @@ say "rules: $(grep -c '^[a-z]' "$tmp/rules.txt") rules listed"
 "$bin" check --rule core.if-match >"$tmp/check.txt" 2>&1 || { cat "$tmp/check.txt" >&2; fail "check --rule core.if-match"; }
 say "check --rule core.if-match (embedded server): exit 0"
 
+# Every configuration this project shows a CI user must load: the examples' files and the TOML
+# blocks of docs/ci.md (a dry run reads and checks the file, and sends nothing).
+python3 - "$tmp" <<'PY'
+import pathlib, re, sys
+blocks = re.findall(r"```toml\n(.*?)```", pathlib.Path("docs/ci.md").read_text(), re.S)
+for i, block in enumerate(blocks):
+    pathlib.Path(sys.argv[1], f"ci-doc-{i}.toml").write_text(block)
+PY
+for config in examples/ci/*/ifmatch-conformance.toml "$tmp"/ci-doc-*.toml; do
+  "$bin" check --config "$config" --dry-run >"$tmp/dry-run.txt" 2>&1 ||
+    { cat "$tmp/dry-run.txt" >&2; fail "check --config $config --dry-run"; }
+done
+say "configurations load: $(ls examples/ci/*/ifmatch-conformance.toml "$tmp"/ci-doc-*.toml | wc -l) files (examples/ci, docs/ci.md)"
+
 $examples || { say "wheel smoke test passed"; exit 0; }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
