@@ -354,23 +354,44 @@ async fn error_bodies_with_request_ids_are_not_a_change_of_state() {
 
 #[tokio::test]
 async fn a_server_with_weak_etags_only_is_still_judged_on_if_match() {
-    let report = run(
+    let rules = || {
+        vec![
+            "core.etag.strong-on-get".to_owned(),
+            "core.if-match.honoured".to_owned(),
+            "core.if-match.stale-put".to_owned(),
+        ]
+    };
+    let ignoring = run(
         Shape::default(),
         &[Fault::WeakEtags, Fault::IgnoreIfMatch],
-        |c| {
-            c.rule_patterns = vec![
-                "core.etag.strong-on-get".into(),
-                "core.if-match.honoured".into(),
-            ]
-        },
+        |c| c.rule_patterns = rules(),
     )
     .await;
-    assert_verdict(&report, "core.etag.strong-on-get", Verdict::Fail, "weak");
-    let o = report.outcome("core.if-match.honoured").unwrap();
+    assert_verdict(&ignoring, "core.etag.strong-on-get", Verdict::Fail, "weak");
+    let o = ignoring.outcome("core.if-match.honoured").unwrap();
     assert_eq!(o.verdict, Verdict::Fail, "{}", o.message);
     assert!(
         o.message.starts_with("This server ignores If-Match:"),
         "{}",
         o.message
+    );
+    // The stale write is judged with the weak tag as the version, and accepted.
+    assert_verdict(
+        &ignoring,
+        "core.if-match.stale-put",
+        Verdict::Fail,
+        "answered 200",
+    );
+    // A server that honours If-Match refuses its own weak tags: nothing can be made stale.
+    let honouring = run(Shape::default(), &[Fault::WeakEtags], |c| {
+        c.rule_patterns = rules()
+    })
+    .await;
+    assert_verdict(&honouring, "core.if-match.honoured", Verdict::Pass, "412");
+    assert_verdict(
+        &honouring,
+        "core.if-match.stale-put",
+        Verdict::Skip,
+        "rightly refused",
     );
 }

@@ -131,6 +131,18 @@ impl Cx {
     /// for a strong one, as servers that send a weak `ETag` for a moment after
     /// a write need.
     pub async fn fixture(&self, body: Value) -> Result<Fixture, Abort> {
+        self.fixture_with(body, false).await
+    }
+
+    /// As [`Cx::fixture`], but a weak `ETag` that stays weak for the whole
+    /// wait is taken as the version (its [`Version::is_weak`](super::Version::is_weak)
+    /// says so): for rules that can still be judged on a server with weak
+    /// ETags only (a stale write must be refused whatever the tag).
+    pub async fn fixture_allowing_weak(&self, body: Value) -> Result<Fixture, Abort> {
+        self.fixture_with(body, true).await
+    }
+
+    async fn fixture_with(&self, body: Value, weak_ok: bool) -> Result<Fixture, Abort> {
         let (created, url) = self.create(&body).await?;
         let url = match (created.status(), url) {
             (200..=299, Some(url)) => url,
@@ -144,7 +156,7 @@ impl Cx {
         let version = self.version_of(&read.exchange);
         let strong = read.exchange.etag().filter(|t| !t.is_weak());
         let usable = match &version {
-            Some(v) if self.versions_are_etags() => !v.is_weak(),
+            Some(v) if self.versions_are_etags() => weak_ok || !v.is_weak(),
             Some(_) => true,
             None => false,
         };
