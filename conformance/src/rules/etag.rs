@@ -135,7 +135,10 @@ async fn changes_on_write(cx: &Cx, patch: bool) -> Result<Finding, Abort> {
 }
 
 check!(changes_on_put, |cx| { changes_on_write(cx, false).await });
-check!(changes_on_patch, |cx| { changes_on_write(cx, true).await });
+check!(changes_on_patch, |cx| {
+    cx.needs_patch()?;
+    changes_on_write(cx, true).await
+});
 
 /// The version a write response shows: a strong `ETag` when versions are
 /// `ETag`s, else wherever `[version] read` says or, failing that, a strong

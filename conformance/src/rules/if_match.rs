@@ -50,6 +50,7 @@ check!(current_put, |cx| {
 });
 
 check!(current_patch, |cx| {
+    cx.needs_patch()?;
     let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
     let change = json!({ "n": 2 });
     let patch = cx
@@ -94,6 +95,7 @@ fn patch_media(cx: &Cx) -> &'static str {
 }
 
 check!(merge_semantics, |cx| {
+    cx.needs_patch()?;
     if cx.shape().body.patch == PatchFormat::JsonPatch {
         return Ok(Finding::Skip(
             "not applicable: [body] patch = \"json-patch\"; RFC 7396 merge semantics apply only to merge patches".into(),
@@ -227,6 +229,7 @@ check!(stale_put, |cx| {
 });
 
 check!(stale_patch, |cx| {
+    cx.needs_patch()?;
     stale_write(cx, Write::Patch(&json!({ "n": 3 })), "PATCH").await
 });
 

@@ -111,6 +111,18 @@ async fn without_patch_the_patch_rules_skip_saying_so() {
     ] {
         assert_verdict(&report, id, Verdict::Skip, "[body] patch = \"none\"");
     }
+    // The declared reason comes first, before any other that stale-patch could meet.
+    let unchanged = run(Shape::default(), &[Fault::EtagUnchangedOnPut], |c| {
+        c.shape.body.patch = ifmatch_conformance::target::PatchFormat::None;
+        c.rule_patterns = vec!["core.if-match.stale-patch".into()];
+    })
+    .await;
+    assert_verdict(
+        &unchanged,
+        "core.if-match.stale-patch",
+        Verdict::Skip,
+        "[body] patch = \"none\"",
+    );
 }
 
 #[tokio::test]

@@ -223,6 +223,14 @@ impl Cx {
         })
     }
 
+    /// Skips a PATCH rule on a server declared without PATCH (`[body] patch = "none"`).
+    pub fn needs_patch(&self) -> Result<(), Abort> {
+        match self.shape().body.patch {
+            PatchFormat::None => Err(Abort::Prerequisite(PATCH_NONE.into())),
+            _ => Ok(()),
+        }
+    }
+
     /// How `version` is written in `If-Match`: an entity tag as read, any
     /// other version quoted.
     pub fn if_match_value(&self, version: &Version) -> String {
