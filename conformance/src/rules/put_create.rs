@@ -51,6 +51,22 @@ pub(super) async fn put_creation(cx: &Cx) -> Result<PutCreation, Abort> {
             _ => PutCreation::Creates,
         });
     }
+    if let (400 | 422, Some(id)) = (status, &cx.shape().body.missing_id) {
+        // The invented id is not valid here (integer ids): ask again at the id the
+        // target description says names no resource.
+        let url = cx.shape().item_url(cx.collection_url(), id);
+        let again = cx.send(Req::put(&url).json(&probe())).await?;
+        let again_status = again.status();
+        if (200..300).contains(&again_status) {
+            cx.remember(url);
+            return Ok(PutCreation::Creates);
+        }
+        if matches!(again_status, 404 | 405 | 501) {
+            return Ok(PutCreation::Skip(format!(
+                "not applicable: this server does not create by PUT (an unconditional PUT to the configured missing id {id} answered {again_status}; the invented id got {status})"
+            )));
+        }
+    }
     Ok(match status {
         200..=299 => PutCreation::Creates,
         404 | 405 | 501 => PutCreation::Skip(format!(
@@ -59,7 +75,7 @@ pub(super) async fn put_creation(cx: &Cx) -> Result<PutCreation, Abort> {
         _ => PutCreation::Skip(format!(
             "could not tell whether this server creates by PUT: an unconditional PUT to a fresh URL answered {status}; if it does, set [create] method = \"put\" in ifmatch-conformance.toml{}",
             if matches!(status, 400 | 422) {
-                " (and [body] fixture if the server requires members)"
+                " (and [body] fixture if the server requires members, or [body] missing-id if the invented id is not valid here)"
             } else {
                 ""
             }
