@@ -228,13 +228,23 @@ async fn preflight(probe: &Probe, config: &CheckConfig) -> Result<(), SetupError
         ))
     })?;
     probe.take_log();
+    let puts = config.shape.create.method == crate::target::CreateMethod::Put;
+    let challenged = sent.header("www-authenticate").is_some();
     match sent.status() {
-        404 => Err(SetupError(format!(
-            "GET {url} answered 404: the collection does not exist. Pass the path of a collection the suite may create resources in with --collection."
+        401 => Err(SetupError(format!(
+            "GET {url} answered 401: the server wants credentials. Pass them with --header 'Authorization: ...' (or header = [...] in ifmatch-conformance.toml)."
         ))),
-        401 | 403 => Err(SetupError(format!(
-            "GET {url} answered {}: the server wants credentials. Pass them with --header 'Authorization: ...'.",
-            sent.status()
+        403 if challenged => Err(SetupError(format!(
+            "GET {url} answered 403 with a WWW-Authenticate challenge: the server wants other credentials. Pass them with --header 'Authorization: ...'."
+        ))),
+        // A collection the suite creates in by PUT need not answer GET: a WebDAV
+        // directory without an index is 403 or 404 to GET and still takes PUTs.
+        403..=405 if puts => Ok(()),
+        404 => Err(SetupError(format!(
+            "GET {url} answered 404: the collection does not exist. Pass the path of a collection the suite may create resources in with --collection; if resources are created by PUT at their own URL and the collection cannot be listed, set [create] method = \"put\" (--create put)."
+        ))),
+        403 => Err(SetupError(format!(
+            "GET {url} answered 403: the server refuses to list the collection. If it wants credentials, pass them with --header 'Authorization: ...'; if the collection just cannot be listed (a WebDAV directory without an index) and resources are created by PUT, set [create] method = \"put\" (--create put)."
         ))),
         _ => Ok(()),
     }
