@@ -313,6 +313,42 @@ async fn output_file_receives_the_report_and_stderr_a_summary() {
 }
 
 #[tokio::test]
+async fn a_failed_run_written_to_a_file_says_why_on_stderr() {
+    let server = emulated(Options {
+        faults: vec![Fault::IgnoreIfMatch],
+        ..Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.xml");
+    let done = cli(&[
+        "check",
+        "--base-url",
+        &server.uri(),
+        "--rule",
+        "core.if-match",
+        "--format",
+        "junit",
+        "--output",
+        path.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(done.code, 1, "{}", done.err);
+    let lines: Vec<&str> = done.err.lines().collect();
+    assert!(lines[0].starts_with("FAILED ("), "{}", done.err);
+    assert!(
+        lines[1].starts_with("  This server ignores If-Match:"),
+        "{}",
+        done.err
+    );
+    assert!(
+        lines[2..].iter().any(|l| l.contains("required rule")),
+        "{}",
+        done.err
+    );
+}
+
+#[tokio::test]
 async fn show_secrets_reveals_extra_headers_only_when_asked() {
     let server = emulated(Options {
         faults: vec![Fault::RejectCurrentDelete],

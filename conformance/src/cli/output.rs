@@ -201,6 +201,15 @@ pub(super) fn write(
             },
             names.join(", ")
         );
+        // Why it failed, where a CI log shows it even when nobody opens the report.
+        if report.exit_code() != 0 {
+            for line in report.headline().into_iter().map(str::to_owned) {
+                let _ = writeln!(err, "  {line}");
+            }
+            for reason in report.failure_reasons() {
+                let _ = writeln!(err, "  {reason}");
+            }
+        }
     }
     Ok(())
 }
