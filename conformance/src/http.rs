@@ -203,6 +203,11 @@ impl std::fmt::Display for TransportError {
     }
 }
 
+/// The `Accept` every request carries unless the configuration (`header =
+/// ["Accept: …"]`, `--header`) or the request names its own: servers of the
+/// CouchDB family answer JSON errors as `text/plain` to a request without it.
+pub const DEFAULT_ACCEPT: &str = "application/json, application/problem+json";
+
 /// Sends requests and records them. Cheap to clone; clones share the log.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -260,9 +265,24 @@ impl Probe {
         }
     }
 
+    /// The headers `req` goes out with: the configured ones, the request's own,
+    /// then [`DEFAULT_ACCEPT`] unless either names an `Accept` already.
+    pub(crate) fn headers_for(&self, req: &Req) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .extra_headers
+            .iter()
+            .chain(&req.headers)
+            .cloned()
+            .collect();
+        if !out.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+            out.push(("Accept".into(), DEFAULT_ACCEPT.into()));
+        }
+        out
+    }
+
     async fn send_once(&self, req: &Req) -> Result<Exchange, TransportError> {
         let mut builder = self.client.request(req.method.clone(), &req.url);
-        for (name, value) in self.extra_headers.iter().chain(&req.headers) {
+        for (name, value) in &self.headers_for(req) {
             builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(body) = &req.body {
@@ -287,10 +307,12 @@ impl Probe {
             method: req.method.to_string(),
             url: req.url.clone(),
             headers: self
-                .extra_headers
-                .iter()
-                .chain(&req.headers)
-                .map(|(n, v)| (n.clone(), self.redact(n, v.clone())))
+                .headers_for(req)
+                .into_iter()
+                .map(|(n, v)| {
+                    let v = self.redact(&n, v);
+                    (n, v)
+                })
                 .collect(),
             body: req.body.clone(),
         };
@@ -360,34 +382,4 @@ pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_argument_is_split_and_trimmed() {
-        assert_eq!(
-            parse_header_arg("Authorization:  Bearer x ").unwrap(),
-            ("Authorization".into(), "Bearer x".into())
-        );
-    }
-
-    #[test]
-    fn header_argument_without_colon_is_explained() {
-        let err = parse_header_arg("Authorization Bearer").unwrap_err();
-        assert!(err.contains("no colon"), "{err}");
-        assert!(parse_header_arg("Bad Name: x")
-            .unwrap_err()
-            .contains("not a valid header name"));
-    }
-
-    #[test]
-    fn secrets_are_redacted_unless_shown() {
-        let extra = vec![("X-Api-Key".to_owned(), "k".to_owned())];
-        let probe = Probe::new(extra.clone(), false, Duration::from_secs(1)).unwrap();
-        assert_eq!(probe.redact("x-api-key", "k".into()), REDACTED);
-        assert_eq!(probe.redact("Cookie", "c".into()), REDACTED);
-        assert_eq!(probe.redact("If-Match", "\"1\"".into()), "\"1\"");
-        let open = Probe::new(extra, true, Duration::from_secs(1)).unwrap();
-        assert_eq!(open.redact("x-api-key", "k".into()), "k");
-    }
-}
+mod tests;

@@ -7,6 +7,9 @@ mod support;
 /// Servers that keep their version in the body, a header or the query.
 #[path = "shapes/versions.rs"]
 mod versions;
+/// Interop limitations: weak ETags, refusals tagged by their error body.
+#[path = "shapes/weak.rs"]
+mod weak;
 
 use std::time::Duration;
 

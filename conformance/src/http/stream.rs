@@ -53,7 +53,7 @@ impl Probe {
             .build()
             .map_err(|e| failed(format!("cannot build the HTTP client: {e}")))?;
         let mut builder = client.request(req.method.clone(), &req.url);
-        for (name, value) in self.extra_headers.iter().chain(&req.headers) {
+        for (name, value) in &self.headers_for(&req) {
             builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(body) = &req.body {
@@ -81,10 +81,12 @@ impl Probe {
             method: req.method.to_string(),
             url: req.url.clone(),
             headers: self
-                .extra_headers
-                .iter()
-                .chain(&req.headers)
-                .map(|(n, v)| (n.clone(), self.redact(n, v.clone())))
+                .headers_for(&req)
+                .into_iter()
+                .map(|(n, v)| {
+                    let v = self.redact(&n, v);
+                    (n, v)
+                })
                 .collect(),
             body: req.body.clone(),
         };

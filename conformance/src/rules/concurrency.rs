@@ -68,8 +68,29 @@ where
     )))
 }
 
+/// The skip of a race nobody won: on a server that sends weak ETags only and
+/// rightly refuses them in `If-Match` (RFC 9110 §13.1.1 compares strongly),
+/// or one that refuses even the current version; there is no race to judge.
+fn nobody_won(version: &Version, refusal: &Exchange) -> Abort {
+    Abort::Prerequisite(if version.is_weak() {
+        format!(
+            "the server sends only weak ETags ({version}, see core.etag.strong-on-get) and rightly refused every write with one ({}), so no writer can win; a strong ETag on GET would make this race runnable",
+            refusal.status()
+        )
+    } else {
+        format!(
+            "every write with the current version {version} was refused ({}), so no writer can win; see core.if-match.current-put",
+            refusal.status()
+        )
+    })
+}
+
 async fn single_winner_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
-    let fx = cx.fixture(cx.doc(json!({ "writer": null }))).await?;
+    // With weak ETags only, the weak tag is the version: a server that ignores
+    // If-Match lets every writer win, which is the truth to report.
+    let fx = cx
+        .fixture_allowing_weak(cx.doc(json!({ "writer": null })))
+        .await?;
     // Every racer reads first, as a real client does; then all write at once.
     let reads = send_all(&cx.probe, (0..RACERS).map(|_| Req::get(&fx.url)).collect()).await?;
     let bodies: Vec<Value> = (0..RACERS)
@@ -88,6 +109,9 @@ async fn single_winner_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
         .filter(|&i| results[i].status() / 100 == 2)
         .collect();
     let refusals = results.iter().filter(|e| refused(e.status())).count();
+    if winners.is_empty() && refusals == RACERS {
+        return Err(nobody_won(&fx.version, &results[0]));
+    }
     let expectation = format!(
         "of {RACERS} concurrent PUTs with the same current version exactly one succeeds, {} are refused with 412/409, and the stored body is the winner's",
         RACERS - 1
@@ -139,7 +163,12 @@ fn counter_of(read: &Exchange) -> Option<i64> {
 }
 
 async fn no_lost_update_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
-    let fx = cx.fixture(cx.doc(json!({ "counter": 0 }))).await?;
+    let fx = cx
+        .fixture_allowing_weak(cx.doc(json!({ "counter": 0 })))
+        .await?;
+    // Weak ETags that stayed weak for the fixture's whole wait: no waiting again.
+    let weak_only = fx.version.is_weak();
+    let mut last_refusal = None;
     let mut remaining = [INCREMENTS; WRITERS];
     let mut acknowledged = 0i64;
     // Rounds put every writer's read before any write, the worst interleaving
@@ -156,7 +185,7 @@ async fn no_lost_update_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
         .await?;
         let mut writes = Vec::new();
         for read in &mut reads {
-            if cx.version_of(read).is_some_and(|v| v.is_weak()) {
+            if !weak_only && cx.version_of(read).is_some_and(|v| v.is_weak()) {
                 // A weak ETag right after a write: wait for the strong one.
                 *read = cx.read_settled(&fx.url).await?.exchange;
             }
@@ -175,7 +204,7 @@ async fn no_lost_update_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
                     acknowledged += 1;
                     remaining[*w] -= 1;
                 }
-                s if refused(s) => {}
+                s if refused(s) => last_refusal = Some(sent),
                 other => {
                     return Ok(Some(Finding::violation(
                         "a conditional increment either succeeds or is refused with 412/409",
@@ -185,6 +214,9 @@ async fn no_lost_update_once(cx: &Cx) -> Result<Option<Finding>, Abort> {
                 }
             }
         }
+    }
+    if let (0, Some(refusal)) = (acknowledged, &last_refusal) {
+        return Err(nobody_won(&fx.version, refusal));
     }
     let read = cx.snapshot(&fx.url).await?;
     let counter = counter_of(&read.exchange);

@@ -3,9 +3,11 @@
 
 use serde_json::{json, Value};
 
+use super::context::Write;
+use super::if_match::stale_setup;
 use super::{Abort, Cx, Finding};
 use crate::http::{Exchange, Req};
-use crate::target::ErrorFormat;
+use crate::target::{ErrorFormat, VersionSend};
 
 /// The skip of a rule `[errors] format` makes inapplicable, or `None` to judge it.
 /// `problem_only` rules judge problem+json members; the media-type rule judges `json` too.
@@ -193,35 +195,48 @@ check!(type_member, |cx| {
 });
 
 check!(conflict_current_etag, |cx| {
-    let fx = cx.fixture(cx.doc(json!({ "n": 1 }))).await?;
-    cx.needs_if_match(fx.has_etag)?;
-    let refused = cx
-        .send(
-            Req::put(&fx.url)
-                .json(&cx.doc(json!({ "n": 2 })))
-                .header("If-Match", NOT_CURRENT),
-        )
-        .await?;
+    // A stale write sent the way the target takes versions: an invented
+    // If-Match tag, or a stale version in the body or query (`[version] send`).
+    // A weak ETag is enough: the refusal is what is judged.
+    let (url, refused, what) = if cx.shape().version.send == VersionSend::IfMatch {
+        let fx = cx.fixture_allowing_weak(cx.doc(json!({ "n": 1 }))).await?;
+        let put = Req::put(&fx.url)
+            .json(&cx.doc(json!({ "n": 2 })))
+            .header("If-Match", NOT_CURRENT);
+        (fx.url, cx.send(put).await?, "a non-matching If-Match")
+    } else {
+        let (url, stale, _) = stale_setup(cx).await?;
+        let put = cx
+            .write(&url, Write::Put(&cx.doc(json!({ "n": 3 }))), Some(&stale))
+            .await?;
+        (url, put, "a stale version")
+    };
     let status = refused.status();
     if !matches!(status, 409 | 412) {
         return Err(Abort::Prerequisite(format!(
-            "a PUT with a non-matching If-Match was not refused (status {status})"
+            "a PUT with {what} was not refused (status {status}; see core.if-match.honoured)"
         )));
     }
-    // What the refusal names counts as current only when a re-read agrees.
-    let reread = cx.snapshot(&fx.url).await?;
-    let Some(current) = reread.etag.clone() else {
-        return Err(Abort::Prerequisite(format!(
-            "a re-read after the refusal answered {} without an ETag, so there is no current ETag to compare with",
-            reread.status
-        )));
-    };
     let header = refused.etag_raw().map(str::to_owned);
     let member = refused.json().and_then(|b| {
         b.get("current_etag")
             .and_then(Value::as_str)
             .map(str::to_owned)
     });
+    if header.is_none() && member.is_none() && cx.shape().version.send != VersionSend::IfMatch {
+        return Err(Abort::Prerequisite(format!(
+            "not applicable: the {status} carries no ETag header and no \"current_etag\" member, and this target's writes carry the version in {}, not If-Match ([version] send), so no ETag is expected there",
+            cx.version_carrier()
+        )));
+    }
+    // What the refusal names counts as current only when a re-read agrees.
+    let reread = cx.snapshot(&url).await?;
+    let Some(current) = reread.etag.clone() else {
+        return Err(Abort::Prerequisite(format!(
+            "a re-read after the refusal answered {} without an ETag, so there is no current ETag to compare with",
+            reread.status
+        )));
+    };
     let expectation = format!(
         "the {status} names the resource's current ETag {current} (ETag header or \"current_etag\" member), as a re-read shows it"
     );
@@ -232,7 +247,8 @@ check!(conflict_current_etag, |cx| {
         (Some((what, named)), _) => Finding::violation_after(
             expectation,
             format!(
-                "the {status}'s {what} {named} is not the current ETag: a re-read answered {current}. A client that retries with it is refused again; it may be a tag of the error body itself"
+                "the {status}'s {what} {named} is not the current ETag: a re-read answered {current}. A client that retries with it is refused again; {}",
+                body_tag(named, &refused)
             ),
             &refused,
             &reread.exchange,
@@ -247,3 +263,17 @@ check!(conflict_current_etag, |cx| {
         )),
     })
 });
+
+/// Why a refusal's tag is not the resource's: when its opaque part starts with
+/// the error body's length in hex (`W/"39-…"`, as Express and other frameworks
+/// tag every answer), it is a tag of the error body itself.
+fn body_tag(named: &str, refused: &Exchange) -> String {
+    let opaque = named.trim_start_matches("W/").trim_matches('"');
+    let len = refused.response.body.len();
+    match opaque.split_once('-') {
+        Some((hex, _)) if usize::from_str_radix(hex, 16) == Ok(len) && len > 0 => format!(
+            "it is a tag of the error body itself ({hex} is the error body's length, {len} bytes, in hex): the server's framework tags every answer, and the refusal's tag names the error, not the resource"
+        ),
+        _ => "it may be a tag of the error body itself".into(),
+    }
+}

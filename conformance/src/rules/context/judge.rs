@@ -149,7 +149,7 @@ impl Cx {
                 expectation: format!(
                     "{what} is refused with 412 Precondition Failed (RFC 9110 §13.1.1); declare [version] stale-status = [412, 409] (or --mismatch-status 409) to accept 409"
                 ),
-                observed: "409 Conflict (state unchanged)".into(),
+                observed: "409 Conflict (state unchanged); RFC 9110 wants 412. If 409 is this server's documented refusal (Azure's BlobAlreadyExists, CouchDB's conflict), declare it with [version] stale-status = [412, 409] and it is judged non-strict".into(),
                 exchange: Some(attempt.clone()),
                 write: None,
             }),

@@ -171,7 +171,8 @@ impl Emulator {
                 None => r,
             };
         }
-        let plain = (self.has(Fault::PlainTextErrors) && status != 429)
+        let plain = shapes::PLAIN_ERRORS.with(|p| p.get())
+            || (self.has(Fault::PlainTextErrors) && status != 429)
             || (self.has(Fault::PlainText429) && status == 429);
         if plain {
             let r = ResponseTemplate::new(status)
@@ -408,6 +409,8 @@ impl Emulator {
 impl Respond for Emulator {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.state.lock().expect("emulator state poisoned");
+        let plain = self.shape.plain_errors_without_accept && !shapes::accepts_json(request);
+        shapes::PLAIN_ERRORS.with(|p| p.set(plain));
         if self.options.history || self.options.api_v2 {
             return self.versioned(&mut state, request);
         }

@@ -94,6 +94,27 @@ pub struct Shape {
     pub required_member: Option<&'static str>,
     /// Every error body carries a new `request_id`, as S3's and Azure's do.
     pub error_ids: bool,
+    /// Tags every answer, a refusal's error body too, with a hash of its body
+    /// (`W/"<length in hex>-…"`), as Express does: pouchdb-server's 409 carries
+    /// an `ETag` of `{"error":"conflict",…}`, not of the document.
+    pub tags_error_bodies: bool,
+    /// Answers errors as `text/plain` to a request whose `Accept` does not name
+    /// JSON, as CouchDB and pouchdb-server do.
+    pub plain_errors_without_accept: bool,
+}
+
+std::thread_local! {
+    /// Whether the request being answered on this thread gets plain-text errors
+    /// (set by `respond` for [`Shape::plain_errors_without_accept`]).
+    pub(super) static PLAIN_ERRORS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether `req` names JSON in its `Accept`.
+pub(super) fn accepts_json(req: &Request) -> bool {
+    req.headers
+        .get_all("accept")
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("json")))
 }
 
 /// The last `request_id` an error body carried.
@@ -301,7 +322,17 @@ impl Emulator {
                 json!({ "error": "conflict", "reason": "Document update conflict." })
             }
         };
-        ResponseTemplate::new(409).set_body_raw(body.to_string().into_bytes(), "application/json")
+        let text = body.to_string();
+        let r = ResponseTemplate::new(409);
+        let r = if self.shape.tags_error_bodies {
+            r.insert_header(
+                "ETag",
+                format!("W/\"{:x}-c0aD2MvSZJYhjj\"", text.len()).as_str(),
+            )
+        } else {
+            r
+        };
+        r.set_body_raw(text.into_bytes(), "application/json")
     }
 
     /// The 422 for a PUT or POST body without the required member, if any.
