@@ -13,8 +13,9 @@ use crate::{precondition::Header, EntityTag};
 /// [`crate::Client::with_weak_validators`]).
 ///
 /// In order: (a) read again, up to [`WeakValidators::rereads`] times spread over
-/// [`WeakValidators::within`], until the server offers a strong tag (Apache `mod_dav` sends a
-/// weak one for the second after a write, then a strong one); (b) if it is still weak and the
+/// [`WeakValidators::within`] with doubling pauses (the first soon, the last late), until the
+/// server offers a strong tag (Apache `mod_dav` sends a weak one for up to a second after a
+/// write, then a strong one); (b) if it is still weak and the
 /// policy allows it ([`WeakValidators::or_unmodified_since`]), write with
 /// `If-Unmodified-Since` set to the read's `Last-Modified`; (c) otherwise stop with
 /// [`crate::Error::WeakValidator`] (code `weak_validator`), which says what the server sent
@@ -26,15 +27,18 @@ use crate::{precondition::Header, EntityTag};
 /// be overwritten. Allow it only for resources that change less often than that.
 ///
 /// # Defaults
-/// Re-read 3 times ([`WeakValidators::DEFAULT_REREADS`]) within 2 s
-/// ([`WeakValidators::DEFAULT_WITHIN`]), never `If-Unmodified-Since`, never send the weak tag.
+/// Re-read 3 times ([`WeakValidators::DEFAULT_REREADS`]) within 1.75 s
+/// ([`WeakValidators::DEFAULT_WITHIN`]), after pauses of 250 ms, 500 ms and 1 s, so the last
+/// read comes well after `mod_dav`'s weak second; never `If-Unmodified-Since`, never send the
+/// weak tag. Under writes more frequent than that second the tag stays weak: use
+/// [`WeakValidators::or_unmodified_since`] or make the server send strong tags.
 ///
 /// ```
 /// use std::time::Duration;
 /// use ifmatch::{Client, WeakValidators};
 ///
 /// assert_eq!(WeakValidators::default().rereads(), 3);
-/// assert_eq!(WeakValidators::default().within(), Duration::from_secs(2));
+/// assert_eq!(WeakValidators::default().within(), Duration::from_millis(1750));
 /// assert!(!WeakValidators::default().unmodified_since());
 /// // A WebDAV server: wait up to 5 reads over 3 s, then fall back to Last-Modified.
 /// let dav = Client::builder()
@@ -63,11 +67,12 @@ impl Default for WeakValidators {
 impl WeakValidators {
     /// How many times the default policy reads again for a strong tag.
     pub const DEFAULT_REREADS: u32 = 3;
-    /// How long the default policy's reads are spread over.
-    pub const DEFAULT_WITHIN: Duration = Duration::from_secs(2);
+    /// How long the default policy's reads are spread over (pauses of 250 ms, 500 ms, 1 s).
+    pub const DEFAULT_WITHIN: Duration = Duration::from_millis(1750);
 
-    /// Read again up to `rereads` times, evenly spread over `within`, for a strong tag; then
-    /// stop with `weak_validator` (unless [`WeakValidators::or_unmodified_since`]).
+    /// Read again up to `rereads` times for a strong tag, spread over `within` with pauses
+    /// that double (`wait(3, 1.75 s)`: 250 ms, 500 ms, 1 s; the pauses add up to `within`);
+    /// then stop with `weak_validator` (unless [`WeakValidators::or_unmodified_since`]).
     /// `wait(0, _)` stops at once.
     pub const fn wait(rereads: u32, within: Duration) -> Self {
         Self {
@@ -142,7 +147,7 @@ pub(crate) fn weak_step(
         Some(tag) if policy.send_as_is => return WeakStep::Send(Header::IfMatch(tag.clone())),
         // A weak tag may turn strong (mod_dav); with no tag at all none is coming.
         Some(_) if rereads_done < policy.rereads => {
-            return WeakStep::Reread(policy.within / policy.rereads)
+            return WeakStep::Reread(pause(policy, rereads_done))
         }
         _ => {}
     }
@@ -151,6 +156,16 @@ pub(crate) fn weak_step(
             WeakStep::Send(Header::IfUnmodifiedSince(date.clone()))
         }
         _ => WeakStep::Refuse,
+    }
+}
+
+/// The pause before re-read number `done + 1`: `within` split into doubling parts
+/// (1, 2, 4, … of 2^n − 1); more than 16 re-reads are spread evenly instead. The pauses
+/// always add up to `within` (give or take rounding).
+fn pause(policy: &WeakValidators, done: u32) -> Duration {
+    match policy.rereads {
+        n @ 1..=16 => (policy.within / ((1u32 << n) - 1)) * (1u32 << done.min(n - 1)),
+        n => policy.within / n.max(1),
     }
 }
 
@@ -163,16 +178,21 @@ mod tests {
     }
 
     #[test]
-    fn the_default_waits_three_reads_over_two_seconds_then_refuses() {
+    fn the_default_waits_250_500_1000_ms_then_refuses() {
         let policy = WeakValidators::default();
         let date = HeaderValue::from_static("Wed, 02 Dec 2026 07:00:00 GMT");
-        let pause = Duration::from_secs(2) / 3;
-        for done in 0..3 {
+        let mut total = Duration::ZERO;
+        for (done, ms) in [250, 500, 1000].into_iter().enumerate() {
+            let want = Duration::from_millis(ms);
             assert_eq!(
-                weak_step(&policy, Some(&weak()), Some(&date), done),
-                WeakStep::Reread(pause)
+                weak_step(&policy, Some(&weak()), Some(&date), done as u32),
+                WeakStep::Reread(want)
             );
+            total += want;
         }
+        // The last read comes after Apache mod_dav's weak second, and the wait is bounded.
+        assert!(total >= Duration::from_millis(1500), "{total:?}");
+        assert_eq!(total, WeakValidators::DEFAULT_WITHIN);
         assert_eq!(
             weak_step(&policy, Some(&weak()), Some(&date), 3),
             WeakStep::Refuse
@@ -198,6 +218,16 @@ mod tests {
             WeakStep::Send(Header::IfUnmodifiedSince(date))
         );
         assert_eq!(weak_step(&policy, Some(&weak()), None, 1), WeakStep::Refuse);
+    }
+
+    #[test]
+    fn many_rereads_stay_within_their_bound() {
+        for n in [1, 2, 16, 17, 40] {
+            let policy = WeakValidators::wait(n, Duration::from_secs(4));
+            let total: Duration = (0..n).map(|done| pause(&policy, done)).sum();
+            assert!(total <= Duration::from_secs(4), "{n}: {total:?}");
+            assert!(total >= Duration::from_millis(3990), "{n}: {total:?}");
+        }
     }
 
     #[test]

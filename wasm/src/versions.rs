@@ -55,7 +55,7 @@ pub(crate) fn client_options(
 }
 
 /// `weakValidators: { rereads, withinMs, unmodifiedSince, sendAsIs }`; the SDK's defaults
-/// (3 re-reads within 2000 ms, no `If-Unmodified-Since`) for what is left out.
+/// (3 re-reads after 250, 500 and 1000 ms, no `If-Unmodified-Since`) for what is left out.
 fn weak_validators(value: &JsValue) -> Result<WeakValidators, String> {
     let f = Fields::new(
         value,

@@ -429,8 +429,8 @@ export interface ClientOptions {
   versionField?: VersionFieldOptions;
   /**
    * What `update()` does when the server offers only a weak ETag (which `If-Match` never
-   * matches) and no version in the body. Default: read again 3 times within 2000 ms for a
-   * strong one, then reject with code `weak_validator`; never write unconditionally.
+   * matches) and no version in the body. Default: read again 3 times, after 250, 500 and 1000 ms
+   * (1750 ms in all), for a strong one, then reject with code `weak_validator`; never write unconditionally.
    */
   weakValidators?: WeakValidatorsOptions;
 }
@@ -456,7 +456,7 @@ export interface VersionFieldOptions {
 export interface WeakValidatorsOptions {
   /** Reads again, at most this many times, for a strong ETag (Apache mod_dav's turns strong a second after a write); default 3. */
   rereads?: number;
-  /** Milliseconds the re-reads are spread over; default 2000. */
+  /** Milliseconds the re-reads are spread over, with doubling pauses; default 1750 (250, 500, 1000). */
   withinMs?: number;
   /**
    * When the tag is still weak and the read had `Last-Modified`, write with

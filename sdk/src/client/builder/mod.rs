@@ -49,7 +49,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `versions_path` | `{item}/versions` ([`crate::DEFAULT_VERSIONS_PATH`]) | the reference server's history sub-resource |
 /// | `api_version` | none (no `Api-Version` header) | the server's default version |
 /// | `version_field` | none (versions travel in `ETag`/`If-Match` only) | standard HTTP |
-/// | `weak_validators` | re-read 3 times within 2 s for a strong ETag, then fail with `weak_validator` ([`crate::WeakValidators::default()`]) | never writes unconditionally, and `If-Unmodified-Since` (1-second resolution) only when asked |
+/// | `weak_validators` | re-read 3 times for a strong ETag, after 250 ms, 500 ms and 1 s (1.75 s in all), then fail with `weak_validator` ([`crate::WeakValidators::default()`]) | never writes unconditionally, and `If-Unmodified-Since` (1-second resolution) only when asked |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
 /// | observers | none | |

@@ -21,7 +21,7 @@ fn defaults_match_the_documented_table() {
     let weak = b.weak;
     assert_eq!(
         (weak.rereads(), weak.within(), weak.unmodified_since()),
-        (3, Duration::from_secs(2), false)
+        (3, Duration::from_millis(1750), false)
     );
     assert!(!weak.sends_as_is());
 }
