@@ -144,3 +144,53 @@ async fn json_errors_are_asked_for_so_a_couchdb_shaped_server_sends_them() {
         "text/plain",
     );
 }
+
+#[tokio::test]
+async fn an_undeclared_409_warns_saying_how_to_declare_it_and_a_declared_one_is_non_strict() {
+    use super::support::{check, config, fault_options, Emulator};
+    use ifmatch_conformance::rules::Profile;
+    use wiremock::{matchers::any, Mock, MockServer};
+    let mut options = fault_options(None);
+    options.mismatch_status = 409;
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(Emulator::shaped(
+            options,
+            Shape {
+                exists_409: true,
+                ..Shape::default()
+            },
+        ))
+        .mount(&server)
+        .await;
+    let rules = || {
+        vec![
+            "core.if-none-match.star-existing".to_owned(),
+            "core.if-match.stale-put".to_owned(),
+        ]
+    };
+    let mut undeclared = config(&server.uri(), &[Profile::Core], 412);
+    undeclared.rule_patterns = rules();
+    let report = check(&undeclared).await;
+    for id in [
+        "core.if-none-match.star-existing",
+        "core.if-match.stale-put",
+    ] {
+        assert_verdict(
+            &report,
+            id,
+            Verdict::Warn,
+            "declare it with [version] stale-status = [412, 409]",
+        );
+    }
+    let mut declared = config(&server.uri(), &[Profile::Core], 412);
+    declared.rule_patterns = rules();
+    declared.shape = shape_of(json!({ "version": { "stale-status": [412, 409] } }));
+    let report = check(&declared).await;
+    for id in [
+        "core.if-none-match.star-existing",
+        "core.if-match.stale-put",
+    ] {
+        assert_verdict(&report, id, Verdict::NonStrict, "409");
+    }
+}

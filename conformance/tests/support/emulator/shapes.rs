@@ -101,6 +101,9 @@ pub struct Shape {
     /// Answers errors as `text/plain` to a request whose `Accept` does not name
     /// JSON, as CouchDB and pouchdb-server do.
     pub plain_errors_without_accept: bool,
+    /// Refuses `If-None-Match: *` on an existing resource with 409, as Azure's
+    /// `BlobAlreadyExists` does.
+    pub exists_409: bool,
 }
 
 std::thread_local! {

@@ -184,7 +184,8 @@ impl Emulator {
                 },
             }
             if matches!(inm, Cond::Any) && !self.has(Fault::IgnoreIfNoneMatchOnPut) {
-                return self.problem(412, "precondition-failed", "the resource exists", None);
+                let status = if self.shape.exists_409 { 409 } else { 412 };
+                return self.problem(status, "precondition-failed", "the resource exists", None);
             }
         } else {
             let creates = match &im {
