@@ -265,9 +265,14 @@ async fn run_rule(
         // "any"`) makes its dependants not apply either: they were not kept from
         // running by a failure, and `--fail-on-skipped` must not count them.
         if prerequisite.verdict == Verdict::Skip && is_not_applicable(&prerequisite.message) {
+            let why = prerequisite
+                .message
+                .strip_prefix("not applicable: ")
+                .or_else(|| prerequisite.message.strip_prefix("not applicable "))
+                .unwrap_or(&prerequisite.message);
             let reason = format!(
-                "not applicable, as {} is not: {}",
-                prerequisite.id, prerequisite.message
+                "not applicable ({} is not, and this rule builds on it): {why}",
+                prerequisite.id
             );
             return outcome(rule, &Finding::Skip(reason), &[]);
         }

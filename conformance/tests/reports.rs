@@ -340,9 +340,9 @@ async fn dependants_of_a_rule_that_does_not_apply_do_not_apply_either() {
     let status = report.outcome("errors.problem.status-member").unwrap();
     assert_eq!(status.verdict, Verdict::Skip);
     assert!(
-        status
-            .message
-            .starts_with("not applicable, as errors.problem.media-type is not:"),
+        status.message.starts_with(
+            "not applicable (errors.problem.media-type is not, and this rule builds on it): "
+        ),
         "{}",
         status.message
     );
