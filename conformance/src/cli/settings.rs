@@ -9,7 +9,6 @@ use super::args::{CheckArgs, ShapeArgs};
 use super::config::FileConfig;
 use super::output::{self, Outputs};
 use crate::check::CheckConfig;
-use crate::http::parse_header_arg;
 use crate::rules::{ApiPrefixes, DEFAULT_VERSIONS_PATH};
 use crate::rules::{Profile, DEFAULT_BATCH_PATH, DEFAULT_LOCK_PATH, DEFAULT_TRANSACTIONS_PATH};
 use crate::target::TargetShape;
@@ -118,7 +117,7 @@ pub(super) fn build(
     if config.profiles.is_empty() {
         return Err("--profile is empty; name at least one profile, e.g. core".into());
     }
-    config.headers = headers(args, file)?;
+    config.headers = super::config::merge_headers(&args.headers, file)?;
     let rules = pick(
         (!args.rules.is_empty()).then(|| args.rules.clone()),
         file,
@@ -185,32 +184,6 @@ pub(super) fn build(
         dry_run: args.dry_run || file.and_then(|f| f.dry_run).unwrap_or(false),
         outputs: output::plan(args, file, cwd)?,
     })
-}
-
-/// The file's headers, then the flags' (a flag replaces the file's headers of its name).
-fn headers(args: &CheckArgs, file: Option<&FileConfig>) -> Result<Vec<(String, String)>, String> {
-    let flagged: Vec<(String, String)> = args
-        .headers
-        .iter()
-        .map(|h| parse_header_arg(h))
-        .collect::<Result<_, _>>()?;
-    let mut headers = Vec::new();
-    if let Some(f) = file {
-        for h in f.header.iter().flatten() {
-            let (name, value) = parse_header_arg(h).map_err(|e| {
-                format!(
-                    "{}: {}",
-                    f.path.display(),
-                    e.replacen("--header", "header", 1)
-                )
-            })?;
-            if !flagged.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-                headers.push((name, value));
-            }
-        }
-    }
-    headers.extend(flagged);
-    Ok(headers)
 }
 
 /// The lock, batch, transaction and history places, and the API prefixes.

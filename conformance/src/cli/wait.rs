@@ -7,26 +7,27 @@ use std::time::{Duration, Instant};
 pub(super) const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// Sends `GET url` every [`POLL_EVERY`] until any HTTP answer comes (whatever its
-/// status) or `limit` has passed. Returns how long it waited, or `None` when no
-/// answer came in time: the check that follows then reports that the server
-/// cannot be reached, as without waiting.
-pub(super) async fn until_answers(url: &str, limit: Duration) -> Option<Duration> {
+/// status) or `limit` has passed. Returns how long it waited, or, when no answer
+/// came in time, why the last attempt failed. `check` then reports that the
+/// server cannot be reached, as without waiting; `stress` stops with the reason.
+pub(crate) async fn until_answers(url: &str, limit: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     let deadline = start + limit;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .ok()?;
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         // One attempt may not outlast the wait, but gets at least a moment to connect.
         let timeout = left.clamp(Duration::from_millis(100), Duration::from_secs(5));
-        if client.get(url).timeout(timeout).send().await.is_ok() {
-            return Some(start.elapsed());
-        }
+        let failed = match client.get(url).timeout(timeout).send().await {
+            Ok(_) => return Ok(start.elapsed()),
+            Err(e) => e,
+        };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return None;
+            return Err(failed.to_string());
         }
         tokio::time::sleep(left.min(POLL_EVERY)).await;
     }
@@ -49,7 +50,7 @@ mod tests {
             Duration::from_millis(600),
         )
         .await;
-        assert_eq!(waited, None);
+        assert!(waited.is_err(), "{waited:?}");
         let took = start.elapsed();
         assert!(
             took >= Duration::from_millis(600) && took < Duration::from_secs(3),

@@ -2,12 +2,11 @@
 //! `check`, and the exit status.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{run, StrategyArg, StressConfig, StressSummary, MAX_CLIENTS, MAX_UPDATES};
 use crate::cli::config;
 use crate::cli::Io;
-use crate::http::parse_header_arg;
 
 /// Longest `--wait-for`, in seconds.
 const MAX_WAIT_FOR: u64 = 600;
@@ -101,7 +100,7 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
     if let Some(c) = args.collection.clone().or(file.collection.clone()) {
         config.collection = c;
     }
-    config.headers = headers(&args.headers, &file)?;
+    config.headers = config::merge_headers(&args.headers, Some(&file))?;
     config.shape = file.shape;
     config.clients = args.clients;
     config.updates = args.updates;
@@ -114,50 +113,6 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
         ));
     }
     Ok((config, wait_for))
-}
-
-/// The file's headers, then the flags' (a flag replaces the file's headers of
-/// its name), as for `check`.
-fn headers(flags: &[String], file: &config::FileConfig) -> Result<Vec<(String, String)>, String> {
-    let flagged: Vec<(String, String)> = flags
-        .iter()
-        .map(|h| parse_header_arg(h))
-        .collect::<Result<_, _>>()?;
-    let mut headers = Vec::new();
-    for h in file.header.iter().flatten() {
-        let (name, value) = parse_header_arg(h).map_err(|e| {
-            format!(
-                "{}: {}",
-                file.path.display(),
-                e.replacen("--header", "header", 1)
-            )
-        })?;
-        if !flagged.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-            headers.push((name, value));
-        }
-    }
-    headers.extend(flagged);
-    Ok(headers)
-}
-
-/// Asks `base_url` until any HTTP answer comes, for at most `secs` seconds.
-async fn wait_for_server(base_url: &str, secs: u64) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match http.get(base_url).send().await {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(format!(
-                    "{base_url} did not answer within --wait-for {secs} s ({e}); is the server running and --base-url right?"
-                ))
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
 }
 
 /// Runs the `stress` subcommand; see [`exit_code`], and 2 for usage or connection errors.
@@ -184,8 +139,12 @@ pub async fn run_cli(args: StressArgs, io: Io<'_>) -> i32 {
         }
     } else if wait_for > 0 {
         for url in &config.base_urls {
-            if let Err(e) = wait_for_server(url, wait_for).await {
-                let _ = writeln!(io.err, "error: {e}");
+            let limit = Duration::from_secs(wait_for);
+            if let Err(e) = crate::cli::wait::until_answers(url, limit).await {
+                let _ = writeln!(
+                    io.err,
+                    "error: {url} did not answer within --wait-for {wait_for} s ({e}); is the server running and --base-url right?"
+                );
                 return 2;
             }
         }
@@ -224,7 +183,8 @@ mod tests {
             ]),
             ..config::FileConfig::default()
         };
-        let merged = headers(&["authorization: Bearer flag".into()], &file).unwrap();
+        let merged =
+            config::merge_headers(&["authorization: Bearer flag".into()], Some(&file)).unwrap();
         assert_eq!(
             merged,
             vec![
@@ -236,7 +196,7 @@ mod tests {
             header: Some(vec!["no colon".into()]),
             ..config::FileConfig::default()
         };
-        assert!(headers(&[], &bad)
+        assert!(config::merge_headers(&[], Some(&bad))
             .unwrap_err()
             .contains("header \"no colon\""));
     }

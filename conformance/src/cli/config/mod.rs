@@ -156,6 +156,37 @@ pub fn locate(
 }
 
 /// Whether `key` is a top-level key of the file (a `check` flag's name, or a table).
+/// The file's headers, then the flags' (`Name: value` strings, as `--header`
+/// takes them): a flag replaces the file's headers of its name. Shared by `check`
+/// and `stress`, so both merge credentials the same way.
+pub(crate) fn merge_headers(
+    flags: &[String],
+    file: Option<&FileConfig>,
+) -> Result<Vec<(String, String)>, String> {
+    use crate::http::parse_header_arg;
+    let flagged: Vec<(String, String)> = flags
+        .iter()
+        .map(|h| parse_header_arg(h))
+        .collect::<Result<_, _>>()?;
+    let mut headers = Vec::new();
+    if let Some(f) = file {
+        for h in f.header.iter().flatten() {
+            let (name, value) = parse_header_arg(h).map_err(|e| {
+                format!(
+                    "{}: {}",
+                    f.path.display(),
+                    e.replacen("--header", "header", 1)
+                )
+            })?;
+            if !flagged.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                headers.push((name, value));
+            }
+        }
+    }
+    headers.extend(flagged);
+    Ok(headers)
+}
+
 pub(crate) fn is_key(key: &str) -> bool {
     fields::KEYS.contains(&key)
         || fields::is_shape_key(key)
