@@ -58,6 +58,14 @@ async fn declared_409_makes_the_stale_batch_non_strict() {
         .outcome("transactions.batch-all-or-nothing")
         .unwrap();
     assert_eq!(stale.verdict, Verdict::Warn, "{}", stale.message);
+    // Declared in the target description instead (`[version] stale-status = [412, 409]`),
+    // the batch is judged as the core rules judge a single request: non-strict.
+    cfg.shape.version.stale_statuses = vec![412, 409];
+    let described = check(&cfg).await;
+    let stale = described
+        .outcome("transactions.batch-all-or-nothing")
+        .unwrap();
+    assert_eq!(stale.verdict, Verdict::NonStrict, "{}", stale.message);
 }
 
 /// Asserts that the rules `under` skip with the first rule's reason.

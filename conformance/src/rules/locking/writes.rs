@@ -112,7 +112,7 @@ check!(holder_writes, |cx| {
     release(cx, &held).await?;
     let written = format!("the holder's PUT answered {}", put.status());
     Ok(match status {
-        409 if cx.declared_409() => Finding::NonStrict(format!(
+        409 if cx.accepts_409() => Finding::NonStrict(format!(
             "{written}; {what} was refused with the declared 409; nothing changed"
         )),
         409 => Finding::Warn(Evidence {

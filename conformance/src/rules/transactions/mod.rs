@@ -94,7 +94,7 @@ pub(super) fn merged(body: &Value, patch: &Value) -> Value {
 pub(super) fn stale_verdict(cx: &Cx, answer: &Exchange, what: &str, passed: &str) -> Finding {
     match answer.status() {
         412 => Finding::Pass(format!("{what} answered 412; {passed}")),
-        409 if cx.declared_409() => Finding::NonStrict(format!(
+        409 if cx.accepts_409() => Finding::NonStrict(format!(
             "{what} answered 409 (declared with --mismatch-status 409; RFC 9110 prefers 412); {passed}"
         )),
         409 => Finding::Warn(Evidence {
