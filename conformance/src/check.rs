@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 mod outcome;
 
-use outcome::{is_not_applicable, not_compared, outcome};
+use outcome::{is_not_applicable, outcome};
 
 use crate::http::{Probe, Req};
 use crate::report::{Outcome, Report};
@@ -320,7 +320,7 @@ async fn run_rule(
             })
         }
     };
-    let mut o = outcome(rule, &finding, &not_compared(&config.shape));
+    let mut o = outcome(rule, &finding, &config.shape.not_compared());
     if harness_error {
         o.harness_error = true;
         o.hint = Some(crate::report::hints::harness_hint());

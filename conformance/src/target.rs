@@ -386,6 +386,19 @@ impl TargetShape {
             .replace("{id}", id)
     }
 
+    /// The JSON pointers never compared when judging stored content: `[body]
+    /// ignore`, and the version member itself where the version lives in the body.
+    pub fn not_compared(&self) -> Vec<String> {
+        let mut pointers = self.body.ignore.clone();
+        if let VersionSource::Body(p) = &self.version.read {
+            pointers.push(p.clone());
+        }
+        if let VersionSend::Body(p) = &self.version.send {
+            pointers.push(p.clone());
+        }
+        pointers
+    }
+
     /// Whether the version is the ETag header, sent back in `If-Match` (the HTTP way).
     pub fn uses_etags(&self) -> bool {
         self.version.read == VersionSource::Etag && self.version.send == VersionSend::IfMatch

@@ -12,22 +12,8 @@ pub(super) fn is_not_applicable(reason: &str) -> bool {
     reason.starts_with("not applicable")
 }
 
-/// The members a diff does not compare: `[body] ignore` and the member that carries
-/// the version, when it is in the body.
-pub(super) fn not_compared(shape: &crate::target::TargetShape) -> Vec<String> {
-    use crate::target::{VersionSend, VersionSource};
-    let mut pointers = shape.body.ignore.clone();
-    if let VersionSource::Body(p) = &shape.version.read {
-        pointers.push(p.clone());
-    }
-    if let VersionSend::Body(p) = &shape.version.send {
-        pointers.push(p.clone());
-    }
-    pointers
-}
-
 /// The outcome `finding` earns for `rule`, with a hint for fail and warn verdicts;
-/// the evidence's diff leaves the `not_compared` members out of its judgement.
+/// the evidence's diff leaves the `not_compared` members (see [`crate::target::TargetShape::not_compared`]) out of its judgement.
 pub(super) fn outcome(rule: &Rule, finding: &Finding, not_compared: &[String]) -> Outcome {
     let verdict = verdict_for(rule.level, finding);
     let (message, failure) = match finding {
@@ -99,7 +85,7 @@ mod tests {
         let mut shape = crate::target::TargetShape::default();
         shape.body.ignore = vec!["/updated".into()];
         shape.version.send = crate::target::VersionSend::Body("/_rev".into());
-        let o = outcome(rule, &finding, &not_compared(&shape));
+        let o = outcome(rule, &finding, &shape.not_compared());
         let diff = o.failure.as_ref().unwrap().diff.as_ref().unwrap();
         let changes: Vec<_> = diff
             .iter()

@@ -261,18 +261,10 @@ impl Cx {
         }
     }
 
-    /// The pointers never compared when judging stored content: `[body] ignore`
-    /// and the version member itself when it lives in the body.
+    /// The pointers never compared when judging stored content (see
+    /// [`TargetShape::not_compared`](crate::target::TargetShape::not_compared)).
     pub fn ignored_pointers(&self) -> Vec<String> {
-        let shape = self.shape();
-        let mut out = shape.body.ignore.clone();
-        if let VersionSource::Body(p) = &shape.version.read {
-            out.push(p.clone());
-        }
-        if let VersionSend::Body(p) = &shape.version.send {
-            out.push(p.clone());
-        }
-        out
+        self.shape().not_compared()
     }
 }
 
