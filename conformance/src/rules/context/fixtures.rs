@@ -102,6 +102,19 @@ impl Cx {
         Ok((exchange, url))
     }
 
+    /// Creates a resource and returns the create's exchange and the new URL; when
+    /// the create gives no usable resource, the rule is skipped saying why and what
+    /// to configure.
+    pub async fn create_or_skip(&self, body: &Value) -> Result<(Exchange, String), Abort> {
+        let (created, url) = self.create(body).await?;
+        match (created.status(), url) {
+            (200..=299, Some(url)) => Ok((created, url)),
+            (_, url) => Err(Abort::Prerequisite(
+                self.create_failed(&created, url.as_deref()),
+            )),
+        }
+    }
+
     /// Why a create did not give a usable resource, with what to configure.
     pub fn create_failed(&self, created: &Exchange, url: Option<&str>) -> String {
         let req = &created.request;
@@ -143,15 +156,7 @@ impl Cx {
     }
 
     async fn fixture_with(&self, body: Value, weak_ok: bool) -> Result<Fixture, Abort> {
-        let (created, url) = self.create(&body).await?;
-        let url = match (created.status(), url) {
-            (200..=299, Some(url)) => url,
-            (_, url) => {
-                return Err(Abort::Prerequisite(
-                    self.create_failed(&created, url.as_deref()),
-                ))
-            }
-        };
+        let (created, url) = self.create_or_skip(&body).await?;
         let read = self.read_settled(&url).await?;
         let version = self.version_of(&read.exchange);
         let strong = read.exchange.etag().filter(|t| !t.is_weak());
