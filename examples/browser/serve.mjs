@@ -11,7 +11,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = resolve(fileURLToPath(new URL('.', import.meta.url)));
-const PACKAGE_WEB_BUILD = resolve(HERE, '../../wasm/pkg/web');
+const PACKAGE_WEB_BUILD = resolve(HERE, '../../wasm/pkg');
 const API_PREFIXES = ['/items', '/batch', '/transactions', '/conflicts', '/v1', '/v2'];
 const MIME = {
   '.html': 'text/html; charset=utf-8',

@@ -1,9 +1,9 @@
 // The JavaScript the Rust side of the package imports (wasm-bindgen `module = "/js/shim.js"`):
 // the IfmatchError class, the one `fetch` call of the transport, an aborted signal's reason, and a
 // promise helper for `lock.release()`.
-// wasm-bindgen copies this file into pkg/{node,web}/snippets/; it is an ES module, and
-// wasm/scripts/build.sh turns the copy in pkg/node into CommonJS and re-exports IfmatchError
-// from both builds, so that every entry exports this one class.
+// wasm-bindgen copies this file into pkg/snippets/; it is an ES module, and wasm/scripts/build.sh
+// writes a CommonJS copy next to it (shim.cjs) for the CommonJS glue, and re-exports IfmatchError
+// from both glues.
 
 /** The error every operation of the package rejects with (an aborted operation excepted). */
 export class IfmatchError extends Error {

@@ -7,7 +7,7 @@ const base = flag('--url', 'http://127.0.0.1:8080');
 const rounds = Number(flag('--rounds', '500'));
 
 let started = performance.now();
-const { Client } = await import('../pkg/node/index.mjs'); // reads, compiles and instantiates the wasm
+const { Client } = await import('../pkg/node.js'); // reads, compiles and instantiates the wasm
 const loadMs = performance.now() - started;
 
 const client = new Client({ baseUrl: base });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the npm package `ifmatch` into wasm/pkg/{node,web}:
-#   cargo (wasm32, profile wasm-release) -> wasm-bindgen (nodejs + web) -> wasm-opt -Oz --converge (npm binaryen) -> sizes.
+# Builds the npm package `ifmatch` into wasm/pkg (one wasm for every entry):
+#   cargo (wasm32, profile wasm-release) -> wasm-bindgen (web: ES module glue; nodejs: CommonJS glue)
+#   -> wasm-opt -Oz --converge (npm binaryen) -> entries (wasm/js) and declarations (wasm/types) -> sizes.
 # Needs: rust target wasm32-unknown-unknown, wasm-bindgen-cli equal to the pinned crate version, node + npm.
 # Writes wasm/pkg/size.json with the measured sizes (docs/performance.md quotes them).
 set -euo pipefail
@@ -35,25 +36,42 @@ mkdir -p pkg
 # Features rustc enables by default for wasm32-unknown-unknown; wasm-opt must know them to keep (and use) them.
 FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
           --enable-reference-types --enable-multivalue)
-for target in nodejs web; do
-  out=pkg/web
-  [ "$target" = nodejs ] && out=pkg/node
-  say "wasm-bindgen --target $target -> $out"
-  wasm-bindgen --target "$target" --out-dir "$out" --out-name ifmatch_wasm --no-typescript "$RAW"
-  # wasm-bindgen drops a `*` .gitignore that would also hide the files from `npm pack`.
-  rm -f "$out/.gitignore"
-  # Export IfmatchError (wasm/js/shim.js) from the glue; CommonJS for the nodejs build.
-  node scripts/export-shim.mjs "$out" "$target"
-  cp "$out/ifmatch_wasm_bg.wasm" "$out/ifmatch_wasm_bg.unopt.wasm"
-  say "wasm-opt -Oz --converge ($("$WASM_OPT" --version))"
-  # --converge repeats -Oz until nothing shrinks: about 0.4 KB gzipped for ~6 s more per target.
-  "$WASM_OPT" -Oz --converge "${FEATURES[@]}" --strip-debug --strip-producers --strip-target-features "$out/ifmatch_wasm_bg.unopt.wasm" -o "$out/ifmatch_wasm_bg.wasm"
+BINDGEN=$(mktemp -d)
+trap 'rm -rf "$BINDGEN"' EXIT
+# web: the ES module glue (init/initSync; no default URL, wasm/js/index.js passes one), used by
+# browsers, bundlers and Node's `import`. nodejs: the CommonJS glue for `require`. Both glues load
+# the same wasm, which wasm-bindgen writes identically for the two targets: it is shipped once.
+for target in web nodejs; do
+  say "wasm-bindgen --target $target"
+  extra=()
+  [ "$target" = web ] && extra=(--omit-default-module-path)
+  wasm-bindgen --target "$target" "${extra[@]}" --out-dir "$BINDGEN/$target" --out-name ifmatch_wasm --no-typescript "$RAW"
+  # Export IfmatchError (wasm/js/shim.js) from the glue; CommonJS (shim.cjs) for the nodejs glue.
+  node scripts/export-shim.mjs "$BINDGEN/$target" "$target"
 done
-cp js/node-index.mjs pkg/node/index.mjs
-cp js/web-index.js pkg/web/index.js
-printf '{ "type": "module" }\n' > pkg/web/package.json
+if ! cmp -s "$BINDGEN/web/ifmatch_wasm_bg.wasm" "$BINDGEN/nodejs/ifmatch_wasm_bg.wasm"; then
+  echo "error: wasm-bindgen wrote different wasm for --target web and nodejs; the package ships one" >&2
+  exit 1
+fi
+cp "$BINDGEN/web/ifmatch_wasm.js" pkg/ifmatch_wasm.js
+cp -r "$BINDGEN/web/snippets" pkg/snippets
+cp "$BINDGEN/nodejs/ifmatch_wasm.js" pkg/ifmatch_wasm.cjs
+(cd "$BINDGEN/nodejs" && find snippets -name '*.cjs') | while read -r f; do cp "$BINDGEN/nodejs/$f" "pkg/$f"; done
+# The CommonJS glue reads the wasm next to itself by its file name.
+grep -q "ifmatch_wasm_bg.wasm" pkg/ifmatch_wasm.cjs || { echo "error: pkg/ifmatch_wasm.cjs does not load ifmatch_wasm_bg.wasm" >&2; exit 1; }
+cp "$BINDGEN/web/ifmatch_wasm_bg.wasm" pkg/ifmatch_wasm_bg.unopt.wasm
+say "wasm-opt -Oz --converge ($("$WASM_OPT" --version))"
+# --converge repeats -Oz until nothing shrinks: about 0.4 KB gzipped for ~6 s more.
+"$WASM_OPT" -Oz --converge "${FEATURES[@]}" --strip-debug --strip-producers --strip-target-features pkg/ifmatch_wasm_bg.unopt.wasm -o pkg/ifmatch_wasm_bg.wasm
 
-node scripts/sizes.mjs "$RAW" pkg/web/ifmatch_wasm_bg.unopt.wasm pkg/web/ifmatch_wasm_bg.wasm > pkg/size.json
+# Entries: index.js (ES module: browsers, bundlers), node.js (Node `import`), index.cjs (Node `require`).
+cp js/index.js js/node.js js/index.cjs js/guard.js pkg/
+node scripts/export-shim.mjs --cjs js/guard.js pkg/guard.cjs
+printf '{ "type": "module" }\n' > pkg/package.json
+# Declarations from one source: .d.ts for the ES module entries, .d.cts for require (no "masquerading").
+node scripts/declarations.mjs types pkg
+
+node scripts/sizes.mjs "$RAW" pkg/ifmatch_wasm_bg.unopt.wasm pkg/ifmatch_wasm_bg.wasm > pkg/size.json
 node -e '
 const s = require("./pkg/size.json");
 const kb = (n) => (n / 1024).toFixed(1) + " KB";

@@ -1,17 +1,35 @@
-// Run by wasm/scripts/build.sh after wasm-bindgen, once per build: `node export-shim.mjs <out-dir> <nodejs|web>`.
+// Run by wasm/scripts/build.sh after wasm-bindgen, once per build: `node export-shim.mjs <out-dir> <nodejs|web>`;
+// and `node export-shim.mjs --cjs <in.js> <out.cjs>` to turn wasm/js/guard.js into CommonJS.
 //
 // wasm-bindgen copies wasm/js/shim.js (the IfmatchError class and helpers the Rust side imports)
 // to <out-dir>/snippets/<crate-hash>/js/shim.js and imports it from the glue, but exports nothing
 // of it. This makes the glue export IfmatchError too, from that same module (so that there is one
 // class and `instanceof` holds whichever entry a caller imported), and, for the CommonJS `nodejs`
-// build, turns the snippet (an ES module) into CommonJS, which Node 18 can `require`.
+// build, writes the snippet (an ES module) as CommonJS next to it (`shim.cjs`, which Node 18 can
+// `require`, whatever the nearest package.json's `type`) and makes the glue require that.
 //
 // It also gives the Lock class `[Symbol.asyncDispose]()` (release(), for `await using`), and the
 // Transaction class one that rolls it back unless it was committed, where the runtime defines the symbol, the way wasm-bindgen itself adds `[Symbol.dispose]` (free()) to every
 // class: a method declared in Rust under that computed name would be named "undefined" in
 // runtimes without the symbol (Node before 18.18).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** `export [async] class|function` declarations -> CommonJS; exits when there is another kind of export. */
+function toCommonJs(source, file) {
+  const names = [...source.matchAll(/^export (?:async )?(?:class|function) (\w+)/gm)].map((m) => m[1]);
+  if ((source.match(/^export /gm) ?? []).length !== names.length) {
+    console.error(`error: ${file} has an export this script cannot turn into CommonJS (only \`export [async] class|function\`)`);
+    process.exit(1);
+  }
+  return `'use strict';\n${source.replace(/^export (?=(?:async )?(?:class|function) )/gm, '')}\nmodule.exports = { ${names.join(', ')} };\n`;
+}
+
+if (process.argv[2] === '--cjs') {
+  const [from, to] = process.argv.slice(3);
+  writeFileSync(to, toCommonJs(readFileSync(from, 'utf8'), from));
+  process.exit(0);
+}
 
 const [outDir, target] = process.argv.slice(2);
 if (!outDir || !['nodejs', 'web'].includes(target)) {
@@ -49,14 +67,11 @@ for (const name of ['Lock', 'Transaction']) {
 
 if (target === 'nodejs') {
   const shim = readFileSync(shimPath, 'utf8');
-  const names = [...shim.matchAll(/^export (?:async )?(?:class|function) (\w+)/gm)].map((m) => m[1]);
-  if (shim.match(/^export /gm).length !== names.length) {
-    console.error(`error: ${shimPath} has an export this script cannot turn into CommonJS (only \`export [async] class|function\`)`);
-    process.exit(1);
-  }
-  const commonJs = `'use strict';\n${shim.replace(/^export (?=(?:async )?(?:class|function) )/gm, '')}\nmodule.exports = { ${names.join(', ')} };\n`;
-  writeFileSync(shimPath, commonJs);
-  writeFileSync(gluePath, `${glue}${ASYNC_DISPOSE}\nexports.IfmatchError = require(String.raw\`${relative}\`).IfmatchError;\n`);
+  const relativeCjs = relative.replace(/\.js$/, '.cjs');
+  writeFileSync(join(outDir, relativeCjs), toCommonJs(shim, shimPath));
+  unlinkSync(shimPath);
+  const requiring = glue.split(relative).join(relativeCjs);
+  writeFileSync(gluePath, `${requiring}${ASYNC_DISPOSE}\nexports.IfmatchError = require(String.raw\`${relativeCjs}\`).IfmatchError;\n`);
 } else {
   writeFileSync(gluePath, `${glue}${ASYNC_DISPOSE}\nexport { IfmatchError } from '${relative}';\n`);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the npm package `ifmatch`: build, TypeScript declarations, Node suite, headless Chromium suite,
-# browser example (screenshot in wasm/test-output/), and `npm pack` -> fresh project -> use.
+# browser example (screenshot in wasm/test-output/), `npm pack` -> fresh project -> use, and the packed
+# package in Vite, webpack and esbuild apps (tests/bundlers).
 # Assumes the tools from scripts/install-tools.sh (wasm32 target, wasm-bindgen-cli, chromium);
 # installs its own npm dev dependencies from package-lock.json. Exits non-zero on any failure.
 set -euo pipefail
@@ -16,6 +17,16 @@ if [ "$(cat node_modules/.ifmatch-lock-sum 2>/dev/null || true)" != "$LOCK_SUM" 
   echo "$LOCK_SUM" > node_modules/.ifmatch-lock-sum
 else
   echo "up to date with package-lock.json"
+fi
+
+step "bundler fixture (Vite 8/7/6, webpack 5, esbuild, @arethetypeswrong/cli) from its package-lock.json"
+FIXTURE=tests/bundlers/fixture
+FIXTURE_SUM=$(sha256sum "$FIXTURE/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$FIXTURE/node_modules/.ifmatch-lock-sum" 2>/dev/null || true)" != "$FIXTURE_SUM" ]; then
+  (cd "$FIXTURE" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$FIXTURE_SUM" > "$FIXTURE/node_modules/.ifmatch-lock-sum"
+else
+  echo "up to date with $FIXTURE/package-lock.json"
 fi
 
 step "build the package"
@@ -89,6 +100,12 @@ node --test --test-concurrency=1 tests/browser/
 
 step "npm pack -> npm install in a fresh project -> use"
 node --test tests/pack/
+
+step "bundlers: the packed package built into an app by Vite 8/7/6, webpack 5, esbuild (iife, esm), in Chromium; attw; node10"
+node --test --test-concurrency=1 tests/bundlers/
+
+step "import time of the package in Node (import, require)"
+node scripts/import-time.mjs . 7
 
 step "examples/node race script"
 # The example depends on the package by path (file:../../wasm); npm links it, which is quick.

@@ -629,7 +629,11 @@ export type ErrorCode =
   | 'conflict_resolved'
   | 'version_not_found'
   | 'missing_version'
-  | 'weak_validator';
+  | 'weak_validator'
+  /** A freed Client, Lock, Transaction or Conflicts was used; or a synchronous call before `init()` in a browser. */
+  | 'invalid_state'
+  /** The wasm could not be fetched or instantiated (`init()`, or the first request of a Client). */
+  | 'wasm_unavailable';
 
 /** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
 export interface Problem {
@@ -909,6 +913,20 @@ declare global {
 
 /** The package version. */
 export function version(): string;
+
+/** Where `init` loads the wasm from: its URL, a `Response`, its bytes, or a compiled `WebAssembly.Module`. */
+export type InitInput = string | URL | Request | Response | BufferSource | WebAssembly.Module;
+
+/**
+ * Loads and instantiates the wasm, once (later calls resolve at once). By default from
+ * `ifmatch_wasm_bg.wasm` next to the package's module (`new URL(…, import.meta.url)`). Needed
+ * only in browsers, and there optional: the first request of a Client loads it too. In Node the
+ * wasm is instantiated at import and this resolves at once. Rejects with code `wasm_unavailable`.
+ */
+export function init(input?: InitInput | Promise<InitInput> | { module_or_path: InitInput | Promise<InitInput> }): Promise<void>;
+
+/** Instantiates the wasm synchronously from its bytes or a compiled module (`initSync({ module })`). */
+export function initSync(input: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): void;
 
 /** One entry of a document's history. */
 export interface VersionEntry {

@@ -306,29 +306,85 @@ test('browser: a batch applies all or nothing; a transaction runs again after a 
   assert.deepEqual(out.balances, [7, 5], 'the batch refused at its check changed nothing; the thrown transaction was rolled back');
 });
 
-test("browser: 'ifmatch/web' initialises on request, from an explicit wasm URL", async () => {
-  // A fresh page, so the module has not been initialised by the auto-initialising entry.
+test("browser: init() loads the wasm from an explicit URL; 'ifmatch/web' is the same module", async () => {
+  // A fresh page, so the module has not been initialised by the harness.
   const page = await strict.page.browser().newPage();
   try {
     await page.goto(`${strict.site.url}/harness/blank.html`);
     const out = await page.evaluate(async () => {
-      const web = await import('/ifmatch/ifmatch_wasm.js');
+      const web = await import('/ifmatch/index.js');
+      // wasm-bindgen's form ({ module_or_path }) is accepted as well as the URL itself.
       await web.default({ module_or_path: '/ifmatch/ifmatch_wasm_bg.wasm' });
+      await web.init('/ifmatch/ifmatch_wasm_bg.wasm');
       const client = new web.Client({ baseUrl: window.location.origin });
       const error = await client.get(1).catch((err) => err);
-      // The auto-initialising entry exports the very same class.
-      const auto = await import('/ifmatch/index.js');
       return {
         version: web.version(),
         stats: client.stats().requests,
         instance: error instanceof web.IfmatchError,
-        sameClass: auto.IfmatchError === web.IfmatchError,
+        sameInit: web.default === web.init,
       };
     });
     assert.match(out.version, /^\d+\.\d+\.\d+/);
     assert.equal(out.stats, 0);
     assert.equal(out.instance, true);
-    assert.equal(out.sameClass, true);
+    assert.equal(out.sameInit, true);
+  } finally {
+    await page.close();
+  }
+});
+
+test('browser: without init(), a Client loads the wasm at its first request, and bad options reject there', async () => {
+  const page = await strict.page.browser().newPage();
+  try {
+    await page.goto(`${strict.site.url}/harness/blank.html`);
+    const out = await page.evaluate(async () => {
+      const { Client, IfmatchError, version } = await import('/ifmatch/index.js');
+      const early = (fn) => {
+        try {
+          fn();
+          return 'no error';
+        } catch (err) {
+          return `${err instanceof IfmatchError} ${err.code} ${err.message}`;
+        }
+      };
+      const bad = new Client({ nope: true });
+      const before = { stats: early(() => bad.stats()), version: early(() => version()) };
+      const rejected = await bad.get('/items/x').catch((err) => `${err instanceof IfmatchError} ${err.code}`);
+      const client = new Client({ baseUrl: window.location.origin });
+      const conflicts = new Client({ baseUrl: window.location.origin }).conflicts;
+      const created = await client.create('/items', { n: 1 });
+      const updated = await client.update(created.location, (doc) => ({ n: doc.n + 1 }));
+      return { before, rejected, value: updated.value, list: Array.isArray((await conflicts.list()).conflicts) };
+    });
+    assert.match(out.before.stats, /^true invalid_state client\.stats\(\) needs the ifmatch wasm, which is not loaded yet; `await init\(\)` first/);
+    assert.match(out.before.version, /^true invalid_state version\(\) needs the ifmatch wasm/);
+    assert.equal(out.rejected, 'true invalid_config');
+    assert.deepEqual(out.value, { n: 2 });
+    assert.equal(out.list, true);
+  } finally {
+    await page.close();
+  }
+});
+
+test('browser: a wasm URL that answers 404 rejects init() with a catchable wasm_unavailable, and init can be retried', async () => {
+  const page = await strict.page.browser().newPage();
+  try {
+    await page.goto(`${strict.site.url}/harness/blank.html`);
+    const out = await page.evaluate(async () => {
+      const { Client, IfmatchError, init } = await import('/ifmatch/index.js');
+      const missing = await init('/nowhere/ifmatch_wasm_bg.wasm').catch((err) => ({
+        ours: err instanceof IfmatchError, code: err.code, message: err.message, url: err.url,
+      }));
+      await init();
+      const client = new Client({ baseUrl: window.location.origin });
+      return { missing, requests: client.stats().requests };
+    });
+    assert.equal(out.missing.ours, true);
+    assert.equal(out.missing.code, 'wasm_unavailable');
+    assert.match(out.missing.message, /answered 404; call `await init\(url\)` with the URL you serve ifmatch_wasm_bg\.wasm at/);
+    assert.match(out.missing.url, /\/nowhere\/ifmatch_wasm_bg\.wasm$/);
+    assert.equal(out.requests, 0);
   } finally {
     await page.close();
   }
@@ -341,8 +397,8 @@ test('browser: a cross-origin server without CORS headers rejects with code netw
     await page.goto(`${strict.site.url}/harness/blank.html`);
     // The reference server itself is another origin (another port) and sends no CORS headers.
     const out = await page.evaluate(async (api) => {
-      const web = await import('/ifmatch/ifmatch_wasm.js');
-      await web.default({ module_or_path: '/ifmatch/ifmatch_wasm_bg.wasm' });
+      const web = await import('/ifmatch/index.js');
+      await web.init();
       const client = new web.Client({ baseUrl: api, retry: { maxAttempts: 1 } });
       try {
         await client.get('/items/x');

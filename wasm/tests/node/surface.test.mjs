@@ -1,11 +1,15 @@
 // The hand-written declarations (types/index.d.ts) and the built package agree, in both module systems.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import * as esm from 'ifmatch';
 
 const require = createRequire(import.meta.url);
+const run = promisify(execFile);
 const cjs = require('ifmatch');
 const declarations = readFileSync(new URL('../../types/index.d.ts', import.meta.url), 'utf8');
 
@@ -43,7 +47,6 @@ test('Lock has exactly the members index.d.ts declares; asyncDispose is release(
   assert.equal(typeof prototype[Symbol.asyncDispose], 'function');
   assert.match(body, /^ {2}\[Symbol\.dispose\]\(\): void;$/m);
   assert.match(body, /^ {2}\[Symbol\.asyncDispose\]\(\): Promise<void>;$/m);
-  assert.equal(esm.Lock, cjs.Lock);
 });
 
 test('Transaction has exactly the members index.d.ts declares; asyncDispose rolls back and dispose is free()', () => {
@@ -59,20 +62,31 @@ test('Transaction has exactly the members index.d.ts declares; asyncDispose roll
   assert.equal(prototype[Symbol.dispose], prototype.free);
   assert.equal(typeof prototype[Symbol.asyncDispose], 'function');
   assert.match(body, /^ {2}\[Symbol\.asyncDispose\]\(\): Promise<void>;$/m);
-  assert.equal(esm.Transaction, cjs.Transaction);
 });
 
-test('the ESM and CommonJS entries share one instance of the package, IfmatchError included', () => {
-  assert.equal(esm.Client, cjs.Client);
-  assert.equal(esm.IfmatchError, cjs.IfmatchError);
+test('the ESM entry does not load the CommonJS one; both load the one wasm file, and isIfmatchError knows either error', async () => {
+  // Node's `import` gets the ES module glue instantiated from pkg/ifmatch_wasm_bg.wasm, `require`
+  // the CommonJS glue instantiated from the same file: two instances, as for any dual package.
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `
+    import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+    import { Client } from 'ifmatch';
+    new Client();
+    console.log(JSON.stringify(Object.keys(createRequire(import.meta.url)('node:module')._cache)));
+  `], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
+  assert.deepEqual(JSON.parse(stdout), [], 'import loaded CommonJS modules');
   assert.equal(typeof esm.version(), 'string');
+  assert.equal(esm.version(), cjs.version());
   let thrown;
   try {
     new cjs.Client({ nope: true }); // eslint-disable-line no-new
   } catch (err) {
     thrown = err;
   }
-  assert.ok(thrown instanceof esm.IfmatchError, 'an error from the CommonJS entry is an IfmatchError of the ESM entry');
+  assert.ok(thrown instanceof cjs.IfmatchError);
+  assert.equal(esm.isIfmatchError(thrown), true, 'isIfmatchError recognises an error of the other instance');
 });
 
 test('IfmatchError is a real Error subclass with the name on its prototype', () => {

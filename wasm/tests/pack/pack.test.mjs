@@ -30,23 +30,28 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('the tarball holds both builds, the optimized wasm, the shim and the declarations, and nothing else', () => {
+test('the tarball holds the wasm once, both glues, the entries, the shim and the declarations, and nothing else', () => {
   // The shim (wasm/js/shim.js) sits in a folder named after the crate and a hash of it.
   const files = packed.files.map((f) => f.path.replace(/snippets\/ifmatch-wasm-[0-9a-f]+\//, 'snippets/ifmatch-wasm-HASH/')).sort();
   assert.deepEqual(files, [
     'README.md',
     'package.json',
-    'pkg/node/ifmatch_wasm.js',
-    'pkg/node/ifmatch_wasm_bg.wasm',
-    'pkg/node/index.mjs',
-    'pkg/node/snippets/ifmatch-wasm-HASH/js/shim.js',
-    'pkg/web/ifmatch_wasm.js',
-    'pkg/web/ifmatch_wasm_bg.wasm',
-    'pkg/web/index.js',
-    'pkg/web/package.json',
-    'pkg/web/snippets/ifmatch-wasm-HASH/js/shim.js',
-    'types/index.d.ts',
-    'types/web.d.ts',
+    'pkg/guard.cjs',
+    'pkg/guard.js',
+    'pkg/ifmatch_wasm.cjs',
+    'pkg/ifmatch_wasm.js',
+    'pkg/ifmatch_wasm_bg.wasm',
+    'pkg/index.cjs',
+    'pkg/index.d.cts',
+    'pkg/index.d.ts',
+    'pkg/index.js',
+    'pkg/node.js',
+    'pkg/package.json',
+    'pkg/snippets/ifmatch-wasm-HASH/js/shim.cjs',
+    'pkg/snippets/ifmatch-wasm-HASH/js/shim.js',
+    'pkg/web.d.cts',
+    'pkg/web.d.ts',
+    'web/package.json',
   ]);
 });
 
@@ -90,9 +95,15 @@ export const written = read.then((r) => client.put('/items/1', { n: r.value.n + 
 // @ts-expect-error: every write names the version it is conditional on
 export const blind = client.put('/items/1', { n: 1 });
 `);
+  // A CommonJS file: `require` types (index.d.cts), no default export.
+  await writeFile(join(project, 'use.cts'), `import { Client, init, initSync } from 'ifmatch';
+export const ready: Promise<void> = init();
+export const sync: typeof initSync = initSync;
+export const client = new Client({ baseUrl: 'http://127.0.0.1:1' });
+`);
   await writeFile(join(project, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [] },
-    files: ['use.mts'],
+    files: ['use.mts', 'use.cts'],
   }));
   await run(TSC, ['-p', 'tsconfig.json'], { cwd: project });
 });
