@@ -151,7 +151,11 @@ export function protect(glue, loader) {
     if (key === 'default' || key === 'initSync' || key.startsWith('__')) continue;
     const value = glue[key];
     if (key === 'Client') api[key] = Client;
-    else if (typeof value === 'function' && !/^[A-Z]/.test(key) && key !== 'isIfmatchError') {
+    else if (key === 'isIfmatchError') {
+      // Also before the wasm is loaded (e.g. on the error saying it could not be): the same test in JavaScript.
+      api[key] = (err) => (loader.ready() ? value(err) : err instanceof Error && err.name === 'IfmatchError' && typeof err.code === 'string');
+    }
+    else if (typeof value === 'function' && !/^[A-Z]/.test(key)) {
       // version(), diff(), applyPatch(): synchronous, so they need the wasm now.
       api[key] = function (...args) {
         if (!loader.ready()) throw notReady(`${key}()`);

@@ -24,7 +24,11 @@ function wasmUrl() {
 }
 
 function loadError(what, cause, url) {
-  return new IfmatchError(`${what}; call \`await init(url)\` with the URL you serve ifmatch_wasm_bg.wasm at (copy it from node_modules/ifmatch/pkg/)`, {
+  // Vite 6 and 7's dev server pre-bundles dependencies into node_modules/.vite/deps/, away from the wasm.
+  const vite = url && url.includes('/.vite/deps/')
+    ? "; Vite's dependency pre-bundling moved the module away from its wasm: add `optimizeDeps: { exclude: ['ifmatch'] }` to vite.config, or"
+    : ';';
+  return new IfmatchError(`${what}${vite} call \`await init(url)\` with the URL you serve ifmatch_wasm_bg.wasm at (copy it from node_modules/ifmatch/pkg/)`, {
     code: 'wasm_unavailable',
     cause,
     url: url === null ? null : String(url),
@@ -53,6 +57,10 @@ async function load(input) {
   if (typeof Response === 'function' && source instanceof Response) {
     url = source.url || url;
     if (!source.ok) throw loadError(`could not fetch the ifmatch wasm: ${url} answered ${source.status}`, undefined, url);
+    // A server that answers every unknown path with the app's page (a dev server, an SPA fallback).
+    if (/^text\/html/i.test(source.headers.get('content-type') || '')) {
+      throw loadError(`could not fetch the ifmatch wasm: ${url} answered an HTML page, not the wasm`, undefined, url);
+    }
   }
   try {
     await glueInit({ module_or_path: source });

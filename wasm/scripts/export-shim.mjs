@@ -70,7 +70,14 @@ if (target === 'nodejs') {
   const relativeCjs = relative.replace(/\.js$/, '.cjs');
   writeFileSync(join(outDir, relativeCjs), toCommonJs(shim, shimPath));
   unlinkSync(shimPath);
-  const requiring = glue.split(relative).join(relativeCjs);
+  // Only the require() calls: the wasm's import object keeps the module's name (shim.js) as its key.
+  const requiring = glue
+    .split(`require(String.raw\`${relative}\`)`).join(`require(String.raw\`${relativeCjs}\`)`)
+    .split(`require("${relative}")`).join(`require("${relativeCjs}")`);
+  if (requiring.includes(`require(String.raw\`${relative}`) || requiring.includes(`require("${relative}`) || requiring.includes(`require('${relative}`)) {
+    console.error(`error: ${gluePath} requires ${relative} in a form this script does not rewrite`);
+    process.exit(1);
+  }
   writeFileSync(gluePath, `${requiring}${ASYNC_DISPOSE}\nexports.IfmatchError = require(String.raw\`${relativeCjs}\`).IfmatchError;\n`);
 } else {
   writeFileSync(gluePath, `${glue}${ASYNC_DISPOSE}\nexport { IfmatchError } from '${relative}';\n`);

@@ -359,7 +359,7 @@ test('browser: without init(), a Client loads the wasm at its first request, and
     });
     assert.match(out.before.stats, /^true invalid_state client\.stats\(\) needs the ifmatch wasm, which is not loaded yet; `await init\(\)` first/);
     assert.match(out.before.version, /^true invalid_state version\(\) needs the ifmatch wasm/);
-    assert.equal(out.rejected, 'true invalid_config');
+    assert.equal(out.rejected, 'true invalid_argument');
     assert.deepEqual(out.value, { n: 2 });
     assert.equal(out.list, true);
   } finally {
