@@ -97,7 +97,7 @@ export function protect(glue, loader) {
         }
         if (!entry.real) {
           if (key === 'conflicts') return deferConflicts(entry);
-          if (sync) throw notReady(`${name.toLowerCase()}.${key}${desc(fn)}`);
+          if (sync) throw notReady(`${name.toLowerCase()}.${key}${callSuffix(fn)}`);
           return loader.load().then(() => fn.apply(materialize(entry), args));
         }
         self = entry.real;
@@ -167,6 +167,6 @@ export function protect(glue, loader) {
 }
 
 /** `()` after a method's name, none after a getter's. */
-function desc(fn) {
+function callSuffix(fn) {
   return fn.name.startsWith('get ') ? '' : '()';
 }

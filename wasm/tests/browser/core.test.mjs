@@ -350,16 +350,20 @@ test('browser: without init(), a Client loads the wasm at its first request, and
       };
       const bad = new Client({ nope: true });
       const before = { stats: early(() => bad.stats()), version: early(() => version()) };
+      // A subscription of a deferred client starts (and makes the client) at its first next().
+      const subscription = new Client({ nope: true }).conflicts.subscribe();
       const rejected = await bad.get('/items/x').catch((err) => `${err instanceof IfmatchError} ${err.code}`);
+      const subscribed = await subscription.next().catch((err) => `${err instanceof IfmatchError} ${err.code}`);
       const client = new Client({ baseUrl: window.location.origin });
       const conflicts = new Client({ baseUrl: window.location.origin }).conflicts;
       const created = await client.create('/items', { n: 1 });
       const updated = await client.update(created.location, (doc) => ({ n: doc.n + 1 }));
-      return { before, rejected, value: updated.value, list: Array.isArray((await conflicts.list()).conflicts) };
+      return { before, rejected, subscribed, value: updated.value, list: Array.isArray((await conflicts.list()).conflicts) };
     });
     assert.match(out.before.stats, /^true invalid_state client\.stats\(\) needs the ifmatch wasm, which is not loaded yet; `await init\(\)` first/);
     assert.match(out.before.version, /^true invalid_state version\(\) needs the ifmatch wasm/);
     assert.equal(out.rejected, 'true invalid_argument');
+    assert.equal(out.subscribed, 'true invalid_argument');
     assert.deepEqual(out.value, { n: 2 });
     assert.equal(out.list, true);
   } finally {
