@@ -101,7 +101,7 @@ node --test --test-concurrency=1 tests/browser/
 step "npm pack -> npm install in a fresh project -> use"
 node --test tests/pack/
 
-step "bundlers: the packed package built into an app by Vite 8/7/6, webpack 5, esbuild (iife, esm), in Chromium; attw; node10"
+step "bundlers: the packed package in an app built by Vite 8/7/6, webpack 5, esbuild (iife, esm) and served by Vite 8/7 dev, in Chromium; attw; node10"
 node --test --test-concurrency=1 tests/bundlers/
 
 step "import time of the package in Node (import, require)"

@@ -2,7 +2,7 @@
 // unpacked into the fixture's node_modules (its bundlers come from the committed package-lock.json,
 // installed by wasm/scripts/test.sh), a tiny app (app/src/main.js) built by each, served on
 // 127.0.0.1 with the API forwarded to the reference server, and opened in headless Chromium,
-// where it creates, reads and updates a document. Also: @arethetypeswrong/cli on the tarball, and
+// where it creates, reads and updates a document; the same app from Vite 8's and 7's dev servers. Also: @arethetypeswrong/cli on the tarball, and
 // 'ifmatch/web' under TypeScript's moduleResolution node10 (which ignores `exports`).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -95,6 +95,50 @@ test('webpack 5, default config (src/index.js -> dist/main.js): the page updates
   await run(process.execPath, [bin('webpack-cli', 'bin/cli.js'), '--mode', 'production'], { cwd: dir });
   await writeFile(join(dir, 'dist/index.html'), page('<script src="main.js"></script>'));
   assertWorked(await open(join(dir, 'dist')));
+});
+
+/**
+ * Vite's dev server (JS API; `config` on top of the defaults) with /items proxied to the reference
+ * server; returns what the app wrote. `fs.allow` only because the app's node_modules is a link
+ * to the fixture's, outside the app folder.
+ */
+async function viteDev(pkg, config) {
+  const dir = await app(`${pkg}-dev-${Object.keys(config).join('-') || 'default'}`);
+  const { createServer } = await import(join(MODULES, pkg, 'dist/node/index.js'));
+  const server = await createServer({
+    root: dir,
+    configFile: false,
+    logLevel: 'silent',
+    server: { host: '127.0.0.1', port: 0, proxy: { '/items': env.url }, fs: { allow: [dir, MODULES] } },
+    ...config,
+  });
+  await server.listen();
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${server.resolvedUrls.local[0]}index.html`, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-state="done"]', { timeout: 30_000 });
+    return JSON.parse(await page.$eval('#out', (el) => el.textContent));
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
+const WORKED = { ok: true, read: { n: 1 }, updated: { n: 2 }, etagChanged: true };
+
+test('Vite 8 dev server, default config: the page updates a document', async () => {
+  assert.deepEqual(await viteDev('vite', {}), WORKED);
+});
+
+test("Vite 7 dev server: with optimizeDeps.exclude ['ifmatch'] (documented) the page updates a document", async () => {
+  assert.deepEqual(await viteDev('vite7', { optimizeDeps: { exclude: ['ifmatch'] } }), WORKED);
+});
+
+test('Vite 7 dev server, default config: the first request rejects with wasm_unavailable naming optimizeDeps.exclude', async () => {
+  const result = await viteDev('vite7', {});
+  assert.equal(result.ok, false);
+  assert.equal(result.code, 'wasm_unavailable');
+  assert.match(result.message, /answered an HTML page, not the wasm; Vite's dependency pre-bundling moved the module away from its wasm: add `optimizeDeps: \{ exclude: \['ifmatch'\] \}` to vite\.config/);
 });
 
 /** esbuild with the wasm copied next to the bundle, the one documented step. */
