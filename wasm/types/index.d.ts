@@ -2,8 +2,26 @@
 // whole public surface is typed precisely; wasm/tests/node/surface.test.mjs checks that every name
 // declared here exists at run time and vice versa.
 
-/** Any JSON value, as sent to and received from the server. */
+/** Any JSON value, as sent to and received from the server: the type of untyped documents. */
 export type Json = null | boolean | number | string | Json[] | { [member: string]: Json };
+
+/**
+ * What a write accepts as a document: anything `JSON.stringify` turns into JSON, sent as it
+ * would send it. That includes your own interfaces and classes (`interface Todo { title: string;
+ * due?: Date }`), readonly arrays, and a `Date` (sent as its ISO string; it reads back as that
+ * string) or any object with `toJSON`. Not a function, `undefined`, a symbol or a bigint. Writes
+ * are generic over it: `client.put<Todo>(url, todo, …)` checks `todo` against `Todo`, and the
+ * type of the document is inferred when not given.
+ */
+export type JsonInput = null | boolean | number | string | NotCallable;
+
+/**
+ * Any object but a function or a class (which have `call`, `apply` and `bind`). The second member,
+ * with an index signature, lets object literals carry members the first does not name.
+ */
+type NotCallable =
+  | (object & { call?: never; apply?: never; bind?: never })
+  | { readonly [member: string]: unknown; call?: never; apply?: never; bind?: never };
 
 /** What every read and write resolves to: the document with its version. */
 export interface Versioned<T = Json> {
@@ -131,16 +149,16 @@ export interface MergeConflict {
  * it unresolved (the update then rejects with code `merge_conflict` listing the path; if the
  * resolver threw, the error is its `cause`).
  */
-export type Resolver = (conflict: MergeConflict) => Json | undefined;
+export type Resolver = (conflict: MergeConflict) => JsonInput | undefined;
 
-/** What a strategy function is asked to decide about after a refused write. */
-export interface StrategyConflict {
+/** What a strategy function is asked to decide about after a refused write (`T`: the document's type). */
+export interface StrategyConflict<T = Json> {
   /** The state the refused write was computed from. */
-  base: Json;
+  base: T;
   /** The refused document. */
-  mine: Json;
+  mine: T;
   /** The server's current document. */
-  theirs: Json;
+  theirs: T;
   /** The server's current ETag. */
   theirsEtag: string | null;
   /** 412 or 409. */
@@ -150,18 +168,18 @@ export interface StrategyConflict {
 }
 
 /** A strategy function's answer: run the change again on `theirs`, stop, or write this document. */
-export type StrategyDecision = 'reapply' | 'abort' | { write: Json };
+export type StrategyDecision<T = Json> = 'reapply' | 'abort' | { write: T };
 
 /**
  * A custom conflict strategy. Throwing, or answering anything else than a {@link StrategyDecision},
  * stops the update with code `aborted` and the problem as `cause`.
  */
-export type StrategyFunction = (conflict: StrategyConflict) => StrategyDecision;
+export type StrategyFunction<T = Json> = (conflict: StrategyConflict<T>) => StrategyDecision<T>;
 
-/** Options of `update`. */
-export interface UpdateOptions extends RequestOptions, UnderLockOptions {
+/** Options of `update` (`T`: the document's type). */
+export interface UpdateOptions<T = Json> extends RequestOptions, UnderLockOptions {
   /** Conflict recovery: a built-in strategy or a function; default `reapply`. */
-  strategy?: Strategy | StrategyFunction;
+  strategy?: Strategy | StrategyFunction<T>;
   /** Decides overlapping edits for `strategy: 'merge'`; with another strategy it is an `invalid_argument`. */
   resolve?: Resolver;
 }
@@ -221,10 +239,10 @@ export type BatchOperation =
        * later operations act on it with `ref`, and `result.created[lid]` is its result.
        */
       lid?: string;
-      body: Json;
+      body: JsonInput;
     }
-  | (BatchTarget & BatchPrecondition & { op: 'put'; /** The document to store. */ body: Json })
-  | (BatchTarget & BatchPrecondition & { op: 'patch'; /** A JSON Merge Patch (RFC 7396). */ body: Json })
+  | (BatchTarget & BatchPrecondition & { op: 'put'; /** The document to store. */ body: JsonInput })
+  | (BatchTarget & BatchPrecondition & { op: 'patch'; /** A JSON Merge Patch (RFC 7396). */ body: JsonInput })
   | (BatchTarget &
       (
         | { ifMatch: string | null; unconditional?: never }
@@ -262,12 +280,12 @@ export interface OpResult<T = Json> {
   value: T | null;
 }
 
-/** What `client.batch()` resolves to once the server applied every operation. */
-export interface BatchResult {
+/** What `client.batch()` resolves to once the server applied every operation (`T`: the stored documents' type). */
+export interface BatchResult<T = Json> {
   /** One result per operation, in order. */
-  results: OpResult[];
+  results: OpResult<T>[];
   /** The results of the creates that had a `lid`, by that lid (the same objects as in `results`). */
-  created: Record<string, OpResult>;
+  created: Record<string, OpResult<T>>;
   /** How many times the batch was sent (resends after 429/503 included). */
   attempts: number;
 }
@@ -735,22 +753,22 @@ export class Client {
   /** GET, conditional on the cached ETag (a 304 reuses the cached body). */
   get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
   /** POST a new resource (with an Idempotency-Key when retries are on). */
-  create<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  create<T extends JsonInput = Json>(url: string, doc: T, options?: RequestOptions): Promise<Versioned<T>>;
   /** PUT, conditional on the version the document was read at: `{ ifMatch: read.etag }`, or `{ createOnly: true }` / `{ unconditional: true }`. */
-  put<T = Json>(url: string, doc: Json, options: WriteOptions): Promise<Versioned<T>>;
+  put<T extends JsonInput = Json>(url: string, doc: T, options: WriteOptions): Promise<Versioned<T>>;
   /** PATCH with a JSON Merge Patch (RFC 7396), conditional as `put`. */
-  patch<T = Json>(url: string, mergePatch: Json, options: WriteOptions): Promise<Versioned<T>>;
+  patch<T = Json>(url: string, mergePatch: JsonInput, options: WriteOptions): Promise<Versioned<T>>;
   /** DELETE, conditional on the version read: `{ ifMatch: read.etag }`, or `{ unconditional: true }`. */
   delete(url: string, options: WriteOptions): Promise<void>;
   /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
-  update<T = Json>(url: string, change: Change<T>, options?: UpdateOptions): Promise<Versioned<T>>;
+  update<T extends JsonInput = Json>(url: string, change: Change<T>, options?: UpdateOptions<T>): Promise<Versioned<T>>;
   /**
    * An atomic batch (`POST /batch`): the server applies every operation, in order, or none.
    * Resolves to one result per operation; rejects with the failed operation's own error
    * (`precondition_failed`, `conflict`, `http_status` 404, `locked`, …) whose `operation` is
    * its index. Needs `baseUrl`.
    */
-  batch(operations: BatchOperation[], options?: BatchOptions): Promise<BatchResult>;
+  batch<T = Json>(operations: readonly BatchOperation[], options?: BatchOptions): Promise<BatchResult<T>>;
   /**
    * Begins an interactive transaction (`POST /transactions`): read and write through the
    * {@link Transaction}, then `commit()` (or `rollback()`). Needs `baseUrl`.
@@ -878,11 +896,11 @@ export class Transaction {
   /** GET inside the transaction; the first read of a document pins its version. */
   get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
   /** POST inside the transaction: the id is reserved now (`location`), the document created at the commit. */
-  create<T = Json>(url: string, doc: Json, options?: RequestOptions): Promise<Versioned<T>>;
+  create<T extends JsonInput = Json>(url: string, doc: T, options?: RequestOptions): Promise<Versioned<T>>;
   /** PUT staged in the transaction, conditional as `client.put` (a version read in it, a provisional tag, or `unconditional`). */
-  put<T = Json>(url: string, doc: Json, options: WriteOptions): Promise<Versioned<T>>;
+  put<T extends JsonInput = Json>(url: string, doc: T, options: WriteOptions): Promise<Versioned<T>>;
   /** PATCH (JSON Merge Patch) staged in the transaction. */
-  patch<T = Json>(url: string, mergePatch: Json, options: WriteOptions): Promise<Versioned<T>>;
+  patch<T = Json>(url: string, mergePatch: JsonInput, options: WriteOptions): Promise<Versioned<T>>;
   /** DELETE staged in the transaction. */
   delete(url: string, options: WriteOptions): Promise<void>;
   /**
@@ -908,6 +926,14 @@ declare global {
     readonly dispose: unique symbol;
     /** The well-known symbol of explicit resource management (`await using`); ES2026, TypeScript lib `esnext.disposable`. */
     readonly asyncDispose: unique symbol;
+  }
+  /** What `using` accepts (as TypeScript's lib `esnext.disposable` declares it), so that `using` type-checks with lib es2022 too. */
+  interface Disposable {
+    [Symbol.dispose](): void;
+  }
+  /** What `await using` accepts (as TypeScript's lib `esnext.disposable` declares it). */
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
   }
 }
 
@@ -964,13 +990,13 @@ export type PatchOperation =
   | { op: 'remove'; path: string };
 
 /** The JSON Patch (RFC 6902) that turns `from` into `to`: add, remove and replace; arrays by index. */
-export function diff(from: Json, to: Json): PatchOperation[];
+export function diff(from: JsonInput, to: JsonInput): PatchOperation[];
 
 /**
  * A copy of `doc` with `patch` applied (add, remove, replace), all or nothing.
  * @throws {IfmatchError} code `invalid_argument` naming the operation that cannot be applied.
  */
-export function applyPatch<T = Json>(doc: Json, patch: PatchOperation[]): T;
+export function applyPatch<T = Json>(doc: JsonInput, patch: readonly PatchOperation[]): T;
 
 /** A version of a document as a conflict record names it. */
 export interface VersionRef {
@@ -1032,7 +1058,7 @@ export interface ResolveOptions extends Omit<RequestOptions, 'apiVersion'>, Unde
   /** `mine`: apply the refused write; `theirs`: keep the current document; `merged`: write `document`. */
   resolution: 'mine' | 'theirs' | 'merged';
   /** The document to write, with `merged` only. */
-  document?: Json;
+  document?: JsonInput;
   /** Conditional on this version instead of the one the conflict recorded (after a re-read). */
   ifMatch?: string;
 }

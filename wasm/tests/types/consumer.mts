@@ -216,8 +216,10 @@ await client.batch([{ op: 'upsert', path: '/items/a', body: {}, unconditional: t
 await client.update('/items/1', (doc) => doc, { strategy: 'newest' });
 // @ts-expect-error: a strategy function answers 'reapply', 'abort' or { write }
 await client.update('/items/1', (doc) => doc, { strategy: () => 'merge' });
-// @ts-expect-error: documents are JSON
+// Documents are what JSON.stringify takes: a Date is sent as its ISO string (documents.mts has more).
 await client.put('/items/1', { when: new Date() }, { unconditional: true });
+// @ts-expect-error: but not a function
+await client.put('/items/1', { n: 1 } && (() => 1), { unconditional: true });
 // @ts-expect-error: every write names the version it is conditional on
 await client.put('/items/1', { n: 1 });
 // @ts-expect-error: ... in its options

@@ -1,6 +1,7 @@
-// Compiled by `tsc --strict` with TypeScript's own lib esnext (tsconfig.esnext.json): `await using`
-// accepts a Lock and a Transaction, whose [Symbol.asyncDispose] the declarations give, and `using`
-// accepts a Client.
+// Compiled by `tsc --strict` with TypeScript's own lib esnext (tsconfig.esnext.json) and with lib
+// es2022 (tsconfig.json, where the declarations' own Symbol.dispose, Disposable and AsyncDisposable
+// stand in): `await using` accepts a Lock and a Transaction, whose [Symbol.asyncDispose] the
+// declarations give, and `using` accepts a Client.
 import { Client } from 'ifmatch';
 
 export async function underLock(url: string): Promise<number> {
