@@ -79,7 +79,7 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
   if (typeof fetcher !== 'function') {
     throw new TypeError('there is no global fetch here; pass one as the fetch option of new Client()');
   }
-  const response = await fetcher(url, init);
+  const response = await fetcher(url, init).catch((error) => noteCors(error, url, init));
   if (response === null || typeof response !== 'object' || typeof response.status !== 'number'
       || typeof response.arrayBuffer !== 'function') {
     throw new TypeError(`fetch resolved to ${response === null ? 'null' : typeof response}, not a Response`);
@@ -108,7 +108,7 @@ export async function openStream(fetchImpl, url, headers, credentials, signal) {
   if (typeof fetcher !== 'function') {
     throw new TypeError('there is no global fetch here; pass one as the fetch option of new Client()');
   }
-  const response = await fetcher(url, init);
+  const response = await fetcher(url, init).catch((error) => noteCors(error, url, init));
   if (response === null || typeof response !== 'object' || typeof response.status !== 'number') {
     throw new TypeError(`fetch resolved to ${response === null ? 'null' : typeof response}, not a Response`);
   }
@@ -170,4 +170,64 @@ export function iterable(next, close) {
       return this;
     },
   };
+}
+
+// CORS. A browser refuses a cross-origin request the server does not allow with a bare
+// `TypeError` (the reason is only in its console), which would read as "the server is down".
+// `send` notes such a failure here with what the server must allow; the wasm asks `corsAdvice`
+// for it when it words the `network` error.
+
+/** Advice for the errors `fetch` threw that CORS may explain, by error. */
+const corsSuspects = new WeakMap();
+
+/** The request headers the package itself may send that are not CORS-safelisted. */
+const SENT = ['If-Match', 'If-None-Match', 'Idempotency-Key', 'Content-Type'];
+
+/** Safelisted request headers: a server need not allow them. */
+const SAFELISTED = ['accept', 'accept-language', 'content-language'];
+
+/**
+ * The response headers the package reads that a cross-origin server must expose (the safelisted
+ * ones, such as `Last-Modified`, excepted).
+ */
+const READ = ['ETag', 'Location', 'Content-Location', 'Retry-After', 'Retry-After-Ms', 'RateLimit',
+  'Version', 'Deprecation', 'Sunset', 'Link'];
+
+/** `x-request-id` as `X-Request-Id`. */
+const titleCase = (name) => name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase());
+
+/** This page's origin when `url` is on another one (only a page has an origin); else `undefined`. */
+export function crossOrigin(url) {
+  const page = globalThis.location?.origin;
+  if (typeof page !== 'string') return undefined;
+  try {
+    return new URL(url).origin === page ? undefined : page;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Notes what `fetch` threw for `url` (with `init`) when CORS may explain it, then throws it on. */
+function noteCors(error, url, init) {
+  const page = crossOrigin(url);
+  if (error instanceof TypeError && page !== undefined) {
+    const allow = [...SENT];
+    for (const [name] of init.headers) {
+      const shown = titleCase(name);
+      if (!SAFELISTED.includes(name) && !allow.includes(shown)) allow.push(shown);
+    }
+    const credentials = init.credentials === 'include' ? ', answer Access-Control-Allow-Credentials: true' : '';
+    corsSuspects.set(error, `this page (${page}) called another origin (${new URL(url).origin}), so CORS may be the cause `
+      + '(the browser says why only in its console): the server must answer the preflight (OPTIONS) and every response '
+      + `with Access-Control-Allow-Origin: ${page}${credentials}, allow the methods PUT, PATCH and DELETE `
+      + `(Access-Control-Allow-Methods) and the request headers ${allow.join(', ')} (Access-Control-Allow-Headers), `
+      + `and expose ${READ.join(', ')} (Access-Control-Expose-Headers); otherwise check that the server is reachable; `
+      + 'error.cause is what fetch threw');
+  }
+  throw error;
+}
+
+/** The advice `send` noted for `error` (what `fetch` threw), or `undefined`. */
+export function corsAdvice(error) {
+  return error !== null && typeof error === 'object' ? corsSuspects.get(error) : undefined;
 }

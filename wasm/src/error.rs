@@ -265,6 +265,9 @@ fn config_message(field: &str, reason: &str) -> String {
 /// What to do next, in JavaScript terms; `None` where the message says it all. (`Cancelled`
 /// never reaches JavaScript: an aborted call rejects with the signal's reason.)
 fn hint(err: &Error) -> Option<Cow<'static, str>> {
+    if let Some(advice) = crate::cors::network_hint(err) {
+        return Some(Cow::Owned(advice));
+    }
     let text = match err {
         Error::Batch { error, .. } if error.is_conflict() => {
             "re-read the documents the batch depends on and send it again with their new versions; nothing of it was applied"
@@ -347,7 +350,11 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
         }
         Error::BudgetExhausted { .. } => "the server is overloaded; back off before sending more",
         Error::MissingEtag { .. } => {
-            "make the server send strong ETags, or accept losing concurrent changes explicitly ({ unconditional: true } for put/patch/delete, missingEtag: 'unconditional' for update())"
+            let text = "make the server send strong ETags, or accept losing concurrent changes explicitly ({ unconditional: true } for put/patch/delete, missingEtag: 'unconditional' for update())";
+            return Some(match crate::cors::missing_etag_note(err) {
+                Some(note) => Cow::Owned(note + text),
+                None => Cow::Borrowed(text),
+            });
         }
         Error::Timeout { .. } => {
             let changed = err.is_outcome_unknown();

@@ -28,6 +28,8 @@ mod client;
 #[cfg(target_arch = "wasm32")]
 mod conflicts;
 #[cfg(target_arch = "wasm32")]
+mod cors;
+#[cfg(target_arch = "wasm32")]
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod event;

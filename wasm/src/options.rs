@@ -188,6 +188,9 @@ macro_rules! with_call_options {
 
 pub(crate) use with_call_options;
 
+/// The `headers` option as (name, value) pairs. `If-Match` and `If-None-Match` are refused: a
+/// default one would be sent on reads and creates too, and a write's version is its `ifMatch`
+/// option, which the client checks and never takes from elsewhere.
 pub(crate) fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, String> {
     let object = as_object(headers)
         .ok_or("options.headers must be an object of header names to string values")?;
@@ -196,6 +199,12 @@ pub(crate) fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, S
         .map(|entry| {
             let pair = js_sys::Array::from(&entry);
             let name = pair.get(0).as_string().unwrap_or_default();
+            if name.eq_ignore_ascii_case("if-match") {
+                return Err(format!("options.headers must not set {name}: pass the version a write is conditional on as its ifMatch option ({{ ifMatch: read.etag }}), which put(), patch() and delete() take; reads and creates send no If-Match"));
+            }
+            if name.eq_ignore_ascii_case("if-none-match") {
+                return Err(format!("options.headers must not set {name}: the client sends it itself, on reads from its ETag cache and on writes with {{ createOnly: true }}"));
+            }
             let value = pair
                 .get(1)
                 .as_string()

@@ -4,10 +4,12 @@
 //! this caller's read, and writing with that newer ETag would overwrite the change (a lost update).
 
 use ifmatch::{EntityTag, Error, Precondition};
+use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 use crate::fields::Fields;
-use crate::json::type_name;
+use crate::json::{as_object, type_name};
+
 
 /// The members of a write's options object.
 pub(crate) const WRITE_OPTIONS: &[&str] = &[
@@ -83,15 +85,21 @@ pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition,
     }
 }
 
-/// `ifMatch` (of `context`, e.g. `options`): the ETag string a read returned, or `null` for a
-/// read that had none.
+/// `ifMatch` (of `context`, e.g. `options`): the ETag string a read returned, `null` for a read
+/// that had none, or the read itself (what `get`, a write or a batch resolved to: an object with
+/// `value` and `etag`), whose `etag` is the version.
 pub(crate) fn if_match(context: &str, value: &JsValue) -> Result<Precondition, String> {
+    let read = as_object(value).filter(|o| has(o, "value") && has(o, "etag"));
+    let value = &match read {
+        Some(read) => Reflect::get(read, &JsValue::from_str("etag")).unwrap_or(JsValue::NULL),
+        None => value.clone(),
+    };
     if value.is_null() {
         return Ok(Precondition::from(None::<EntityTag>));
     }
     let text = value.as_string().ok_or_else(|| {
         format!(
-            "{context}.ifMatch must be the etag of a read (read.etag), a string such as '\"v1\"', not {}",
+            "{context}.ifMatch must be a read (or its etag, read.etag), a string such as '\"v1\"', not {}",
             type_name(value)
         )
     })?;
@@ -103,4 +111,9 @@ pub(crate) fn if_match(context: &str, value: &JsValue) -> Result<Precondition, S
         )),
         Err(other) => Err(format!("{context}.ifMatch: {}", other.summary())),
     }
+}
+
+/// Whether `object` has a member `name` (its own or inherited).
+fn has(object: &js_sys::Object, name: &str) -> bool {
+    Reflect::has(object, &JsValue::from_str(name)).unwrap_or(false)
 }
