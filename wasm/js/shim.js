@@ -216,7 +216,7 @@ function noteCors(error, url, init) {
       const shown = titleCase(name);
       if (!SAFELISTED.includes(name) && !allow.includes(shown)) allow.push(shown);
     }
-    const credentials = init.credentials === 'include' ? ', answer Access-Control-Allow-Credentials: true' : '';
+    const credentials = init.credentials === 'include' ? ' and Access-Control-Allow-Credentials: true' : '';
     corsSuspects.set(error, `this page (${page}) called another origin (${new URL(url).origin}), so CORS may be the cause `
       + '(the browser says why only in its console): the server must answer the preflight (OPTIONS) and every response '
       + `with Access-Control-Allow-Origin: ${page}${credentials}, allow the methods PUT, PATCH and DELETE `
