@@ -227,7 +227,36 @@ function noteCors(error, url, init) {
   throw error;
 }
 
-/** The advice `send` noted for `error` (what `fetch` threw), or `undefined`. */
-export function corsAdvice(error) {
-  return error !== null && typeof error === 'object' ? corsSuspects.get(error) : undefined;
+/**
+ * The advice `send` noted for `error` (what `fetch` threw), or `undefined`; `write`: the request
+ * may have been applied (the refusal may be of the answer only).
+ */
+export function corsAdvice(error, write) {
+  const advice = error !== null && typeof error === 'object' ? corsSuspects.get(error) : undefined;
+  return advice && write ? `${advice}; the write may or may not have been applied, so read the resource before retrying it` : advice;
+}
+
+/** The start of a `missing_etag` hint when `url` is on another origin than this page's. */
+export function exposeNote(url) {
+  const page = crossOrigin(url);
+  return page === undefined ? undefined : 'in a browser, an ETag from another origin is visible only if the server lists it in '
+    + `Access-Control-Expose-Headers (this page is ${page}), so check that first; otherwise `;
+}
+
+/** `read.etag` when `value` is a read (what `get` or a write resolved to), else `value`: `ifMatch: read`. */
+export function versionOf(value) {
+  return value !== null && typeof value === 'object' && 'value' in value && 'etag' in value ? value.etag : value;
+}
+
+/** Why header `name` may not be set with the `headers` option (the client's or a call's), or `undefined`. */
+export function refusedHeader(name) {
+  switch (name.toLowerCase()) {
+    case 'if-match':
+      return `options.headers must not set ${name}: pass the version a write is conditional on as its ifMatch option `
+        + '({ ifMatch: read.etag }), which put(), patch() and delete() take; reads and creates send no If-Match';
+    case 'if-none-match':
+      return `options.headers must not set ${name}: the client sends it itself, on reads from its ETag cache and on writes with { createOnly: true }`;
+    default:
+      return undefined;
+  }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ifmatch::{LongWaitPolicy, MissingEtagPolicy, RetryConfig};
 use js_sys::Object;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::abort::AbortLink;
 use crate::error::{from_sdk, invalid_argument};
@@ -188,6 +188,13 @@ macro_rules! with_call_options {
 
 pub(crate) use with_call_options;
 
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    /// Why header `name` may not be set with the `headers` option, if it may not.
+    #[wasm_bindgen(js_name = refusedHeader)]
+    fn refused_header(name: &str) -> Option<String>;
+}
+
 /// The `headers` option as (name, value) pairs. `If-Match` and `If-None-Match` are refused: a
 /// default one would be sent on reads and creates too, and a write's version is its `ifMatch`
 /// option, which the client checks and never takes from elsewhere.
@@ -199,11 +206,8 @@ pub(crate) fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, S
         .map(|entry| {
             let pair = js_sys::Array::from(&entry);
             let name = pair.get(0).as_string().unwrap_or_default();
-            if name.eq_ignore_ascii_case("if-match") {
-                return Err(format!("options.headers must not set {name}: pass the version a write is conditional on as its ifMatch option ({{ ifMatch: read.etag }}), which put(), patch() and delete() take; reads and creates send no If-Match"));
-            }
-            if name.eq_ignore_ascii_case("if-none-match") {
-                return Err(format!("options.headers must not set {name}: the client sends it itself, on reads from its ETag cache and on writes with {{ createOnly: true }}"));
+            if let Some(refusal) = refused_header(&name) {
+                return Err(refusal);
             }
             let value = pair
                 .get(1)

@@ -4,12 +4,17 @@
 //! this caller's read, and writing with that newer ETag would overwrite the change (a lost update).
 
 use ifmatch::{EntityTag, Error, Precondition};
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::fields::Fields;
-use crate::json::{as_object, type_name};
+use crate::json::type_name;
 
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    /// `read.etag` for a read (an object with `value` and `etag`), else the value itself.
+    #[wasm_bindgen(js_name = versionOf)]
+    fn version_of(value: &JsValue) -> JsValue;
+}
 
 /// The members of a write's options object.
 pub(crate) const WRITE_OPTIONS: &[&str] = &[
@@ -89,11 +94,7 @@ pub(crate) fn from_options(o: &Fields<'_>, write: Write) -> Result<Precondition,
 /// that had none, or the read itself (what `get`, a write or a batch resolved to: an object with
 /// `value` and `etag`), whose `etag` is the version.
 pub(crate) fn if_match(context: &str, value: &JsValue) -> Result<Precondition, String> {
-    let read = as_object(value).filter(|o| has(o, "value") && has(o, "etag"));
-    let value = &match read {
-        Some(read) => Reflect::get(read, &JsValue::from_str("etag")).unwrap_or(JsValue::NULL),
-        None => value.clone(),
-    };
+    let value = &version_of(value);
     if value.is_null() {
         return Ok(Precondition::from(None::<EntityTag>));
     }
@@ -111,9 +112,4 @@ pub(crate) fn if_match(context: &str, value: &JsValue) -> Result<Precondition, S
         )),
         Err(other) => Err(format!("{context}.ifMatch: {}", other.summary())),
     }
-}
-
-/// Whether `object` has a member `name` (its own or inherited).
-fn has(object: &js_sys::Object, name: &str) -> bool {
-    Reflect::has(object, &JsValue::from_str(name)).unwrap_or(false)
 }
