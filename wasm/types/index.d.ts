@@ -88,6 +88,13 @@ export interface UnderLockOptions {
 }
 
 /**
+ * What `ifMatch` takes: the `etag` of a read (`null` when it had none), or the read itself, what
+ * `get`, a write or a batch operation resolved to (a {@link Versioned} or an {@link OpResult}),
+ * whose `etag` is used.
+ */
+export type IfMatch = string | null | { readonly value: unknown; readonly etag: string | null };
+
+/**
  * The version a `put`, `patch` or `delete` is conditional on; give exactly one of `ifMatch`,
  * `createOnly` and `unconditional`. The client never takes it from its cache: another caller
  * sharing the client may have written since your read, and that write must not be overwritten.
@@ -100,11 +107,11 @@ export type WriteOptions = RequestOptions &
     | {
         /**
          * `If-Match`: write only if the resource is still at the version you read, e.g.
-         * `read.etag`; otherwise reject with `precondition_failed` (or `conflict`). A string that is
-         * not an entity tag is an `invalid_argument`; `null` (a read without an ETag) and a weak
-         * tag reject with `missing_etag` before anything is sent.
+         * `read.etag`, or `read` itself; otherwise reject with `precondition_failed` (or `conflict`).
+         * A string that is not an entity tag is an `invalid_argument`; `null` (a read without an
+         * ETag) and a weak tag reject with `missing_etag` before anything is sent.
          */
-        ifMatch: string | null;
+        ifMatch: IfMatch;
         createOnly?: never;
         unconditional?: never;
       }
@@ -222,7 +229,7 @@ export type BatchTarget = { path: string; ref?: never } | { ref: string; path?: 
 
 /** The version a batch write is conditional on: exactly one, as for `put`, `patch` and `delete`. */
 export type BatchPrecondition =
-  | { ifMatch: string | null; createOnly?: never; unconditional?: never }
+  | { ifMatch: IfMatch; createOnly?: never; unconditional?: never }
   | { createOnly: true; ifMatch?: never; unconditional?: never }
   | { unconditional: true; ifMatch?: never; createOnly?: never };
 
@@ -245,13 +252,13 @@ export type BatchOperation =
   | (BatchTarget & BatchPrecondition & { op: 'patch'; /** A JSON Merge Patch (RFC 7396). */ body: JsonInput })
   | (BatchTarget &
       (
-        | { ifMatch: string | null; unconditional?: never }
+        | { ifMatch: IfMatch; unconditional?: never }
         | { unconditional: true; ifMatch?: never }
       ) & { op: 'delete' })
   | (BatchTarget & {
       /** Writes nothing; fails the batch unless the document exists (and is still at `ifMatch`, when given). */
       op: 'check';
-      ifMatch?: string | null;
+      ifMatch?: IfMatch;
     });
 
 /** Options of `batch`. */

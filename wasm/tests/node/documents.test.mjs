@@ -67,12 +67,17 @@ test('ifMatch takes the read itself: its etag is the version the write is based 
   await client.patch('/items/1', { n: 3 }, { ifMatch: written });
   await client.delete('/items/1', { ifMatch: read });
   assert.deepEqual(stub.requests.slice(1).map((r) => [r.method, r.headers['if-match']]), [['PUT', '"v1"'], ['PATCH', '"v2"'], ['DELETE', '"v1"']]);
+  // So does a batch operation's ifMatch, and a batch result is a read too.
+  const batched = await client.batch([{ op: 'put', path: '/items/1', body: { n: 5 }, ifMatch: read }]);
+  await client.put('/items/1', { n: 6 }, { ifMatch: batched.results[0] });
+  assert.equal(stub.requests[4].body.operations[0].if_match, '"v1"');
+  assert.equal(stub.requests[5].headers['if-match'], '"b"');
   // A read without an ETag is refused as ifMatch: null is, before anything is sent.
   await rejectsWith(client.put('/items/1', { n: 4 }, { ifMatch: { value: { n: 1 }, etag: null } }), 'missing_etag');
   // An object that is not a read is not taken for one.
   const wrong = await rejectsWith(client.put('/items/1', { n: 4 }, { ifMatch: { etag: '"v1"' } }), 'invalid_argument');
   assert.match(wrong.message, /^options\.ifMatch must be a read \(or its etag, read\.etag\)/);
-  assert.equal(stub.requests.length, 4);
+  assert.equal(stub.requests.length, 6);
 });
 
 test('If-Match and If-None-Match in the client headers are refused, naming the option to use', async (t) => {

@@ -108,3 +108,15 @@ await client.batch([{ op: 'create', body: () => 1 }]);
 await client.update<Todo>('/items/1', (doc) => ({ ...doc, done: 'yes' }));
 // @ts-expect-error: a strategy writes the document type
 await client.update<Todo>('/items/1', (doc) => doc, { strategy: () => ({ write: { title: 1 } }) });
+
+export async function readAsIfMatch(): Promise<string | null> {
+  const read = await client.get<Todo>('/items/1');
+  const written = await client.put('/items/1', { ...read.value, done: true }, { ifMatch: read });
+  await client.patch('/items/1', { done: false }, { ifMatch: written });
+  const done = await client.batch([{ op: 'put', path: '/items/1', body: read.value, ifMatch: read }]);
+  const first = done.results[0];
+  if (first) await client.delete('/items/1', { ifMatch: first });
+  return written.etag;
+}
+// @ts-expect-error: ifMatch is a read or its etag, not the document
+await client.put('/items/1', { n: 1 }, { ifMatch: { n: 1 } });
