@@ -6,11 +6,13 @@
 mod auth;
 mod batch;
 pub(crate) mod builder;
+mod change;
 mod conflicts;
 mod exchange;
 mod keys;
 mod lock;
 mod options;
+mod queue;
 mod raw;
 mod read;
 mod response;
@@ -107,6 +109,8 @@ pub(crate) struct Inner {
     versions_path: String,
     /// The deprecation notices seen, and the count of deprecated answers.
     notices: crate::versions::Notices,
+    /// The updates of each resource, taking turns.
+    queues: Arc<queue::Queues>,
 }
 
 impl std::fmt::Debug for Client {

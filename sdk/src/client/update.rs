@@ -18,28 +18,11 @@ use crate::{
 };
 
 use super::{
+    change::{apply, in_place, Change},
     exchange::jitter_seed,
     options::{request_options, under_lock, within_transaction, Options},
     Client,
 };
-
-/// The change closure over the JSON form (given the URL for its errors), so merging and
-/// re-applying work on any `T`. A trait rather than `dyn FnMut + Send`, so that it may be
-/// `!Send` on wasm32.
-trait ChangeFn: MaybeSend {
-    fn call(&mut self, doc: &mut Value, url: &str) -> Result<(), Error>;
-}
-
-impl<F> ChangeFn for F
-where
-    F: FnMut(&mut Value, &str) -> Result<(), Error> + MaybeSend,
-{
-    fn call(&mut self, doc: &mut Value, url: &str) -> Result<(), Error> {
-        self(doc, url)
-    }
-}
-
-type Change = Box<dyn ChangeFn>;
 
 /// A read-modify-write of one JSON resource as `T`; built by [`Client::update`]. Await it, or
 /// call [`Update::send`]; set the strategy and per-request options (`header`, `query`,
@@ -94,22 +77,14 @@ impl<T> std::fmt::Debug for Update<T> {
 }
 
 impl<T: Serialize + DeserializeOwned> Update<T> {
-    pub(super) fn new<F>(client: Client, path: &str, mut change: F) -> Self
+    pub(super) fn new<F>(client: Client, path: &str, change: F) -> Self
     where
         F: FnMut(&mut T) -> Result<(), ChangeError> + MaybeSend + 'static,
     {
-        let change: Change = Box::new(move |doc: &mut Value, url: &str| {
-            let mut typed = T::deserialize(&*doc).map_err(|source| Error::Decode {
-                url: url.to_owned(),
-                source,
-            })?;
-            change(&mut typed).map_err(|e| Error::Change {
-                url: url.to_owned(),
-                source: e.into_inner(),
-            })?;
-            *doc = serde_json::to_value(&typed).map_err(|source| Error::Encode { source })?;
-            Ok(())
-        });
+        Self::with_change(client, path, in_place(change))
+    }
+
+    pub(super) fn with_change(client: Client, path: &str, change: Change) -> Self {
         Self {
             client,
             path: path.to_owned(),
@@ -189,6 +164,13 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             ..
         } = self;
         let inner = &*client.inner;
+        // Updates of this resource through this client take turns (held until this one ends,
+        // however it ends), so they never refuse each other's writes; a transaction's view
+        // does not move, so its updates need no turn.
+        let _turn = match &options.transaction {
+            None => Some(inner.queues.turn(client.key(&url)).await),
+            Some(_) => None,
+        };
         let config = inner.retry;
         let mut op = client.op(&options);
 
@@ -314,7 +296,7 @@ async fn first_attempt(
             },
         },
     };
-    let mine = apply(change, &base, url)?;
+    let mine = apply(change, &base, url).await?;
     Ok(Attempt {
         base,
         mine,
@@ -372,7 +354,10 @@ impl Conflict<'_> {
             attempt: self.writes,
         };
         let (next, outcome) = match self.strategy.decide(&context) {
-            Step::Reapply => (apply(change, &theirs, url)?, ConflictOutcome::Reapplied),
+            Step::Reapply => (
+                apply(change, &theirs, url).await?,
+                ConflictOutcome::Reapplied,
+            ),
             Step::Merged(merged) => {
                 Counters::bump(&client.inner.counters.merges);
                 (merged, ConflictOutcome::Merged)
@@ -408,13 +393,6 @@ impl Conflict<'_> {
             precondition,
         })
     }
-}
-
-/// Applies the change to a copy of `state`.
-fn apply(change: &mut Change, state: &Value, url: &str) -> Result<Value, Error> {
-    let mut doc = state.clone();
-    change.call(&mut doc, url)?;
-    Ok(doc)
 }
 
 impl<T: Serialize + DeserializeOwned + MaybeSend + 'static> IntoFuture for Update<T> {

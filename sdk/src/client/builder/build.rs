@@ -82,6 +82,7 @@ impl ClientBuilder {
             conflicts_path: self.conflicts_path,
             versions_path: self.versions_path,
             notices: crate::versions::Notices::new(),
+            queues: Arc::default(),
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.
