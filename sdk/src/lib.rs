@@ -91,7 +91,7 @@ pub use conflicts::{
     ConflictEvent, ConflictFilter, ConflictPage, ConflictRecord, ConflictState,
     DEFAULT_CONFLICTS_PATH,
 };
-pub use error::{ChangeError, Error, TimeoutScope};
+pub use error::{ChangeError, Error, TimeoutScope, UpdateEnd};
 pub use etag::EntityTag;
 pub use event::{ConflictOutcome, Event, Observer};
 pub use precondition::{MissingEtagPolicy, Precondition};

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use ifmatch::http::Method;
-use ifmatch::{Error, TimeoutScope};
+use ifmatch::{Error, TimeoutScope, UpdateEnd};
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -297,6 +297,18 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
         Error::Conflict {
             create_only: true, ..
         } => "read it and write with its version ({ ifMatch: read.etag }) if replacing it is what you want",
+        Error::Conflict {
+            ended_update: Some(UpdateEnd::OutOfAttempts),
+            ..
+        } => {
+            "other clients kept writing it, so every write this update was allowed found a newer version: allow more with retry.maxConflictAttempts, merge instead of re-applying (strategy 'merge'), or have fewer clients write this document at once (updates through one client already take turns)"
+        }
+        Error::Conflict {
+            ended_update: Some(UpdateEnd::OutOfTime),
+            ..
+        } => {
+            "other clients kept writing it until the update's time ran out: raise retry.totalDeadlineMs, merge instead of re-applying (strategy 'merge'), or have fewer clients write this document at once"
+        }
         Error::Conflict { .. } => {
             "re-read it and apply the change again (update() does this for you)"
         }

@@ -113,6 +113,7 @@ impl Client {
                 create_only: false,
                 current_etag: conflict.current_etag,
                 problem: problem.map(Box::new),
+                ended_update: None,
             };
         }
         if status == 429 || status == 503 {

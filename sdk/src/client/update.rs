@@ -14,7 +14,8 @@ use crate::{
     rt::{BoxFuture, MaybeSend},
     stats::Counters,
     strategy::Step,
-    CancelToken, ChangeError, ConflictContext, ConflictOutcome, Error, Event, Strategy, Versioned,
+    CancelToken, ChangeError, ConflictContext, ConflictOutcome, Error, Event, Strategy, UpdateEnd,
+    Versioned,
 };
 
 use super::{
@@ -223,14 +224,18 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                 // No automatic recovery: the refusal itself (with the server's record of it,
                 // `conflict_id()`) goes to whoever resolves conflicts by hand.
                 client.emit(conflict.event(ConflictOutcome::Escalated));
-                return Err(with_attempts(err, writes));
+                return Err(ended(err, writes, UpdateEnd::Escalated));
             }
             let pause =
                 match after_conflict(writes, op.elapsed(inner), pauses.next_delay(), &config) {
                     AfterConflict::Retry(pause) => pause,
-                    AfterConflict::OutOfAttempts | AfterConflict::OutOfTime => {
+                    AfterConflict::OutOfAttempts => {
                         client.emit(conflict.event(ConflictOutcome::GaveUp));
-                        return Err(with_attempts(err, writes));
+                        return Err(ended(err, writes, UpdateEnd::OutOfAttempts));
+                    }
+                    AfterConflict::OutOfTime => {
+                        client.emit(conflict.event(ConflictOutcome::GaveUp));
+                        return Err(ended(err, writes, UpdateEnd::OutOfTime));
                     }
                 };
             attempt = conflict
@@ -373,7 +378,7 @@ impl Conflict<'_> {
             }
             Step::Escalate => {
                 client.emit(self.event(ConflictOutcome::Escalated));
-                return Err(with_attempts(err, self.writes));
+                return Err(ended(err, self.writes, UpdateEnd::Escalated));
             }
             Step::Abort => {
                 client.emit(self.event(ConflictOutcome::Aborted));
@@ -404,9 +409,16 @@ impl<T: Serialize + DeserializeOwned + MaybeSend + 'static> IntoFuture for Updat
     }
 }
 
-fn with_attempts(mut err: Error, writes: u32) -> Error {
-    if let Error::Conflict { attempts, .. } = &mut err {
+/// The refusal that ended the update, with the writes it sent and why it stopped there.
+fn ended(mut err: Error, writes: u32, why: UpdateEnd) -> Error {
+    if let Error::Conflict {
+        attempts,
+        ended_update,
+        ..
+    } = &mut err
+    {
         *attempts = writes;
+        *ended_update = Some(why);
     }
     err
 }

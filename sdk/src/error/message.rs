@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 
-use super::{Error, TimeoutScope};
+use super::{Error, TimeoutScope, UpdateEnd};
 use crate::{EntityTag, Problem};
 
 impl Error {
@@ -282,6 +282,24 @@ impl Error {
             Self::Conflict {
                 create_only: true, ..
             } => "read it and write with its version if replacing it is what you want",
+            Self::Conflict {
+                ended_update: Some(UpdateEnd::OutOfAttempts),
+                ..
+            } => {
+                "other clients kept writing it, so every write this update was allowed found a newer version: allow more with RetryConfig::with_max_conflict_attempts, merge instead of re-applying (Strategy::ThreeWayMerge), or have fewer clients write this resource at once (updates through one client already take turns)"
+            }
+            Self::Conflict {
+                ended_update: Some(UpdateEnd::OutOfTime),
+                ..
+            } => {
+                "other clients kept writing it until the update's time ran out: raise RetryConfig::with_total_deadline, merge instead of re-applying (Strategy::ThreeWayMerge), or have fewer clients write this resource at once"
+            }
+            Self::Conflict {
+                ended_update: Some(UpdateEnd::Escalated),
+                ..
+            } => {
+                "the update handed it to the manual flow (Strategy::Escalate): resolve it with client.conflicts().resolve(...); error.conflict_id() names the server's record of it, when it keeps one"
+            }
             Self::Conflict { .. } => {
                 "re-read it and apply the change again (client.update() does this for you)"
             }

@@ -13,6 +13,7 @@ mod change;
 mod display;
 mod message;
 mod predicates;
+mod update_end;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 use crate::{rt::BoxError, BatchOp, EntityTag, Problem, StaleRead};
 
 pub use change::ChangeError;
+pub use update_end::UpdateEnd;
 
 /// What [`Error::without_url`] leaves where the URL was.
 pub(crate) const REDACTED_URL: &str = "<url redacted>";
@@ -103,6 +105,10 @@ pub enum Error {
         current_etag: Option<EntityTag>,
         /// The parsed problem+json body, if the server sent one.
         problem: Option<Box<Problem>>,
+        /// Set when the refusal ended a `client.update()` (after its recovery): why it did
+        /// not write again. Other clients were writing the resource meanwhile; updates
+        /// through one client take turns and never refuse each other.
+        ended_update: Option<UpdateEnd>,
     },
 
     /// A three-way merge found edits on both sides at the same JSON paths.

@@ -65,6 +65,7 @@ fn all_errors() -> Vec<Error> {
             create_only: false,
             current_etag: Some(EntityTag::strong("v8").unwrap()),
             problem: None,
+            ended_update: None,
         },
         Error::Conflict {
             method: Method::PUT,
@@ -74,6 +75,27 @@ fn all_errors() -> Vec<Error> {
             create_only: false,
             current_etag: None,
             problem: None,
+            ended_update: Some(UpdateEnd::OutOfAttempts),
+        },
+        Error::Conflict {
+            method: Method::PUT,
+            url: url(),
+            status: status(412),
+            attempts: 3,
+            create_only: false,
+            current_etag: None,
+            problem: None,
+            ended_update: Some(UpdateEnd::OutOfTime),
+        },
+        Error::Conflict {
+            method: Method::PUT,
+            url: url(),
+            status: status(412),
+            attempts: 1,
+            create_only: false,
+            current_etag: None,
+            problem: None,
+            ended_update: Some(UpdateEnd::Escalated),
         },
         Error::Conflict {
             method: Method::PUT,
@@ -83,6 +105,7 @@ fn all_errors() -> Vec<Error> {
             create_only: true,
             current_etag: None,
             problem: None,
+            ended_update: None,
         },
         Error::MergeConflict {
             url: url(),
@@ -275,6 +298,7 @@ fn all_errors() -> Vec<Error> {
                 problem: problem(
                     json!({"type": "urn:ifmatch:problem:precondition-failed", "operation": 1}),
                 ),
+                ended_update: None,
             }),
         },
         Error::Batch {
@@ -542,6 +566,7 @@ fn a_recorded_refusal_names_its_conflict() {
         current_etag: None,
         problem: problem(json!({"type": "urn:ifmatch:problem:precondition-failed",
             "conflict_id": "c-12", "conflict_url": "/conflicts/c-12"})),
+        ended_update: None,
     };
     assert_eq!(refused.conflict_id(), Some("c-12"));
     assert_eq!(refused.conflict_url(), Some("/conflicts/c-12"));

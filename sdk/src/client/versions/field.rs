@@ -173,6 +173,7 @@ impl Client {
                 create_only: false,
                 current_etag: None,
                 problem,
+                ended_update: None,
             },
             other => other,
         }
