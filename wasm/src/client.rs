@@ -115,7 +115,7 @@ impl Client {
             let call = call_options(&o)?;
             let under = lock::option(&o)?;
             let update = client
-                .update::<Value>(&url, update::change(change, thrown.clone()))
+                .update_async::<Value, _, _>(&url, update::change(change, thrown.clone()))
                 .strategy(strategy)
                 .cancel_on(call.link.token());
             let update = lock::under(update, under, ifmatch::Update::under);

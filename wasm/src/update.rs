@@ -1,15 +1,17 @@
 //! `client.update(url, change, { strategy, resolve })`: the user's functions as SDK closures.
 //!
-//! The SDK's closures report failures as values (`ChangeError`, `Resolution::Fail`), which cannot
+//! The change function may be async (its Promise is awaited); strategy functions and resolvers
+//! are called synchronously. The SDK's closures report failures as values (`ChangeError`, `Resolution::Fail`), which cannot
 //! carry a JavaScript object; what the user's function threw is kept in a [`Thrown`] cell and
 //! attached to the final error as `cause`.
 
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, future::Future, pin::Pin, rc::Rc};
 
 use ifmatch::{merge::Resolution, ChangeError, ConflictContext, Decision, Strategy};
 use js_sys::Function;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::error::describe;
 use crate::json::{as_object, from_js, nullable, object, to_js, to_js_opt, type_name};
@@ -29,32 +31,37 @@ impl Thrown {
     }
 }
 
-/// The change function as the SDK's change closure: it gets a fresh copy of the document and
-/// returns the new one, or edits its argument and returns `undefined`.
-pub(crate) fn change(
-    function: Function,
-    thrown: Thrown,
-) -> impl FnMut(&mut Value) -> Result<(), ChangeError> {
-    move |doc: &mut Value| {
-        let argument = to_js(doc);
-        let returned = function.call1(&JsValue::NULL, &argument).map_err(|err| {
-            let message = format!("the change function threw {}", describe(&err));
-            thrown.keep(err);
-            ChangeError::msg(message)
-        })?;
-        if returned.is_instance_of::<js_sys::Promise>() {
-            return Err(ChangeError::msg(
-                "the change function returned a Promise; it must be synchronous (await what it needs before calling update)",
-            ));
-        }
-        let next = if returned.is_undefined() {
-            argument
-        } else {
-            returned
-        };
-        *doc = from_js(&next, "the document the change function returned")
-            .map_err(ChangeError::msg)?;
-        Ok(())
+/// What one call of the change function resolves to.
+type Changed = Pin<Box<dyn Future<Output = Result<Value, ChangeError>>>>;
+
+/// The change function as the SDK's asynchronous change: it gets a fresh copy of the document and
+/// returns the new one, or edits its argument and returns `undefined`; either may come as a
+/// Promise (an async function), which is awaited. A rejection is handled as a throw.
+pub(crate) fn change(function: Function, thrown: Thrown) -> impl FnMut(Value) -> Changed {
+    move |doc: Value| {
+        let (function, thrown) = (function.clone(), thrown.clone());
+        Box::pin(async move {
+            let argument = to_js(&doc);
+            let failed = |verb: &str, err: JsValue| {
+                let message = format!("the change function {verb} {}", describe(&err));
+                thrown.keep(err);
+                ChangeError::msg(message)
+            };
+            let mut returned = function
+                .call1(&JsValue::NULL, &argument)
+                .map_err(|err| failed("threw", err))?;
+            if let Some(promise) = returned.dyn_ref::<js_sys::Promise>() {
+                returned = JsFuture::from(promise.clone())
+                    .await
+                    .map_err(|err| failed("rejected with", err))?;
+            }
+            let next = if returned.is_undefined() {
+                argument
+            } else {
+                returned
+            };
+            from_js(&next, "the document the change function returned").map_err(ChangeError::msg)
+        })
     }
 }
 

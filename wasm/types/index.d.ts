@@ -152,9 +152,9 @@ export interface MergeConflict {
 }
 
 /**
- * Decides one overlapping edit: return the value to keep at that path, or `undefined` to leave
- * it unresolved (the update then rejects with code `merge_conflict` listing the path; if the
- * resolver threw, the error is its `cause`).
+ * Decides one overlapping edit, synchronously: return the value to keep at that path, or
+ * `undefined` to leave it unresolved (the update then rejects with code `merge_conflict`
+ * listing the path; if the resolver threw, the error is its `cause`).
  */
 export type Resolver = (conflict: MergeConflict) => JsonInput | undefined;
 
@@ -178,8 +178,9 @@ export interface StrategyConflict<T = Json> {
 export type StrategyDecision<T = Json> = 'reapply' | 'abort' | { write: T };
 
 /**
- * A custom conflict strategy. Throwing, or answering anything else than a {@link StrategyDecision},
- * stops the update with code `aborted` and the problem as `cause`.
+ * A custom conflict strategy, called synchronously (unlike the change, it may not be async).
+ * Throwing, or answering anything else than a {@link StrategyDecision}, stops the update with
+ * code `aborted` and the problem as `cause`.
  */
 export type StrategyFunction<T = Json> = (conflict: StrategyConflict<T>) => StrategyDecision<T>;
 
@@ -193,10 +194,13 @@ export interface UpdateOptions<T = Json> extends RequestOptions, UnderLockOption
 
 /**
  * The change an `update` applies. It receives a fresh copy of the current document and either
- * returns the new document or changes the argument in place and returns nothing. It must be
- * synchronous and may run more than once (once per attempt).
+ * returns the new document or changes the argument in place and returns nothing. It may be an
+ * async function (a returned Promise is awaited; a rejection is handled like a throw: code
+ * `change_failed`, the reason as `cause`), and may run more than once (once per attempt).
+ * Updates of one URL through one client take turns, so it must not await another `update` of
+ * the same URL through the same client (that one waits for this one to finish).
  */
-export type Change<T = Json> = (doc: T) => T | void;
+export type Change<T = Json> = (doc: T) => T | void | Promise<T | void>;
 
 /**
  * Options of `lock`. Durations are milliseconds, named like `timeout` (`ttl`, not `ttlMs`).
@@ -767,7 +771,11 @@ export class Client {
   patch<T = Json>(url: string, mergePatch: JsonInput, options: WriteOptions): Promise<Versioned<T>>;
   /** DELETE, conditional on the version read: `{ ifMatch: read.etag }`, or `{ unconditional: true }`. */
   delete(url: string, options: WriteOptions): Promise<void>;
-  /** Read, change, write conditionally; on a version conflict recover by `strategy` and retry. */
+  /**
+   * Read, change, write conditionally; on a version conflict recover by `strategy` and retry.
+   * Updates of one URL through this client take turns (in call order), so they never conflict
+   * with each other; only other clients' writes do.
+   */
   update<T extends JsonInput = Json>(url: string, change: Change<T>, options?: UpdateOptions<T>): Promise<Versioned<T>>;
   /**
    * An atomic batch (`POST /batch`): the server applies every operation, in order, or none.

@@ -138,7 +138,18 @@ test('error messages name what was wrong and what to do', async (t) => {
       const path = await createItem(env.url, { title: 'a' });
       await client.put(path, { title: 'b' }, { createOnly: true });
     },
-    'change returns a Promise': async () => { const { path, reader } = await stale(); await reader.update(path, async (d) => d); },
+    'async change rejects': async () => {
+      const { path, reader } = await stale();
+      await reader.update(path, async () => { throw new RangeError('the price service is down'); });
+    },
+    'update out of conflict attempts': async () => {
+      // Another writer changes the document between every read and write of this update.
+      const { path, reader } = await stale({ maxConflictAttempts: 2 });
+      await reader.update(path, async (doc) => {
+        await writeBehind(env.url, path, (d) => ({ ...d, title: 'theirs' }));
+        return { ...doc, title: 'mine' };
+      });
+    },
     'merge conflict': async () => {
       const { path, reader } = await stale({});
       await reader.update(path, () => ({ title: 'mine' }), { strategy: 'merge' });
