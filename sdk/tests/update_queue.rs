@@ -171,7 +171,9 @@ async fn a_cancelled_waiter_does_not_block_the_queue() {
         let (client, item, token) = (client.clone(), item.clone(), token.clone());
         tokio::spawn(async move {
             client
-                .update::<Value>(&item, |_| panic!("a cancelled update must not run its change"))
+                .update::<Value>(&item, |_| {
+                    panic!("a cancelled update must not run its change")
+                })
                 .cancel_on(&token)
                 .await
         })
@@ -225,7 +227,10 @@ async fn puts_with_their_own_version_are_not_queued() {
     let (server, client, item) = counter(RetryConfig::default()).await;
     let read = client.get::<Value>(&item).await.unwrap();
     client.update::<Value>(&item, increment).await.unwrap();
-    let stale = client.put(&item, &json!({"n": 7}), &read).await.unwrap_err();
+    let stale = client
+        .put(&item, &json!({"n": 7}), &read)
+        .await
+        .unwrap_err();
     assert!(stale.is_precondition_failed(), "{stale}");
     let unconditional = client
         .put(&item, &json!({"n": 7}), Precondition::unconditional())

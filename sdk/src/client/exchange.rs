@@ -1,6 +1,6 @@
 //! Sending one request: timeouts, redirects of reads, and waiting out 429/503 as policy allows.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use http::{header, HeaderMap, StatusCode};
 use web_time::Instant;
@@ -319,6 +319,29 @@ fn redirect_step(
         });
     }
     Ok(location.filter(|_| hops < MAX_REDIRECTS))
+}
+
+impl Client {
+    /// Runs one whole operation within `RetryConfig::total_deadline` (real time).
+    pub(crate) async fn bounded<T>(
+        &self,
+        what: String,
+        url: &str,
+        read_only: bool,
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let deadline = self.inner.retry.total_deadline();
+        let timer = deadline.map(|d| self.inner.sleeper.timer(d));
+        within(timer, work).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what,
+                url: url.to_owned(),
+                read_only,
+                after: deadline.unwrap_or_default(),
+                scope: TimeoutScope::Operation,
+            })
+        })
+    }
 }
 
 #[cfg(test)]

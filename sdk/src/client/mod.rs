@@ -23,7 +23,7 @@ mod versions;
 mod weak;
 mod write;
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use http::{header, HeaderMap, HeaderValue, Method};
 use serde::{de::DeserializeOwned, Serialize};
@@ -36,9 +36,8 @@ use crate::{
     retry::{RetryBudget, RetryConfig},
     rt::{MaybeSend, Sleeper},
     stats::Counters,
-    timeout::within,
     transport::{Outgoing, Transport},
-    ChangeError, Error, Event, MissingEtagPolicy, Precondition, Stats, TimeoutScope,
+    ChangeError, Error, Event, MissingEtagPolicy, Precondition, Stats,
 };
 
 pub use batch::{Batch, DEFAULT_BATCH_PATH};
@@ -382,27 +381,6 @@ impl Client {
             request.headers.insert(name, value.clone());
         }
         request
-    }
-
-    /// Runs one whole operation within `RetryConfig::total_deadline` (real time).
-    pub(crate) async fn bounded<T>(
-        &self,
-        what: String,
-        url: &str,
-        read_only: bool,
-        work: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let deadline = self.inner.retry.total_deadline();
-        let timer = deadline.map(|d| self.inner.sleeper.timer(d));
-        within(timer, work).await.unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                what,
-                url: url.to_owned(),
-                read_only,
-                after: deadline.unwrap_or_default(),
-                scope: TimeoutScope::Operation,
-            })
-        })
     }
 }
 

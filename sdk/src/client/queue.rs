@@ -3,11 +3,10 @@
 //! refuse each other's writes; only other clients cause version conflicts.
 //!
 //! Runtime-neutral (a `std::sync::Mutex` and the wakers of the waiting futures), so it works the
-//! same natively and on wasm32. A resource's line exists only while an update of it runs or
-//! waits: the last one out removes it, so memory does not grow with the URLs ever updated.
+//! same natively and on wasm32. Only the updates running or waiting are kept: memory does not
+//! grow with the URLs ever updated.
 
 use std::{
-    collections::{HashMap, VecDeque},
     future::poll_fn,
     sync::{Arc, Mutex, MutexGuard},
     task::{Poll, Waker},
@@ -15,23 +14,32 @@ use std::{
 
 use crate::cache::CacheKey;
 
-/// The lines of waiting updates, one per resource with an update running; shared by every
-/// clone of a client.
+/// The updates running or waiting, in the order they came, of every resource; shared by every
+/// clone of a client. One list rather than a map of lines: it holds only the updates in flight
+/// (a few), and keeps the wasm small.
 #[derive(Default)]
 pub(crate) struct Queues {
-    lines: Mutex<Lines>,
+    places: Mutex<Places>,
 }
 
 #[derive(Default)]
-struct Lines {
-    by_key: HashMap<CacheKey, VecDeque<Place>>,
+struct Places {
+    all: Vec<Place>,
     next_id: u64,
 }
 
-/// One update in a line: the first one holds the turn, the others wait.
+/// One update in its resource's line: the first of its key holds the turn, the others wait.
 struct Place {
+    key: CacheKey,
     id: u64,
     waker: Option<Waker>,
+}
+
+impl Places {
+    /// Whether `id` is the first in its resource's line.
+    fn first(&self, key: &CacheKey, id: u64) -> bool {
+        self.all.iter().find(|place| place.key == *key).map(|p| p.id) == Some(id)
+    }
 }
 
 impl Queues {
@@ -40,14 +48,14 @@ impl Queues {
     /// (cancellation, a deadline) leaves the line without blocking those behind.
     pub(crate) async fn turn(self: &Arc<Self>, key: CacheKey) -> Turn {
         let turn = {
-            let mut lines = self.lock();
-            let id = lines.next_id;
-            lines.next_id = lines.next_id.wrapping_add(1);
-            lines
-                .by_key
-                .entry(key.clone())
-                .or_default()
-                .push_back(Place { id, waker: None });
+            let mut places = self.lock();
+            let id = places.next_id;
+            places.next_id = places.next_id.wrapping_add(1);
+            places.all.push(Place {
+                key: key.clone(),
+                id,
+                waker: None,
+            });
             Turn {
                 queues: self.clone(),
                 key,
@@ -55,14 +63,11 @@ impl Queues {
             }
         };
         poll_fn(|cx| {
-            let mut lines = self.lock();
-            let Some(line) = lines.by_key.get_mut(&turn.key) else {
-                return Poll::Ready(());
-            };
-            if line.front().is_some_and(|first| first.id == turn.id) {
+            let mut places = self.lock();
+            if places.first(&turn.key, turn.id) {
                 return Poll::Ready(());
             }
-            if let Some(place) = line.iter_mut().find(|place| place.id == turn.id) {
+            if let Some(place) = places.all.iter_mut().find(|place| place.id == turn.id) {
                 match &place.waker {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     _ => place.waker = Some(cx.waker().clone()),
@@ -74,16 +79,16 @@ impl Queues {
         turn
     }
 
-    /// How many resources have an update running or waiting (for tests of bounded memory).
+    /// How many updates run or wait (for tests of bounded memory).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.lock().by_key.len()
+        self.lock().all.len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Lines> {
-        // Every change to the lines is completed under the lock: a panic elsewhere cannot
-        // leave them inconsistent.
-        self.lines.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Places> {
+        // Every change to the list is completed under the lock: a panic elsewhere cannot
+        // leave it inconsistent.
+        self.places.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -98,24 +103,16 @@ pub(crate) struct Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         let next = {
-            let mut lines = self.queues.lock();
-            let Some(line) = lines.by_key.get_mut(&self.key) else {
-                return;
-            };
-            let Some(at) = line.iter().position(|place| place.id == self.id) else {
-                return;
-            };
-            line.remove(at);
-            if line.is_empty() {
-                lines.by_key.remove(&self.key);
-                None
-            } else if at == 0 {
-                line.front_mut().and_then(|first| first.waker.take())
-            } else {
-                None
+            let mut places = self.queues.lock();
+            let had_turn = places.first(&self.key, self.id);
+            places.all.retain(|place| place.id != self.id);
+            let key = &self.key;
+            match places.all.iter_mut().find(|place| place.key == *key) {
+                Some(next) if had_turn => next.waker.take(),
+                _ => None,
             }
         };
-        // Woken outside the lock: the next one takes it when polled.
+        // Woken outside the lock: the next one takes its turn when polled.
         if let Some(waker) = next {
             waker.wake();
         }

@@ -13,9 +13,9 @@ mod change;
 mod display;
 mod message;
 mod predicates;
-mod update_end;
 #[cfg(test)]
 mod tests;
+mod update_end;
 
 use std::time::Duration;
 
