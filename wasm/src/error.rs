@@ -301,13 +301,13 @@ fn hint(err: &Error) -> Option<Cow<'static, str>> {
             ended_update: Some(UpdateEnd::OutOfAttempts),
             ..
         } => {
-            "other clients kept writing it, so every write this update was allowed found a newer version: allow more with retry.maxConflictAttempts, merge instead of re-applying (strategy 'merge'), or have fewer clients write this document at once (updates through one client already take turns)"
+            "other clients kept writing it, and every write this update was allowed found a newer version: allow more (retry.maxConflictAttempts), merge (strategy 'merge'), or have fewer clients write it at once (one client's updates already take turns)"
         }
         Error::Conflict {
             ended_update: Some(UpdateEnd::OutOfTime),
             ..
         } => {
-            "other clients kept writing it until the update's time ran out: raise retry.totalDeadlineMs, merge instead of re-applying (strategy 'merge'), or have fewer clients write this document at once"
+            "other clients kept writing it until the update's time ran out: allow more (retry.totalDeadlineMs), merge (strategy 'merge'), or have fewer clients write it at once"
         }
         Error::Conflict { .. } => {
             "re-read it and apply the change again (update() does this for you)"

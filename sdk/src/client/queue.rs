@@ -38,7 +38,11 @@ struct Place {
 impl Places {
     /// Whether `id` is the first in its resource's line.
     fn first(&self, key: &CacheKey, id: u64) -> bool {
-        self.all.iter().find(|place| place.key == *key).map(|p| p.id) == Some(id)
+        self.all
+            .iter()
+            .find(|place| place.key == *key)
+            .map(|p| p.id)
+            == Some(id)
     }
 }
 

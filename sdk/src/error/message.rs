@@ -286,13 +286,13 @@ impl Error {
                 ended_update: Some(UpdateEnd::OutOfAttempts),
                 ..
             } => {
-                "other clients kept writing it, so every write this update was allowed found a newer version: allow more with RetryConfig::with_max_conflict_attempts, merge instead of re-applying (Strategy::ThreeWayMerge), or have fewer clients write this resource at once (updates through one client already take turns)"
+                "other clients kept writing it, and every write this update was allowed found a newer version: allow more (RetryConfig::with_max_conflict_attempts), merge (Strategy::ThreeWayMerge), or have fewer clients write it at once (one client's updates already take turns)"
             }
             Self::Conflict {
                 ended_update: Some(UpdateEnd::OutOfTime),
                 ..
             } => {
-                "other clients kept writing it until the update's time ran out: raise RetryConfig::with_total_deadline, merge instead of re-applying (Strategy::ThreeWayMerge), or have fewer clients write this resource at once"
+                "other clients kept writing it until the update's time ran out: allow more (RetryConfig::with_total_deadline), merge (Strategy::ThreeWayMerge), or have fewer clients write it at once"
             }
             Self::Conflict {
                 ended_update: Some(UpdateEnd::Escalated),
