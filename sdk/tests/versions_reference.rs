@@ -161,9 +161,11 @@ async fn v2_keeps_the_version_in_the_body_and_no_increment_is_lost() {
         read.value["version"].as_u64().map(Version::number)
     );
 
+    // Each task in its own partition of the shared client, so that they race (one partition's
+    // updates of one resource take turns and would never conflict).
     let mut tasks = Vec::new();
-    for _ in 0..TASKS {
-        let (client, path) = (shared.clone(), path.clone());
+    for task in 0..TASKS {
+        let (client, path) = (shared.with_partition(format!("t{task}")), path.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..ROUNDS {
                 client
