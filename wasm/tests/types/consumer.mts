@@ -80,6 +80,9 @@ export async function example(signal: AbortSignal): Promise<string> {
   );
   const attempts: number = updated.attempts;
   await client.update<Todo>('/items/1', (doc) => ({ ...doc, done: !doc.done }), { strategy: 'reapply' });
+  // An async change: the promise of the new document, or of nothing after editing its argument.
+  await client.update<Todo>('/items/1', async (doc) => ({ ...doc, done: await Promise.resolve(true) }));
+  await client.update<Todo>('/items/1', async (doc) => { doc.done = true; });
   await client.update('/items/1', (doc) => doc, {
     strategy: ({ theirs, attempt }) => (attempt > 3 ? 'abort' : { write: theirs }),
   });
@@ -212,6 +215,8 @@ await client.batch([{ op: 'delete', path: '/items/a', body: {}, unconditional: t
 await client.batch([{ op: 'check', path: '/items/a', if_match: '"1"' }]);
 // @ts-expect-error: ops are a closed set
 await client.batch([{ op: 'upsert', path: '/items/a', body: {}, unconditional: true }]);
+// @ts-expect-error: an async change resolves to the document's type
+await client.update<{ n: number }>('/items/1', async () => ({ n: 'one' }));
 // @ts-expect-error: strategies are a closed set
 await client.update('/items/1', (doc) => doc, { strategy: 'newest' });
 // @ts-expect-error: a strategy function answers 'reapply', 'abort' or { write }
