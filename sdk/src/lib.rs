@@ -54,6 +54,8 @@ pub mod conflicts;
 mod error;
 mod etag;
 mod event;
+#[cfg(test)]
+mod fuzz;
 mod lock;
 pub mod merge;
 #[cfg(feature = "prometheus")]

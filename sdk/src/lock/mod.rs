@@ -9,6 +9,11 @@ use serde_json::Value;
 
 pub(crate) use state::{Holder, LockRegistry, LockState};
 
+/// A granted `ttl_ms` beyond a day is read as a day: far beyond any lease a server means, and
+/// small enough that the lease's clock arithmetic (`now + ttl`) cannot overflow (a grant of
+/// `u64::MAX` ms used to panic there). The SDK renews well before either anyway.
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// A lock the server granted (`201` to `POST …/lock`, `200` to a renewal).
 #[derive(Debug, PartialEq)]
 pub(crate) struct Grant {
@@ -36,8 +41,9 @@ impl Grant {
         })
     }
 
+    /// The lease granted, capped at [`MAX_TTL`].
     pub(crate) fn ttl(&self) -> Duration {
-        Duration::from_millis(self.ttl_ms)
+        Duration::from_millis(self.ttl_ms).min(MAX_TTL)
     }
 }
 
@@ -64,6 +70,26 @@ mod tests {
         assert!(Grant::parse(br#"{"token":"","ttl_ms":3000}"#).is_none());
         assert!(Grant::parse(br#"{"token":"a","ttl_ms":0}"#).is_none());
         assert!(Grant::parse(b"<html>").is_none());
+    }
+
+    #[test]
+    fn an_absurd_ttl_is_capped_instead_of_overflowing_the_clock() {
+        // Found by fuzzing: `now + ttl` panicked for a grant of `u64::MAX` ms.
+        let grant = Grant::parse(br#"{"token":"a","ttl_ms":18446744073709551615}"#).unwrap();
+        assert_eq!(grant.ttl(), MAX_TTL);
+        let now = web_time::Instant::now();
+        let header = http::HeaderValue::from_static("a");
+        let lock = LockState::new(
+            String::new(),
+            header,
+            "a".into(),
+            None,
+            None,
+            grant.ttl(),
+            now,
+        );
+        lock.renewed(grant.ttl(), now);
+        assert_eq!(lock.ttl(), MAX_TTL);
     }
 
     #[test]

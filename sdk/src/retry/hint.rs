@@ -130,8 +130,8 @@ fn parse_ratelimit_t(raw: &str) -> Option<Duration> {
         for param in parts {
             let (key, value) = param.split_once('=')?;
             match key.trim() {
-                "r" => r = Some(value.trim().parse::<u64>().ok()?),
-                "t" => t = Some(value.trim().parse::<u64>().ok()?),
+                "r" => r = Some(sf_integer(value)?),
+                "t" => t = Some(sf_integer(value)?),
                 _ => {}
             }
         }
@@ -145,6 +145,19 @@ fn parse_ratelimit_t(raw: &str) -> Option<Duration> {
         .or(any)
         .map(|t| Duration::from_secs(t.min(ABSURD_HINT.as_secs())))
 }
+
+/// A non-negative integer parameter; digits beyond `u64` saturate (an absurd `t` is capped
+/// like an absurd `Retry-After`, not dropped as malformed).
+fn sf_integer(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(raw.parse().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
@@ -263,6 +276,12 @@ mod tests {
         assert_eq!(h.wait, Some((ABSURD_HINT, HintSource::RetryAfterSeconds)));
         let h = read_hint(&headers(&[("retry-after-ms", "18446744073709551615")]), NOW);
         assert_eq!(h.wait, Some((ABSURD_HINT, HintSource::RetryAfterMs)));
+        // Found by fuzzing: a `t` beyond u64 was dropped as malformed instead of capped.
+        let h = read_hint(
+            &headers(&[("ratelimit", "\"p\";r=0;t=1000000000000000000000000000000")]),
+            NOW,
+        );
+        assert_eq!(h.wait, Some((ABSURD_HINT, HintSource::RateLimit)));
     }
 
     #[test]

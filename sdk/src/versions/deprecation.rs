@@ -208,6 +208,9 @@ impl Notices {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
