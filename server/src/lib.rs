@@ -34,6 +34,8 @@ mod config;
 mod conflicts;
 mod error;
 mod etag;
+#[cfg(test)]
+mod fuzz;
 mod lock;
 mod merge_patch;
 mod metrics;

@@ -7,6 +7,8 @@
 //! their refusals with the version they were judged against (`Problem::with_observed`).
 
 mod capture;
+#[cfg(test)]
+mod fuzz;
 mod log;
 mod observer;
 mod query;

@@ -77,7 +77,7 @@ pub(crate) fn parse(query: Option<&str>, route: Route, instance: &str) -> Result
         let value = decode(value)
             .ok_or_else(|| invalid(format!("`{pair}` is not percent-encoded correctly")))?;
         let number = |what: &str| {
-            value.parse::<u64>().map_err(|_| {
+            whole_number(&value).ok_or_else(|| {
                 invalid(format!(
                     "{what} must be a whole number, not `{}`",
                     value.escape_debug()
@@ -121,17 +121,29 @@ pub(crate) fn parse(query: Option<&str>, route: Route, instance: &str) -> Result
     Ok(parsed)
 }
 
+/// A whole number in decimal digits only (`u64::from_str` also takes a leading `+`).
+pub(super) fn whole_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// Percent-decodes a query component (`+` is a space, as forms send it); `None` when it is
 /// malformed or not UTF-8.
-fn decode(text: &str) -> Option<String> {
+pub(super) fn decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while let Some(&byte) = bytes.get(index) {
         match byte {
             b'%' => {
-                let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Two hex digits (`from_str_radix` alone would also take `%+1`).
+                let hex = bytes.get(index + 1..index + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 index += 3;
             }
             b'+' => {
@@ -196,5 +208,16 @@ mod tests {
         assert_eq!(decode("%"), None);
         assert_eq!(decode("%4"), None);
         assert_eq!(decode_segment("a+b%20").as_deref(), Some("a+b "));
+    }
+
+    #[test]
+    fn a_sign_is_neither_a_hex_digit_nor_part_of_a_number() {
+        // Found by fuzzing: `%+1` decoded as U+0001 and `after=+7` read as 7.
+        assert_eq!(decode("%+1"), None);
+        assert_eq!(decode("%-1"), None);
+        for query in ["after=+7", "limit=+5", "resource=%+1"] {
+            assert!(parse(Some(query), Route::List, "/c").is_err(), "{query}");
+        }
+        assert!(parse(Some("last_event_id=+1"), Route::Stream, "/c").is_err());
     }
 }

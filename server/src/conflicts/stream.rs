@@ -65,16 +65,18 @@ pub(crate) async fn stream(
 }
 
 /// `Last-Event-ID` (a whole number: the ids this server sends); 400 when malformed.
-fn last_event_id(headers: &HeaderMap, instance: &str) -> Result<Option<u64>, Problem> {
+pub(super) fn last_event_id(headers: &HeaderMap, instance: &str) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or_default().trim();
+    // Bytes beyond visible ASCII are malformed too (they used to read as no id at all).
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
     if text.is_empty() {
         // What a browser sends before it has seen an id.
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|_| {
+    query::whole_number(text).map(Some).ok_or_else(|| {
         Problem::new(
             ProblemKind::InvalidHeader,
             instance,
