@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
+        // Valid delay-seconds beyond u64 saturate (they used to read as no Retry-After).
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -84,6 +85,13 @@ mod tests {
         let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(100));
         let wait = parse_retry_after(&future).unwrap();
         assert!(wait <= Duration::from_secs(100) && wait >= Duration::from_secs(90));
+    }
+
+    #[test]
+    fn delay_seconds_beyond_u64_saturate() {
+        // Found by fuzzing: valid delay-seconds too long for u64 read as no Retry-After.
+        let absurd = "1000000000000000000000000000000";
+        assert_eq!(parse_retry_after(absurd), Some(Duration::from_secs(u64::MAX)));
     }
 
     #[test]
