@@ -14,7 +14,10 @@ fn encode(text: &str, seed: u64) -> String {
     text.bytes()
         .enumerate()
         .map(|(i, b)| {
-            if matches!(b, b'%' | b'+' | b'&' | b'=') || !b.is_ascii_graphic() || (seed >> (i % 64)) & 1 == 1 {
+            if matches!(b, b'%' | b'+' | b'&' | b'=')
+                || !b.is_ascii_graphic()
+                || (seed >> (i % 64)) & 1 == 1
+            {
                 format!("%{b:02X}")
             } else {
                 char::from(b).to_string()

@@ -114,7 +114,11 @@ proptest! {
 /// `-908102.3388671875` was stored as `-908102.3388671876` (a number one ULP away).
 #[test]
 fn floats_are_stored_exactly() {
-    for text in ["-908102.3388671875", "1.8899222644776688e244", "6.0646244737065945e-193"] {
+    for text in [
+        "-908102.3388671875",
+        "1.8899222644776688e244",
+        "6.0646244737065945e-193",
+    ] {
         let stored = canonical_json(&parse_json(text.as_bytes(), "/items/1").unwrap());
         let stored: f64 = String::from_utf8(stored).unwrap().parse().unwrap();
         assert_eq!(stored, text.parse::<f64>().unwrap(), "{text}");

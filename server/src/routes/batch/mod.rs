@@ -11,6 +11,8 @@ mod parse;
 mod run;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
