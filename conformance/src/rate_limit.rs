@@ -91,7 +91,10 @@ mod tests {
     fn delay_seconds_beyond_u64_saturate() {
         // Found by fuzzing: valid delay-seconds too long for u64 read as no Retry-After.
         let absurd = "1000000000000000000000000000000";
-        assert_eq!(parse_retry_after(absurd), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(
+            parse_retry_after(absurd),
+            Some(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]

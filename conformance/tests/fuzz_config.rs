@@ -26,11 +26,36 @@ fn fuzz_config(cases: u32) -> Config {
 }
 
 const KEYS: &[&str] = &[
-    "base-url", "collection", "profile", "mismatch-status", "header", "rule", "format", "output",
-    "dry-run", "max-retry-wait", "lock-path", "api-prefixes", "token", "sse-wait", "repeat",
-    "wait-for", "fail-on-skipped", "create", "create-url", "location", "version-read",
-    "version-send", "stale-status", "fixture", "ignore", "patch", "malformed-status",
-    "missing-id", "error-format", "unknown-key",
+    "base-url",
+    "collection",
+    "profile",
+    "mismatch-status",
+    "header",
+    "rule",
+    "format",
+    "output",
+    "dry-run",
+    "max-retry-wait",
+    "lock-path",
+    "api-prefixes",
+    "token",
+    "sse-wait",
+    "repeat",
+    "wait-for",
+    "fail-on-skipped",
+    "create",
+    "create-url",
+    "location",
+    "version-read",
+    "version-send",
+    "stale-status",
+    "fixture",
+    "ignore",
+    "patch",
+    "malformed-status",
+    "missing-id",
+    "error-format",
+    "unknown-key",
 ];
 const TABLES: &[&str] = &["create", "version", "body", "errors", "other"];
 
@@ -49,9 +74,11 @@ fn toml_value() -> impl Strategy<Value = String> {
     ];
     scalar.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
+            proptest::collection::vec(inner.clone(), 0..3)
+                .prop_map(|v| format!("[{}]", v.join(", "))),
             proptest::collection::vec(("[a-z-]{1,8}", inner), 0..3).prop_map(|v| {
-                let members: Vec<String> = v.into_iter().map(|(k, v)| format!("{k:?} = {v}")).collect();
+                let members: Vec<String> =
+                    v.into_iter().map(|(k, v)| format!("{k:?} = {v}")).collect();
                 format!("{{ {} }}", members.join(", "))
             }),
         ]
@@ -63,7 +90,10 @@ fn config_file() -> impl Strategy<Value = String> {
     (
         proptest::collection::vec((proptest::sample::select(KEYS), toml_value()), 0..6),
         proptest::collection::vec(
-            (proptest::sample::select(TABLES), proptest::collection::vec(("[a-z-]{1,10}", toml_value()), 0..4)),
+            (
+                proptest::sample::select(TABLES),
+                proptest::collection::vec(("[a-z-]{1,10}", toml_value()), 0..4),
+            ),
             0..3,
         ),
     )
@@ -89,7 +119,10 @@ fn load(text: &str) -> Result<config::FileConfig, String> {
     let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_owned());
     let loaded = config::load(&path, env);
     if let Err(message) = &loaded {
-        assert!(message.contains("ifmatch-conformance.toml"), "names the file: {message}");
+        assert!(
+            message.contains("ifmatch-conformance.toml"),
+            "names the file: {message}"
+        );
     }
     loaded
 }
@@ -99,7 +132,13 @@ fn load(text: &str) -> Result<config::FileConfig, String> {
 fn field_item() -> impl Strategy<Value = FieldItem> {
     (
         "[a-z*][a-z0-9_.*-]{0,8}|[ a-z]{0,6}",
-        proptest::collection::vec(("[a-z][a-z0-9_-]{0,3}", -999_999_999_999_999i64..=999_999_999_999_999), 0..4),
+        proptest::collection::vec(
+            (
+                "[a-z][a-z0-9_-]{0,3}",
+                -999_999_999_999_999i64..=999_999_999_999_999,
+            ),
+            0..4,
+        ),
     )
         .prop_map(|(name, params)| FieldItem { name, params })
 }
