@@ -18,7 +18,7 @@ use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::transport::{copy_headers, AbortController, AbortOnDrop, FetchTransport, JsCause};
+use crate::transport::{copy_headers, AbortOnDrop, FetchTransport, JsCause};
 
 #[wasm_bindgen(module = "/js/shim.js")]
 extern "C" {
@@ -58,13 +58,13 @@ impl FetchTransport {
             headers.push(&JsValue::from_str(name.as_str()));
             headers.push(&JsValue::from_str(value));
         }
-        let abort = AbortOnDrop(AbortController::new().map_err(JsCause::boxed)?);
+        let abort = AbortOnDrop::new()?;
         let opened = open_stream(
             &self.fetch,
             &request.uri().to_string(),
             headers,
             self.credentials,
-            &abort.0.signal(),
+            &abort.signal(),
         );
         let opened: Opened = JsFuture::from(opened)
             .await
