@@ -90,6 +90,20 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
   return { status: response.status, headers: flat, body: new Uint8Array(await response.arrayBuffer()) };
 }
 
+/** `object[name] = value` (plain objects the wasm builds: results, events, error details). */
+export function setMember(object, name, value) {
+  object[name] = value;
+}
+
+/** `object[name]` of a caller's options object; `undefined` if reading it throws (a getter). */
+export function getMember(object, name) {
+  try {
+    return object[name];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolves (to `undefined`) once `promise` settles, however it settles: a second `lock.release()`. */
 export function settled(promise) {
   return promise.then(() => undefined, () => undefined);

@@ -3,13 +3,14 @@
 // in the same run, alternated operation by operation. Informational (docs/performance.md); not
 // part of the tests, and it asserts nothing about time.
 //   node wasm/scripts/bench.mjs [--url http://127.0.0.1:8080] [--rounds 10] [--per-round 100]
-//                               [--json] [--show-requests] [--server-bin PATH]
+//                               [--json] [--show-requests] [--server-bin PATH] [--entry FILE]
 // Without --url it starts a reference server (the workspace's ifmatch-server, built with cargo
-// if needed, or --server-bin) on a free loopback port and stops it at the end.
+// if needed, or --server-bin) on a free loopback port and stops it at the end. --entry imports
+// another build of the package (its pkg/node/index.mjs, say a copy of an earlier build) instead.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -52,7 +53,8 @@ const base = server.url;
 let started = performance.now();
 // The package's own entry (self-reference through wasm/package.json "exports"), wherever the
 // build puts it: reads, compiles and instantiates the wasm.
-const { Client } = await import('ifmatch');
+const entry = flag('--entry', undefined);
+const { Client } = await import(entry ? pathToFileURL(resolve(entry)).href : 'ifmatch');
 const loadMs = performance.now() - started;
 
 // A small document like an application's: a counter, some text, a list and a nested object.
@@ -171,15 +173,18 @@ for (const [name, make] of Object.entries(cases)) {
   const op = await make();
   if (op.check) await op.check();
   const times = { wasm: [], fetch: [] };
+  const cpu = { wasm: [], fetch: [] };
   const once = async (side) => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await op[side]();
     times[side].push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu[side].push((c.user + c.system) / 1000);
   };
   // Warm-up (JIT, connection pool), not counted.
   for (let i = 0; i < 50; i += 1) { await op.wasm(); await op.fetch(); }
-  times.wasm.length = 0;
-  times.fetch.length = 0;
+  for (const list of [times.wasm, times.fetch, cpu.wasm, cpu.fetch]) list.length = 0;
   for (let round = 0; round < rounds; round += 1) {
     for (let i = 0; i < perRound; i += 1) {
       // Alternated, and the order swapped every other pair, so that drift hits both sides alike.
@@ -197,6 +202,10 @@ for (const [name, make] of Object.entries(cases)) {
     fetch: plain,
     overheadMs: { median: wasm.median - plain.median, p90: wasm.p90 - plain.p90 },
     ratio: wasm.median / plain.median,
+    // This process's CPU time (user + system) per operation: what the package adds, without
+    // the server's time or waiting for a core, which make wall-clock figures noisy here.
+    cpuMs: { ifmatch: summary(cpu.wasm).median, fetch: summary(cpu.fetch).median },
+    cpuOverheadMs: summary(cpu.wasm).median - summary(cpu.fetch).median,
   });
 }
 server.stop();
@@ -207,9 +216,10 @@ if (asJson) {
 } else {
   const ms = (x) => x.toFixed(3).padStart(8);
   console.log(`${rounds} rounds x ${perRound} operations per side, alternated; ms per operation (${process.version})`);
-  console.log(`${'operation'.padEnd(30)} ${'ifmatch med'.padStart(11)} ${'p90'.padStart(8)} ${'fetch med'.padStart(10)} ${'p90'.padStart(8)} ${'overhead'.padStart(9)} ${'p90'.padStart(8)} ${'ratio'.padStart(6)}`);
+  console.log(`${'operation'.padEnd(30)} ${'ifmatch med'.padStart(11)} ${'p90'.padStart(8)} ${'fetch med'.padStart(10)} ${'p90'.padStart(8)} ${'overhead'.padStart(9)} ${'p90'.padStart(8)} ${'ratio'.padStart(6)} ${'cpu overhead'.padStart(12)}`);
   for (const r of results) {
-    console.log(`${r.op.padEnd(30)} ${ms(r.ifmatch.median).padStart(11)} ${ms(r.ifmatch.p90)} ${ms(r.fetch.median).padStart(10)} ${ms(r.fetch.p90)} ${ms(r.overheadMs.median).padStart(9)} ${ms(r.overheadMs.p90)} ${r.ratio.toFixed(2).padStart(6)}`);
+    console.log(`${r.op.padEnd(30)} ${ms(r.ifmatch.median).padStart(11)} ${ms(r.ifmatch.p90)} ${ms(r.fetch.median).padStart(10)} ${ms(r.fetch.p90)} ${ms(r.overheadMs.median).padStart(9)} ${ms(r.overheadMs.p90)} ${r.ratio.toFixed(2).padStart(6)} ${ms(r.cpuOverheadMs).padStart(12)}`);
   }
+  console.log('overhead = ifmatch - fetch (medians; p90s); cpu overhead: the same for this process\'s CPU time per operation');
   console.log(`import (read, compile and instantiate the wasm): ${loadMs.toFixed(1)} ms`);
 }

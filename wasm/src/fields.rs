@@ -2,10 +2,10 @@
 
 use std::borrow::Cow;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::json::{as_object, type_name};
+use crate::json::{as_object, member, type_name};
 
 /// The members of one options object; `context` names it in errors (e.g. `options.retry`, or
 /// `operations[2]` for an operation of a batch).
@@ -52,8 +52,7 @@ impl<'a> Fields<'a> {
 
     /// The member's value, `None` when it is absent or `undefined`.
     pub(crate) fn get(&self, name: &str) -> Option<JsValue> {
-        let value = Reflect::get(self.object?, &JsValue::from_str(name)).ok()?;
-        (!value.is_undefined()).then_some(value)
+        member(self.object?, name)
     }
 
     fn wrong(&self, name: &str, expected: &str, value: &JsValue) -> String {
