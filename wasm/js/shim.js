@@ -90,6 +90,22 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
   return { status: response.status, headers: flat, body: new Uint8Array(await response.arrayBuffer()) };
 }
 
+/**
+ * The result of a read or write (`versioned` in wasm/src/client.rs), made here in one call from
+ * the wasm: `value` and `version` come as JSON texts, absent strings as "" (no ETag, version or
+ * URL is empty).
+ */
+export function versioned(value, etag, version, location, attempts, fromCache) {
+  return {
+    value: JSON.parse(value),
+    etag: etag || null,
+    version: version ? JSON.parse(version) : null,
+    location: location || null,
+    attempts,
+    fromCache,
+  };
+}
+
 /** `object[name] = value` (plain objects the wasm builds: results, events, error details). */
 export function setMember(object, name, value) {
   object[name] = value;

@@ -11,7 +11,7 @@ use crate::batch;
 use crate::error::{invalid_argument, relative_without_base};
 use crate::event::stats_to_js;
 use crate::fields::Fields;
-use crate::json::{from_js, nullable, object, to_js, type_name};
+use crate::json::{self, from_js, type_name};
 use crate::lock::{self, Lock};
 use crate::options::{self, call_options, with_call_options, CallOptions};
 use crate::precondition::{self, Write, WRITE_OPTIONS};
@@ -36,6 +36,18 @@ const UPDATE_OPTIONS: &[&str] = &[
 extern "C" {
     #[wasm_bindgen(js_name = isAbsoluteUrl)]
     fn is_absolute_url(url: &str) -> bool;
+
+    /// `{ value, etag, version, location, attempts, fromCache }`, `value` and `version` given
+    /// as JSON texts, absent strings as "".
+    #[wasm_bindgen(js_name = versioned)]
+    fn versioned_object(
+        value: &str,
+        etag: &str,
+        version: &str,
+        location: &str,
+        attempts: u32,
+        from_cache: bool,
+    ) -> JsValue;
 }
 
 /// An HTTP client for JSON resources that makes concurrent writes safe (see `docs/javascript.md`).
@@ -337,16 +349,18 @@ type WriteRequest = (
 );
 
 pub(crate) fn versioned(v: Versioned<Value>) -> JsValue {
-    object(&[
-        ("value", to_js(&v.value)),
-        ("etag", nullable(v.etag.map(|t| t.to_string()))),
+    // One call into JavaScript, which parses the JSON texts itself: building the object member
+    // by member from here took a call per member and one per JSON value. An absent string is
+    // passed as "" (no ETag, version or URL is empty).
+    versioned_object(
+        &json::text(&v.value),
+        &v.etag.map(|t| t.to_string()).unwrap_or_default(),
         // The version it is at, when the server named it (`Version` header, or the body's).
-        (
-            "version",
-            v.version.map_or(JsValue::NULL, |v| to_js(&v.to_json())),
-        ),
-        ("location", nullable(v.location)),
-        ("attempts", v.attempts.into()),
-        ("fromCache", v.from_cache.into()),
-    ])
+        &v.version
+            .map(|v| json::text(&v.to_json()))
+            .unwrap_or_default(),
+        v.location.as_deref().unwrap_or_default(),
+        v.attempts,
+        v.from_cache,
+    )
 }

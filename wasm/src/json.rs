@@ -26,12 +26,15 @@ pub(crate) fn from_js(value: &JsValue, what: &str) -> Result<Value, String> {
 
 /// A JSON value as a fresh JavaScript value (a new object graph on every call).
 pub(crate) fn to_js(value: &Value) -> JsValue {
-    // Serializing a `serde_json::Value` cannot fail (its map keys are strings), and JSON.parse
-    // accepts everything serde_json writes; `null` is only a fallback that cannot be reached.
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| JSON::parse(&text).ok())
-        .unwrap_or(JsValue::NULL)
+    // JSON.parse accepts everything serde_json writes; `null` is only a fallback that cannot be
+    // reached.
+    JSON::parse(&text(value)).unwrap_or(JsValue::NULL)
+}
+
+/// A JSON value as JSON text, for JavaScript to `JSON.parse` (one string crosses the boundary).
+pub(crate) fn text(value: &Value) -> String {
+    // Serializing a `serde_json::Value` cannot fail: its map keys are strings.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// An optional JSON value, `undefined` for `None` (an absent member).

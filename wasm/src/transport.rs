@@ -93,9 +93,7 @@ pub(crate) struct AbortOnDrop(Option<AbortController>);
 impl AbortOnDrop {
     /// A new `AbortController` to pass to `fetch`.
     pub(crate) fn new() -> Result<Self, BoxError> {
-        Ok(Self(Some(
-            AbortController::new().map_err(JsCause::boxed)?,
-        )))
+        Ok(Self(Some(AbortController::new().map_err(JsCause::boxed)?)))
     }
 
     /// The controller's signal.

@@ -185,3 +185,36 @@ test('cacheSize bounds the ETag cache: the least recently used entry is evicted'
   await client.get(first);
   assert.equal(client.stats().notModified, 1);
 });
+
+test('documents are sent as JSON.stringify writes them: a Date as its ISO string, toJSON honoured', async () => {
+  const at = new Date('2026-01-02T03:04:05.678Z');
+  const money = { amount: 1250, toJSON: () => '12.50 EUR' };
+  const client = new Client({ baseUrl: env.url });
+  const created = await client.create('/items', { at, money, nested: [{ at }] });
+  const path = new URL(created.location).pathname;
+  const expected = { at: '2026-01-02T03:04:05.678Z', money: '12.50 EUR', nested: [{ at: '2026-01-02T03:04:05.678Z' }] };
+  assert.deepEqual((await readItem(env.url, path)).value, expected);
+  assert.deepEqual(created.value, expected, 'the result holds what was sent, not the Date object');
+  const put = await client.put(path, { at: new Date(0) }, { ifMatch: created.etag });
+  assert.deepEqual(put.value, { at: '1970-01-01T00:00:00.000Z' });
+  assert.deepEqual((await readItem(env.url, path)).value, { at: '1970-01-01T00:00:00.000Z' });
+  const patched = await client.patch(path, { when: { toJSON: () => at.toJSON() } }, { ifMatch: put.etag });
+  assert.deepEqual(patched.value, { at: '1970-01-01T00:00:00.000Z', when: '2026-01-02T03:04:05.678Z' });
+});
+
+test('values JSON cannot hold are refused before anything is sent, with invalid_argument', async () => {
+  const requests = [];
+  const client = new Client({ baseUrl: env.url, fetch: (url, init) => { requests.push(url); return fetch(url, init); } });
+  const cyclic = { n: 1 };
+  cyclic.self = cyclic;
+  for (const [doc, message] of [
+    [cyclic, /the document is not JSON: .*circular/i],
+    [{ n: 1n }, /the document is not JSON: .*BigInt/i],
+    [undefined, /the document must be a JSON value, not undefined/],
+    [() => 1, /the document must be a JSON value, not a function/],
+  ]) {
+    const error = await rejectsWith(client.put('/items/never', doc, { unconditional: true }), 'invalid_argument');
+    assert.match(error.message, message);
+  }
+  assert.deepEqual(requests, []);
+});
