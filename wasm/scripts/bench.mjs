@@ -4,11 +4,13 @@
 // part of the tests, and it asserts nothing about time.
 //   node wasm/scripts/bench.mjs [--url http://127.0.0.1:8080] [--rounds 10] [--per-round 100]
 //                               [--json] [--show-requests] [--server-bin PATH] [--entry FILE]
+//                               [--deprecated]
 // Without --url it starts a reference server (the workspace's ifmatch-server, built with cargo
 // if needed, or --server-bin) on a free loopback port and stops it at the end. --entry imports
 // another build of the package (its pkg/node/index.mjs, say a copy of an earlier build) instead.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -27,7 +29,10 @@ async function startServer() {
     bin = join(meta.target_directory, 'debug', 'ifmatch-server');
     if (!existsSync(bin)) execFileSync('cargo', ['build', '--quiet', '-p', 'ifmatch-server'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const child = spawn(bin, ['--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // By default the server does not mark its API deprecated, as most APIs: with --deprecated its
+  // answers carry Deprecation, Sunset and Link, which the SDK reads on every response.
+  const quiet = args.includes('--deprecated') ? [] : ['--v1-deprecation', 'none', '--v1-sunset', 'none'];
+  const child = spawn(bin, ['--addr', '127.0.0.1:0', ...quiet], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`the reference server did not log its URL:\n${log}`)), 10_000);
@@ -210,7 +215,7 @@ for (const [name, make] of Object.entries(cases)) {
 }
 server.stop();
 
-const report = { node: process.version, rounds, perRound, importMs: loadMs, results };
+const report = { node: process.version, cpus: os.availableParallelism?.() ?? os.cpus().length, rounds, perRound, deprecatedServer: args.includes('--deprecated'), importMs: loadMs, results };
 if (asJson) {
   console.log(JSON.stringify(report, null, 2));
 } else {
