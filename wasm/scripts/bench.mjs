@@ -7,7 +7,7 @@
 //                               [--deprecated]
 // Without --url it starts a reference server (the workspace's ifmatch-server, built with cargo
 // if needed, or --server-bin) on a free loopback port and stops it at the end. --entry imports
-// another build of the package (its pkg/node/index.mjs, say a copy of an earlier build) instead.
+// another build of the package (its pkg/node.js, say a copy of an earlier build) instead.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
