@@ -1,5 +1,7 @@
 //! A value together with the validator it was read or written with.
 
+use http::{HeaderMap, StatusCode};
+
 use crate::{EntityTag, Version};
 
 /// A representation and its version, as returned by every read and write.
@@ -26,6 +28,15 @@ pub struct Versioned<T> {
     /// [`crate::Client::version`], the version asked for. `None` when the server named none, or
     /// when a write's answer is not known to be the resource.
     pub version: Option<Version>,
+    /// The headers of the response `value` came from: for a read served from the cache, those
+    /// of the `304 Not Modified` (the cache keeps no headers to merge them with); for `update`,
+    /// those of its successful write; empty where no response was involved (e.g. a value made
+    /// with [`Versioned::map`] keeps its own). Moved out of the response, not copied, where
+    /// the response is not needed afterwards.
+    pub headers: HeaderMap,
+    /// The status of that response: `304` for a read served from the cache, `200` where no
+    /// response was involved.
+    pub status: StatusCode,
 }
 
 impl<T> Versioned<T> {
@@ -37,6 +48,8 @@ impl<T> Versioned<T> {
             attempts: 1,
             from_cache: false,
             version: None,
+            headers: HeaderMap::new(),
+            status: StatusCode::OK,
         }
     }
 
@@ -49,6 +62,8 @@ impl<T> Versioned<T> {
             attempts: self.attempts,
             from_cache: self.from_cache,
             version: self.version,
+            headers: self.headers,
+            status: self.status,
         }
     }
 }

@@ -93,9 +93,9 @@ export async function send(fetchImpl, method, url, headers, body, write, credent
 /**
  * The result of a read or write (`versioned` in wasm/src/client.rs), made here in one call from
  * the wasm: `value` and `version` come as JSON texts, absent strings as "" (no ETag, version or
- * URL is empty).
+ * URL is empty), the response's headers as a flat [name, value, …] list.
  */
-export function versioned(value, etag, version, location, attempts, fromCache) {
+export function versioned(value, etag, version, location, attempts, fromCache, status, headers) {
   return {
     value: JSON.parse(value),
     etag: etag || null,
@@ -103,6 +103,8 @@ export function versioned(value, etag, version, location, attempts, fromCache) {
     location: location || null,
     attempts,
     fromCache,
+    status,
+    headers: headersOf(headers),
   };
 }
 
@@ -289,4 +291,252 @@ export function refusedHeader(name) {
     default:
       return undefined;
   }
+}
+
+// ---- Per-call searchParams, client hooks and extend() (docs/javascript.md, "Hooks" and
+// "Deriving a client"). Plain JavaScript: none of it needs the SDK, and each line in Rust would
+// cost wasm bytes.
+
+const describeValue = (value) => {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`;
+};
+
+/**
+ * The `searchParams` option as a flat [name, value, …] list: an object of string, number or
+ * boolean values (`undefined` members are left out, as ky does), a `URLSearchParams`, or a query
+ * string (a leading `?` is allowed). Returns a string (the error message) for anything else.
+ */
+export function searchPairs(value) {
+  const flat = [];
+  if (typeof value === 'string' || value instanceof URLSearchParams) {
+    for (const [name, item] of new URLSearchParams(value)) flat.push(name, item);
+    return flat;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return `options.searchParams must be an object of string, number or boolean values, a URLSearchParams or a query string, not ${describeValue(value)}`;
+  }
+  for (const [name, item] of Object.entries(value)) {
+    if (item === undefined) continue;
+    if (typeof item === 'number' && !Number.isFinite(item)) {
+      return `options.searchParams.${name} must be a finite number, not ${item}`;
+    }
+    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+      const advice = Array.isArray(item)
+        ? `; for a repeated parameter pass a URLSearchParams (new URLSearchParams([['${name}', 'a'], ['${name}', 'b']]))`
+        : item !== null && typeof item === 'object' ? '; a query is flat: encode it yourself (e.g. JSON.stringify) or spread its members' : '';
+      return `options.searchParams.${name} must be a string, a number or a boolean, not ${describeValue(item)}${advice}`;
+    }
+    flat.push(name, String(item));
+  }
+  return flat;
+}
+
+const HOOK_NAMES = ['beforeRequest', 'afterResponse', 'beforeRetry'];
+/** The request headers a hook may not remove or change: they are what makes a write safe. */
+/** The outcomes of an update's conflict after which it writes again. */
+const RESENT = ['reapplied', 'merged', 'overwritten', 'replaced'];
+const PRECONDITIONS = ['if-match', 'if-none-match', 'if-unmodified-since'];
+
+function hookFailure(message, ...cause) {
+  const options = { code: 'hook_failed', hint: cause.length ? 'fix the hook; error.cause is what it threw' : 'fix the hook' };
+  if (cause.length) options.cause = cause[0];
+  return new IfmatchError(`${message}; ${options.hint}`, options);
+}
+
+function thrownText(error) {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  try {
+    return String(error);
+  } catch {
+    return typeof error;
+  }
+}
+
+function isResponse(value) {
+  return value !== null && typeof value === 'object' && typeof value.status === 'number'
+    && typeof value.arrayBuffer === 'function' && value.headers !== undefined;
+}
+
+function isRequest(value) {
+  return value !== null && typeof value === 'object' && typeof value.url === 'string'
+    && typeof value.method === 'string' && typeof value.headers?.get === 'function';
+}
+
+/** What a retried request failed with, as the error it would have rejected with. */
+function retryError(reason, method, url) {
+  const status = reason?.status ?? null;
+  const code = { 429: 'rate_limited', 503: 'unavailable', 412: 'precondition_failed', 409: 'conflict' }[status] ?? 'http_status';
+  const what = reason?.type === 'conflict' ? `the write to ${url} was refused (${status}): the resource changed since it was read`
+    : `${method} ${url} was answered ${status}`;
+  return new IfmatchError(what, {
+    code,
+    status,
+    url,
+    retryAfterMs: reason?.hintMs ?? null,
+  });
+}
+
+/**
+ * The `hooks` client option around `fetchImpl` (the `fetch` option or undefined) and `onEvent`
+ * (the `onEvent` option or undefined). Returns [fetch, onEvent] to give the transport and the
+ * SDK instead, or a string (the error message) for a malformed `hooks`.
+ */
+export function hooked(fetchImpl, onEvent, hooks) {
+  if (hooks === null || typeof hooks !== 'object' || Array.isArray(hooks)) {
+    return `options.hooks must be an object ({ beforeRequest: [fn], afterResponse: [fn], beforeRetry: [fn] }), not ${describeValue(hooks)}`;
+  }
+  const lists = {};
+  for (const name of Object.keys(hooks)) {
+    if (!HOOK_NAMES.includes(name)) return `unknown hook \`${name}\` in options.hooks; the hooks are: ${HOOK_NAMES.join(', ')}`;
+  }
+  for (const name of HOOK_NAMES) {
+    const list = hooks[name] ?? [];
+    if (!Array.isArray(list)) {
+      return `options.hooks.${name} must be an array of functions (as in ky), not ${describeValue(list)}; wrap it: [${name}]`;
+    }
+    const bad = list.findIndex((fn) => typeof fn !== 'function');
+    if (bad !== -1) return `options.hooks.${name}[${bad}] must be a function, not ${describeValue(list[bad])}`;
+    lists[name] = [...list];
+  }
+  // Why a request about to be sent is a retry: the SDK's `attempt` event comes just before the
+  // resend, after the `throttled` (429/503) or `conflict` (update) event that caused it.
+  const reasons = new Map();
+  const retries = new Map();
+  const keyOf = (method, url) => {
+    try {
+      return `${method} ${new URL(url).href}`;
+    } catch {
+      return `${method} ${url}`;
+    }
+  };
+  const listener = (event) => {
+    // An operation that ended meanwhile (aborted mid-wait) leaves its entry: keep the maps small.
+    if (reasons.size > 256) reasons.clear();
+    if (retries.size > 256) retries.clear();
+    if (event.type === 'throttled') reasons.set(keyOf(event.method, event.url), event);
+    else if (event.type === 'conflict' && RESENT.includes(event.outcome)) reasons.set(keyOf('PUT', event.url), event);
+    else if (event.type === 'attempt') {
+      const key = keyOf(event.method, event.url);
+      retries.set(key, { attempt: event.attempt, reason: reasons.get(key) });
+      reasons.delete(key);
+    }
+    if (onEvent !== undefined) onEvent(event);
+  };
+  const fetcher = async (url, init) => {
+    const realFetch = fetchImpl ?? globalThis.fetch;
+    if (typeof realFetch !== 'function') {
+      throw new TypeError('there is no global fetch here; pass one as the fetch option of new Client()');
+    }
+    const key = keyOf(init.method, url);
+    const retry = retries.get(key);
+    retries.delete(key);
+    let request = new Request(url, { method: init.method, headers: init.headers, body: init.body });
+    if (retry !== undefined) {
+      const reason = retry.reason;
+      const details = {
+        request,
+        error: retryError(reason, init.method, url),
+        attempt: retry.attempt,
+        retryAfterMs: reason?.hintMs ?? null,
+        delayMs: reason?.delayMs ?? null,
+        reason: reason?.type === 'conflict' ? 'conflict' : 'throttled',
+      };
+      for (const hook of lists.beforeRetry) {
+        try {
+          await hook(details);
+        } catch (error) {
+          throw hookFailure(`a beforeRetry hook threw before attempt ${retry.attempt} of ${init.method} ${url} (${thrownText(error)}), so it was not retried`, error);
+        }
+      }
+    }
+    const original = request;
+    for (const hook of lists.beforeRequest) {
+      let returned;
+      try {
+        returned = await hook(request);
+      } catch (error) {
+        throw hookFailure(`a beforeRequest hook threw for ${init.method} ${url} (${thrownText(error)}), so it was not sent`, error);
+      }
+      if (returned === undefined) continue;
+      if (!isRequest(returned)) {
+        throw hookFailure(`a beforeRequest hook for ${init.method} ${url} returned ${describeValue(returned)}, not a Request (it may return a Request or nothing), so it was not sent`);
+      }
+      request = returned;
+    }
+    if (request.method.toUpperCase() !== init.method) {
+      throw hookFailure(`a beforeRequest hook changed ${init.method} ${url} into a ${request.method}, which this call cannot interpret; it was not sent`);
+    }
+    for (const name of PRECONDITIONS) {
+      const before = init.headers.get(name);
+      const after = request.headers.get(name);
+      if (before !== null && before !== after) {
+        throw hookFailure(`a beforeRequest hook ${after === null ? 'removed' : 'changed'} the ${name} header of ${init.method} ${url}, the precondition that keeps the write from overwriting a change it never saw, so it was not sent`);
+      }
+    }
+    const sent = { ...init, method: init.method, headers: request.headers };
+    if (request !== original && init.body !== undefined) sent.body = new Uint8Array(await request.arrayBuffer());
+    let response = await realFetch(request.url, sent);
+    for (const hook of lists.afterResponse) {
+      let returned;
+      try {
+        returned = await hook(request, response);
+      } catch (error) {
+        throw hookFailure(`an afterResponse hook threw for ${init.method} ${url} (${thrownText(error)}), after the request was sent`, error);
+      }
+      if (returned === undefined) continue;
+      if (!isResponse(returned)) {
+        throw hookFailure(`an afterResponse hook for ${init.method} ${url} returned ${describeValue(returned)}, not a Response (it may return a Response or nothing)`);
+      }
+      response = returned;
+    }
+    return response;
+  };
+  return [fetcher, listener];
+}
+
+/** Whether `value` is a plain object (not an array, a Headers, a function…). */
+function isPlain(value) {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * `client.extend(extra)`: the options of the new client, `base` (the options it was made with)
+ * with `extra` on top: `headers` merged (names compared without case; an `undefined` value
+ * removes one), `hooks` concatenated per hook, any other option replaced (`undefined` removes it).
+ * Returns a string (the error message) when `extra` is not an object.
+ */
+export function extendOptions(base, extra) {
+  if (extra === undefined) extra = {};
+  if (!isPlain(extra)) return `the options of extend() must be an object, not ${describeValue(extra)}`;
+  const merged = { ...base };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) {
+      delete merged[name];
+    } else if (name === 'headers' && isPlain(merged.headers) && isPlain(value)) {
+      const headers = { ...merged.headers };
+      for (const [header, item] of Object.entries(value)) {
+        for (const old of Object.keys(headers)) if (old.toLowerCase() === header.toLowerCase()) delete headers[old];
+        if (item !== undefined) headers[header] = item;
+      }
+      merged.headers = headers;
+    } else if (name === 'hooks' && isPlain(merged.hooks) && isPlain(value)) {
+      const hooks = { ...merged.hooks };
+      for (const [hook, list] of Object.entries(value)) {
+        hooks[hook] = Array.isArray(hooks[hook]) && Array.isArray(list) ? [...hooks[hook], ...list] : list;
+      }
+      merged.hooks = hooks;
+    } else {
+      merged[name] = value;
+    }
+  }
+  return merged;
+}
+
+/** Response headers for a result: a `Headers` from a flat [name, value, …] list. */
+export function headersOf(flat) {
+  const headers = new Headers();
+  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+  return headers;
 }

@@ -20,7 +20,8 @@ use crate::transaction;
 use crate::update::{self, Thrown};
 
 /// The options of `get` and `create`.
-pub(crate) const CALL_OPTIONS: &[&str] = &["signal", "headers", "timeout", "apiVersion"];
+pub(crate) const CALL_OPTIONS: &[&str] =
+    &["signal", "headers", "timeout", "apiVersion", "searchParams"];
 /// The options of `update`.
 const UPDATE_OPTIONS: &[&str] = &[
     "strategy",
@@ -30,6 +31,7 @@ const UPDATE_OPTIONS: &[&str] = &[
     "headers",
     "timeout",
     "apiVersion",
+    "searchParams",
 ];
 
 #[wasm_bindgen(module = "/js/shim.js")]
@@ -37,9 +39,11 @@ extern "C" {
     #[wasm_bindgen(js_name = isAbsoluteUrl)]
     fn is_absolute_url(url: &str) -> bool;
 
-    /// `{ value, etag, version, location, attempts, fromCache }`, `value` and `version` given
-    /// as JSON texts, absent strings as "".
+    /// `{ value, etag, version, location, attempts, fromCache, status, headers }`, `value` and
+    /// `version` given as JSON texts, absent strings as "", `headers` as a flat `[name, value, …]`
+    /// list.
     #[wasm_bindgen(js_name = versioned)]
+    #[allow(clippy::too_many_arguments)]
     fn versioned_object(
         value: &str,
         etag: &str,
@@ -47,7 +51,15 @@ extern "C" {
         location: &str,
         attempts: u32,
         from_cache: bool,
+        status: u16,
+        headers: js_sys::Array,
     ) -> JsValue;
+    /// A `Headers` object with the flat `[name, value, …]` list's headers.
+    #[wasm_bindgen(js_name = headersOf)]
+    fn headers_of(flat: &js_sys::Array) -> JsValue;
+    /// The options of `extend(extra)`: `base` with `extra` on top, or the error message.
+    #[wasm_bindgen(js_name = extendOptions)]
+    fn extend_options(base: &JsValue, extra: &JsValue) -> JsValue;
 }
 
 /// An HTTP client for JSON resources that makes concurrent writes safe (see `docs/javascript.md`).
@@ -55,6 +67,8 @@ extern "C" {
 pub struct Client {
     inner: ifmatch::Client,
     has_base_url: bool,
+    /// A shallow copy of the options it was made with, for `extend()`.
+    options: JsValue,
 }
 
 #[wasm_bindgen]
@@ -64,10 +78,26 @@ impl Client {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Client, JsValue> {
         let (inner, has_base_url) = options::client(&options)?;
+        // A copy, so that changing the object afterwards changes neither client.
+        let options = match crate::json::as_object(&options) {
+            Some(o) => js_sys::Object::assign(&js_sys::Object::new(), o).into(),
+            None => JsValue::UNDEFINED,
+        };
         Ok(Client {
             inner,
             has_base_url,
+            options,
         })
+    }
+
+    /// `extend(options)` → a new `Client` with these options on top of this one's: `headers`
+    /// merged, `hooks` concatenated, the others replaced. It has its own cache and counters.
+    pub fn extend(&self, options: JsValue) -> Result<Client, JsValue> {
+        let merged = extend_options(&self.options, &options);
+        if let Some(message) = merged.as_string() {
+            return Err(invalid_argument(message));
+        }
+        Client::new(merged)
     }
 
     /// `get(url, { signal, headers, timeout })` → `{ value, etag, … }`.
@@ -362,5 +392,25 @@ pub(crate) fn versioned(v: Versioned<Value>) -> JsValue {
         v.location.as_deref().unwrap_or_default(),
         v.attempts,
         v.from_cache,
+        v.status.as_u16(),
+        flat_headers(&v.headers),
     )
+}
+
+/// Response headers as a `Headers` object.
+pub(crate) fn headers_to_js(headers: &ifmatch::http::HeaderMap) -> JsValue {
+    headers_of(&flat_headers(headers))
+}
+
+/// Response headers as a flat `[name, value, …]` list.
+fn flat_headers(headers: &ifmatch::http::HeaderMap) -> js_sys::Array {
+    let flat = js_sys::Array::new();
+    for (name, value) in headers {
+        // fetch only yields visible ASCII; a value that is not was not from fetch.
+        if let Ok(value) = value.to_str() {
+            flat.push(&JsValue::from_str(name.as_str()));
+            flat.push(&JsValue::from_str(value));
+        }
+    }
+    flat
 }

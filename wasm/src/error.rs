@@ -71,6 +71,10 @@ pub(crate) fn relative_without_base(url: &str) -> JsValue {
 /// An SDK error as an `IfmatchError`; `cause` is what user code (a change function, resolver or
 /// strategy function) threw, else what `fetch` threw.
 pub(crate) fn from_sdk(err: &Error, cause: Option<JsValue>) -> JsValue {
+    // A hook's failure (`hooked` in shim.js) is already worded, as an `IfmatchError`.
+    if let Some(failure) = js_cause(err).filter(|c| c.is_instance_of::<IfmatchError>()) {
+        return failure;
+    }
     worded(err, summary(err), hint(err), cause)
 }
 

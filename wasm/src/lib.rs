@@ -46,6 +46,8 @@ mod precondition;
 #[cfg(target_arch = "wasm32")]
 mod promise;
 #[cfg(target_arch = "wasm32")]
+mod raw;
+#[cfg(target_arch = "wasm32")]
 mod streaming;
 #[cfg(target_arch = "wasm32")]
 mod subscription;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use ifmatch::{LongWaitPolicy, MissingEtagPolicy, RetryConfig};
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::abort::AbortLink;
 use crate::error::{from_sdk, invalid_argument};
@@ -12,6 +13,16 @@ use crate::event::observer;
 use crate::fields::Fields;
 use crate::json::as_object;
 use crate::transport::FetchTransport;
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    /// The `hooks` option around the `fetch` and `onEvent` options: `[fetch, onEvent]`, or the
+    /// error message.
+    fn hooked(fetch: &JsValue, on_event: &JsValue, hooks: &JsValue) -> JsValue;
+    /// The `searchParams` option as a flat `[name, value, …]` list, or the error message.
+    #[wasm_bindgen(js_name = searchPairs)]
+    fn search_pairs(value: &JsValue) -> JsValue;
+}
 
 const CLIENT_OPTIONS: &[&str] = &[
     "baseUrl",
@@ -30,6 +41,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "apiVersion",
     "versionField",
     "weakValidators",
+    "hooks",
 ];
 /// Client options that were renamed, with their new names (the old names are refused, so that
 /// a setting is never silently ignored).
@@ -105,15 +117,27 @@ pub(crate) fn client(options: &JsValue) -> Result<(ifmatch::Client, bool), JsVal
     let credentials = o
         .choice("credentials", &["omit", "same-origin", "include"])
         .map_err(invalid_argument)?;
-    let fetch = o.function("fetch").map_err(invalid_argument)?;
-    let transport = FetchTransport {
-        fetch: fetch.map_or(JsValue::UNDEFINED, JsValue::from),
-        credentials,
-    };
+    let mut fetch = o
+        .function("fetch")
+        .map_err(invalid_argument)?
+        .map_or(JsValue::UNDEFINED, JsValue::from);
+    let mut listener = o
+        .function("onEvent")
+        .map_err(invalid_argument)?
+        .map_or(JsValue::UNDEFINED, JsValue::from);
+    if let Some(hooks) = o.get("hooks") {
+        let pair = hooked(&fetch, &listener, &hooks);
+        if let Some(message) = pair.as_string() {
+            return Err(invalid_argument(message));
+        }
+        let pair = js_sys::Array::from(&pair);
+        (fetch, listener) = (pair.get(0), pair.get(1));
+    }
+    let transport = FetchTransport { fetch, credentials };
     if let Some(retry) = o.get("retry") {
         builder = builder.retry(retry_config(&retry).map_err(invalid_argument)?);
     }
-    if let Some(listener) = o.function("onEvent").map_err(invalid_argument)? {
+    if let Ok(listener) = listener.dyn_into::<js_sys::Function>() {
         builder = builder.on_event(observer(listener));
     }
     builder = crate::versions::client_options(&o, builder)?;
@@ -147,10 +171,13 @@ fn headers(o: &Fields<'_>) -> Result<Vec<(String, String)>, JsValue> {
     }
 }
 
-/// What every call takes besides its own options: `signal`, `headers`, `timeout`.
+/// What every call takes besides its own options: `signal`, `headers`, `timeout`,
+/// `searchParams`.
 pub(crate) struct CallOptions {
     /// Headers for this call only, after the client's (replacing one of the same name).
     pub(crate) headers: Vec<(String, String)>,
+    /// Query parameters appended to this call's URL (`searchParams`).
+    pub(crate) query: Vec<(String, String)>,
     /// The timeout for each HTTP request of this call, instead of the client's.
     pub(crate) timeout: Option<Option<Duration>>,
     /// The caller's `AbortSignal`.
@@ -164,8 +191,21 @@ pub(crate) fn call_options(o: &Fields<'_>) -> Result<CallOptions, JsValue> {
     if let Some(version) = o.string("apiVersion").map_err(invalid_argument)? {
         headers.push(("api-version".to_owned(), version));
     }
+    let mut query = Vec::new();
+    if let Some(params) = o.get("searchParams") {
+        let flat = search_pairs(&params);
+        if let Some(message) = flat.as_string() {
+            return Err(invalid_argument(message));
+        }
+        let flat = js_sys::Array::from(&flat);
+        for i in (0..flat.length()).step_by(2) {
+            let text = |i| flat.get(i).as_string().unwrap_or_default();
+            query.push((text(i), text(i + 1)));
+        }
+    }
     Ok(CallOptions {
         headers,
+        query,
         timeout: timeout(o)?,
         link: AbortLink::new(o.get("signal")).map_err(invalid_argument)?,
     })
@@ -181,6 +221,9 @@ macro_rules! with_call_options {
         }
         if let Some(timeout) = $call.timeout {
             builder = builder.timeout(timeout);
+        }
+        if !$call.query.is_empty() {
+            builder = builder.query(&$call.query);
         }
         builder
     }};

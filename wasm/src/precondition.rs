@@ -26,6 +26,7 @@ pub(crate) const WRITE_OPTIONS: &[&str] = &[
     "headers",
     "timeout",
     "apiVersion",
+    "searchParams",
 ];
 
 /// Which write the options are for; says in errors what the write needs.
@@ -36,6 +37,8 @@ pub(crate) enum Write {
     Delete,
     /// A `put`, `patch` or `delete` operation of `client.batch()`.
     InBatch,
+    /// `request()` with a method other than GET.
+    Request,
 }
 
 impl Write {
@@ -45,6 +48,7 @@ impl Write {
             Self::Put => "put() needs the version the document was read at, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
             Self::Patch => "patch() needs the version the patch was made against, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
             Self::Delete => "delete() needs the version being deleted, so that it cannot delete a change made since: pass { ifMatch: read.etag }, or { unconditional: true }",
+            Self::Request => "request() with a method other than GET is a write and needs the version it is conditional on, so that it cannot overwrite a change made since: pass { ifMatch: read.etag }, or { createOnly: true } / { unconditional: true }",
             Self::InBatch => "a write in a batch needs the version its document was read at, so that it cannot overwrite a change made since: give the operation ifMatch: read.etag, or createOnly: true / unconditional: true",
         }
     }

@@ -49,7 +49,39 @@ export interface Versioned<T = Json> {
   attempts: number;
   /** Whether the value came from the cache after a `304 Not Modified`. */
   fromCache: boolean;
+  /**
+   * The status of the response the result came from: `304` for a read served from the cache;
+   * `update`: its successful write's. (`version`/`restore` results, whose answers are read
+   * inside the SDK: `200`.)
+   */
+  status: number;
+  /**
+   * The headers of that response, as a `Headers` (names without case: `headers.get('x-total')`).
+   * For a read served from the cache they are the `304`'s own (the cache keeps no headers to
+   * merge them with); for `update` those of its successful write. Empty for `version`/`restore`.
+   */
+  headers: Headers;
 }
+
+/**
+ * Query parameters appended to the URL: an object of string, number or boolean values
+ * (`undefined` members are left out), a `URLSearchParams` (for repeated names), or a query
+ * string such as `'a=1&b=2'` (a leading `?` is allowed).
+ */
+export type SearchParams = Record<string, string | number | boolean | undefined> | URLSearchParams | string;
+
+/** The `searchParams` option of the calls on resources. */
+export interface SearchParamsOption {
+  /**
+   * Appended to the URL's query (after any the URL has). The cache keys on the whole URL, so
+   * each query has its own cached version. Anything else (`null`, a nested object, an array,
+   * `NaN`) is an `invalid_argument`.
+   */
+  searchParams?: SearchParams;
+}
+
+/** The options of `get`, `create` and `head`. */
+export interface ReadOptions extends RequestOptions, SearchParamsOption {}
 
 /** Options every operation accepts. */
 export interface RequestOptions {
@@ -103,6 +135,7 @@ export type IfMatch = string | null | { readonly value: unknown; readonly etag: 
  */
 export type WriteOptions = RequestOptions &
   UnderLockOptions &
+  SearchParamsOption &
   (
     | {
         /**
@@ -185,7 +218,7 @@ export type StrategyDecision<T = Json> = 'reapply' | 'abort' | { write: T };
 export type StrategyFunction<T = Json> = (conflict: StrategyConflict<T>) => StrategyDecision<T>;
 
 /** Options of `update` (`T`: the document's type). */
-export interface UpdateOptions<T = Json> extends RequestOptions, UnderLockOptions {
+export interface UpdateOptions<T = Json> extends RequestOptions, UnderLockOptions, SearchParamsOption {
   /** Conflict recovery: a built-in strategy or a function; default `reapply`. */
   strategy?: Strategy | StrategyFunction<T>;
   /** Decides overlapping edits for `strategy: 'merge'`; with another strategy it is an `invalid_argument`. */
@@ -462,6 +495,81 @@ export interface ClientOptions {
    * (1750 ms in all), for a strong one, then reject with code `weak_validator`; never write unconditionally.
    */
   weakValidators?: WeakValidatorsOptions;
+  /** Functions run around every request, as in ky; see {@link Hooks}. */
+  hooks?: Hooks;
+}
+
+/**
+ * `client.extend(options)`: any client option; a `headers` member set to `undefined` removes
+ * that header, an option set to `undefined` goes back to its default.
+ */
+export type ExtendOptions = {
+  [K in keyof ClientOptions]?: K extends 'headers' ? Record<string, string | undefined> : ClientOptions[K] | undefined;
+};
+
+/** What `beforeRetry` hooks are given. */
+export interface BeforeRetryState {
+  /** The request about to be sent again (a `Request`; its body is the one that will be sent). */
+  request: Request;
+  /**
+   * Why: the error the call would reject with if it were not retried (`rate_limited`,
+   * `unavailable`, or for `update` `precondition_failed` / `conflict`), with `status`.
+   */
+  error: IfmatchError;
+  /** The number of the attempt about to be made (2 for the first retry). */
+  attempt: number;
+  /** `throttled`: a `429`/`503` waited out; `conflict`: `update` writes again after a version conflict. */
+  reason: 'throttled' | 'conflict';
+  /** The wait the server asked for (`Retry-After` and similar), or `null`. */
+  retryAfterMs: number | null;
+  /** The wait the client chose before this attempt (`throttled`), or `null`. */
+  delayMs: number | null;
+}
+
+/**
+ * The `hooks` client option: arrays of functions, run in order and awaited. A hook that throws, or
+ * returns anything but what it may, ends the call with code `hook_failed` (`cause`: what it
+ * threw) and nothing more is sent for it.
+ */
+export interface Hooks {
+  /**
+   * Before each request is sent (retries included), with the final method, URL, headers and body
+   * as a `Request`: change its headers, or return another `Request` (same method). Removing or
+   * changing a write's `If-Match` / `If-None-Match` / `If-Unmodified-Since` is refused.
+   */
+  beforeRequest?: Array<(request: Request) => Request | void | Promise<Request | void>>;
+  /** After each response (a `429` waited out included): return a `Response` to use instead. */
+  afterResponse?: Array<(request: Request, response: Response) => Response | void | Promise<Response | void>>;
+  /** Before each retry of a request (after the wait), awaited; throwing stops the retries. */
+  beforeRetry?: Array<(state: BeforeRetryState) => void | Promise<void>>;
+}
+
+/** The options of `request()`: for `GET`, the call options only. */
+export type RawRequestOptions = RequestOptions &
+  SearchParamsOption &
+  UnderLockOptions & {
+    /** The JSON body of a write. */
+    json?: Json;
+    /** `If-Match`, as for `put`. */
+    ifMatch?: string | null;
+    /** `If-None-Match: *`, as for `put`. */
+    createOnly?: true;
+    /** No precondition (explicitly lossy), as for `put`. */
+    unconditional?: true;
+  };
+
+/** What `head()` resolves to. */
+export interface HeadResult {
+  /** The status (2xx; other statuses reject as for `get`). */
+  status: number;
+  /** The `ETag` the answer carried, or `null`. */
+  etag: string | null;
+  /** The `Version` the answer named, or `null`. */
+  version: number | string | null;
+  /** The answer's headers. */
+  headers: Headers;
+  /** HTTP requests sent (a `429` waited out counts). */
+  attempts: number;
 }
 
 /** `versionField`: where the version is in bodies, and how a write sends it back. */
@@ -662,7 +770,9 @@ export type ErrorCode =
   /** A freed Client, Lock, Transaction or Conflicts was used; or a synchronous call before `init()` in a browser. */
   | 'invalid_state'
   /** The wasm could not be fetched or instantiated (`init()`, or the first request of a Client). */
-  | 'wasm_unavailable';
+  | 'wasm_unavailable'
+  /** A hook (the `hooks` client option) threw, returned what it may not, or changed a write's precondition. */
+  | 'hook_failed';
 
 /** An RFC 9457 problem details body, as the server sent it (unknown members kept). */
 export interface Problem {
@@ -762,9 +872,9 @@ export class Client {
   /** @throws {IfmatchError} code `invalid_config`, `invalid_url` or `invalid_argument` for bad options. */
   constructor(options?: ClientOptions);
   /** GET, conditional on the cached ETag (a 304 reuses the cached body). */
-  get<T = Json>(url: string, options?: RequestOptions): Promise<Versioned<T>>;
+  get<T = Json>(url: string, options?: ReadOptions): Promise<Versioned<T>>;
   /** POST a new resource (with an Idempotency-Key when retries are on). */
-  create<T extends JsonInput = Json>(url: string, doc: T, options?: RequestOptions): Promise<Versioned<T>>;
+  create<T extends JsonInput = Json>(url: string, doc: T, options?: ReadOptions): Promise<Versioned<T>>;
   /** PUT, conditional on the version the document was read at: `{ ifMatch: read.etag }`, or `{ createOnly: true }` / `{ unconditional: true }`. */
   put<T extends JsonInput = Json>(url: string, doc: T, options: WriteOptions): Promise<Versioned<T>>;
   /** PATCH with a JSON Merge Patch (RFC 7396), conditional as `put`. */
@@ -807,6 +917,22 @@ export class Client {
   lock(url: string, options?: LockOptions): Promise<Lock>;
   /** A snapshot of the client's counters. */
   stats(): Stats;
+  /**
+   * A request the other methods do not model (an action endpoint, a custom method): `GET` goes
+   * through the cache like `get` (no body, no precondition); any other method is a write that
+   * needs its precondition (`ifMatch`, `createOnly` or `unconditional`), with an optional JSON
+   * body `json`. `HEAD` is `head()`.
+   */
+  request<T = Json>(method: string, url: string, options?: RawRequestOptions): Promise<Versioned<T>>;
+  /** `HEAD`: the answer's status, `ETag` and headers; neither reads nor changes the cache. */
+  head(url: string, options?: ReadOptions): Promise<HeadResult>;
+  /**
+   * A new client with `options` on top of this one's: `headers` merged (names without case; an
+   * `undefined` value removes one), `hooks` concatenated (this client's run first), any other
+   * option replaced (`undefined` removes it). The new client has its own cache, counters and
+   * retry budget. Bad options throw as in the constructor.
+   */
+  extend(options?: ExtendOptions): Client;
   /** The versions the server keeps of a document, newest first (`GET {url}/versions`). */
   versions(url: string, options?: RequestOptions): Promise<History>;
   /** Version `n` of a document as it was; `version_not_found` (with `oldestVersion`) when not kept. */

@@ -17,6 +17,10 @@ use super::{
 /// A request with any method and JSON body; built by [`Client::request`].
 ///
 /// - `GET` goes through the ETag cache like [`Client::get`] (conditional GET, 304 reuse).
+/// - `HEAD` is sent as it is (no `If-None-Match`) and neither reads nor changes the cache (a
+///   validator without its body could not serve a later read); the result's `value` is `null`,
+///   its `etag`, `status` and `headers` those of the answer. An error status is an error, as
+///   for `GET`.
 /// - Other methods are writes: they carry the [`Precondition`] you set (none by default: set
 ///   one, e.g. `.precondition(&read)`, unless losing a concurrent change is acceptable), follow
 ///   the same resend rules and 503 checks as `put`, never follow redirects, and keep the cache
@@ -102,7 +106,12 @@ impl Raw {
                     attempts: op.requests,
                     from_cache: fresh.from_cache,
                     version: fresh.version,
+                    headers: fresh.headers,
+                    status: fresh.status,
                 });
+            }
+            if method == Method::HEAD {
+                return client.head(&mut op, &url).await;
             }
             client
                 .write(&mut op, method.clone(), &url, &precondition, body.as_ref())
@@ -125,5 +134,26 @@ impl IntoFuture for Raw {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
+    }
+}
+
+impl Client {
+    /// Sends a `HEAD` (see [`Raw`]).
+    async fn head(
+        &self,
+        op: &mut super::exchange::OpState,
+        url: &str,
+    ) -> Result<Versioned<Value>, Error> {
+        let request = self.outgoing(op, Method::HEAD, url);
+        let response = self.exchange(op, request).await?.response;
+        if !response.status.is_success() {
+            return Err(self.error_for(&Method::HEAD, url, &response, op.requests, None));
+        }
+        let mut out = Versioned::new(Value::Null, self.etag_of(&response));
+        out.attempts = op.requests;
+        out.version = self.version_of(&response.headers, None);
+        out.status = response.status;
+        out.headers = response.headers;
+        Ok(out)
     }
 }

@@ -87,6 +87,8 @@ impl<T: DeserializeOwned> Get<T> {
                 attempts: op.requests,
                 from_cache: fresh.from_cache,
                 version: fresh.version,
+                headers: fresh.headers,
+                status: fresh.status,
             })
         };
         client
@@ -113,6 +115,10 @@ pub(crate) struct Fresh {
     pub version: Option<crate::Version>,
     /// The `Last-Modified` header (not kept for answers served from the cache).
     pub last_modified: Option<HeaderValue>,
+    /// The response's headers (of the 304, for an answer served from the cache).
+    pub headers: http::HeaderMap,
+    /// The response's status (304 for an answer served from the cache).
+    pub status: http::StatusCode,
 }
 
 impl Client {
@@ -146,7 +152,7 @@ impl Client {
                     request.headers.insert(header::IF_NONE_MATCH, value);
                 }
             }
-            let response = self.exchange(op, request).await?.response;
+            let mut response = self.exchange(op, request).await?.response;
             let status = response.status.as_u16();
             if let (304, Some(entry)) = (status, cached.take()) {
                 // RFC 9111 §4.3.4: a 304 revalidates the stored response its validator selects.
@@ -163,6 +169,8 @@ impl Client {
                             from_cache: true,
                             version,
                             last_modified: None,
+                            headers: std::mem::take(&mut response.headers),
+                            status: response.status,
                         });
                     }
                 }
@@ -194,6 +202,8 @@ impl Client {
                 from_cache: false,
                 version,
                 last_modified: response.headers.get(header::LAST_MODIFIED).cloned(),
+                headers: response.headers,
+                status: response.status,
             });
         }
     }

@@ -207,6 +207,8 @@ impl Client {
         out.location = location;
         out.attempts = attempts;
         out.version = self.written_version(&out, sent, &response.headers);
+        out.headers = response.headers.clone();
+        out.status = response.status;
         out
     }
 
@@ -244,11 +246,14 @@ impl Client {
             }));
         }
         tracing::debug!(%method, url, "an earlier attempt answered 503 had landed");
-        let value = reread
-            .map(|fresh| (*fresh.body).clone())
-            .unwrap_or(Value::Null);
+        let (value, headers, status) = reread
+            .map(|fresh| ((*fresh.body).clone(), fresh.headers, fresh.status))
+            .unwrap_or_default();
         let mut out = Versioned::new(value, etag);
         out.attempts = attempts;
+        // The re-read's: the answers to the write itself were a 503 and a refusal.
+        out.headers = headers;
+        out.status = status;
         Ok(out)
     }
 }

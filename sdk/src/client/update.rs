@@ -144,6 +144,8 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             attempts,
             from_cache,
             version,
+            headers,
+            status,
         } = updated;
         let value = T::deserialize(&value).map_err(|source| Error::Decode { url, source })?;
         Ok(Versioned {
@@ -153,6 +155,8 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             attempts,
             from_cache,
             version,
+            headers,
+            status,
         })
     }
 

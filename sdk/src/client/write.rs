@@ -152,6 +152,8 @@ fn typed<T: DeserializeOwned>(
         attempts,
         from_cache,
         version,
+        headers,
+        status,
     } = written;
     let value = T::deserialize(&value)
         .or_else(|first| match sent {
@@ -169,6 +171,8 @@ fn typed<T: DeserializeOwned>(
         attempts,
         from_cache,
         version,
+        headers,
+        status,
     })
 }
 

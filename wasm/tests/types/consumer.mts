@@ -262,3 +262,42 @@ export function notCancelled(err: IfmatchError): boolean {
   // @ts-expect-error: an abort rejects with signal.reason, so 'cancelled' is no code of this package
   return err.code === 'cancelled';
 }
+
+// searchParams, hooks, extend(), result headers, request() and head().
+const hooked = new Client({
+  baseUrl: 'http://127.0.0.1:8080',
+  hooks: {
+    beforeRequest: [(request: Request) => { request.headers.set('x-signed', 'sig'); }, async (request) => new Request(request)],
+    afterResponse: [(_request, response) => (response.status === 204 ? new Response('null') : undefined)],
+    beforeRetry: [async ({ attempt, error, reason, retryAfterMs, delayMs, request }) => {
+      const code: ErrorCode = error.code;
+      const why: 'throttled' | 'conflict' = reason;
+      void [attempt + 1, code, why, retryAfterMs ?? 0, delayMs ?? 0, request.url];
+    }],
+  },
+});
+const derived: Client = hooked.extend({ headers: { 'x-team': 'a', 'x-old': undefined }, timeout: undefined, hooks: { beforeRetry: [] } });
+async function ergonomics(): Promise<void> {
+  const listed = await derived.get<Todo[]>('/items', { searchParams: { page: 2, done: false, tag: 'a', skip: undefined } });
+  const total: string | null = listed.headers.get('x-total-count');
+  const status: number = listed.status;
+  await derived.get('/items', { searchParams: new URLSearchParams([['tag', 'a'], ['tag', 'b']]) });
+  await derived.put('/items/1', { title: 't', done: true }, { ifMatch: listed.etag, searchParams: 'dryRun=1' });
+  await derived.update<Todo>('/items/1', (doc) => ({ ...doc, done: true }), { searchParams: { via: 'ui' } });
+  const archived = await derived.request('POST', '/items/1/archive', { json: { reason: 'done' }, ifMatch: listed.etag });
+  const raw = await derived.request<Todo[]>('GET', '/items', { searchParams: { page: 1 } });
+  const head = await derived.head('/items/1');
+  const etag: string | null = head.etag;
+  void [total, status, archived.status, raw.value.length, etag, head.headers.get('content-length'), head.attempts];
+  // @ts-expect-error: searchParams values are strings, numbers or booleans
+  await derived.get('/items', { searchParams: { filter: { done: true } } });
+  // @ts-expect-error: hooks are arrays of functions
+  new Client({ hooks: { beforeRequest: (request: Request) => request } });
+  // @ts-expect-error: there is no beforeError hook
+  new Client({ hooks: { beforeError: [] } });
+  // @ts-expect-error: head() has no body to return
+  void head.value;
+  // @ts-expect-error: lock() takes no searchParams
+  await derived.lock('/items/1', { searchParams: { a: 1 } });
+}
+void ergonomics;
