@@ -540,3 +540,27 @@ export function headersOf(flat) {
   for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
   return headers;
 }
+
+/** The request options a GET may not have: it sends no body, and the cache makes it conditional. */
+const WRITE_ONLY = ['json', 'ifMatch', 'createOnly', 'unconditional', 'lock'];
+
+/**
+ * The method of `client.request(method, url, options)`: the standard ones in upper case, any
+ * other valid method name as given. Throws an `invalid_argument` IfmatchError for HEAD (that is
+ * `head()`), OPTIONS, TRACE, CONNECT, a name that is not a method, or a GET with write options.
+ */
+export function requestMethod(method, options) {
+  const refuse = (message) => new IfmatchError(message, { code: 'invalid_argument' });
+  if (typeof method !== 'string') throw refuse(`the method must be a string such as 'POST', not ${describeValue(method)}`);
+  const upper = method.toUpperCase();
+  const name = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'].includes(upper) ? upper : method;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw refuse(`${JSON.stringify(method)} is not an HTTP method name`);
+  if (name === 'HEAD') throw refuse('request() does not send HEAD, which has no body to return: use client.head(url)');
+  if (['OPTIONS', 'TRACE', 'CONNECT'].includes(name)) throw refuse(`request() does not send ${name}: it reads (GET) or writes JSON resources`);
+  const given = name === 'GET' && options !== null && typeof options === 'object'
+    ? WRITE_ONLY.find((option) => options[option] !== undefined) : undefined;
+  if (given !== undefined) {
+    throw refuse(`request('GET', …) sends no body and no precondition (the cache makes a GET conditional by itself); leave out options.${given}, or use another method`);
+  }
+  return name;
+}

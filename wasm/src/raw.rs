@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use crate::client::{headers_to_js, url_arg, versioned, Client};
 use crate::error::invalid_argument;
 use crate::fields::Fields;
-use crate::json::{from_js, nullable, object, to_js, type_name};
+use crate::json::{from_js, nullable, object, to_js};
 use crate::lock;
 use crate::options::{call_options, with_call_options};
 use crate::precondition::{self, Write};
@@ -30,8 +30,14 @@ const REQUEST_OPTIONS: &[&str] = &[
 ];
 /// The options of `head`.
 const HEAD_OPTIONS: &[&str] = &["signal", "headers", "timeout", "apiVersion", "searchParams"];
-/// What a GET of `request` may not have: it sends no body, and the cache makes it conditional.
-const WRITE_ONLY: &[&str] = &["json", "ifMatch", "createOnly", "unconditional", "lock"];
+
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    /// The method of `request(method, url, options)`, checked with its options (a GET takes
+    /// no body and no precondition); throws an `IfmatchError` for a wrong one.
+    #[wasm_bindgen(js_name = requestMethod, catch)]
+    fn request_method(method: &JsValue, options: &JsValue) -> Result<String, JsValue>;
+}
 
 #[wasm_bindgen]
 impl Client {
@@ -41,17 +47,13 @@ impl Client {
     pub fn request(&self, method: JsValue, url: JsValue, options: JsValue) -> Promise {
         let (client, has_base_url) = self.parts();
         promise(async move {
-            let method = method_arg(&method)?;
-            let url = url_arg(&url, has_base_url)?;
             let o = Fields::new(&options, "options", REQUEST_OPTIONS).map_err(invalid_argument)?;
+            let name = request_method(&method, &options)?;
+            let method = Method::from_bytes(name.as_bytes())
+                .map_err(|_| invalid_argument("the method is not an HTTP method name"))?;
+            let url = url_arg(&url, has_base_url)?;
             let mut raw = client.request(method.clone(), &url);
-            if method == Method::GET {
-                if let Some(name) = WRITE_ONLY.iter().find(|name| o.get(name).is_some()) {
-                    return Err(invalid_argument(format!(
-                        "request('GET', …) sends no body and no precondition (the cache makes a GET conditional by itself); leave out options.{name}, or use another method"
-                    )));
-                }
-            } else {
+            if method != Method::GET {
                 let precondition =
                     precondition::from_options(&o, Write::Request).map_err(invalid_argument)?;
                 raw = raw.precondition(precondition);
@@ -92,33 +94,5 @@ impl Client {
             })
             .map_err(|e| call.link.reject(&e, None))
         })
-    }
-}
-
-/// The method of `request`: a method name (any case for the standard ones).
-fn method_arg(value: &JsValue) -> Result<Method, JsValue> {
-    let name = value.as_string().ok_or_else(|| {
-        invalid_argument(format!(
-            "the method must be a string such as 'POST', not {}",
-            type_name(value)
-        ))
-    })?;
-    let standard = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-    let upper = name.to_ascii_uppercase();
-    let name = if standard.contains(&upper.as_str()) {
-        upper
-    } else {
-        name
-    };
-    match name.as_str() {
-        "HEAD" | "head" => Err(invalid_argument(
-            "request() does not send HEAD, which has no body to return: use client.head(url)",
-        )),
-        "OPTIONS" | "TRACE" | "CONNECT" => Err(invalid_argument(format!(
-            "request() does not send {name}: it reads (GET) or writes JSON resources"
-        ))),
-        _ => Method::from_bytes(name.as_bytes()).map_err(|_| {
-            invalid_argument(format!("the method {name:?} is not a valid HTTP method name"))
-        }),
     }
 }
