@@ -40,7 +40,8 @@ test('browser: get returns value and ETag, and a second get is answered 304 from
   });
   assert.deepEqual(out.first.value, { n: 1 });
   assert.equal(out.first.etag, out.stored.etag);
-  assert.deepEqual(out.second, { ...out.first, fromCache: true });
+  assert.deepEqual(out.second, { ...out.first, fromCache: true, status: 304 });
+  assert.equal(out.first.status, 200);
   assert.equal(out.stats.notModified, 1);
 });
 
@@ -420,4 +421,32 @@ test('browser: a cross-origin server without CORS headers rejects with code netw
   } finally {
     await page.close();
   }
+});
+
+test('browser: hooks see real Requests and Responses, searchParams reach the URL, results carry headers', async () => {
+  const out = await inPage(strict, async ({ Client }, items, base) => {
+    const path = await items.createItem(base, { n: 1 });
+    const seen = [];
+    const client = new Client({
+      baseUrl: base,
+      hooks: {
+        beforeRequest: [(request) => { seen.push(`${request.method} ${new URL(request.url).search}`); request.headers.set('x-trace', '1'); }],
+        afterResponse: [(request, response) => { seen.push(`${response.status} ${request.headers.get('x-trace')}`); }],
+      },
+    });
+    const read = await client.get(path, { searchParams: { a: 1 } });
+    const dropping = new Client({ baseUrl: base, hooks: { beforeRequest: [(request) => { request.headers.delete('if-match'); }] } });
+    let code = null;
+    try {
+      await dropping.put(path, { n: 2 }, { ifMatch: read.etag });
+    } catch (err) {
+      code = err.code;
+    }
+    return { seen, etag: read.etag, headerEtag: read.headers.get('etag'), status: read.status, code, stored: await items.readItem(base, path) };
+  });
+  assert.deepEqual(out.seen, ['GET ?a=1', '200 1']);
+  assert.equal(out.headerEtag, out.etag);
+  assert.equal(out.status, 200);
+  assert.equal(out.code, 'hook_failed');
+  assert.deepEqual(out.stored.value, { n: 1 }, 'the write without its precondition was not sent');
 });
