@@ -18,7 +18,7 @@ const AGAIN = {
 };
 
 /** Members that answer synchronously (all the others return a promise); getters too. */
-const SYNC = new Set(['free', 'stats', 'deprecations', 'subscribe']);
+const SYNC = new Set(['free', 'stats', 'deprecations', 'subscribe', 'extend']);
 
 /**
  * Wraps the glue's classes and functions in place and returns the package's API: `glue` is the
@@ -97,6 +97,8 @@ export function protect(glue, loader) {
         }
         if (!entry.real) {
           if (key === 'conflicts') return deferConflicts(entry);
+          // extend() of a deferred client: a deferred client too, made from the real one.
+          if (key === 'extend') return deferClient(() => fn.apply(materialize(entry), args));
           if (sync) throw notReady(`${name.toLowerCase()}.${key}${callSuffix(fn)}`);
           return loader.load().then(() => fn.apply(materialize(entry), args));
         }
@@ -133,15 +135,20 @@ export function protect(glue, loader) {
     return lazy;
   }
 
+  // A Client made by `make` once the wasm is loaded (its first request loads it).
+  function deferClient(make, prototype = glue.Client.prototype) {
+    const self = Object.create(prototype);
+    self.__wbg_ptr = 0;
+    deferred.set(self, { real: null, freed: false, make });
+    return self;
+  }
+
   // The Client itself: deferred when the wasm is not loaded yet (only a browser without init()).
   const RawClient = glue.Client;
   const Client = new Proxy(RawClient, {
     construct(target, args, newTarget) {
       if (loader.ready()) return Reflect.construct(target, args, newTarget);
-      const self = Object.create(newTarget.prototype);
-      self.__wbg_ptr = 0;
-      deferred.set(self, { real: null, freed: false, make: () => Reflect.construct(target, args) });
-      return self;
+      return deferClient(() => Reflect.construct(target, args), newTarget.prototype);
     },
   });
   RawClient.prototype.constructor = Client;

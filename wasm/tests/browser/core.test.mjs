@@ -351,6 +351,9 @@ test('browser: without init(), a Client loads the wasm at its first request, and
       };
       const bad = new Client({ nope: true });
       const before = { stats: early(() => bad.stats()), version: early(() => version()) };
+      // extend() of a deferred client is a deferred client, made at its first request.
+      const derived = new Client({ baseUrl: window.location.origin }).extend({ headers: { 'x-derived': '1' } });
+      const derivedIsClient = derived instanceof Client;
       // A subscription of a deferred client starts (and makes the client) at its first next().
       const subscription = new Client({ nope: true }).conflicts.subscribe();
       const rejected = await bad.get('/items/x').catch((err) => `${err instanceof IfmatchError} ${err.code}`);
@@ -359,7 +362,11 @@ test('browser: without init(), a Client loads the wasm at its first request, and
       const conflicts = new Client({ baseUrl: window.location.origin }).conflicts;
       const created = await client.create('/items', { n: 1 });
       const updated = await client.update(created.location, (doc) => ({ n: doc.n + 1 }));
-      return { before, rejected, subscribed, value: updated.value, list: Array.isArray((await conflicts.list()).conflicts) };
+      const derivedRead = await derived.get(new URL(created.location).pathname);
+      return {
+        before, rejected, subscribed, value: updated.value, list: Array.isArray((await conflicts.list()).conflicts),
+        derivedIsClient, derivedValue: derivedRead.value,
+      };
     });
     assert.match(out.before.stats, /^true invalid_state client\.stats\(\) needs the ifmatch wasm, which is not loaded yet; `await init\(\)` first/);
     assert.match(out.before.version, /^true invalid_state version\(\) needs the ifmatch wasm/);
@@ -367,6 +374,8 @@ test('browser: without init(), a Client loads the wasm at its first request, and
     assert.equal(out.subscribed, 'true invalid_argument');
     assert.deepEqual(out.value, { n: 2 });
     assert.equal(out.list, true);
+    assert.equal(out.derivedIsClient, true);
+    assert.deepEqual(out.derivedValue, { n: 2 });
   } finally {
     await page.close();
   }
