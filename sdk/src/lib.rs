@@ -81,8 +81,8 @@ pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
 pub use client::{
     builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
-    Batch, Begin, Client, ClientBuilder, Commit, Get, LockGuard, LockRequest, Raw, Rollback,
-    RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
+    Batch, Begin, Client, ClientBuilder, Commit, Get, GetShared, LockGuard, LockRequest, Raw,
+    Rollback, RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
     DEFAULT_TRANSACTIONS_PATH,
 };
 pub use client::{

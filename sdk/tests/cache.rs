@@ -39,6 +39,58 @@ async fn second_get_is_conditional_and_a_304_is_served_from_cache() {
 }
 
 #[tokio::test]
+async fn get_shared_hands_out_the_cached_body_itself_on_304() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .and(has_header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"v1\""))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+
+    let first = h.client.get_shared("/items/1").await.unwrap();
+    assert!(!first.from_cache);
+    assert_eq!(*first.value, json!({"n": 1}));
+    let second = h.client.get_shared("/items/1").await.unwrap();
+    assert!(second.from_cache);
+    assert!(
+        std::sync::Arc::ptr_eq(&first.value, &second.value),
+        "a 304 must share the cached body, not copy it"
+    );
+    assert_eq!(second.etag.as_ref().unwrap().opaque(), "v1");
+    // The owned read revalidates the same entry and still decodes its own copy.
+    let owned = h.client.get::<Value>("/items/1").await.unwrap();
+    assert!(owned.from_cache);
+    assert_eq!(owned.value, *second.value);
+    assert_eq!(h.client.stats().not_modified_hits, 2);
+}
+
+#[tokio::test]
+async fn get_shared_without_a_cache_reads_in_full_each_time() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items/1"))
+        .respond_with(json_response(200, json!({"n": 1}), Some("\"v1\"")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let h = harness_with(&server, RetryConfig::default(), |b| b.cache_capacity(0));
+    let first = h.client.get_shared("/items/1").await.unwrap();
+    let second = h.client.get_shared("/items/1").await.unwrap();
+    assert!(!first.from_cache && !second.from_cache);
+    assert!(!std::sync::Arc::ptr_eq(&first.value, &second.value));
+    assert_eq!(first.value, second.value);
+}
+
+#[tokio::test]
 async fn partitions_do_not_share_cached_bodies() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -1,6 +1,8 @@
 //! One request at a time: the SDK's cost over hand-written reqwest calls, and what its ETag
 //! cache saves.
 
+use std::sync::Arc;
+
 use ifmatch::{Client, RetryConfig};
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH};
 use reqwest::StatusCode;
@@ -90,6 +92,11 @@ pub async fn get_cached(bed: &Bed, plan: Plan) -> Result<Comparison, BoxError> {
     let cold = bed.client(false, RetryConfig::default())?;
     let warm = bed.client(true, RetryConfig::default())?;
     warm.get::<Value>(&url).await?;
+    // A warm `get_shared()` must hand out the cache's own `Arc`, not a copy of the document.
+    let (first, second) = (warm.get_shared(&url).await?, warm.get_shared(&url).await?);
+    if !(second.from_cache && Arc::ptr_eq(&first.value, &second.value)) {
+        return Err("get_shared() on a warm cache did not return the cached Arc".into());
+    }
     let etag = bed
         .raw
         .get(&url)
@@ -100,7 +107,7 @@ pub async fn get_cached(bed: &Bed, plan: Plan) -> Result<Comparison, BoxError> {
         .ok_or("the GET answer has no ETag")?
         .clone();
     let (cold, warm, url, etag) = (&cold, &warm, &url, &etag);
-    let summaries = compare_async(plan, 4, |case| async move {
+    let summaries = compare_async(plan, 5, |case| async move {
         match case {
             0 => {
                 let _doc: Value = bed.raw.get(url).send().await?.json().await?;
@@ -108,6 +115,7 @@ pub async fn get_cached(bed: &Bed, plan: Plan) -> Result<Comparison, BoxError> {
             }
             1 => sdk_get(cold, url, false).await,
             2 => sdk_get(warm, url, true).await,
+            3 => sdk_get_shared(warm, url).await,
             _ => {
                 let answer = bed.raw.get(url).header(IF_NONE_MATCH, etag).send().await?;
                 expect_status(
@@ -127,7 +135,11 @@ pub async fn get_cached(bed: &Bed, plan: Plan) -> Result<Comparison, BoxError> {
         measured: vec![
             Row::latency("SDK get(), cache off (GET 200, parse)", &summaries[1]),
             Row::latency("SDK get(), warm cache (304, cached body)", &summaries[2]),
-            Row::latency("raw reqwest: GET If-None-Match -> 304", &summaries[3]),
+            Row::latency(
+                "SDK get_shared(), warm cache (304, the cached Arc)",
+                &summaries[3],
+            ),
+            Row::latency("raw reqwest: GET If-None-Match -> 304", &summaries[4]),
         ],
     })
 }
@@ -140,6 +152,13 @@ async fn sdk_get(client: &Client, url: &str, from_cache: bool) -> Result<(), Box
             got.from_cache
         )
         .into());
+    }
+    Ok(())
+}
+
+async fn sdk_get_shared(client: &Client, url: &str) -> Result<(), BoxError> {
+    if !client.get_shared(url).await?.from_cache {
+        return Err("get_shared() on a warm cache was not answered from the cache".into());
     }
     Ok(())
 }

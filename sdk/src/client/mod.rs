@@ -47,7 +47,7 @@ pub use conflicts::{
 };
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;
-pub use read::Get;
+pub use read::{Get, GetShared};
 pub use transaction::{
     Begin, Commit, Rollback, RunTransaction, Transaction, DEFAULT_TRANSACTIONS_PATH,
 };

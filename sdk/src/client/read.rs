@@ -1,4 +1,4 @@
-//! Reads: `get::<T>()` and the conditional GET behind it and behind `update()`.
+//! Reads: `get::<T>()`, `get_shared()` and the conditional GET behind them and `update()`.
 
 use std::{future::IntoFuture, marker::PhantomData, sync::Arc};
 
@@ -63,37 +63,96 @@ impl<T: DeserializeOwned> Get<T> {
     /// [`Error::Status`] for error statuses (e.g. 404), [`Error::Decode`] if the body is not a
     /// `T`, [`Error::Timeout`], and the throttling and transport errors.
     pub async fn send(self) -> Result<Versioned<T>, Error> {
-        let Self {
-            client,
-            path,
-            options,
-            ..
-        } = self;
-        let url = client.target(&path, &options)?;
-        let span = tracing::debug_span!("ifmatch.get", url = %url);
-        let work = async {
-            let mut op = client.op(&options);
-            let fresh = client.fetch(&mut op, &url, true).await?;
-            // Deserialize from the shared cached value: cloning it first cost as much as the
-            // download it saved (sdk/benches, `get_cached`).
-            let value = T::deserialize(&*fresh.body).map_err(|source| Error::Decode {
-                url: url.clone(),
+        // Deserialize from the shared cached value: cloning it first cost as much as the
+        // download it saved (sdk/benches, `get_cached`).
+        read(self.client, &self.path, &self.options, |body, url| {
+            T::deserialize(&*body).map_err(|source| Error::Decode {
+                url: url.to_owned(),
                 source,
-            })?;
-            Ok(Versioned {
-                value,
-                etag: fresh.etag,
-                location: None,
-                attempts: op.requests,
-                from_cache: fresh.from_cache,
-                version: fresh.version,
-                headers: fresh.headers,
-                status: fresh.status,
             })
-        };
-        client
-            .bounded(format!("GET {url}"), &url, true, traced(span, work))
-            .await
+        })
+        .await
+    }
+}
+
+/// The GET of [`Get`] and [`GetShared`]; `decode` turns the (possibly cached) body into the
+/// result's value.
+async fn read<T>(
+    client: Client,
+    path: &str,
+    options: &Options,
+    decode: impl FnOnce(Arc<Value>, &str) -> Result<T, Error>,
+) -> Result<Versioned<T>, Error> {
+    let url = client.target(path, options)?;
+    let span = tracing::debug_span!("ifmatch.get", url = %url);
+    let work = async {
+        let mut op = client.op(options);
+        let fresh = client.fetch(&mut op, &url, true).await?;
+        Ok(Versioned {
+            value: decode(fresh.body, &url)?,
+            etag: fresh.etag,
+            location: None,
+            attempts: op.requests,
+            from_cache: fresh.from_cache,
+            version: fresh.version,
+            headers: fresh.headers,
+            status: fresh.status,
+        })
+    };
+    client
+        .bounded(format!("GET {url}"), &url, true, traced(span, work))
+        .await
+}
+
+/// A GET of one JSON resource whose body is shared, not copied; built by
+/// [`Client::get_shared`]. Await it, or call [`GetShared::send`].
+///
+/// The request is [`Get`]'s (`If-None-Match` with a cached copy, retries, redirects, the same
+/// per-request setters); the value is the `Arc` the ETag cache holds, so a read answered 304
+/// costs a reference count instead of a deep copy of the document.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct GetShared {
+    client: Client,
+    path: String,
+    options: Options,
+}
+
+request_options!(GetShared);
+within_transaction!(GetShared);
+
+impl std::fmt::Debug for GetShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetShared")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GetShared {
+    pub(super) fn new(client: Client, path: &str) -> Self {
+        Self {
+            client,
+            path: path.to_owned(),
+            options: Options::default(),
+        }
+    }
+
+    /// Sends the request.
+    ///
+    /// # Errors
+    /// As [`Get::send`]; a body that is not JSON is [`Error::Decode`] there as here.
+    pub async fn send(self) -> Result<Versioned<Arc<Value>>, Error> {
+        read(self.client, &self.path, &self.options, |body, _| Ok(body)).await
+    }
+}
+
+impl IntoFuture for GetShared {
+    type Output = Result<Versioned<Arc<Value>>, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }
 
@@ -122,6 +181,24 @@ pub(crate) struct Fresh {
 }
 
 impl Client {
+    /// Reads a JSON resource without copying it: the value is shared with the ETag cache, so a
+    /// read answered 304 Not Modified costs a reference count, not a deep copy of the document
+    /// (about 0.1x of a full GET of 200 KiB instead of 0.7x; docs/performance.md). See
+    /// [`GetShared`]; [`Client::get`] decodes an owned `T` instead.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ifmatch::Client) -> Result<(), ifmatch::Error> {
+    /// let read = client.get_shared("/items/1").await?;           // Versioned<Arc<Value>>
+    /// let title = read.value["title"].as_str().unwrap_or("untitled");
+    /// println!("{title} at {:?}", read.etag);
+    /// let again = client.get_shared("/items/1").await?;          // 304: the same Arc
+    /// assert!(!again.from_cache || std::sync::Arc::ptr_eq(&read.value, &again.value));
+    /// # Ok(()) }
+    /// ```
+    pub fn get_shared(&self, path: &str) -> GetShared {
+        GetShared::new(self.clone(), path)
+    }
+
     /// GETs `url`; `conditional` sends `If-None-Match` with a cached ETag.
     ///
     /// Boxed and never inlined, as `exchange` is, so the body is compiled once.
