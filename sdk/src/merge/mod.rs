@@ -32,6 +32,8 @@ pub(crate) mod pointer;
 pub use diff::diff;
 pub use patch::{apply, JsonPatch, PatchError, PatchOp};
 
+use std::iter::Peekable;
+
 use serde_json::{Map, Value};
 
 /// How a resolver settles one overlapping edit.
@@ -139,7 +141,49 @@ impl Merger<'_> {
         }
     }
 
+    /// Merges three objects member by member, in key order.
+    ///
+    /// serde_json's `Map` iterates in key order (it is a `BTreeMap`), so the members are
+    /// gathered by one merge-walk of the three iterators: linear in the members, where sorting
+    /// the keys and looking each up three times cost 9-10x a clone of a 1,000-member object
+    /// (docs/performance.md). With serde_json's `preserve_order` feature (enabled by any crate
+    /// in a build) a map iterates in insertion order; such maps take the sorting path, so
+    /// results and the order of reported conflicts are the same either way.
     fn merge_objects(
+        &mut self,
+        b: &Map<String, Value>,
+        m: &Map<String, Value>,
+        t: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        if !(keys_ascend(b) && keys_ascend(m) && keys_ascend(t)) {
+            return self.merge_objects_sorting(b, m, t);
+        }
+        let (mut bi, mut mi, mut ti) = (
+            b.iter().peekable(),
+            m.iter().peekable(),
+            t.iter().peekable(),
+        );
+        let mut out = Vec::with_capacity(m.len().max(t.len()));
+        loop {
+            let key = [bi.peek(), mi.peek(), ti.peek()]
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| *k)
+                .min();
+            let Some(key) = key else { break };
+            let (bv, mv, tv) = (take(&mut bi, key), take(&mut mi, key), take(&mut ti, key));
+            let len = pointer::push(&mut self.path, key);
+            if let Some(value) = self.merge(bv, mv, tv) {
+                out.push((key.clone(), value));
+            }
+            pointer::pop(&mut self.path, len);
+        }
+        // Already in key order: collecting into the `BTreeMap` is a bulk build, not n inserts.
+        out.into_iter().collect()
+    }
+
+    /// The same merge for maps that do not iterate in key order (`preserve_order`).
+    fn merge_objects_sorting(
         &mut self,
         b: &Map<String, Value>,
         m: &Map<String, Value>,
@@ -159,6 +203,24 @@ impl Merger<'_> {
         out
     }
 }
+
+/// The value of `key` if it is the next member of `members` (which is then passed).
+fn take<'v>(members: &mut Peekable<serde_json::map::Iter<'v>>, key: &str) -> Option<&'v Value> {
+    members.next_if(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+/// Whether `map` iterates in strictly ascending key order (always, unless serde_json's
+/// `preserve_order` feature is on).
+fn keys_ascend(map: &Map<String, Value>) -> bool {
+    let mut keys = map.keys();
+    let Some(mut previous) = keys.next() else {
+        return true;
+    };
+    keys.all(|key| std::mem::replace(&mut previous, key) < key)
+}
+
+#[cfg(test)]
+mod walk_tests;
 
 #[cfg(test)]
 mod tests {
