@@ -4,6 +4,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 mod outcome;
+pub mod schedule;
 
 use outcome::{is_not_applicable, outcome};
 
@@ -20,7 +21,8 @@ use crate::verdict::Verdict;
 /// locks at `{item}/lock`, batches at `/batch`, transactions at `/transactions`,
 /// history at `{item}/versions`, API versions under `/v1` and `/v2`, the
 /// reference server's [shape](crate::target::TargetShape), each race run once,
-/// no wait for the server to start, and prerequisite skips reported without failing.
+/// no wait for the server to start, prerequisite skips reported without failing, and the
+/// rate-limit rules sent to `base_url`, and at most 8 rules at a time.
 /// The `notifications` profile's settings default as [`NotifyConfig`](crate::rules::NotifyConfig)
 /// says (conflicts at `/conflicts`, no identities, a 20 s heartbeat wait).
 #[derive(Debug, Clone)]
@@ -68,6 +70,15 @@ pub struct CheckConfig {
     pub wait_for: Duration,
     /// Whether rules skipped because a prerequisite failed fail the run.
     pub fail_on_skipped: bool,
+    /// Where the `rate-limit` profile's rules send their requests, when not to `base_url`:
+    /// the embedded reference server starts a second, rate-limited instance for them, so
+    /// that the other rules never wait for its budget and all run at the same time.
+    /// `None` (the default): `base_url`, with the rate-limit rules run last, alone.
+    pub rate_limit_base_url: Option<String>,
+    /// Most rules run at the same time ([`schedule::PARALLEL_RULES`] by default); 1 runs
+    /// them one after another, for output that must not depend on timing (a server whose
+    /// tags count every request it answers names other tags in a concurrent run).
+    pub parallel_rules: usize,
 }
 
 impl CheckConfig {
@@ -93,6 +104,8 @@ impl CheckConfig {
             repeat: 1,
             wait_for: Duration::ZERO,
             fail_on_skipped: false,
+            rate_limit_base_url: None,
+            parallel_rules: schedule::PARALLEL_RULES,
         }
     }
 
@@ -178,12 +191,14 @@ impl std::fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
-/// Runs the selected rules one after another. `progress` gets one line per rule
-/// as it finishes (pass `None` when output is piped).
+/// Runs the selected rules, independent ones concurrently (see [`schedule`]). `progress`
+/// gets one line per rule, in catalogue order, as soon as the rule and every one before it
+/// have finished (pass `None` when output is piped).
 pub async fn run(
     config: &CheckConfig,
     mut progress: Option<&mut dyn Write>,
 ) -> Result<Report, SetupError> {
+    let started = Instant::now();
     let probe = Probe::new(
         config.headers.clone(),
         config.show_secrets,
@@ -192,20 +207,63 @@ pub async fn run(
     .map_err(SetupError)?;
     preflight(&probe, config).await?;
     let rules = config.selected_rules();
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(rules.len());
-    for (i, rule) in rules.iter().enumerate() {
-        let outcome = run_rule(rule, &probe, config, &outcomes).await;
-        if let Some(out) = progress.as_deref_mut() {
-            let _ = writeln!(
-                out,
-                "[{:>2}/{}] {:<10} {}",
-                i + 1,
-                rules.len(),
-                outcome.verdict.as_str(),
-                rule.id
-            );
+    let shared = std::sync::Arc::new(config.clone());
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; rules.len()];
+    let mut launched = vec![false; rules.len()];
+    let mut running = tokio::task::JoinSet::new();
+    let mut printed = 0;
+    let parallelism = schedule::parallelism(config);
+    loop {
+        for i in 0..rules.len() {
+            if running.len() >= parallelism {
+                break;
+            }
+            if launched[i] || !schedule::may_start(&rules, i, config, |j| outcomes[j].is_some()) {
+                continue;
+            }
+            launched[i] = true;
+            let rule = rules[i];
+            let prerequisites: Vec<Outcome> = outcomes[..i]
+                .iter()
+                .flatten()
+                .filter(|o| rule.requires.contains(&o.id.as_str()))
+                .cloned()
+                .collect();
+            let (probe, config) = (probe.clone(), shared.clone());
+            running
+                .spawn(async move { (i, run_rule(rule, &probe, &config, &prerequisites).await) });
         }
-        outcomes.push(outcome);
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, outcome) = match joined {
+            Ok(done) => done,
+            // A rule that panicked panics the run, as it did when rules ran inline.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(SetupError(format!("a rule's task was cancelled: {e}"))),
+        };
+        outcomes[i] = Some(outcome);
+        while let Some(Some(done)) = outcomes.get(printed) {
+            if let Some(out) = progress.as_deref_mut() {
+                let _ = writeln!(
+                    out,
+                    "[{:>2}/{}] {:<10} {}",
+                    printed + 1,
+                    rules.len(),
+                    done.verdict.as_str(),
+                    done.id
+                );
+            }
+            printed += 1;
+        }
+    }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    if outcomes.len() != rules.len() {
+        return Err(SetupError(format!(
+            "only {} of {} rules were run: the schedule left some waiting",
+            outcomes.len(),
+            rules.len()
+        )));
     }
     Ok(Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -215,6 +273,7 @@ pub async fn run(
         mismatch_status: config.mismatch_status,
         outcomes,
         fail_on_skipped: config.fail_on_skipped,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }
 
@@ -286,10 +345,18 @@ async fn run_rule(
         return o;
     }
     let started = Instant::now();
+    let collection = match (&config.rate_limit_base_url, rule.profile) {
+        (Some(base), Profile::RateLimit) => format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            config.collection.trim_start_matches('/')
+        ),
+        _ => config.collection_url(),
+    };
     let cx = Cx::new(
         probe.clone(),
         rule.id,
-        config.collection_url(),
+        collection,
         config.mismatch_status == 409,
         config.run_token.clone(),
     )

@@ -192,18 +192,24 @@ async fn run_check(args: args::CheckArgs, mut io: Io<'_>, env: &Environment) -> 
         if config.profiles.contains(&Profile::Notifications) {
             config.notifications = config.notifications.clone().with_generated_identities();
         }
-        let notify = &config.notifications;
-        match crate::embedded::start_with(&config.profiles, config.mismatch_status, notify).await {
-            Ok(server) => {
-                config.base_url = server.base_url();
+        match crate::embedded::start_for(&config).await {
+            Ok(servers) => {
+                config.base_url = servers.main.base_url();
+                config.rate_limit_base_url = servers.rate_limited.as_ref().map(|s| s.base_url());
                 if io.progress {
                     let _ = writeln!(
                         io.err,
                         "started the embedded reference server at {}",
                         config.base_url
                     );
+                    if let Some(url) = &config.rate_limit_base_url {
+                        let _ = writeln!(
+                            io.err,
+                            "and a rate-limited one for the rate-limit rules at {url}"
+                        );
+                    }
                 }
-                embedded = Some(server);
+                embedded = Some(servers);
             }
             Err(e) => {
                 let _ = writeln!(io.err, "error: {e}");
@@ -225,8 +231,8 @@ async fn run_check(args: args::CheckArgs, mut io: Io<'_>, env: &Environment) -> 
         None
     };
     let result = check::run(&config, progress).await;
-    if let Some(server) = embedded {
-        server.shutdown().await;
+    if let Some(servers) = embedded {
+        servers.shutdown().await;
     }
     let report = match result {
         Ok(r) => r,

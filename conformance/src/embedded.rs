@@ -23,6 +23,54 @@ pub const EMBEDDED_MAX_LOCK_WAITERS: usize = 4;
 /// is judged within a second (the server's default is 15 s).
 pub const EMBEDDED_SSE_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// The embedded servers of one run.
+#[derive(Debug)]
+pub struct EmbeddedServers {
+    /// The server every rule is checked against.
+    pub main: RunningServer,
+    /// When the `rate-limit` profile is checked together with others: a second server, the
+    /// only one with [`EMBEDDED_RATE_LIMIT`], for the rate-limit rules
+    /// ([`crate::check::CheckConfig::rate_limit_base_url`]). The other rules then never wait
+    /// for a `Retry-After` (a shared bucket cost them about 13 s in all) and need not finish
+    /// before the rate-limit rules start.
+    pub rate_limited: Option<RunningServer>,
+}
+
+impl EmbeddedServers {
+    /// Stops the servers.
+    pub async fn shutdown(self) {
+        self.main.shutdown().await;
+        if let Some(server) = self.rate_limited {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Starts the servers `config` is checked against: [`start_with`] its profiles, and when
+/// the `rate-limit` profile comes with others, a separate rate-limited server for it.
+pub async fn start_for(config: &crate::check::CheckConfig) -> Result<EmbeddedServers, SetupError> {
+    let (mismatch, notify) = (config.mismatch_status, &config.notifications);
+    let others: Vec<Profile> = config
+        .profiles
+        .iter()
+        .copied()
+        .filter(|p| *p != Profile::RateLimit)
+        .collect();
+    if others.is_empty() || others.len() == config.profiles.len() {
+        let main = start_with(&config.profiles, mismatch, notify).await?;
+        return Ok(EmbeddedServers {
+            main,
+            rate_limited: None,
+        });
+    }
+    let main = start_with(&others, mismatch, notify).await?;
+    let rate_limited = start_with(&[Profile::RateLimit], mismatch, notify).await?;
+    Ok(EmbeddedServers {
+        main,
+        rate_limited: Some(rate_limited),
+    })
+}
+
 /// Starts the reference server on an ephemeral loopback port, configured to
 /// match what the run declares: the mismatch status, and the behaviours the
 /// selected profiles check.

@@ -170,6 +170,7 @@ fn ignoring_server_report(fail_on_skipped: bool) -> Report {
         profiles: vec![Profile::Core],
         mismatch_status: 412,
         fail_on_skipped,
+        elapsed_ms: 345,
         outcomes: vec![
             outcome(
                 "core.create.post-201",

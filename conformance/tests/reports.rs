@@ -18,6 +18,8 @@ async fn faulty_report() -> (Report, String) {
     })
     .await;
     let mut cfg = config(&server.uri(), &[Profile::Core], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.headers = vec![("Authorization".into(), "Bearer secret-token".into())];
     cfg.rule_patterns = CATALOGUE
         .iter()
@@ -27,11 +29,12 @@ async fn faulty_report() -> (Report, String) {
     (without_durations(check(&cfg).await), server.uri())
 }
 
-/// The report with every rule's duration set to 0: timings differ between runs.
+/// The report with every duration set to 0: timings differ between runs.
 fn without_durations(mut report: Report) -> Report {
     for o in &mut report.outcomes {
         o.duration_ms = 0;
     }
+    report.elapsed_ms = 0;
     report
 }
 
@@ -102,6 +105,8 @@ async fn locking_failures_show_the_unlocked_write_and_its_repro() {
     })
     .await;
     let mut cfg = config(&server.uri(), &[Profile::Locking], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.rule_patterns = vec![
         "locking.acquire-201".into(),
         "locking.write-without-token-423".into(),
@@ -129,6 +134,8 @@ async fn an_applied_stale_write_is_shown_with_its_write_diff_and_fix() {
     })
     .await;
     let mut cfg = config(&server.uri(), &[Profile::Core], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.rule_patterns = vec!["core.if-match.stale-put".into()];
     let report = without_durations(check(&cfg).await);
     let outcome = report.outcome("core.if-match.stale-put").unwrap();
@@ -187,6 +194,8 @@ async fn a_server_that_stops_answering_gives_harness_errors() {
         }
     });
     let mut cfg = config(&base, &[Profile::Core], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.rule_patterns = vec!["core.create.post-201".into()];
     let report = without_durations(check(&cfg).await);
     server.abort();
@@ -253,6 +262,8 @@ async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
     })
     .await;
     let mut cfg = config(&server.uri(), &[Profile::Core], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.rule_patterns = vec![
         "core.create.post-201".into(),
         "core.etag.strong-on-get".into(),
@@ -292,6 +303,8 @@ async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
 async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
     let server = emulated(Options::default()).await;
     let mut cfg = config(&server.uri(), &[Profile::RateLimit], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     let lenient = check(&cfg).await;
     let blocked: Vec<&str> = lenient
         .outcomes
@@ -328,6 +341,8 @@ async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
 async fn dependants_of_a_rule_that_does_not_apply_do_not_apply_either() {
     let server = emulated(Options::default()).await;
     let mut cfg = config(&server.uri(), &[Profile::Errors], 412);
+    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
+    cfg.parallel_rules = 1;
     cfg.shape.errors.format = ifmatch_conformance::target::ErrorFormat::Any;
     cfg.fail_on_skipped = true;
     let report = check(&cfg).await;

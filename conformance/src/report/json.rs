@@ -34,6 +34,7 @@ pub fn render_json(report: &Report) -> String {
         })).collect::<Vec<_>>(),
         "fail_on_skipped": report.fail_on_skipped,
         "duration_ms": report.duration_ms(),
+        "elapsed_ms": report.elapsed_ms,
         "counts": counts,
         "rules": report.outcomes,
     });

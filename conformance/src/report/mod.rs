@@ -99,6 +99,9 @@ pub struct Report {
     /// Whether rules not run because a prerequisite failed fail the run
     /// (`--fail-on-skipped`).
     pub fail_on_skipped: bool,
+    /// The check's own time, start to end, in milliseconds: less than the rules' times
+    /// added up ([`Report::duration_ms`]) when rules ran concurrently.
+    pub elapsed_ms: u64,
 }
 
 impl Report {

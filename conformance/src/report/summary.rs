@@ -115,7 +115,8 @@ impl Report {
         reasons
     }
 
-    /// The whole run's time, in milliseconds (the sum of the rules').
+    /// The rules' time added up, in milliseconds. Rules run concurrently, so this is more
+    /// than the run took: that is [`Report::elapsed_ms`].
     pub fn duration_ms(&self) -> u64 {
         self.outcomes.iter().map(|o| o.duration_ms).sum()
     }
