@@ -196,7 +196,7 @@ impl std::error::Error for SetupError {}
 /// have finished (pass `None` when output is piped).
 pub async fn run(
     config: &CheckConfig,
-    mut progress: Option<&mut dyn Write>,
+    progress: Option<&mut dyn Write>,
 ) -> Result<Report, SetupError> {
     let started = Instant::now();
     let probe = Probe::new(
@@ -207,64 +207,7 @@ pub async fn run(
     .map_err(SetupError)?;
     preflight(&probe, config).await?;
     let rules = config.selected_rules();
-    let shared = std::sync::Arc::new(config.clone());
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; rules.len()];
-    let mut launched = vec![false; rules.len()];
-    let mut running = tokio::task::JoinSet::new();
-    let mut printed = 0;
-    let parallelism = schedule::parallelism(config);
-    loop {
-        for i in 0..rules.len() {
-            if running.len() >= parallelism {
-                break;
-            }
-            if launched[i] || !schedule::may_start(&rules, i, config, |j| outcomes[j].is_some()) {
-                continue;
-            }
-            launched[i] = true;
-            let rule = rules[i];
-            let prerequisites: Vec<Outcome> = outcomes[..i]
-                .iter()
-                .flatten()
-                .filter(|o| rule.requires.contains(&o.id.as_str()))
-                .cloned()
-                .collect();
-            let (probe, config) = (probe.clone(), shared.clone());
-            running
-                .spawn(async move { (i, run_rule(rule, &probe, &config, &prerequisites).await) });
-        }
-        let Some(joined) = running.join_next().await else {
-            break;
-        };
-        let (i, outcome) = match joined {
-            Ok(done) => done,
-            // A rule that panicked panics the run, as it did when rules ran inline.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => return Err(SetupError(format!("a rule's task was cancelled: {e}"))),
-        };
-        outcomes[i] = Some(outcome);
-        while let Some(Some(done)) = outcomes.get(printed) {
-            if let Some(out) = progress.as_deref_mut() {
-                let _ = writeln!(
-                    out,
-                    "[{:>2}/{}] {:<10} {}",
-                    printed + 1,
-                    rules.len(),
-                    done.verdict.as_str(),
-                    done.id
-                );
-            }
-            printed += 1;
-        }
-    }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-    if outcomes.len() != rules.len() {
-        return Err(SetupError(format!(
-            "only {} of {} rules were run: the schedule left some waiting",
-            outcomes.len(),
-            rules.len()
-        )));
-    }
+    let outcomes = schedule::run_rules(&rules, &probe, config, progress).await?;
     Ok(Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         target: config.base_url.clone(),

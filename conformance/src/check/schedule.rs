@@ -11,7 +11,11 @@
 //! missing-id`), which some rules probe and one briefly creates. A run with a declared missing
 //! id therefore runs its rules one at a time, in catalogue order, as before.
 
-use crate::check::CheckConfig;
+use std::io::Write;
+
+use crate::check::{CheckConfig, SetupError};
+use crate::http::Probe;
+use crate::report::Outcome;
 use crate::rules::{Profile, Rule};
 
 /// Most rules in flight at once: enough to overlap the rules that wait out a lock or a
@@ -49,6 +53,84 @@ pub(super) fn may_start(
             }
     };
     (0..i).all(|j| !waits_for(rules[j]) || finished(j))
+}
+
+/// Runs `rules` as [`may_start`] allows, at most [`parallelism`] at a time, and returns their
+/// outcomes in the order of `rules`; `progress` gets each rule's line in that order.
+pub(super) async fn run_rules(
+    rules: &[&'static Rule],
+    probe: &Probe,
+    config: &CheckConfig,
+    mut progress: Option<&mut dyn Write>,
+) -> Result<Vec<Outcome>, SetupError> {
+    let shared = std::sync::Arc::new(config.clone());
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; rules.len()];
+    let mut launched = vec![false; rules.len()];
+    let mut running = tokio::task::JoinSet::new();
+    let mut printed = 0;
+    let parallelism = parallelism(config);
+    // On a server of their own the rate-limit rules are the longest chain (they wait out a
+    // `Retry-After`), so they are offered a slot first; everything else in catalogue order.
+    let separate = config.rate_limit_base_url.is_some();
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| !(separate && rules[i].profile == Profile::RateLimit));
+    loop {
+        for &i in &order {
+            if running.len() >= parallelism {
+                break;
+            }
+            if launched[i] || !may_start(rules, i, config, |j| outcomes[j].is_some()) {
+                continue;
+            }
+            launched[i] = true;
+            let rule = rules[i];
+            let prerequisites: Vec<Outcome> = outcomes[..i]
+                .iter()
+                .flatten()
+                .filter(|o| rule.requires.contains(&o.id.as_str()))
+                .cloned()
+                .collect();
+            let (probe, config) = (probe.clone(), shared.clone());
+            running.spawn(async move {
+                (
+                    i,
+                    super::run_rule(rule, &probe, &config, &prerequisites).await,
+                )
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, outcome) = match joined {
+            Ok(done) => done,
+            // A rule that panicked panics the run, as it did when rules ran inline.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(SetupError(format!("a rule's task was cancelled: {e}"))),
+        };
+        outcomes[i] = Some(outcome);
+        while let Some(Some(done)) = outcomes.get(printed) {
+            if let Some(out) = progress.as_deref_mut() {
+                let _ = writeln!(
+                    out,
+                    "[{:>2}/{}] {:<10} {}",
+                    printed + 1,
+                    rules.len(),
+                    done.verdict.as_str(),
+                    done.id
+                );
+            }
+            printed += 1;
+        }
+    }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    if outcomes.len() != rules.len() {
+        return Err(SetupError(format!(
+            "only {} of {} rules were run: the schedule left some waiting",
+            outcomes.len(),
+            rules.len()
+        )));
+    }
+    Ok(outcomes)
 }
 
 #[cfg(test)]
