@@ -10,7 +10,8 @@
 //! announces its `Deprecation` and `Sunset`), optional bearer-token authentication
 //! (`--client-token`, `--admin-token`), conflict notifications (every refused conditional write
 //! recorded at `/conflicts`, streamed as Server-Sent Events at `/conflicts/stream`, resolved at
-//! `/conflicts/{id}/resolve`) and an optional token-bucket rate limit. It is the
+//! `/conflicts/{id}/resolve`), optional per-client token-bucket rate limits (one policy, or
+//! separate ones for reads and writes) and optional CORS (`--cors-origin`). It is the
 //! default target of the conformance suite and the SDK's integration-test peer;
 //! `docs/server.md` describes the HTTP surface.
 //!
@@ -32,6 +33,7 @@ mod api_version;
 mod auth;
 mod config;
 mod conflicts;
+mod cors;
 mod error;
 mod etag;
 #[cfg(test)]
@@ -50,9 +52,10 @@ mod txn;
 pub use api_version::{Timestamp, DEFAULT_V1_DEPRECATION, DEFAULT_V1_SUNSET};
 pub use auth::TokenPair;
 pub use config::{
-    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
+    Config, MismatchStatus, RateLimit, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
-    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, DEFAULT_RATE_LIMIT_CLIENTS,
+    MAX_LOCK_TTL_CEILING,
 };
 pub use conflicts::{
     DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,

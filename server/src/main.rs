@@ -13,9 +13,10 @@ use ifmatch_server::{
 };
 
 use ifmatch_server::{
-    Config, MismatchStatus, RateLimit, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
+    Config, MismatchStatus, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
-    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, DEFAULT_RATE_LIMIT_CLIENTS,
+    MAX_LOCK_TTL_CEILING,
 };
 use ifmatch_server::{
     Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
@@ -58,10 +59,29 @@ struct Cli {
     #[arg(long)]
     require_preconditions: bool,
 
-    /// Token bucket shared by all clients: RPS requests per second, bursts of BURST (default:
-    /// RPS). Exhausted requests get 429 with Retry-After and RateLimit fields. Off by default.
-    #[arg(long, value_name = "RPS[:BURST]")]
-    rate_limit: Option<RateLimit>,
+    /// Token buckets per client (its token's name, else its address). `RPS[:BURST]`: RPS
+    /// requests per second, bursts of BURST (default: RPS), for every request;
+    /// `reads=RPS[:BURST],writes=RPS[:BURST]`: separate policies for reads (GET, HEAD) and
+    /// writes (the other methods), either optional. Exhausted requests get 429 with Retry-After
+    /// and RateLimit fields. Off by default.
+    #[arg(long, value_name = "LIMITS")]
+    rate_limit: Option<RateLimits>,
+
+    /// Clients whose buckets each rate-limit policy tracks at once; buckets that have refilled
+    /// are forgotten, and when all are in use further clients share one overflow bucket.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_RATE_LIMIT_CLIENTS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    rate_limit_clients: usize,
+
+    /// Let pages on ORIGIN (`https://app.example`, `http://localhost:5173`; `*` for any) call the
+    /// server from a browser: preflights are answered and answers expose ETag, Location,
+    /// Retry-After, RateLimit and the other fields clients read. Repeatable. Off by default.
+    #[arg(long, value_name = "ORIGIN", value_parser = cors_origin)]
+    cors_origin: Vec<String>,
 
     /// Largest request body in bytes; larger bodies get 413.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
@@ -159,6 +179,15 @@ struct VersionFlags {
         value_parser = moment
     )]
     v1_sunset: Moment,
+}
+
+/// A `--cors-origin` value, checked as the server will check it.
+fn cors_origin(text: &str) -> Result<String, Error> {
+    // The same check `spawn` makes, so a bad origin is a usage error naming the flag.
+    Config::new()
+        .with_cors_origin(text)
+        .check_cors_origins()
+        .map(|()| text.to_owned())
 }
 
 /// A time given as RFC 3339 text, or `none`.
@@ -265,14 +294,18 @@ impl AccessFlags {
 
 impl Cli {
     fn into_config(self) -> Config {
-        let config = self.versions.apply(Config::new());
+        let mut config = self.versions.apply(Config::new());
+        for origin in self.cors_origin {
+            config = config.with_cors_origin(origin);
+        }
         self.access
             .apply(config)
             .with_addr(self.addr)
             .with_storage(self.storage)
             .with_mismatch_status(self.mismatch_status)
             .with_require_preconditions(self.require_preconditions)
-            .with_rate_limit(self.rate_limit)
+            .with_rate_limits(self.rate_limit)
+            .with_rate_limit_clients(self.rate_limit_clients)
             .with_max_body_bytes(self.max_body_bytes)
             .with_max_lock_ttl(Duration::from_millis(self.max_lock_ttl))
             .with_max_lock_waiters(self.max_lock_waiters)

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{self, Authenticator};
 use crate::conflicts::Conflicts;
+use crate::cors::{self, Cors};
 use crate::lock::LockManager;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
@@ -21,9 +22,14 @@ use crate::{storage, Config, Error};
 /// The server's router, for embedding in another axum application or test harness.
 ///
 /// Opens the configured storage (so it fails for an unusable SQLite path), reads the tokens
-/// (so it fails for an unreadable tokens file, or a name or token given twice), and applies the
-/// rate limit, if any, and authentication, if tokens are configured, to every route but
-/// `/metrics` (OpenMetrics text; every request, throttled ones included, is counted there).
+/// (so it fails for an unreadable tokens file, or a name or token given twice, or a malformed
+/// CORS origin), and applies the rate limit, if any, and authentication, if tokens are
+/// configured, to every route but `/metrics` (OpenMetrics text; every request, throttled ones
+/// included, is counted there), and CORS, if origins are configured, to every answer.
+///
+/// The rate limit tells anonymous clients apart by their address only when the router is
+/// served with connection info (`into_make_service_with_connect_info::<SocketAddr>()`, as
+/// [`spawn`] does); without it, all anonymous clients share one bucket per policy.
 ///
 /// ```
 /// let router = ifmatch_server::router(&ifmatch_server::Config::new()).unwrap();
@@ -36,7 +42,8 @@ pub fn router(config: &Config) -> Result<Router, Error> {
 
 /// The router, and the conflict log whose streams must end for a graceful shutdown to finish.
 fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
-    let authenticator = Authenticator::new(&config.auth)?;
+    let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
+    let cors = Cors::new(&config.cors_origins)?;
     let conflicts = Arc::new(Conflicts::new(
         config.conflicts,
         authenticator.is_some(),
@@ -69,19 +76,23 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
         ),
     };
     let scrape_state = state.clone();
-    // Layers run outside in: rate limit, then authentication, then the conflict capture
-    // (which needs the client's identity), then the routes.
+    // Layers run outside in: CORS, metrics, rate limit (which identifies the client to key its
+    // buckets), then authentication, then the conflict capture (which needs the client's
+    // identity), then the routes.
     let mut router = routes::routes(state).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&conflicts),
         crate::conflicts::capture,
     ));
-    if let Some(authenticator) = authenticator {
+    if let Some(authenticator) = &authenticator {
         router = router.layer(axum::middleware::from_fn_with_state(
-            Arc::new(authenticator),
+            Arc::clone(authenticator),
             auth::authenticate,
         ));
     }
-    if let Some(limiter) = config.rate_limit().and_then(Limiter::new) {
+    let limiter = config.rate_limit().and_then(|limits| {
+        Limiter::new(limits, config.rate_limit_clients(), authenticator.clone())
+    });
+    if let Some(limiter) = limiter {
         router = router.layer(axum::middleware::from_fn_with_state(
             Arc::new(limiter),
             rate_limit::enforce,
@@ -93,12 +104,20 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
         .route("/metrics", axum::routing::get(metrics::scrape))
         .method_not_allowed_fallback(metrics::method_not_allowed)
         .with_state(scrape_state);
-    let router = router
+    let mut router = router
         .merge(scrape)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ));
+    // CORS goes outermost: preflights are answered before anything else (they carry no
+    // token), and every answer, refusals included, is marked readable by allowed pages.
+    if let Some(cors) = cors {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(cors),
+            cors::cors,
+        ));
+    }
     Ok((router, conflicts))
 }
 
@@ -130,7 +149,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
             // Conflict streams never end by themselves; end them so the shutdown can finish.
             conflicts.close();
         };
-        if let Err(err) = axum::serve(listener, router)
+        // Connection info gives the rate limit the peer address of anonymous clients.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(err) = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
         {

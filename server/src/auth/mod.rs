@@ -93,7 +93,7 @@ impl Authenticator {
 
     /// Who sent `headers`: `Ok(None)` for no `Authorization`, `Err` with the reason for a
     /// field that does not name a configured token.
-    fn identify(&self, headers: &HeaderMap) -> Result<Option<Identity>, &'static str> {
+    pub(crate) fn identify(&self, headers: &HeaderMap) -> Result<Option<Identity>, &'static str> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Ok(None);
@@ -109,6 +109,12 @@ impl Authenticator {
             .ok_or("the bearer token is not one this server knows")
     }
 }
+
+/// What [`Authenticator::identify`] found, when the rate limit (which runs first, to key its
+/// buckets by client) already asked: the authentication middleware takes it from the request's
+/// extensions instead of looking the token up again.
+#[derive(Debug, Clone)]
+pub(crate) struct Identified(pub(crate) Result<Option<Identity>, &'static str>);
 
 /// The token of `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1).
 fn bearer_token(value: &[u8]) -> Option<&[u8]> {
@@ -130,7 +136,11 @@ pub(crate) async fn authenticate(
     if request.uri().path() == "/metrics" {
         return next.run(request).await;
     }
-    match auth.identify(request.headers()) {
+    let identified = match request.extensions_mut().remove::<Identified>() {
+        Some(Identified(identified)) => identified,
+        None => auth.identify(request.headers()),
+    };
+    match identified {
         Ok(Some(identity)) => {
             request.extensions_mut().insert(identity);
             next.run(request).await

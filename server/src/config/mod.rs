@@ -1,6 +1,7 @@
 //! Server configuration: a builder with documented defaults, and the text forms the CLI accepts.
 
 mod limits;
+mod rate_limits;
 mod values;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,6 +14,7 @@ pub use limits::{
     DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
+pub use rate_limits::{RateLimits, DEFAULT_RATE_LIMIT_CLIENTS};
 pub use values::{MismatchStatus, RateLimit, Storage};
 
 /// How the server is set up. Build one with [`Config::new`] and the `with_*` setters.
@@ -22,7 +24,9 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 /// - [`Storage::Memory`]
 /// - [`MismatchStatus::PreconditionFailed`] (a stale `If-Match` answers 412)
 /// - preconditions not required
-/// - no rate limit
+/// - no rate limit; with one, at most 10,000 clients tracked per policy
+///   ([`DEFAULT_RATE_LIMIT_CLIENTS`])
+/// - no CORS (no `Access-Control-*` fields; see [`Config::with_cors_origin`])
 /// - request bodies up to 1 MiB (1,048,576 bytes)
 /// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
 /// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`])
@@ -71,7 +75,10 @@ pub struct Config {
     storage: Storage,
     mismatch_status: MismatchStatus,
     require_preconditions: bool,
-    rate_limit: Option<RateLimit>,
+    rate_limit: Option<RateLimits>,
+    rate_limit_clients: usize,
+    /// The origins allowed by CORS (setters in `crate::cors`).
+    pub(crate) cors_origins: Vec<String>,
     max_body_bytes: usize,
     max_lock_ttl: Duration,
     max_lock_waiters: usize,
@@ -106,6 +113,8 @@ impl Config {
             mismatch_status: MismatchStatus::PreconditionFailed,
             require_preconditions: false,
             rate_limit: None,
+            rate_limit_clients: DEFAULT_RATE_LIMIT_CLIENTS,
+            cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_lock_ttl: DEFAULT_MAX_LOCK_TTL,
             max_lock_waiters: DEFAULT_MAX_LOCK_WAITERS,
@@ -143,12 +152,6 @@ impl Config {
         self
     }
 
-    /// A token bucket shared by all clients, or `None` for no limit.
-    pub const fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
-    }
-
     /// The largest request body accepted; larger bodies answer 413.
     pub const fn with_max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
@@ -173,11 +176,6 @@ impl Config {
     /// Whether unconditional writes answer 428.
     pub const fn require_preconditions(&self) -> bool {
         self.require_preconditions
-    }
-
-    /// The rate limit, if any.
-    pub const fn rate_limit(&self) -> Option<RateLimit> {
-        self.rate_limit
     }
 
     /// The largest request body accepted.

@@ -21,6 +21,7 @@ use super::lock_response::{current, granted, locked, not_locked, queue_full, tok
 use super::request::{item_id, lock_token, read_body, require_json};
 use super::response::{internal, item_path, not_found};
 use super::{blocking, AppState};
+use crate::auth::Identity;
 use crate::lock::{now, Acquired, Grant, LockManager, LockRequest, Snapshot, Ticket, Waited};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::Decision;
@@ -247,9 +248,11 @@ pub(super) async fn renew(
 }
 
 /// `DELETE /items/{id}/lock` with `Lock-Token` → 204 (the next in the queue gets the lock);
-/// `?break=true` ends anyone's lock without a token.
+/// `?break=true` ends anyone's lock without a lock token, but when the server has bearer
+/// tokens only an authenticated client may break (401 otherwise).
 pub(super) async fn release(
     State(app): State<AppState>,
+    identity: Option<Identity>,
     path: IdPath,
     uri: Uri,
     headers: HeaderMap,
@@ -258,6 +261,12 @@ pub(super) async fn release(
     let id = item_id(path, instance)?;
     let lock_path = lock_path(&id);
     if breaks(uri.query(), instance)? {
+        if app.conflicts.auth_enabled && identity.is_none() {
+            return Err(crate::auth::unauthorized(
+                instance,
+                "breaking a lock needs a token on this server: send Authorization: Bearer <token> with the token you were given (the lock's holder releases it with its Lock-Token instead)",
+            ));
+        }
         app.locks.table().break_lock(&id, now());
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
