@@ -1,11 +1,13 @@
 // Two editors (each with its own client and ETag cache, as two browser tabs would have) open one
 // document, then save at the same moment with the three-way merge strategy.
 import { Client, IfmatchError } from 'ifmatch';
+import { baseUrl, pageUrl } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const show = (value) => (value === undefined ? '(absent)' : JSON.stringify(value));
 const button = $('race');
 const status = $('status');
+$('conflicts-link').href = pageUrl('conflicts.html');
 
 // Both editors resolve an overlapping edit the same way, so the stored result does not depend on
 // who saved first: keep both titles (sorted), and elsewhere prefer the stored value.
@@ -23,7 +25,7 @@ function editor(name) {
     log.append(item);
   };
   const client = new Client({
-    baseUrl: window.location.origin,
+    baseUrl,
     partition: name,
     onEvent: (event) => {
       if (event.type === 'conflict') add(`write refused with ${event.status}; ${describeOutcome(event)}`, 'refused');
@@ -59,7 +61,7 @@ async function race() {
   $('conflict-paths').replaceChildren();
   $('result').hidden = true;
 
-  const setup = new Client({ baseUrl: window.location.origin });
+  const setup = new Client({ baseUrl });
   const { location: url } = await setup.create('/items', { title: 'Release notes', body: 'Draft.', tags: ['draft'] });
   const alice = editor('alice');
   const bob = editor('bob');

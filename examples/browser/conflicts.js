@@ -2,9 +2,9 @@
 // (two tabs, two users) write the same version of a document, so the server refuses one and
 // records a conflict, which arrives here at once; "Resolve" settles it and the resolution arrives.
 import { Client, IfmatchError } from 'ifmatch';
+import { baseUrl } from './api.js';
 
 const $ = (id) => document.getElementById(id);
-const baseUrl = location.origin; // serve.mjs forwards /items… and /conflicts… to the reference server
 const watcher = new Client({ baseUrl });
 const stop = new AbortController();
 let lastOpen = null;

@@ -1,10 +1,16 @@
 // Development server for the browser example: serves this folder, the package's browser build
 // under /ifmatch/, and forwards /items…, /batch, /transactions…, /conflicts… (the conflict stream
 // too, unbuffered), /v1/… and /v2/… to the ifmatch reference server, so the page and the API
-// share one origin (the reference server sends no CORS headers).
+// share one origin and no CORS is needed.
 //
 //   cargo run -p ifmatch-server -- --addr 127.0.0.1:8080      # in one terminal
 //   wasm/scripts/build.sh && node examples/browser/serve.mjs --api http://127.0.0.1:8080
+//
+// With --direct it forwards nothing: the pages (opened with ?api=URL, see api.js) call the
+// reference server cross-origin, which must allow this origin:
+//
+//   cargo run -p ifmatch-server -- --addr 127.0.0.1:8080 --cors-origin http://127.0.0.1:8000
+//   node examples/browser/serve.mjs --direct --api http://127.0.0.1:8080
 import { createServer, request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -25,18 +31,19 @@ const MIME = {
 
 /**
  * Starts the server on 127.0.0.1.
- * @param {{ api: string, port?: number, mounts?: Record<string, string> }} options
- *   `api`: base URL of the reference server; `mounts`: extra URL prefix → folder pairs.
+ * @param {{ api: string, port?: number, mounts?: Record<string, string>, direct?: boolean }} options
+ *   `api`: base URL of the reference server; `mounts`: extra URL prefix → folder pairs;
+ *   `direct`: forward nothing (the pages call `api` themselves, cross-origin).
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
-export async function startServer({ api, port = 0, mounts = {} }) {
+export async function startServer({ api, port = 0, mounts = {}, direct = false }) {
   const apiUrl = new URL(api);
   const roots = { '/ifmatch/': PACKAGE_WEB_BUILD, '/': HERE };
   for (const [prefix, folder] of Object.entries(mounts)) roots[prefix] = resolve(folder);
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://localhost').pathname;
     if (path === '/favicon.ico') return res.writeHead(204).end();
-    if (API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return forward(req, res, apiUrl);
+    if (!direct && API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return forward(req, res, apiUrl);
     serveFile(path, roots, res).catch((err) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
     });
@@ -99,6 +106,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     const at = args.indexOf(name);
     return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
   };
-  const { url } = await startServer({ api: flag('--api', 'http://127.0.0.1:8080'), port: Number(flag('--port', '8000')) });
-  console.log(`browser example on ${url}/ (API forwarded to ${flag('--api', 'http://127.0.0.1:8080')})`);
+  const api = flag('--api', 'http://127.0.0.1:8080');
+  const direct = args.includes('--direct');
+  const { url } = await startServer({ api, port: Number(flag('--port', '8000')), direct });
+  if (direct) {
+    console.log(`browser example on ${url}/?api=${api} (calls ${api} directly: start it with --cors-origin ${url})`);
+  } else {
+    console.log(`browser example on ${url}/ (API forwarded to ${api})`);
+  }
 }

@@ -22,14 +22,14 @@ use crate::{Config, Error};
 pub(crate) const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
 /// The request fields a preflight allows: every field the SDK and the npm package send.
-pub(crate) const ALLOW_HEADERS: &str = "Accept, Api-Version, Authorization, Content-Type, \
-     Idempotency-Key, If-Match, If-None-Match, If-Unmodified-Since, Last-Event-ID, Lock-Token, \
+pub(crate) const ALLOW_HEADERS: &str = "Accept, Api-Version, Authorization, Cache-Control, \
+     Content-Type, Idempotency-Key, If-Match, If-None-Match, If-Unmodified-Since, Last-Event-ID, Lock-Token, \
      Transaction-Id";
 
 /// The answer fields a page may read beyond the CORS-safelisted ones: every field the server
-/// sends that the SDK reads.
+/// sends that the SDK reads (and `Retry-After-Ms`, which the SDK reads from gateways in front).
 pub(crate) const EXPOSE_HEADERS: &str = "Accept-Patch, Allow, Content-Location, Deprecation, \
-     ETag, Link, Location, Lock-Token, RateLimit, RateLimit-Policy, Retry-After, Sunset, \
+     ETag, Link, Location, Lock-Token, RateLimit, RateLimit-Policy, Retry-After, Retry-After-Ms, Sunset, \
      Transaction-Id, Version, WWW-Authenticate";
 
 /// How long a browser may cache a preflight's answer, in seconds.
