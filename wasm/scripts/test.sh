@@ -86,7 +86,9 @@ start_server IFMATCH_URL_LIMITED limited --rate-limit 1:1
 # closed stream is noticed quickly.
 start_server IFMATCH_URL_AUTH auth --client-token alice=alice-token --client-token bob=bob-token \
   --admin-token root=root-token --max-subscribers 1 --sse-heartbeat 200
-export IFMATCH_URL IFMATCH_URL_409 IFMATCH_URL_LIMITED IFMATCH_URL_AUTH
+# CORS for any origin: pages served on another port call it directly (tests/browser/cors-server.test.mjs).
+start_server IFMATCH_URL_CORS cors --cors-origin '*'
+export IFMATCH_URL IFMATCH_URL_409 IFMATCH_URL_LIMITED IFMATCH_URL_AUTH IFMATCH_URL_CORS
 export IFMATCH_CHROMIUM=${IFMATCH_CHROMIUM:-$(command -v chromium)}
 export IFMATCH_TEST_OUTPUT="$WASM_DIR/test-output"
 mkdir -p "$IFMATCH_TEST_OUTPUT"

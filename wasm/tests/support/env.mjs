@@ -14,6 +14,8 @@ export const env = {
   get urlLimited() { return need('IFMATCH_URL_LIMITED'); },
   /** Reference server with tokens: clients alice and bob, admin root (`<name>-token`). */
   get urlAuth() { return need('IFMATCH_URL_AUTH'); },
+  /** Reference server with `--cors-origin '*'`, for pages that call it directly from another origin. */
+  get urlCors() { return need('IFMATCH_URL_CORS'); },
   /** Chromium executable. */
   get chromium() { return process.env.IFMATCH_CHROMIUM || '/usr/bin/chromium'; },
   /** Folder for screenshots (git-ignored). */
