@@ -181,6 +181,14 @@ mod tests {
     }
 
     #[test]
+    fn a_tracked_client_costs_about_a_hundred_bytes() {
+        // docs/server.md ("Rate limiting") quotes this, plus the name's heap bytes and the hash
+        // table's control byte and spare capacity.
+        let size = std::mem::size_of::<(ClientKey, Entry)>();
+        assert!(size <= 100, "{size} bytes");
+    }
+
+    #[test]
     fn the_periodic_sweep_bounds_the_table_without_filling_it() {
         let policy = Policy::new(
             "p",
