@@ -45,6 +45,7 @@
 //! ([`rt::Sleeper`]) are injected. See `docs/sdk.md` and `docs/strategies.md` in the repository.
 #![deny(missing_docs)]
 
+mod authority;
 mod batch;
 mod cache;
 mod cancel;

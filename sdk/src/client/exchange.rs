@@ -110,16 +110,6 @@ fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-fn host_of(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
-        })
-        .unwrap_or_default()
-}
-
 /// `Location`, resolved against `base`.
 pub(crate) fn location_of(
     response: &Incoming,
@@ -190,7 +180,7 @@ impl Client {
         mut request: Outgoing,
     ) -> Result<Exchanged, Error> {
         let inner = &*self.inner;
-        let host = host_of(&request.url);
+        let host = crate::authority::host_key(&request.url);
         let mut attempt = 1u32;
         let mut hops = 0u32;
         let mut resent_after_503 = false;
@@ -350,7 +340,13 @@ mod tests {
 
     #[test]
     fn hosts_include_the_port() {
-        assert_eq!(host_of("http://a.example/x"), "a.example:80");
-        assert_eq!(host_of("http://127.0.0.1:9/x"), "127.0.0.1:9");
+        assert_eq!(
+            crate::authority::host_key("http://a.example/x"),
+            "a.example:80"
+        );
+        assert_eq!(
+            crate::authority::host_key("http://127.0.0.1:9/x"),
+            "127.0.0.1:9"
+        );
     }
 }

@@ -112,7 +112,16 @@ fn split_links(value: &str) -> Vec<(String, Vec<(String, String)>)> {
 
 /// The notice a response carries, if it has `Deprecation` or `Sunset`, with the key that tells
 /// notices apart: the URL's origin and the two raw values.
+#[cfg(test)]
 pub(crate) fn notice_of(url: &str, headers: &HeaderMap) -> Option<(NoticeKey, DeprecationNotice)> {
+    let key = notice_key(url, headers)?;
+    let notice = notice_for(url, headers, &key);
+    Some((key, notice))
+}
+
+/// The key of the notice a response carries (see [`notice_of`]), without parsing the notice:
+/// enough to tell one already seen.
+pub(crate) fn notice_key(url: &str, headers: &HeaderMap) -> Option<NoticeKey> {
     let raw = |name: &str| {
         headers
             .get(name)
@@ -122,6 +131,11 @@ pub(crate) fn notice_of(url: &str, headers: &HeaderMap) -> Option<(NoticeKey, De
     if deprecation_raw.is_none() && sunset_raw.is_none() {
         return None;
     }
+    Some((crate::authority::origin(url), deprecation_raw, sunset_raw))
+}
+
+/// The notice whose key is `key` (from [`notice_key`] for the same response), parsed.
+pub(crate) fn notice_for(url: &str, headers: &HeaderMap, key: &NoticeKey) -> DeprecationNotice {
     let mut malformed = Vec::new();
     let mut parsed = |name: &str, raw: &Option<String>, parse: fn(&str) -> Option<SystemTime>| {
         let value = raw.as_deref()?;
@@ -131,19 +145,16 @@ pub(crate) fn notice_of(url: &str, headers: &HeaderMap) -> Option<(NoticeKey, De
         }
         time
     };
-    let deprecation = parsed("Deprecation", &deprecation_raw, parse_deprecation);
-    let sunset = parsed("Sunset", &sunset_raw, parse_sunset);
-    let origin =
-        url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.origin().ascii_serialization());
-    let notice = DeprecationNotice {
+    let deprecation = parsed("Deprecation", &key.1, parse_deprecation);
+    let sunset = parsed("Sunset", &key.2, parse_sunset);
+    DeprecationNotice {
         url: url.to_owned(),
         deprecation,
         sunset,
         successor: link(headers, "successor-version", url),
         policy: link(headers, "deprecation", url),
         malformed,
-    };
-    Some(((origin, deprecation_raw, sunset_raw), notice))
+    }
 }
 
 /// What tells two notices apart: the origin, the raw `Deprecation`, the raw `Sunset`.
@@ -166,6 +177,17 @@ impl Notices {
             earliest_sunset: AtomicU64::new(u64::MAX),
             ..Self::default()
         }
+    }
+
+    /// Counts the answer if its notice (by `key`) was seen before, and says so; the notice then
+    /// need not be parsed (its sunset already counts in the earliest).
+    pub(crate) fn count_if_seen(&self, key: &NoticeKey) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let known = seen.0.contains(key);
+        if known {
+            self.responses.fetch_add(1, Relaxed);
+        }
+        known
     }
 
     /// Counts the answer; returns the notice if this client has not reported it yet.

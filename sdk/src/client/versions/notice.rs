@@ -2,16 +2,23 @@
 
 use http::HeaderMap;
 
-use crate::{versions::notice_of, Event, Stats};
+use crate::{
+    versions::{notice_for, notice_key},
+    Event, Stats,
+};
 
 use super::super::Client;
 
 impl Client {
     /// Looks at every answer's headers (called by `exchange` for each response received).
     pub(crate) fn observe_deprecation(&self, url: &str, headers: &HeaderMap) {
-        let Some((key, notice)) = notice_of(url, headers) else {
+        let Some(key) = notice_key(url, headers) else {
             return;
         };
+        if self.inner.notices.count_if_seen(&key) {
+            return;
+        }
+        let notice = notice_for(url, headers, &key);
         if let Some(notice) = self.inner.notices.record(key, notice) {
             tracing::warn!(
                 url = %notice.url,
