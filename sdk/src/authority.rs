@@ -16,10 +16,7 @@ fn split(url: &str) -> Option<(&str, &str, Option<u16>)> {
     }
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     let (host, port) = match authority.split_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
-            (host, Some(port.parse::<u16>().ok()?))
-        }
-        Some(_) => return None,
+        Some((host, port)) => (host, Some(u16::try_from(number(port)?).ok()?)),
         None => (authority, None),
     };
     let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
@@ -35,14 +32,19 @@ fn split(url: &str) -> Option<(&str, &str, Option<u16>)> {
 
 /// `a.b.c.d`, four decimal numbers 0–255 without leading zeros: an IPv4 address as `url` writes it.
 fn is_dotted_quad(host: &str) -> bool {
-    let parts: Vec<&str> = host.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && (p.len() == 1 || !p.starts_with('0'))
-                && p.parse::<u8>().is_ok()
-        })
+    let mut parts = 0;
+    host.split('.').all(|p| {
+        parts += 1;
+        number(p).is_some_and(|n| n <= 255)
+    }) && parts == 4
+}
+
+/// A decimal number of one to five digits without a leading zero.
+fn number(digits: &str) -> Option<u32> {
+    let canonical = (1..=5).contains(&digits.len())
+        && (digits.len() == 1 || !digits.starts_with('0'))
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    canonical.then(|| digits.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
 }
 
 fn default_port(scheme: &str) -> u16 {
@@ -95,6 +97,11 @@ mod tests {
         "https://127.0.0.1:443/x",
         "https://h:80/",
         "http://h:080/",
+        "http://h:0/",
+        "http://h:65535/",
+        "http://h:99999/",
+        "http://1.2.3.4.5/",
+        "http://1.2.3.04/",
         "http://h:8080/",
         "http://h:/",
         "http://h:65536/",
@@ -138,6 +145,14 @@ mod tests {
 
     fn reference_origin(url: &str) -> String {
         url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.origin().ascii_serialization())
+    }
+
+    #[test]
+    fn hosts_include_the_port() {
+        assert_eq!(host_key("http://a.example/x"), "a.example:80");
+        assert_eq!(host_key("http://127.0.0.1:9/x"), "127.0.0.1:9");
+        assert_eq!(host_key("https://[::1]/x"), "[::1]:443");
+        assert_eq!(host_key("mailto:a@b"), "");
     }
 
     #[test]

@@ -333,20 +333,3 @@ impl Client {
         })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_include_the_port() {
-        assert_eq!(
-            crate::authority::host_key("http://a.example/x"),
-            "a.example:80"
-        );
-        assert_eq!(
-            crate::authority::host_key("http://127.0.0.1:9/x"),
-            "127.0.0.1:9"
-        );
-    }
-}

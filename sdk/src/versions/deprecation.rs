@@ -2,7 +2,6 @@
 //! parsed from any response, reported once per client for each distinct notice.
 
 use std::{
-    collections::HashSet,
     sync::{
         atomic::{AtomicU64, Ordering::Relaxed},
         Mutex,
@@ -163,7 +162,8 @@ pub(crate) type NoticeKey = (String, Option<String>, Option<String>);
 /// The notices a client has seen, and its counters of deprecated answers.
 #[derive(Debug, Default)]
 pub(crate) struct Notices {
-    seen: Mutex<(HashSet<NoticeKey>, Vec<DeprecationNotice>)>,
+    /// The keys seen (a few: one per origin and announcement) and the notices, in that order.
+    seen: Mutex<(Vec<NoticeKey>, Vec<DeprecationNotice>)>,
     /// Answers that carried `Deprecation` or `Sunset`.
     pub responses: AtomicU64,
     /// The earliest sunset announced, in seconds since the epoch (`u64::MAX`: none). Atomic, so
@@ -204,9 +204,10 @@ impl Notices {
             self.earliest_sunset.fetch_min(secs.as_secs(), Relaxed);
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if !seen.0.insert(key) {
+        if seen.0.contains(&key) {
             return None;
         }
+        seen.0.push(key);
         seen.1.push(notice.clone());
         Some(notice)
     }

@@ -13,8 +13,6 @@ use std::fmt;
 use serde_json::Value;
 
 pub(crate) use conditions::{for_update_of, for_write, Refused};
-#[cfg(test)]
-pub(crate) use deprecation::notice_of;
 pub use deprecation::DeprecationNotice;
 pub(crate) use deprecation::{notice_for, notice_key, Notices};
 pub use field::VersionField;
