@@ -73,12 +73,6 @@ pub(crate) fn host_key(url: &str) -> String {
 /// The URL's origin as `url` serialises it (`http://h:8080`, no default port), or the URL itself
 /// if it does not parse.
 pub(crate) fn origin(url: &str) -> String {
-    if let Some((scheme, host, port)) = split(url) {
-        return match port.filter(|&p| p != default_port(scheme)) {
-            Some(port) => format!("{scheme}://{host}:{port}"),
-            None => format!("{scheme}://{host}"),
-        };
-    }
     url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.origin().ascii_serialization())
 }
 
