@@ -19,7 +19,7 @@ use crate::promise::promise;
 use crate::transaction;
 use crate::update::{self, Thrown};
 
-/// The options of `get` and `create`.
+/// The options of `get`, `create` and `head`.
 pub(crate) const CALL_OPTIONS: &[&str] =
     &["signal", "headers", "timeout", "apiVersion", "searchParams"];
 /// The options of `update`.

@@ -6,7 +6,7 @@ use ifmatch::http::Method;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::client::{headers_to_js, url_arg, versioned, Client};
+use crate::client::{headers_to_js, url_arg, versioned, Client, CALL_OPTIONS};
 use crate::error::invalid_argument;
 use crate::fields::Fields;
 use crate::json::{from_js, nullable, object, to_js};
@@ -28,8 +28,6 @@ const REQUEST_OPTIONS: &[&str] = &[
     "apiVersion",
     "searchParams",
 ];
-/// The options of `head`.
-const HEAD_OPTIONS: &[&str] = &["signal", "headers", "timeout", "apiVersion", "searchParams"];
 
 #[wasm_bindgen(module = "/js/shim.js")]
 extern "C" {
@@ -76,7 +74,7 @@ impl Client {
         let (client, has_base_url) = self.parts();
         promise(async move {
             let url = url_arg(&url, has_base_url)?;
-            let o = Fields::new(&options, "options", HEAD_OPTIONS).map_err(invalid_argument)?;
+            let o = Fields::new(&options, "options", CALL_OPTIONS).map_err(invalid_argument)?;
             let call = call_options(&o)?;
             let raw = with_call_options!(client.request(Method::HEAD, &url), call);
             let done = call.link.token().run("HEAD", raw).await;
