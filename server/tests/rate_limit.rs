@@ -4,22 +4,12 @@ mod support;
 
 use ifmatch_server::{Config, RateLimit};
 use reqwest::StatusCode;
-use support::{expect_problem, Backend, TestServer};
+use support::{expect_problem, header, Backend, TestServer};
 
 both_storages!(exhausted_bucket_answers_429_with_consistent_headers);
 
 /// Far more than the burst; the bucket refills one token a second, so it runs dry long before.
 const MAX_REQUESTS: usize = 50;
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("missing {name}"))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn exhausted_bucket_answers_429_with_consistent_headers(backend: Backend) {
     let limit = RateLimit {

@@ -8,23 +8,13 @@ use std::time::Duration;
 
 use ifmatch_server::{Config, RateLimit, RateLimits};
 use reqwest::{Method, StatusCode};
-use support::{expect_problem, Backend, TestServer};
+use support::{expect_problem, header, Backend, TestServer};
 
 /// Far more than any burst below; the buckets refill one token a second at most.
 const MAX_REQUESTS: usize = 50;
 
 const fn limit(per_second: u32, burst: u32) -> RateLimit {
     RateLimit { per_second, burst }
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("missing {name}"))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn tokens(config: Config) -> Config {

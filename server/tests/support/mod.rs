@@ -130,6 +130,17 @@ pub fn etag_of(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
+/// The text of header `name`; panics when it is missing or not ASCII.
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("missing {name}"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Asserts a problem+json answer with `status` and `type`, and returns its body.
 pub async fn expect_problem(response: Response, status: u16, type_suffix: &str) -> Value {
     assert_eq!(
