@@ -80,24 +80,21 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(str::trim)
 }
 
-fn parse_millis(raw: &str) -> Option<Duration> {
+/// A string of digits as a number; a digit string too long for u64 is absurd, not malformed, so
+/// it saturates (and `read_hint` caps the wait at [`ABSURD_HINT`]).
+fn digits(raw: &str) -> Option<u64> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // A digit string too long for u64 is absurd, not malformed: cap it.
-    Some(
-        raw.parse::<u64>()
-            .map_or(ABSURD_HINT, Duration::from_millis),
-    )
+    Some(raw.parse().unwrap_or(u64::MAX))
+}
+
+fn parse_millis(raw: &str) -> Option<Duration> {
+    digits(raw).map(Duration::from_millis)
 }
 
 fn parse_seconds(raw: &str) -> Option<Duration> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(raw.parse::<u64>().map_or(ABSURD_HINT, |s| {
-        Duration::from_secs(s.min(ABSURD_HINT.as_secs()))
-    }))
+    digits(raw).map(|s| Duration::from_secs(s.min(ABSURD_HINT.as_secs())))
 }
 
 /// `Retry-After = HTTP-date / delay-seconds` (RFC 9110 §10.2.3).
@@ -149,11 +146,7 @@ fn parse_ratelimit_t(raw: &str) -> Option<Duration> {
 /// A non-negative integer parameter; digits beyond `u64` saturate (an absurd `t` is capped
 /// like an absurd `Retry-After`, not dropped as malformed).
 fn sf_integer(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(raw.parse().unwrap_or(u64::MAX))
+    digits(raw.trim())
 }
 
 #[cfg(test)]
