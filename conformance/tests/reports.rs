@@ -3,6 +3,7 @@
 
 mod support;
 
+use ifmatch_conformance::check::CheckConfig;
 use ifmatch_conformance::report::{render_html, render_json, render_junit, render_text, Report};
 use ifmatch_conformance::rules::{Profile, CATALOGUE};
 use ifmatch_conformance::verdict::Verdict;
@@ -17,9 +18,7 @@ async fn faulty_report() -> (Report, String) {
         ..Options::default()
     })
     .await;
-    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::Core], 412);
     cfg.headers = vec![("Authorization".into(), "Bearer secret-token".into())];
     cfg.rule_patterns = CATALOGUE
         .iter()
@@ -27,6 +26,14 @@ async fn faulty_report() -> (Report, String) {
         .map(|r| r.id.to_owned())
         .collect();
     (without_durations(check(&cfg).await), server.uri())
+}
+
+/// [`config`] with the rules run one after another: the emulated server numbers its tags
+/// by request, so the reports (and their snapshots) need one order.
+fn serial_config(base_url: &str, profiles: &[Profile], mismatch_status: u16) -> CheckConfig {
+    let mut cfg = config(base_url, profiles, mismatch_status);
+    cfg.parallel_rules = 1;
+    cfg
 }
 
 /// The report with every duration set to 0: timings differ between runs.
@@ -104,9 +111,7 @@ async fn locking_failures_show_the_unlocked_write_and_its_repro() {
         ..Options::default()
     })
     .await;
-    let mut cfg = config(&server.uri(), &[Profile::Locking], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::Locking], 412);
     cfg.rule_patterns = vec![
         "locking.acquire-201".into(),
         "locking.write-without-token-423".into(),
@@ -133,9 +138,7 @@ async fn an_applied_stale_write_is_shown_with_its_write_diff_and_fix() {
         ..Options::default()
     })
     .await;
-    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::Core], 412);
     cfg.rule_patterns = vec!["core.if-match.stale-put".into()];
     let report = without_durations(check(&cfg).await);
     let outcome = report.outcome("core.if-match.stale-put").unwrap();
@@ -193,9 +196,7 @@ async fn a_server_that_stops_answering_gives_harness_errors() {
             drop(socket);
         }
     });
-    let mut cfg = config(&base, &[Profile::Core], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&base, &[Profile::Core], 412);
     cfg.rule_patterns = vec!["core.create.post-201".into()];
     let report = without_durations(check(&cfg).await);
     server.abort();
@@ -261,9 +262,7 @@ async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
         ..Options::default()
     })
     .await;
-    let mut cfg = config(&server.uri(), &[Profile::Core], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::Core], 412);
     cfg.rule_patterns = vec![
         "core.create.post-201".into(),
         "core.etag.strong-on-get".into(),
@@ -302,9 +301,7 @@ async fn a_server_ignoring_if_match_is_the_headline_of_every_format() {
 #[tokio::test]
 async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
     let server = emulated(Options::default()).await;
-    let mut cfg = config(&server.uri(), &[Profile::RateLimit], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::RateLimit], 412);
     let lenient = check(&cfg).await;
     let blocked: Vec<&str> = lenient
         .outcomes
@@ -340,9 +337,7 @@ async fn fail_on_skipped_fails_a_run_whose_rules_a_skip_kept_from_running() {
 #[tokio::test]
 async fn dependants_of_a_rule_that_does_not_apply_do_not_apply_either() {
     let server = emulated(Options::default()).await;
-    let mut cfg = config(&server.uri(), &[Profile::Errors], 412);
-    // Serial: the emulated server numbers its tags by request, so snapshots need one order.
-    cfg.parallel_rules = 1;
+    let mut cfg = serial_config(&server.uri(), &[Profile::Errors], 412);
     cfg.shape.errors.format = ifmatch_conformance::target::ErrorFormat::Any;
     cfg.fail_on_skipped = true;
     let report = check(&cfg).await;
