@@ -44,4 +44,12 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(python3 -m maturin --version), $(chromium --version 2>/dev/null | head -1)"
+# Debian's PostgreSQL server for the PostgreSQL storage tests (they start throwaway clusters
+# themselves with initdb; no service is started or enabled here).
+if ! command -v pg_config >/dev/null || [ ! -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; then
+  say "installing postgresql from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+say "tools ready: $(cargo-deny --version), $(wasm-bindgen --version), $(python3 -m maturin --version), $(chromium --version 2>/dev/null | head -1), PostgreSQL $(pg_config --version | awk '{print $2}')"

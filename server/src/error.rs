@@ -29,6 +29,15 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The PostgreSQL database could not be reached or prepared.
+    #[error("cannot open the PostgreSQL database {target}: {source}; check that the server runs, the URL (user, password, host, port, database) and that the user may create tables")]
+    PostgresOpen {
+        /// Where the URL connects (user, hosts, database), without the password.
+        target: String,
+        /// The database's or the connection's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A configuration value given as text (flag or `FromStr`) is not valid.
     #[error("invalid {what} `{value}`: expected {expected}")]
     InvalidValue {

@@ -44,9 +44,10 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
 
-    /// Where documents are kept: `memory` (lost on exit) or `sqlite:PATH` (a database file,
-    /// created if absent, that survives restarts).
-    #[arg(long, value_name = "memory|sqlite:PATH", default_value = "memory")]
+    /// Where documents are kept: `memory` (lost on exit), `sqlite:PATH` (a database file,
+    /// created if absent, that survives restarts) or a PostgreSQL URL
+    /// (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`; several servers may share it).
+    #[arg(long, value_name = "STORAGE", default_value = "memory")]
     storage: Storage,
 
     /// Status for a stale or weak If-Match on an existing document: 412 (RFC 9110) or 409

@@ -33,7 +33,7 @@ fn invalid_flag_values_are_explained() {
         String::from_utf8(output.stderr).unwrap()
     );
     let output = std::process::Command::new(BIN)
-        .args(["--storage", "postgres://db"])
+        .args(["--storage", "redis://db"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));

@@ -226,7 +226,13 @@ mod tests {
 
     #[test]
     fn malformed_text_values_are_rejected_with_the_expected_form() {
-        for bad in ["", "sqlite:", "Memory", "postgres:x"] {
+        for bad in [
+            "",
+            "sqlite:",
+            "Memory",
+            "postgres:x",
+            "postgres://h:99999999/db",
+        ] {
             let err = bad.parse::<Storage>().unwrap_err().to_string();
             assert!(err.contains("sqlite:PATH"), "{err}");
         }

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use crate::Error;
 
-/// Where documents are kept. Text form: `memory` or `sqlite:PATH`.
+/// Where documents are kept. Text form: `memory`, `sqlite:PATH` or a PostgreSQL URL
+/// (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`, also `postgresql://`).
 ///
 /// ```
 /// use ifmatch_server::Storage;
@@ -14,6 +15,10 @@ use crate::Error;
 /// assert_eq!(
 ///     "sqlite:/tmp/items.db".parse::<Storage>().unwrap(),
 ///     Storage::Sqlite("/tmp/items.db".into())
+/// );
+/// assert_eq!(
+///     "postgres://ifmatch@127.0.0.1:5432/items".parse::<Storage>().unwrap(),
+///     Storage::Postgres("postgres://ifmatch@127.0.0.1:5432/items".into())
 /// );
 /// assert!("redis".parse::<Storage>().is_err());
 /// ```
@@ -24,6 +29,9 @@ pub enum Storage {
     Memory,
     /// A SQLite database file, created if absent; survives restarts.
     Sqlite(PathBuf),
+    /// A PostgreSQL database, given by its URL; its tables are created (and migrated) at
+    /// start. Several servers (replicas) may share one database.
+    Postgres(String),
 }
 
 impl FromStr for Storage {
@@ -33,13 +41,22 @@ impl FromStr for Storage {
         if text == "memory" {
             return Ok(Self::Memory);
         }
+        let invalid = || {
+            Error::InvalidValue {
+            what: "storage",
+            value: text.to_owned(),
+            expected: "`memory`, `sqlite:PATH` (e.g. sqlite:items.db) or a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)",
+        }
+        };
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return match crate::storage::postgres_url_is_valid(text) {
+                true => Ok(Self::Postgres(text.to_owned())),
+                false => Err(invalid()),
+            };
+        }
         match text.strip_prefix("sqlite:") {
             Some(path) if !path.is_empty() => Ok(Self::Sqlite(PathBuf::from(path))),
-            _ => Err(Error::InvalidValue {
-                what: "storage",
-                value: text.to_owned(),
-                expected: "`memory` or `sqlite:PATH` (e.g. sqlite:items.db)",
-            }),
+            _ => Err(invalid()),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Document storage: one small trait, kept by memory and by SQLite.
+//! Document storage: one small trait, kept by memory, by SQLite and by PostgreSQL.
 //!
 //! Every write runs through [`Store::apply`], which reads the current version, lets the caller
 //! decide, and stores the decision in one critical section (memory: a mutex; SQLite: one
@@ -16,6 +16,7 @@
 
 mod history;
 mod memory;
+mod postgres;
 mod settings;
 mod sqlite;
 
@@ -26,6 +27,7 @@ use crate::{Error, Storage};
 
 pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup, VersionInfo};
 pub(crate) use memory::MemoryStore;
+pub(crate) use postgres::PostgresStore;
 pub(crate) use settings::HistorySettings;
 pub use settings::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
 pub(crate) use sqlite::SqliteStore;
@@ -91,6 +93,17 @@ impl StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         Self(format!("sqlite: {err}"))
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(err: ::postgres::Error) -> Self {
+        // The client's own text is only the kind ("db error"); the database's message and
+        // the I/O error are in the source.
+        match std::error::Error::source(&err) {
+            Some(source) => Self(format!("postgres: {err}: {source}")),
+            None => Self(format!("postgres: {err}")),
+        }
     }
 }
 
@@ -215,7 +228,19 @@ pub(crate) fn open(storage: &Storage, policy: HistoryPolicy) -> Result<Arc<dyn S
                 path: path.clone(),
                 source: Box::new(err),
             }),
+        Storage::Postgres(url) => postgres::parse(url)
+            .and_then(|config| PostgresStore::open(&config, policy, system_clock()))
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map_err(|err| Error::PostgresOpen {
+                target: postgres::describe_url(url),
+                source: Box::new(err),
+            }),
     }
+}
+
+/// Whether `url` is a PostgreSQL URL the client can connect with.
+pub(crate) fn postgres_url_is_valid(url: &str) -> bool {
+    postgres::parse(url).is_ok()
 }
 
 /// A random lowercase-hex string of 16 digits (64 bits), for ids and tag epochs.
@@ -242,3 +267,5 @@ pub(crate) fn version_tag(epoch: &str, generation: u64) -> EntityTag {
 mod suite;
 #[cfg(test)]
 mod suite_history;
+#[cfg(test)]
+mod suite_postgres;

@@ -1,0 +1,142 @@
+//! A small blocking connection pool: at most `max` connections, made on demand, reused while
+//! they stay open. The `postgres` client runs its own small runtime per connection, so a client
+//! must neither be made nor dropped on an async worker thread: the store's methods run on the
+//! blocking pool (as every `Store` does), and [`Pool`]'s own drop closes its idle connections
+//! on a thread of its own.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+
+use super::super::StoreError;
+
+/// How long a caller waits for a free connection before the request fails with a 500.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections to one database.
+pub(super) struct Pool {
+    config: Config,
+    max: usize,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Client>,
+    /// Connections made and not yet closed (idle or checked out).
+    open: usize,
+}
+
+/// A connection checked out of the pool; back in the pool on drop, unless it broke.
+pub(super) struct Pooled<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+}
+
+impl Pool {
+    pub(super) fn new(config: Config, max: usize) -> Self {
+        Self {
+            config,
+            max: max.max(1),
+            state: Mutex::new(State::default()),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An open connection: an idle one, a new one while fewer than `max` are open, or the first
+    /// one given back within [`CHECKOUT_TIMEOUT`].
+    pub(super) fn get(&self) -> Result<Pooled<'_>, StoreError> {
+        let mut state = self.state();
+        loop {
+            while let Some(client) = state.idle.pop() {
+                if !client.is_closed() {
+                    return Ok(Pooled {
+                        pool: self,
+                        client: Some(client),
+                    });
+                }
+                state.open -= 1;
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.config.connect(NoTls) {
+                    Ok(client) => Ok(Pooled {
+                        pool: self,
+                        client: Some(client),
+                    }),
+                    Err(err) => {
+                        self.state().open -= 1;
+                        self.freed.notify_one();
+                        Err(StoreError::from(err))
+                    }
+                };
+            }
+            let (next, timeout) = self
+                .freed
+                .wait_timeout(state, CHECKOUT_TIMEOUT)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = next;
+            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
+                return Err(StoreError::from_message(&format!(
+                    "postgres: no database connection free after {} s ({} in use)",
+                    CHECKOUT_TIMEOUT.as_secs(),
+                    self.max
+                )));
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.state().idle);
+        // Closing a client blocks on its own runtime, which panics on an async worker thread.
+        let _ = std::thread::spawn(move || drop(idle)).join();
+    }
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("a pooled client is present until drop")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("a pooled client is present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let mut state = self.pool.state();
+        if client.is_closed() || std::thread::panicking() {
+            state.open -= 1;
+            drop(state);
+            drop(client);
+        } else {
+            state.idle.push(client);
+            drop(state);
+        }
+        self.pool.freed.notify_one();
+    }
+}

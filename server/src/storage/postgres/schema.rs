@@ -1,0 +1,95 @@
+//! Versioned schema migrations, run when a store opens.
+//!
+//! Each migration runs once per database and is recorded in `ifmatch_schema_migrations`. The
+//! whole run holds a transaction-scoped advisory lock, so replicas starting together take
+//! turns: the first applies what is missing, the others find it applied. Migrations are only
+//! ever appended; a database whose recorded version is newer than this build knows is refused.
+
+use postgres::Client;
+
+use super::super::{random_hex, StoreError};
+use super::LOCK_SPACE;
+
+/// The advisory lock (in [`LOCK_SPACE`]) that serializes migration runs.
+const MIGRATION_LOCK: i32 = 2;
+
+/// The migrations in order; number `n` is at index `n - 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, history, the tag counter and the per-database tag epoch.
+    "
+    CREATE TABLE ifmatch_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE SEQUENCE ifmatch_generation AS BIGINT MINVALUE 1;
+    CREATE TABLE ifmatch_items (
+        id TEXT PRIMARY KEY,
+        etag TEXT NOT NULL,
+        body BYTEA NOT NULL,
+        created BIGINT NOT NULL,
+        at_ms BIGINT NOT NULL
+    );
+    CREATE INDEX ifmatch_items_created ON ifmatch_items (created);
+    CREATE TABLE ifmatch_versions (
+        id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        at_ms BIGINT NOT NULL,
+        author TEXT,
+        body BYTEA,
+        PRIMARY KEY (id, version)
+    );
+    ",
+];
+
+/// Brings the schema up to date and returns the database's tag epoch.
+pub(super) fn migrate(client: &mut Client) -> Result<String, StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_SPACE, &MIGRATION_LOCK],
+    )?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS ifmatch_schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    let applied: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM ifmatch_schema_migrations",
+            &[],
+        )?
+        .get(0);
+    let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    if applied > known {
+        return Err(StoreError::from_message(&format!(
+            "postgres: the database schema is at version {applied}, newer than this server \
+             knows ({known}); run a newer ifmatch-server"
+        )));
+    }
+    for (number, sql) in (1..=known)
+        .zip(MIGRATIONS)
+        .skip_while(|(n, _)| *n <= applied)
+    {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO ifmatch_schema_migrations (version) VALUES ($1)",
+            &[&number],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO ifmatch_meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+        &[&random_hex()],
+    )?;
+    let epoch: String = tx
+        .query_one("SELECT value FROM ifmatch_meta WHERE key = 'epoch'", &[])?
+        .get(0);
+    tx.commit()?;
+    Ok(epoch)
+}
+
+/// The schema version this build migrates to.
+#[cfg(test)]
+pub(super) fn latest() -> i32 {
+    i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX)
+}
