@@ -29,7 +29,7 @@ pub(crate) const ALLOW_HEADERS: &str = "Accept, Api-Version, Authorization, Cach
 /// The answer fields a page may read beyond the CORS-safelisted ones: every field the server
 /// sends that the SDK reads (and `Retry-After-Ms`, which the SDK reads from gateways in front).
 pub(crate) const EXPOSE_HEADERS: &str = "Accept-Patch, Allow, Content-Location, Deprecation, \
-     ETag, Link, Location, Lock-Token, RateLimit, RateLimit-Policy, Retry-After, Retry-After-Ms, Sunset, \
+     ETag, Idempotent-Replayed, Link, Location, Lock-Token, RateLimit, RateLimit-Policy, Retry-After, Retry-After-Ms, Sunset, \
      Transaction-Id, Version, WWW-Authenticate";
 
 /// How long a browser may cache a preflight's answer, in seconds.

@@ -11,7 +11,9 @@
 //! (`--client-token`, `--admin-token`), conflict notifications (every refused conditional write
 //! recorded at `/conflicts`, streamed as Server-Sent Events at `/conflicts/stream`, resolved at
 //! `/conflicts/{id}/resolve`), optional per-client token-bucket rate limits (one policy, or
-//! separate ones for reads and writes) and optional CORS (`--cors-origin`). It is the
+//! separate ones for reads and writes), optional CORS (`--cors-origin`) and idempotency keys
+//! (`Idempotency-Key` on a write: processed once per client and key, retries get the first
+//! answer again). It is the
 //! default target of the conformance suite and the SDK's integration-test peer;
 //! `docs/server.md` describes the HTTP surface.
 //!
@@ -38,6 +40,7 @@ mod error;
 mod etag;
 #[cfg(test)]
 mod fuzz;
+mod idempotency;
 mod lock;
 mod merge_patch;
 mod metrics;
@@ -62,5 +65,8 @@ pub use conflicts::{
     DEFAULT_SSE_HEARTBEAT,
 };
 pub use error::Error;
+pub use idempotency::{
+    DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
+};
 pub use server::{router, spawn, RunningServer};
 pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};

@@ -22,6 +22,9 @@ use ifmatch_server::{
     Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
     DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SSE_HEARTBEAT,
 };
+use ifmatch_server::{
+    DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
+};
 
 const DEFAULT_MAX_LOCK_TTL_MS: u64 = DEFAULT_MAX_LOCK_TTL.as_secs() * 1000;
 const CEILING_LOCK_TTL_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
@@ -29,6 +32,7 @@ const DEFAULT_MAX_TRANSACTION_TTL_MS: u64 = DEFAULT_MAX_TRANSACTION_TTL.as_secs(
 const DEFAULT_SSE_HEARTBEAT_MS: u64 = DEFAULT_SSE_HEARTBEAT.as_secs() * 1000;
 const DEFAULT_HISTORY_MAX_AGE_MS: u64 = DEFAULT_HISTORY_MAX_AGE.as_secs() * 1000;
 const DEFAULT_TOMBSTONE_TTL_MS: u64 = DEFAULT_TOMBSTONE_TTL.as_secs() * 1000;
+const DEFAULT_IDEMPOTENCY_TTL_MS: u64 = DEFAULT_IDEMPOTENCY_TTL.as_secs() * 1000;
 
 /// Reference HTTP server for the ifmatch conflict contract: JSON documents under /items
 /// with strong ETags, If-Match / If-None-Match, JSON Merge Patch, pessimistic locks, atomic
@@ -138,6 +142,38 @@ struct Cli {
 
     #[command(flatten)]
     versions: VersionFlags,
+
+    #[command(flatten)]
+    idempotency: IdempotencyFlags,
+}
+
+/// Idempotency keys: how long a keyed write's first answer is kept for its retries.
+#[derive(Debug, clap::Args)]
+struct IdempotencyFlags {
+    /// Milliseconds an Idempotency-Key record (and so the replay of its answer) lives, from
+    /// its request's arrival; a retry after that is processed as a new request.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = DEFAULT_IDEMPOTENCY_TTL_MS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    idempotency_ttl: u64,
+
+    /// Idempotency-Key records kept at once (per server, all clients); the oldest is evicted
+    /// for a new one.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_IDEMPOTENCY_MAX_KEYS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    idempotency_max_keys: usize,
+
+    /// Bytes of answers Idempotency-Key records keep at most; the oldest records are evicted
+    /// to stay under it, and a larger answer is not kept.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_IDEMPOTENCY_MAX_BYTES)]
+    idempotency_max_bytes: usize,
 }
 
 /// Version history and API versions.
@@ -313,6 +349,9 @@ impl Cli {
             .with_max_batch_operations(self.max_batch_operations)
             .with_max_transactions(self.max_transactions)
             .with_max_transaction_ttl(Duration::from_millis(self.max_transaction_ttl))
+            .with_idempotency_ttl(Duration::from_millis(self.idempotency.idempotency_ttl))
+            .with_idempotency_max_keys(self.idempotency.idempotency_max_keys)
+            .with_idempotency_max_bytes(self.idempotency.idempotency_max_bytes)
     }
 }
 

@@ -41,6 +41,10 @@ pub(crate) enum ProblemKind {
     /// The same problem type as `UnsupportedApiVersion`, answered 404: an unknown URL prefix
     /// (`/v3/items`) names no resource.
     UnknownApiVersionPrefix,
+    /// An `Idempotency-Key` sent again with a different request.
+    IdempotencyKeyReused,
+    /// An `Idempotency-Key` sent again while its first request is still being processed.
+    IdempotencyKeyInFlight,
 }
 
 impl ProblemKind {
@@ -73,6 +77,8 @@ impl ProblemKind {
             Self::VersionNotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedApiVersion => StatusCode::BAD_REQUEST,
             Self::UnknownApiVersionPrefix => StatusCode::NOT_FOUND,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
         }
     }
 
@@ -106,6 +112,8 @@ impl ProblemKind {
             Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
                 "urn:ifmatch:problem:unsupported-api-version"
             }
+            Self::IdempotencyKeyReused => "urn:ifmatch:problem:idempotency-key-reused",
+            Self::IdempotencyKeyInFlight => "urn:ifmatch:problem:idempotency-key-in-flight",
         }
     }
 
@@ -139,6 +147,8 @@ impl ProblemKind {
             Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
                 "Unsupported API version"
             }
+            Self::IdempotencyKeyReused => "Idempotency key reused",
+            Self::IdempotencyKeyInFlight => "Request still in flight",
         }
     }
 }

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{self, Authenticator};
 use crate::conflicts::Conflicts;
 use crate::cors::{self, Cors};
+use crate::idempotency::{Idempotency, MemoryStore};
 use crate::lock::LockManager;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
@@ -77,12 +78,23 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
     };
     let scrape_state = state.clone();
     // Layers run outside in: CORS, metrics, rate limit (which identifies the client to key its
-    // buckets), then authentication, then the conflict capture (which needs the client's
-    // identity), then the routes.
-    let mut router = routes::routes(state).layer(axum::middleware::from_fn_with_state(
-        Arc::clone(&conflicts),
-        crate::conflicts::capture,
-    ));
+    // buckets), then authentication, then idempotency keys and the conflict capture (which
+    // need the client's identity), then the routes.
+    let idempotency = Arc::new(Idempotency {
+        store: Arc::new(MemoryStore::new(config.idempotency.limits())),
+        max_body_bytes: config.max_body_bytes(),
+    });
+    // Idempotency keys sit between authentication (they are kept per client) and the conflict
+    // capture (a replayed refusal is not a new conflict).
+    let mut router = routes::routes(state)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&conflicts),
+            crate::conflicts::capture,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            idempotency,
+            crate::idempotency::idempotent,
+        ));
     if let Some(authenticator) = &authenticator {
         router = router.layer(axum::middleware::from_fn_with_state(
             Arc::clone(authenticator),

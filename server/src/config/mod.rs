@@ -48,6 +48,10 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 /// - v1 answers announce `Deprecation` at 2026-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_DEPRECATION`]) and `Sunset` at 2027-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_SUNSET`]); see [`Config::with_v1_deprecation`]
+/// - idempotency keys honoured on every write; records live 24 h
+///   ([`crate::DEFAULT_IDEMPOTENCY_TTL`]), at most 10,000 at once
+///   ([`crate::DEFAULT_IDEMPOTENCY_MAX_KEYS`]) keeping at most 64 MiB of answers
+///   ([`crate::DEFAULT_IDEMPOTENCY_MAX_BYTES`]), the oldest evicted first
 ///
 /// ```
 /// use std::time::Duration;
@@ -93,6 +97,8 @@ pub struct Config {
     pub(crate) conflicts: ConflictSettings,
     /// The v1 `Deprecation` and `Sunset` (setters in `crate::api_version`).
     pub(crate) retirement: crate::api_version::Retirement,
+    /// Idempotency records' lifetime and caps (setters in `crate::idempotency`).
+    pub(crate) idempotency: crate::idempotency::IdempotencySettings,
 }
 
 /// The default request body limit: 1 MiB.
@@ -125,6 +131,7 @@ impl Config {
             auth: AuthSettings::new(),
             conflicts: ConflictSettings::new(),
             retirement: crate::api_version::Retirement::DEFAULT,
+            idempotency: crate::idempotency::IdempotencySettings::new(),
         }
     }
 
