@@ -315,3 +315,30 @@ fn history_is_shared_by_the_replicas() {
         Lookup::Found(first)
     );
 }
+
+#[test]
+fn a_cluster_that_cannot_start_fails_with_its_log_and_leaves_no_directory() {
+    if super::postgres::cluster::bindir().is_none() {
+        eprintln!("SKIPPED: PostgreSQL is not installed");
+        return;
+    }
+    let failed = std::panic::catch_unwind(|| {
+        Cluster::start_or_skip("a broken cluster", "-c no_such_setting=1")
+    })
+    .err()
+    .expect("a server with an unknown setting does not start");
+    let message = failed
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("did not start in 3 attempts"), "{message}");
+    assert!(message.contains("no_such_setting"), "{message}");
+    let prefix = format!("ifmatch-pg-{}-", std::process::id());
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    // The shared cluster of the other tests may be running; a failed one leaves nothing.
+    assert!(left.len() <= 2, "{left:?}");
+}

@@ -6,7 +6,8 @@
 //! The server runs under a small shell that waits on a pipe from this process: when the
 //! [`Cluster`] is dropped, or this process ends however it ends, the pipe closes and the shell
 //! stops the server (fast shutdown) and removes the directory. So a static cluster shared by
-//! the tests of one process is cleaned up too.
+//! the tests of one process is cleaned up too. A server that fails to start (its port taken in
+//! the meantime) is retried on another port, twice.
 //!
 //! Only std: the conformance crate's replica test includes this file by path.
 
@@ -19,16 +20,23 @@ use std::time::{Duration, Instant};
 /// How long the server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Stops and removes the cluster when this process closes its end of the pipe.
+/// Runs the server until this process closes its end of the pipe (then stops it, fast
+/// shutdown), or until the server exits by itself (then prints its log); either way removes the
+/// cluster. A background job's standard input is `/dev/null` unless redirected, hence fd 3.
 const SUPERVISOR: &str = r#"
 "$2/postgres" -D "$0" -p "$1" -c listen_addresses=127.0.0.1 -c unix_socket_directories="$0" \
     -c max_connections=300 $3 >"$0.log" 2>&1 &
 pid=$!
-read _ignored || true
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
+exec 3<&0
+(read _ignored <&3 || true; kill -INT "$pid" 2>/dev/null) &
+reader=$!
+wait "$pid" || cat "$0.log" >&2
+kill "$reader" 2>/dev/null
 rm -rf "$0" "$0.log"
 "#;
+
+/// Attempts to start a cluster (a port taken between the probe and the server's bind fails one).
+const ATTEMPTS: usize = 3;
 
 /// A running throwaway cluster; stopped and removed on drop.
 pub struct Cluster {
@@ -108,6 +116,20 @@ impl Cluster {
     }
 
     fn start(bindir: PathBuf, settings: &str) -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..ATTEMPTS {
+            match Self::try_start(&bindir, settings) {
+                Ok(cluster) => return cluster,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!(
+            "PostgreSQL did not start in {ATTEMPTS} attempts:\n{}",
+            failures.join("\n---\n")
+        );
+    }
+
+    fn try_start(bindir: &Path, settings: &str) -> Result<Self, String> {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "ifmatch-pg-{}-{}",
@@ -126,33 +148,35 @@ impl Cluster {
             .arg(&dir)
             .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
             .args(["--no-instructions", "--locale", "C"]);
-        run(&mut initdb);
+        if let Err(failure) = try_run(&mut initdb) {
+            let _ = std::fs::remove_dir_all(&dir);
+            panic!("{failure}");
+        }
         let port = free_port();
-        let mut supervisor = command(as_postgres, Path::new("sh"));
-        let mut child = supervisor
+        let mut child = command(as_postgres, Path::new("sh"))
             .args(["-c", SUPERVISOR])
             .arg(&dir)
             .arg(port.to_string())
-            .arg(&bindir)
+            .arg(bindir)
             .arg(settings)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start the PostgreSQL supervisor shell");
         let stdin = child.stdin.take();
         let mut cluster = Self {
             port,
             dir,
-            bindir,
+            bindir: bindir.to_owned(),
             stdin,
             supervisor: child,
         };
-        cluster.wait_until_ready();
-        cluster
+        cluster.wait_until_ready()?;
+        Ok(cluster)
     }
 
-    fn wait_until_ready(&mut self) {
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let started = Instant::now();
         loop {
             let ready = Command::new(self.bindir.join("pg_isready"))
@@ -160,21 +184,24 @@ impl Cluster {
                 .status()
                 .is_ok_and(|status| status.success());
             if ready {
-                return;
+                return Ok(());
             }
-            let log =
-                || std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default();
             if let Ok(Some(status)) = self.supervisor.try_wait() {
-                panic!(
-                    "PostgreSQL exited ({status}) before accepting connections:\n{}",
-                    log()
-                );
+                let mut log = String::new();
+                if let Some(mut stderr) = self.supervisor.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
+                }
+                return Err(format!(
+                    "PostgreSQL on port {} exited ({status}) before accepting connections:\n{log}",
+                    self.port
+                ));
             }
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "PostgreSQL did not accept connections within {START_TIMEOUT:?}:\n{}",
-                log()
-            );
+            if started.elapsed() >= START_TIMEOUT {
+                return Err(format!(
+                    "PostgreSQL did not accept connections within {START_TIMEOUT:?}:\n{}",
+                    std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -222,12 +249,20 @@ fn command(as_postgres: bool, program: &Path) -> Command {
 }
 
 fn run(command: &mut Command) {
+    if let Err(failure) = try_run(command) {
+        panic!("{failure}");
+    }
+}
+
+fn try_run(command: &mut Command) -> Result<(), String> {
     let out = command.output().expect("run a PostgreSQL command");
-    assert!(
-        out.status.success(),
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "{command:?} failed ({}):\n{}{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ))
 }
