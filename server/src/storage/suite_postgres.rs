@@ -327,10 +327,7 @@ fn a_cluster_that_cannot_start_fails_with_its_log_and_leaves_no_directory() {
     })
     .err()
     .expect("a server with an unknown setting does not start");
-    let message = failed
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("did not start in 3 attempts"), "{message}");
     assert!(message.contains("no_such_setting"), "{message}");
     let prefix = format!("ifmatch-pg-{}-", std::process::id());
