@@ -34,14 +34,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server STORAGE: starts one server on a free port; prints its base URL.
+# start_server STORAGE: starts one server on a free port and appends its base URL to `urls`
+# (no command substitution: the server's pid must reach `pids` in this shell).
 start_server() {
-  local log="$work/server-${#pids[@]}.log"
+  local log="$work/server-${#pids[@]}.log" url
   "$BIN/ifmatch-server" --addr 127.0.0.1:0 --storage "$1" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do
     url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
-    [ -n "$url" ] && { echo "$url"; return; }
+    [ -n "$url" ] && { urls+=("$url"); return; }
     sleep 0.05
   done
   echo "server did not start: $(cat "$log")" >&2
@@ -81,8 +82,8 @@ print("%.0f" % (sum(r["acknowledged"] for r in runs)/max(r["elapsed_seconds"] fo
 
 # measure NAME STORAGE REPLICAS
 measure() {
-  local urls=()
-  for _ in $(seq "$3"); do urls+=("$(start_server "$2")"); done
+  urls=()
+  for _ in $(seq "$3"); do start_server "$2"; done
   local hots=() distincts=()
   for _ in $(seq "$ROUNDS"); do
     hots+=("$(hot "${urls[@]}")")
