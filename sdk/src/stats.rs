@@ -48,6 +48,13 @@ pub struct Stats {
     /// Answers that carried `Deprecation` (RFC 9745) or `Sunset` (RFC 8594); each distinct
     /// notice is in `Client::deprecations` and was reported once as `Event::Deprecated`.
     pub deprecated_responses: u64,
+    /// Keyed writes sent again, with the same `Idempotency-Key`, after their answer was lost
+    /// (a transport error or an attempt timeout), to a server declared to honour keys
+    /// (`ClientBuilder::server_honours_idempotency_keys`).
+    pub lost_answer_resends: u64,
+    /// Answers marked `Idempotent-Replayed: true`: the server sent the outcome of an earlier
+    /// attempt of the same write instead of applying it again.
+    pub replayed_answers: u64,
     /// The earliest `Sunset` any answer announced: when something this client uses stops
     /// working. (The notices themselves are in `Client::deprecations`, since `Stats` is `Copy`.)
     pub earliest_sunset: Option<std::time::SystemTime>,
@@ -69,6 +76,8 @@ pub(crate) struct Counters {
     pub transaction_conflicts: AtomicU64,
     pub conflict_stream_connects: AtomicU64,
     pub conflict_stream_reconnects: AtomicU64,
+    pub lost_answer_resends: AtomicU64,
+    pub replayed_answers: AtomicU64,
 }
 
 impl Counters {
@@ -98,6 +107,8 @@ impl Counters {
             transaction_conflicts: self.transaction_conflicts.load(Relaxed),
             conflict_stream_connects: self.conflict_stream_connects.load(Relaxed),
             conflict_stream_reconnects: self.conflict_stream_reconnects.load(Relaxed),
+            lost_answer_resends: self.lost_answer_resends.load(Relaxed),
+            replayed_answers: self.replayed_answers.load(Relaxed),
             // Filled in by the client, which keeps the notices.
             deprecated_responses: 0,
             earliest_sunset: None,

@@ -16,7 +16,7 @@ use crate::{
     Error, Event, TimeoutScope,
 };
 
-use super::{options::Options, Client, Inner};
+use super::{lost, options::Options, Client, Inner};
 
 /// How many redirects a read follows before returning the redirect itself (reqwest's default).
 const MAX_REDIRECTS: u32 = 10;
@@ -184,11 +184,32 @@ impl Client {
         let mut attempt = 1u32;
         let mut hops = 0u32;
         let mut resent_after_503 = false;
+        let mut resent_after_loss = false;
         loop {
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
-            let response = self.send_once(op, &request).await?;
+            let response = match self.send_once(op, &request).await {
+                Ok(response) => response,
+                Err(err) => {
+                    // A keyed write whose answer was lost is resent with the same key, to a
+                    // server declared to honour keys; anything else ends here.
+                    self.before_resending_lost(op, &request, &host, attempt, err)
+                        .await?;
+                    resent_after_loss = true;
+                    attempt += 1;
+                    Counters::bump(&inner.counters.retries);
+                    self.emit(Event::Attempt {
+                        method: request.method.clone(),
+                        url: request.url.clone(),
+                        attempt,
+                    });
+                    continue;
+                }
+            };
             self.observe_deprecation(&request.url, &response.headers);
+            if response.headers.contains_key(lost::REPLAYED) {
+                Counters::bump(&inner.counters.replayed_answers);
+            }
             if is_redirect(response.status) {
                 if let Some(next) = redirect_step(&request, &response, hops)? {
                     hops += 1; // a hop is not a retry
@@ -197,7 +218,10 @@ impl Client {
                 }
             }
             let status = response.status.as_u16();
-            if status != 429 && status != 503 {
+            // After a lost answer, a 409 to the resend says the first attempt is still being
+            // processed (the draft's "in flight"): wait, and ask again for its outcome.
+            let in_flight = status == 409 && resent_after_loss && lost::keyed_write(self, &request);
+            if status != 429 && status != 503 && !in_flight {
                 if response.status.is_success() {
                     inner.budget.deposit(&host);
                 }

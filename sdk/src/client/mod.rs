@@ -11,6 +11,7 @@ mod conflicts;
 mod exchange;
 mod keys;
 mod lock;
+mod lost;
 mod options;
 mod queue;
 mod raw;

@@ -142,8 +142,12 @@ impl Client {
                 .map_err(|source| Error::Encode { source })?
                 .into();
         }
-        // An unconditional write is only safe to resend with a key; one key per logical write.
-        if *precondition == Header::None && self.inner.retry.retries_enabled() {
+        // An unconditional write is only safe to resend with a key; one key per logical write
+        // (`exchange` resends this very request). To a server declared to honour keys, every
+        // write carries one: then a resend after a lost answer or a 503 gets the first
+        // attempt's outcome, not a refusal of its own precondition.
+        let keyed = *precondition == Header::None || self.inner.keys_honoured;
+        if keyed && self.inner.retry.retries_enabled() {
             let key = self.inner.keys.idempotency_key();
             if let Ok(value) = HeaderValue::from_str(&key) {
                 request.headers.insert("idempotency-key", value);

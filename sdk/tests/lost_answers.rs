@@ -1,0 +1,137 @@
+//! A write whose answer is lost after the server committed it (the connection closes before
+//! the answer arrives): with `server_honours_idempotency_keys(true)` the client resends it with
+//! the same `Idempotency-Key` and returns the real, committed outcome; without it the client
+//! reports the transport error and sends nothing again. Against the reference server.
+
+#[path = "lost/proxy.rs"]
+mod proxy;
+
+use std::time::Duration;
+
+use ifmatch::{Client, RetryConfig, Strategy};
+use ifmatch_server::{spawn, Config, RunningServer};
+use proxy::LosingProxy;
+use serde_json::{json, Value};
+
+/// Quick resends: the test waits for nothing but the proxy.
+fn retry() -> RetryConfig {
+    RetryConfig::new()
+        .with_initial_delay(Duration::from_millis(5))
+        .with_min_delay(Duration::ZERO)
+        .with_jitter(false)
+}
+
+/// A reference server, seeded with `{"n": 0}` at `/items/counter`, behind a proxy that loses
+/// the answers of its first `drops` writes, and a client of the proxy.
+async fn setup(drops: usize, honoured: bool) -> (RunningServer, LosingProxy, Client) {
+    let server = spawn(Config::new()).await.unwrap();
+    let seeded = reqwest::Client::new()
+        .put(format!("{}/items/counter", server.base_url()))
+        .header("content-type", "application/json")
+        .body(r#"{"n": 0}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(seeded.status().is_success());
+    let proxy = LosingProxy::start(server.local_addr(), drops).await;
+    let client = Client::builder()
+        .base_url(&proxy.base_url)
+        .unwrap()
+        .retry(retry())
+        .server_honours_idempotency_keys(honoured)
+        .build()
+        .unwrap();
+    (server, proxy, client)
+}
+
+/// The document as stored, read from the server itself.
+async fn stored(server: &RunningServer, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", server.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn increment(doc: &mut Value) -> Result<(), ifmatch::ChangeError> {
+    doc["n"] = (doc["n"].as_i64().unwrap_or(0) + 1).into();
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_update_whose_answer_was_lost_returns_the_committed_outcome_and_counts_once() {
+    let (server, proxy, client) = setup(1, true).await;
+    let out = client
+        .update::<Value>("/items/counter", increment)
+        .strategy(Strategy::Reapply)
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 1);
+    assert_eq!(
+        stored(&server, "/items/counter").await["n"],
+        1,
+        "incremented exactly once"
+    );
+    assert_eq!(proxy.drops_left(), 0);
+    let puts = proxy.seen("PUT");
+    assert_eq!(puts.len(), 2);
+    assert!(
+        puts[0].1.is_some(),
+        "a conditional write carries a key when keys are honoured"
+    );
+    assert_eq!(puts[0].1, puts[1].1, "the resend carries the same key");
+    let stats = client.stats();
+    assert_eq!((stats.lost_answer_resends, stats.replayed_answers), (1, 1));
+    assert_eq!(
+        stats.conflicts_412, 0,
+        "the resend was not refused by its own write"
+    );
+    assert_eq!(out.headers.get("idempotent-replayed").unwrap(), "true");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_creates_one_resource() {
+    let (server, proxy, client) = setup(1, true).await;
+    let out = client
+        .create("/items", &json!({"title": "once"}))
+        .await
+        .unwrap();
+    let location = out.location.clone().expect("the created resource's URL");
+    assert!(location.contains("/items/"), "{location}");
+    let list = stored(&server, "/items").await;
+    let created: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["value"]["title"] == "once")
+        .collect();
+    assert_eq!(created.len(), 1, "one resource, not two: {list}");
+    assert_eq!(proxy.seen("POST").len(), 2);
+    assert_eq!(client.stats().lost_answer_resends, 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_the_declaration_a_lost_answer_is_a_transport_error_and_nothing_is_resent() {
+    let (server, proxy, client) = setup(1, false).await;
+    let err = client
+        .update::<Value>("/items/counter", increment)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "network", "{err}");
+    let puts = proxy.seen("PUT");
+    assert_eq!(puts.len(), 1, "never resent");
+    assert_eq!(
+        puts[0].1, None,
+        "a conditional write needs no key when keys are not honoured"
+    );
+    assert_eq!(
+        stored(&server, "/items/counter").await["n"],
+        1,
+        "the write did land"
+    );
+    assert_eq!(client.stats().lost_answer_resends, 0);
+    server.shutdown().await;
+}
