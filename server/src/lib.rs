@@ -33,6 +33,7 @@
 
 mod api_version;
 mod auth;
+mod bounds;
 mod config;
 mod conflicts;
 mod cors;
@@ -54,6 +55,9 @@ mod txn;
 
 pub use api_version::{Timestamp, DEFAULT_V1_DEPRECATION, DEFAULT_V1_SUNSET};
 pub use auth::TokenPair;
+pub use bounds::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+};
 pub use config::{
     Config, MismatchStatus, RateLimit, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,

@@ -1,5 +1,7 @@
 //! `ifmatch-server`: the reference server as a command.
 
+mod bounds_flags;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -145,6 +147,9 @@ struct Cli {
 
     #[command(flatten)]
     idempotency: IdempotencyFlags,
+
+    #[command(flatten)]
+    bounds: bounds_flags::BoundsFlags,
 }
 
 /// Idempotency keys: how long a keyed write's first answer is kept for its retries.
@@ -331,7 +336,7 @@ impl AccessFlags {
 
 impl Cli {
     fn into_config(self) -> Config {
-        let mut config = self.versions.apply(Config::new());
+        let mut config = self.bounds.apply(self.versions.apply(Config::new()));
         for origin in self.cors_origin {
             config = config.with_cors_origin(origin);
         }

@@ -45,6 +45,10 @@ pub(crate) enum ProblemKind {
     IdempotencyKeyReused,
     /// An `Idempotency-Key` sent again while its first request is still being processed.
     IdempotencyKeyInFlight,
+    /// The request head is over `--max-header-bytes`.
+    HeadersTooLarge,
+    /// The request body did not arrive within `--body-timeout`.
+    RequestTimeout,
 }
 
 impl ProblemKind {
@@ -79,6 +83,8 @@ impl ProblemKind {
             Self::UnknownApiVersionPrefix => StatusCode::NOT_FOUND,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -114,6 +120,8 @@ impl ProblemKind {
             }
             Self::IdempotencyKeyReused => "urn:ifmatch:problem:idempotency-key-reused",
             Self::IdempotencyKeyInFlight => "urn:ifmatch:problem:idempotency-key-in-flight",
+            Self::HeadersTooLarge => "urn:ifmatch:problem:headers-too-large",
+            Self::RequestTimeout => "urn:ifmatch:problem:request-timeout",
         }
     }
 
@@ -149,6 +157,8 @@ impl ProblemKind {
             }
             Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::IdempotencyKeyInFlight => "Request still in flight",
+            Self::HeadersTooLarge => "Request header fields too large",
+            Self::RequestTimeout => "Request timeout",
         }
     }
 }

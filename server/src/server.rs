@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::{self, Authenticator};
+use crate::bounds;
 use crate::conflicts::Conflicts;
 use crate::cors::{self, Cors};
 use crate::idempotency::{Idempotency, MemoryStore};
@@ -116,8 +117,14 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
         .route("/metrics", axum::routing::get(metrics::scrape))
         .method_not_allowed_fallback(metrics::method_not_allowed)
         .with_state(scrape_state);
+    // The guard (head size, body deadline) sits inside the metrics layer, so its 431s are
+    // counted, and outside everything that reads a body.
     let mut router = router
         .merge(scrape)
+        .layer(axum::middleware::from_fn_with_state(
+            config.connections,
+            bounds::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
@@ -153,6 +160,7 @@ pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
     let local_addr = listener
         .local_addr()
         .map_err(|source| Error::Bind { addr, source })?;
+    let settings = config.connections;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let shutdown = async move {
@@ -161,14 +169,8 @@ pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
             // Conflict streams never end by themselves; end them so the shutdown can finish.
             conflicts.close();
         };
-        // Connection info gives the rate limit the peer address of anonymous clients.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(err) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %err, "server stopped with an error");
-        }
+        // The accept loop gives the rate limit the peer address of anonymous clients.
+        bounds::serve(listener, router, settings, shutdown).await;
     });
     Ok(RunningServer {
         local_addr,

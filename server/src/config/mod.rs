@@ -45,6 +45,10 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 ///   bodies up to 65536 bytes ([`crate::DEFAULT_CONFLICT_BODY_LIMIT`]); conflict streams send
 ///   a heartbeat after 15 s of silence ([`crate::DEFAULT_SSE_HEARTBEAT`]), at most 100 open at
 ///   once ([`crate::DEFAULT_MAX_SUBSCRIBERS`])
+/// - request heads up to 64 KiB ([`crate::DEFAULT_MAX_HEADER_BYTES`]), sent within 30 s
+///   ([`crate::DEFAULT_HEADER_TIMEOUT`], also how long an idle connection stays open); bodies
+///   sent within 60 s ([`crate::DEFAULT_BODY_TIMEOUT`]); at most 1024 connections at once
+///   ([`crate::DEFAULT_MAX_CONNECTIONS`])
 /// - v1 answers announce `Deprecation` at 2026-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_DEPRECATION`]) and `Sunset` at 2027-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_SUNSET`]); see [`Config::with_v1_deprecation`]
@@ -99,6 +103,8 @@ pub struct Config {
     pub(crate) retirement: crate::api_version::Retirement,
     /// Idempotency records' lifetime and caps (setters in `crate::idempotency`).
     pub(crate) idempotency: crate::idempotency::IdempotencySettings,
+    /// Head size, timeouts and the connection cap (setters in `crate::bounds`).
+    pub(crate) connections: crate::bounds::ConnectionSettings,
 }
 
 /// The default request body limit: 1 MiB.
@@ -132,6 +138,7 @@ impl Config {
             conflicts: ConflictSettings::new(),
             retirement: crate::api_version::Retirement::DEFAULT,
             idempotency: crate::idempotency::IdempotencySettings::new(),
+            connections: crate::bounds::ConnectionSettings::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, HeaderName};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::etag::Condition;
@@ -214,12 +214,21 @@ pub(crate) async fn read_body(
     }
     let mut buffer = Vec::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|err| {
-            Problem::new(
+        let frame = frame.map_err(|err| match crate::bounds::timed_out(&err) {
+            Some(timeout) => Problem::new(
+                ProblemKind::RequestTimeout,
+                instance,
+                format!(
+                    "the request body did not arrive within this server's limit of {} ms; nothing was written. Send the whole body without pausing, or ask for a longer --body-timeout",
+                    timeout.as_millis()
+                ),
+            )
+            .with_header(header::CONNECTION, HeaderValue::from_static("close")),
+            None => Problem::new(
                 ProblemKind::MalformedBody,
                 instance,
                 format!("the request body could not be read ({err}); resend the request"),
-            )
+            ),
         })?;
         if let Ok(data) = frame.into_data() {
             if buffer.len() + data.len() > limit {

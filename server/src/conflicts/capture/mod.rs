@@ -39,7 +39,13 @@ pub(crate) async fn capture(
     };
     let (parts, body) = request.into_parts();
     let bytes = if target.has_body() {
-        buffer(body, conflicts.max_body_bytes).await
+        match buffer(body, conflicts.max_body_bytes).await {
+            Ok(bytes) => bytes,
+            Err((read, err)) => {
+                let failed = Body::new(crate::bounds::Failed::new(read, err));
+                return next.run(Request::from_parts(parts, failed)).await;
+            }
+        }
     } else {
         Bytes::new()
     };
@@ -93,13 +99,18 @@ fn with_conflict(problem: &[u8], record: &Record) -> Vec<u8> {
 }
 
 /// Reads the body, at most `limit + 1` bytes: enough to record it, and for the handler to
-/// refuse a larger one with 413 in its own order of checks. A body that fails to arrive is
-/// passed on cut short; the handler then answers as for any malformed body.
-async fn buffer(mut body: Body, limit: usize) -> Bytes {
+/// refuse a larger one with 413 in its own order of checks. A body that fails to arrive (the
+/// client went away, or missed the body timeout) is passed on with its failure, so the handler
+/// answers as for any unreadable body: a body cut short must never be parsed and written.
+async fn buffer(mut body: Body, limit: usize) -> Result<Bytes, (Bytes, axum::Error)> {
     let mut buffer = Vec::new();
-    while let Some(Ok(frame)) =
+    while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
     {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => return Err((Bytes::from(buffer), err)),
+        };
         if let Ok(data) = frame.into_data() {
             buffer.extend_from_slice(&data);
             if buffer.len() > limit {
@@ -107,5 +118,5 @@ async fn buffer(mut body: Body, limit: usize) -> Bytes {
             }
         }
     }
-    Bytes::from(buffer)
+    Ok(Bytes::from(buffer))
 }
