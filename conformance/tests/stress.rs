@@ -114,6 +114,8 @@ fn lock_is_a_safe_strategy() {
 pub fn summary_fixture() -> StressSummary {
     StressSummary {
         strategy: "reapply".into(),
+        retry: "contended".into(),
+        representation: true,
         clients: 2,
         updates_per_client: 1,
         counter_url: "http://127.0.0.1:8080/items/1".into(),

@@ -24,12 +24,12 @@ pub(crate) const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 /// The request fields a preflight allows: every field the SDK and the npm package send.
 pub(crate) const ALLOW_HEADERS: &str = "Accept, Api-Version, Authorization, Cache-Control, \
      Content-Type, Idempotency-Key, If-Match, If-None-Match, If-Unmodified-Since, Last-Event-ID, Lock-Token, \
-     Transaction-Id";
+     Prefer, Transaction-Id";
 
 /// The answer fields a page may read beyond the CORS-safelisted ones: every field the server
 /// sends that the SDK reads (and `Retry-After-Ms`, which the SDK reads from gateways in front).
 pub(crate) const EXPOSE_HEADERS: &str = "Accept-Patch, Allow, Content-Location, Deprecation, \
-     ETag, Idempotent-Replayed, Link, Location, Lock-Token, RateLimit, RateLimit-Policy, Retry-After, Retry-After-Ms, Sunset, \
+     ETag, Idempotent-Replayed, Link, Location, Lock-Token, Preference-Applied, RateLimit, RateLimit-Policy, Retry-After, Retry-After-Ms, Sunset, \
      Transaction-Id, Version, WWW-Authenticate";
 
 /// How long a browser may cache a preflight's answer, in seconds.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{run, StrategyArg, StressConfig, StressSummary, MAX_CLIENTS, MAX_UPDATES};
+use super::{run, RetryArg, StrategyArg, StressConfig, StressSummary, MAX_CLIENTS, MAX_UPDATES};
 use crate::cli::config;
 use crate::cli::Io;
 
@@ -43,6 +43,13 @@ pub struct StressArgs {
     /// How clients write.
     #[arg(long, value_enum, default_value_t = StrategyArg::Reapply)]
     strategy: StrategyArg,
+    /// How reapply, merge and lww retry a version conflict (client-go: the baseline to compare with).
+    #[arg(long, value_enum, default_value_t = RetryArg::Contended)]
+    retry: RetryArg,
+    /// Do not ask refusals to carry the current document (`Prefer: return=representation`):
+    /// every conflict is followed by a GET, as against a server that ignores the preference.
+    #[arg(long)]
+    no_representation: bool,
     /// Stop starting new updates after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     max_duration: u64,
@@ -105,6 +112,8 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
     config.clients = args.clients;
     config.updates = args.updates;
     config.strategy = args.strategy;
+    config.retry = args.retry;
+    config.representation = !args.no_representation;
     config.max_duration = Duration::from_secs(args.max_duration);
     let wait_for = args.wait_for.or(file.wait_for).unwrap_or(0);
     if wait_for > MAX_WAIT_FOR {
@@ -205,6 +214,8 @@ mod tests {
     fn exit_status_counts_failed_updates_and_safe_losses() {
         let mut s = StressSummary {
             strategy: "naive".into(),
+            retry: "contended".into(),
+            representation: true,
             clients: 1,
             updates_per_client: 1,
             counter_url: String::new(),

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ifmatch::transport::ReqwestTransport;
-use ifmatch::RetryConfig;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
@@ -15,7 +14,7 @@ use super::record::{FailedUpdate, LastRefusal, FIRST_FAILURES};
 use super::setup;
 use super::shared::{header_map, Shared};
 use super::summary::{BaseUrlCounts, StressSummary};
-use super::StrategyArg;
+use super::{RetryArg, StrategyArg};
 use crate::target::TargetShape;
 
 /// One stress run.
@@ -39,6 +38,11 @@ pub struct StressConfig {
     pub strategy: StrategyArg,
     /// No update starts after this much time.
     pub max_duration: Duration,
+    /// How the SDK strategies retry a version conflict.
+    pub retry: RetryArg,
+    /// Whether SDK updates ask refusals to carry the current document
+    /// (`Prefer: return=representation`); ignored by `client-go`.
+    pub representation: bool,
 }
 
 impl StressConfig {
@@ -46,7 +50,8 @@ impl StressConfig {
     ///
     /// # Defaults
     /// Collection `/items`, no extra headers, the reference server's shape,
-    /// 8 clients × 25 updates, strategy `reapply`, 60 s.
+    /// 8 clients × 25 updates, strategy `reapply`, 60 s, retry `contended`, asking for the
+    /// representation.
     ///
     /// ```
     /// use ifmatch_conformance::stress::{StrategyArg, StressConfig};
@@ -65,6 +70,8 @@ impl StressConfig {
             updates: 25,
             strategy: StrategyArg::Reapply,
             max_duration: Duration::from_secs(60),
+            retry: RetryArg::Contended,
+            representation: true,
         }
     }
 }
@@ -226,6 +233,8 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
     let first_failures = first_failures(tally.failures);
     let mut summary = StressSummary {
         strategy: config.strategy.as_str().to_owned(),
+        retry: config.retry.as_str().to_owned(),
+        representation: config.representation && config.retry != RetryArg::ClientGo,
         clients: config.clients,
         updates_per_client: config.updates,
         counter_url: location,
@@ -287,7 +296,8 @@ fn first_failures(mut kept: Vec<(String, FailedUpdate)>) -> Vec<FailedUpdate> {
 
 async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<Tally, String> {
     let last = LastRefusal::default();
-    let client = shared.sdk_client(base, &last, RetryConfig::contended())?;
+    let retry = shared.config.retry.config(shared.config.representation);
+    let client = shared.sdk_client(base, &last, retry)?;
     let config = &shared.config;
     let strategy = match config.strategy {
         StrategyArg::Merge => ifmatch::Strategy::ThreeWayMerge,

@@ -52,6 +52,48 @@ pub enum StrategyArg {
     Lock,
 }
 
+/// How the SDK strategies (`reapply`, `merge`, `lww`) retry a version conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryArg {
+    /// `RetryConfig::contended()`: 32 writes, pauses growing from 5 ms by 1.5x up to 250 ms,
+    /// full jitter.
+    Contended,
+    /// As `contended`, but the first pause is 2 round trips of the refused write
+    /// (`with_conflict_rtt_scale`), growing the same way.
+    ContendedRtt,
+    /// client-go's `DefaultRetry` for comparison: 5 writes with a fixed 10 ms step (no
+    /// jitter, no growth), then give up; never asks for the representation.
+    ClientGo,
+}
+
+impl RetryArg {
+    /// The command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryArg::Contended => "contended",
+            RetryArg::ContendedRtt => "contended-rtt",
+            RetryArg::ClientGo => "client-go",
+        }
+    }
+
+    /// The SDK settings; `representation` is whether updates ask refusals to carry the current
+    /// document (never for `client-go`).
+    pub fn config(self, representation: bool) -> ifmatch::RetryConfig {
+        use ifmatch::RetryConfig;
+        match self {
+            RetryArg::Contended => {
+                RetryConfig::contended().with_conflict_representation(representation)
+            }
+            RetryArg::ContendedRtt => RetryConfig::contended()
+                .with_conflict_rtt_scale(Some(RetryConfig::CONTENDED_RTT_SCALE))
+                .with_conflict_representation(representation),
+            RetryArg::ClientGo => RetryConfig::new()
+                .with_jitter(false)
+                .with_conflict_representation(false),
+        }
+    }
+}
+
 impl StrategyArg {
     /// The command-line name.
     pub fn as_str(self) -> &'static str {

@@ -12,6 +12,10 @@ pub use super::record::FailedUpdate;
 pub struct StressSummary {
     /// `reapply`, `merge`, `lww`, `naive` or `lock`.
     pub strategy: String,
+    /// How the SDK strategies retried conflicts: `contended`, `contended-rtt` or `client-go`.
+    pub retry: String,
+    /// Whether SDK updates asked refusals to carry the current document.
+    pub representation: bool,
     /// Concurrent clients.
     pub clients: usize,
     /// Increments each client was asked to make.

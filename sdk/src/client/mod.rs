@@ -6,6 +6,7 @@
 mod auth;
 mod batch;
 pub(crate) mod builder;
+mod carried;
 mod change;
 mod conflicts;
 mod exchange;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::{
     cache::CacheEntry,
     precondition::{for_update, Header, Read},
-    retry::{after_conflict, AfterConflict, Backoff},
+    retry::{after_conflict, carried_still_fresh, jittered, pause_ceiling, AfterConflict},
     rt::traced,
     rt::{BoxFuture, MaybeSend},
     stats::Counters,
@@ -19,6 +19,7 @@ use crate::{
 };
 
 use super::{
+    carried,
     change::{apply, in_place, Change},
     exchange::jitter_seed,
     options::{request_options, under_lock, within_transaction, Options},
@@ -178,14 +179,14 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
         };
         let config = inner.retry;
         let mut op = client.op(&options);
+        // A transaction's refusals are about its own view; outside one, ask refusals to carry
+        // the current document (see `carried`).
+        if config.conflict_representation() && options.transaction.is_none() {
+            op.headers.insert(carried::PREFER, carried::prefer_value());
+        }
 
         let mut attempt = first_attempt(&client, &mut op, &url, &mut change).await?;
-        let mut pauses = Backoff::new(
-            config.conflict_delay(),
-            config.conflict_factor(),
-            config.conflict_max_delay(),
-            jitter_seed(inner),
-        );
+        let mut jitter = jitter_seed(inner).map(fastrand::Rng::with_seed);
         let mut writes = 0u32;
         loop {
             writes += 1;
@@ -201,6 +202,7 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
             let versioned = client.update_body(&attempt.base, &attempt.mine)?;
             op.version_query = client.update_query(&attempt.base);
             op.repeatable = versioned.is_some() || op.version_query.is_some();
+            let sent = inner.sleeper.now();
             let written = client
                 .send_write(
                     &mut op,
@@ -218,6 +220,9 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                 Err(err @ Error::Conflict { .. }) => err,
                 Err(err) => return Err(err),
             };
+            // The refused write's round trip (throttle waits included, which only lengthen
+            // the pause) is what the next pause is scaled to.
+            let rtt = inner.sleeper.now().saturating_duration_since(sent);
             let conflict = Conflict {
                 url: &url,
                 status: err.status().unwrap_or(StatusCode::PRECONDITION_FAILED),
@@ -230,23 +235,29 @@ impl<T: Serialize + DeserializeOwned> Update<T> {
                 client.emit(conflict.event(ConflictOutcome::Escalated));
                 return Err(ended(err, writes, UpdateEnd::Escalated));
             }
-            let pause =
-                match after_conflict(writes, op.elapsed(inner), pauses.next_delay(), &config) {
-                    AfterConflict::Retry(pause) => pause,
-                    AfterConflict::OutOfAttempts => {
-                        client.emit(conflict.event(ConflictOutcome::GaveUp));
-                        return Err(ended(err, writes, UpdateEnd::OutOfAttempts));
-                    }
-                    AfterConflict::OutOfTime => {
-                        client.emit(conflict.event(ConflictOutcome::GaveUp));
-                        return Err(ended(err, writes, UpdateEnd::OutOfTime));
-                    }
-                };
-            attempt = conflict
-                .recover(&client, &mut op, &mut change, attempt, err)
-                .await?;
-            tracing::debug!(status = %conflict.status, ?pause, "version conflict resolved; writing again");
+            let pause = jittered(
+                pause_ceiling(&config, rtt, writes),
+                jitter.as_mut().map(fastrand::Rng::f64),
+            );
+            let pause = match after_conflict(writes, op.elapsed(inner), pause, &config) {
+                AfterConflict::Retry(pause) => pause,
+                AfterConflict::OutOfAttempts => {
+                    client.emit(conflict.event(ConflictOutcome::GaveUp));
+                    return Err(ended(err, writes, UpdateEnd::OutOfAttempts));
+                }
+                AfterConflict::OutOfTime => {
+                    client.emit(conflict.event(ConflictOutcome::GaveUp));
+                    return Err(ended(err, writes, UpdateEnd::OutOfTime));
+                }
+            };
+            // Pause first, then re-read: state read before the pause would be older by the
+            // whole pause when it is written on (another writer may well have written meanwhile).
+            tracing::debug!(status = %conflict.status, ?pause, ?rtt, "version conflict; pausing, then recovering");
             inner.sleeper.sleep(pause).await;
+            let fresh = carried_still_fresh(pause, rtt);
+            attempt = conflict
+                .recover(&client, &mut op, &mut change, (attempt, fresh), err)
+                .await?;
         }
     }
 }
@@ -339,7 +350,7 @@ impl Conflict<'_> {
         client: &Client,
         op: &mut super::exchange::OpState,
         change: &mut Change,
-        attempt: Attempt,
+        (attempt, carried_fresh): (Attempt, bool),
         err: Error,
     ) -> Result<Attempt, Error> {
         let url = self.url;
@@ -347,8 +358,16 @@ impl Conflict<'_> {
         // With a version field the next write needs the version in their body: always read.
         // A refusal's ETag is used only as `current_etag()` names it (verified by its body).
         let needs_body = self.strategy.needs_body() || client.version_field.is_some();
-        let (theirs, theirs_etag, precondition) = match (needs_body, err.current_etag()) {
-            (false, Some(current)) => {
+        // The document the refusal carried, unless the pause made it likely stale.
+        let carried =
+            carried::carried(&err).filter(|_| carried_fresh && client.version_field.is_none());
+        let (theirs, theirs_etag, precondition) = match (needs_body, err.current_etag(), carried) {
+            // The refusal carried the current document: no read needed.
+            (_, _, Some((current, etag))) => {
+                let header = client.update_header(url, &current, Some(&etag))?;
+                (current, Some(etag), header)
+            }
+            (false, Some(current), None) => {
                 let header = client.update_header(url, &base, Some(current))?;
                 (base.clone(), Some(current.clone()), header)
             }

@@ -31,6 +31,9 @@ pub enum LongWaitPolicy {
 /// | `max_conflict_attempts` | 5 | writes in one `update()`, as client-go's `DefaultRetry` (5 steps) |
 /// | `conflict_delay` | 10 ms | pause before re-writing after a conflict (client-go: 10 ms) |
 /// | `conflict_factor` | 1.0 | client-go `DefaultRetry` does not grow its 10 ms step |
+/// | `conflict_max_delay` | 1 s | cap of one conflict pause |
+/// | `conflict_representation` | on natively, off on wasm32 | `update()` asks (`Prefer: return=representation`) that a refusal carry the current document, saving the re-read; in browsers the field would make every cross-origin write need a server that allows `Prefer` in CORS preflights |
+/// | `conflict_rtt_scale` | none | pauses in fixed milliseconds, as client-go |
 /// | `budget_capacity` | 500 tokens | the AWS SDKs' retry quota per client, kept per host here |
 /// | `budget_retry_cost` | 5 tokens | AWS: a throttling retry costs 5 |
 /// | `budget_success_refund` | 1 token | AWS: a success returns 1 |
@@ -78,6 +81,8 @@ struct Conflicts {
     delay: Duration,
     factor: f32,
     max_delay: Duration,
+    rtt_scale: Option<f32>,
+    ask_representation: bool,
 }
 
 /// The per-host retry budget.
@@ -115,6 +120,8 @@ impl RetryConfig {
                 delay: Duration::from_millis(10),
                 factor: 1.0,
                 max_delay: Duration::from_secs(1),
+                rtt_scale: None,
+                ask_representation: cfg!(not(target_arch = "wasm32")),
             },
             budget: Budget {
                 capacity: 500,
@@ -125,7 +132,10 @@ impl RetryConfig {
     }
 
     /// For a hot resource many writers update at once: 32 writes per `update()`, conflict pauses
-    /// growing from 5 ms by 1.5x up to 250 ms (full jitter), throttling as the defaults.
+    /// growing from 5 ms by 1.5x up to 250 ms (full jitter), throttling as the defaults. For
+    /// pauses in proportion to the network instead, add
+    /// `.with_conflict_rtt_scale(Some(RetryConfig::CONTENDED_RTT_SCALE))` (measured in
+    /// `docs/performance.md`: on a loopback server it did not beat these fixed pauses).
     pub const fn contended() -> Self {
         Self::new()
             .with_max_conflict_attempts(32)
@@ -133,6 +143,10 @@ impl RetryConfig {
             .with_conflict_factor(1.5)
             .with_conflict_max_delay(Duration::from_millis(250))
     }
+
+    /// A first conflict pause of two round trips of the refused write (before jitter), the
+    /// scale measured against [`RetryConfig::contended`]'s fixed pauses.
+    pub const CONTENDED_RTT_SCALE: f32 = 2.0;
 
     /// For background synchronisation that may wait: 10 throttle attempts, 60 s cap, 15 minute
     /// deadline, server hints up to 5 minutes honoured, 10 conflict writes.
@@ -243,6 +257,24 @@ impl RetryConfig {
         self
     }
 
+    /// Scales conflict pauses to the network: when `Some(n)`, the first pause after a refused
+    /// write is `n` times that write's round-trip time (instead of `conflict_delay`), still
+    /// growing by `conflict_factor`, capped by `conflict_max_delay` and jittered. `None` (the
+    /// default) keeps fixed pauses. Must be finite and above 0.
+    pub const fn with_conflict_rtt_scale(mut self, scale: Option<f32>) -> Self {
+        self.conflicts.rtt_scale = scale;
+        self
+    }
+
+    /// Whether `update()` asks, with `Prefer: return=representation` (RFC 7240) on its writes,
+    /// that a 412/409 carry the current document (the problem member `current`, as the
+    /// reference server sends it). When the refusal has it with a strong `current_etag`, the
+    /// change is re-applied to it without a GET; otherwise the document is read as before.
+    pub const fn with_conflict_representation(mut self, ask: bool) -> Self {
+        self.conflicts.ask_representation = ask;
+        self
+    }
+
     /// Tokens in the per-host retry budget (and its starting balance).
     pub const fn with_budget_capacity(mut self, tokens: u32) -> Self {
         self.budget.capacity = tokens;
@@ -317,6 +349,14 @@ impl RetryConfig {
     pub const fn conflict_max_delay(&self) -> Duration {
         self.conflicts.max_delay
     }
+    /// Whether `update()` asks refusals to carry the current document.
+    pub const fn conflict_representation(&self) -> bool {
+        self.conflicts.ask_representation
+    }
+    /// Conflict pauses in round trips of the refused write, if scaled.
+    pub const fn conflict_rtt_scale(&self) -> Option<f32> {
+        self.conflicts.rtt_scale
+    }
     /// Retry budget capacity per host.
     pub const fn budget_capacity(&self) -> u32 {
         self.budget.capacity
@@ -355,6 +395,12 @@ mod tests {
         assert_eq!(c.max_conflict_attempts(), 5);
         assert_eq!(c.conflict_delay(), Duration::from_millis(10));
         assert_eq!(c.conflict_factor(), 1.0);
+        assert_eq!(c.conflict_max_delay(), Duration::from_secs(1));
+        assert_eq!(c.conflict_rtt_scale(), None);
+        assert_eq!(
+            c.conflict_representation(),
+            cfg!(not(target_arch = "wasm32"))
+        );
         assert_eq!(c.budget_capacity(), 500);
         assert_eq!(c.budget_retry_cost(), 5);
         assert_eq!(c.budget_success_refund(), 1);
@@ -366,6 +412,7 @@ mod tests {
         let contended = RetryConfig::contended();
         assert_eq!(contended.max_conflict_attempts(), 32);
         assert_eq!(contended.conflict_delay(), Duration::from_millis(5));
+        assert_eq!(contended.conflict_rtt_scale(), None);
         let sync = RetryConfig::background_sync();
         assert_eq!(sync.max_attempts(), 10);
         assert_eq!(sync.max_retry_after(), Duration::from_secs(300));

@@ -12,7 +12,9 @@ mod validate;
 pub(crate) use backoff::Backoff;
 pub(crate) use budget::RetryBudget;
 pub use config::{LongWaitPolicy, RetryConfig};
-pub(crate) use conflict::{after_conflict, AfterConflict};
+pub(crate) use conflict::{
+    after_conflict, carried_still_fresh, jittered, pause_ceiling, AfterConflict,
+};
 pub(crate) use decide::{decide_throttle, GiveUp, ThrottleDecision, Throttled};
 pub(crate) use hint::read_hint;
 pub use hint::HintSource;

@@ -42,6 +42,15 @@ impl RetryConfig {
                 "must be a finite number of at least 1.0 (1.0 keeps the pause constant)",
             );
         }
+        if self
+            .conflict_rtt_scale()
+            .is_some_and(|scale| !(scale.is_finite() && scale > 0.0))
+        {
+            return invalid(
+                "retry.conflict_rtt_scale",
+                "must be a finite number above 0 (round trips of the refused write), or None for fixed pauses",
+            );
+        }
         if self.initial_delay() > self.max_delay() {
             return invalid(
                 "retry.initial_delay",
@@ -108,6 +117,12 @@ mod tests {
             field(base().with_conflict_factor(0.9)),
             "retry.conflict_factor"
         );
+        for scale in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert_eq!(
+                field(base().with_conflict_rtt_scale(Some(scale))),
+                "retry.conflict_rtt_scale"
+            );
+        }
         assert_eq!(
             field(base().with_initial_delay(ms(30_000))),
             "retry.initial_delay"

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use super::items::canonical_json;
 use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
+use super::prefer::wants_representation;
 use super::request::{
     item_id, lock_token, read_body, require_json, require_merge_patch, transaction_id,
 };
@@ -169,9 +170,12 @@ pub(super) async fn put(
             doc,
             created: false,
         } => Ok(api.written(StatusCode::OK, &doc_id, &doc)),
-        Applied::Aborted { current } => {
-            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
-        }
+        Applied::Aborted { current } => Err(api.with_representation(
+            api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance),
+            wants_representation(&headers),
+            &doc_id,
+            current.as_ref(),
+        )),
         Applied::Deleted => Err(unexpected(instance)),
     }
 }
@@ -250,9 +254,13 @@ pub(super) async fn patch(
         (applied, PatchStep::Locked(refusal)) => {
             Err(refused_by_lock(&refusal, instance, &locks_path).with_observed(seen(&applied)))
         }
-        (Applied::Aborted { current }, PatchStep::Refused(verdict)) => {
-            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
-        }
+        (Applied::Aborted { current }, PatchStep::Refused(verdict)) => Err(api
+            .with_representation(
+                api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance),
+                wants_representation(&headers),
+                &doc_id,
+                current.as_ref(),
+            )),
         (_, PatchStep::CorruptStoredDocument(reason)) => {
             tracing::error!(%instance, %reason, "stored document is not JSON");
             Err(unexpected(instance))
@@ -279,6 +287,7 @@ pub(super) async fn delete(
     let judged = pre.clone();
     let token = lock_token(&headers, instance)?;
     require_condition(&app, &pre, token.as_ref(), "DELETE", instance)?;
+    let doc_id = id.clone();
     let locks_path = lock_path(&id);
     let locks = Arc::clone(&app.locks);
     let (applied, verdict, refusal) = blocking(&app.store, move |store| {
@@ -318,9 +327,12 @@ pub(super) async fn delete(
     match applied {
         Applied::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
         Applied::Aborted { current: None } => Err(not_found(instance)),
-        Applied::Aborted { current } => {
-            Err(api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance))
-        }
+        Applied::Aborted { current } => Err(api.with_representation(
+            api.refused(verdict, &judged, current.as_ref(), app.mismatch, instance),
+            wants_representation(&headers),
+            &doc_id,
+            current.as_ref(),
+        )),
         Applied::Written { .. } => Err(unexpected(instance)),
     }
 }

@@ -7,6 +7,7 @@ mod item_routes;
 pub(crate) mod items;
 pub(crate) mod lock;
 pub(crate) mod lock_response;
+mod prefer;
 mod representation;
 pub(crate) mod request;
 pub(crate) mod response;
