@@ -57,7 +57,7 @@ enum Case {
     /// Concurrent clients, each on its own document: concurrency without conflicts.
     Separate,
     /// Concurrent clients on one document, recovering with this strategy and retry config.
-    Shared(Strategy, RetryConfig),
+    Shared(Strategy, Box<RetryConfig>),
 }
 
 /// Runs the baseline and the concurrent cases `load.runs` times, interleaved.
@@ -70,9 +70,9 @@ pub async fn contended(bed: &Bed, load: Load) -> Result<Comparison, BoxError> {
     let cases = [
         Case::Sequential,
         Case::Separate,
-        Case::Shared(Strategy::Reapply, RetryConfig::contended()),
-        Case::Shared(Strategy::ThreeWayMerge, RetryConfig::contended()),
-        Case::Shared(Strategy::Reapply, no_pause),
+        Case::Shared(Strategy::Reapply, Box::new(RetryConfig::contended())),
+        Case::Shared(Strategy::ThreeWayMerge, Box::new(RetryConfig::contended())),
+        Case::Shared(Strategy::Reapply, Box::new(no_pause)),
     ];
     let mut runs = vec![Vec::new(); cases.len()];
     for _ in 0..load.runs {
@@ -84,7 +84,7 @@ pub async fn contended(bed: &Bed, load: Load) -> Result<Comparison, BoxError> {
                     concurrent(bed, load, &Strategy::Reapply, contended, false).await?
                 }
                 Case::Shared(strategy, retry) => {
-                    concurrent(bed, load, strategy, *retry, true).await?
+                    concurrent(bed, load, strategy, **retry, true).await?
                 }
             });
         }
