@@ -1,5 +1,5 @@
 //! Memory over many distinct keys: starts the release `ifmatch-server` binary, writes up to
-//! 200,000 distinct documents through `POST /batch` (100 creates per batch, 4 writers), deletes
+//! 200,000 distinct documents through `POST /batch` (50 creates and 50 deletes per batch: the 100-operation batch limit; 4 writers), deletes
 //! each document again once 20,000 newer ones exist, sends one stale write per batch (a
 //! conflict record), and samples the server's RSS (`/proc/PID/status` `VmRSS`) and its store
 //! gauges from `/metrics` every 500 ms. Stops after 200,000 documents or 30 s.
@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const DOCUMENTS: u64 = 200_000;
-const PER_BATCH: u64 = 100;
+const PER_BATCH: u64 = 50;
 const WINDOW: u64 = 20_000;
 const WRITERS: usize = 4;
 const DEADLINE: Duration = Duration::from_secs(30);
