@@ -23,6 +23,7 @@ mod conditional_get;
 mod context;
 mod create;
 mod etag;
+mod idempotency;
 mod if_match;
 mod if_none_match;
 mod locking;
@@ -99,13 +100,15 @@ pub enum Profile {
     Versions,
     /// For servers that record refused writes as conflicts, stream them (SSE) and resolve them.
     Notifications,
+    /// For servers that honour `Idempotency-Key` on writes.
+    Idempotency,
     /// For servers that rate-limit with 429.
     RateLimit,
 }
 
 impl Profile {
     /// Every profile, in catalogue order.
-    pub const ALL: [Profile; 8] = [
+    pub const ALL: [Profile; 9] = [
         Profile::Core,
         Profile::Errors,
         Profile::RequirePreconditions,
@@ -113,6 +116,7 @@ impl Profile {
         Profile::Transactions,
         Profile::Versions,
         Profile::Notifications,
+        Profile::Idempotency,
         Profile::RateLimit,
     ];
 
@@ -126,6 +130,7 @@ impl Profile {
             Profile::Transactions => "transactions",
             Profile::Versions => "versions",
             Profile::Notifications => "notifications",
+            Profile::Idempotency => "idempotency",
             Profile::RateLimit => "rate-limit",
         }
     }

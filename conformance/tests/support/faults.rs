@@ -138,6 +138,10 @@ faults! {
     JsonErrorBodies,
     MalformedJson422,
     IgnoreIfMatch,
+    KeysIgnored,
+    ReplayCreatesAgain,
+    ReplayWritesAgain,
+    ReusedKeyProcessed,
     DropsSentMember,
     RefusalTouchesUpdatedAt,
     RefusalBumpsVersion,
@@ -331,6 +335,14 @@ impl Fault {
             AnonymousMayResolve => one("notifications.resolve-requires-auth"),
             AnyClientMayResolve => one("notifications.resolve-other-client-403"),
             AdminRefused => one("notifications.resolve-admin"),
+            KeysIgnored => vec![
+                "idempotency.replay-create",
+                "idempotency.replay-conditional-write",
+                "idempotency.key-reuse-422",
+            ],
+            ReplayCreatesAgain => one("idempotency.replay-create"),
+            ReplayWritesAgain => one("idempotency.replay-conditional-write"),
+            ReusedKeyProcessed => one("idempotency.key-reuse-422"),
         }
     }
 
@@ -359,6 +371,9 @@ impl Fault {
             }
             f if f.breaks().iter().any(|id| id.starts_with("versions.")) => {
                 vec![Profile::Core, Profile::Versions]
+            }
+            f if f.breaks().iter().any(|id| id.starts_with("idempotency.")) => {
+                vec![Profile::Core, Profile::Idempotency]
             }
             f if f.breaks().iter().any(|id| id.starts_with("notifications.")) => {
                 vec![Profile::Core, Profile::Notifications]

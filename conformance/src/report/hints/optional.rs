@@ -110,6 +110,12 @@ pub(super) const ROWS: &[Row] = &[
         fix: "Compare with docs/contract.md (Notifications) and the reference server: record each refused write, stream it as `event: conflict` with an id, and resolve with a conditional write.",
     },
     Row {
+        prefix: "idempotency",
+        when: Always,
+        cause: "Writes carrying Idempotency-Key are applied again when retried, answered differently, or a reused key is accepted for a different request.",
+        fix: "Keep the first answer per client and key (with a fingerprint of method, URL, preconditions and body) and send it again to a retry; answer 422 when the fingerprint differs and 409 while the first is still in flight (draft-ietf-httpapi-idempotency-key-header).",
+    },
+    Row {
         prefix: "rate-limit",
         when: Always,
         cause: "The 429 answers do not carry what clients need to back off (Retry-After, RateLimit fields, a problem body), or the server did not recover.",

@@ -3,17 +3,19 @@
 //!
 //! Each profile's rules live in their own list; [`CATALOGUE`] joins them at compile
 //! time: core (its lists and weak-comparison rules last), errors, require-preconditions, locking,
-//! transactions, versions, notifications, and rate-limit last (its burst must not disturb the
+//! transactions, versions, notifications, idempotency, and rate-limit last (its burst must not disturb the
 //! others).
 
 mod core_lists;
 mod core_rules;
 mod errors;
+mod idempotency;
 mod optional;
 
 use core_lists::CORE_LISTS;
 use core_rules::CORE;
 use errors::ERRORS;
+use idempotency::IDEMPOTENCY;
 use optional::{RATE_LIMIT, REQUIRE_PRECONDITIONS};
 
 use super::locking::RULES as LOCKING;
@@ -31,7 +33,7 @@ pub(super) const CURRENT_PATCH: &str = "core.if-match.current-patch";
 pub(super) const STRONG: &str = "core.etag.strong-on-get";
 pub(super) const STALE_SETUP: [&str; 4] = [CREATE, READ, WRITE_CURRENT, REREAD];
 
-const PARTS: [&[Rule]; 9] = [
+const PARTS: [&[Rule]; 10] = [
     &CORE,
     &CORE_LISTS,
     &ERRORS,
@@ -40,6 +42,7 @@ const PARTS: [&[Rule]; 9] = [
     &TRANSACTIONS,
     &VERSIONS,
     &NOTIFICATIONS,
+    &IDEMPOTENCY,
     &RATE_LIMIT,
 ];
 const COUNT: usize = CORE.len()
@@ -50,6 +53,7 @@ const COUNT: usize = CORE.len()
     + TRANSACTIONS.len()
     + VERSIONS.len()
     + NOTIFICATIONS.len()
+    + IDEMPOTENCY.len()
     + RATE_LIMIT.len();
 const ALL: [Rule; COUNT] = join(&PARTS);
 

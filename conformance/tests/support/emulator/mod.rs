@@ -21,6 +21,7 @@ mod batch;
 mod conflicts;
 mod envelope;
 mod history;
+mod idempotency;
 mod lock_routes;
 mod locks;
 mod reads;
@@ -91,6 +92,8 @@ struct State {
     written: HashMap<String, Instant>,
     /// Refused writes that touched a document anyway (`RefusalTouchesUpdatedAt`).
     touched: HashMap<String, u64>,
+    /// The first answers to `Idempotency-Key`s.
+    keys: idempotency::Keys,
 }
 
 /// Preconditions as the emulator understands them.
@@ -411,9 +414,12 @@ impl Respond for Emulator {
         let mut state = self.state.lock().expect("emulator state poisoned");
         let plain = self.shape.plain_errors_without_accept && !shapes::accepts_json(request);
         shapes::PLAIN_ERRORS.with(|p| p.set(plain));
-        if self.options.history || self.options.api_v2 {
-            return self.versioned(&mut state, request);
-        }
-        self.handle(&mut state, request)
+        self.keyed(&mut state, request, |this, st| {
+            if this.options.history || this.options.api_v2 {
+                this.versioned(st, request)
+            } else {
+                this.handle(st, request)
+            }
+        })
     }
 }
