@@ -30,7 +30,7 @@ pub(super) struct CheckArgs {
     /// Collection the suite may create (and delete) its own resources in, used exactly as given (a trailing slash is kept) [default: /items]
     #[arg(long, value_name = "PATH")]
     pub(super) collection: Option<String>,
-    /// Comma-separated profiles: core, errors, require-preconditions, locking, transactions, versions, notifications, rate-limit [default: core]
+    /// Comma-separated profiles: core, errors, require-preconditions, locking, transactions, versions, notifications, idempotency, rate-limit [default: core]
     #[arg(long, value_name = "LIST")]
     pub(super) profile: Option<String>,
     /// Status the server uses for a failed If-Match: 412 (RFC) or 409 (declared, non-strict) [default: 412]
