@@ -1,4 +1,4 @@
-//! The command line: `check`, `rules` and `stress`.
+//! The command line: `check`, `rules`, `stress` and `pace`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -38,6 +38,8 @@ enum Command {
     },
     /// N concurrent SDK clients increment one counter; reports lost updates and latency.
     Stress(crate::stress::StressArgs),
+    /// N SDK clients against a rate-limited server, adaptive pacing off and on: successes as a share of the limit, and the 429 share.
+    Pace(crate::pace::PaceArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -114,6 +116,7 @@ pub async fn run_in(
         }
         Command::Check(args) => run_check(*args, io, env).await,
         Command::Stress(args) => crate::stress::run_cli(args, io).await,
+        Command::Pace(args) => crate::pace::run_cli(args, io).await,
     }
 }
 

@@ -28,6 +28,7 @@ mod dry_run;
 pub mod embedded;
 pub mod etag;
 pub mod http;
+pub mod pace;
 pub mod rate_limit;
 pub mod report;
 pub mod rules;

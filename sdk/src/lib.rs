@@ -62,6 +62,7 @@ pub mod merge;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod outcome;
+mod pacing;
 mod precondition;
 mod problem;
 mod retry;

@@ -31,6 +31,11 @@ pub struct Stats {
     pub throttle_waits: u64,
     /// Total time spent waiting after throttled responses.
     pub throttle_wait_total: Duration,
+    /// Requests the adaptive limiter held back before sending (see
+    /// `ClientBuilder::adaptive_pacing`).
+    pub paced_requests: u64,
+    /// Total time requests were held back by the adaptive limiter.
+    pub pacing_wait_total: Duration,
     /// Retries refused by the per-host retry budget.
     pub budget_exhausted: u64,
     /// Rate-limit or ETag headers that were present but malformed (and so ignored).
@@ -70,6 +75,8 @@ pub(crate) struct Counters {
     pub merges: AtomicU64,
     pub throttle_waits: AtomicU64,
     pub throttle_wait_micros: AtomicU64,
+    pub paced_requests: AtomicU64,
+    pub pacing_wait_micros: AtomicU64,
     pub budget_exhausted: AtomicU64,
     pub malformed_headers: AtomicU64,
     pub transactions_committed: AtomicU64,
@@ -91,6 +98,12 @@ impl Counters {
         self.throttle_wait_micros.fetch_add(micros, Relaxed);
     }
 
+    pub(crate) fn add_pacing_wait(&self, wait: Duration) {
+        Self::bump(&self.paced_requests);
+        let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+        self.pacing_wait_micros.fetch_add(micros, Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             requests: self.requests.load(Relaxed),
@@ -101,6 +114,8 @@ impl Counters {
             merges: self.merges.load(Relaxed),
             throttle_waits: self.throttle_waits.load(Relaxed),
             throttle_wait_total: Duration::from_micros(self.throttle_wait_micros.load(Relaxed)),
+            paced_requests: self.paced_requests.load(Relaxed),
+            pacing_wait_total: Duration::from_micros(self.pacing_wait_micros.load(Relaxed)),
             budget_exhausted: self.budget_exhausted.load(Relaxed),
             malformed_headers: self.malformed_headers.load(Relaxed),
             transactions_committed: self.transactions_committed.load(Relaxed),

@@ -74,7 +74,7 @@ pub struct Client {
 #[wasm_bindgen]
 impl Client {
     /// `new Client({ baseUrl, cacheSize, partition, headers, credentials, fetch, timeout,
-    /// missingEtag, serverHonoursIdempotencyKeys, trustWriteBodies, retry, onEvent })`.
+    /// missingEtag, serverHonoursIdempotencyKeys, trustWriteBodies, adaptivePacing, retry, onEvent })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Client, JsValue> {
         let (inner, has_base_url) = options::client(&options)?;

@@ -32,6 +32,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "timeout",
     "serverHonoursIdempotencyKeys",
     "trustWriteBodies",
+    "adaptivePacing",
     "headers",
     "credentials",
     "fetch",
@@ -108,6 +109,9 @@ pub(crate) fn client(options: &JsValue) -> Result<(ifmatch::Client, bool), JsVal
     }
     if let Some(trusted) = o.boolean("trustWriteBodies").map_err(invalid_argument)? {
         builder = builder.trust_write_bodies(trusted);
+    }
+    if let Some(on) = o.boolean("adaptivePacing").map_err(invalid_argument)? {
+        builder = builder.adaptive_pacing(on);
     }
     for (name, value) in headers(&o)? {
         builder = builder

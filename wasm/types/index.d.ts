@@ -471,6 +471,13 @@ export interface ClientOptions {
    * Default `false`.
    */
   trustWriteBodies?: boolean;
+  /**
+   * Pace requests to a host after it answered 429 or reported a low `RateLimit` remaining: a
+   * client-side token bucket whose rate adapts (as the AWS SDKs' adaptive retry mode), so
+   * clients sharing one quota do not all drain it and wait out `Retry-After`. A client never
+   * throttled never waits. Default `true`.
+   */
+  adaptivePacing?: boolean;
   /** Retry and backoff for conflicts, 429 and 503. */
   retry?: RetryOptions;
   /** Called synchronously for every retry- and lock-related event. Errors thrown here are ignored. */

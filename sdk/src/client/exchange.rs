@@ -6,6 +6,7 @@ use http::{header, HeaderMap, StatusCode};
 use web_time::Instant;
 
 use crate::{
+    pacing::Ticket,
     retry::{
         decide_throttle, is_retry_safe, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled,
     },
@@ -17,6 +18,10 @@ use crate::{
 };
 
 use super::{lost, options::Options, Client, Inner};
+
+/// Pacing waits shorter than this are not slept: timers have millisecond resolution, and a
+/// client paced faster than 1,000 requests/s owes its waits until they add up.
+const MIN_PACING_SLEEP: Duration = Duration::from_millis(1);
 
 /// How many redirects a read follows before returning the redirect itself (reqwest's default).
 const MAX_REDIRECTS: u32 = 10;
@@ -186,6 +191,9 @@ impl Client {
         let mut resent_after_503 = false;
         let mut resent_after_loss = false;
         loop {
+            // A resend after a 429/503 has waited as the server asked: it takes its token
+            // without waiting for it (the next request waits in its place).
+            let ticket = self.pace(&host, &request.method, attempt == 1).await;
             op.requests += 1;
             Counters::bump(&inner.counters.requests);
             let response = match self.send_once(op, &request).await {
@@ -206,6 +214,11 @@ impl Client {
                     continue;
                 }
             };
+            if let (Some(pacing), Some(ticket)) = (&inner.pacing, ticket) {
+                let (status, headers) = (response.status, &response.headers);
+                let now = inner.sleeper.now();
+                pacing.observe(&host, &request.method, ticket, status, headers, now);
+            }
             self.observe_deprecation(&request.url, &response.headers);
             if response.headers.contains_key(lost::REPLAYED) {
                 Counters::bump(&inner.counters.replayed_answers);
@@ -242,6 +255,22 @@ impl Client {
                 attempt,
             });
         }
+    }
+
+    /// Takes a token from the adaptive limiter of `host` and, when `wait`, waits as long as it
+    /// says (a wait under [`MIN_PACING_SLEEP`] is owed, not slept: the next reservation waits
+    /// for it).
+    async fn pace(&self, host: &str, method: &http::Method, wait: bool) -> Option<Ticket> {
+        let inner = &*self.inner;
+        let (ticket, delay) = inner
+            .pacing
+            .as_ref()?
+            .reserve(host, method, inner.sleeper.now());
+        if wait && delay >= MIN_PACING_SLEEP {
+            inner.counters.add_pacing_wait(delay);
+            inner.sleeper.sleep(delay).await;
+        }
+        Some(ticket)
     }
 
     /// Waits before resending a request answered 429/503 (its `attempt`), or says why not.

@@ -112,6 +112,8 @@ pub(crate) struct Inner {
     notices: crate::versions::Notices,
     /// The updates of each resource, taking turns.
     queues: Arc<queue::Queues>,
+    /// The adaptive limiters, when pacing is on.
+    pacing: Option<crate::pacing::Pacing>,
 }
 
 impl std::fmt::Debug for Client {

@@ -82,7 +82,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// A string of digits as a number; a digit string too long for u64 is absurd, not malformed, so
 /// it saturates (and `read_hint` caps the wait at [`ABSURD_HINT`]).
-fn digits(raw: &str) -> Option<u64> {
+pub(crate) fn digits(raw: &str) -> Option<u64> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

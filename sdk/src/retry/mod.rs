@@ -16,6 +16,6 @@ pub(crate) use conflict::{
     after_conflict, carried_still_fresh, jittered, pause_ceiling, AfterConflict,
 };
 pub(crate) use decide::{decide_throttle, GiveUp, ThrottleDecision, Throttled};
-pub(crate) use hint::read_hint;
 pub use hint::HintSource;
+pub(crate) use hint::{digits, read_hint};
 pub(crate) use safety::is_retry_safe;

@@ -103,6 +103,8 @@ test('timeout must be a positive number of milliseconds or null; the other optio
   assert.throws(() => new Client({ trustWriteBodies: 1 }), (err) => err.code === 'invalid_argument' && /trustWriteBodies must be true or false/.test(err.message));
   assert.throws(() => new Client({ retry: { minDelayMs: -1 } }), (err) => err.code === 'invalid_argument' && /retry\.minDelayMs/.test(err.message));
   assert.throws(() => new Client({ retry: { totalDeadlineMs: -1 } }), (err) => err.code === 'invalid_argument' && /or null for no limit/.test(err.message));
+  assert.throws(() => new Client({ adaptivePacing: 'off' }), (err) => err.code === 'invalid_argument' && /adaptivePacing must be true or false/.test(err.message));
+  assert.doesNotThrow(() => new Client({ adaptivePacing: false }));
   assert.doesNotThrow(() => new Client({ serverHonoursIdempotencyKeys: true, trustWriteBodies: false, retry: { minDelayMs: 0, totalDeadlineMs: null } }));
   // Durations far beyond any timer saturate instead of failing.
   assert.doesNotThrow(() => new Client({ timeout: 1e300, retry: { maxDelayMs: 1e300, totalDeadlineMs: 1e300 } }));

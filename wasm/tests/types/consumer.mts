@@ -38,6 +38,7 @@ const client = new Client({
   fetch: (url, init) => fetch(url, { ...init, keepalive: false }),
   serverHonoursIdempotencyKeys: false,
   trustWriteBodies: true,
+  adaptivePacing: false,
   retry: {
     preset: 'contended',
     maxAttempts: 4,

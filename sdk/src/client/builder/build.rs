@@ -83,6 +83,7 @@ impl ClientBuilder {
             versions_path: self.versions_path,
             notices: crate::versions::Notices::new(),
             queues: Arc::default(),
+            pacing: self.adaptive_pacing.then(crate::pacing::Pacing::default),
         };
         // On wasm32 observers and transports may hold JavaScript values (not Send); Arc keeps one
         // type for both targets, and there is only one thread there.

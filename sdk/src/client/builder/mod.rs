@@ -49,6 +49,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | `versions_path` | `{item}/versions` ([`crate::DEFAULT_VERSIONS_PATH`]) | the reference server's history sub-resource |
 /// | `api_version` | none (no `Api-Version` header) | the server's default version |
 /// | `version_field` | none (versions travel in `ETag`/`If-Match` only) | standard HTTP |
+/// | `adaptive_pacing` | on, pacing only after a 429 or a low `RateLimit` remaining | a throttled client slows down to the rate the server accepts instead of losing whole `Retry-After` waits; a client never throttled never waits ([`adaptive_pacing`](Self::adaptive_pacing)) |
 /// | `weak_validators` | re-read 3 times for a strong ETag, after 250 ms, 500 ms and 1 s (1.75 s in all), then fail with `weak_validator` ([`crate::WeakValidators::default()`]) | never writes unconditionally, and `If-Unmodified-Since` (1-second resolution) only when asked |
 /// | `transport` | `ReqwestTransport` with a default `reqwest::Client` natively, the JavaScript `fetch` on wasm32 | |
 /// | `sleeper` | tokio timers natively, `setTimeout` on wasm32 | |
@@ -88,6 +89,7 @@ pub struct ClientBuilder {
     version_field: Option<crate::VersionField>,
     weak: crate::WeakValidators,
     api_version: Option<String>,
+    adaptive_pacing: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -112,6 +114,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("version_field", &self.version_field)
             .field("weak_validators", &self.weak)
             .field("api_version", &self.api_version)
+            .field("adaptive_pacing", &self.adaptive_pacing)
             .finish()
     }
 }
@@ -145,6 +148,7 @@ impl ClientBuilder {
             version_field: None,
             weak: crate::WeakValidators::default(),
             api_version: None,
+            adaptive_pacing: true,
         }
     }
 
@@ -205,6 +209,27 @@ impl ClientBuilder {
     /// and never paired with the new ETag in the result.
     pub fn trust_write_bodies(mut self, trusted: bool) -> Self {
         self.trust_write_bodies = trusted;
+        self
+    }
+
+    /// Turns the adaptive limiter on or off (default on).
+    ///
+    /// On, the client keeps a token bucket per server authority (scheme, host, port) and
+    /// `RateLimit` partition, shared by its clones. It starts pacing that partition's requests
+    /// after the first 429, or the first answer whose `RateLimit` remaining is under half of
+    /// its `RateLimit-Policy` quota; its fill rate then follows CUBIC like the AWS SDKs'
+    /// adaptive retry mode: 0.7 times the rate sent at each such signal, growing back and probing
+    /// beyond while answers are clear (a quarter faster per round trip while the server reports
+    /// three quarters of its quota left). Several clients sharing one quota so settle near the
+    /// server's rate instead of draining it and all waiting out `Retry-After`. A client that is
+    /// never throttled never waits. Off, only the 429 answers themselves are waited out.
+    ///
+    /// ```
+    /// let client = ifmatch::Client::builder().adaptive_pacing(false).build()?;
+    /// # Ok::<(), ifmatch::Error>(())
+    /// ```
+    pub fn adaptive_pacing(mut self, on: bool) -> Self {
+        self.adaptive_pacing = on;
         self
     }
 
