@@ -48,6 +48,16 @@ pub enum Error {
         /// What would have been accepted.
         expected: &'static str,
     },
+    /// A `--faults` spec is not valid: which item, why, and the forms accepted.
+    #[error("invalid --faults item `{part}`: {why}; expected {expected}")]
+    InvalidFaults {
+        /// The item (or the whole spec, when the rates add up to more than 1).
+        part: String,
+        /// What is wrong with it.
+        why: String,
+        /// The valid forms.
+        expected: &'static str,
+    },
     /// The `--tokens-file` could not be read or is not valid.
     #[error("cannot use the tokens file {}: {reason}", path.display())]
     TokensFile {

@@ -13,7 +13,7 @@
 //! `/conflicts/{id}/resolve`), optional per-client token-bucket rate limits (one policy, or
 //! separate ones for reads and writes), optional CORS (`--cors-origin`) and idempotency keys
 //! (`Idempotency-Key` on a write: processed once per client and key, retries get the first
-//! answer again). It is the
+//! answer again), and, for testing clients, seeded fault injection (`--faults`). It is the
 //! default target of the conformance suite and the SDK's integration-test peer;
 //! `docs/server.md` describes the HTTP surface.
 //!
@@ -39,6 +39,7 @@ mod conflicts;
 mod cors;
 mod error;
 mod etag;
+mod faults;
 #[cfg(test)]
 mod fuzz;
 mod idempotency;
@@ -72,5 +73,6 @@ pub use error::Error;
 pub use idempotency::{
     DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
 };
+pub use faults::{FaultCounts, FaultKind, FaultSpec, MAX_FAULT_DELAY};
 pub use server::{router, spawn, RunningServer};
 pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};

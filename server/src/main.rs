@@ -15,7 +15,7 @@ use ifmatch_server::{
 };
 
 use ifmatch_server::{
-    Config, MismatchStatus, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
+    Config, FaultSpec, MismatchStatus, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
     DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, DEFAULT_RATE_LIMIT_CLIENTS,
     MAX_LOCK_TTL_CEILING,
@@ -138,6 +138,14 @@ struct Cli {
         value_parser = clap::value_parser!(u64).range(1..=CEILING_LOCK_TTL_MS)
     )]
     max_transaction_ttl: u64,
+
+    /// Inject faults, for testing clients: `seed=N` and `KIND=RATE` items, e.g.
+    /// `seed=7,drop-after=0.05,status-503=0.05,delay=0.05:200ms`. KIND: drop-before,
+    /// drop-after (the write commits, the answer is lost), status-503,
+    /// status-503-retry-after, status-500, status-502, delay (RATE:DURATION), bad-etag,
+    /// truncated-body, non-json-body, absurd-retry-after, stale-409. Off by default.
+    #[arg(long, value_name = "SPEC")]
+    faults: Option<FaultSpec>,
 
     #[command(flatten)]
     access: AccessFlags,
@@ -357,6 +365,7 @@ impl Cli {
             .with_idempotency_ttl(Duration::from_millis(self.idempotency.idempotency_ttl))
             .with_idempotency_max_keys(self.idempotency.idempotency_max_keys)
             .with_idempotency_max_bytes(self.idempotency.idempotency_max_bytes)
+            .with_faults(self.faults)
     }
 }
 

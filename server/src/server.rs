@@ -14,6 +14,7 @@ use crate::bounds;
 use crate::conflicts::Conflicts;
 use crate::cors::{self, Cors};
 use crate::idempotency::{Idempotency, MemoryStore};
+use crate::faults::{self, Injector};
 use crate::lock::LockManager;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
@@ -39,11 +40,19 @@ use crate::{storage, Config, Error};
 /// # drop(app);
 /// ```
 pub fn router(config: &Config) -> Result<Router, Error> {
-    build(config).map(|(router, _)| router)
+    build(config).map(|built| built.router)
 }
 
-/// The router, and the conflict log whose streams must end for a graceful shutdown to finish.
-fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
+/// What [`build`] makes.
+struct Built {
+    router: Router,
+    /// The conflict log, whose streams must end for a graceful shutdown to finish.
+    conflicts: Arc<Conflicts>,
+    /// The fault injection, when on.
+    faults: Option<Arc<Injector>>,
+}
+
+fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
     let conflicts = Arc::new(Conflicts::new(
@@ -137,7 +146,25 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
             cors::cors,
         ));
     }
-    Ok((router, conflicts))
+    // Faults go outside everything: a dropped connection or an injected 5xx never reaches
+    // the routes, and a spoiled answer is spoiled after every other layer has had its say.
+    let faults = config.faults().map(|spec| {
+        tracing::warn!(
+            "fault injection on ({spec}): answers will be lost, refused and spoiled on purpose"
+        );
+        Arc::new(Injector::new(spec.clone()))
+    });
+    if let Some(injector) = &faults {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(injector),
+            faults::inject,
+        ));
+    }
+    Ok(Built {
+        router,
+        conflicts,
+        faults,
+    })
 }
 
 /// Binds `config`'s address and serves in a background tokio task; returns once listening.
@@ -152,7 +179,11 @@ fn build(config: &Config) -> Result<(Router, Arc<Conflicts>), Error> {
 /// # }
 /// ```
 pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
-    let (router, conflicts) = build(&config)?;
+    let Built {
+        router,
+        conflicts,
+        faults,
+    } = build(&config)?;
     let addr = config.addr();
     let listener = TcpListener::bind(addr)
         .await
@@ -176,6 +207,7 @@ pub async fn spawn(config: Config) -> Result<RunningServer, Error> {
         local_addr,
         stop,
         task,
+        faults,
     })
 }
 
@@ -186,6 +218,7 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    faults: Option<Arc<Injector>>,
 }
 
 impl RunningServer {
@@ -197,6 +230,23 @@ impl RunningServer {
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// What fault injection did so far; `None` when it is off (see [`Config::with_faults`]).
+    ///
+    /// ```
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), ifmatch_server::Error> {
+    /// let spec = "seed=1,status-503=1".parse().unwrap();
+    /// let config = ifmatch_server::Config::new().with_faults(Some(spec));
+    /// let server = ifmatch_server::spawn(config).await?;
+    /// assert_eq!(server.fault_counts().unwrap().total(), 0);
+    /// server.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fault_counts(&self) -> Option<crate::FaultCounts> {
+        self.faults.as_ref().map(|f| f.counts())
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits for the task.

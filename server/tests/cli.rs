@@ -41,6 +41,16 @@ fn invalid_flag_values_are_explained() {
 }
 
 #[test]
+fn invalid_faults_name_the_bad_item_and_the_valid_forms() {
+    let output = std::process::Command::new(BIN)
+        .args(["--faults", "seed=7,drop-afterr=0.05"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!("invalid_faults", String::from_utf8(output.stderr).unwrap());
+}
+
+#[test]
 fn limits_out_of_range_are_refused_naming_the_flag() {
     for args in [
         ["--max-lock-ttl", "0"],

@@ -49,6 +49,7 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 ///   ([`crate::DEFAULT_HEADER_TIMEOUT`], also how long an idle connection stays open); bodies
 ///   sent within 60 s ([`crate::DEFAULT_BODY_TIMEOUT`]); at most 1024 connections at once
 ///   ([`crate::DEFAULT_MAX_CONNECTIONS`])
+/// - no fault injection (see [`Config::with_faults`])
 /// - v1 answers announce `Deprecation` at 2026-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_DEPRECATION`]) and `Sunset` at 2027-06-01T00:00:00Z
 ///   ([`crate::DEFAULT_V1_SUNSET`]); see [`Config::with_v1_deprecation`]
@@ -105,6 +106,8 @@ pub struct Config {
     pub(crate) idempotency: crate::idempotency::IdempotencySettings,
     /// Head size, timeouts and the connection cap (setters in `crate::bounds`).
     pub(crate) connections: crate::bounds::ConnectionSettings,
+    /// Fault injection, off when `None` (setters in `crate::faults`).
+    pub(crate) faults: Option<crate::FaultSpec>,
 }
 
 /// The default request body limit: 1 MiB.
@@ -139,6 +142,7 @@ impl Config {
             retirement: crate::api_version::Retirement::DEFAULT,
             idempotency: crate::idempotency::IdempotencySettings::new(),
             connections: crate::bounds::ConnectionSettings::new(),
+            faults: None,
         }
     }
 
@@ -217,6 +221,7 @@ mod tests {
         assert_eq!(config.max_batch_operations(), 100);
         assert_eq!(config.max_transactions(), 1000);
         assert_eq!(config.max_transaction_ttl(), Duration::from_millis(60_000));
+        assert_eq!(config.faults(), None);
     }
 
     #[test]
