@@ -70,9 +70,9 @@ pub use conflicts::{
     DEFAULT_SSE_HEARTBEAT,
 };
 pub use error::Error;
+pub use faults::{FaultCounts, FaultKind, FaultSpec, MAX_FAULT_DELAY};
 pub use idempotency::{
     DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
 };
-pub use faults::{FaultCounts, FaultKind, FaultSpec, MAX_FAULT_DELAY};
 pub use server::{router, spawn, RunningServer};
 pub use storage::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
