@@ -7,12 +7,12 @@
 
 mod support;
 
-use ifmatch_conformance::rules::{Level, Profile};
+use ifmatch_conformance::rules::Profile;
 use ifmatch_conformance::verdict::Verdict;
 use support::notify::{
     assert_notify_fault_breaks_only_its_rules, emulated_notifying, notify_config, notifying_options,
 };
-use support::{check, config, fault_options};
+use support::{assert_all_pass, check, config, fault_options, rules_of};
 
 const PROFILES: [Profile; 2] = [Profile::Core, Profile::Notifications];
 const RECORDED: &str = "notifications.conflict-recorded";
@@ -21,21 +21,8 @@ const RECORDED: &str = "notifications.conflict-recorded";
 async fn fault_free_emulation_passes_every_notifications_rule() {
     let server = emulated_notifying(notifying_options()).await;
     let report = check(&notify_config(&server.base_url, &PROFILES)).await;
-    let rules = report
-        .outcomes
-        .iter()
-        .filter(|o| o.profile == Profile::Notifications)
-        .count();
-    assert_eq!(rules, 16);
-    for o in &report.outcomes {
-        let expected = if o.level == Level::Info {
-            Verdict::Info
-        } else {
-            Verdict::Pass
-        };
-        assert_eq!(o.verdict, expected, "{}: {}", o.id, o.message);
-    }
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(rules_of(&report, Profile::Notifications), 16);
+    assert_all_pass(&report);
 }
 
 #[tokio::test]

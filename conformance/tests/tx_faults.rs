@@ -6,10 +6,11 @@
 
 mod support;
 
-use ifmatch_conformance::rules::{Level, Profile};
+use ifmatch_conformance::rules::Profile;
 use ifmatch_conformance::verdict::Verdict;
 use support::{
-    assert_fault_breaks_only_its_rules, check, config, emulated, fault_options, Options,
+    assert_all_pass, assert_fault_breaks_only_its_rules, check, config, emulated, fault_options,
+    rules_of, Options,
 };
 
 const PROFILES: [Profile; 2] = [Profile::Core, Profile::Transactions];
@@ -20,21 +21,8 @@ const BEGIN: &str = "transactions.tx-begin-201";
 async fn fault_free_emulation_passes_every_transactions_rule() {
     let server = emulated(fault_options(None)).await;
     let report = check(&config(&server.uri(), &PROFILES, 412)).await;
-    let rules: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter(|o| o.profile == Profile::Transactions)
-        .collect();
-    assert_eq!(rules.len(), 19);
-    for o in &report.outcomes {
-        let expected = if o.level == Level::Info {
-            Verdict::Info
-        } else {
-            Verdict::Pass
-        };
-        assert_eq!(o.verdict, expected, "{}: {}", o.id, o.message);
-    }
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(rules_of(&report, Profile::Transactions), 19);
+    assert_all_pass(&report);
 }
 
 #[tokio::test]

@@ -110,6 +110,29 @@ pub fn assert_only_broken(report: &Report, broken: &[&str]) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Asserts that every rule in `report` passed (informational rules informed) and that the
+/// exit status is 0.
+pub fn assert_all_pass(report: &Report) {
+    for o in &report.outcomes {
+        let expected = if o.level == Level::Info {
+            Verdict::Info
+        } else {
+            Verdict::Pass
+        };
+        assert_eq!(o.verdict, expected, "{}: {}", o.id, o.message);
+    }
+    assert_eq!(report.exit_code(), 0);
+}
+
+/// How many rules of `profile` the report holds.
+pub fn rules_of(report: &Report, profile: Profile) -> usize {
+    report
+        .outcomes
+        .iter()
+        .filter(|o| o.profile == profile)
+        .count()
+}
+
 /// Replaces the random port and HTTP-dates (the `Date` header) in rendered
 /// output so snapshots are stable.
 pub fn stable(text: &str, base_url: &str) -> String {
