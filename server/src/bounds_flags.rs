@@ -1,17 +1,17 @@
-//! The `ifmatch-server` flags that bound connections.
+//! The `ifmatch-server` flags that bound connections and the number of documents.
 
 use std::time::Duration;
 
 use ifmatch_server::{
     Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_HEADER_BYTES, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_DOCUMENTS, DEFAULT_MAX_HEADER_BYTES, MAX_LOCK_TTL_CEILING,
 };
 
 const DEFAULT_HEADER_TIMEOUT_MS: u64 = DEFAULT_HEADER_TIMEOUT.as_secs() * 1000;
 const DEFAULT_BODY_TIMEOUT_MS: u64 = DEFAULT_BODY_TIMEOUT.as_secs() * 1000;
 const CEILING_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
 
-/// Bounds on connections.
+/// Bounds on connections and on the number of documents.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BoundsFlags {
     /// Largest request head (request line and header fields) in bytes; larger ones get 431.
@@ -51,6 +51,11 @@ pub(crate) struct BoundsFlags {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     max_connections: usize,
+
+    /// Documents the store holds at most; a write that would create one more gets 507 and
+    /// writes nothing (updates and deletes still work). 0: no cap.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DOCUMENTS)]
+    max_documents: u64,
 }
 
 impl BoundsFlags {
@@ -60,5 +65,6 @@ impl BoundsFlags {
             .with_header_timeout(Duration::from_millis(self.header_timeout))
             .with_body_timeout(Duration::from_millis(self.body_timeout))
             .with_max_connections(self.max_connections)
+            .with_max_documents(self.max_documents)
     }
 }

@@ -49,6 +49,8 @@ pub(crate) enum ProblemKind {
     HeadersTooLarge,
     /// The request body did not arrive within `--body-timeout`.
     RequestTimeout,
+    /// A write would create a document in a store that holds `--max-documents`.
+    StorageFull,
 }
 
 impl ProblemKind {
@@ -85,6 +87,7 @@ impl ProblemKind {
             Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -122,6 +125,7 @@ impl ProblemKind {
             Self::IdempotencyKeyInFlight => "urn:ifmatch:problem:idempotency-key-in-flight",
             Self::HeadersTooLarge => "urn:ifmatch:problem:headers-too-large",
             Self::RequestTimeout => "urn:ifmatch:problem:request-timeout",
+            Self::StorageFull => "urn:ifmatch:problem:storage-full",
         }
     }
 
@@ -159,6 +163,7 @@ impl ProblemKind {
             Self::IdempotencyKeyInFlight => "Request still in flight",
             Self::HeadersTooLarge => "Request header fields too large",
             Self::RequestTimeout => "Request timeout",
+            Self::StorageFull => "Insufficient storage",
         }
     }
 }
@@ -334,6 +339,7 @@ mod tests {
             ProblemKind::VersionNotFound,
             ProblemKind::UnsupportedApiVersion,
             ProblemKind::UnknownApiVersionPrefix,
+            ProblemKind::StorageFull,
         ];
         for kind in kinds {
             let problem = Problem::new(kind, "/items/x", "detail");

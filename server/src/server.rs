@@ -65,7 +65,11 @@ fn build(config: &Config) -> Result<Built, Error> {
     let state = AppState {
         metrics: metrics.clone(),
         conflicts: Arc::clone(&conflicts),
-        store: storage::open(config.storage(), config.history.policy())?,
+        store: storage::open(
+            config.storage(),
+            config.history.policy(),
+            config.max_documents(),
+        )?,
         retirement: config.retirement.checked()?,
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),

@@ -39,6 +39,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 ///   none older than 7 days ([`crate::DEFAULT_HISTORY_MAX_AGE`]; the current version always
 ///   stays), and a deleted document's history forgotten 1 day after the delete
 ///   ([`crate::DEFAULT_TOMBSTONE_TTL`])
+/// - at most 1,000,000 documents ([`crate::DEFAULT_MAX_DOCUMENTS`]; see
+///   [`Config::with_max_documents`])
 /// - authentication off: no tokens, anonymous requests allowed (see
 ///   [`Config::with_client_token`])
 /// - conflict log of 1000 records ([`crate::DEFAULT_CONFLICT_LOG_SIZE`]) keeping refused

@@ -77,8 +77,19 @@ pub(crate) fn refused(
         .with_current_etag(current_etag)
 }
 
-/// 500 for a storage failure; the cause is logged, not shown.
+/// 500 for a storage failure (the cause is logged, not shown), or 507 for a write refused
+/// because the store holds its maximum number of documents.
 pub(crate) fn internal(err: &StoreError, instance: &str) -> Problem {
+    if let Some(max) = err.document_cap() {
+        return Problem::new(
+            ProblemKind::StorageFull,
+            instance,
+            format!(
+                "this server holds at most {max} documents (--max-documents) and is full, so no document was created and nothing was changed. Delete documents you no longer need, or ask the operator to raise --max-documents; updates of existing documents still work"
+            ),
+        )
+        .with_member("max_documents", serde_json::json!(max));
+    }
     tracing::error!(%instance, error = %err, "storage failure");
     Problem::new(
         ProblemKind::Internal,

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::history::Entry as Age;
 use super::{
-    new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish, HistoryPolicy,
-    Lookup, Store, StoreError, Txn, VersionInfo, Written,
+    fits, new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish,
+    HistoryPolicy, Lookup, Store, StoreError, Txn, VersionInfo, Written,
 };
 
 /// How often (in writes) the store sweeps out the records of deleted documents whose
@@ -19,6 +19,8 @@ pub(crate) struct MemoryStore {
     epoch: String,
     policy: HistoryPolicy,
     clock: Arc<dyn Clock>,
+    /// The most documents held at once (0: no cap).
+    max_documents: u64,
     state: Mutex<State>,
 }
 
@@ -27,6 +29,8 @@ struct State {
     generation: u64,
     /// Writes since the last sweep.
     since_sweep: u64,
+    /// Documents that exist now (records with a current version).
+    live: u64,
     docs: HashMap<String, Record>,
 }
 
@@ -67,7 +71,24 @@ impl MemoryStore {
             epoch: random_hex(),
             policy,
             clock,
+            max_documents: 0,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Holds at most `max` documents (0: no cap); a write that would create one more fails
+    /// with [`StoreError::full`].
+    pub(crate) fn with_max_documents(mut self, max: u64) -> Self {
+        self.max_documents = max;
+        self
+    }
+
+    /// Refuses a write that would create a document in a full store.
+    fn room_for_one(&self, state: &State) -> Result<(), StoreError> {
+        if fits(self.max_documents, state.live, state.live + 1) {
+            Ok(())
+        } else {
+            Err(StoreError::full(self.max_documents))
         }
     }
 
@@ -148,6 +169,7 @@ impl State {
                     doc: doc.clone(),
                     created: generation,
                 });
+                self.live += 1;
                 true
             }
         };
@@ -171,6 +193,7 @@ impl State {
             return false;
         };
         record.current = None;
+        self.live -= 1;
         record.history.push_front(Kept {
             version: generation,
             at_ms: ctx.now_ms,
@@ -261,6 +284,15 @@ impl Drop for MemoryTxn<'_> {
             return;
         }
         for (id, before) in self.undo.drain() {
+            let exists_now = self.state.current(&id).is_some();
+            let existed = before
+                .as_ref()
+                .is_some_and(|record| record.current.is_some());
+            match (existed, exists_now) {
+                (true, false) => self.state.live += 1,
+                (false, true) => self.state.live -= 1,
+                _ => {}
+            }
             match before {
                 Some(record) => self.state.docs.insert(id, record),
                 None => self.state.docs.remove(&id),
@@ -294,6 +326,7 @@ impl Store for MemoryStore {
         body: Vec<u8>,
     ) -> Result<(String, Document), StoreError> {
         let mut state = self.lock();
+        self.room_for_one(&state)?;
         let ctx = self.ctx(author);
         let id = state.fresh_id();
         let written = state.store(&ctx, &id, body);
@@ -319,6 +352,9 @@ impl Store for MemoryStore {
                 false => Applied::Aborted { current: None },
             },
             Decision::Write(body) => {
+                if current.is_none() {
+                    self.room_for_one(&state)?;
+                }
                 let Written { doc, created } = state.store(&ctx, id, body);
                 Applied::Written { doc, created }
             }
@@ -333,6 +369,7 @@ impl Store for MemoryStore {
         work: &mut dyn FnMut(&mut dyn Txn) -> Result<Finish, StoreError>,
     ) -> Result<Finish, StoreError> {
         let mut state = self.lock();
+        let before = state.live;
         let mut txn = MemoryTxn {
             ctx: self.ctx(author),
             state: &mut state,
@@ -340,6 +377,11 @@ impl Store for MemoryStore {
             committed: false,
         };
         let finish = work(&mut txn)?;
+        // The cap counts what the whole unit of work leaves behind, so a batch that deletes
+        // as many documents as it creates fits in a full store.
+        if finish == Finish::Commit && !fits(self.max_documents, before, txn.state.live) {
+            return Err(StoreError::full(self.max_documents));
+        }
         txn.committed = finish == Finish::Commit;
         let ctx = self.ctx(author);
         drop(txn);

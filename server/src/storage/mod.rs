@@ -29,7 +29,10 @@ pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup,
 pub(crate) use memory::MemoryStore;
 pub(crate) use postgres::PostgresStore;
 pub(crate) use settings::HistorySettings;
-pub use settings::{DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_TOMBSTONE_TTL};
+pub use settings::{
+    DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_MAX_DOCUMENTS,
+    DEFAULT_TOMBSTONE_TTL,
+};
 pub(crate) use sqlite::SqliteStore;
 
 /// One stored version of a document.
@@ -73,26 +76,41 @@ pub(crate) enum Applied {
     Deleted,
 }
 
-/// A storage failure; reported to clients as a 500 problem and logged.
+/// A storage failure; reported to clients as a 500 problem and logged. One kind is not a
+/// failure but a refusal: a write that would take the store past its document cap
+/// ([`StoreError::full`]), which clients get as 507.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct StoreError(String);
+pub(crate) struct StoreError(String, Option<u64>);
 
 impl StoreError {
+    /// A write refused because the store holds `max` documents (or more), the cap.
+    pub(crate) fn full(max: u64) -> Self {
+        Self(
+            format!("the store holds its maximum of {max} documents"),
+            Some(max),
+        )
+    }
+
+    /// The document cap, when this is a refusal at it rather than a failure.
+    pub(crate) fn document_cap(&self) -> Option<u64> {
+        self.1
+    }
+
     /// A storage task that panicked or was cancelled.
     pub(crate) fn from_task(err: &tokio::task::JoinError) -> Self {
-        Self(format!("storage task failed: {err}"))
+        Self(format!("storage task failed: {err}"), None)
     }
 
     /// A failure described in words (an outcome the caller's logic cannot have produced).
     pub(crate) fn from_message(message: &str) -> Self {
-        Self(message.to_owned())
+        Self(message.to_owned(), None)
     }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
-        Self(format!("sqlite: {err}"))
+        Self(format!("sqlite: {err}"), None)
     }
 }
 
@@ -101,8 +119,8 @@ impl From<::postgres::Error> for StoreError {
         // The client's own text is only the kind ("db error"); the database's message and
         // the I/O error are in the source.
         match std::error::Error::source(&err) {
-            Some(source) => Self(format!("postgres: {err}: {source}")),
-            None => Self(format!("postgres: {err}")),
+            Some(source) => Self(format!("postgres: {err}: {source}"), None),
+            None => Self(format!("postgres: {err}"), None),
         }
     }
 }
@@ -218,19 +236,33 @@ pub(crate) trait Store: Send + Sync + 'static {
     }
 }
 
-/// Opens the configured storage, keeping history by `policy`.
-pub(crate) fn open(storage: &Storage, policy: HistoryPolicy) -> Result<Arc<dyn Store>, Error> {
+/// Whether a write that takes the number of documents from `before` to `after` fits under the
+/// cap `max` (0: no cap). A write that does not add documents always fits, so updates and
+/// deletes still work in a store over its cap (after the cap was lowered, say).
+pub(crate) fn fits(max: u64, before: u64, after: u64) -> bool {
+    max == 0 || after <= before || after <= max
+}
+
+/// Opens the configured storage, keeping history by `policy` and at most `max_documents`
+/// documents (0: no cap).
+pub(crate) fn open(
+    storage: &Storage,
+    policy: HistoryPolicy,
+    max_documents: u64,
+) -> Result<Arc<dyn Store>, Error> {
     match storage {
-        Storage::Memory => Ok(Arc::new(MemoryStore::new(policy, system_clock()))),
+        Storage::Memory => Ok(Arc::new(
+            MemoryStore::new(policy, system_clock()).with_max_documents(max_documents),
+        )),
         Storage::Sqlite(path) => SqliteStore::open(path, policy, system_clock())
-            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map(|store| Arc::new(store.with_max_documents(max_documents)) as Arc<dyn Store>)
             .map_err(|err| Error::SqliteOpen {
                 path: path.clone(),
                 source: Box::new(err),
             }),
         Storage::Postgres(url) => postgres::parse(url)
             .and_then(|config| PostgresStore::open(&config, policy, system_clock()))
-            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map(|store| Arc::new(store.with_max_documents(max_documents)) as Arc<dyn Store>)
             .map_err(|err| Error::PostgresOpen {
                 target: postgres::describe_url(url),
                 source: Box::new(err),
@@ -265,6 +297,8 @@ pub(crate) fn version_tag(epoch: &str, generation: u64) -> EntityTag {
 
 #[cfg(test)]
 mod suite;
+#[cfg(test)]
+mod suite_cap;
 #[cfg(test)]
 mod suite_history;
 #[cfg(test)]

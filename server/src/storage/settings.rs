@@ -1,4 +1,5 @@
-//! The history part of [`Config`]: how much of each document's past the store keeps.
+//! The storage part of [`Config`]: how much of each document's past the store keeps, and how
+//! many documents it holds.
 
 use std::time::Duration;
 
@@ -14,12 +15,16 @@ pub const DEFAULT_HISTORY_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 
 /// The default time a deleted document's history is kept after the delete: 1 day.
 pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// What [`Config`] keeps about history retention.
+/// The default most documents a store holds: 1,000,000.
+pub const DEFAULT_MAX_DOCUMENTS: u64 = 1_000_000;
+
+/// What [`Config`] keeps about history retention and the document cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HistorySettings {
     max_versions: usize,
     max_age: Duration,
     tombstone_ttl: Duration,
+    max_documents: u64,
 }
 
 impl HistorySettings {
@@ -28,6 +33,7 @@ impl HistorySettings {
             max_versions: DEFAULT_HISTORY_MAX_VERSIONS,
             max_age: DEFAULT_HISTORY_MAX_AGE,
             tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
+            max_documents: DEFAULT_MAX_DOCUMENTS,
         }
     }
 
@@ -74,6 +80,21 @@ impl Config {
         self
     }
 
+    /// The most documents the store holds at once; 0 means no cap. A write that would create
+    /// one more (`POST /items`, a `PUT` to a new id, a batch or transaction that adds more
+    /// than it deletes) answers 507 and writes nothing; updates and deletes always work. The
+    /// count is checked in the same critical section as the write, on every storage, so
+    /// concurrent creates (on any number of PostgreSQL replicas) cannot overshoot it.
+    pub const fn with_max_documents(mut self, n: u64) -> Self {
+        self.history.max_documents = n;
+        self
+    }
+
+    /// The most documents the store holds at once (0: no cap).
+    pub const fn max_documents(&self) -> u64 {
+        self.history.max_documents
+    }
+
     /// The most history entries kept per document.
     pub const fn history_max_versions(&self) -> usize {
         self.history.max_versions
@@ -100,6 +121,8 @@ mod tests {
         assert_eq!(config.history_max_versions(), 20);
         assert_eq!(config.history_max_age(), Duration::from_millis(604_800_000));
         assert_eq!(config.tombstone_ttl(), Duration::from_millis(86_400_000));
+        assert_eq!(config.max_documents(), 1_000_000);
+        assert_eq!(Config::new().with_max_documents(0).max_documents(), 0);
         assert_eq!(
             config.history.policy(),
             HistoryPolicy {

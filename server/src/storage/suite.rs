@@ -184,7 +184,7 @@ pub(super) fn failed_work_is_rolled_back_and_reported(store: &dyn Store) {
     let err = store
         .atomically(&mut |txn| {
             touch_everything(txn)?;
-            Err(StoreError("disk on fire".to_owned()))
+            Err(StoreError::from_message("disk on fire"))
         })
         .unwrap_err();
     assert_eq!(err.to_string(), "disk on fire");
@@ -350,7 +350,7 @@ fn sqlite_keeps_documents_and_tag_generation_across_reopen() {
 #[test]
 fn sqlite_open_fails_cleanly_on_a_directory_path() {
     let dir = tempfile::tempdir().unwrap();
-    let err = open(&Storage::Sqlite(dir.path().to_path_buf()), POLICY)
+    let err = open(&Storage::Sqlite(dir.path().to_path_buf()), POLICY, 0)
         .err()
         .unwrap();
     assert!(
@@ -368,7 +368,7 @@ fn sqlite_open_fails_cleanly_on_a_file_that_is_not_a_database() {
         b"this is plain text, not SQLite, and long enough to have a header",
     )
     .unwrap();
-    let err = open(&Storage::Sqlite(path), POLICY).err().unwrap();
+    let err = open(&Storage::Sqlite(path), POLICY, 0).err().unwrap();
     assert!(err.to_string().contains("not-a.db"), "{err}");
 }
 

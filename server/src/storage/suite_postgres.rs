@@ -40,6 +40,12 @@ pub(super) fn postgres_store(
     Some(((), Box::new(open_store(&url, policy, clock))))
 }
 
+/// A store on a fresh database holding at most `max` documents.
+pub(super) fn capped_store(max: u64) -> Option<PostgresStore> {
+    let url = database()?;
+    Some(open_store(&url, POLICY, system_clock()).with_max_documents(max))
+}
+
 const POLICY: HistoryPolicy = HistoryPolicy {
     max_versions: 1000,
     max_age_ms: 0,
@@ -270,7 +276,7 @@ fn a_database_from_a_newer_server_is_refused_with_a_clear_error() {
         )
         .unwrap();
     drop(client);
-    let err = open(&Storage::Postgres(url), POLICY)
+    let err = open(&Storage::Postgres(url), POLICY, 0)
         .err()
         .unwrap()
         .to_string();
@@ -285,7 +291,7 @@ fn an_unreachable_database_fails_cleanly_without_printing_the_password() {
         .unwrap()
         .port();
     let url = format!("postgres://alice:s3cret@127.0.0.1:{port}/items?connect_timeout=5");
-    let err = open(&Storage::Postgres(url), POLICY)
+    let err = open(&Storage::Postgres(url), POLICY, 0)
         .err()
         .unwrap()
         .to_string();
@@ -338,4 +344,27 @@ fn a_cluster_that_cannot_start_fails_with_its_log_and_leaves_no_directory() {
         .collect();
     // The shared cluster of the other tests may be running; a failed one leaves nothing.
     assert!(left.len() <= 2, "{left:?}");
+}
+
+#[test]
+fn concurrent_creates_through_several_replicas_stop_exactly_at_the_cap() {
+    let Some((_, stores)) = replicas(3) else {
+        return;
+    };
+    let stores: Vec<Arc<dyn Store>> = stores
+        .into_iter()
+        .map(|store| {
+            let store = Arc::into_inner(store).unwrap().with_max_documents(10);
+            Arc::new(store) as Arc<dyn Store>
+        })
+        .collect();
+    let refused = super::suite_cap::concurrent_creates(&stores, 8);
+    assert_eq!(refused, 3 * 8 - 10, "no replica overshoots the cap");
+    assert_eq!(stores[0].list().unwrap().len(), 10);
+    // A delete on one replica makes room on another.
+    let (id, _) = stores[0].list().unwrap().remove(0);
+    stores[1].apply(&id, &mut |_| Decision::Delete).unwrap();
+    stores[2].insert_new(b"{}".to_vec()).unwrap();
+    let err = stores[0].insert_new(b"{}".to_vec()).unwrap_err();
+    assert_eq!(err.document_cap(), Some(10));
 }

@@ -55,6 +55,8 @@ pub(crate) struct PostgresStore {
     epoch: String,
     policy: HistoryPolicy,
     clock: Arc<dyn Clock>,
+    /// The most documents held at once (0: no cap), counted in `ifmatch_meta`.
+    max_documents: u64,
     pool: Pool,
 }
 
@@ -130,6 +132,7 @@ impl PostgresStore {
                         epoch,
                         policy,
                         clock,
+                        max_documents: 0,
                         pool,
                     })
                 })
@@ -138,12 +141,20 @@ impl PostgresStore {
         })
     }
 
+    /// Holds at most `max` documents (0: no cap); a write that would take the count past it
+    /// fails with [`StoreError::full`] and is rolled back.
+    pub(crate) fn with_max_documents(mut self, max: u64) -> Self {
+        self.max_documents = max;
+        self
+    }
+
     fn ctx<'a>(&'a self, author: Option<&'a str>) -> Ctx<'a> {
         Ctx {
             store: self,
             author,
             now_ms: self.clock.now_ms(),
             sweep_due: Cell::new(false),
+            added: Cell::new(0),
         }
     }
 
@@ -195,6 +206,7 @@ impl Store for PostgresStore {
         let mut tx = conn.transaction()?;
         let id = ctx.fresh_id(&mut tx)?;
         let written = ctx.store_doc(&mut tx, &id, body, true)?;
+        ctx.settle_count(&mut tx)?;
         tx.commit()?;
         self.sweep_if_due(&ctx);
         Ok((id, written.doc))
@@ -224,6 +236,7 @@ impl Store for PostgresStore {
                 Applied::Written { doc, created }
             }
         };
+        ctx.settle_count(&mut tx)?;
         tx.commit()?;
         self.sweep_if_due(&ctx);
         Ok(applied)
@@ -241,11 +254,19 @@ impl Store for PostgresStore {
             "SELECT pg_advisory_xact_lock($1, $2)",
             &[&LOCK_SPACE, &UNIT_OF_WORK_LOCK],
         )?;
-        let outcome = work(&mut PgTxn {
+        let mut outcome = work(&mut PgTxn {
             ctx: &ctx,
             tx: &mut tx,
             locked: HashSet::new(),
         });
+        if outcome
+            .as_ref()
+            .is_ok_and(|finish| *finish == Finish::Commit)
+        {
+            if let Err(err) = ctx.settle_count(&mut tx) {
+                outcome = Err(err);
+            }
+        }
         match outcome {
             Ok(Finish::Commit) => {
                 tx.commit()?;

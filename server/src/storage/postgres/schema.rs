@@ -81,6 +81,14 @@ pub(super) fn migrate(client: &mut Client) -> Result<String, StoreError> {
         "INSERT INTO ifmatch_meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
         &[&random_hex()],
     )?;
+    // The document count is kept up to date by every write from here on (see
+    // `Ctx::settle_count`); a database made before it existed is counted once.
+    tx.execute(
+        "INSERT INTO ifmatch_meta (key, value)
+         SELECT 'documents', count(*)::text FROM ifmatch_items
+         ON CONFLICT (key) DO NOTHING",
+        &[],
+    )?;
     let epoch: String = tx
         .query_one("SELECT value FROM ifmatch_meta WHERE key = 'epoch'", &[])?
         .get(0);

@@ -9,7 +9,7 @@ use postgres::Transaction;
 use super::history::{self, Row};
 use super::{as_u64, to_i64, PostgresStore, SWEEP_EVERY};
 use crate::etag::EntityTag;
-use crate::storage::{new_id, version_tag, Document, StoreError, Txn, Written};
+use crate::storage::{fits, new_id, version_tag, Document, StoreError, Txn, Written};
 
 /// What every write of one transaction shares.
 pub(super) struct Ctx<'a> {
@@ -18,6 +18,9 @@ pub(super) struct Ctx<'a> {
     pub(super) now_ms: u64,
     /// Set when a write took a generation at which the store sweeps expired tombstones.
     pub(super) sweep_due: Cell<bool>,
+    /// Documents created minus documents deleted so far; settled against the count in
+    /// `ifmatch_meta` just before the commit ([`Ctx::settle_count`]).
+    pub(super) added: Cell<i64>,
 }
 
 /// Takes the transaction-scoped advisory lock of `id`: every write of `id`, and every prune of
@@ -54,6 +57,35 @@ pub(super) fn to_document(etag: &str, body: Vec<u8>, at_ms: i64) -> Result<Docum
 }
 
 impl Ctx<'_> {
+    /// Adds what this transaction created and deleted to the stored document count, or fails
+    /// with [`StoreError::full`] when that would take the count past the cap. Called last
+    /// before the commit: the count's row lock is the last lock the transaction takes, so
+    /// waiting for it cannot close a cycle with the documents' locks, and it serializes only
+    /// creates and deletes, across replicas. The caller rolls back on failure.
+    pub(super) fn settle_count(&self, tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+        let added = self.added.get();
+        if added == 0 {
+            return Ok(());
+        }
+        let max = self.store.max_documents;
+        let before: i64 = tx
+            .query_one(
+                "SELECT value::bigint FROM ifmatch_meta WHERE key = 'documents' FOR UPDATE",
+                &[],
+            )?
+            .get(0);
+        let before = as_u64(before)?;
+        let after = before.saturating_add_signed(added);
+        if !fits(max, before, after) {
+            return Err(StoreError::full(max));
+        }
+        tx.execute(
+            "UPDATE ifmatch_meta SET value = $1::bigint::text WHERE key = 'documents'",
+            &[&to_i64(after)?],
+        )?;
+        Ok(())
+    }
+
     /// Takes the next generation from the database's sequence. A sequence never hands a value
     /// out twice, not even when the transaction that took it rolls back, so no tag is reused
     /// across replicas, restarts or undone work.
@@ -92,6 +124,9 @@ impl Ctx<'_> {
             ],
         )?;
         self.record(tx, id, generation, Some(&body))?;
+        if created {
+            self.added.set(self.added.get() + 1);
+        }
         let doc = Document {
             etag,
             body,
@@ -112,6 +147,7 @@ impl Ctx<'_> {
         }
         let generation = self.next_generation(tx)?;
         self.record(tx, id, generation, None)?;
+        self.added.set(self.added.get() - 1);
         Ok(true)
     }
 

@@ -4,6 +4,7 @@
 
 mod history;
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -12,8 +13,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use self::history::Row;
 use super::{
-    new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish, HistoryPolicy,
-    Lookup, Store, StoreError, Txn, VersionInfo, Written,
+    fits, new_id, random_hex, version_tag, Applied, Clock, Decision, Document, Finish,
+    HistoryPolicy, Lookup, Store, StoreError, Txn, VersionInfo, Written,
 };
 use crate::etag::EntityTag;
 
@@ -41,6 +42,8 @@ pub(crate) struct SqliteStore {
     epoch: String,
     policy: HistoryPolicy,
     clock: Arc<dyn Clock>,
+    /// The most documents held at once (0: no cap).
+    max_documents: u64,
     conn: Mutex<Connection>,
 }
 
@@ -49,6 +52,9 @@ struct Ctx<'a> {
     store: &'a SqliteStore,
     author: Option<&'a str>,
     now_ms: u64,
+    /// Documents created minus documents deleted so far; settled against the count in
+    /// `ifmatch_meta` just before the commit ([`Ctx::settle_count`]).
+    added: Cell<i64>,
 }
 
 impl SqliteStore {
@@ -73,6 +79,13 @@ impl SqliteStore {
             "INSERT OR IGNORE INTO ifmatch_meta (key, value) VALUES ('epoch', ?1), ('generation', 0)",
             params![random_hex()],
         )?;
+        // The document count is kept up to date by every write from here on; a file made
+        // before it existed is counted once.
+        tx.execute(
+            "INSERT OR IGNORE INTO ifmatch_meta (key, value)
+             SELECT 'documents', count(*) FROM ifmatch_items",
+            [],
+        )?;
         let epoch: String = tx.query_row(
             "SELECT value FROM ifmatch_meta WHERE key = 'epoch'",
             [],
@@ -83,8 +96,16 @@ impl SqliteStore {
             epoch,
             policy,
             clock,
+            max_documents: 0,
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Holds at most `max` documents (0: no cap); a write that would take the count past it
+    /// fails with [`StoreError::full`] and is rolled back.
+    pub(crate) fn with_max_documents(mut self, max: u64) -> Self {
+        self.max_documents = max;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -99,6 +120,7 @@ impl SqliteStore {
             store: self,
             author,
             now_ms: self.clock.now_ms(),
+            added: Cell::new(0),
         }
     }
 }
@@ -121,14 +143,40 @@ fn add_at_ms_column(conn: &Connection) -> Result<(), StoreError> {
 }
 
 pub(super) fn to_i64(n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError(format!("{n} does not fit in a SQLite integer")))
+    i64::try_from(n).map_err(|_| StoreError(format!("{n} does not fit in a SQLite integer"), None))
 }
 
 pub(super) fn as_u64(n: i64) -> Result<u64, StoreError> {
-    u64::try_from(n).map_err(|_| StoreError(format!("negative number {n} in database")))
+    u64::try_from(n).map_err(|_| StoreError(format!("negative number {n} in database"), None))
 }
 
 impl Ctx<'_> {
+    /// Adds what this transaction created and deleted to the stored document count, or fails
+    /// with [`StoreError::full`] when that would take the count past the cap. Called last
+    /// before the commit; the caller rolls back on failure.
+    fn settle_count(&self, tx: &Connection) -> Result<(), StoreError> {
+        let added = self.added.get();
+        if added == 0 {
+            return Ok(());
+        }
+        let max = self.store.max_documents;
+        let before: i64 = tx.query_row(
+            "SELECT value FROM ifmatch_meta WHERE key = 'documents'",
+            [],
+            |row| row.get(0),
+        )?;
+        let before = as_u64(before)?;
+        let after = before.saturating_add_signed(added);
+        if !fits(max, before, after) {
+            return Err(StoreError::full(max));
+        }
+        tx.execute(
+            "UPDATE ifmatch_meta SET value = ?1 WHERE key = 'documents'",
+            params![to_i64(after)?],
+        )?;
+        Ok(())
+    }
+
     /// Takes the next generation; every so often also sweeps expired tombstones.
     fn next_generation(&self, tx: &Connection) -> Result<u64, StoreError> {
         let generation: i64 = tx.query_row(
@@ -167,6 +215,9 @@ impl Ctx<'_> {
             ],
         )?;
         self.record(tx, id, generation, Some(&body))?;
+        if created {
+            self.added.set(self.added.get() + 1);
+        }
         let doc = Document {
             etag,
             body,
@@ -183,6 +234,7 @@ impl Ctx<'_> {
         }
         let generation = self.next_generation(tx)?;
         self.record(tx, id, generation, None)?;
+        self.added.set(self.added.get() - 1);
         Ok(Some(generation))
     }
 
@@ -269,7 +321,7 @@ fn read_doc(tx: &Connection, id: &str) -> Result<Option<Document>, StoreError> {
 
 fn to_document(etag: &str, body: Vec<u8>, at_ms: i64) -> Result<Document, StoreError> {
     let etag = EntityTag::parse(etag)
-        .ok_or_else(|| StoreError(format!("stored entity tag {etag:?} is malformed")))?;
+        .ok_or_else(|| StoreError(format!("stored entity tag {etag:?} is malformed"), None))?;
     Ok(Document {
         etag,
         body,
@@ -310,7 +362,9 @@ impl Store for SqliteStore {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = fresh_id(&tx)?;
-        let (written, _) = self.ctx(author).store_doc(&tx, &id, body, true)?;
+        let ctx = self.ctx(author);
+        let (written, _) = ctx.store_doc(&tx, &id, body, true)?;
+        ctx.settle_count(&tx)?;
         tx.commit()?;
         Ok((id, written.doc))
     }
@@ -338,6 +392,7 @@ impl Store for SqliteStore {
                 Applied::Written { doc, created }
             }
         };
+        ctx.settle_count(&tx)?;
         tx.commit()?;
         Ok(applied)
     }
@@ -354,8 +409,16 @@ impl Store for SqliteStore {
             tx: &tx,
             highest_generation: None,
         };
-        let outcome = work(&mut txn);
+        let mut outcome = work(&mut txn);
         let highest = txn.highest_generation;
+        if outcome
+            .as_ref()
+            .is_ok_and(|finish| *finish == Finish::Commit)
+        {
+            if let Err(err) = txn.ctx.settle_count(&tx) {
+                outcome = Err(err);
+            }
+        }
         match outcome {
             Ok(Finish::Commit) => {
                 tx.commit()?;
