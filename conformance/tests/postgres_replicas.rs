@@ -8,8 +8,9 @@
 //! `server/src/storage/postgres/cluster.rs`); without it installed the tests print why they
 //! are skipped, except under `CI=true`, where that is a failure.
 //!
-//! Locks, transactions and conflict notifications are kept per process (see
-//! docs/server.md): they are checked here through one replica only.
+//! Locks and transactions are kept per process (see docs/server.md): they are checked here
+//! through one replica only. Conflict notifications are shared: see
+//! `postgres_replicas_notify.rs`.
 
 #[path = "../../server/src/storage/postgres/cluster.rs"]
 #[allow(dead_code)]

@@ -20,7 +20,7 @@ use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
 use crate::routes::{self, AppState};
 use crate::txn::{TxnLimits, TxnManager};
-use crate::{storage, Config, Error};
+use crate::{storage, Config, Error, Storage};
 
 /// The server's router, for embedding in another axum application or test harness.
 ///
@@ -52,24 +52,47 @@ struct Built {
     faults: Option<Arc<Injector>>,
 }
 
+/// The conflict log: of this process, or on PostgreSQL storage the database's, shared by the
+/// replicas (connecting blocks, so it runs on a thread of its own, as the store's does).
+fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Error> {
+    let conflicts = Conflicts::new(config.conflicts, auth_enabled, config.max_body_bytes());
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(conflicts);
+    };
+    let failed = |err: storage::StoreError| Error::PostgresOpen {
+        target: storage::describe_postgres(url),
+        source: Box::new(err),
+    };
+    let database = storage::parse_postgres(url).map_err(failed)?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| conflicts.shared(&database))
+            .join()
+            .unwrap_or_else(|_| {
+                Err(storage::StoreError::from_message(
+                    "postgres: opening the conflict log panicked",
+                ))
+            })
+    })
+    .map_err(failed)
+}
+
 fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
-    let conflicts = Arc::new(Conflicts::new(
-        config.conflicts,
-        authenticator.is_some(),
-        config.max_body_bytes(),
-    ));
+    // The store first: it migrates a PostgreSQL schema, which the shared conflict log uses.
+    let store = storage::open(
+        config.storage(),
+        config.history.policy(),
+        config.max_documents(),
+    )?;
+    let conflicts = Arc::new(open_conflicts(config, authenticator.is_some())?);
     let metrics = Metrics::new();
     conflicts.log.observe(metrics.conflict_observer());
     let state = AppState {
         metrics: metrics.clone(),
         conflicts: Arc::clone(&conflicts),
-        store: storage::open(
-            config.storage(),
-            config.history.policy(),
-            config.max_documents(),
-        )?,
+        store,
         retirement: config.retirement.checked()?,
         mismatch: config.mismatch_status(),
         require_preconditions: config.require_preconditions(),

@@ -357,6 +357,9 @@ impl Inner {
     }
 }
 
+#[path = "log_ingest.rs"]
+mod ingest;
+
 #[cfg(test)]
 #[path = "log_tests.rs"]
 mod tests;

@@ -1,12 +1,12 @@
 //! One conflict record, as `GET /conflicts/{id}` and the stream show it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::etag::EntityTag;
 
 /// Whether a conflict still waits for a resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum State {
     Open,
@@ -14,7 +14,7 @@ pub(crate) enum State {
 }
 
 /// A version as a record names it: its tag and number (either may be unknown).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct VersionRef {
     pub(crate) etag: Option<String>,
     pub(crate) version: Option<u64>,
@@ -50,7 +50,7 @@ pub(crate) fn version_number(tag: &str) -> Option<u64> {
 }
 
 /// What the refused request tried to write.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Rejected {
     pub(crate) content_type: Option<String>,
     /// The document or merge patch; `None` for a delete or when `truncated`.
@@ -68,7 +68,7 @@ pub(crate) enum Choice {
 }
 
 /// The `resolution` member of a resolved record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Resolution {
     pub(crate) choice: Choice,
     /// Who resolved it (`None`: anonymous, on a server without tokens).
@@ -80,7 +80,7 @@ pub(crate) struct Resolution {
 }
 
 /// One refused write.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Record {
     /// `c-<seq>`.
     pub(crate) id: String,

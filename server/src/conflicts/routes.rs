@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::query::{self, Route};
 use super::record::{parse_id, Record};
 use crate::problem::{Problem, ProblemKind};
+use crate::routes::response::internal;
 use crate::routes::AppState;
 
 /// `200` with JSON, not to be cached: the log changes all the time.
@@ -27,8 +28,9 @@ pub(crate) async fn list(State(app): State<AppState>, uri: Uri) -> Result<Respon
     let query = query::parse(uri.query(), Route::List, uri.path())?;
     let (records, next) = app
         .conflicts
-        .log
-        .list(&query.filter, query.after, query.limit);
+        .list(&query.filter, query.after, query.limit)
+        .await
+        .map_err(|err| internal(&err, uri.path()))?;
     Ok(json(
         StatusCode::OK,
         &json!({"conflicts": records, "next_after": next}),
@@ -41,7 +43,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, Problem> {
-    let record = find(&app, &id, uri.path())?;
+    let record = find(&app, &id, uri.path()).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::to_value(&record).unwrap_or_default(),
@@ -49,10 +51,16 @@ pub(crate) async fn show(
 }
 
 /// The record `id` names; 404 `conflict-not-found` when unknown or forgotten.
-pub(super) fn find(app: &AppState, id: &str, instance: &str) -> Result<Record, Problem> {
-    parse_id(id)
-        .and_then(|seq| app.conflicts.log.get(seq))
-        .ok_or_else(|| {
+pub(super) async fn find(app: &AppState, id: &str, instance: &str) -> Result<Record, Problem> {
+    let kept = match parse_id(id) {
+        Some(seq) => app
+            .conflicts
+            .get(seq)
+            .await
+            .map_err(|err| internal(&err, instance))?,
+        None => None,
+    };
+    kept.ok_or_else(|| {
             Problem::new(
                 ProblemKind::ConflictNotFound,
                 instance,

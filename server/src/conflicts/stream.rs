@@ -37,11 +37,12 @@ pub(crate) async fn stream(
         None => query.last_event_id,
     };
     let settings = app.conflicts.settings;
-    let Some(subscription) =
-        app.conflicts
-            .log
-            .subscribe(query.filter, last, settings.max_subscribers)
-    else {
+    let subscribed = app
+        .conflicts
+        .subscribe(query.filter, last, settings.max_subscribers)
+        .await
+        .map_err(|err| crate::routes::response::internal(&err, instance))?;
+    let Some(subscription) = subscribed else {
         return Err(Problem::new(
             ProblemKind::TooManySubscribers,
             instance,

@@ -27,7 +27,11 @@ use crate::{Error, Storage};
 
 pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup, VersionInfo};
 pub(crate) use memory::MemoryStore;
-pub(crate) use postgres::PostgresStore;
+pub(crate) use postgres::pool::Pool as PgPool;
+pub(crate) use postgres::{
+    describe_url as describe_postgres, parse as parse_postgres, PostgresStore,
+    LOCK_SPACE as PG_LOCK_SPACE,
+};
 pub(crate) use settings::HistorySettings;
 pub use settings::{
     DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_VERSIONS, DEFAULT_MAX_DOCUMENTS,

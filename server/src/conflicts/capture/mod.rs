@@ -82,7 +82,14 @@ pub(crate) async fn capture(
     let Some(draft) = asked.draft(&members, current.as_ref(), conflicts.settings.body_limit) else {
         return Response::from_parts(parts, Body::from(problem));
     };
-    let record = conflicts.log.record(draft, now().unix_ms);
+    let record = match conflicts.record(draft, now().unix_ms).await {
+        Ok(record) => record,
+        Err(err) => {
+            // The refusal stands; only its record is missing.
+            tracing::error!(error = %err, "recording a conflict failed");
+            return Response::from_parts(parts, Body::from(problem));
+        }
+    };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(with_conflict(&problem, &record)))
 }

@@ -24,6 +24,7 @@ use crate::etag::EntityTag;
 use crate::lock::{now, LockToken};
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::request::{read_body, require_json};
+use crate::routes::response::internal;
 use crate::routes::AppState;
 
 /// The body of a resolution.
@@ -60,14 +61,20 @@ pub(crate) async fn resolve(
     body: Body,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
-    let record = find(&app, &id, instance)?;
+    let record = find(&app, &id, instance).await?;
     authorize(&app, identity.as_ref(), &record, instance)?;
     require_json(&headers, instance)?;
     let bytes = read_body(&headers, body, app.max_body_bytes, instance).await?;
     let asked = parse(&bytes, &record, instance)?;
     let _turn = app.conflicts.resolving.lock().await;
+    // Across replicas too (on shared storage): held until the answer is made.
+    let _shared_turn = app
+        .conflicts
+        .turn(record.seq)
+        .await
+        .map_err(|err| internal(&err, instance))?;
     // Read again in turn: someone may have resolved it while this request waited.
-    let record = find(&app, &id, instance)?;
+    let record = find(&app, &id, instance).await?;
     if record.resolution.is_some() {
         return Err(already(&record, instance));
     }
@@ -81,7 +88,12 @@ pub(crate) async fn resolve(
         etag: doc.as_ref().map(|d| d.etag.to_string()),
         version: doc.as_ref().map(crate::storage::Document::version),
     };
-    match app.conflicts.log.resolve(&record, resolution) {
+    let resolved = app
+        .conflicts
+        .resolve(&record, resolution)
+        .await
+        .map_err(|err| internal(&err, instance))?;
+    match resolved {
         Ok(resolved) => Ok(json(
             StatusCode::OK,
             &serde_json::to_value(&resolved).unwrap_or_default(),

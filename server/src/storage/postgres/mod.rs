@@ -21,7 +21,7 @@
 //!   transaction (see `history.rs`); the schema is migrated at start (see `schema.rs`).
 
 mod history;
-mod pool;
+pub(crate) mod pool;
 mod schema;
 mod txn;
 
@@ -41,7 +41,7 @@ use super::{
 
 /// The first key of every advisory lock this store takes (`"IFMT"`), so they are told apart
 /// from an application's own.
-const LOCK_SPACE: i32 = 0x4946_4d54;
+pub(crate) const LOCK_SPACE: i32 = 0x4946_4d54;
 /// The advisory lock (in [`LOCK_SPACE`]) a unit of work holds.
 const UNIT_OF_WORK_LOCK: i32 = 1;
 /// Connections per store (per replica).

@@ -16,7 +16,7 @@ use super::super::StoreError;
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connections to one database.
-pub(super) struct Pool {
+pub(crate) struct Pool {
     config: Config,
     max: usize,
     state: Mutex<State>,
@@ -31,13 +31,13 @@ struct State {
 }
 
 /// A connection checked out of the pool; back in the pool on drop, unless it broke.
-pub(super) struct Pooled<'a> {
+pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
     client: Option<Client>,
 }
 
 impl Pool {
-    pub(super) fn new(config: Config, max: usize) -> Self {
+    pub(crate) fn new(config: Config, max: usize) -> Self {
         Self {
             config,
             max: max.max(1),
@@ -54,7 +54,7 @@ impl Pool {
 
     /// An open connection: an idle one, a new one while fewer than `max` are open, or the first
     /// one given back within [`CHECKOUT_TIMEOUT`].
-    pub(super) fn get(&self) -> Result<Pooled<'_>, StoreError> {
+    pub(crate) fn get(&self) -> Result<Pooled<'_>, StoreError> {
         let mut state = self.state();
         loop {
             while let Some(client) = state.idle.pop() {

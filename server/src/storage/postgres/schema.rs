@@ -39,6 +39,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (id, version)
     );
     ",
+    // 2: the conflict log shared by the replicas (see `conflicts/shared`). Every event (a
+    // conflict recorded, a conflict resolved) takes the next number of one sequence.
+    "
+    CREATE SEQUENCE ifmatch_conflict_seq AS BIGINT MINVALUE 1;
+    CREATE TABLE ifmatch_conflicts (
+        seq BIGINT PRIMARY KEY,
+        origin TEXT UNIQUE,
+        doc_id TEXT,
+        record TEXT NOT NULL,
+        resolved_seq BIGINT UNIQUE,
+        resolution TEXT
+    );
+    ",
 ];
 
 /// Brings the schema up to date and returns the database's tag epoch.
