@@ -88,7 +88,8 @@ pub use client::{
     DEFAULT_TRANSACTIONS_PATH,
 };
 pub use client::{
-    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_STALL_TIMEOUT,
+    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_STALL_TIMEOUT,
 };
 pub use client::{Diff, GetVersion, ListVersions, Restore, DEFAULT_VERSIONS_PATH};
 pub use conflicts::{

@@ -371,3 +371,29 @@ async fn a_transport_that_cannot_stream_is_a_clear_configuration_error() {
     assert!(err.to_string().contains("send_streaming"), "{err}");
     assert!(sub.next().await.is_none());
 }
+
+#[tokio::test]
+async fn an_event_over_max_event_bytes_is_a_clear_error_and_the_stream_goes_on() {
+    let huge = format!(
+        "id: 2\nevent: conflict\ndata: {}\n\n",
+        "x".repeat(200 * 1024)
+    );
+    let body = format!("{}{huge}{}", event("conflict", 1), event("conflict", 3));
+    let server = serve(vec![stream(body, true)]).await;
+    let c = client(&server, &RecordingSleeper::new(), Arc::default());
+    let mut sub = c
+        .conflicts()
+        .subscribe(ConflictFilter::new())
+        .max_event_bytes(64 * 1024);
+    let first = bounded(sub.next()).await.unwrap().unwrap();
+    assert_eq!(seqs(&[first]), [("conflict".into(), 1)]);
+    let err = bounded(sub.next()).await.unwrap().unwrap_err();
+    assert_eq!(err.code(), "decode");
+    insta::assert_snapshot!(
+        "event_over_max_event_bytes",
+        format!("{err}\ncause: {}", std::error::Error::source(&err).unwrap())
+            .replace(&server.url, "http://127.0.0.1:PORT")
+    );
+    let next = bounded(sub.next()).await.unwrap().unwrap();
+    assert_eq!(seqs(&[next]), [("conflict".into(), 3)]);
+}

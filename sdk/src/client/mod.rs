@@ -45,7 +45,8 @@ use crate::{
 pub use batch::{Batch, DEFAULT_BATCH_PATH};
 pub use builder::ClientBuilder;
 pub use conflicts::{
-    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_STALL_TIMEOUT,
+    Conflicts, GetConflict, ListConflicts, Resolve, Subscription, DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_STALL_TIMEOUT,
 };
 pub use lock::{LockGuard, LockRequest, DEFAULT_LOCK_TTL};
 pub use raw::Raw;

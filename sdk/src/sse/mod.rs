@@ -6,6 +6,12 @@
 //! `id` (ignored when it contains NUL) and `retry` (digits only); comment lines (`:`); LF, CRLF
 //! and CR line ends; one leading byte order mark; an event is dispatched at a blank line and
 //! only when it has data; an unfinished event at the end of the stream is dropped.
+//!
+//! What it adds: a cap on the bytes it holds for one event (the line being read plus the data
+//! collected so far). An event that grows past it is dropped and reported once
+//! ([`SseItem::TooLarge`]); the rest of it is skipped as it arrives, up to the blank line that
+//! ends it (so no truncated event is ever dispatched), so a server sending one endless line
+//! costs at most the cap, and parsing resumes with the next event.
 
 use std::time::Duration;
 
@@ -33,11 +39,19 @@ pub(crate) enum SseItem {
     Retry(Duration),
     /// A comment line (e.g. a heartbeat); its text without the colon.
     Comment(String),
+    /// An event grew past the parser's cap (the value) and was dropped.
+    TooLarge(usize),
 }
 
 /// The parser's state between chunks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SseParser {
+    /// The most bytes held for one event (line being read plus data so far).
+    max_event_bytes: usize,
+    /// Set while the rest of a dropped event (one that grew past the cap) is skipped, up to
+    /// the blank line that ends it; `Some(true)` when bytes of the current line were skipped
+    /// (so its end is not a blank line).
+    skipping: Option<bool>,
     /// The bytes of a line not yet ended.
     line: Vec<u8>,
     /// The previous chunk ended with CR: a LF starting this one belongs to it.
@@ -52,9 +66,35 @@ pub(crate) struct SseParser {
 }
 
 impl SseParser {
-    /// A parser at the start of a stream.
-    pub(crate) fn new() -> Self {
-        Self::default()
+    /// A parser at the start of a stream that holds at most `max_event_bytes` for one event.
+    pub(crate) fn new(max_event_bytes: usize) -> Self {
+        Self {
+            max_event_bytes,
+            skipping: None,
+            line: Vec::new(),
+            after_cr: false,
+            started: false,
+            event: String::new(),
+            data: String::new(),
+            has_data: false,
+            id: None,
+            last_event_id: None,
+        }
+    }
+
+    /// Whether `more` bytes would take the event being read past the cap.
+    fn over(&self, more: usize) -> bool {
+        self.line.len() + self.data.len() + more > self.max_event_bytes
+    }
+
+    /// Drops the event being read and reports it.
+    fn overflow(&mut self, out: &mut Vec<SseItem>) {
+        self.line = Vec::new();
+        self.data = String::new();
+        self.has_data = false;
+        self.event.clear();
+        self.id = None;
+        out.push(SseItem::TooLarge(self.max_event_bytes));
     }
 
     /// The id of the last event seen (or an `id` field since), as `Last-Event-ID` would send it.
@@ -77,16 +117,34 @@ impl SseParser {
             rest = &rest[1..];
         }
         while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
-            self.line.extend_from_slice(&rest[..end]);
-            let line = std::mem::take(&mut self.line);
-            self.process(&line, &mut out);
+            if let Some(skipped) = self.skipping {
+                // Skipping a dropped event: a blank line ends it.
+                self.skipping = (skipped || end > 0).then_some(false);
+            } else if self.over(end) {
+                self.overflow(&mut out);
+                self.skipping = Some(false);
+            } else {
+                self.line.extend_from_slice(&rest[..end]);
+                let line = std::mem::take(&mut self.line);
+                self.process(&line, &mut out);
+            }
             let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
             if rest[end] == b'\r' && end + 1 == rest.len() {
                 self.after_cr = true;
             }
             rest = &rest[end + if crlf { 2 } else { 1 }..];
         }
-        self.line.extend_from_slice(rest);
+        if rest.is_empty() {
+            return out;
+        }
+        if self.skipping.is_some() {
+            self.skipping = Some(true);
+        } else if self.over(rest.len()) {
+            self.overflow(&mut out);
+            self.skipping = Some(true);
+        } else {
+            self.line.extend_from_slice(rest);
+        }
         out
     }
 

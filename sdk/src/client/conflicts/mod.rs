@@ -11,7 +11,7 @@ use super::Client;
 
 pub use requests::{GetConflict, ListConflicts};
 pub use resolve::Resolve;
-pub use subscribe::{Subscription, DEFAULT_STALL_TIMEOUT};
+pub use subscribe::{Subscription, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STALL_TIMEOUT};
 
 /// The server's conflict log, seen through a client: [`Client::conflicts`].
 ///

@@ -30,6 +30,10 @@ use super::{
 /// heartbeats.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(45);
 
+/// The most bytes a subscription holds for one event while it arrives: 1 MiB (the reference
+/// server's events are a few KiB, with refused bodies cut at 64 KiB).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+
 /// A live stream of conflict events ([`ConflictEvent`]); built by
 /// [`super::Conflicts::subscribe`]. It implements [`futures_core::Stream`]; [`Subscription::next`]
 /// reads it without a stream extension trait. Nothing is sent until it is first polled.
@@ -47,12 +51,14 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(45);
 ///   endpoint), a transport that cannot stream (`invalid_config`), `cancelled`
 ///   ([`Subscription::cancel_on`]), or the last failure once [`Subscription::max_failures`]
 ///   attempts in a row failed. A record it cannot read is an `Err` (`decode`) item, after
-///   which the stream goes on.
+///   which the stream goes on; so is an event larger than [`Subscription::max_event_bytes`]
+///   (a server sending one endless line costs at most that much memory; the event is skipped).
 /// - **Dropping it** closes the connection (natively the socket, on wasm32 an abort of the
 ///   `fetch`); it runs no background task.
 ///
 /// # Defaults
-/// `stall_timeout` 45 s ([`DEFAULT_STALL_TIMEOUT`]), `max_failures` none (keeps trying, as a
+/// `stall_timeout` 45 s ([`DEFAULT_STALL_TIMEOUT`]), `max_event_bytes` 1 MiB
+/// ([`DEFAULT_MAX_EVENT_BYTES`]), `max_failures` none (keeps trying, as a
 /// browser's `EventSource` does), `after` none (live events only), no cancel token.
 ///
 /// ```no_run
@@ -85,6 +91,7 @@ struct Setup {
     cancel: Option<CancelToken>,
     after: Option<u64>,
     max_failures: Option<u32>,
+    max_event_bytes: usize,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -97,7 +104,8 @@ impl std::fmt::Debug for Subscription {
                 .field("options", &s.options)
                 .field("stall_timeout", &s.stall)
                 .field("after", &s.after)
-                .field("max_failures", &s.max_failures),
+                .field("max_failures", &s.max_failures)
+                .field("max_event_bytes", &s.max_event_bytes),
             None => d.field("running", &self.running.is_some()),
         };
         d.finish_non_exhaustive()
@@ -116,6 +124,7 @@ impl Subscription {
                 cancel: None,
                 after: None,
                 max_failures: None,
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             }),
             running: None,
         }
@@ -145,6 +154,13 @@ impl Subscription {
     /// End with the last error after this many failed connection attempts in a row.
     pub fn max_failures(self, attempts: u32) -> Self {
         self.set(|s| s.max_failures = Some(attempts))
+    }
+
+    /// The most bytes held for one event while it arrives (its data so far plus the line
+    /// being read); a larger event is skipped and yielded as an `Err` (`decode`) item naming
+    /// the limit, and the stream goes on with the next event. At least 1 (0 counts as 1).
+    pub fn max_event_bytes(self, bytes: usize) -> Self {
+        self.set(|s| s.max_event_bytes = bytes.max(1))
     }
 
     /// End with [`Error::Cancelled`] as soon as `token` is cancelled.
@@ -197,7 +213,7 @@ fn start(setup: Setup) -> BoxStream<'static, Result<ConflictEvent, Error>> {
         reconnect: Reconnect::new(&setup.client.inner.retry, jitter_seed(&setup.client.inner)),
         url,
         tracker: Tracker::new(setup.after),
-        parser: SseParser::new(),
+        parser: SseParser::new(setup.max_event_bytes),
         body: None,
         ready: VecDeque::new(),
         attempts: 0,
@@ -332,7 +348,7 @@ impl Driver {
                 }
                 self.connections += 1;
                 self.failed_in_row = 0;
-                self.parser = SseParser::new();
+                self.parser = SseParser::new(self.setup.max_event_bytes);
                 self.body = Some(body);
                 Ok(())
             }
@@ -363,6 +379,13 @@ impl Driver {
             match item {
                 SseItem::Retry(retry) => self.reconnect.set_server_retry(retry),
                 SseItem::Comment(_) => {}
+                SseItem::TooLarge(limit) => self.ready.push_back(Err(super::requests::malformed(
+                    url,
+                    format!(
+                        "an event of the conflict stream was larger than {limit} bytes \
+                         (Subscription::max_event_bytes); it was skipped"
+                    ),
+                ))),
                 SseItem::Event(event) => match self.tracker.accept(&event) {
                     None => {}
                     Some(Ok(event)) => self.ready.push_back(Ok(event)),
