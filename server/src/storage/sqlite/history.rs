@@ -34,17 +34,17 @@ pub(super) fn record(
     row: &Row<'_>,
     policy: HistoryPolicy,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO ifmatch_versions (id, version, at_ms, author, body)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            row.id,
-            to_i64(row.version)?,
-            to_i64(row.at_ms)?,
-            row.author,
-            row.body
-        ],
-    )?;
+    )?
+    .execute(params![
+        row.id,
+        to_i64(row.version)?,
+        to_i64(row.at_ms)?,
+        row.author,
+        row.body
+    ])?;
     prune(conn, row.id, policy, row.at_ms)
 }
 
@@ -79,10 +79,8 @@ pub(super) fn prune(
     let kept = policy.kept(&ages, now_ms);
     for (version, keep) in versions.into_iter().zip(kept) {
         if !keep {
-            conn.execute(
-                "DELETE FROM ifmatch_versions WHERE id = ?1 AND version = ?2",
-                params![id, version],
-            )?;
+            conn.prepare_cached("DELETE FROM ifmatch_versions WHERE id = ?1 AND version = ?2")?
+                .execute(params![id, version])?;
         }
     }
     Ok(())

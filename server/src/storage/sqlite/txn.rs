@@ -17,30 +17,26 @@ impl Ctx<'_> {
             return Ok(());
         }
         let max = self.store.max_documents;
-        let before: i64 = tx.query_row(
-            "SELECT value FROM ifmatch_meta WHERE key = 'documents'",
-            [],
-            |row| row.get(0),
-        )?;
+        let before: i64 = tx
+            .prepare_cached("SELECT value FROM ifmatch_meta WHERE key = 'documents'")?
+            .query_row([], |row| row.get(0))?;
         let before = as_u64(before)?;
         let after = before.saturating_add_signed(added);
         if !fits(max, before, after) {
             return Err(StoreError::full(max));
         }
-        tx.execute(
-            "UPDATE ifmatch_meta SET value = ?1 WHERE key = 'documents'",
-            params![to_i64(after)?],
-        )?;
+        tx.prepare_cached("UPDATE ifmatch_meta SET value = ?1 WHERE key = 'documents'")?
+            .execute(params![to_i64(after)?])?;
         Ok(())
     }
 
     /// Takes the next generation; every so often also sweeps expired tombstones.
     fn next_generation(&self, tx: &Connection) -> Result<u64, StoreError> {
-        let generation: i64 = tx.query_row(
-            "UPDATE ifmatch_meta SET value = value + 1 WHERE key = 'generation' RETURNING value",
-            [],
-            |row| row.get(0),
-        )?;
+        let generation: i64 = tx
+            .prepare_cached(
+                "UPDATE ifmatch_meta SET value = value + 1 WHERE key = 'generation' RETURNING value",
+            )?
+            .query_row([], |row| row.get(0))?;
         let generation = as_u64(generation)?;
         if generation % SWEEP_EVERY == 0 {
             history::sweep(tx, self.store.policy, self.now_ms)?;
@@ -59,18 +55,18 @@ impl Ctx<'_> {
     ) -> Result<(Written, u64), StoreError> {
         let generation = self.next_generation(tx)?;
         let etag = version_tag(&self.store.epoch, generation);
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO ifmatch_items (id, etag, body, created, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(id) DO UPDATE SET etag = excluded.etag, body = excluded.body,
                  at_ms = excluded.at_ms",
-            params![
-                id,
-                etag.to_string(),
-                body,
-                to_i64(generation)?,
-                to_i64(self.now_ms)?
-            ],
-        )?;
+        )?
+        .execute(params![
+            id,
+            etag.to_string(),
+            body,
+            to_i64(generation)?,
+            to_i64(self.now_ms)?
+        ])?;
         self.record(tx, id, generation, Some(&body))?;
         if created {
             self.added.set(self.added.get() + 1);
@@ -85,7 +81,9 @@ impl Ctx<'_> {
 
     /// Removes `id` and records the tombstone; the generation it took, if there was a document.
     pub(super) fn delete_doc(&self, tx: &Connection, id: &str) -> Result<Option<u64>, StoreError> {
-        let removed = tx.execute("DELETE FROM ifmatch_items WHERE id = ?1", params![id])?;
+        let removed = tx
+            .prepare_cached("DELETE FROM ifmatch_items WHERE id = ?1")?
+            .execute(params![id])?;
         if removed == 0 {
             return Ok(None);
         }
