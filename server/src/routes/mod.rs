@@ -69,12 +69,20 @@ pub(crate) fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Runs a storage call on the blocking pool, since SQLite does file I/O.
+/// Runs a storage call: on the blocking pool when the store may wait on I/O (SQLite,
+/// PostgreSQL), on this thread when it does not (memory). Handing a call to the pool and back
+/// costs two thread wake-ups, which were most of a memory write's CPU time (in the kernel;
+/// docs/performance.md, "Reference server throughput").
 pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
+    if !store.blocks() {
+        // A panicking call fails like one on the pool does: a storage error, not a lost task.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&**store)))
+            .unwrap_or_else(|_| Err(StoreError::from_message("storage task failed: it panicked")));
+    }
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || f(&*store))
         .await

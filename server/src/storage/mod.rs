@@ -215,6 +215,13 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// its document is written or read.
     fn history_versions(&self) -> Result<u64, StoreError>;
 
+    /// Whether a call may wait on I/O (a file, the network), so that the server runs it on
+    /// tokio's blocking pool; a store whose calls only take an in-process lock for a moment
+    /// says `false` and is called on the request's own thread.
+    fn blocks(&self) -> bool {
+        true
+    }
+
     /// [`Store::insert_new_as`] by an anonymous writer.
     #[cfg(test)]
     fn insert_new(&self, body: Vec<u8>) -> Result<(String, Document), StoreError> {

@@ -330,6 +330,10 @@ impl Store for MemoryStore {
         self.policy
     }
 
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn history_versions(&self) -> Result<u64, StoreError> {
         let state = self.lock();
         let kept: usize = state.docs.values().map(|record| record.history.len()).sum();
