@@ -20,6 +20,10 @@
 //!     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/ifmatch-server
 //! ```
 //!
+//! A profiler can wrap the server the same way (`-- perf record -e cpu-clock -g -o perf.data
+//! target/release/ifmatch-server`): the server is stopped with SIGINT, so the wrapper writes its
+//! data; the CPU share then reads the wrapper's process, not the server's.
+//!
 //! `--callgrind`: the server runs under callgrind; its counters are zeroed (`callgrind_control
 //! --zero`) after setup and dumped (`--dump`) after the measured writes, so the dump holds the
 //! measured writes only.
@@ -162,6 +166,21 @@ fn callgrind_control(flag: &str, pid: u32) -> Result<(), String> {
     }
 }
 
+/// Stops the server with SIGINT, as Ctrl-C would, so a wrapper such as `perf record` can
+/// write its data before exiting; kills it if it is still running after 20 seconds.
+async fn stop(child: &mut tokio::process::Child, pid: u32) -> Result<(), String> {
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    if tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
+        child.kill().await.map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
 /// One conditional write; the new ETag.
 async fn put(
     client: &reqwest::Client,
@@ -236,7 +255,7 @@ async fn run(options: Options) -> Result<serde_json::Value, String> {
     if options.callgrind {
         callgrind_control("--dump=measured", pid)?;
     }
-    child.kill().await.map_err(|err| err.to_string())?;
+    stop(&mut child, pid).await?;
     if options.storage == "sqlite" {
         let dir = std::env::temp_dir().join(format!("write_load-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(dir);
