@@ -5,6 +5,8 @@
 //! credentials, broken updates, required preconditions, replicas) are stubs in
 //! `stress/stub.rs` and are covered in `stress/targets.rs` and `stress/replicas.rs`.
 
+#[path = "stress/faults.rs"]
+mod faults;
 #[path = "stress/replicas.rs"]
 mod replicas;
 #[path = "stress/stub.rs"]
@@ -41,8 +43,13 @@ pub fn assert_accounting(s: &StressSummary, requested: u64) {
         "{s:?}"
     );
     assert_eq!(
-        s.final_value + s.lost_updates,
+        s.final_value + s.lost_updates - s.extra_updates - s.unknown_applied,
         s.acknowledged as i64,
+        "{s:?}"
+    );
+    assert!(s.unknown_outcomes <= s.failed, "{s:?}");
+    assert!(
+        (0..=s.unknown_outcomes as i64).contains(&s.unknown_applied),
         "{s:?}"
     );
     assert_eq!(
@@ -123,9 +130,12 @@ pub fn summary_fixture() -> StressSummary {
         requested: 2,
         acknowledged: 2,
         failed: 0,
+        unknown_outcomes: 0,
         not_started: 0,
         final_value: 1,
         lost_updates: 1,
+        extra_updates: 0,
+        unknown_applied: 0,
         elapsed_seconds: 0.1,
         goodput_per_second: 20.0,
         attempts_per_update: 1.0,
@@ -176,6 +186,61 @@ fn a_safe_strategy_that_lost_updates_exits_1() {
     assert_eq!(exit_code(StrategyArg::Merge, &lossy), 1);
     assert_eq!(exit_code(StrategyArg::Naive, &lossy), 0);
     insta::assert_snapshot!("stress_text", lossy.to_text());
+}
+
+#[test]
+fn unknown_outcomes_bound_the_counter_and_extras_fail_a_safe_run() {
+    let (lost_updates, extra_updates, unknown_applied) = StressSummary::judge(38, 2, 39);
+    let s = StressSummary {
+        requested: 40,
+        acknowledged: 38,
+        failed: 2,
+        unknown_outcomes: 2,
+        final_value: 39,
+        lost_updates,
+        extra_updates,
+        unknown_applied,
+        failures_by_status: BTreeMap::from([("connection".into(), 2)]),
+        first_failures: vec![FailedUpdate {
+            client: 1,
+            update: 4,
+            base_url: "http://127.0.0.1:8080".into(),
+            status: None,
+            request: None,
+            reason: "PUT http://127.0.0.1:8080/items/1 failed before a response arrived".into(),
+        }],
+        ..summary_fixture()
+    };
+    assert_eq!(
+        (s.lost_updates, s.extra_updates, s.unknown_applied),
+        (0, 0, 1)
+    );
+    insta::assert_snapshot!("stress_text_unknown", s.to_text());
+
+    let (lost_updates, extra_updates, unknown_applied) = StressSummary::judge(40, 0, 41);
+    let extra = StressSummary {
+        acknowledged: 40,
+        final_value: 41,
+        lost_updates,
+        extra_updates,
+        unknown_applied,
+        failed: 0,
+        unknown_outcomes: 0,
+        failures_by_status: BTreeMap::new(),
+        first_failures: Vec::new(),
+        ..s
+    };
+    assert_eq!(
+        (
+            extra.lost_updates,
+            extra.extra_updates,
+            extra.unknown_applied
+        ),
+        (0, 1, 0)
+    );
+    assert_eq!(exit_code(StrategyArg::Reapply, &extra), 1);
+    assert_eq!(exit_code(StrategyArg::Naive, &extra), 0);
+    insta::assert_snapshot!("stress_text_extra", extra.to_text());
 }
 
 #[test]
@@ -273,6 +338,18 @@ async fn stress_cli_prints_json_against_the_embedded_server() {
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["final_value"], 10);
     assert_eq!(summary["lost_updates"], 0);
+    assert_eq!(
+        (
+            &summary["unknown_outcomes"],
+            &summary["extra_updates"],
+            &summary["unknown_applied"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        )
+    );
     for field in [
         "goodput_per_second",
         "attempts_per_update",

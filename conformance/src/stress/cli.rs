@@ -50,6 +50,11 @@ pub struct StressArgs {
     /// every conflict is followed by a GET, as against a server that ignores the preference.
     #[arg(long)]
     no_representation: bool,
+    /// Tell the SDK the server honours `Idempotency-Key` (replays the first answer of a keyed
+    /// write): every write carries a key, and one whose answer was lost is resent with it
+    /// instead of ending as an unknown outcome.
+    #[arg(long)]
+    idempotency_keys: bool,
     /// Stop starting new updates after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     max_duration: u64,
@@ -65,7 +70,8 @@ pub struct StressArgs {
 /// promises no loss (`reapply`, `merge`, `lock`) lost (or invented) updates; else 0.
 /// (2, for usage and connection errors, is never a run's.)
 pub fn exit_code(strategy: StrategyArg, summary: &StressSummary) -> i32 {
-    i32::from(summary.failed != 0 || (strategy.is_safe() && summary.lost_updates != 0))
+    let wrong_count = summary.lost_updates != 0 || summary.extra_updates != 0;
+    i32::from(summary.failed != 0 || (strategy.is_safe() && wrong_count))
 }
 
 /// The run the flags and the configuration file describe, and the `wait-for` seconds.
@@ -114,6 +120,7 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
     config.strategy = args.strategy;
     config.retry = args.retry;
     config.representation = !args.no_representation;
+    config.idempotency_keys = args.idempotency_keys;
     config.max_duration = Duration::from_secs(args.max_duration);
     let wait_for = args.wait_for.or(file.wait_for).unwrap_or(0);
     if wait_for > MAX_WAIT_FOR {
@@ -223,9 +230,12 @@ mod tests {
             requested: 1,
             acknowledged: 1,
             failed: 0,
+            unknown_outcomes: 0,
             not_started: 0,
             final_value: 0,
             lost_updates: 1,
+            extra_updates: 0,
+            unknown_applied: 0,
             elapsed_seconds: 0.0,
             goodput_per_second: 0.0,
             attempts_per_update: 1.0,
@@ -243,6 +253,9 @@ mod tests {
         assert_eq!(exit_code(StrategyArg::Reapply, &s), 1);
         s.lost_updates = 0;
         assert_eq!(exit_code(StrategyArg::Reapply, &s), 0);
+        s.extra_updates = 1;
+        assert_eq!(exit_code(StrategyArg::Reapply, &s), 1);
+        s.extra_updates = 0;
         s.failed = 1;
         assert_eq!(exit_code(StrategyArg::Naive, &s), 1);
     }

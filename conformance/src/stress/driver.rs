@@ -43,6 +43,11 @@ pub struct StressConfig {
     /// Whether SDK updates ask refusals to carry the current document
     /// (`Prefer: return=representation`); ignored by `client-go`.
     pub representation: bool,
+    /// Whether the SDK clients are told the server honours `Idempotency-Key`
+    /// (`ClientBuilder::server_honours_idempotency_keys`): then every write carries a key, and
+    /// a write whose answer was lost is resent with it and answered with the first outcome,
+    /// so it is not left an unknown outcome.
+    pub idempotency_keys: bool,
 }
 
 impl StressConfig {
@@ -51,7 +56,7 @@ impl StressConfig {
     /// # Defaults
     /// Collection `/items`, no extra headers, the reference server's shape,
     /// 8 clients × 25 updates, strategy `reapply`, 60 s, retry `contended`, asking for the
-    /// representation.
+    /// representation, not declaring that the server honours idempotency keys.
     ///
     /// ```
     /// use ifmatch_conformance::stress::{StrategyArg, StressConfig};
@@ -72,6 +77,7 @@ impl StressConfig {
             max_duration: Duration::from_secs(60),
             retry: RetryArg::Contended,
             representation: true,
+            idempotency_keys: false,
         }
     }
 }
@@ -80,6 +86,8 @@ impl StressConfig {
 pub(super) struct Tally {
     pub acknowledged: u64,
     pub failed: u64,
+    /// Failed updates whose write went out but whose answer never came.
+    pub unknown_outcomes: u64,
     pub not_started: u64,
     pub attempts: u64,
     pub status_409: u64,
@@ -105,6 +113,7 @@ impl Tally {
     fn absorb(&mut self, other: Tally) {
         self.acknowledged += other.acknowledged;
         self.failed += other.failed;
+        self.unknown_outcomes += other.unknown_outcomes;
         self.not_started += other.not_started;
         self.attempts += other.attempts;
         self.status_409 += other.status_409;
@@ -115,6 +124,12 @@ impl Tally {
             *self.by_status.entry(k).or_default() += n;
         }
         self.failures.extend(other.failures);
+    }
+
+    /// Counts a failed update whose write may have been applied (see [`Tally::fail`]).
+    pub fn fail_unknown(&mut self, failure: (String, FailedUpdate)) {
+        self.unknown_outcomes += 1;
+        self.fail(failure);
     }
 }
 
@@ -207,29 +222,12 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
     }
     let elapsed = started.elapsed();
 
-    let read = http
-        .get(&location)
-        .send()
-        .await
-        .map_err(|e| format!("cannot read the counter back from {location}: {e}"))?;
-    let status = read.status();
-    let bytes = read.bytes().await.unwrap_or_default();
-    if !status.is_success() {
-        let why = if status.as_u16() == 401 || status.as_u16() == 403 {
-            setup::AUTH_HINT.to_owned()
-        } else {
-            super::record::redact(&super::record::excerpt(&bytes), &shared.secrets)
-        };
-        return Err(format!(
-            "reading the counter back, GET {location} answered {status}: {why}"
-        ));
-    }
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        format!("the counter read back from {location} ({status}) is not JSON: {e}")
-    })?;
+    let doc = setup::read_back(&http, &location, &shared.secrets).await?;
     let _ = http.delete(&location).header("If-Match", "*").send().await;
 
     let final_value = total(&doc);
+    let (lost_updates, extra_updates, unknown_applied) =
+        StressSummary::judge(tally.acknowledged, tally.unknown_outcomes, final_value);
     let first_failures = first_failures(tally.failures);
     let mut summary = StressSummary {
         strategy: config.strategy.as_str().to_owned(),
@@ -246,9 +244,12 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         requested: (config.clients * config.updates) as u64,
         acknowledged: tally.acknowledged,
         failed: tally.failed,
+        unknown_outcomes: tally.unknown_outcomes,
         not_started: tally.not_started,
         final_value,
-        lost_updates: tally.acknowledged as i64 - final_value,
+        lost_updates,
+        extra_updates,
+        unknown_applied,
         elapsed_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         goodput_per_second: tally.acknowledged as f64 / elapsed.as_secs_f64().max(1e-9),
         attempts_per_update: tally.attempts as f64 / (tally.acknowledged.max(1)) as f64,
@@ -328,7 +329,16 @@ async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<
                 tally.attempts += u64::from(written.attempts);
                 tally.latencies.push(began.elapsed());
             }
-            Err(e) => tally.fail(shared.failure((i, done + 1, base), &e, last.take())),
+            Err(e) => {
+                // A failed read is not an unknown outcome: the SDK says which error followed a
+                // write that went out.
+                let failure = shared.failure((i, done + 1, base), &e, last.take());
+                if e.is_outcome_unknown() {
+                    tally.fail_unknown(failure);
+                } else {
+                    tally.fail(failure);
+                }
+            }
         }
     }
     let stats = client.stats();

@@ -43,7 +43,15 @@ pub(super) async fn lock_client(
                 tally.attempts += u64::from(attempts);
                 tally.latencies.push(began.elapsed());
             }
-            Err(e) => tally.fail(shared.failure((i, done + 1, base), &e, last.take())),
+            Err((e, written)) => {
+                let failure = shared.failure((i, done + 1, base), &e, last.take());
+                // Only the counter's PUT can leave an unknown outcome, not the lock or the read.
+                if written && e.is_outcome_unknown() {
+                    tally.fail_unknown(failure);
+                } else {
+                    tally.fail(failure);
+                }
+            }
         }
     }
     let stats = client.stats();
@@ -53,15 +61,16 @@ pub(super) async fn lock_client(
     Ok(tally)
 }
 
-/// Lock, read, write, release; the write's attempts when it was acknowledged. An
-/// update's latency includes the wait for the lock and the release.
+/// Lock, read, write, release; the write's attempts when it was acknowledged, else the
+/// error and whether the counter's write was sent. An update's latency includes the wait
+/// for the lock and the release.
 async fn locked_increment(
     client: &Client,
     url: &str,
     key: &str,
     i: usize,
     deadline: Instant,
-) -> Result<u32, ifmatch::Error> {
+) -> Result<u32, (ifmatch::Error, bool)> {
     let lock = loop {
         let asked = client
             .lock(url)
@@ -74,7 +83,7 @@ async fn locked_increment(
             Err(e) if e.status().map(|s| s.as_u16()) == Some(503) && Instant::now() < deadline => {
                 tokio::time::sleep(QUEUE_FULL_PAUSE).await;
             }
-            other => break other?,
+            other => break other.map_err(|e| (e, false))?,
         }
     };
     let read = client.get::<Value>(url).await;
@@ -87,8 +96,9 @@ async fn locked_increment(
                 .put(url, &doc, Precondition::unconditional())
                 .under(&lock)
                 .await
+                .map_err(|e| (e, true))
         }
-        Err(e) => Err(e),
+        Err(e) => Err((e, false)),
     };
     // A failed release only means the lock ends at its TTL; the write is what counts.
     let _ = lock.release().await;

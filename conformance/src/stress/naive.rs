@@ -17,6 +17,8 @@ enum Outcome {
     Refused(Refusal),
     /// No usable answer: the failure's key (`connection`, `not_json`) and what happened.
     Unanswered(&'static str, String),
+    /// The write went out and no answer came: it may have been applied.
+    WriteUnanswered(String),
 }
 
 /// One client's naive updates.
@@ -53,6 +55,9 @@ pub(super) async fn naive_client(
                 tally.fail(shared.refused(at, r));
             }
             Outcome::Unanswered(key, what) => tally.fail(shared.unanswered(at, key, what)),
+            Outcome::WriteUnanswered(what) => {
+                tally.fail_unknown(shared.unanswered(at, "connection", what))
+            }
         }
     }
     Ok(tally)
@@ -94,6 +99,6 @@ async fn naive_update(shared: &Shared, url: &str, key: &str) -> Outcome {
     match shared.http.put(url).json(&doc).send().await {
         Ok(r) if r.status().is_success() => Outcome::Written,
         Ok(r) => Outcome::Refused(refusal("PUT", url, r).await),
-        Err(e) => Outcome::Unanswered("connection", format!("PUT {url}: {e}")),
+        Err(e) => Outcome::WriteUnanswered(format!("PUT {url}: {e}")),
     }
 }

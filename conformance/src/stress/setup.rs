@@ -42,7 +42,71 @@ fn new_id() -> String {
     format!("ifmatch-stress-{:x}-{:x}", nanos, std::process::id())
 }
 
-/// Creates the counter document and returns its URL.
+/// Most attempts at creating the counter or reading it back: a server that fails now and
+/// then (a 5xx, a dropped connection) must not spoil a whole run.
+pub const SETUP_ATTEMPTS: u32 = 5;
+/// Pause between those attempts (a `Retry-After` is not waited out: it may be absurd).
+pub const SETUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether a setup request's answer is worth another attempt: none came, or a 5xx.
+fn worth_retrying(answer: &Result<reqwest::Response, reqwest::Error>) -> bool {
+    match answer {
+        Ok(r) => r.status().is_server_error(),
+        Err(_) => true,
+    }
+}
+
+/// Reads the counter back: a dropped connection, a 5xx or a body that is not JSON is
+/// retried (at most [`SETUP_ATTEMPTS`] attempts), as a GET may safely be.
+pub async fn read_back(
+    http: &reqwest::Client,
+    location: &str,
+    secrets: &[String],
+) -> Result<Value, String> {
+    let mut attempt = 1;
+    loop {
+        let last = attempt >= SETUP_ATTEMPTS;
+        attempt += 1;
+        let read = match http.get(location).send().await {
+            Ok(read) => read,
+            Err(_) if !last => {
+                tokio::time::sleep(SETUP_PAUSE).await;
+                continue;
+            }
+            Err(e) => return Err(format!("cannot read the counter back from {location}: {e}")),
+        };
+        let status = read.status();
+        let bytes = read.bytes().await.unwrap_or_default();
+        if status.is_server_error() && !last {
+            tokio::time::sleep(SETUP_PAUSE).await;
+            continue;
+        }
+        if !status.is_success() {
+            let why = if status.as_u16() == 401 || status.as_u16() == 403 {
+                AUTH_HINT.to_owned()
+            } else {
+                redact(&excerpt(&bytes), secrets)
+            };
+            return Err(format!(
+                "reading the counter back, GET {location} answered {status}: {why}"
+            ));
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(doc) => return Ok(doc),
+            Err(_) if !last => tokio::time::sleep(SETUP_PAUSE).await,
+            Err(e) => {
+                return Err(format!(
+                    "the counter read back from {location} ({status}) is not JSON: {e}"
+                ))
+            }
+        }
+    }
+}
+
+/// Creates the counter document and returns its URL. A dropped connection or a 5xx is
+/// retried (at most [`SETUP_ATTEMPTS`] attempts): a `POST` carries one `Idempotency-Key`
+/// for all of them, and a `PUT` create (`If-None-Match: *`) refused with 412 after an
+/// unanswered attempt is the earlier attempt's success (the id is fresh).
 pub async fn create_counter(
     http: &reqwest::Client,
     shape: &TargetShape,
@@ -61,10 +125,36 @@ pub async fn create_counter(
         Some(url) => format!("PUT {url} (If-None-Match: *)"),
         None => format!("POST {collection_url}"),
     };
-    let response = request.json(body).send().await.map_err(|e| {
-        format!("cannot reach {collection_url}: {e}; is the server running and --base-url right?")
-    })?;
+    let request = match template {
+        None => request.header("Idempotency-Key", format!("\"{}\"", new_id())),
+        Some(_) => request,
+    }
+    .json(body);
+    let mut attempt = 1;
+    let mut unanswered_before = false;
+    let response = loop {
+        let answer = match request.try_clone() {
+            Some(r) => r.send().await,
+            None => return Err(format!("{what}: the request cannot be repeated")),
+        };
+        if attempt < SETUP_ATTEMPTS && worth_retrying(&answer) {
+            unanswered_before |= answer.is_err();
+            attempt += 1;
+            tokio::time::sleep(SETUP_PAUSE).await;
+            continue;
+        }
+        break answer.map_err(|e| {
+            format!(
+                "cannot reach {collection_url}: {e}; is the server running and --base-url right?"
+            )
+        })?;
+    };
     let status = response.status();
+    if unanswered_before && status == StatusCode::PRECONDITION_FAILED {
+        if let Some(url) = template {
+            return Ok(url);
+        }
+    }
     let location = response
         .headers()
         .get("location")

@@ -33,7 +33,8 @@ impl Shared {
         let mut builder = Client::builder()
             .base_url(base_url)
             .map_err(|e| format!("cannot build an SDK client: {e}"))?
-            .retry(retry);
+            .retry(retry)
+            .server_honours_idempotency_keys(self.config.idempotency_keys);
         for (name, value) in &self.config.headers {
             builder = builder
                 .header(name, value)

@@ -28,14 +28,28 @@ pub struct StressSummary {
     pub requested: u64,
     /// Updates the server acknowledged (2xx to the final write).
     pub acknowledged: u64,
-    /// Updates that ended in an error (refused, conflict retries exhausted, 429 budget…).
+    /// Updates that ended in an error (refused, conflict retries exhausted, 429 budget…),
+    /// including the [`unknown_outcomes`](Self::unknown_outcomes).
     pub failed: u64,
+    /// Failed updates whose write was sent but whose outcome is unknown: the connection failed
+    /// or timed out after the request went out (the SDK's `Error::is_outcome_unknown`), so the
+    /// increment may or may not have been applied. A read that fails is not one: nothing was
+    /// written.
+    pub unknown_outcomes: u64,
     /// Updates not started because the time limit was reached.
     pub not_started: u64,
     /// The counter read back at the end (sum of the slots).
     pub final_value: i64,
-    /// Acknowledged updates missing from the final value.
+    /// Acknowledged updates missing from the final value: `acknowledged - final_value` when
+    /// the counter is below the acknowledged updates, else 0. Never negative.
     pub lost_updates: i64,
+    /// Increments nobody can account for: `final_value - (acknowledged + unknown_outcomes)`
+    /// when the counter is above that, else 0 (an update applied twice, or a write the server
+    /// applied although it refused it).
+    pub extra_updates: i64,
+    /// How many of the [`unknown_outcomes`](Self::unknown_outcomes) were in fact applied:
+    /// `final_value - acknowledged`, kept within `0..=unknown_outcomes`.
+    pub unknown_applied: i64,
     /// Wall-clock duration in seconds.
     pub elapsed_seconds: f64,
     /// Acknowledged updates per second.
@@ -102,6 +116,32 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl StressSummary {
+    /// Judges the final counter against the updates' outcomes: every acknowledged update
+    /// must be in it and nothing beyond the unknown outcomes may be, i.e.
+    /// `acknowledged <= final_value <= acknowledged + unknown_outcomes`. Sets
+    /// [`lost_updates`](Self::lost_updates), [`extra_updates`](Self::extra_updates) and
+    /// [`unknown_applied`](Self::unknown_applied).
+    ///
+    /// Returns `(lost_updates, extra_updates, unknown_applied)`.
+    ///
+    /// ```
+    /// use ifmatch_conformance::stress::StressSummary;
+    /// // 10 acknowledged, 2 unknown: a counter of 11 means one unknown write landed.
+    /// assert_eq!(StressSummary::judge(10, 2, 11), (0, 0, 1));
+    /// assert_eq!(StressSummary::judge(10, 2, 9), (1, 0, 0));
+    /// assert_eq!(StressSummary::judge(10, 2, 13), (0, 1, 2));
+    /// ```
+    pub fn judge(acknowledged: u64, unknown_outcomes: u64, final_value: i64) -> (i64, i64, i64) {
+        let acked = i64::try_from(acknowledged).unwrap_or(i64::MAX);
+        let unknown = i64::try_from(unknown_outcomes).unwrap_or(i64::MAX);
+        let lost = acked.saturating_sub(final_value).max(0);
+        let extra = final_value
+            .saturating_sub(acked.saturating_add(unknown))
+            .max(0);
+        let applied = final_value.saturating_sub(acked).clamp(0, unknown);
+        (lost, extra, applied)
+    }
+
     /// Fills in the latency fields from the acknowledged updates' latencies.
     pub fn set_latencies(&mut self, mut latencies: Vec<Duration>) {
         latencies.sort();

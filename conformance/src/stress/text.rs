@@ -8,11 +8,18 @@ impl StressSummary {
     /// A short human summary; when updates failed, what ended them and the first
     /// few failures (status, request, body excerpt), then what that means.
     pub fn to_text(&self) -> String {
-        let verdict = if self.lost_updates == 0 {
+        let mut verdict = if self.lost_updates == 0 {
             "no update lost".to_owned()
         } else {
             format!("{} acknowledged update(s) LOST", self.lost_updates)
         };
+        if self.extra_updates > 0 {
+            let _ = write!(
+                verdict,
+                "; {} EXTRA increment(s) beyond the acknowledged and unknown updates",
+                self.extra_updates
+            );
+        }
         let mut s = format!(
             "stress: {clients} clients × {updates} updates, strategy {strategy}\n\
              counter       {counter}\n",
@@ -27,7 +34,7 @@ impl StressSummary {
         let _ = write!(
             s,
             "final value   {final_value} (acknowledged {ack} of {req}; {failed} failed, {ns} not started)\n\
-             lost updates  {lost}: {verdict}\n\
+             {unknown}lost updates  {lost}: {verdict}\n\
              goodput       {goodput:.1} updates/s over {elapsed:.2} s\n\
              attempts      {attempts:.2} writes per acknowledged update\n\
              refusals      409: {c409}, 412: {c412}, 429: {c429}\n\
@@ -38,6 +45,15 @@ impl StressSummary {
             failed = self.failed,
             ns = self.not_started,
             lost = self.lost_updates,
+            unknown = if self.unknown_outcomes > 0 {
+                format!(
+                    "unknown       {n} failed update(s) sent a write that got no answer; {applied} of them applied\n",
+                    n = self.unknown_outcomes,
+                    applied = self.unknown_applied,
+                )
+            } else {
+                String::new()
+            },
             goodput = self.goodput_per_second,
             elapsed = self.elapsed_seconds,
             attempts = self.attempts_per_update,
