@@ -86,6 +86,8 @@ fault_tests! {
     wrong_problem_status_fails_status_member => ProblemStatusMismatch,
     problem_without_type_warns_type_uri => ProblemWithoutType,
     refusal_without_current_etag_warns_current_etag => NoCurrentEtagOnConflict,
+    ignored_prefer_representation_warns_representation => IgnoresPreferRepresentation,
+    representation_echoing_the_request_warns_representation => RepresentationEchoesRequest,
     accepted_malformed_json_fails_malformed_json => AcceptMalformedJson,
     lenient_if_match_parsing_fails_malformed_if_match => LenientIfMatchParsing,
     stale_read_cache_fails_concurrency_rules => StaleReadCache,

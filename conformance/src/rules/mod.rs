@@ -32,6 +32,7 @@ mod precedence;
 mod problem;
 mod put_create;
 mod rate_limit;
+mod representation;
 mod require;
 mod tag_lists;
 mod transactions;

@@ -31,7 +31,7 @@ fn is_json_media_type(media: Option<&str>) -> bool {
     })
 }
 
-const NOT_CURRENT: &str = "\"ifmatch-conformance-not-current\"";
+pub(super) const NOT_CURRENT: &str = "\"ifmatch-conformance-not-current\"";
 
 /// Provokes a 404, a 412 (or 409) and a 400 and returns the error responses.
 /// Without a usable test resource (no strong ETag, say), the 404 and a malformed

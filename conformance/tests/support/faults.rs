@@ -51,6 +51,8 @@ faults! {
     ProblemStatusMismatch,
     ProblemWithoutType,
     NoCurrentEtagOnConflict,
+    IgnoresPreferRepresentation,
+    RepresentationEchoesRequest,
     AcceptMalformedJson,
     LenientIfMatchParsing,
     StaleReadCache,
@@ -175,7 +177,9 @@ impl Fault {
             HeadWithoutEtag => one("core.head.etag-matches-get"),
             IgnoreIfNoneMatch => one("core.if-none-match.not-modified"),
             AlwaysNotModified => one("core.if-none-match.modified"),
-            RejectCurrentPut => one("core.if-match.current-put"),
+            // It refuses every tagged PUT the same bare way, the stale one asking for the
+            // current representation too.
+            RejectCurrentPut => vec!["core.if-match.current-put", "core.conflict.representation"],
             RejectCurrentPatch => one("core.if-match.current-patch"),
             PatchReplaces => one("core.patch.merge-semantics"),
             RejectCurrentDelete => one("core.if-match.current-delete"),
@@ -195,12 +199,17 @@ impl Fault {
             IfMatchStarCreates => one("core.if-match.star-missing"),
             IfMatchTagCreates => one("core.precondition.missing-put-412"),
             PreconditionBeforeNotFound => one("core.precondition.not-found-wins"),
-            PlainTextErrors => one("errors.problem.media-type"),
+            // A text body has no member to carry the current representation.
+            PlainTextErrors => vec!["errors.problem.media-type", "core.conflict.representation"],
             ProblemStatusMismatch => one("errors.problem.status-member"),
             ProblemWithoutType => one("errors.problem.type-uri"),
             // Not problem+json, so the problem members are not judged (skipped).
-            JsonErrorBodies => one("errors.problem.media-type"),
+            // Its error shape has no place for the current representation.
+            JsonErrorBodies => vec!["errors.problem.media-type", "core.conflict.representation"],
             NoCurrentEtagOnConflict => one("core.conflict.current-etag"),
+            IgnoresPreferRepresentation | RepresentationEchoesRequest => {
+                one("core.conflict.representation")
+            }
             AcceptMalformedJson => one("core.bad-input.malformed-json"),
             MalformedJson422 => one("core.bad-input.malformed-json"),
             WeakIfNoneMatchIgnored => one("core.if-none-match.weak-comparison"),
@@ -233,11 +242,13 @@ impl Fault {
             DropsSentMember => vec!["core.if-match.current-put", "core.if-match.star-existing"],
             // Checked on the shape that adds `updated_at` (tests/shapes.rs): a refused
             // write that changes it changes the resource, unless `[body] ignore` names it.
+            // Its 412 carries the representation from before the change.
             RefusalTouchesUpdatedAt => vec![
                 "core.if-match.honoured",
                 "core.if-match.stale-put",
                 "core.if-match.weak-refused",
                 "core.bad-input.malformed-if-match",
+                "core.conflict.representation",
             ],
             // Same content, a new ETag that stays: a refused write that wrote anyway.
             // The 412 also names the ETag from before the bump, which a re-read refutes.

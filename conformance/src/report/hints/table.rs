@@ -248,6 +248,12 @@ pub(super) const ROWS: &[Row] = &[
         fix: "Don't send ETag on errors (`app.set('etag', false)` and set ETag yourself on successful responses), or set it explicitly to the current resource's tag; a `current_etag` member in the problem body works too.",
     },
     Row {
+        prefix: "core.conflict.representation",
+        when: Always,
+        cause: "The client asked the refusal for the current document (Prefer: return=representation) and did not get it, or got one that is not current, so every lost race costs it another GET before it can re-apply its change.",
+        fix: "When a conditional write is refused and the request has `Prefer: return=representation`, put the document as a GET would return it now in a `current` member of the problem (read in the same step that refused the write), with `Preference-Applied: return=representation`.",
+    },
+    Row {
         prefix: "core.conflict",
         when: Always,
         cause: "The 412/409 does not say what the current version is, so a client must re-read before retrying.",

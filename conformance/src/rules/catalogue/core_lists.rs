@@ -1,17 +1,18 @@
 //! The `core` rules about lists of entity tags, weak comparison in
-//! `If-None-Match`, and the 412 for a missing resource; checked after the rest of
-//! `core`, whose rules they build on.
+//! `If-None-Match`, the 412 for a missing resource, and the current representation
+//! a refusal carries on request; checked after the rest of `core`, whose rules they
+//! build on.
 
 use super::super::Level::{Must, Should};
 use super::super::Profile::Core;
-use super::super::{precedence, tag_lists, Rule};
+use super::super::{precedence, representation, tag_lists, Rule};
 use super::{CREATE, CURRENT_PUT, READ, REREAD, STRONG};
 
 /// Judged only where a plain `If-None-Match` with the current ETag works.
 const NOT_MODIFIED: &str = "core.if-none-match.not-modified";
 
 /// Lists and weak comparison in conditional requests.
-pub(super) const CORE_LISTS: [Rule; 4] = [
+pub(super) const CORE_LISTS: [Rule; 5] = [
     Rule {
         id: "core.if-none-match.weak-comparison",
         level: Must,
@@ -64,5 +65,20 @@ pub(super) const CORE_LISTS: [Rule; 4] = [
         requires: &[],
         plan: &["PUT {fresh} with If-Match: <some tag>"],
         check: precedence::missing_412_no_etag,
+    },
+    Rule {
+        id: "core.conflict.representation",
+        level: Should,
+        profile: Core,
+        rfc: "RFC 7240 §4.2, RFC 9457 §3.2",
+        summary: "Asked with Prefer: return=representation, a 412/409 refusal carries the current document (problem member current).",
+        requires: &[],
+        plan: &[
+            CREATE,
+            READ,
+            "PUT {resource} with If-Match: <not current> and Prefer: return=representation",
+            REREAD,
+        ],
+        check: representation::conflict_representation,
     },
 ];

@@ -255,6 +255,37 @@ impl Emulator {
     }
 
     fn mismatch(&self, version: u64, detail: &str) -> ResponseTemplate {
+        self.mismatch_with(version, detail, Map::new())
+    }
+
+    /// A refused write of `doc`: with its current representation in the problem member
+    /// `current` when `req` asked for it (`Prefer: return=representation`).
+    fn refusal(&self, req: &Request, st: &State, id: &str, detail: &str) -> ResponseTemplate {
+        let doc = &st.docs[id];
+        let asked = req
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("return=representation"));
+        let mut extra = Map::new();
+        if asked && !self.has(Fault::IgnoresPreferRepresentation) {
+            let current = if self.has(Fault::RepresentationEchoesRequest) {
+                serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+            } else {
+                self.shown(st, id, &doc.body, doc.version)
+            };
+            extra.insert("current".into(), current);
+        }
+        self.mismatch_with(doc.version, detail, extra)
+    }
+
+    fn mismatch_with(
+        &self,
+        version: u64,
+        detail: &str,
+        extra: Map<String, Value>,
+    ) -> ResponseTemplate {
         if let Some(bv) = self.shape.body_version.filter(|bv| bv.conflicts_409()) {
             return self.version_conflict(bv);
         }
@@ -271,7 +302,8 @@ impl Emulator {
         } else {
             "precondition-failed"
         };
-        let members = self.record_conflict(status, kind, version);
+        let mut members = self.record_conflict(status, kind, version);
+        members.extend(extra);
         let r = self.problem_with(status, kind, detail, current, members);
         if hashes_body {
             // A framework's ETag middleware hashing the error body, as Express does.

@@ -54,6 +54,7 @@ impl Emulator {
     /// Evaluates `If-Match` on an existing document; `Err` is the refusal.
     fn check_if_match(
         &self,
+        req: &Request,
         st: &State,
         id: &str,
         cond: &Cond,
@@ -88,7 +89,7 @@ impl Emulator {
                 } else if stale && apply_stale {
                     Ok(true)
                 } else {
-                    Err(self.mismatch(doc.version, "the If-Match ETag is not the current one"))
+                    Err(self.refusal(req, st, id, "the If-Match ETag is not the current one"))
                 }
             }
         }
@@ -170,6 +171,7 @@ impl Emulator {
                     return self.mismatch(st.docs[id].version, "refused")
                 }
                 _ => match self.check_if_match(
+                    req,
                     st,
                     id,
                     &im,
@@ -273,7 +275,8 @@ impl Emulator {
         if self.has(Fault::RejectCurrentPatch) && matches!(im, Cond::Tags(_)) {
             return self.mismatch(st.docs[id].version, "refused");
         }
-        if let Err(r) = self.check_if_match(st, id, &im, self.has(Fault::StalePatchAccepted), false)
+        if let Err(r) =
+            self.check_if_match(req, st, id, &im, self.has(Fault::StalePatchAccepted), false)
         {
             return r;
         }
@@ -322,9 +325,14 @@ impl Emulator {
         if self.has(Fault::RejectCurrentDelete) && matches!(im, Cond::Tags(_)) {
             return self.mismatch(st.docs[id].version, "refused");
         }
-        if let Err(r) =
-            self.check_if_match(st, id, &im, self.has(Fault::StaleDeleteAccepted), false)
-        {
+        if let Err(r) = self.check_if_match(
+            req,
+            st,
+            id,
+            &im,
+            self.has(Fault::StaleDeleteAccepted),
+            false,
+        ) {
             return r;
         }
         st.docs.remove(id);
