@@ -82,7 +82,7 @@ mod weak;
 pub use batch::{BatchOp, BatchResult, OpResult, Target};
 pub use cancel::CancelToken;
 pub use client::{
-    builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY},
+    builder::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_MAX_BYTES},
     Batch, Begin, Client, ClientBuilder, Commit, Get, GetShared, LockGuard, LockRequest, Raw,
     Rollback, RunTransaction, Transaction, Update, Write, DEFAULT_BATCH_PATH, DEFAULT_LOCK_TTL,
     DEFAULT_TRANSACTIONS_PATH,

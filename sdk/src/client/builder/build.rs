@@ -60,7 +60,7 @@ impl ClientBuilder {
         let retry = self.retry;
         let inner = Inner {
             base_url: self.base_url,
-            cache: EtagCache::new(self.cache_capacity),
+            cache: EtagCache::new(self.cache_capacity, self.cache_max_bytes),
             budget: RetryBudget::new(
                 retry.budget_capacity(),
                 retry.budget_retry_cost(),

@@ -25,6 +25,10 @@ use super::Client;
 /// The default number of cached resources.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
+/// The default most bytes the ETag cache keeps: 32 MiB (each entry counted as its URL, tag and
+/// body as compact JSON).
+pub const DEFAULT_CACHE_MAX_BYTES: usize = 32 * 1024 * 1024;
+
 /// The default limit for one HTTP request to be answered completely.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -35,7 +39,8 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// | option | default | why |
 /// |---|---|---|
 /// | `base_url` | none (absolute URLs only) | |
-/// | `cache_capacity` | 1024 entries ([`DEFAULT_CACHE_CAPACITY`]) | enough for a working set of documents; bodies are kept, so memory is ~capacity × document size |
+/// | `cache_capacity` | 1024 entries ([`DEFAULT_CACHE_CAPACITY`]) | enough for a working set of documents |
+/// | `cache_max_bytes` | 32 MiB ([`DEFAULT_CACHE_MAX_BYTES`]) | bodies are kept (they are merge bases), so entries alone do not bound memory: 1024 × 200 KiB would be 200 MiB |
 /// | `retry` | [`RetryConfig::default()`] | see its table |
 /// | `attempt_timeout` | 30 s ([`DEFAULT_ATTEMPT_TIMEOUT`]) | API gateways end requests near 30 s (AWS API Gateway: 29 s), so a later answer is not coming; the whole operation is bounded by [`RetryConfig`]'s `total_deadline` (60 s) |
 /// | `missing_etag` | [`MissingEtagPolicy::FetchFirst`] | `update()` never writes without a version unless asked |
@@ -72,6 +77,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ClientBuilder {
     base_url: Option<Url>,
     cache_capacity: usize,
+    cache_max_bytes: usize,
     retry: RetryConfig,
     missing_etag: MissingEtagPolicy,
     partition: Option<String>,
@@ -97,6 +103,7 @@ impl std::fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url.as_ref().map(Url::as_str))
             .field("cache_capacity", &self.cache_capacity)
+            .field("cache_max_bytes", &self.cache_max_bytes)
             .field("retry", &self.retry)
             .field("missing_etag", &self.missing_etag)
             .field("partition", &self.partition)
@@ -131,6 +138,7 @@ impl ClientBuilder {
         Self {
             base_url: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             retry: RetryConfig::default(),
             missing_etag: MissingEtagPolicy::default(),
             partition: None,
@@ -177,6 +185,15 @@ impl ClientBuilder {
     /// How many resources' ETags and bodies to keep (LRU); 0 disables the cache.
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
+        self
+    }
+
+    /// The most bytes the cache keeps, each entry counted as its URL, tag and body as compact
+    /// JSON; the least recently used entries are evicted to stay under it, and a body larger
+    /// than all of it is not cached (its next conditional write reads it first). 0 disables the
+    /// cache.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
         self
     }
 

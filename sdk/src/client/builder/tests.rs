@@ -7,6 +7,7 @@ fn defaults_match_the_documented_table() {
     let b = ClientBuilder::new();
     assert!(b.base_url.is_none());
     assert_eq!(b.cache_capacity, 1024);
+    assert_eq!(b.cache_max_bytes, 32 * 1024 * 1024);
     assert_eq!(b.retry, RetryConfig::default());
     assert_eq!(b.missing_etag, MissingEtagPolicy::FetchFirst);
     assert!(b.partition.is_none() && b.transport.is_none() && b.sleeper.is_none());
