@@ -48,6 +48,10 @@ pub(super) fn record(
     prune(conn, row.id, policy, row.at_ms)
 }
 
+/// What pruning reads of a document's history, newest first.
+pub(super) const KEPT: &str = "SELECT version, at_ms, body IS NULL FROM ifmatch_versions
+     WHERE id = ?1 ORDER BY version DESC";
+
 /// Drops the entries of `id` that `policy` no longer keeps at `now_ms`.
 pub(super) fn prune(
     conn: &Connection,
@@ -55,10 +59,7 @@ pub(super) fn prune(
     policy: HistoryPolicy,
     now_ms: u64,
 ) -> Result<(), StoreError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT version, at_ms, body IS NULL FROM ifmatch_versions WHERE id = ?1
-         ORDER BY version DESC",
-    )?;
+    let mut statement = conn.prepare_cached(KEPT)?;
     let rows = statement.query_map(params![id], |row| {
         Ok((
             row.get::<_, i64>(0)?,

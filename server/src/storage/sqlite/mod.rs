@@ -323,3 +323,35 @@ impl Store for SqliteStore {
         Ok(lookup)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::storage::system_clock;
+
+    /// Every write reads the history through one statement: it must be prepared once and run
+    /// as it is (preparing it per write, or re-preparing it after each use, was most of a
+    /// write's cost; docs/performance.md, "Reference server throughput").
+    #[test]
+    fn writes_reuse_the_prepared_history_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = HistoryPolicy {
+            max_versions: 2,
+            max_age_ms: 0,
+            tombstone_ttl_ms: 1_000,
+        };
+        let store =
+            SqliteStore::open(&dir.path().join("items.db"), policy, system_clock()).unwrap();
+        for n in 0..4 {
+            store
+                .apply("doc", &mut |_| Decision::Write(format!("{n}").into_bytes()))
+                .unwrap();
+        }
+        let conn = store.lock();
+        let statement = conn.prepare_cached(history::KEPT).unwrap();
+        assert_eq!(statement.get_status(StatementStatus::Run), 4);
+        assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+}
