@@ -14,7 +14,9 @@ use crate::bounds;
 use crate::conflicts::Conflicts;
 use crate::cors::{self, Cors};
 use crate::faults::{self, Injector};
-use crate::idempotency::{Idempotency, MemoryStore};
+use crate::idempotency::{
+    Idempotency, IdempotencyStore, MemoryStore, PostgresStore as PostgresIdempotency,
+};
 use crate::lock::LockManager;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
@@ -77,6 +79,20 @@ fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Erro
     .map_err(failed)
 }
 
+/// Idempotency records: in the database on PostgreSQL storage (shared by the replicas), else
+/// in this process.
+fn idempotency_store(config: &Config) -> Result<Arc<dyn IdempotencyStore>, Error> {
+    let limits = config.idempotency.limits();
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(Arc::new(MemoryStore::new(limits)));
+    };
+    let database = storage::parse_postgres(url).map_err(|err| Error::PostgresOpen {
+        target: storage::describe_postgres(url),
+        source: Box::new(err),
+    })?;
+    Ok(Arc::new(PostgresIdempotency::new(&database, limits)))
+}
+
 fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
@@ -118,7 +134,7 @@ fn build(config: &Config) -> Result<Built, Error> {
     // buckets), then authentication, then idempotency keys and the conflict capture (which
     // need the client's identity), then the routes.
     let idempotency = Arc::new(Idempotency {
-        store: Arc::new(MemoryStore::new(config.idempotency.limits())),
+        store: idempotency_store(config)?,
         max_body_bytes: config.max_body_bytes(),
     });
     // Idempotency keys sit between authentication (they are kept per client) and the conflict

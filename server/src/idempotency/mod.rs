@@ -9,6 +9,7 @@
 //! Requests without the field pass through untouched and unbuffered.
 
 mod key;
+mod postgres;
 mod settings;
 mod store;
 
@@ -26,6 +27,7 @@ use crate::lock::now;
 use crate::problem::{Problem, ProblemKind};
 
 pub(crate) use key::{key_of, Client, Fingerprint, Scope};
+pub(crate) use postgres::PostgresStore;
 pub(crate) use settings::IdempotencySettings;
 pub use settings::{
     DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
@@ -72,11 +74,18 @@ pub(crate) async fn idempotent(
     };
     let scope = Scope { client, key };
     let fingerprint = Fingerprint::of(&parts, &bytes);
-    let ticket = match idem.store.begin(&scope, fingerprint, now().unix_ms) {
+    let begun = blocking(&idem.store, {
+        let scope = scope.clone();
+        move |store| store.begin(&scope, fingerprint, now().unix_ms)
+    })
+    .await
+    .unwrap_or(Begin::Unavailable);
+    let ticket = match begun {
         Begin::Fresh(ticket) => ticket,
         Begin::Replay(stored) => return replay(&stored),
         Begin::Mismatch => return mismatch(&path, &scope.key).into_response(),
         Begin::InFlight => return in_flight(&path, &scope.key).into_response(),
+        Begin::Unavailable => return unavailable(&path).into_response(),
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     // Processed to the end even when the client goes away meanwhile (a dropped connection
@@ -147,9 +156,15 @@ impl Pending {
                 .collect(),
             body: bytes.clone(),
         };
-        self.store
-            .complete(&self.scope, self.ticket, stored, now().unix_ms);
+        let (scope, ticket) = (self.scope.clone(), self.ticket);
         self.settled = true;
+        let completed = blocking(&self.store, move |store| {
+            store.complete(&scope, ticket, stored, now().unix_ms);
+        })
+        .await;
+        if completed.is_none() {
+            tracing::error!("storing an idempotent answer did not finish");
+        }
         parts.headers.remove(header::CONTENT_LENGTH);
         Response::from_parts(parts, Body::from(bytes))
     }
@@ -158,9 +173,37 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         if !self.settled {
-            self.store.abandon(&self.scope, self.ticket);
+            let (store, scope, ticket) = (Arc::clone(&self.store), self.scope.clone(), self.ticket);
+            // A database store blocks, which an async worker must not.
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) if store.blocks() => {
+                    drop(runtime.spawn_blocking(move || store.abandon(&scope, ticket)));
+                }
+                _ => store.abandon(&scope, ticket),
+            }
         }
     }
+}
+
+/// Runs `f` on the store: on the blocking pool when it blocks (a database store), else here;
+/// `None` if it panicked there.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn IdempotencyStore>,
+    f: impl FnOnce(&dyn IdempotencyStore) -> T + Send + 'static,
+) -> Option<T> {
+    if !store.blocks() {
+        return Some(f(&**store));
+    }
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(&*store)).await.ok()
+}
+
+fn unavailable(path: &str) -> Problem {
+    Problem::new(
+        ProblemKind::Internal,
+        path,
+        "the server could not read its idempotency records; nothing was done. Retry with the same Idempotency-Key",
+    )
 }
 
 /// The largest answer kept for replays: 8 MiB (an item is at most the request body limit; a

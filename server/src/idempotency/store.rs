@@ -48,6 +48,8 @@ pub(crate) enum Begin {
     Mismatch,
     /// The same key is being processed right now: 409, try again later.
     InFlight,
+    /// The records could not be read (a database store): 500, nothing was done.
+    Unavailable,
 }
 
 /// Records of keyed requests, per client and key. The reference server keeps them in memory
@@ -64,6 +66,12 @@ pub(crate) trait IdempotencyStore: Send + Sync {
     /// Forgets the request begun with `ticket` (it failed with 5xx, or its answer is too large
     /// to keep): a retry is processed afresh.
     fn abandon(&self, scope: &Scope, ticket: Ticket);
+
+    /// Whether the methods block on I/O (a database), so that async callers must run them on
+    /// the blocking pool. The memory store answers at once.
+    fn blocks(&self) -> bool {
+        false
+    }
 }
 
 /// How long records live and how many the store holds.

@@ -52,6 +52,25 @@ const MIGRATIONS: &[&str] = &[
         resolution TEXT
     );
     ",
+    // 3: idempotency records shared by the replicas (see `idempotency/postgres.rs`). `ticket`
+    // orders them by arrival, for eviction; `status` is NULL while the request is in flight.
+    "
+    CREATE SEQUENCE ifmatch_idempotency_ticket AS BIGINT MINVALUE 1;
+    CREATE TABLE ifmatch_idempotency (
+        client TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint BYTEA NOT NULL,
+        ticket BIGINT NOT NULL UNIQUE,
+        arrived_ms BIGINT NOT NULL,
+        status SMALLINT,
+        header_names TEXT[],
+        header_values BYTEA[],
+        body BYTEA,
+        bytes BIGINT NOT NULL,
+        PRIMARY KEY (client, key)
+    );
+    CREATE INDEX ifmatch_idempotency_arrived ON ifmatch_idempotency (arrived_ms);
+    ",
 ];
 
 /// Brings the schema up to date and returns the database's tag epoch.
