@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const LIMIT_GZIP_BYTES = 260 * 1024;
+const LIMIT_GZIP_BYTES = 265.5 * 1024;
 const TARGET_GZIP_BYTES = 100 * 1024;
 const SECTION_NAMES = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start',
   'element', 'code', 'data', 'datacount', 'tag'];

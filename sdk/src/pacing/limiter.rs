@@ -192,7 +192,7 @@ impl Limiter {
         let since = self
             .last_congestion
             .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
-        let k = (self.last_max_rate * (1.0 - BETA) / SCALE).cbrt();
+        let k = super::cbrt::cbrt(self.last_max_rate * (1.0 - BETA) / SCALE);
         let cubic = SCALE * (since - k).powi(3) + self.last_max_rate;
         let wanted = cubic.max(self.fill_rate * factor);
         let cap = self.measured_rate().map_or(f64::INFINITY, |m| 2.0 * m);

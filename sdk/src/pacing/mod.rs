@@ -8,12 +8,13 @@
 //! under half of its `RateLimit-Policy` quota), so a client that is never throttled never
 //! waits; until then it only counts its sends (one uncontended lock per request).
 
+mod cbrt;
 mod fields;
 mod limiter;
 #[cfg(test)]
 mod sim;
 
-use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
+use std::{sync::Arc, sync::Mutex, time::Duration};
 
 use http::{HeaderMap, Method, StatusCode};
 use web_time::Instant;
@@ -64,9 +65,24 @@ pub(crate) struct Ticket {
 }
 
 /// The limiters of every authority a client talks to.
+///
+/// A `Vec` searched in order, not a `HashMap`: a client talks to a few authorities, and a map
+/// of its own type is another instance of the hash table's code in the npm package's wasm
+/// (docs/performance.md).
 #[derive(Debug, Default)]
 pub(crate) struct Pacing {
-    authorities: Mutex<HashMap<String, Authority>>,
+    authorities: Mutex<Vec<(String, Authority)>>,
+}
+
+/// The entry of `authority` in `authorities`, if any.
+fn find<'a>(
+    authorities: &'a mut [(String, Authority)],
+    authority: &str,
+) -> Option<&'a mut Authority> {
+    authorities
+        .iter_mut()
+        .find(|(a, _)| a == authority)
+        .map(|(_, entry)| entry)
 }
 
 impl Pacing {
@@ -79,10 +95,14 @@ impl Pacing {
         now: Instant,
     ) -> (Ticket, Duration) {
         let mut authorities = self.lock();
-        if !authorities.contains_key(authority) {
-            authorities.insert(authority.to_owned(), Authority::default());
-        }
-        let entry = authorities.get_mut(authority).expect("inserted above");
+        let index = match authorities.iter().position(|(a, _)| a == authority) {
+            Some(i) => i,
+            None => {
+                authorities.push((authority.to_owned(), Authority::default()));
+                authorities.len() - 1
+            }
+        };
+        let entry = &mut authorities[index].1;
         let partition = entry.partition(method);
         let (seq, wait) = entry.limiter(&partition, &partition).reserve(now);
         (Ticket { partition, seq }, wait)
@@ -111,7 +131,7 @@ impl Pacing {
             (_, Level::Unknown) => Signal::Clear,
         };
         let mut authorities = self.lock();
-        let Some(entry) = authorities.get_mut(authority) else {
+        let Some(entry) = find(&mut authorities, authority) else {
             return;
         };
         let partition = match reading {
@@ -136,13 +156,13 @@ impl Pacing {
     #[cfg(test)]
     pub(crate) fn rate(&self, authority: &str, method: &Method) -> Option<f64> {
         let mut authorities = self.lock();
-        let entry = authorities.get_mut(authority)?;
+        let entry = find(&mut authorities, authority)?;
         let partition = entry.partition(method);
         let limiter = entry.limiter(&partition, &partition);
         limiter.is_active().then(|| limiter.fill_rate())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Authority>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Authority)>> {
         // Limiters hold plain numbers; a panic elsewhere cannot leave one inconsistent.
         self.authorities
             .lock()
