@@ -2,8 +2,8 @@
 //! conflict log: a conflict refused on one replica reaches the stream subscribers of every
 //! replica exactly once, in id order; `Last-Event-ID` resumes on any replica; `GET /conflicts`
 //! on any replica lists every replica's conflicts; a conflict resolves once, whichever replicas
-//! race for it; and `check --profile notifications` passes through one replica while conflicts
-//! happen on the others.
+//! race for it; `check --profile notifications` passes through one replica while conflicts
+//! happen on the others; and an event whose `NOTIFY` was lost still arrives (by the 1 s poll).
 //!
 //! Each test starts a throwaway PostgreSQL cluster (see `postgres_replicas.rs`); without it
 //! installed the tests print why they are skipped, except under `CI=true`.
@@ -37,6 +37,13 @@ const EVENT_WAIT: Duration = Duration::from_secs(30);
 const CONFLICTS: usize = 40;
 
 async fn replicas(test: &str, n: usize) -> Option<(Cluster, Vec<RunningServer>)> {
+    replicas_at(test, n)
+        .await
+        .map(|(cluster, _, servers)| (cluster, servers))
+}
+
+/// The cluster, the database's URL and `n` replicas on it.
+async fn replicas_at(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
     let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
     let url = cluster.create_database();
     let mut servers = Vec::new();
@@ -47,7 +54,7 @@ async fn replicas(test: &str, n: usize) -> Option<(Cluster, Vec<RunningServer>)>
             .with_addr("127.0.0.1:0".parse().unwrap());
         servers.push(ifmatch_server::spawn(config).await.expect("replica starts"));
     }
-    Some((cluster, servers))
+    Some((cluster, url, servers))
 }
 
 /// An open `GET /conflicts/stream`.
@@ -341,6 +348,48 @@ async fn notifications_check_passes_through_one_replica_while_others_record_conf
         "no notifications rule ran"
     );
     assert_eq!(report.exit_code(), 0);
+    for server in servers {
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_whose_notification_is_lost_still_reaches_the_subscribers() {
+    let Some((_cluster, url, servers)) = replicas_at("replicas: lost notify", 2).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    create(&http, &bases[0], "doc").await;
+    let mut on_b = Stream::open(&http, &bases[1], None).await;
+    let first = conflict(&http, &bases[0], "doc").await;
+    assert_eq!(data_id(&on_b.next().await), first);
+    // A conflict committed without NOTIFY (as if the notification were lost): a copy of the
+    // first under the next number, written straight into the table.
+    let psql = cluster::bindir().unwrap().join("psql");
+    let sql = "INSERT INTO ifmatch_conflicts (seq, doc_id, record) \
+               SELECT nextval('ifmatch_conflict_seq'), doc_id, record FROM ifmatch_conflicts \
+               WHERE seq = 1 RETURNING seq";
+    let out = std::process::Command::new(psql)
+        .args([url.as_str(), "-tAc", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seq: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Nobody reads /conflicts on B meanwhile: only the catch-up poll can bring it.
+    let event = on_b.next().await;
+    assert_eq!(event.id, Some(seq.to_string()));
+    assert_eq!(data_id(&event), format!("c-{seq}"));
     for server in servers {
         server.shutdown().await;
     }

@@ -7,7 +7,7 @@
 use postgres::Transaction;
 
 use crate::conflicts::log::Kind;
-use crate::conflicts::record::{Draft, Record, Resolution, State};
+use crate::conflicts::record::{conflict_id, Draft, Record, Resolution, State};
 use crate::storage::{StoreError, PG_LOCK_SPACE};
 
 /// The advisory lock (in [`PG_LOCK_SPACE`]) that makes events commit in number order.
@@ -56,6 +56,7 @@ fn from_row(row: &postgres::Row) -> Result<Record, StoreError> {
     };
     let mut record: Record = serde_json::from_str(row.get::<_, &str>(2)).map_err(bad)?;
     record.seq = to_u64(row.get(0));
+    record.id = conflict_id(record.seq);
     record.resolved_seq = row.get::<_, Option<i64>>(1).map(to_u64);
     record.resolution = row
         .get::<_, Option<&str>>(3)
