@@ -389,28 +389,40 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The handlers are installed before the server says it is listening: a signal sent as
+    // soon as that line is read stops it gracefully instead of killing it.
+    let stop = stop_signal();
     tracing::info!("ifmatch-server listening on {}", server.base_url());
-    if let Err(err) = stop_signal().await {
-        tracing::error!("cannot wait for a stop signal: {err}; stopping now");
+    match stop {
+        Ok(stop) => stop.await,
+        Err(err) => tracing::error!("cannot wait for a stop signal: {err}; stopping now"),
     }
     tracing::info!("ifmatch-server stopping");
     server.shutdown().await;
     ExitCode::SUCCESS
 }
 
-/// Ctrl-C everywhere, and SIGTERM too on Unix (what process managers send).
-async fn stop_signal() -> std::io::Result<()> {
+/// Installs the handlers for Ctrl-C everywhere, and SIGTERM too on Unix (what process managers
+/// send); the future completes at the first of them.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await
+        Ok(async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!("cannot wait for a stop signal: {err}; stopping now");
+            }
+        })
     }
 }
