@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use ifmatch_server::{
     Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_DOCUMENTS, DEFAULT_MAX_HEADER_BYTES, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_DOCUMENTS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOCK_WAITERS_TOTAL,
+    MAX_LOCK_TTL_CEILING,
 };
 
 const DEFAULT_HEADER_TIMEOUT_MS: u64 = DEFAULT_HEADER_TIMEOUT.as_secs() * 1000;
@@ -56,6 +57,11 @@ pub(crate) struct BoundsFlags {
     /// writes nothing (updates and deletes still work). 0: no cap.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DOCUMENTS)]
     max_documents: u64,
+
+    /// Requests that may wait for locks, all documents together (each one holds a
+    /// connection); one more gets 503. 0 turns waiting off.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LOCK_WAITERS_TOTAL)]
+    max_lock_waiters_total: usize,
 }
 
 impl BoundsFlags {
@@ -66,5 +72,6 @@ impl BoundsFlags {
             .with_body_timeout(Duration::from_millis(self.body_timeout))
             .with_max_connections(self.max_connections)
             .with_max_documents(self.max_documents)
+            .with_max_lock_waiters_total(self.max_lock_waiters_total)
     }
 }

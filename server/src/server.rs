@@ -116,6 +116,7 @@ fn build(config: &Config) -> Result<Built, Error> {
         max_batch_operations: config.max_batch_operations(),
         locks: Arc::new(
             LockManager::new(config.max_lock_ttl(), config.max_lock_waiters())
+                .with_total_waiters(config.max_lock_waiters_total())
                 .with_observer(metrics.lock_observer()),
         ),
         txns: Arc::new(

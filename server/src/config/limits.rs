@@ -14,6 +14,9 @@ pub const MAX_LOCK_TTL_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
 /// The default number of requests that may wait for one document's lock.
 pub const DEFAULT_MAX_LOCK_WAITERS: usize = 64;
 
+/// The default number of requests that may wait for locks, all documents together.
+pub const DEFAULT_MAX_LOCK_WAITERS_TOTAL: usize = 1024;
+
 /// The default largest number of operations in one `POST /batch`, and of documents one
 /// transaction may read or write.
 pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 100;
@@ -37,6 +40,18 @@ impl Config {
     pub const fn with_max_lock_waiters(mut self, n: usize) -> Self {
         self.max_lock_waiters = n;
         self
+    }
+
+    /// How many requests may wait for locks, all documents together; one more answers 503
+    /// `lock-queue-full` naming `--max-lock-waiters-total`. 0 turns waiting off.
+    pub const fn with_max_lock_waiters_total(mut self, n: usize) -> Self {
+        self.max_lock_waiters_total = n;
+        self
+    }
+
+    /// How many requests may wait for locks, all documents together.
+    pub const fn max_lock_waiters_total(&self) -> usize {
+        self.max_lock_waiters_total
     }
 
     /// The most operations one `POST /batch` may carry, and the most documents one

@@ -12,7 +12,8 @@ use crate::conflicts::ConflictSettings;
 
 pub use limits::{
     DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
-    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_LOCK_WAITERS_TOTAL, DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL,
+    MAX_LOCK_TTL_CEILING,
 };
 pub use rate_limits::{RateLimits, DEFAULT_RATE_LIMIT_CLIENTS};
 pub use values::{MismatchStatus, RateLimit, Storage};
@@ -29,7 +30,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 /// - no CORS (no `Access-Control-*` fields; see [`Config::with_cors_origin`])
 /// - request bodies up to 1 MiB (1,048,576 bytes)
 /// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
-/// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`])
+/// - at most 64 requests waiting for one document's lock ([`DEFAULT_MAX_LOCK_WAITERS`]), and
+///   at most 1024 waiting for locks over all documents ([`DEFAULT_MAX_LOCK_WAITERS_TOTAL`])
 /// - at most 100 operations per batch ([`DEFAULT_MAX_BATCH_OPERATIONS`]), and at most 100
 ///   documents per transaction (the same limit)
 /// - at most 1000 open transactions ([`DEFAULT_MAX_TRANSACTIONS`])
@@ -93,6 +95,7 @@ pub struct Config {
     max_body_bytes: usize,
     max_lock_ttl: Duration,
     max_lock_waiters: usize,
+    max_lock_waiters_total: usize,
     max_batch_operations: usize,
     max_transactions: usize,
     max_transaction_ttl: Duration,
@@ -135,6 +138,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_lock_ttl: DEFAULT_MAX_LOCK_TTL,
             max_lock_waiters: DEFAULT_MAX_LOCK_WAITERS,
+            max_lock_waiters_total: DEFAULT_MAX_LOCK_WAITERS_TOTAL,
             max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             max_transaction_ttl: DEFAULT_MAX_TRANSACTION_TTL,

@@ -42,6 +42,8 @@ pub(crate) struct LockLimits {
     pub(crate) max_ttl: Duration,
     /// How many requests may wait for one document's lock.
     pub(crate) max_waiters: usize,
+    /// How many requests may wait for locks, all documents together.
+    pub(crate) max_total_waiters: usize,
 }
 
 impl LockLimits {
@@ -74,8 +76,19 @@ impl LockManager {
             limits: LockLimits {
                 max_ttl: max_ttl.clamp(Duration::from_millis(1), CEILING_TTL),
                 max_waiters,
+                max_total_waiters: usize::MAX,
             },
         }
+    }
+
+    /// The same manager, queueing at most `n` requests over all documents together.
+    pub(crate) fn with_total_waiters(mut self, n: usize) -> Self {
+        self.limits.max_total_waiters = n;
+        self.table
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .limit_total_waiters(n);
+        self
     }
 
     /// The same manager, whose table tells `observer` about every grant and end of a hold.

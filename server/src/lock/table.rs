@@ -41,6 +41,9 @@ pub(crate) enum Acquired {
     Busy(Snapshot),
     /// Held by someone else, and the queue is full.
     QueueFull(Snapshot),
+    /// Held by someone else, and as many requests as the server queues wait, all documents
+    /// together.
+    AllQueuesFull(Snapshot),
 }
 
 /// Why a request that uses (or should use) a lock token was refused.
@@ -72,6 +75,8 @@ pub(crate) struct LockTable {
     minter: Minter,
     next_waiter: u64,
     since_sweep: u32,
+    /// The most requests waiting, all documents together.
+    max_total_waiters: usize,
     resources: HashMap<String, Resource>,
 }
 
@@ -190,6 +195,7 @@ impl LockTable {
             },
             next_waiter: 0,
             since_sweep: 0,
+            max_total_waiters: usize::MAX,
             resources: HashMap::new(),
         }
     }
@@ -213,8 +219,23 @@ impl LockTable {
         }
     }
 
+    /// Queues at most `n` requests, all documents together.
+    pub(crate) fn limit_total_waiters(&mut self, n: usize) {
+        self.max_total_waiters = n;
+    }
+
+    /// Requests waiting now, all documents together (not counting ones that went away).
+    fn total_waiters(&self) -> usize {
+        self.resources
+            .values()
+            .flat_map(|resource| &resource.queue)
+            .filter(|waiter| !waiter.sender.is_closed())
+            .count()
+    }
+
     /// Grants the lock when it is free. Otherwise: `queue_limit` `None` answers busy at once;
-    /// `Some(limit)` queues the request behind the others unless `limit` already wait.
+    /// `Some(limit)` queues the request behind the others unless `limit` already wait, or the
+    /// table's total of waiters is reached.
     pub(crate) fn acquire(
         &mut self,
         key: &str,
@@ -223,6 +244,9 @@ impl LockTable {
         now: Now,
     ) -> Acquired {
         self.maybe_sweep(now);
+        // Counted only for a request that may queue: a walk over the table's queues.
+        let all_queues_full =
+            queue_limit.is_some() && self.total_waiters() >= self.max_total_waiters;
         let resource = self.resources.entry(key.to_owned()).or_default();
         resource.settle(&mut self.minter, now);
         let Some(snapshot) = resource.snapshot() else {
@@ -234,6 +258,7 @@ impl LockTable {
         match queue_limit {
             None => Acquired::Busy(snapshot),
             Some(limit) if resource.queue.len() >= limit => Acquired::QueueFull(snapshot),
+            Some(_) if all_queues_full => Acquired::AllQueuesFull(snapshot),
             Some(_) => {
                 self.next_waiter += 1;
                 let (sender, receiver) = oneshot::channel();

@@ -234,10 +234,35 @@ fn sweeping_forgets_expired_locks_nobody_asks_about() {
 }
 
 #[test]
+fn the_total_of_waiters_over_all_documents_is_capped() {
+    let mut table = LockTable::new("e".to_owned());
+    table.limit_total_waiters(2);
+    let now = start();
+    granted(table.acquire("a", request("alice"), None, now));
+    granted(table.acquire("b", request("alice"), None, now));
+    let _bob = queued(table.acquire("a", request("bob"), Some(8), now));
+    let carol = queued(table.acquire("b", request("carol"), Some(8), now));
+    // Each queue has room (8 per document), but two wait in all.
+    assert!(matches!(
+        table.acquire("a", request("dave"), Some(8), now),
+        Acquired::AllQueuesFull(s) if s.waiters == 1
+    ));
+    // A waiter that went away no longer counts.
+    drop(carol);
+    let _dave = queued(table.acquire("a", request("dave"), Some(8), now));
+    // A request that does not want to wait is answered as before.
+    assert!(matches!(
+        table.acquire("b", request("erin"), None, now),
+        Acquired::Busy(_)
+    ));
+}
+
+#[test]
 fn limits_cap_ttl_and_wait_and_default_the_ttl() {
     let limits = LockLimits {
         max_ttl: Duration::from_secs(60),
         max_waiters: 4,
+        max_total_waiters: 16,
     };
     assert_eq!(limits.ttl(None), DEFAULT_TTL);
     assert_eq!(limits.ttl(Some(500)), Duration::from_millis(500));

@@ -17,7 +17,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::item::IdPath;
-use super::lock_response::{current, granted, locked, not_locked, queue_full, token_invalid};
+use super::lock_response::{
+    all_queues_full, current, granted, locked, not_locked, queue_full, token_invalid,
+};
 use super::request::{item_id, lock_token, read_body, require_json};
 use super::response::{internal, item_path, not_found};
 use super::{blocking, AppState};
@@ -130,6 +132,13 @@ pub(super) async fn acquire(
             Attempt::QueueFull(snapshot) => {
                 return Err(queue_full(&snapshot, instance, limits.max_waiters))
             }
+            Attempt::AllQueuesFull(snapshot) => {
+                return Err(all_queues_full(
+                    &snapshot,
+                    instance,
+                    limits.max_total_waiters,
+                ))
+            }
             Attempt::Queued(ticket) => match ticket.wait(started + wait).await {
                 Waited::Granted(grant) => {
                     return Ok(granted(StatusCode::CREATED, &grant, &lock_path))
@@ -153,6 +162,7 @@ enum Attempt {
     Queued(Ticket),
     Busy(Snapshot),
     QueueFull(Snapshot),
+    AllQueuesFull(Snapshot),
 }
 
 async fn try_acquire(
@@ -195,6 +205,7 @@ fn attempt(acquired: Option<Acquired>, locks: &Arc<LockManager>, key: String) ->
         Some(Acquired::Granted(grant)) => Attempt::Granted(grant),
         Some(Acquired::Busy(snapshot)) => Attempt::Busy(snapshot),
         Some(Acquired::QueueFull(snapshot)) => Attempt::QueueFull(snapshot),
+        Some(Acquired::AllQueuesFull(snapshot)) => Attempt::AllQueuesFull(snapshot),
         Some(Acquired::Queued(queued)) => {
             Attempt::Queued(Ticket::new(Arc::clone(locks), key, queued))
         }

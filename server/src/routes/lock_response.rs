@@ -147,6 +147,20 @@ pub(crate) fn queue_full(snapshot: &Snapshot, instance: &str, limit: usize) -> P
     )
 }
 
+/// `503` when as many requests as the server allows already wait for locks, all documents
+/// together (`--max-lock-waiters-total`).
+pub(crate) fn all_queues_full(snapshot: &Snapshot, instance: &str, limit: usize) -> Problem {
+    let seconds = retry_secs(snapshot);
+    let detail = format!(
+        "{limit} requests already wait for locks on this server, all documents together (--max-lock-waiters-total), the most it queues; retry after {seconds} s (Retry-After), by when the current lock on this document has expired at the latest"
+    );
+    with_lock(
+        Problem::new(ProblemKind::LockQueueFull, instance, detail),
+        snapshot,
+        seconds,
+    )
+}
+
 /// The problem for a write refused by the lock table.
 pub(crate) fn refused_by_lock(refusal: &Refusal, instance: &str, lock_path: &str) -> Problem {
     match refusal {
@@ -185,6 +199,21 @@ mod tests {
             },
             waiters: 2,
         }
+    }
+
+    #[test]
+    fn a_full_table_of_waiters_names_the_flag() {
+        let problem = all_queues_full(
+            &snapshot(Duration::from_millis(2500)),
+            "/items/a/lock",
+            1024,
+        );
+        let response = problem.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        let body = json_body(response);
+        assert_eq!(body["type"], "urn:ifmatch:problem:lock-queue-full");
+        insta::assert_snapshot!("all_lock_queues_full", body["detail"].as_str().unwrap());
     }
 
     #[test]
