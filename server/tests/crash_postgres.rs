@@ -123,17 +123,58 @@ impl Crashable {
     }
 
     /// SIGKILL to the postmaster: no shutdown checkpoint, the next start replays the WAL.
+    /// Kills the postmaster and every backend it started with SIGKILL, as a crash of the
+    /// database's machine would, and waits until they are gone. (Killing the postmaster alone
+    /// leaves its backends serving their open connections for a moment.)
     fn crash(&self) {
         let pid = std::fs::read_to_string(self.dir.join("postmaster.pid")).unwrap();
         let pid = pid.lines().next().unwrap().trim().to_owned();
-        assert!(succeeds(
-            std::process::Command::new("kill").args(["-9", &pid])
-        ));
+        let mut doomed = children_of(&pid);
+        doomed.push(pid);
+        // A backend may exit on its own meanwhile, making `kill` report failure: the wait
+        // below is the check.
+        let _ = succeeds(std::process::Command::new("kill").arg("-9").args(&doomed));
+        for _ in 0..500 {
+            if !doomed.iter().any(|p| running(p)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("PostgreSQL processes {doomed:?} outlived SIGKILL for 5 s");
     }
 
     fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/t0", self.port)
     }
+}
+
+/// The pids whose parent is `pid` (from /proc).
+fn children_of(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|child| parent_of(child).as_deref() == Some(pid))
+        .collect()
+}
+
+/// The parent pid of `pid` from /proc/PID/stat (the field after the parenthesised name).
+fn parent_of(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// Whether `pid` still runs (a zombie, dead but not yet reaped, does not).
+fn running(pid: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    stat.rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next())
+        .is_some_and(|state| state != "Z")
 }
 
 impl Drop for Crashable {
