@@ -8,9 +8,9 @@
 //! `server/src/storage/postgres/cluster.rs`); without it installed the tests print why they
 //! are skipped, except under `CI=true`, where that is a failure.
 //!
-//! Locks and transactions are kept per process (see docs/server.md): they are checked here
-//! through one replica only. Conflict notifications are shared: see
-//! `postgres_replicas_notify.rs`.
+//! Locks are shared through the database (see `postgres_replica_locks.rs`), and so are conflict
+//! notifications (see `postgres_replicas_notify.rs`); transactions are kept per process (see
+//! docs/server.md): they are checked here through one replica only.
 
 #[path = "../../server/src/storage/postgres/cluster.rs"]
 #[allow(dead_code)]

@@ -17,7 +17,7 @@ use crate::faults::{self, Injector};
 use crate::idempotency::{
     Idempotency, IdempotencyStore, MemoryStore, PostgresStore as PostgresIdempotency,
 };
-use crate::lock::LockManager;
+use crate::lock::{LockManager, SharedLocks};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter};
 use crate::routes::{self, AppState};
@@ -93,10 +93,29 @@ fn idempotency_store(config: &Config) -> Result<Arc<dyn IdempotencyStore>, Error
     Ok(Arc::new(PostgresIdempotency::new(&database, limits)))
 }
 
+/// The lock manager: in the database for PostgreSQL storage (replicas share its locks), in
+/// the process otherwise.
+fn lock_manager(config: &Config, metrics: &Metrics) -> Result<LockManager, Error> {
+    let locks = LockManager::new(config.max_lock_ttl(), config.max_lock_waiters())
+        .with_total_waiters(config.max_lock_waiters_total())
+        .with_observer(metrics.lock_observer());
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(locks);
+    };
+    storage::parse_postgres(url)
+        .and_then(|pg| SharedLocks::open(&pg))
+        .map(|shared| locks.with_shared(shared))
+        .map_err(|err| Error::PostgresOpen {
+            target: storage::describe_postgres(url),
+            source: Box::new(err),
+        })
+}
+
 fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
-    // The store first: it migrates a PostgreSQL schema, which the shared conflict log uses.
+    // The store first: it migrates a PostgreSQL schema, which the shared conflict log and the
+    // shared locks use.
     let store = storage::open(
         config.storage(),
         config.history.policy(),
@@ -114,11 +133,7 @@ fn build(config: &Config) -> Result<Built, Error> {
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
         max_batch_operations: config.max_batch_operations(),
-        locks: Arc::new(
-            LockManager::new(config.max_lock_ttl(), config.max_lock_waiters())
-                .with_total_waiters(config.max_lock_waiters_total())
-                .with_observer(metrics.lock_observer()),
-        ),
+        locks: Arc::new(lock_manager(config, &metrics)?),
         txns: Arc::new(
             TxnManager::new(TxnLimits {
                 max_open: config.max_transactions(),

@@ -1,18 +1,21 @@
 //! Pessimistic locks on documents: a lock table shared by every request of one server process.
 //!
-//! The table lives in memory, next to whichever store keeps the documents: one server process
-//! owns its store, so one process-wide table sees every lock and every write. (Several servers
-//! on one database would need the table in the database; that is future work.) A restart
+//! With memory or SQLite storage the table lives in memory, next to the store: one server
+//! process owns its store, so one process-wide table sees every lock and every write. A restart
 //! forgets every lock; tokens embed a per-boot epoch, so a token from before the restart is
-//! refused afterwards instead of matching a stranger's lock.
+//! refused afterwards instead of matching a stranger's lock. With PostgreSQL storage, several
+//! replicas share one database, and the locks live in it (see `shared`), so they survive a
+//! restart and every replica sees the same ones.
 //!
 //! Every lock decision (grant, queue, renew, release, break, expiry, and whether a write may
 //! proceed) is taken while holding the table's one mutex, and the mutex is never held across
 //! an `.await`. How a write's check stays atomic with the write itself is explained in
 //! `routes/item.rs`.
 
+mod gate;
 mod lease;
 mod observer;
+mod shared;
 mod table;
 mod token;
 mod wait;
@@ -20,13 +23,15 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+pub(crate) use gate::Gate;
 #[cfg(test)]
 pub(crate) use lease::Lease;
 pub(crate) use lease::{millis, Grant, LockRequest, Now, Snapshot};
 pub(crate) use observer::{HoldEnd, LockObserver};
+pub(crate) use shared::{SharedAcquired, SharedLocks, SharedTicket};
 pub(crate) use table::{Acquired, LockTable, Refusal};
 pub(crate) use token::LockToken;
 pub(crate) use wait::{Ticket, Waited};
@@ -66,6 +71,8 @@ impl LockLimits {
 pub(crate) struct LockManager {
     table: Mutex<LockTable>,
     limits: LockLimits,
+    /// The database's locks, when the store is PostgreSQL; the table then stays empty.
+    shared: Option<Arc<SharedLocks>>,
 }
 
 impl LockManager {
@@ -78,6 +85,7 @@ impl LockManager {
                 max_waiters,
                 max_total_waiters: usize::MAX,
             },
+            shared: None,
         }
     }
 
@@ -91,8 +99,19 @@ impl LockManager {
         self
     }
 
+    /// The same manager, keeping its locks in `shared` instead of in the process.
+    pub(crate) fn with_shared(mut self, shared: SharedLocks) -> Self {
+        self.shared = Some(Arc::new(shared));
+        self
+    }
+
+    /// The database's locks, when they live there.
+    pub(crate) fn shared(&self) -> Option<&Arc<SharedLocks>> {
+        self.shared.as_ref()
+    }
+
     /// The same manager, whose table tells `observer` about every grant and end of a hold.
-    pub(crate) fn with_observer(mut self, observer: std::sync::Arc<dyn LockObserver>) -> Self {
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn LockObserver>) -> Self {
         self.table
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -18,6 +18,11 @@ impl LockToken {
         Self(format!("lock-{epoch}-{seq}-{:016x}", fastrand::u64(..)))
     }
 
+    /// A token as the database stored it when it was minted.
+    pub(crate) fn from_stored(token: String) -> Self {
+        Self(token)
+    }
+
     /// The token as the JSON `token` member carries it (no quotes).
     pub(crate) fn as_str(&self) -> &str {
         &self.0

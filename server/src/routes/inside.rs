@@ -54,16 +54,20 @@ async fn view(
 }
 
 /// Someone else's lock refuses the write now; the commit checks again.
-fn gate(
+async fn gate(
     app: &AppState,
     id: &str,
     token: Option<&LockToken>,
     instance: &str,
 ) -> Result<(), Problem> {
-    app.locks
-        .table()
-        .authorize_write(id, token, now())
-        .map_err(|refusal| refused_by_lock(&refusal, instance, &lock_path(id)))
+    let verdict = match app.locks.shared() {
+        Some(shared) => shared
+            .check(id, token)
+            .await
+            .map_err(|err| internal(&err, instance))?,
+        None => app.locks.table().authorize_write(id, token, now()),
+    };
+    verdict.map_err(|refusal| refused_by_lock(&refusal, instance, &lock_path(id)))
 }
 
 fn judge(
@@ -128,7 +132,7 @@ pub(super) async fn put(
         let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
         let mut tx = open_tx(app, &tx_id, instance).await?;
         let current = view(app, &mut tx, &id, instance).await?;
-        gate(app, &id, token.as_ref(), instance)?;
+        gate(app, &id, token.as_ref(), instance).await?;
         judge(api, &pre, current.as_ref(), app.mismatch, instance)?;
         let status = if current.is_some() {
             StatusCode::OK
@@ -163,7 +167,7 @@ pub(super) async fn patch(
         let current = view(app, &mut tx, &id, instance)
             .await?
             .ok_or_else(|| not_found(instance))?;
-        gate(app, &id, token.as_ref(), instance)?;
+        gate(app, &id, token.as_ref(), instance).await?;
         judge(api, &pre, Some(&current), app.mismatch, instance)?;
         let Ok(target) = serde_json::from_slice::<Value>(&current.body) else {
             tracing::error!(%instance, "stored document is not JSON");
@@ -194,7 +198,7 @@ pub(super) async fn delete(
         let current = view(app, &mut tx, &id, instance)
             .await?
             .ok_or_else(|| not_found(instance))?;
-        gate(app, &id, token.as_ref(), instance)?;
+        gate(app, &id, token.as_ref(), instance).await?;
         judge(api, &pre, Some(&current), app.mismatch, instance)?;
         tx.stage(&id, None, token, now().unix_ms);
         Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())

@@ -10,7 +10,7 @@
 //! write. The order is always store first, then table; lock requests take them in that order
 //! too, and nothing holds the table while waiting for the store.
 
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -29,11 +29,11 @@ use super::response::{internal, not_found};
 use super::{blocking, inside, AppState};
 use crate::api_version::Api;
 use crate::auth::Author;
-use crate::lock::{now, LockManager, LockTable, LockToken, Refusal};
+use crate::lock::{Gate, LockManager, LockToken, Refusal};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
 use crate::problem::{Problem, ProblemKind};
-use crate::storage::{Applied, Decision, Document};
+use crate::storage::{Applied, Decision, Document, StoreError};
 use crate::MismatchStatus;
 
 pub(super) type IdPath = Result<Path<String>, PathRejection>;
@@ -64,16 +64,15 @@ fn require_condition(
 }
 
 /// Whether a write carrying `token` may touch `id` now; called inside the store's critical
-/// section (see the module documentation). The table stays locked as long as the caller keeps
-/// the guard, so a DELETE can end the lock in the same step.
+/// section (see the module documentation). An in-memory table stays locked as long as the
+/// caller keeps the gate, so a DELETE can end the lock in the same step.
 fn lock_gate<'a>(
     locks: &'a LockManager,
     id: &str,
     token: Option<&LockToken>,
-) -> Result<MutexGuard<'a, LockTable>, Refusal> {
-    let mut table = locks.table();
-    table.authorize_write(id, token, now())?;
-    Ok(table)
+) -> Result<Result<Gate<'a>, Refusal>, StoreError> {
+    let mut gate = locks.gate();
+    Ok(gate.authorize_write(id, token)?.map(|()| gate))
 }
 
 /// `GET`/`HEAD /items/{id}` → 200 with the tag, or 304 when `If-None-Match` matches.
@@ -141,11 +140,16 @@ pub(super) async fn put(
         let mut verdict = Verdict::Proceed;
         let mut refusal = None;
         let mut body = Some(canonical);
+        let mut failure = None;
         let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
-            let _table = match lock_gate(&locks, &id, token.as_ref()) {
-                Ok(table) => table,
-                Err(refused) => {
+            let _gate = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(Ok(gate)) => gate,
+                Ok(Err(refused)) => {
                     refusal = Some(refused);
+                    return Decision::Abort;
+                }
+                Err(err) => {
+                    failure = Some(err);
                     return Decision::Abort;
                 }
             };
@@ -155,6 +159,7 @@ pub(super) async fn put(
                 _ => Decision::Abort,
             }
         })?;
+        failure.map_or(Ok(()), Err)?;
         Ok((applied, verdict, refusal))
     })
     .await
@@ -219,15 +224,20 @@ pub(super) async fn patch(
     let locks = Arc::clone(&app.locks);
     let (applied, step) = blocking(&app.store, move |store| {
         let mut step = PatchStep::Applied;
+        let mut failure = None;
         let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
             let Some(doc) = doc else {
                 step = PatchStep::Missing;
                 return Decision::Abort;
             };
-            let _table = match lock_gate(&locks, &id, token.as_ref()) {
-                Ok(table) => table,
-                Err(refusal) => {
+            let _gate = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(Ok(gate)) => gate,
+                Ok(Err(refusal)) => {
                     step = PatchStep::Locked(refusal);
+                    return Decision::Abort;
+                }
+                Err(err) => {
+                    failure = Some(err);
                     return Decision::Abort;
                 }
             };
@@ -244,6 +254,7 @@ pub(super) async fn patch(
                 }
             }
         })?;
+        failure.map_or(Ok(()), Err)?;
         Ok((applied, step))
     })
     .await
@@ -293,14 +304,19 @@ pub(super) async fn delete(
     let (applied, verdict, refusal) = blocking(&app.store, move |store| {
         let mut verdict = Verdict::Proceed;
         let mut refusal = None;
+        let mut failure = None;
         let applied = store.apply_as(&id, author.as_deref(), &mut |doc| {
             if doc.is_none() {
                 return Decision::Abort;
             }
-            let mut table = match lock_gate(&locks, &id, token.as_ref()) {
-                Ok(table) => table,
-                Err(refused) => {
+            let mut gate = match lock_gate(&locks, &id, token.as_ref()) {
+                Ok(Ok(gate)) => gate,
+                Ok(Err(refused)) => {
                     refusal = Some(refused);
+                    return Decision::Abort;
+                }
+                Err(err) => {
+                    failure = Some(err);
                     return Decision::Abort;
                 }
             };
@@ -311,12 +327,18 @@ pub(super) async fn delete(
                     // waiting for it are told it is gone. Should the storage then fail to
                     // delete, the holder has lost its lock for nothing; it gets a 500 and can
                     // lock again.
-                    table.destroy(&id);
-                    Decision::Delete
+                    match gate.destroy(&id) {
+                        Ok(()) => Decision::Delete,
+                        Err(err) => {
+                            failure = Some(err);
+                            Decision::Abort
+                        }
+                    }
                 }
                 _ => Decision::Abort,
             }
         })?;
+        failure.map_or(Ok(()), Err)?;
         Ok((applied, verdict, refusal))
     })
     .await

@@ -24,7 +24,10 @@ use super::request::{item_id, lock_token, read_body, require_json};
 use super::response::{internal, item_path, not_found};
 use super::{blocking, AppState};
 use crate::auth::Identity;
-use crate::lock::{now, Acquired, Grant, LockManager, LockRequest, Snapshot, Ticket, Waited};
+use crate::lock::{
+    now, Acquired, Grant, LockManager, LockRequest, SharedAcquired, SharedTicket, Snapshot, Ticket,
+    Waited,
+};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::Decision;
 
@@ -125,7 +128,8 @@ pub(super) async fn acquire(
     let lock_path = lock_path(&id);
     let mut queue = wait > Duration::ZERO;
     loop {
-        match try_acquire(&app, &id, &request, queue, instance).await? {
+        let wait_for = if queue { wait } else { Duration::ZERO };
+        match try_acquire(&app, &id, &request, wait_for, instance).await? {
             Attempt::Missing => return Err(not_found(instance)),
             Attempt::Granted(grant) => return Ok(granted(StatusCode::CREATED, &grant, &lock_path)),
             Attempt::Busy(snapshot) => return Err(locked(&snapshot, instance, &lock_path, false)),
@@ -139,7 +143,7 @@ pub(super) async fn acquire(
                     limits.max_total_waiters,
                 ))
             }
-            Attempt::Queued(ticket) => match ticket.wait(started + wait).await {
+            Attempt::Queued(ticket) => match queued(ticket, started + wait, instance).await? {
                 Waited::Granted(grant) => {
                     return Ok(granted(StatusCode::CREATED, &grant, &lock_path))
                 }
@@ -159,21 +163,51 @@ pub(super) async fn acquire(
 enum Attempt {
     Missing,
     Granted(Grant),
-    Queued(Ticket),
+    Queued(Queued),
     Busy(Snapshot),
     QueueFull(Snapshot),
     AllQueuesFull(Snapshot),
+}
+
+/// A place in a queue: in the process's table, or in the database's.
+enum Queued {
+    Memory(Ticket),
+    Shared(SharedTicket),
+}
+
+async fn queued(ticket: Queued, deadline: Instant, instance: &str) -> Result<Waited, Problem> {
+    match ticket {
+        Queued::Memory(ticket) => Ok(ticket.wait(deadline).await),
+        Queued::Shared(ticket) => ticket
+            .wait(deadline)
+            .await
+            .map_err(|err| internal(&err, instance)),
+    }
 }
 
 async fn try_acquire(
     app: &AppState,
     id: &str,
     request: &LockRequest,
-    wait: bool,
+    wait_for: Duration,
     instance: &str,
 ) -> Result<Attempt, Problem> {
+    let wait = wait_for > Duration::ZERO;
     let locks = Arc::clone(&app.locks);
     let queue_limit = wait.then_some(locks.limits().max_waiters);
+    if let Some(shared) = locks.shared() {
+        let acquired = shared
+            .acquire(id, request.clone(), queue_limit, wait_for)
+            .await
+            .map_err(|err| internal(&err, instance))?;
+        return Ok(match acquired {
+            SharedAcquired::Missing => Attempt::Missing,
+            SharedAcquired::Granted(grant) => Attempt::Granted(grant),
+            SharedAcquired::Queued(ticket) => Attempt::Queued(Queued::Shared(ticket)),
+            SharedAcquired::Busy(snapshot) => Attempt::Busy(snapshot),
+            SharedAcquired::QueueFull(snapshot) => Attempt::QueueFull(snapshot),
+        });
+    }
     let (key, request) = (id.to_owned(), request.clone());
     blocking(&app.store, move |store| {
         // Whether the document exists and the grant are decided in one critical section of
@@ -207,7 +241,7 @@ fn attempt(acquired: Option<Acquired>, locks: &Arc<LockManager>, key: String) ->
         Some(Acquired::QueueFull(snapshot)) => Attempt::QueueFull(snapshot),
         Some(Acquired::AllQueuesFull(snapshot)) => Attempt::AllQueuesFull(snapshot),
         Some(Acquired::Queued(queued)) => {
-            Attempt::Queued(Ticket::new(Arc::clone(locks), key, queued))
+            Attempt::Queued(Queued::Memory(Ticket::new(Arc::clone(locks), key, queued)))
         }
     }
 }
@@ -251,7 +285,13 @@ pub(super) async fn renew(
     .await?;
     let limits = app.locks.limits();
     let ttl = positive_ttl(asked.ttl_ms, instance)?.map(|ms| limits.ttl(Some(ms)));
-    let renewed = app.locks.table().renew(&id, &token, ttl, now());
+    let renewed = match app.locks.shared() {
+        Some(shared) => shared
+            .renew(&id, &token, ttl)
+            .await
+            .map_err(|err| internal(&err, instance))?,
+        None => app.locks.table().renew(&id, &token, ttl, now()),
+    };
     match renewed {
         Ok(grant) => Ok(granted(StatusCode::OK, &grant, &lock_path)),
         Err(current) => Err(token_invalid(current.as_ref(), instance, &lock_path)),
@@ -278,11 +318,27 @@ pub(super) async fn release(
                 "breaking a lock needs a token on this server: send Authorization: Bearer <token> with the token you were given (the lock's holder releases it with its Lock-Token instead)",
             ));
         }
-        app.locks.table().break_lock(&id, now());
+        match app.locks.shared() {
+            Some(shared) => {
+                shared
+                    .break_lock(&id)
+                    .await
+                    .map_err(|err| internal(&err, instance))?;
+            }
+            None => {
+                app.locks.table().break_lock(&id, now());
+            }
+        }
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let token = required_token(&headers, instance, &lock_path, "releasing a lock")?;
-    let released = app.locks.table().release(&id, &token, now());
+    let released = match app.locks.shared() {
+        Some(shared) => shared
+            .release(&id, &token)
+            .await
+            .map_err(|err| internal(&err, instance))?,
+        None => app.locks.table().release(&id, &token, now()),
+    };
     match released {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(current) => Err(token_invalid(current.as_ref(), instance, &lock_path)),
@@ -321,7 +377,13 @@ pub(super) async fn show(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = item_id(path, instance)?;
-    let snapshot = app.locks.table().snapshot(&id, now());
+    let snapshot = match app.locks.shared() {
+        Some(shared) => shared
+            .snapshot(&id)
+            .await
+            .map_err(|err| internal(&err, instance))?,
+        None => app.locks.table().snapshot(&id, now()),
+    };
     snapshot
         .map(|snapshot| current(&snapshot))
         .ok_or_else(|| not_locked(instance, &lock_path(&id)))

@@ -29,8 +29,8 @@ pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup,
 pub(crate) use memory::MemoryStore;
 pub(crate) use postgres::pool::Pool as PgPool;
 pub(crate) use postgres::{
-    describe_url as describe_postgres, parse as parse_postgres, PostgresStore,
-    LOCK_SPACE as PG_LOCK_SPACE,
+    describe_url as describe_postgres, lock_id as pg_lock_document, parse as parse_postgres,
+    PostgresStore, LOCK_SPACE as PG_LOCK_SPACE,
 };
 pub(crate) use settings::HistorySettings;
 pub use settings::{
@@ -38,6 +38,8 @@ pub use settings::{
     DEFAULT_TOMBSTONE_TTL,
 };
 pub(crate) use sqlite::SqliteStore;
+#[cfg(test)]
+pub(crate) use suite_postgres::database as pg_test_database;
 
 /// One stored version of a document.
 #[derive(Debug, Clone, PartialEq, Eq)]

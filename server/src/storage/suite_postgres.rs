@@ -21,8 +21,9 @@ fn cluster() -> Option<&'static Cluster> {
         .as_ref()
 }
 
-/// A fresh database's URL.
-fn database() -> Option<String> {
+/// A fresh database's URL, on the one cluster of this test process (other modules' PostgreSQL
+/// tests use it too, so that the process runs one cluster).
+pub(crate) fn database() -> Option<String> {
     cluster().map(Cluster::create_database)
 }
 

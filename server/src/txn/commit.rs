@@ -1,11 +1,9 @@
 //! Committing a transaction: in one store critical section, check every pinned version, check
 //! the locks, then apply every staged write. Store first, then the lock table, as every write.
 
-use std::sync::MutexGuard;
-
 use super::outcome::{CommitResult, Conflict, Outcome};
 use super::state::Plan;
-use crate::lock::{now, LockManager, LockTable};
+use crate::lock::{Gate, LockManager};
 use crate::storage::{Finish, Store, StoreError};
 
 /// Applies `plan` all or nothing as `author`'s writes, or says why not. A storage failure
@@ -18,7 +16,7 @@ pub(crate) fn commit(
 ) -> Result<Outcome, StoreError> {
     // Held until after the store commits, so the lock of a deleted document ends only once the
     // delete is sure to land, and no lock changes hands in between.
-    let mut held: Option<MutexGuard<'_, LockTable>> = None;
+    let mut held: Option<Gate<'_>> = None;
     let mut outcome = None;
     let mut deleted = Vec::new();
     let finish = store.atomically_as(author, &mut |txn| {
@@ -42,10 +40,12 @@ pub(crate) fn commit(
             outcome = Some(Outcome::Conflict(conflicts));
             return Ok(Finish::Rollback);
         }
-        let table = held.insert(locks.table());
-        let at = now();
+        let gate = held.insert(locks.gate());
         for write in &plan.writes {
-            if let Err(refusal) = table.authorize_write(&write.id, write.lock_token.as_ref(), at) {
+            // Reading locks the document for the rest of the unit of work (on PostgreSQL, its
+            // advisory lock), as the shared lock check needs.
+            txn.get(&write.id)?;
+            if let Err(refusal) = gate.authorize_write(&write.id, write.lock_token.as_ref())? {
                 outcome = Some(Outcome::Locked {
                     id: write.id.clone(),
                     refusal,
@@ -80,14 +80,21 @@ pub(crate) fn commit(
             };
             results.push(result);
         }
+        if gate.is_shared() {
+            // In the database, a deleted document's lock ends inside the unit of work, while
+            // its advisory lock is still held (see `Gate::is_shared`).
+            for id in &deleted {
+                gate.destroy(id)?;
+            }
+        }
         outcome = Some(Outcome::Committed(results));
         Ok(Finish::Commit)
     })?;
     if finish == Finish::Commit {
-        if let Some(table) = held.as_mut() {
+        if let Some(gate) = held.as_mut().filter(|gate| !gate.is_shared()) {
             // A deleted document's lock ends with it (RFC 4918 §9.6), as for a single DELETE.
             for id in &deleted {
-                table.destroy(id);
+                gate.destroy(id)?;
             }
         }
     }

@@ -3,13 +3,12 @@
 //! rolls everything back.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::MutexGuard;
 
 use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::parse::{OpKind, Operation, Target};
-use crate::lock::{now, LockManager, LockTable, LockToken, Now, Refusal};
+use crate::lock::{Gate, LockManager, LockToken, Refusal};
 use crate::merge_patch;
 use crate::precondition::{Current, Method, Verdict};
 use crate::problem::{Problem, ProblemKind};
@@ -53,14 +52,13 @@ pub(super) fn run(
 ) -> Result<Result<Vec<Step>, Failed>, StoreError> {
     // The table stays held until after the commit, so a deleted document's lock ends only
     // once the batch is sure to commit, and no lock decision slips in between.
-    let mut held: Option<MutexGuard<'_, LockTable>> = None;
+    let mut held: Option<Gate<'_>> = None;
     let mut outcome = None;
     let finish = store.atomically_as(author, &mut |txn| {
-        let table = held.insert(locks.table());
+        let gate = held.insert(locks.gate());
         let mut batch = Batch {
             txn,
-            table,
-            now: now(),
+            gate,
             mismatch,
             created: vec![None; ops.len()],
             written_by: HashMap::new(),
@@ -76,6 +74,13 @@ pub(super) fn run(
                 }
             }
         }
+        if batch.gate.is_shared() {
+            // In the database, a deleted document's lock ends inside the unit of work, while
+            // its advisory lock is still held (see `Gate::is_shared`).
+            for id in &batch.ended_locks {
+                batch.gate.destroy(id)?;
+            }
+        }
         outcome = Some(Ok((steps, batch.ended_locks)));
         Ok(Finish::Commit)
     })?;
@@ -86,9 +91,9 @@ pub(super) fn run(
     };
     match (finish, outcome) {
         (Finish::Commit, Ok((steps, ended_locks))) => {
-            if let Some(table) = held.as_mut() {
+            if let Some(gate) = held.as_mut().filter(|gate| !gate.is_shared()) {
                 for id in &ended_locks {
-                    table.destroy(id);
+                    gate.destroy(id)?;
                 }
             }
             Ok(Ok(steps))
@@ -100,10 +105,9 @@ pub(super) fn run(
     }
 }
 
-struct Batch<'a, 't> {
+struct Batch<'a, 't, 'g> {
     txn: &'a mut dyn Txn,
-    table: &'t mut LockTable,
-    now: Now,
+    gate: &'t mut Gate<'g>,
     mismatch: MismatchStatus,
     /// The id each `create` got, by operation index, for `ref`.
     created: Vec<Option<String>>,
@@ -115,7 +119,7 @@ struct Batch<'a, 't> {
 
 type Judged = Result<Step, Failed>;
 
-impl Batch<'_, '_> {
+impl Batch<'_, '_, '_> {
     fn step(&mut self, index: usize, op: &Operation) -> Result<Judged, StoreError> {
         let id = match &op.target {
             Target::New => return self.create(index, op),
@@ -142,7 +146,7 @@ impl Batch<'_, '_> {
         }
         // Reads never check locks, so a check looks at the lock only to confirm a token.
         if op.kind != OpKind::Check || op.lock_token.is_some() {
-            if let Err(refusal) = self.gate(&id, op.lock_token.as_ref()) {
+            if let Err(refusal) = self.gate(&id, op.lock_token.as_ref())? {
                 let seen = current.as_ref().map(|doc| doc.etag.clone());
                 let problem = refused_by_lock(&refusal, &path, &lock_path(&id));
                 return Ok(Err(fail(problem.with_observed(seen))));
@@ -222,14 +226,18 @@ impl Batch<'_, '_> {
 
     /// The lock check of a write, as the batch left the table: a document deleted earlier in
     /// the batch has no lock any more (it ends at commit).
-    fn gate(&mut self, id: &str, token: Option<&LockToken>) -> Result<(), Refusal> {
+    fn gate(
+        &mut self,
+        id: &str,
+        token: Option<&LockToken>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
         if self.ended_locks.contains(id) {
-            return match token {
+            return Ok(match token {
                 None => Ok(()),
                 Some(_) => Err(Refusal::TokenInvalid(None)),
-            };
+            });
         }
-        self.table.authorize_write(id, token, self.now)
+        self.gate.authorize_write(id, token)
     }
 
     /// The precondition refusal. Against a version an earlier operation of this batch wrote,

@@ -33,7 +33,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use self::pool::Pool;
-use self::txn::{lock_id, read_doc, to_document, Ctx, PgTxn};
+pub(crate) use self::txn::lock_id;
+use self::txn::{read_doc, to_document, Ctx, PgTxn};
 use super::{
     Applied, Clock, Decision, Document, Finish, HistoryPolicy, Lookup, Store, StoreError, Txn,
     VersionInfo, Written,

@@ -71,6 +71,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX ifmatch_idempotency_arrived ON ifmatch_idempotency (arrived_ms);
     ",
+    // 4: pessimistic locks shared by every replica (see `lock/shared`). Times come from the
+    // database clock, so replicas whose clocks disagree still agree on expiry.
+    "
+    CREATE SEQUENCE ifmatch_lock_grant AS BIGINT MINVALUE 1;
+    CREATE SEQUENCE ifmatch_lock_ticket AS BIGINT MINVALUE 1;
+    CREATE TABLE ifmatch_locks (
+        id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        owner TEXT,
+        fencing BIGINT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        granted_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        ticket BIGINT
+    );
+    CREATE TABLE ifmatch_lock_waiters (
+        ticket BIGINT PRIMARY KEY,
+        id TEXT NOT NULL,
+        owner TEXT,
+        ttl_ms BIGINT NOT NULL,
+        queued_at TIMESTAMPTZ NOT NULL,
+        deadline TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX ifmatch_lock_waiters_id ON ifmatch_lock_waiters (id, ticket);
+    ",
 ];
 
 /// Brings the schema up to date and returns the database's tag epoch.

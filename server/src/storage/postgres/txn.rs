@@ -27,7 +27,7 @@ pub(super) struct Ctx<'a> {
 /// its history, holds it, on every replica, until its transaction ends. It also covers an `id`
 /// that does not exist yet, so two replicas creating the same document take turns, and the
 /// second sees the first's document.
-pub(super) fn lock_id(tx: &mut Transaction<'_>, id: &str) -> Result<(), StoreError> {
+pub(crate) fn lock_id(tx: &mut Transaction<'_>, id: &str) -> Result<(), StoreError> {
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         &[&id],

@@ -1,0 +1,301 @@
+//! Locks kept in PostgreSQL, so that every replica on one database sees the same locks.
+//!
+//! - **State**: `ifmatch_locks` (one row per held lock: token, owner, grant number, TTL, expiry)
+//!   and `ifmatch_lock_waiters` (the FIFO queue: one row per waiting request, its ticket from
+//!   the sequence `ifmatch_lock_ticket`, and a deadline). Expiry and deadlines are read from
+//!   the database clock (`clock_timestamp()`), so replicas whose clocks disagree still agree.
+//! - **Atomicity**: every decision runs in a transaction holding the document's advisory lock,
+//!   the same one every write of the document takes (`storage::pg_lock_document`). Lock
+//!   requests take it themselves, on connections of their own ([`SharedLocks::ops`]). A write
+//!   already holds it on its store connection when it asks whether it may write, so that check
+//!   runs on a second pool ([`SharedLocks::gate`]) and never waits for a lock: it touches only
+//!   the rows of the document whose advisory lock its replica holds. Two pools, because a
+//!   write holding a document's lock must never wait for a connection that a lock request,
+//!   itself waiting for that document's lock, holds.
+//! - **Tokens** embed the database's tag epoch and a grant number from the sequence
+//!   `ifmatch_lock_grant`, plus a random nonce: no two grants on any replica share a token.
+//! - **Waking waiters**: a change to a lock or a queue `NOTIFY`s the channel `ifmatch_locks`
+//!   with the document id. Each replica `LISTEN`s on one connection of its own and fans the ids
+//!   out to its queued requests; each also re-checks at least every [`POLL`], so a lost
+//!   notification (a dropped listening connection) delays a handoff, never hangs it, and a
+//!   holder that expires is replaced without anybody calling in.
+
+mod listen;
+mod sql;
+mod ticket;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::Transaction;
+use tokio::sync::broadcast;
+
+use super::lease::{Grant, LockRequest, Snapshot};
+use super::table::Refusal;
+use super::token::LockToken;
+use crate::storage::{pg_lock_document, PgPool, StoreError};
+
+pub(crate) use ticket::SharedTicket;
+
+/// The longest a queued request goes without looking at the database again.
+pub(crate) const POLL: Duration = Duration::from_millis(250);
+/// Connections per replica for lock requests (which wait for documents' advisory locks).
+const OPS_POOL: usize = 8;
+/// Connections per replica for the lock checks of writes (which never wait).
+const GATE_POOL: usize = 4;
+
+/// The answer to a lock request.
+#[derive(Debug)]
+pub(crate) enum SharedAcquired {
+    /// No such document.
+    Missing,
+    Granted(Grant),
+    Queued(SharedTicket),
+    Busy(Snapshot),
+    QueueFull(Snapshot),
+}
+
+/// The locks of every replica on one PostgreSQL database.
+pub(crate) struct SharedLocks {
+    epoch: String,
+    ops: PgPool,
+    gate: PgPool,
+    wake: broadcast::Sender<String>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for SharedLocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLocks").finish_non_exhaustive()
+    }
+}
+
+impl Drop for SharedLocks {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl SharedLocks {
+    /// Locks in the database `config` names, whose schema the store has migrated already.
+    /// Starts this replica's listening thread.
+    pub(crate) fn open(config: &postgres::Config) -> Result<Self, StoreError> {
+        let ops = PgPool::new(config.clone(), OPS_POOL);
+        let gate = PgPool::new(config.clone(), GATE_POOL);
+        // The client blocks on a runtime of its own: never on an async worker thread.
+        let epoch = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<String, StoreError> {
+                    let row = ops
+                        .get()?
+                        .query_one("SELECT value FROM ifmatch_meta WHERE key = 'epoch'", &[])?;
+                    Ok(row.get(0))
+                })
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::from_message("postgres: reading panicked")))
+        })?;
+        let (wake, _) = broadcast::channel(1024);
+        let stop = Arc::new(AtomicBool::new(false));
+        listen::spawn(config.clone(), wake.clone(), Arc::clone(&stop))?;
+        Ok(Self {
+            epoch,
+            ops,
+            gate,
+            wake,
+            stop,
+        })
+    }
+
+    /// Runs `work` in a transaction of its own that first takes the advisory lock of `id`.
+    fn locked<T>(
+        &self,
+        id: &str,
+        work: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.ops.get()?;
+        let mut tx = conn.transaction()?;
+        pg_lock_document(&mut tx, id)?;
+        let out = work(&mut tx, &self.epoch)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` for a write whose replica holds the advisory lock of the document already.
+    fn gated<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.gate.get()?;
+        let mut tx = conn.transaction()?;
+        let out = work(&mut tx, &self.epoch)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` on the blocking pool (the client blocks).
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Self) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || work(&this))
+            .await
+            .map_err(|err| StoreError::from_task(&err))?
+    }
+
+    /// Grants the lock of `id` when it is free; otherwise queues the request for up to `wait`
+    /// behind at most `queue_limit` others (answers busy at once when `queue_limit` is `None`).
+    pub(crate) async fn acquire(
+        self: &Arc<Self>,
+        id: &str,
+        request: LockRequest,
+        queue_limit: Option<usize>,
+        wait: Duration,
+    ) -> Result<SharedAcquired, StoreError> {
+        // Listening before queueing, so no handoff can slip by unheard.
+        let wake = self.wake.subscribe();
+        let key = id.to_owned();
+        let outcome = self
+            .run(move |this| {
+                this.locked(&key, |tx, epoch| {
+                    let exists = tx
+                        .query_opt("SELECT 1 FROM ifmatch_items WHERE id = $1", &[&key])?
+                        .is_some();
+                    if !exists {
+                        return Ok(Decided::Missing);
+                    }
+                    sql::settle(tx, epoch, &key)?;
+                    let Some(snapshot) = sql::snapshot(tx, &key)? else {
+                        return Ok(Decided::Granted(sql::grant(
+                            tx, epoch, &key, request, None,
+                        )?));
+                    };
+                    Ok(match queue_limit {
+                        None => Decided::Busy(snapshot),
+                        Some(limit) if snapshot.waiters >= limit => Decided::QueueFull(snapshot),
+                        // A second past the request's own deadline: a request whose replica
+                        // vanished leaves the queue then, one still waiting leaves it itself.
+                        Some(_) => Decided::Queued(sql::enqueue(
+                            tx,
+                            &key,
+                            &request,
+                            wait + Duration::from_secs(1),
+                        )?),
+                    })
+                })
+            })
+            .await?;
+        Ok(match outcome {
+            Decided::Missing => SharedAcquired::Missing,
+            Decided::Granted(grant) => SharedAcquired::Granted(grant),
+            Decided::Busy(snapshot) => SharedAcquired::Busy(snapshot),
+            Decided::QueueFull(snapshot) => SharedAcquired::QueueFull(snapshot),
+            Decided::Queued(ticket) => SharedAcquired::Queued(SharedTicket::new(
+                Arc::clone(self),
+                id.to_owned(),
+                ticket,
+                wake,
+            )),
+        })
+    }
+
+    /// Extends the holder's lock (see the in-memory table's `renew`).
+    pub(crate) async fn renew(
+        self: &Arc<Self>,
+        id: &str,
+        token: &LockToken,
+        ttl: Option<Duration>,
+    ) -> Result<Result<Grant, Option<Snapshot>>, StoreError> {
+        let (key, token) = (id.to_owned(), token.clone());
+        self.run(move |this| {
+            this.locked(&key, |tx, epoch| sql::renew(tx, epoch, &key, &token, ttl))
+        })
+        .await
+    }
+
+    /// Ends the holder's lock; the next waiter gets it.
+    pub(crate) async fn release(
+        self: &Arc<Self>,
+        id: &str,
+        token: &LockToken,
+    ) -> Result<Result<(), Option<Snapshot>>, StoreError> {
+        let (key, token) = (id.to_owned(), token.clone());
+        self.run(move |this| {
+            this.locked(&key, |tx, epoch| {
+                if sql::end(tx, epoch, &key, Some(&token))? {
+                    Ok(Ok(()))
+                } else {
+                    Ok(Err(sql::snapshot(tx, &key)?))
+                }
+            })
+        })
+        .await
+    }
+
+    /// Ends whoever's lock is on `id`; whether there was one.
+    pub(crate) async fn break_lock(self: &Arc<Self>, id: &str) -> Result<bool, StoreError> {
+        let key = id.to_owned();
+        self.run(move |this| this.locked(&key, |tx, epoch| sql::end(tx, epoch, &key, None)))
+            .await
+    }
+
+    /// The current lock on `id`, if any.
+    pub(crate) async fn snapshot(
+        self: &Arc<Self>,
+        id: &str,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        let key = id.to_owned();
+        self.run(move |this| {
+            this.locked(&key, |tx, epoch| {
+                sql::settle(tx, epoch, &key)?;
+                sql::snapshot(tx, &key)
+            })
+        })
+        .await
+    }
+
+    /// Whether a write carrying `token` could touch `id` now, asked outside any write (a
+    /// transaction staging a write; its commit asks again).
+    pub(crate) async fn check(
+        self: &Arc<Self>,
+        id: &str,
+        token: Option<&LockToken>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let (key, token) = (id.to_owned(), token.cloned());
+        self.run(move |this| {
+            this.locked(&key, |tx, epoch| {
+                sql::authorize(tx, epoch, &key, token.as_ref())
+            })
+        })
+        .await
+    }
+
+    /// Whether a write carrying `token` may touch `id`. Blocking; only for a caller whose
+    /// replica holds the advisory lock of `id` for the write.
+    pub(crate) fn authorize_write(
+        &self,
+        id: &str,
+        token: Option<&LockToken>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        self.gated(|tx, epoch| sql::authorize(tx, epoch, id, token))
+    }
+
+    /// The document `id` is being deleted: its lock and queue end (waiters hear it is gone).
+    /// Blocking; only for a caller whose replica holds the advisory lock of `id`.
+    pub(crate) fn destroy(&self, id: &str) -> Result<(), StoreError> {
+        self.gated(|tx, _| sql::destroy(tx, id))
+    }
+}
+
+/// What the acquiring transaction decided.
+enum Decided {
+    Missing,
+    Granted(Grant),
+    Queued(i64),
+    Busy(Snapshot),
+    QueueFull(Snapshot),
+}

@@ -1,0 +1,144 @@
+//! Locks in PostgreSQL seen through two replicas' `SharedLocks` on one database: tokens,
+//! fencing numbers and refusals are shared; a deleted document's waiters hear it is gone; a
+//! waiter that goes away leaves the queue. (The HTTP-level behaviour across three replicas is
+//! proved by `conformance/tests/postgres_replica_locks.rs`.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{SharedAcquired, SharedLocks};
+use crate::lock::{LockRequest, Refusal, Waited};
+use crate::storage::{
+    parse_postgres, pg_test_database, system_clock, HistoryPolicy, PostgresStore, Store,
+};
+
+const POLICY: HistoryPolicy = HistoryPolicy {
+    max_versions: 10,
+    max_age_ms: 0,
+    tombstone_ttl_ms: u64::MAX,
+};
+
+/// Two replicas' locks on a fresh database holding the document `doc`, and its store.
+async fn replicas() -> Option<(Arc<SharedLocks>, Arc<SharedLocks>, Arc<PostgresStore>)> {
+    let url = pg_test_database()?;
+    let opened = tokio::task::spawn_blocking(move || {
+        let config = parse_postgres(&url).unwrap();
+        let store = PostgresStore::open(&config, POLICY, system_clock()).unwrap();
+        store
+            .apply_as("doc", None, &mut |_| {
+                crate::storage::Decision::Write(b"{}".to_vec())
+            })
+            .unwrap();
+        let a = SharedLocks::open(&config).unwrap();
+        let b = SharedLocks::open(&config).unwrap();
+        (Arc::new(a), Arc::new(b), Arc::new(store))
+    });
+    Some(opened.await.unwrap())
+}
+
+fn request(owner: &str) -> LockRequest {
+    LockRequest {
+        owner: Some(owner.to_owned()),
+        ttl: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_fencing_and_refusals_are_shared_by_two_replicas() {
+    let Some((a, b, _store)) = replicas().await else {
+        return;
+    };
+    let wait = Duration::ZERO;
+    let SharedAcquired::Granted(first) = a.acquire("doc", request("a"), None, wait).await.unwrap()
+    else {
+        panic!("a free lock is granted");
+    };
+    match b.acquire("doc", request("b"), None, wait).await.unwrap() {
+        SharedAcquired::Busy(snapshot) => {
+            assert_eq!(snapshot.lease.fencing, first.lease.fencing);
+            assert_eq!(snapshot.lease.owner.as_deref(), Some("a"));
+        }
+        other => panic!("expected busy, got {other:?}"),
+    }
+    assert!(matches!(
+        b.check("doc", None).await.unwrap(),
+        Err(Refusal::Locked(_))
+    ));
+    assert_eq!(b.check("doc", Some(&first.token)).await.unwrap(), Ok(()));
+    assert_eq!(b.release("doc", &first.token).await.unwrap(), Ok(()));
+    assert_eq!(
+        a.check("doc", Some(&first.token)).await.unwrap(),
+        Err(Refusal::TokenInvalid(None))
+    );
+    let SharedAcquired::Granted(second) = a.acquire("doc", request("a"), None, wait).await.unwrap()
+    else {
+        panic!("a released lock is granted again");
+    };
+    assert!(second.lease.fencing > first.lease.fencing);
+    assert_ne!(second.token, first.token);
+    assert!(matches!(
+        b.check("doc", Some(&first.token)).await.unwrap(),
+        Err(Refusal::TokenInvalid(Some(_)))
+    ));
+    assert!(matches!(
+        b.acquire("nothing-here", request("b"), None, wait)
+            .await
+            .unwrap(),
+        SharedAcquired::Missing
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_documents_waiter_on_another_replica_hears_it_is_gone() {
+    let Some((a, b, store)) = replicas().await else {
+        return;
+    };
+    let wait = Duration::from_secs(30);
+    assert!(matches!(
+        a.acquire("doc", request("a"), None, wait).await.unwrap(),
+        SharedAcquired::Granted(_)
+    ));
+    let SharedAcquired::Queued(ticket) =
+        b.acquire("doc", request("b"), Some(4), wait).await.unwrap()
+    else {
+        panic!("a held lock queues the request");
+    };
+    let waiting = tokio::spawn(ticket.wait(Instant::now() + wait));
+    // As `DELETE /items/doc` does: the lock ends inside the delete's critical section.
+    let (destroyer, store) = (Arc::clone(&a), Arc::clone(&store));
+    tokio::task::spawn_blocking(move || {
+        store.apply_as("doc", None, &mut |_| {
+            destroyer.destroy("doc").unwrap();
+            crate::storage::Decision::Delete
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(matches!(waiting.await.unwrap().unwrap(), Waited::Gone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_that_goes_away_leaves_the_queue() {
+    let Some((a, b, _store)) = replicas().await else {
+        return;
+    };
+    let wait = Duration::from_secs(30);
+    assert!(matches!(
+        a.acquire("doc", request("a"), None, wait).await.unwrap(),
+        SharedAcquired::Granted(_)
+    ));
+    let SharedAcquired::Queued(ticket) =
+        b.acquire("doc", request("b"), Some(4), wait).await.unwrap()
+    else {
+        panic!("a held lock queues the request");
+    };
+    assert_eq!(a.snapshot("doc").await.unwrap().unwrap().waiters, 1);
+    drop(ticket);
+    let mut looks = 0;
+    while a.snapshot("doc").await.unwrap().unwrap().waiters != 0 {
+        looks += 1;
+        assert!(looks < 400, "the dropped ticket stayed in the queue");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
