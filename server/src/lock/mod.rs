@@ -100,7 +100,8 @@ impl LockManager {
     }
 
     /// The same manager, keeping its locks in `shared` instead of in the process.
-    pub(crate) fn with_shared(mut self, shared: SharedLocks) -> Self {
+    pub(crate) fn with_shared(mut self, mut shared: SharedLocks) -> Self {
+        shared.limit_total_waiters(self.limits.max_total_waiters);
         self.shared = Some(Arc::new(shared));
         self
     }

@@ -206,6 +206,7 @@ async fn try_acquire(
             SharedAcquired::Queued(ticket) => Attempt::Queued(Queued::Shared(ticket)),
             SharedAcquired::Busy(snapshot) => Attempt::Busy(snapshot),
             SharedAcquired::QueueFull(snapshot) => Attempt::QueueFull(snapshot),
+            SharedAcquired::AllQueuesFull(snapshot) => Attempt::AllQueuesFull(snapshot),
         });
     }
     let (key, request) = (id.to_owned(), request.clone());

@@ -27,7 +27,7 @@ mod ticket;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +57,8 @@ pub(crate) enum SharedAcquired {
     Queued(SharedTicket),
     Busy(Snapshot),
     QueueFull(Snapshot),
+    /// As many requests as this replica queues wait, all documents together.
+    AllQueuesFull(Snapshot),
 }
 
 /// The locks of every replica on one PostgreSQL database.
@@ -66,6 +68,10 @@ pub(crate) struct SharedLocks {
     gate: PgPool,
     wake: broadcast::Sender<String>,
     stop: Arc<AtomicBool>,
+    /// Requests queued through this replica now (each holds one of its connections), and the
+    /// most it queues.
+    waiting: AtomicUsize,
+    max_waiting: usize,
 }
 
 impl std::fmt::Debug for SharedLocks {
@@ -107,7 +113,14 @@ impl SharedLocks {
             gate,
             wake,
             stop,
+            waiting: AtomicUsize::new(0),
+            max_waiting: usize::MAX,
         })
+    }
+
+    /// Queues at most `n` requests through this replica, all documents together.
+    pub(crate) fn limit_total_waiters(&mut self, n: usize) {
+        self.max_waiting = n;
     }
 
     /// Runs `work` in a transaction of its own that first takes the advisory lock of `id`.
@@ -177,6 +190,9 @@ impl SharedLocks {
                     Ok(match queue_limit {
                         None => Decided::Busy(snapshot),
                         Some(limit) if snapshot.waiters >= limit => Decided::QueueFull(snapshot),
+                        Some(_) if this.waiting.load(Ordering::Relaxed) >= this.max_waiting => {
+                            Decided::AllQueuesFull(snapshot)
+                        }
                         // A second past the request's own deadline: a request whose replica
                         // vanished leaves the queue then, one still waiting leaves it itself.
                         Some(_) => Decided::Queued(sql::enqueue(
@@ -194,6 +210,7 @@ impl SharedLocks {
             Decided::Granted(grant) => SharedAcquired::Granted(grant),
             Decided::Busy(snapshot) => SharedAcquired::Busy(snapshot),
             Decided::QueueFull(snapshot) => SharedAcquired::QueueFull(snapshot),
+            Decided::AllQueuesFull(snapshot) => SharedAcquired::AllQueuesFull(snapshot),
             Decided::Queued(ticket) => SharedAcquired::Queued(SharedTicket::new(
                 Arc::clone(self),
                 id.to_owned(),
@@ -298,4 +315,5 @@ enum Decided {
     Queued(i64),
     Busy(Snapshot),
     QueueFull(Snapshot),
+    AllQueuesFull(Snapshot),
 }

@@ -142,3 +142,61 @@ async fn a_waiter_that_goes_away_leaves_the_queue() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_queues_at_most_its_total_of_waiters_over_all_documents() {
+    let Some(url) = pg_test_database() else {
+        return;
+    };
+    let (a, capped) = tokio::task::spawn_blocking(move || {
+        let config = parse_postgres(&url).unwrap();
+        let store = PostgresStore::open(&config, POLICY, system_clock()).unwrap();
+        for id in ["doc", "doc2"] {
+            store
+                .apply_as(id, None, &mut |_| {
+                    crate::storage::Decision::Write(b"{}".to_vec())
+                })
+                .unwrap();
+        }
+        let mut capped = SharedLocks::open(&config).unwrap();
+        capped.limit_total_waiters(1);
+        (
+            Arc::new(SharedLocks::open(&config).unwrap()),
+            Arc::new(capped),
+        )
+    })
+    .await
+    .unwrap();
+    let wait = Duration::from_secs(30);
+    for id in ["doc", "doc2"] {
+        assert!(matches!(
+            a.acquire(id, request("a"), None, wait).await.unwrap(),
+            SharedAcquired::Granted(_)
+        ));
+    }
+    let first = capped
+        .acquire("doc", request("c"), Some(4), wait)
+        .await
+        .unwrap();
+    assert!(matches!(first, SharedAcquired::Queued(_)), "{first:?}");
+    let second = capped
+        .acquire("doc2", request("c"), Some(4), wait)
+        .await
+        .unwrap();
+    assert!(
+        matches!(second, SharedAcquired::AllQueuesFull(_)),
+        "{second:?}"
+    );
+    // Another replica's own total is not this one's.
+    let other = a
+        .acquire("doc2", request("a"), Some(4), wait)
+        .await
+        .unwrap();
+    assert!(matches!(other, SharedAcquired::Queued(_)), "{other:?}");
+    drop(first);
+    let again = capped
+        .acquire("doc2", request("c"), Some(4), wait)
+        .await
+        .unwrap();
+    assert!(matches!(again, SharedAcquired::Queued(_)), "{again:?}");
+}

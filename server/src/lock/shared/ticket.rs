@@ -1,5 +1,6 @@
 //! A place in a lock queue kept in the database, owned by the HTTP request waiting in it.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +30,7 @@ impl SharedTicket {
         ticket: i64,
         wake: broadcast::Receiver<String>,
     ) -> Self {
+        locks.waiting.fetch_add(1, Ordering::Relaxed);
         Self {
             locks,
             id,
@@ -120,6 +122,7 @@ async fn heard(wake: &mut broadcast::Receiver<String>, id: &str) {
 
 impl Drop for SharedTicket {
     fn drop(&mut self) {
+        self.locks.waiting.fetch_sub(1, Ordering::Relaxed);
         let Some(ticket) = self.ticket.take() else {
             return;
         };
