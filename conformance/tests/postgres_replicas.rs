@@ -29,6 +29,11 @@ use reqwest::StatusCode;
 
 use cluster::{Cluster, FAST_UNSAFE};
 
+/// The check judges lock queue order and a full queue by when requests are sent, 150 ms apart:
+/// it runs alone (write), the other tests of this file together (read), so their load on the
+/// shared two cores does not reorder what it sends.
+static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// A cluster and `n` replicas on one fresh database of it.
 async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
     let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
@@ -85,6 +90,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_conditional_writers_on_three_replicas_have_exactly_one_winner() {
+    let _together = TIMING.read().await;
     let Some((_cluster, _, servers)) = replicas("replicas: one winner", 3).await else {
         return;
     };
@@ -153,6 +159,7 @@ fn assert_nothing_lost_under_contention(s: &StressSummary) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stress_over_three_replicas_loses_no_update() {
+    let _together = TIMING.read().await;
     let Some((_cluster, _, servers)) = replicas("replicas: stress", 3).await else {
         return;
     };
@@ -197,6 +204,7 @@ async fn counter_value(http: &reqwest::Client, base: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_restarted_mid_run_loses_no_acknowledged_write_and_reuses_no_tag() {
+    let _together = TIMING.read().await;
     let Some((_cluster, url, mut servers)) = replicas("replicas: restart", 3).await else {
         return;
     };
@@ -264,6 +272,7 @@ async fn a_replica_restarted_mid_run_loses_no_acknowledged_write_and_reuses_no_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn check_passes_through_one_replica_while_writers_use_the_others() {
+    let _alone = TIMING.write().await;
     let Some((_cluster, _, servers)) = replicas("replicas: check", 3).await else {
         return;
     };

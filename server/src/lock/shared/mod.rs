@@ -41,8 +41,11 @@ use crate::storage::{pg_lock_document, PgPool, StoreError};
 
 pub(crate) use ticket::SharedTicket;
 
-/// The longest a queued request goes without looking at the database again.
-pub(crate) const POLL: Duration = Duration::from_millis(250);
+/// The longest a queued request goes without looking at the database again (it also looks
+/// when notified and at the holder's expiry). Each look takes the document's advisory lock, so
+/// a short poll multiplies with the queue: 72 waiters at 250 ms kept 8 connections busy enough
+/// that a request to be refused at once (queue full) waited for one under load.
+pub(crate) const POLL: Duration = Duration::from_secs(1);
 /// Connections per replica for lock requests (which wait for documents' advisory locks).
 const OPS_POOL: usize = 8;
 /// Connections per replica for the lock checks of writes (which never wait).
