@@ -51,6 +51,8 @@ pub(crate) enum ProblemKind {
     RequestTimeout,
     /// A write would create a document in a store that holds `--max-documents`.
     StorageFull,
+    /// The database cannot be reached now (refused or lost connection, shutting down).
+    StorageUnavailable,
 }
 
 impl ProblemKind {
@@ -88,6 +90,7 @@ impl ProblemKind {
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            Self::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -126,6 +129,7 @@ impl ProblemKind {
             Self::HeadersTooLarge => "urn:ifmatch:problem:headers-too-large",
             Self::RequestTimeout => "urn:ifmatch:problem:request-timeout",
             Self::StorageFull => "urn:ifmatch:problem:storage-full",
+            Self::StorageUnavailable => "urn:ifmatch:problem:storage-unavailable",
         }
     }
 
@@ -164,6 +168,7 @@ impl ProblemKind {
             Self::HeadersTooLarge => "Request header fields too large",
             Self::RequestTimeout => "Request timeout",
             Self::StorageFull => "Insufficient storage",
+            Self::StorageUnavailable => "Storage unavailable",
         }
     }
 }

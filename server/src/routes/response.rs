@@ -77,8 +77,9 @@ pub(crate) fn refused(
         .with_current_etag(current_etag)
 }
 
-/// 500 for a storage failure (the cause is logged, not shown), or 507 for a write refused
-/// because the store holds its maximum number of documents.
+/// 500 for a storage failure (the cause is logged, not shown), 503 with `Retry-After: 1` when
+/// the database cannot be reached, or 507 for a write refused because the store holds its
+/// maximum number of documents.
 pub(crate) fn internal(err: &StoreError, instance: &str) -> Problem {
     if let Some(max) = err.document_cap() {
         return Problem::new(
@@ -89,6 +90,18 @@ pub(crate) fn internal(err: &StoreError, instance: &str) -> Problem {
             ),
         )
         .with_member("max_documents", serde_json::json!(max));
+    }
+    if err.is_unavailable() {
+        tracing::warn!(%instance, error = %err, "storage unavailable");
+        return Problem::new(
+            ProblemKind::StorageUnavailable,
+            instance,
+            "the server cannot reach its database now. Retry after Retry-After seconds. A write whose connection was lost while it committed may have been applied: a retry with If-Match tells (412 if it was)",
+        )
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
     }
     tracing::error!(%instance, error = %err, "storage failure");
     Problem::new(

@@ -82,53 +82,93 @@ pub(crate) enum Applied {
     Deleted,
 }
 
-/// A storage failure; reported to clients as a 500 problem and logged. One kind is not a
-/// failure but a refusal: a write that would take the store past its document cap
-/// ([`StoreError::full`]), which clients get as 507.
+/// A storage failure; reported to clients as a 500 problem and logged. Two kinds are told
+/// apart: a write refused because the store holds its document cap ([`StoreError::full`]),
+/// which clients get as 507, and a database that cannot be reached ([`StoreError::is_unavailable`]:
+/// refused or lost connections, a database shutting down), which clients get as 503 with
+/// `Retry-After`.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct StoreError(String, Option<u64>);
+pub(crate) struct StoreError(String, Cause);
+
+/// What kind of [`StoreError`] this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// Anything else: a bug, a corrupt file, a full disk.
+    Failure,
+    /// A write refused at the document cap (the cap).
+    Full(u64),
+    /// The database cannot be reached now; a later retry may succeed.
+    Unavailable,
+}
 
 impl StoreError {
     /// A write refused because the store holds `max` documents (or more), the cap.
     pub(crate) fn full(max: u64) -> Self {
         Self(
             format!("the store holds its maximum of {max} documents"),
-            Some(max),
+            Cause::Full(max),
         )
     }
 
     /// The document cap, when this is a refusal at it rather than a failure.
     pub(crate) fn document_cap(&self) -> Option<u64> {
-        self.1
+        match self.1 {
+            Cause::Full(max) => Some(max),
+            Cause::Failure | Cause::Unavailable => None,
+        }
+    }
+
+    /// Whether the database could not be reached (connection refused or lost, shutting down).
+    pub(crate) fn is_unavailable(&self) -> bool {
+        self.1 == Cause::Unavailable
     }
 
     /// A storage task that panicked or was cancelled.
     pub(crate) fn from_task(err: &tokio::task::JoinError) -> Self {
-        Self(format!("storage task failed: {err}"), None)
+        Self(format!("storage task failed: {err}"), Cause::Failure)
     }
 
     /// A failure described in words (an outcome the caller's logic cannot have produced).
     pub(crate) fn from_message(message: &str) -> Self {
-        Self(message.to_owned(), None)
+        Self(message.to_owned(), Cause::Failure)
     }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
-        Self(format!("sqlite: {err}"), None)
+        Self(format!("sqlite: {err}"), Cause::Failure)
     }
 }
 
 impl From<::postgres::Error> for StoreError {
     fn from(err: ::postgres::Error) -> Self {
+        let cause = if postgres_unreachable(&err) {
+            Cause::Unavailable
+        } else {
+            Cause::Failure
+        };
         // The client's own text is only the kind ("db error"); the database's message and
         // the I/O error are in the source.
         match std::error::Error::source(&err) {
-            Some(source) => Self(format!("postgres: {err}: {source}"), None),
-            None => Self(format!("postgres: {err}"), None),
+            Some(source) => Self(format!("postgres: {err}: {source}"), cause),
+            None => Self(format!("postgres: {err}"), cause),
         }
     }
+}
+
+/// Whether `err` says the database cannot be reached rather than that a statement failed: a
+/// closed connection, an I/O error (refused, reset), or SQLSTATE class 08 (connection
+/// exception) or 57P (operator intervention: shutdown, crash, not yet accepting connections).
+fn postgres_unreachable(err: &::postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    if let Some(db) = err.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || code.starts_with("57P");
+    }
+    std::error::Error::source(err).is_some_and(|source| source.is::<std::io::Error>())
 }
 
 /// How a unit of work run by [`Store::atomically`] ends.

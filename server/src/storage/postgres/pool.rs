@@ -30,7 +30,8 @@ struct State {
     open: usize,
 }
 
-/// A connection checked out of the pool; back in the pool on drop, unless it broke.
+/// A connection checked out of the pool; back in the pool on drop, unless it broke (then the
+/// idle connections are closed too).
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
     client: Option<Client>,
@@ -129,7 +130,16 @@ impl Drop for Pooled<'_> {
             return;
         };
         let mut state = self.pool.state();
-        if client.is_closed() || std::thread::panicking() {
+        if client.is_closed() {
+            // A connection that broke says the database restarted or the network failed: the
+            // idle ones opened before it are most likely dead too, and each would fail one more
+            // request. Close them all; new ones are made on demand.
+            let stale = std::mem::take(&mut state.idle);
+            state.open -= 1 + stale.len();
+            drop(state);
+            drop(client);
+            drop(stale);
+        } else if std::thread::panicking() {
             state.open -= 1;
             drop(state);
             drop(client);

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use self::txn::{fresh_id, SqliteTxn};
 use super::{
-    random_hex, Applied, Clock, Decision, Document, Finish, HistoryPolicy, Lookup, Store,
+    random_hex, Applied, Cause, Clock, Decision, Document, Finish, HistoryPolicy, Lookup, Store,
     StoreError, Txn, VersionInfo, Written,
 };
 use crate::etag::EntityTag;
@@ -154,11 +154,17 @@ fn add_at_ms_column(conn: &Connection) -> Result<(), StoreError> {
 }
 
 pub(super) fn to_i64(n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError(format!("{n} does not fit in a SQLite integer"), None))
+    i64::try_from(n).map_err(|_| {
+        StoreError(
+            format!("{n} does not fit in a SQLite integer"),
+            Cause::Failure,
+        )
+    })
 }
 
 pub(super) fn as_u64(n: i64) -> Result<u64, StoreError> {
-    u64::try_from(n).map_err(|_| StoreError(format!("negative number {n} in database"), None))
+    u64::try_from(n)
+        .map_err(|_| StoreError(format!("negative number {n} in database"), Cause::Failure))
 }
 
 fn read_doc(tx: &Connection, id: &str) -> Result<Option<Document>, StoreError> {
@@ -173,8 +179,12 @@ fn read_doc(tx: &Connection, id: &str) -> Result<Option<Document>, StoreError> {
 }
 
 fn to_document(etag: &str, body: Vec<u8>, at_ms: i64) -> Result<Document, StoreError> {
-    let etag = EntityTag::parse(etag)
-        .ok_or_else(|| StoreError(format!("stored entity tag {etag:?} is malformed"), None))?;
+    let etag = EntityTag::parse(etag).ok_or_else(|| {
+        StoreError(
+            format!("stored entity tag {etag:?} is malformed"),
+            Cause::Failure,
+        )
+    })?;
     Ok(Document {
         etag,
         body,
