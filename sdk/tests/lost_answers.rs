@@ -135,3 +135,37 @@ async fn without_the_declaration_a_lost_answer_is_a_transport_error_and_nothing_
     assert_eq!(client.stats().lost_answer_resends, 0);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_lock_whose_grant_was_lost_is_granted_once_and_released() {
+    // The first write through the proxy is the lock request: its grant is lost after the
+    // server granted it. The resend with the same key gets that grant replayed, not a 423
+    // from the lock this client took itself.
+    let (server, proxy, client) = setup(1, true).await;
+    let guard = client
+        .lock("/items/counter")
+        .ttl(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let posts = proxy.seen("POST");
+    assert_eq!(posts.len(), 2, "the lock request and its resend");
+    assert!(posts[0].1.is_some(), "a lock request carries a key");
+    assert_eq!(posts[0].1, posts[1].1, "the resend carries the same key");
+    assert_eq!(client.stats().lost_answer_resends, 1);
+    let out = client
+        .update::<Value>("/items/counter", increment)
+        .under(&guard)
+        .await
+        .unwrap();
+    assert_eq!(out.value["n"], 1);
+    guard.release().await.unwrap();
+    // Released: another client takes the lock at once.
+    let other = Client::builder()
+        .base_url(&server.base_url())
+        .unwrap()
+        .build()
+        .unwrap();
+    other.lock("/items/counter").send().await.unwrap();
+    server.shutdown().await;
+}

@@ -44,6 +44,15 @@ impl Client {
         if let Some(token) = token {
             request.headers.insert("lock-token", token.clone());
         }
+        // To a server declared to honour keys, a lock call whose answer was lost is resent with
+        // the same key and gets the first attempt's answer (the grant, not a 423 from the lock
+        // it took itself; the release, not a 412 for the token it ended itself).
+        if self.inner.keys_honoured && self.inner.retry.retries_enabled() {
+            let key = self.inner.keys.idempotency_key();
+            if let Ok(value) = HeaderValue::from_str(&key) {
+                request.headers.insert("idempotency-key", value);
+            }
+        }
         if let Some(body) = body {
             request.headers.insert(
                 header::CONTENT_TYPE,
