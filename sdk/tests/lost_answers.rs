@@ -166,6 +166,7 @@ async fn a_lock_whose_grant_was_lost_is_granted_once_and_released() {
         .unwrap()
         .build()
         .unwrap();
-    other.lock("/items/counter").send().await.unwrap();
+    let taken = other.lock("/items/counter").send().await.unwrap();
+    taken.release().await.unwrap();
     server.shutdown().await;
 }
