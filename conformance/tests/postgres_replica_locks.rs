@@ -9,37 +9,16 @@
 //! `server/src/storage/postgres/cluster.rs`); without it installed the tests print why they
 //! are skipped, except under `CI=true`, where that is a failure.
 
-#[path = "../../server/src/storage/postgres/cluster.rs"]
-#[allow(dead_code)]
-mod cluster;
+mod pg;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ifmatch_conformance::stress::{self, StrategyArg, StressConfig};
-use ifmatch_server::{Config, RunningServer, Storage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use cluster::{Cluster, FAST_UNSAFE};
-
-/// A cluster and three replicas on one fresh database of it.
-async fn replicas(test: &str) -> Option<(Cluster, Vec<RunningServer>)> {
-    let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
-    let url = cluster.create_database();
-    let mut servers = Vec::new();
-    for _ in 0..3 {
-        let config = Config::new()
-            .with_storage(Storage::Postgres(url.clone()))
-            .with_addr("127.0.0.1:0".parse().unwrap());
-        servers.push(ifmatch_server::spawn(config).await.expect("replica starts"));
-    }
-    Some((cluster, servers))
-}
-
-fn bases(servers: &[RunningServer]) -> Vec<String> {
-    servers.iter().map(RunningServer::base_url).collect()
-}
+use pg::{bases, replicas};
 
 async fn create(http: &reqwest::Client, base: &str, id: &str) {
     let created = http
@@ -108,7 +87,7 @@ async fn waiters(http: &reqwest::Client, base: &str, id: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_taken_on_one_replica_binds_writes_on_the_others() {
-    let Some((_cluster, servers)) = replicas("replica locks: one lock").await else {
+    let Some((_cluster, _, servers)) = replicas("replica locks: one lock", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -163,7 +142,7 @@ async fn a_lock_taken_on_one_replica_binds_writes_on_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn waiters_on_three_replicas_get_the_lock_in_arrival_order() {
-    let Some((_cluster, servers)) = replicas("replica locks: FIFO").await else {
+    let Some((_cluster, _, servers)) = replicas("replica locks: FIFO", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -212,7 +191,7 @@ async fn waiters_on_three_replicas_get_the_lock_in_arrival_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_expired_lock_on_one_replica_goes_to_a_waiter_on_another() {
-    let Some((_cluster, servers)) = replicas("replica locks: expiry").await else {
+    let Some((_cluster, _, servers)) = replicas("replica locks: expiry", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -237,7 +216,7 @@ async fn an_expired_lock_on_one_replica_goes_to_a_waiter_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stress_with_locks_over_three_replicas_loses_no_update() {
-    let Some((_cluster, servers)) = replicas("replica locks: stress").await else {
+    let Some((_cluster, _, servers)) = replicas("replica locks: stress", 3).await else {
         return;
     };
     let bases = bases(&servers);

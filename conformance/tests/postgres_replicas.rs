@@ -12,52 +12,23 @@
 //! notifications (see `postgres_replicas_notify.rs`); transactions are kept per process (see
 //! docs/server.md): they are checked here through one replica only.
 
-#[path = "../../server/src/storage/postgres/cluster.rs"]
-#[allow(dead_code)]
-mod cluster;
+mod pg;
 mod support;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ifmatch_conformance::embedded::EMBEDDED_MAX_LOCK_WAITERS;
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::stress::{self, StrategyArg, StressConfig, StressSummary};
 use ifmatch_conformance::verdict::Verdict;
-use ifmatch_server::{Config, RunningServer, Storage};
 use reqwest::StatusCode;
 
-use cluster::{Cluster, FAST_UNSAFE};
+use pg::{bases, replica, replicas};
 
 /// The check judges lock queue order and a full queue by when requests are sent, 150 ms apart:
 /// it runs alone (write), the other tests of this file together (read), so their load on the
 /// shared two cores does not reorder what it sends.
 static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// A cluster and `n` replicas on one fresh database of it.
-async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
-    let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
-    let url = cluster.create_database();
-    let mut servers = Vec::new();
-    for _ in 0..n {
-        servers.push(start(&url, "127.0.0.1:0").await);
-    }
-    Some((cluster, url, servers))
-}
-
-async fn start(url: &str, addr: &str) -> RunningServer {
-    // The lock queue bound the checker's `locking.queue-full-503` expects (as for `check`
-    // without a URL).
-    let config = Config::new()
-        .with_storage(Storage::Postgres(url.to_owned()))
-        .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
-        .with_addr(addr.parse().unwrap());
-    ifmatch_server::spawn(config).await.expect("replica starts")
-}
-
-fn bases(servers: &[RunningServer]) -> Vec<String> {
-    servers.iter().map(RunningServer::base_url).collect()
-}
 
 /// Sends one PUT of `body` to every base at once, each with `header: value`; the statuses.
 async fn race(
@@ -241,7 +212,7 @@ async fn a_replica_restarted_mid_run_loses_no_acknowledged_write_and_reuses_no_t
     let restarted = servers.pop().unwrap();
     let addr = restarted.local_addr().to_string();
     restarted.shutdown().await;
-    servers.push(start(&url, &addr).await);
+    servers.push(replica(&url, &addr).await);
     let s = run.await.unwrap().unwrap();
     eprintln!(
         "restart mid-run: {} acknowledged ({before_restart} before the restart), {} failed {:?}",

@@ -7,40 +7,23 @@
 //! Each test starts a throwaway PostgreSQL cluster (see `postgres_replicas.rs`); without it
 //! installed the tests print why they are skipped, except under `CI=true`.
 
-#[path = "../../server/src/storage/postgres/cluster.rs"]
-#[allow(dead_code)]
-mod cluster;
+mod pg;
 mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
-use ifmatch_conformance::embedded::EMBEDDED_MAX_LOCK_WAITERS;
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::verdict::Verdict;
-use ifmatch_server::{Config, RunningServer, Storage};
+use ifmatch_server::RunningServer;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use cluster::{Cluster, FAST_UNSAFE};
-
-async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
-    let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
-    let url = cluster.create_database();
-    let mut servers = Vec::new();
-    for _ in 0..n {
-        let config = Config::new()
-            .with_storage(Storage::Postgres(url.clone()))
-            .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
-            .with_addr("127.0.0.1:0".parse().unwrap());
-        servers.push(ifmatch_server::spawn(config).await.expect("replica starts"));
-    }
-    Some((cluster, url, servers))
-}
+use pg::replicas;
 
 /// One number `sql` gives on the database at `url` (through `psql`).
 fn sql_number(url: &str, sql: &str) -> u64 {
-    let psql = cluster::bindir().unwrap().join("psql");
+    let psql = pg::cluster::bindir().unwrap().join("psql");
     let out = Command::new(psql)
         .args([url, "-tAc", sql])
         .output()

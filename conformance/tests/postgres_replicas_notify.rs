@@ -12,50 +12,26 @@
 //! [`EVENT_WAIT`], so a missing event fails instead of hanging), and "exactly once" is shown by
 //! a sentinel conflict caused after the others, which must be the very next event.
 
-#[path = "../../server/src/storage/postgres/cluster.rs"]
-#[allow(dead_code)]
-mod cluster;
+mod pg;
 mod support;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use ifmatch_conformance::embedded::EMBEDDED_MAX_LOCK_WAITERS;
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::sse::{Event, Item, Parser};
 use ifmatch_conformance::verdict::Verdict;
-use ifmatch_server::{Config, RunningServer, Storage};
+use ifmatch_server::RunningServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use cluster::{Cluster, FAST_UNSAFE};
+use pg::replicas;
 
 /// The longest an event that must come may take (far above the 1 s catch-up poll).
 const EVENT_WAIT: Duration = Duration::from_secs(30);
 
 /// Conflicts caused for the stream test.
 const CONFLICTS: usize = 40;
-
-async fn replicas(test: &str, n: usize) -> Option<(Cluster, Vec<RunningServer>)> {
-    replicas_at(test, n)
-        .await
-        .map(|(cluster, _, servers)| (cluster, servers))
-}
-
-/// The cluster, the database's URL and `n` replicas on it.
-async fn replicas_at(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
-    let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
-    let url = cluster.create_database();
-    let mut servers = Vec::new();
-    for _ in 0..n {
-        let config = Config::new()
-            .with_storage(Storage::Postgres(url.clone()))
-            .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
-            .with_addr("127.0.0.1:0".parse().unwrap());
-        servers.push(ifmatch_server::spawn(config).await.expect("replica starts"));
-    }
-    Some((cluster, url, servers))
-}
 
 /// An open `GET /conflicts/stream`.
 struct Stream {
@@ -162,7 +138,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conflicts_reach_every_replica_once_in_order_and_resume_anywhere() {
-    let Some((_cluster, servers)) = replicas("replicas: conflict stream", 3).await else {
+    let Some((_cluster, _, servers)) = replicas("replicas: conflict stream", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -251,7 +227,7 @@ async fn resolve(http: &reqwest::Client, base: &str, id: &str) -> (StatusCode, V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_conflict_resolves_once_whichever_replicas_resolve_it() {
-    let Some((_cluster, servers)) = replicas("replicas: resolve once", 3).await else {
+    let Some((_cluster, _, servers)) = replicas("replicas: resolve once", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -310,7 +286,7 @@ async fn a_conflict_resolves_once_whichever_replicas_resolve_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn notifications_check_passes_through_one_replica_while_others_record_conflicts() {
-    let Some((_cluster, servers)) = replicas("replicas: notifications check", 3).await else {
+    let Some((_cluster, _, servers)) = replicas("replicas: notifications check", 3).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -355,7 +331,7 @@ async fn notifications_check_passes_through_one_replica_while_others_record_conf
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_event_whose_notification_is_lost_still_reaches_the_subscribers() {
-    let Some((_cluster, url, servers)) = replicas_at("replicas: lost notify", 2).await else {
+    let Some((_cluster, url, servers)) = replicas("replicas: lost notify", 2).await else {
         return;
     };
     let http = reqwest::Client::new();
@@ -366,7 +342,7 @@ async fn an_event_whose_notification_is_lost_still_reaches_the_subscribers() {
     assert_eq!(data_id(&on_b.next().await), first);
     // A conflict committed without NOTIFY (as if the notification were lost): a copy of the
     // first under the next number, written straight into the table.
-    let psql = cluster::bindir().unwrap().join("psql");
+    let psql = pg::cluster::bindir().unwrap().join("psql");
     let sql = "INSERT INTO ifmatch_conflicts (seq, doc_id, record) \
                SELECT nextval('ifmatch_conflict_seq'), doc_id, record FROM ifmatch_conflicts \
                WHERE seq = 1 RETURNING seq";

@@ -1,0 +1,38 @@
+//! Reference servers (replicas) sharing one throwaway PostgreSQL database, for the tests that
+//! prove they behave as one server. Without PostgreSQL installed, [`replicas`] says why the test
+//! is skipped and returns `None` (under `CI=true` it fails instead: see `cluster.rs`).
+#![allow(dead_code)]
+
+#[path = "../../../server/src/storage/postgres/cluster.rs"]
+pub mod cluster;
+
+use ifmatch_conformance::embedded::EMBEDDED_MAX_LOCK_WAITERS;
+use ifmatch_server::{Config, RunningServer, Storage};
+
+pub use cluster::{Cluster, FAST_UNSAFE};
+
+/// A replica on the database at `url`, listening on `addr`, with the lock queue bound the
+/// checker's `locking.queue-full-503` expects (as for `check` without a URL).
+pub async fn replica(url: &str, addr: &str) -> RunningServer {
+    let config = Config::new()
+        .with_storage(Storage::Postgres(url.to_owned()))
+        .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
+        .with_addr(addr.parse().unwrap());
+    ifmatch_server::spawn(config).await.expect("replica starts")
+}
+
+/// A cluster, the URL of one fresh database of it, and `n` replicas on that database.
+pub async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
+    let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
+    let url = cluster.create_database();
+    let mut servers = Vec::new();
+    for _ in 0..n {
+        servers.push(replica(&url, "127.0.0.1:0").await);
+    }
+    Some((cluster, url, servers))
+}
+
+/// The replicas' base URLs.
+pub fn bases(servers: &[RunningServer]) -> Vec<String> {
+    servers.iter().map(RunningServer::base_url).collect()
+}
