@@ -5,11 +5,12 @@ use std::time::Duration;
 use ifmatch_server::{
     Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_DOCUMENTS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_LOCK_WAITERS_TOTAL,
-    MAX_LOCK_TTL_CEILING,
+    DEFAULT_WRITE_TIMEOUT, MAX_LOCK_TTL_CEILING,
 };
 
 const DEFAULT_HEADER_TIMEOUT_MS: u64 = DEFAULT_HEADER_TIMEOUT.as_secs() * 1000;
 const DEFAULT_BODY_TIMEOUT_MS: u64 = DEFAULT_BODY_TIMEOUT.as_secs() * 1000;
+const DEFAULT_WRITE_TIMEOUT_MS: u64 = DEFAULT_WRITE_TIMEOUT.as_secs() * 1000;
 const CEILING_MS: u64 = MAX_LOCK_TTL_CEILING.as_secs() * 1000;
 
 /// Bounds on connections and on the number of documents.
@@ -44,6 +45,16 @@ pub(crate) struct BoundsFlags {
     )]
     body_timeout: u64,
 
+    /// Milliseconds a write of an answer may wait while the client reads nothing (an SSE
+    /// subscriber that stopped reading, say); then the connection is closed.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = DEFAULT_WRITE_TIMEOUT_MS,
+        value_parser = clap::value_parser!(u64).range(1..=CEILING_MS)
+    )]
+    write_timeout: u64,
+
     /// Connections served at once; further ones wait in the listen backlog until one closes.
     #[arg(
         long,
@@ -70,6 +81,7 @@ impl BoundsFlags {
             .with_max_header_bytes(self.max_header_bytes)
             .with_header_timeout(Duration::from_millis(self.header_timeout))
             .with_body_timeout(Duration::from_millis(self.body_timeout))
+            .with_write_timeout(Duration::from_millis(self.write_timeout))
             .with_max_connections(self.max_connections)
             .with_max_documents(self.max_documents)
             .with_max_lock_waiters_total(self.max_lock_waiters_total)

@@ -198,3 +198,31 @@ async fn at_the_connection_cap_a_new_client_waits_until_one_closes() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_reads_nothing_of_its_answers_is_cut_off_after_the_write_timeout() {
+    let config = Config::new().with_write_timeout(Duration::from_millis(300));
+    let server = TestServer::start(Backend::Memory, config).await;
+    // A document of 512 KiB, and a client that asks for it 400 times (200 MiB of answers)
+    // without reading: the socket buffers fill, the server's write waits, and the timeout
+    // closes the connection long before all answers could have been sent.
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(512 * 1024));
+    let created = server.put("/items/big", &[], &body).await;
+    assert!(created.status().is_success(), "{}", created.status());
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    let asks = 400;
+    let request = "GET /items/big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(asks);
+    // The requests are small: they fit in the buffers even though nobody reads the answers.
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = read_until_closed(&mut stream).await;
+    assert!(
+        seen.len() < asks * body.len() / 2,
+        "the server kept writing to a client that read nothing: {} bytes",
+        seen.len()
+    );
+    // The server goes on serving others.
+    let response = server.get("/items/big", &[]).await;
+    assert_eq!(response.status(), 200);
+    server.shutdown().await;
+}

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_service::Service;
 
-use super::ConnectionSettings;
+use super::{ConnectionSettings, WriteTimeout};
 
 /// hyper's default read buffer (8 KiB + 100 × 4 KiB); raised when the head limit needs more.
 const DEFAULT_MAX_BUF: usize = 8192 + 4096 * 100;
@@ -67,6 +67,7 @@ pub(crate) async fn serve(
             router: router.clone(),
             peer,
         });
+        let stream = WriteTimeout::new(stream, settings.write_timeout);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {

@@ -14,6 +14,9 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time a client has to send a whole request body: 60 s.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default longest a write of an answer may wait for a client that reads nothing: 60 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The default number of connections served at once: 1024.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -27,6 +30,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) max_header_bytes: usize,
     pub(crate) header_timeout: Duration,
     pub(crate) body_timeout: Duration,
+    pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
 }
 
@@ -36,6 +40,7 @@ impl ConnectionSettings {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -81,6 +86,14 @@ impl Config {
         self
     }
 
+    /// How long a write of an answer may wait while the client reads nothing (its socket
+    /// buffers are full): then the connection is closed. Covers SSE subscribers that stop
+    /// reading. At least 1 ms.
+    pub const fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.connections.write_timeout = at_least_a_millisecond(timeout);
+        self
+    }
+
     /// How many connections are served at once; further ones wait in the listen backlog
     /// until one closes. At least 1 (0 counts as 1).
     pub const fn with_max_connections(mut self, n: usize) -> Self {
@@ -101,6 +114,11 @@ impl Config {
     /// How long a client may take to send a request body.
     pub const fn body_timeout(&self) -> Duration {
         self.connections.body_timeout
+    }
+
+    /// How long a write may wait for a client that reads nothing.
+    pub const fn write_timeout(&self) -> Duration {
+        self.connections.write_timeout
     }
 
     /// How many connections are served at once.
@@ -127,6 +145,7 @@ mod tests {
         assert_eq!(config.max_header_bytes(), 65_536);
         assert_eq!(config.header_timeout(), Duration::from_secs(30));
         assert_eq!(config.body_timeout(), Duration::from_secs(60));
+        assert_eq!(config.write_timeout(), Duration::from_secs(60));
         assert_eq!(config.max_connections(), 1024);
     }
 
