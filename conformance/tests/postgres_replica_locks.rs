@@ -18,7 +18,7 @@ use ifmatch_conformance::stress::{self, StrategyArg, StressConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use pg::{bases, replicas};
+use pg::{bases, replicas, shutdown};
 
 async fn create(http: &reqwest::Client, base: &str, id: &str) {
     let created = http
@@ -135,9 +135,7 @@ async fn a_lock_taken_on_one_replica_binds_writes_on_the_others() {
         .await
         .unwrap();
     assert_eq!(read, json!({"n": 3}));
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -184,9 +182,7 @@ async fn waiters_on_three_replicas_get_the_lock_in_arrival_order() {
     }
     assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
     assert_eq!(waiters(&http, &bases[1], "fifo").await, None);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -209,9 +205,7 @@ async fn an_expired_lock_on_one_replica_goes_to_a_waiter_on_another() {
     );
     assert_eq!(put(&http, &a, "exp", 2, None).await, StatusCode::LOCKED);
     assert_eq!(put(&http, &a, "exp", 3, Some(&token)).await, StatusCode::OK);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -231,7 +225,5 @@ async fn stress_with_locks_over_three_replicas_loses_no_update() {
     assert_eq!(s.acknowledged, 90, "{s:#?}");
     assert_eq!(s.final_value, 90, "{s:#?}");
     assert!(s.base_urls.iter().all(|b| b.acknowledged > 0), "{s:#?}");
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }

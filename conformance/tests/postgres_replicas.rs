@@ -23,7 +23,7 @@ use ifmatch_conformance::stress::{self, StrategyArg, StressConfig, StressSummary
 use ifmatch_conformance::verdict::Verdict;
 use reqwest::StatusCode;
 
-use pg::{bases, replica, replicas};
+use pg::{bases, replica, replicas, shutdown};
 
 /// The check judges lock queue order and a full queue by when requests are sent, 150 ms apart:
 /// it runs alone (write), the other tests of this file together (read), so their load on the
@@ -93,9 +93,7 @@ async fn concurrent_conditional_writers_on_three_replicas_have_exactly_one_winne
             .count();
         assert_eq!((wins, refused), (1, 11), "round {round}: {replaced:?}");
     }
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 fn stress_config(bases: &[String], strategy: StrategyArg) -> StressConfig {
@@ -149,9 +147,7 @@ async fn stress_over_three_replicas_loses_no_update() {
         s.final_value + s.lost_updates,
         i64::try_from(s.acknowledged).unwrap()
     );
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 /// The sum of the stress counter's slots (0 before it exists).
@@ -236,9 +232,7 @@ async fn a_replica_restarted_mid_run_loses_no_acknowledged_write_and_reuses_no_t
             assert!(tags.insert(tag.clone()), "tag {tag} reused after a restart");
         }
     }
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -275,7 +269,5 @@ async fn check_passes_through_one_replica_while_writers_use_the_others() {
     let s = writers.await.unwrap().unwrap();
     assert_nothing_lost_under_contention(&s);
     assert_eq!(s.acknowledged + s.failed, 90, "{s:#?}");
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }

@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::verdict::Verdict;
-use ifmatch_server::RunningServer;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use pg::replicas;
+use pg::{bases, replicas, shutdown};
 
 /// One number `sql` gives on the database at `url` (through `psql`).
 fn sql_number(url: &str, sql: &str) -> u64 {
@@ -67,7 +66,7 @@ async fn a_keyed_create_is_applied_once_whichever_replicas_the_retries_reach() {
         return;
     };
     let http = reqwest::Client::new();
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     let first = post_item(&http, &bases[0], "\"create-1\"", r#"{"a":1}"#).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     assert!(first.headers().get("idempotent-replayed").is_none());
@@ -109,9 +108,7 @@ async fn a_keyed_create_is_applied_once_whichever_replicas_the_retries_reach() {
         assert_eq!(fresh, 1, "round {round}");
     }
     assert_eq!(items(&http, &bases[0]).await, 11);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -120,7 +117,7 @@ async fn a_retry_while_the_first_is_in_flight_on_another_replica_is_refused_with
         return;
     };
     let http = reqwest::Client::new();
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     let created = post_item(&http, &bases[0], "\"doc\"", "{}").await;
     let doc = created.headers()["location"].to_str().unwrap().to_owned();
     let lock_url = format!("{}{doc}/lock", bases[0]);
@@ -190,9 +187,7 @@ async fn a_retry_while_the_first_is_in_flight_on_another_replica_is_refused_with
     assert_eq!(replayed.status(), StatusCode::CREATED);
     assert_eq!(replayed.headers()["idempotent-replayed"], "true");
     assert_eq!(replayed.headers()["lock-token"], granted);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -200,7 +195,7 @@ async fn idempotency_check_passes_through_one_replica() {
     let Some((_cluster, _, servers)) = replicas("replicas: idempotency check", 2).await else {
         return;
     };
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     let report = support::check(&support::config(&bases[0], &[Profile::Idempotency], 412)).await;
     for o in &report.outcomes {
         let ok = match o.level {
@@ -210,7 +205,5 @@ async fn idempotency_check_passes_through_one_replica() {
         assert!(ok, "{} was {}: {}", o.id, o.verdict.as_str(), o.message);
     }
     assert_eq!(report.exit_code(), 0);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }

@@ -21,11 +21,10 @@ use std::time::{Duration, Instant};
 use ifmatch_conformance::rules::{Level, Profile};
 use ifmatch_conformance::sse::{Event, Item, Parser};
 use ifmatch_conformance::verdict::Verdict;
-use ifmatch_server::RunningServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use pg::replicas;
+use pg::{bases, replicas, shutdown};
 
 /// The longest an event that must come may take (far above the 1 s catch-up poll).
 const EVENT_WAIT: Duration = Duration::from_secs(30);
@@ -208,9 +207,7 @@ async fn conflicts_reach_every_replica_once_in_order_and_resume_anywhere() {
     let next = conflict(&http, &a, "doc").await;
     assert_eq!(data_id(&on_c.next().await), next);
     assert_eq!(data_id(&on_a.next().await), next);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 async fn resolve(http: &reqwest::Client, base: &str, id: &str) -> (StatusCode, Value) {
@@ -231,7 +228,7 @@ async fn a_conflict_resolves_once_whichever_replicas_resolve_it() {
         return;
     };
     let http = reqwest::Client::new();
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     create(&http, &bases[0], "doc").await;
     let mut on_c = Stream::open(&http, &bases[2], None).await;
 
@@ -279,9 +276,7 @@ async fn a_conflict_resolves_once_whichever_replicas_resolve_it() {
         let told = on_c.next().await;
         assert_eq!((told.event.as_str(), data_id(&told)), ("resolved", id));
     }
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -290,7 +285,7 @@ async fn notifications_check_passes_through_one_replica_while_others_record_conf
         return;
     };
     let http = reqwest::Client::new();
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     create(&http, &bases[1], "elsewhere").await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let others = tokio::spawn({
@@ -324,9 +319,7 @@ async fn notifications_check_passes_through_one_replica_while_others_record_conf
         "no notifications rule ran"
     );
     assert_eq!(report.exit_code(), 0);
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -335,7 +328,7 @@ async fn an_event_whose_notification_is_lost_still_reaches_the_subscribers() {
         return;
     };
     let http = reqwest::Client::new();
-    let bases: Vec<String> = servers.iter().map(RunningServer::base_url).collect();
+    let bases = bases(&servers);
     create(&http, &bases[0], "doc").await;
     let mut on_b = Stream::open(&http, &bases[1], None).await;
     let first = conflict(&http, &bases[0], "doc").await;
@@ -366,7 +359,5 @@ async fn an_event_whose_notification_is_lost_still_reaches_the_subscribers() {
     let event = on_b.next().await;
     assert_eq!(event.id, Some(seq.to_string()));
     assert_eq!(data_id(&event), format!("c-{seq}"));
-    for server in servers {
-        server.shutdown().await;
-    }
+    shutdown(servers).await;
 }

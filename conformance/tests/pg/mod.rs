@@ -36,3 +36,10 @@ pub async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<Runn
 pub fn bases(servers: &[RunningServer]) -> Vec<String> {
     servers.iter().map(RunningServer::base_url).collect()
 }
+
+/// Stops every replica.
+pub async fn shutdown(servers: Vec<RunningServer>) {
+    for server in servers {
+        server.shutdown().await;
+    }
+}
