@@ -12,6 +12,8 @@ mod key;
 mod postgres;
 mod settings;
 mod store;
+#[cfg(test)]
+pub(crate) mod suite;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -241,3 +241,47 @@ impl IdempotencyStore for PostgresStore {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::suite::Probe;
+    use super::*;
+    use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy};
+
+    impl Probe for PostgresStore {
+        fn usage(&self) -> (usize, usize) {
+            let row = self
+                .pool
+                .get()
+                .unwrap()
+                .query_one(
+                    "SELECT count(*), coalesce(sum(bytes), 0)::BIGINT FROM ifmatch_idempotency",
+                    &[],
+                )
+                .unwrap();
+            let (count, bytes): (i64, i64) = (row.get(0), row.get(1));
+            (count as usize, bytes as usize)
+        }
+    }
+
+    /// Records on a fresh database (the document store migrates its schema), or `None`
+    /// without PostgreSQL.
+    fn store(max_keys: usize, max_bytes: usize) -> Option<PostgresStore> {
+        let url = pg_test_database()?;
+        let config = parse_postgres(&url).unwrap();
+        let policy = HistoryPolicy {
+            max_versions: 10,
+            max_age_ms: 0,
+            tombstone_ttl_ms: u64::MAX,
+        };
+        crate::storage::PostgresStore::open(&config, policy, system_clock()).unwrap();
+        let limits = Limits {
+            ttl: std::time::Duration::from_secs(60),
+            max_keys,
+            max_bytes,
+        };
+        Some(PostgresStore::new(&config, limits))
+    }
+
+    crate::idempotency_suite!(store);
+}

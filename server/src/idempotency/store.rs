@@ -238,118 +238,22 @@ impl IdempotencyStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::key::Client;
+    use super::super::suite::Probe;
     use super::*;
 
-    const FP: Fingerprint = Fingerprint(1, 2);
-
-    fn scope(key: &str) -> Scope {
-        Scope {
-            client: Client::Named("alice".into()),
-            key: key.into(),
+    impl Probe for MemoryStore {
+        fn usage(&self) -> (usize, usize) {
+            MemoryStore::usage(self)
         }
     }
 
-    fn answer(body: &str) -> StoredResponse {
-        StoredResponse {
-            status: StatusCode::CREATED,
-            headers: vec![(axum::http::header::ETAG, HeaderValue::from_static("\"1\""))],
-            body: Bytes::from(body.to_owned()),
-        }
-    }
-
-    fn store(max_keys: usize, max_bytes: usize) -> MemoryStore {
-        MemoryStore::new(Limits {
+    fn store(max_keys: usize, max_bytes: usize) -> Option<MemoryStore> {
+        Some(MemoryStore::new(Limits {
             ttl: Duration::from_secs(60),
             max_keys,
             max_bytes,
-        })
+        }))
     }
 
-    fn fresh(begin: Begin) -> Ticket {
-        match begin {
-            Begin::Fresh(ticket) => ticket,
-            other => panic!("expected a fresh key, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_key_is_fresh_then_in_flight_then_replayed_and_mismatched_with_another_request() {
-        let s = store(10, 1 << 20);
-        let t = fresh(s.begin(&scope("k"), FP, 0));
-        assert_eq!(s.begin(&scope("k"), FP, 1), Begin::InFlight);
-        s.complete(&scope("k"), t, answer("{}"), 2);
-        assert_eq!(
-            s.begin(&scope("k"), FP, 3),
-            Begin::Replay(Arc::new(answer("{}")))
-        );
-        assert_eq!(s.begin(&scope("k"), Fingerprint(9, 9), 4), Begin::Mismatch);
-        // Another client's key of the same name is its own.
-        let bob = Scope {
-            client: Client::Named("bob".into()),
-            key: "k".into(),
-        };
-        fresh(s.begin(&bob, FP, 5));
-    }
-
-    #[test]
-    fn abandoned_keys_are_fresh_again() {
-        let s = store(10, 1 << 20);
-        let t = fresh(s.begin(&scope("k"), FP, 0));
-        s.abandon(&scope("k"), t);
-        fresh(s.begin(&scope("k"), Fingerprint(7, 7), 1));
-        assert_eq!(s.usage().0, 1);
-    }
-
-    #[test]
-    fn records_expire_after_the_ttl() {
-        let s = store(10, 1 << 20);
-        let t = fresh(s.begin(&scope("k"), FP, 0));
-        s.complete(&scope("k"), t, answer("{}"), 0);
-        assert!(matches!(s.begin(&scope("k"), FP, 59_999), Begin::Replay(_)));
-        fresh(s.begin(&scope("k"), FP, 60_000));
-    }
-
-    #[test]
-    fn the_oldest_record_is_evicted_when_the_count_is_reached() {
-        let s = store(2, 1 << 20);
-        for (n, key) in ["a", "b", "c"].into_iter().enumerate() {
-            let t = fresh(s.begin(&scope(key), FP, n as u64));
-            s.complete(&scope(key), t, answer(key), n as u64);
-        }
-        assert_eq!(s.usage().0, 2);
-        fresh(s.begin(&scope("a"), FP, 10)); // forgotten: processed again
-        assert!(matches!(s.begin(&scope("c"), FP, 10), Begin::Replay(_)));
-    }
-
-    #[test]
-    fn the_byte_budget_evicts_the_oldest_and_never_keeps_an_answer_larger_than_itself() {
-        let s = store(100, 300);
-        let ta = fresh(s.begin(&scope("a"), FP, 0));
-        s.complete(&scope("a"), ta, answer(&"x".repeat(150)), 0);
-        let tb = fresh(s.begin(&scope("b"), FP, 1));
-        s.complete(&scope("b"), tb, answer(&"y".repeat(150)), 1);
-        let (count, bytes) = s.usage();
-        assert!(bytes <= 300, "{bytes}");
-        assert_eq!(count, 1, "a was evicted for b");
-        assert!(matches!(s.begin(&scope("b"), FP, 2), Begin::Replay(_)));
-        let tc = fresh(s.begin(&scope("c"), FP, 3));
-        s.complete(&scope("c"), tc, answer(&"z".repeat(400)), 3);
-        fresh(s.begin(&scope("c"), FP, 4));
-    }
-
-    #[test]
-    fn a_late_completion_does_not_overwrite_a_newer_record() {
-        let s = store(1, 1 << 20);
-        let old = fresh(s.begin(&scope("k"), FP, 0));
-        let _other = fresh(s.begin(&scope("x"), FP, 1)); // evicts k
-        let new = fresh(s.begin(&scope("k"), Fingerprint(3, 3), 2)); // evicts x
-        s.complete(&scope("k"), old, answer("old"), 3);
-        assert_eq!(s.begin(&scope("k"), Fingerprint(3, 3), 4), Begin::InFlight);
-        s.complete(&scope("k"), new, answer("new"), 5);
-        assert_eq!(
-            s.begin(&scope("k"), Fingerprint(3, 3), 6),
-            Begin::Replay(Arc::new(answer("new")))
-        );
-    }
+    crate::idempotency_suite!(store);
 }

@@ -14,6 +14,8 @@
 //!   delays an event, never loses it.
 
 mod sql;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
