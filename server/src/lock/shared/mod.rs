@@ -46,6 +46,14 @@ pub(crate) use ticket::SharedTicket;
 /// a short poll multiplies with the queue: 72 waiters at 250 ms kept 8 connections busy enough
 /// that a request to be refused at once (queue full) waited for one under load.
 pub(crate) const POLL: Duration = Duration::from_secs(1);
+/// How long a queued request keeps its place without its replica looking at it: a waiter
+/// renews its row's deadline to this (or its own deadline, if sooner) at every look, at least
+/// every [`POLL`]. A replica that dies leaves rows nobody renews; they are dropped from the
+/// queue after this. A lock handed over to a queued request is claimed at its next look; one
+/// not claimed within this ends, and goes to the next in line. Before, a dead replica's request
+/// stayed queued until its own deadline, and a lock handed to it sat with nobody until its TTL
+/// ran out.
+pub(crate) const WAITER_LEASE: Duration = Duration::from_secs(5);
 /// Connections per replica for lock requests (which wait for documents' advisory locks).
 const OPS_POOL: usize = 8;
 /// Connections per replica for the lock checks of writes (which never wait).
@@ -196,14 +204,12 @@ impl SharedLocks {
                         Some(_) if this.waiting.load(Ordering::Relaxed) >= this.max_waiting => {
                             Decided::AllQueuesFull(snapshot)
                         }
-                        // A second past the request's own deadline: a request whose replica
-                        // vanished leaves the queue then, one still waiting leaves it itself.
-                        Some(_) => Decided::Queued(sql::enqueue(
-                            tx,
-                            &key,
-                            &request,
-                            wait + Duration::from_secs(1),
-                        )?),
+                        // Leased (see `WAITER_LEASE`): a request whose replica vanished
+                        // leaves the queue when its lease runs out; one still waiting renews
+                        // it, and leaves the queue itself at its own deadline.
+                        Some(_) => {
+                            Decided::Queued(sql::enqueue(tx, &key, &request, ticket::lease(wait))?)
+                        }
                     })
                 })
             })

@@ -83,16 +83,21 @@ fn notify(tx: &mut Transaction<'_>, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Brings `id` up to the database's now: forgets waiters past their deadline, drops an
-/// expired holder, and hands a free lock to the oldest waiter.
+/// Brings `id` up to the database's now: forgets waiters past their deadline (or lease), drops
+/// an expired holder or an unclaimed handoff, and hands a free lock to the oldest waiter.
 pub(super) fn settle(tx: &mut Transaction<'_>, epoch: &str, id: &str) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM ifmatch_lock_waiters WHERE id = $1 AND deadline <= clock_timestamp()",
         &[&id],
     )?;
+    // A lock handed to a queued request that has not claimed it within a lease (its replica
+    // died) ends as if expired.
     let expired = tx.execute(
-        "DELETE FROM ifmatch_locks WHERE id = $1 AND expires_at <= clock_timestamp()",
-        &[&id],
+        "DELETE FROM ifmatch_locks WHERE id = $1 AND (expires_at <= clock_timestamp()
+             OR (ticket IS NOT NULL
+                 AND granted_at + make_interval(secs => $2::bigint::float8 / 1000)
+                     <= clock_timestamp()))",
+        &[&id, &to_i64(super::WAITER_LEASE)],
     )?;
     if expired > 0 || holder(tx, id)?.is_none() {
         hand_off(tx, epoch, id)?;
@@ -177,6 +182,22 @@ pub(super) fn enqueue(
     Ok(row.get(0))
 }
 
+/// Renews the lease of `ticket`, still in the queue: its row's deadline becomes `lease` from
+/// the database's now.
+pub(super) fn renew_lease(
+    tx: &mut Transaction<'_>,
+    ticket: i64,
+    lease: Duration,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE ifmatch_lock_waiters
+         SET deadline = clock_timestamp() + make_interval(secs => $2::bigint::float8 / 1000)
+         WHERE ticket = $1",
+        &[&ticket, &to_i64(lease)],
+    )?;
+    Ok(())
+}
+
 /// Where a queued request stands.
 pub(super) enum Standing {
     /// The lock was handed to it.
@@ -198,6 +219,11 @@ pub(super) fn standing(
     settle(tx, epoch, id)?;
     let holder = holder(tx, id)?;
     if let Some(holder) = holder.as_ref().filter(|h| h.ticket == Some(ticket)) {
+        // Claimed: from now on only its TTL ends it.
+        tx.execute(
+            "UPDATE ifmatch_locks SET ticket = NULL WHERE id = $1 AND ticket = $2",
+            &[&id, &ticket],
+        )?;
         return Ok(Standing::Granted(holder.grant.clone()));
     }
     let queued = tx

@@ -200,3 +200,64 @@ async fn a_replica_queues_at_most_its_total_of_waiters_over_all_documents() {
         .unwrap();
     assert!(matches!(again, SharedAcquired::Queued(_)), "{again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_handed_to_a_waiter_whose_replica_died_goes_to_the_next_in_line() {
+    let Some((a, b, _store)) = replicas().await else {
+        return;
+    };
+    let wait = Duration::from_secs(60);
+    let SharedAcquired::Granted(held) = a.acquire("doc", request("a"), None, wait).await.unwrap()
+    else {
+        panic!("a free lock is granted");
+    };
+    // A's waiter, whose replica then dies: its row stays, nobody looks at it again.
+    let SharedAcquired::Queued(dead) = a
+        .acquire("doc", request("dead"), Some(4), wait)
+        .await
+        .unwrap()
+    else {
+        panic!("a held lock queues the request");
+    };
+    std::mem::forget(dead);
+    let SharedAcquired::Queued(live) = b.acquire("doc", request("b"), Some(4), wait).await.unwrap()
+    else {
+        panic!("a held lock queues the request");
+    };
+    let live_wait = Duration::from_secs(20);
+    let waiting = tokio::spawn(live.wait(Instant::now() + live_wait));
+    assert_eq!(a.release("doc", &held.token).await.unwrap(), Ok(()));
+    // The dead request, first in line, is handed the lock and never claims it. Without the
+    // claim lease it would hold the lock for its 60 s TTL, and B's waiter would time out after
+    // its 20 s.
+    match waiting.await.unwrap().unwrap() {
+        Waited::Granted(grant) => assert_eq!(grant.lease.owner.as_deref(), Some("b")),
+        other => panic!("the live waiter must get the lock, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_waiter_keeps_its_place_past_its_lease() {
+    let Some((a, b, _store)) = replicas().await else {
+        return;
+    };
+    let wait = Duration::from_secs(60);
+    let SharedAcquired::Granted(held) = a.acquire("doc", request("a"), None, wait).await.unwrap()
+    else {
+        panic!("a free lock is granted");
+    };
+    let SharedAcquired::Queued(first) =
+        b.acquire("doc", request("b"), Some(4), wait).await.unwrap()
+    else {
+        panic!("a held lock queues the request");
+    };
+    let waiting = tokio::spawn(first.wait(Instant::now() + wait));
+    // Longer than a lease: the waiter renews its own, so it is still first in line.
+    tokio::time::sleep(super::WAITER_LEASE + Duration::from_secs(2)).await;
+    assert_eq!(a.snapshot("doc").await.unwrap().unwrap().waiters, 1);
+    assert_eq!(a.release("doc", &held.token).await.unwrap(), Ok(()));
+    match waiting.await.unwrap().unwrap() {
+        Waited::Granted(grant) => assert_eq!(grant.lease.owner.as_deref(), Some("b")),
+        other => panic!("the waiter must get the lock, got {other:?}"),
+    }
+}

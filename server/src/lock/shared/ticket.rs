@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{sleep, sleep_until};
@@ -10,8 +10,14 @@ use tokio::time::{sleep, sleep_until};
 use super::super::lease::Grant;
 use super::super::wait::Waited;
 use super::sql::{self, Standing};
-use super::{SharedLocks, POLL};
+use super::{SharedLocks, POLL, WAITER_LEASE};
 use crate::storage::StoreError;
+
+/// The deadline a waiter's row gets with `left` to wait: a second past its own deadline (it
+/// leaves the queue itself then), but at most [`WAITER_LEASE`] from now.
+pub(super) fn lease(left: Duration) -> Duration {
+    (left + Duration::from_secs(1)).min(WAITER_LEASE)
+}
 
 /// A queued lock request. Dropping it (the client went away) leaves the queue, and passes the
 /// lock on at once if it was handed over in the meantime.
@@ -48,7 +54,8 @@ impl SharedTicket {
             let Some(ticket) = self.ticket else {
                 return Ok(Waited::TimedOut(None));
             };
-            let nap = match self.stand(ticket, false).await? {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let nap = match self.stand(ticket, Look::Renew(lease(left))).await? {
                 Standing::Granted(grant) => return Ok(self.granted(grant)),
                 Standing::Out { gone } => return Ok(self.out(gone)),
                 Standing::Waiting(snapshot) => {
@@ -67,7 +74,7 @@ impl SharedTicket {
         let Some(ticket) = self.ticket else {
             return Ok(Waited::TimedOut(None));
         };
-        match self.stand(ticket, true).await? {
+        match self.stand(ticket, Look::Leave).await? {
             Standing::Granted(grant) => Ok(self.granted(grant)),
             Standing::Out { gone } => Ok(self.out(gone)),
             Standing::Waiting(snapshot) => {
@@ -91,21 +98,33 @@ impl SharedTicket {
         }
     }
 
-    /// Where the ticket stands now; with `leave`, it also leaves the queue if still in it.
-    async fn stand(&self, ticket: i64, leave: bool) -> Result<Standing, StoreError> {
+    /// Where the ticket stands now; still in the queue, it then renews its lease or leaves.
+    async fn stand(&self, ticket: i64, look: Look) -> Result<Standing, StoreError> {
         let id = self.id.clone();
         self.locks
             .run(move |this| {
                 this.locked(&id, |tx, epoch| {
                     let standing = sql::standing(tx, epoch, &id, ticket)?;
-                    if leave && matches!(standing, Standing::Waiting(_)) {
-                        sql::dequeue(tx, ticket)?;
+                    if matches!(standing, Standing::Waiting(_)) {
+                        match look {
+                            Look::Renew(lease) => sql::renew_lease(tx, ticket, lease)?,
+                            Look::Leave => sql::dequeue(tx, ticket)?,
+                        }
                     }
                     Ok(standing)
                 })
             })
             .await
     }
+}
+
+/// What a look at the queue does when the ticket is still in it.
+#[derive(Debug, Clone, Copy)]
+enum Look {
+    /// Keeps its place for `lease` more.
+    Renew(Duration),
+    /// Leaves the queue (out of time).
+    Leave,
 }
 
 /// Returns once some replica said the lock of `id` moved (or notifications were missed).
