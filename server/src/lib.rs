@@ -68,7 +68,7 @@ pub use config::{
 };
 pub use conflicts::{
     DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,
-    DEFAULT_SSE_HEARTBEAT,
+    DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT, DEFAULT_SSE_HEARTBEAT,
 };
 pub use error::Error;
 pub use faults::{FaultCounts, FaultKind, FaultSpec, MAX_FAULT_DELAY};

@@ -22,7 +22,7 @@ use ifmatch_server::{
 };
 use ifmatch_server::{
     Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
-    DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SSE_HEARTBEAT,
+    DEFAULT_MAX_SUBSCRIBERS, DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT, DEFAULT_SSE_HEARTBEAT,
 };
 use ifmatch_server::{
     DEFAULT_IDEMPOTENCY_MAX_BYTES, DEFAULT_IDEMPOTENCY_MAX_KEYS, DEFAULT_IDEMPOTENCY_TTL,
@@ -320,6 +320,16 @@ struct AccessFlags {
     /// Retry-After.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SUBSCRIBERS)]
     max_subscribers: usize,
+
+    /// Conflict streams one client (its token's name, else its address) may hold open at
+    /// once; one more gets 429 with Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    max_subscribers_per_client: usize,
 }
 
 impl AccessFlags {
@@ -339,6 +349,7 @@ impl AccessFlags {
             .with_conflict_body_limit(self.conflict_body_limit)
             .with_sse_heartbeat(Duration::from_millis(self.sse_heartbeat))
             .with_max_subscribers(self.max_subscribers)
+            .with_max_subscribers_per_client(self.max_subscribers_per_client)
     }
 }
 

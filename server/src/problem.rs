@@ -36,6 +36,8 @@ pub(crate) enum ProblemKind {
     ConflictNotFound,
     ConflictResolved,
     TooManySubscribers,
+    /// One client holds `--max-subscribers-per-client` conflict streams open.
+    TooManyClientSubscribers,
     VersionNotFound,
     UnsupportedApiVersion,
     /// The same problem type as `UnsupportedApiVersion`, answered 404: an unknown URL prefix
@@ -82,6 +84,7 @@ impl ProblemKind {
             Self::ConflictNotFound => StatusCode::NOT_FOUND,
             Self::ConflictResolved => StatusCode::CONFLICT,
             Self::TooManySubscribers => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyClientSubscribers => StatusCode::TOO_MANY_REQUESTS,
             Self::VersionNotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedApiVersion => StatusCode::BAD_REQUEST,
             Self::UnknownApiVersionPrefix => StatusCode::NOT_FOUND,
@@ -120,6 +123,7 @@ impl ProblemKind {
             Self::ConflictNotFound => "urn:ifmatch:problem:conflict-not-found",
             Self::ConflictResolved => "urn:ifmatch:problem:conflict-resolved",
             Self::TooManySubscribers => "urn:ifmatch:problem:too-many-subscribers",
+            Self::TooManyClientSubscribers => "urn:ifmatch:problem:too-many-client-subscribers",
             Self::VersionNotFound => "urn:ifmatch:problem:version-not-found",
             Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
                 "urn:ifmatch:problem:unsupported-api-version"
@@ -159,6 +163,7 @@ impl ProblemKind {
             Self::ConflictNotFound => "Conflict not found",
             Self::ConflictResolved => "Conflict already resolved",
             Self::TooManySubscribers => "Too many subscribers",
+            Self::TooManyClientSubscribers => "Too many subscribers from this client",
             Self::VersionNotFound => "Version not found",
             Self::UnsupportedApiVersion | Self::UnknownApiVersionPrefix => {
                 "Unsupported API version"
@@ -341,6 +346,7 @@ mod tests {
             ProblemKind::ConflictNotFound,
             ProblemKind::ConflictResolved,
             ProblemKind::TooManySubscribers,
+            ProblemKind::TooManyClientSubscribers,
             ProblemKind::VersionNotFound,
             ProblemKind::UnsupportedApiVersion,
             ProblemKind::UnknownApiVersionPrefix,

@@ -188,6 +188,95 @@ async fn one_subscriber_too_many_is_503_until_one_leaves() {
     server.shutdown().await;
 }
 
+/// Opens `/conflicts/stream` with `client` until it answers 200 (the server notices a closed
+/// stream when a heartbeat cannot be written); fails when it never does.
+async fn open_once_freed(client: &reqwest::Client, url: &str, bearer: &str) -> Stream {
+    for _ in 0..200 {
+        let response = client
+            .get(url)
+            .header("authorization", bearer)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            return Stream::new(response);
+        }
+        assert_eq!(response.status(), 429);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the slot was never freed");
+}
+
+#[tokio::test]
+async fn a_client_at_its_stream_cap_gets_429_and_others_are_not_refused() {
+    let config = Config::new()
+        .with_client_token("x", "x-token")
+        .with_client_token("y", "y-token")
+        .with_max_subscribers(10)
+        .with_max_subscribers_per_client(2)
+        .with_sse_heartbeat(Duration::from_millis(20));
+    let server = TestServer::start(Backend::Memory, config).await;
+    let (x, y) = (
+        &[("authorization", "Bearer x-token")],
+        &[("authorization", "Bearer y-token")],
+    );
+    let x1 = open(&server, "/conflicts/stream", x).await;
+    let _x2 = open(&server, "/conflicts/stream", x).await;
+    let refused = server.get("/conflicts/stream", x).await;
+    assert_eq!(refused.headers()["retry-after"], "2");
+    let problem = expect_problem(refused, 429, "too-many-client-subscribers").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("you hold 2 conflict streams open"),
+        "{detail}"
+    );
+    // x at its cap takes nothing from y, nor from anonymous clients.
+    let _y1 = open(&server, "/conflicts/stream", y).await;
+    let _y2 = open(&server, "/conflicts/stream", y).await;
+    expect_problem(
+        server.get("/conflicts/stream", y).await,
+        429,
+        "too-many-client-subscribers",
+    )
+    .await;
+    let _anonymous = open(&server, "/conflicts/stream", &[]).await;
+    let metrics = server.get("/metrics", &[]).await.text().await.unwrap();
+    assert!(
+        metrics.contains("\nifmatch_sse_subscribers 5\n"),
+        "{metrics}"
+    );
+    // Closing one of x's streams frees its slot for x.
+    drop(x1);
+    let url = server.url("/conflicts/stream");
+    let _x3 = open_once_freed(&server.client, &url, "Bearer x-token").await;
+    expect_problem(
+        server.get("/conflicts/stream", x).await,
+        429,
+        "too-many-client-subscribers",
+    )
+    .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn anonymous_clients_are_capped_by_address() {
+    let config = Config::new().with_max_subscribers_per_client(1);
+    let server = TestServer::start(Backend::Memory, config).await;
+    let from = |address: &str| {
+        reqwest::Client::builder()
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (from("127.0.0.1"), from("127.0.0.2"));
+    let url = server.url("/conflicts/stream");
+    let _one = Stream::new(first.get(&url).send().await.unwrap());
+    let refused = first.get(&url).send().await.unwrap();
+    expect_problem(refused, 429, "too-many-client-subscribers").await;
+    let _other = Stream::new(second.get(&url).send().await.unwrap());
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_malformed_last_event_id_is_400() {
     let server = TestServer::start_default(Backend::Memory).await;

@@ -48,7 +48,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 /// - conflict log of 1000 records ([`crate::DEFAULT_CONFLICT_LOG_SIZE`]) keeping refused
 ///   bodies up to 65536 bytes ([`crate::DEFAULT_CONFLICT_BODY_LIMIT`]); conflict streams send
 ///   a heartbeat after 15 s of silence ([`crate::DEFAULT_SSE_HEARTBEAT`]), at most 100 open at
-///   once ([`crate::DEFAULT_MAX_SUBSCRIBERS`])
+///   once ([`crate::DEFAULT_MAX_SUBSCRIBERS`]), at most 16 of them per client
+///   ([`crate::DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT`])
 /// - request heads up to 64 KiB ([`crate::DEFAULT_MAX_HEADER_BYTES`]), sent within 30 s
 ///   ([`crate::DEFAULT_HEADER_TIMEOUT`], also how long an idle connection stays open); bodies
 ///   sent within 60 s ([`crate::DEFAULT_BODY_TIMEOUT`]); at most 1024 connections at once

@@ -15,6 +15,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::observer::ConflictObserver;
 use super::query::Filter;
 use super::record::{Draft, Record, Resolution, State};
+use crate::idempotency::Client;
 
 /// The queue of each subscriber: one that falls this far behind is disconnected.
 pub(crate) const SUBSCRIBER_QUEUE: usize = 1024;
@@ -82,8 +83,43 @@ struct Inner {
 #[derive(Debug)]
 struct Subscriber {
     id: u64,
+    /// Who opened it: counted against that client's cap.
+    client: Client,
     filter: Filter,
     queue: mpsc::Sender<Arc<Event>>,
+}
+
+/// Who asks to subscribe, and the caps the new subscription must fit under.
+#[derive(Debug, Clone)]
+pub(crate) struct Admission {
+    /// The client (its token's name, else its peer address). [`Client::Unknown`] (no way to
+    /// tell clients apart) is held to the total only.
+    pub(crate) client: Client,
+    /// Subscribers open at once, all clients together.
+    pub(crate) max_total: usize,
+    /// Subscribers open at once of one client.
+    pub(crate) max_per_client: usize,
+}
+
+#[cfg(test)]
+impl Admission {
+    /// Any client, up to `max_total` subscribers in all.
+    pub(crate) fn anyone(max_total: usize) -> Self {
+        Self {
+            client: Client::Unknown,
+            max_total,
+            max_per_client: max_total,
+        }
+    }
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// `max_per_client` of this client's subscribers are open.
+    Client,
+    /// `max_total` subscribers are open.
+    Total,
 }
 
 /// An open subscription: the replay, then the live queue. Dropping it unsubscribes.
@@ -218,18 +254,26 @@ impl Log {
         Ok(resolved)
     }
 
-    /// Subscribes with `filter`, unless `max` subscribers are open already (`None`). With
-    /// `last`, the replay holds every matching event after it that the log still holds, in
-    /// order, after a gap event when some were forgotten.
+    /// Subscribes with `filter`, unless the client's own subscribers or all subscribers are
+    /// at their cap already (the client's cap is checked first: a client at its cap is told so
+    /// even when the server is full too). With `last`, the replay holds every matching event
+    /// after it that the log still holds, in order, after a gap event when some were forgotten.
     pub(crate) fn subscribe(
         self: &Arc<Self>,
         filter: Filter,
         last: Option<u64>,
-        max: usize,
-    ) -> Option<Subscription> {
+        admission: &Admission,
+    ) -> Result<Subscription, Refused> {
         let mut inner = self.lock();
-        if inner.subscribers.len() >= max {
-            return None;
+        let client = &admission.client;
+        if *client != Client::Unknown {
+            let held = inner.subscribers.iter().filter(|s| s.client == *client);
+            if held.count() >= admission.max_per_client {
+                return Err(Refused::Client);
+            }
+        }
+        if inner.subscribers.len() >= admission.max_total {
+            return Err(Refused::Total);
         }
         let replay = last
             .map(|last| inner.replay(&filter, last))
@@ -238,9 +282,14 @@ impl Log {
         inner.next_subscriber += 1;
         let id = inner.next_subscriber;
         if !inner.closed {
-            inner.subscribers.push(Subscriber { id, filter, queue });
+            inner.subscribers.push(Subscriber {
+                id,
+                client: client.clone(),
+                filter,
+                queue,
+            });
         }
-        Some(Subscription {
+        Ok(Subscription {
             replay,
             live,
             guard: Unsubscribe {

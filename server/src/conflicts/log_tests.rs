@@ -1,5 +1,6 @@
 use super::*;
 use crate::conflicts::record::{Choice, Draft};
+use crate::idempotency::Client;
 
 fn draft(resource: &str) -> Draft {
     Draft {
@@ -87,7 +88,9 @@ fn replay_then_live_misses_and_repeats_nothing() {
     let a = log.record(draft("/items/a"), 0);
     log.record(draft("/items/b"), 0);
     log.resolve(&a, resolution()).unwrap();
-    let mut sub = log.subscribe(Filter::default(), Some(1), 10).unwrap();
+    let mut sub = log
+        .subscribe(Filter::default(), Some(1), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(
         seqs(&sub.replay),
         [(Some(2), Kind::Conflict), (Some(3), Kind::Resolved)]
@@ -95,12 +98,14 @@ fn replay_then_live_misses_and_repeats_nothing() {
     log.record(draft("/items/c"), 0);
     assert_eq!(seqs(&drain(&mut sub.live)), [(Some(4), Kind::Conflict)]);
     // From the start: the conflict event of a since-resolved record shows it open.
-    let from_start = log.subscribe(Filter::default(), Some(0), 10).unwrap();
+    let from_start = log
+        .subscribe(Filter::default(), Some(0), &Admission::anyone(10))
+        .unwrap();
     assert!(from_start.replay[0].data.contains("\"state\":\"open\""));
     assert_eq!(from_start.replay.len(), 4);
     // No Last-Event-ID: live only.
     assert!(log
-        .subscribe(Filter::default(), None, 10)
+        .subscribe(Filter::default(), None, &Admission::anyone(10))
         .unwrap()
         .replay
         .is_empty());
@@ -112,7 +117,9 @@ fn forgotten_events_start_the_replay_with_a_gap() {
     for n in 0..4 {
         log.record(draft(&format!("/items/{n}")), 0);
     }
-    let sub = log.subscribe(Filter::default(), Some(1), 10).unwrap();
+    let sub = log
+        .subscribe(Filter::default(), Some(1), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(
         seqs(&sub.replay),
         [
@@ -122,10 +129,14 @@ fn forgotten_events_start_the_replay_with_a_gap() {
         ]
     );
     assert_eq!(sub.replay[0].data, r#"{"after":1,"oldest":3}"#);
-    let caught_up = log.subscribe(Filter::default(), Some(2), 10).unwrap();
+    let caught_up = log
+        .subscribe(Filter::default(), Some(2), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(caught_up.replay.len(), 2);
     // An id from an earlier run of the server (beyond the last event): a gap, then everything.
-    let restarted = log.subscribe(Filter::default(), Some(99), 10).unwrap();
+    let restarted = log
+        .subscribe(Filter::default(), Some(99), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(restarted.replay.len(), 3);
     assert_eq!(restarted.replay[0].kind, Kind::Gap);
 }
@@ -133,7 +144,9 @@ fn forgotten_events_start_the_replay_with_a_gap() {
 #[test]
 fn a_subscriber_that_falls_behind_is_disconnected_after_its_queue() {
     let log = Arc::new(Log::new(100, 2));
-    let mut slow = log.subscribe(Filter::default(), None, 10).unwrap();
+    let mut slow = log
+        .subscribe(Filter::default(), None, &Admission::anyone(10))
+        .unwrap();
     for n in 0..3 {
         log.record(draft(&format!("/items/{n}")), 0);
     }
@@ -145,10 +158,49 @@ fn a_subscriber_that_falls_behind_is_disconnected_after_its_queue() {
 #[test]
 fn subscribers_are_limited_and_leave_on_drop() {
     let log = Arc::new(Log::new(10, 8));
-    let first = log.subscribe(Filter::default(), None, 1).unwrap();
-    assert!(log.subscribe(Filter::default(), None, 1).is_none());
+    let first = log
+        .subscribe(Filter::default(), None, &Admission::anyone(1))
+        .unwrap();
+    assert!(log
+        .subscribe(Filter::default(), None, &Admission::anyone(1))
+        .is_err());
     drop(first);
-    assert!(log.subscribe(Filter::default(), None, 1).is_some());
+    assert!(log
+        .subscribe(Filter::default(), None, &Admission::anyone(1))
+        .is_ok());
+}
+
+#[test]
+fn each_client_has_its_own_cap_within_the_total() {
+    let log = Arc::new(Log::new(10, 8));
+    let as_client = |client: Client| Admission {
+        client,
+        max_total: 5,
+        max_per_client: 2,
+    };
+    let (x, y) = (
+        as_client(Client::Named("x".into())),
+        as_client(Client::Address("127.0.0.2".parse().unwrap())),
+    );
+    let subscribe = |admission: &Admission| log.subscribe(Filter::default(), None, admission);
+    let x1 = subscribe(&x).unwrap();
+    let _x2 = subscribe(&x).unwrap();
+    assert_eq!(subscribe(&x).err(), Some(Refused::Client));
+    // x at its cap takes nothing from y.
+    let _y1 = subscribe(&y).unwrap();
+    let _y2 = subscribe(&y).unwrap();
+    assert_eq!(subscribe(&y).err(), Some(Refused::Client));
+    // Leaving frees the client's slot.
+    drop(x1);
+    let _x3 = subscribe(&x).unwrap();
+    // Clients that cannot be told apart are held to the total only: one slot is left.
+    let unknown = as_client(Client::Unknown);
+    let _u1 = subscribe(&unknown).unwrap();
+    assert_eq!(subscribe(&unknown).err(), Some(Refused::Total));
+    // At the total, a client under its own cap gets the total's refusal; one at its cap, its own.
+    let z = as_client(Client::Named("z".into()));
+    assert_eq!(subscribe(&z).err(), Some(Refused::Total));
+    assert_eq!(subscribe(&x).err(), Some(Refused::Client));
 }
 
 #[test]
@@ -159,7 +211,7 @@ fn filters_choose_the_events_and_resolving_twice_fails() {
         state: Some(State::Resolved),
         ..Filter::default()
     };
-    let mut sub = log.subscribe(filter, None, 10).unwrap();
+    let mut sub = log.subscribe(filter, None, &Admission::anyone(10)).unwrap();
     let a = log.record(draft("/items/a1"), 0);
     let b = log.record(draft("/items/b"), 0);
     log.resolve(&b, resolution()).unwrap();
@@ -175,12 +227,16 @@ fn filters_choose_the_events_and_resolving_twice_fails() {
 #[test]
 fn closing_ends_every_stream_and_lets_none_in() {
     let log = Arc::new(Log::new(10, 8));
-    let mut open = log.subscribe(Filter::default(), None, 10).unwrap();
+    let mut open = log
+        .subscribe(Filter::default(), None, &Admission::anyone(10))
+        .unwrap();
     log.record(draft("/items/a"), 0);
     log.close();
     assert_eq!(drain(&mut open.live).len(), 1);
     assert!(open.live.is_closed());
-    let mut late = log.subscribe(Filter::default(), Some(0), 10).unwrap();
+    let mut late = log
+        .subscribe(Filter::default(), Some(0), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(late.replay.len(), 1);
     assert!(late.live.try_recv().is_err() && late.live.is_closed());
 }

@@ -31,11 +31,11 @@ pub(crate) use routes::{list, show};
 pub(crate) use settings::ConflictSettings;
 pub use settings::{
     DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE, DEFAULT_MAX_SUBSCRIBERS,
-    DEFAULT_SSE_HEARTBEAT,
+    DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT, DEFAULT_SSE_HEARTBEAT,
 };
 pub(crate) use stream::stream;
 
-use self::log::{Log, NotResolved, Subscription, SUBSCRIBER_QUEUE};
+use self::log::{Admission, Log, NotResolved, Refused, Subscription, SUBSCRIBER_QUEUE};
 use self::query::Filter;
 use self::record::{Draft, Record, Resolution};
 use self::shared::{Shared, Turn};
@@ -132,10 +132,10 @@ impl Conflicts {
         &self,
         filter: Filter,
         last: Option<u64>,
-        max: usize,
-    ) -> Result<Option<Subscription>, StoreError> {
+        admission: &Admission,
+    ) -> Result<Result<Subscription, Refused>, StoreError> {
         self.sync().await?;
-        Ok(self.log.subscribe(filter, last, max))
+        Ok(self.log.subscribe(filter, last, admission))
     }
 
     /// The turn to resolve conflict `seq` across replicas (`None` for a log of this process,

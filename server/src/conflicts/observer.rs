@@ -17,7 +17,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::ConflictObserver;
-    use crate::conflicts::log::Log;
+    use crate::conflicts::log::{Admission, Log};
     use crate::conflicts::query::Filter;
     use crate::conflicts::record::Draft;
 
@@ -57,8 +57,12 @@ mod tests {
         let log = Arc::new(Log::new(10, 1));
         let observer = Arc::new(Recorded::default());
         log.observe(Arc::clone(&observer) as Arc<dyn ConflictObserver>);
-        let slow = log.subscribe(Filter::default(), None, 10).expect("room");
-        let gone = log.subscribe(Filter::default(), None, 10).expect("room");
+        let slow = log
+            .subscribe(Filter::default(), None, &Admission::anyone(10))
+            .expect("room");
+        let gone = log
+            .subscribe(Filter::default(), None, &Admission::anyone(10))
+            .expect("room");
         drop(gone.live);
         assert_eq!(log.subscribers(), 2);
 

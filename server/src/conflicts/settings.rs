@@ -17,6 +17,11 @@ pub const DEFAULT_SSE_HEARTBEAT: Duration = Duration::from_secs(15);
 /// The default number of conflict streams open at once: 100.
 pub const DEFAULT_MAX_SUBSCRIBERS: usize = 100;
 
+/// The default number of conflict streams one client may hold open at once: 16 (a browser
+/// allows 6 connections per host over HTTP/1.1, so a few tabs of one user fit; one client
+/// cannot take the whole server's 100).
+pub const DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT: usize = 16;
+
 /// What [`Config`] keeps about conflict notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConflictSettings {
@@ -24,6 +29,7 @@ pub(crate) struct ConflictSettings {
     pub(crate) body_limit: usize,
     pub(crate) heartbeat: Duration,
     pub(crate) max_subscribers: usize,
+    pub(crate) max_subscribers_per_client: usize,
 }
 
 impl ConflictSettings {
@@ -33,6 +39,7 @@ impl ConflictSettings {
             body_limit: DEFAULT_CONFLICT_BODY_LIMIT,
             heartbeat: DEFAULT_SSE_HEARTBEAT,
             max_subscribers: DEFAULT_MAX_SUBSCRIBERS,
+            max_subscribers_per_client: DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
         }
     }
 }
@@ -76,6 +83,14 @@ impl Config {
         self
     }
 
+    /// How many conflict streams one client (its token's name, else its peer address) may
+    /// hold open at once; one more answers 429. At least 1 (0 counts as 1). Requests with
+    /// neither (the router served without connection info) are held to the total only.
+    pub const fn with_max_subscribers_per_client(mut self, n: usize) -> Self {
+        self.conflicts.max_subscribers_per_client = if n == 0 { 1 } else { n };
+        self
+    }
+
     /// How many conflict records the log keeps.
     pub const fn conflict_log_size(&self) -> usize {
         self.conflicts.log_size
@@ -95,6 +110,11 @@ impl Config {
     pub const fn max_subscribers(&self) -> usize {
         self.conflicts.max_subscribers
     }
+
+    /// How many conflict streams one client may hold open at once.
+    pub const fn max_subscribers_per_client(&self) -> usize {
+        self.conflicts.max_subscribers_per_client
+    }
 }
 
 #[cfg(test)]
@@ -108,13 +128,16 @@ mod tests {
         assert_eq!(config.conflict_body_limit(), 65_536);
         assert_eq!(config.sse_heartbeat(), Duration::from_millis(15_000));
         assert_eq!(config.max_subscribers(), 100);
+        assert_eq!(config.max_subscribers_per_client(), 16);
         assert!(!config.require_auth());
         const FLOORED: Config = Config::new()
             .with_conflict_log_size(0)
             .with_sse_heartbeat(Duration::ZERO)
-            .with_max_subscribers(0);
+            .with_max_subscribers(0)
+            .with_max_subscribers_per_client(0);
         assert_eq!(FLOORED.conflict_log_size(), 1);
         assert_eq!(FLOORED.sse_heartbeat(), Duration::from_millis(1));
         assert_eq!(FLOORED.max_subscribers(), 0);
+        assert_eq!(FLOORED.max_subscribers_per_client(), 1);
     }
 }

@@ -7,28 +7,32 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Uri};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, Uri};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
-use super::log::{Event, Unsubscribe};
+use super::log::{Admission, Event, Refused, Unsubscribe};
 use super::query::{self, Route};
+use crate::idempotency::client_of;
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::AppState;
 
 /// How long a client waits before reconnecting, sent first (the `retry` field).
 const RETRY: Duration = Duration::from_millis(2000);
 
-/// `Retry-After` of a 503 for too many subscribers, in seconds.
+/// `Retry-After` of a 503 for too many subscribers (or a 429 for too many of one client's),
+/// in seconds.
 const RETRY_AFTER_SECS: u64 = 2;
 
-/// `GET /conflicts/stream` → `text/event-stream`, or 503 when too many are open.
+/// `GET /conflicts/stream` → `text/event-stream`; 429 when the client holds its share of
+/// streams open, 503 when the server holds all it may.
 pub(crate) async fn stream(
     State(app): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
+    extensions: Extensions,
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let query = query::parse(uri.query(), Route::Stream, instance)?;
@@ -37,22 +41,17 @@ pub(crate) async fn stream(
         None => query.last_event_id,
     };
     let settings = app.conflicts.settings;
-    let subscribed = app
-        .conflicts
-        .subscribe(query.filter, last, settings.max_subscribers)
-        .await
-        .map_err(|err| crate::routes::response::internal(&err, instance))?;
-    let Some(subscription) = subscribed else {
-        return Err(Problem::new(
-            ProblemKind::TooManySubscribers,
-            instance,
-            format!(
-                "{} conflict streams are open, the most this server keeps at once; retry after Retry-After seconds (with Last-Event-ID, to miss nothing)",
-                settings.max_subscribers
-            ),
-        )
-        .with_header(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS)));
+    let admission = Admission {
+        client: client_of(&extensions),
+        max_total: settings.max_subscribers,
+        max_per_client: settings.max_subscribers_per_client,
     };
+    let subscription = app
+        .conflicts
+        .subscribe(query.filter, last, &admission)
+        .await
+        .map_err(|err| crate::routes::response::internal(&err, instance))?
+        .map_err(|refused| too_many(refused, &admission, instance))?;
     let events = Events {
         first: true,
         replay: subscription.replay.into_iter(),
@@ -63,6 +62,28 @@ pub(crate) async fn stream(
         .interval(settings.heartbeat)
         .text("heartbeat");
     Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+}
+
+/// The refusal of a subscription over a cap, with `Retry-After`.
+fn too_many(refused: Refused, admission: &Admission, instance: &str) -> Problem {
+    let (kind, detail) = match refused {
+        Refused::Client => (
+            ProblemKind::TooManyClientSubscribers,
+            format!(
+                "you hold {} conflict streams open, the most this server keeps for one client; close one, or retry after Retry-After seconds (with Last-Event-ID, to miss nothing)",
+                admission.max_per_client
+            ),
+        ),
+        Refused::Total => (
+            ProblemKind::TooManySubscribers,
+            format!(
+                "{} conflict streams are open, the most this server keeps at once; retry after Retry-After seconds (with Last-Event-ID, to miss nothing)",
+                admission.max_total
+            ),
+        ),
+    };
+    Problem::new(kind, instance, detail)
+        .with_header(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS))
 }
 
 /// `Last-Event-ID` (a whole number: the ids this server sends); 400 when malformed.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, Extensions, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -68,7 +68,7 @@ pub(crate) async fn idempotent(
             .into_response()
         }
     };
-    let client = client_of(&request);
+    let client = client_of(request.extensions());
     let (parts, body) = request.into_parts();
     let bytes = match buffer(body, idem.max_body_bytes).await {
         Ok(bytes) => bytes,
@@ -113,13 +113,13 @@ pub(crate) async fn idempotent(
     }
 }
 
-/// The client a request's keys belong to: its token's name, else its peer address.
-fn client_of(request: &Request) -> Client {
-    if let Some(identity) = request.extensions().get::<Identity>() {
+/// The client a request (by its `extensions`) comes from: its token's name, else its peer
+/// address. Its idempotency keys, and its conflict streams, are counted under it.
+pub(crate) fn client_of(extensions: &Extensions) -> Client {
+    if let Some(identity) = extensions.get::<Identity>() {
         return Client::Named(identity.name.clone());
     }
-    request
-        .extensions()
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(Client::Unknown, |info| Client::Address(info.0.ip()))
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::Shared;
-use crate::conflicts::log::{Kind, Log};
+use crate::conflicts::log::{Admission, Kind, Log};
 use crate::conflicts::query::Filter;
 use crate::conflicts::record::Draft;
 use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy};
@@ -73,7 +73,9 @@ fn the_database_keeps_the_newest_records_and_every_replica_sees_the_same_gap() {
     };
     assert_eq!(rows, 2, "the table itself is trimmed");
     for log in [&a_log, &b_log] {
-        let sub = log.subscribe(Filter::default(), Some(1), 10).unwrap();
+        let sub = log
+            .subscribe(Filter::default(), Some(1), &Admission::anyone(10))
+            .unwrap();
         let kinds: Vec<_> = sub.replay.iter().map(|e| (e.seq, e.kind)).collect();
         assert_eq!(
             kinds,
@@ -101,7 +103,9 @@ fn a_replica_opened_after_the_trim_starts_from_the_newest_records() {
     let url_config = a.config.clone();
     let late = Shared::open(&url_config, Arc::clone(&late_log), 3).unwrap();
     assert_eq!(seqs(&late_log), [5, 6, 7]);
-    let sub = late_log.subscribe(Filter::default(), Some(2), 10).unwrap();
+    let sub = late_log
+        .subscribe(Filter::default(), Some(2), &Admission::anyone(10))
+        .unwrap();
     assert_eq!(sub.replay[0].kind, Kind::Gap);
     for shared in [a, b, late] {
         shared.close();
