@@ -159,14 +159,16 @@ impl From<::postgres::Error> for StoreError {
 
 /// Whether `err` says the database cannot be reached rather than that a statement failed: a
 /// closed connection, an I/O error (refused, reset), or SQLSTATE class 08 (connection
-/// exception) or 57P (operator intervention: shutdown, crash, not yet accepting connections).
+/// exception), 57P (operator intervention: shutdown, crash, not yet accepting connections) or
+/// 53 (insufficient resources: too many connections, out of memory, disk full), all of which a
+/// later retry can get past.
 fn postgres_unreachable(err: &::postgres::Error) -> bool {
     if err.is_closed() {
         return true;
     }
     if let Some(db) = err.as_db_error() {
         let code = db.code().code();
-        return code.starts_with("08") || code.starts_with("57P");
+        return code.starts_with("08") || code.starts_with("57P") || code.starts_with("53");
     }
     std::error::Error::source(err).is_some_and(|source| source.is::<std::io::Error>())
 }
