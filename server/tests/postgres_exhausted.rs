@@ -100,9 +100,9 @@ async fn a_database_out_of_connections_answers_503_and_recovers() {
 }
 
 /// Runs every future at once (the server sees the requests concurrently).
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let mut set = tokio::task::JoinSet::new();
