@@ -15,10 +15,10 @@ use ifmatch_server::{
 };
 
 use ifmatch_server::{
-    Config, FaultSpec, MismatchStatus, RateLimits, Storage, DEFAULT_MAX_BATCH_OPERATIONS,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
-    DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL, DEFAULT_RATE_LIMIT_CLIENTS,
-    MAX_LOCK_TTL_CEILING,
+    Config, FaultSpec, MismatchStatus, RateLimitScope, RateLimits, Storage,
+    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL,
+    DEFAULT_MAX_LOCK_WAITERS, DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL,
+    DEFAULT_RATE_LIMIT_CLIENTS, MAX_LOCK_TTL_CEILING,
 };
 use ifmatch_server::{
     Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
@@ -83,6 +83,13 @@ struct Cli {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     rate_limit_clients: usize,
+
+    /// With PostgreSQL storage: `shared` keeps each client's buckets in the database, so all
+    /// replicas together admit a client at the --rate-limit rate (one SQL statement per
+    /// request); `replica` keeps them in each replica's memory (N replicas admit up to N times
+    /// the rate). Memory and SQLite storage always keep them in memory.
+    #[arg(long, value_name = "SCOPE", default_value = "shared")]
+    rate_limit_scope: RateLimitScope,
 
     /// Let pages on ORIGIN (`https://app.example`, `http://localhost:5173`; `*` for any) call the
     /// server from a browser: preflights are answered and answers expose ETag, Location,
@@ -367,6 +374,7 @@ impl Cli {
             .with_require_preconditions(self.require_preconditions)
             .with_rate_limits(self.rate_limit)
             .with_rate_limit_clients(self.rate_limit_clients)
+            .with_rate_limit_scope(self.rate_limit_scope)
             .with_max_body_bytes(self.max_body_bytes)
             .with_max_lock_ttl(Duration::from_millis(self.max_lock_ttl))
             .with_max_lock_waiters(self.max_lock_waiters)

@@ -19,10 +19,10 @@ use crate::idempotency::{
 };
 use crate::lock::{LockManager, SharedLocks};
 use crate::metrics::{self, Metrics};
-use crate::rate_limit::{self, Limiter};
+use crate::rate_limit::{self, Limiter, SharedBuckets};
 use crate::routes::{self, AppState};
 use crate::txn::{TxnLimits, TxnManager};
-use crate::{storage, Config, Error, Storage};
+use crate::{storage, Config, Error, RateLimitScope, Storage};
 
 /// The server's router, for embedding in another axum application or test harness.
 ///
@@ -111,6 +111,22 @@ fn lock_manager(config: &Config, metrics: &Metrics) -> Result<LockManager, Error
         })
 }
 
+/// The rate-limit buckets in the database, when the storage is PostgreSQL and the replicas
+/// share them (`--rate-limit-scope shared`, the default); else `None`: in the process.
+fn shared_buckets(config: &Config) -> Result<Option<SharedBuckets>, Error> {
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(None);
+    };
+    if config.rate_limit_scope() != RateLimitScope::Shared {
+        return Ok(None);
+    }
+    let database = storage::parse_postgres(url).map_err(|err| Error::PostgresOpen {
+        target: storage::describe_postgres(url),
+        source: Box::new(err),
+    })?;
+    Ok(Some(SharedBuckets::new(&database)))
+}
+
 fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
@@ -170,9 +186,15 @@ fn build(config: &Config) -> Result<Built, Error> {
             auth::authenticate,
         ));
     }
-    let limiter = config.rate_limit().and_then(|limits| {
-        Limiter::new(limits, config.rate_limit_clients(), authenticator.clone())
-    });
+    let limiter = match config.rate_limit() {
+        Some(limits) => Limiter::new(
+            limits,
+            config.rate_limit_clients(),
+            authenticator.clone(),
+            shared_buckets(config)?,
+        ),
+        None => None,
+    };
     if let Some(limiter) = limiter {
         router = router.layer(axum::middleware::from_fn_with_state(
             Arc::new(limiter),

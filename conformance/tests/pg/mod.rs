@@ -14,20 +14,40 @@ pub use cluster::{Cluster, FAST_UNSAFE};
 /// A replica on the database at `url`, listening on `addr`, with the lock queue bound the
 /// checker's `locking.queue-full-503` expects (as for `check` without a URL).
 pub async fn replica(url: &str, addr: &str) -> RunningServer {
+    replica_with(url, addr, |config| config).await
+}
+
+/// [`replica`], its configuration changed by `configure` first.
+pub async fn replica_with(
+    url: &str,
+    addr: &str,
+    configure: impl Fn(Config) -> Config,
+) -> RunningServer {
     let config = Config::new()
         .with_storage(Storage::Postgres(url.to_owned()))
         .with_max_lock_waiters(EMBEDDED_MAX_LOCK_WAITERS)
         .with_addr(addr.parse().unwrap());
-    ifmatch_server::spawn(config).await.expect("replica starts")
+    ifmatch_server::spawn(configure(config))
+        .await
+        .expect("replica starts")
 }
 
 /// A cluster, the URL of one fresh database of it, and `n` replicas on that database.
 pub async fn replicas(test: &str, n: usize) -> Option<(Cluster, String, Vec<RunningServer>)> {
+    replicas_with(test, n, |config| config).await
+}
+
+/// [`replicas`], each replica's configuration changed by `configure`.
+pub async fn replicas_with(
+    test: &str,
+    n: usize,
+    configure: impl Fn(Config) -> Config,
+) -> Option<(Cluster, String, Vec<RunningServer>)> {
     let cluster = Cluster::start_or_skip(test, FAST_UNSAFE)?;
     let url = cluster.create_database();
     let mut servers = Vec::new();
     for _ in 0..n {
-        servers.push(replica(&url, "127.0.0.1:0").await);
+        servers.push(replica_with(&url, "127.0.0.1:0", &configure).await);
     }
     Some((cluster, url, servers))
 }

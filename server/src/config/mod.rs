@@ -15,7 +15,7 @@ pub use limits::{
     DEFAULT_MAX_LOCK_WAITERS_TOTAL, DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL,
     MAX_LOCK_TTL_CEILING,
 };
-pub use rate_limits::{RateLimits, DEFAULT_RATE_LIMIT_CLIENTS};
+pub use rate_limits::{RateLimitScope, RateLimits, DEFAULT_RATE_LIMIT_CLIENTS};
 pub use values::{MismatchStatus, RateLimit, Storage};
 
 /// How the server is set up. Build one with [`Config::new`] and the `with_*` setters.
@@ -91,6 +91,7 @@ pub struct Config {
     require_preconditions: bool,
     rate_limit: Option<RateLimits>,
     rate_limit_clients: usize,
+    rate_limit_scope: RateLimitScope,
     /// The origins allowed by CORS (setters in `crate::cors`).
     pub(crate) cors_origins: Vec<String>,
     max_body_bytes: usize,
@@ -135,6 +136,7 @@ impl Config {
             require_preconditions: false,
             rate_limit: None,
             rate_limit_clients: DEFAULT_RATE_LIMIT_CLIENTS,
+            rate_limit_scope: RateLimitScope::Shared,
             cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_lock_ttl: DEFAULT_MAX_LOCK_TTL,

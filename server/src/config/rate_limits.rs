@@ -1,5 +1,6 @@
 //! The rate-limit policies (`--rate-limit`): one for every request, or separate ones for reads
-//! and writes; and how many clients are tracked.
+//! and writes; how many clients are tracked; and, on PostgreSQL, whether the replicas share
+//! the buckets (`--rate-limit-scope`).
 
 use std::str::FromStr;
 
@@ -49,6 +50,54 @@ pub enum RateLimits {
 impl From<RateLimit> for RateLimits {
     fn from(limit: RateLimit) -> Self {
         Self::All(limit)
+    }
+}
+
+/// Where the buckets live on PostgreSQL storage (memory and SQLite storage always keep them in
+/// the process: one server, one set of buckets).
+///
+/// ```
+/// use ifmatch_server::RateLimitScope;
+///
+/// assert_eq!("shared".parse::<RateLimitScope>().unwrap(), RateLimitScope::Shared);
+/// assert_eq!("replica".parse::<RateLimitScope>().unwrap(), RateLimitScope::Replica);
+/// assert!("cluster".parse::<RateLimitScope>().is_err());
+/// assert_eq!(RateLimitScope::default(), RateLimitScope::Shared);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitScope {
+    /// One bucket per client and policy in the database (`ifmatch_rate_limits`), shared by
+    /// every replica: N replicas admit a client at the configured rate in total. Costs one
+    /// SQL statement per request. The default.
+    #[default]
+    Shared,
+    /// Each replica keeps its own buckets in memory: N replicas admit a client at up to N times
+    /// the configured rate. No database round trip.
+    Replica,
+}
+
+impl FromStr for RateLimitScope {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        match text.trim() {
+            "shared" => Ok(Self::Shared),
+            "replica" => Ok(Self::Replica),
+            _ => Err(Error::InvalidValue {
+                what: "rate-limit scope",
+                value: text.to_owned(),
+                expected: "shared (the replicas on one PostgreSQL database share each client's buckets) or replica (each replica keeps its own)",
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for RateLimitScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Shared => "shared",
+            Self::Replica => "replica",
+        })
     }
 }
 
@@ -108,6 +157,19 @@ impl Config {
     pub const fn with_rate_limit_clients(mut self, n: usize) -> Self {
         self.rate_limit_clients = if n == 0 { 1 } else { n };
         self
+    }
+
+    /// Whether replicas on one PostgreSQL database share the buckets
+    /// ([`RateLimitScope::Shared`], the default) or keep their own. Ignored on memory and SQLite
+    /// storage.
+    pub const fn with_rate_limit_scope(mut self, scope: RateLimitScope) -> Self {
+        self.rate_limit_scope = scope;
+        self
+    }
+
+    /// Whether replicas on one PostgreSQL database share the buckets.
+    pub const fn rate_limit_scope(&self) -> RateLimitScope {
+        self.rate_limit_scope
     }
 
     /// The rate-limit policies, if any.

@@ -5,7 +5,11 @@
 //! client has its own bucket per policy: the authenticated client's name when its bearer token
 //! is known, else the peer address (the router embedded without connection info: one bucket
 //! for all anonymous clients). See [`table`] for how the number of buckets stays bounded.
+//!
+//! On PostgreSQL storage the buckets live in the database by default ([`shared`]), so that
+//! every replica draws on the same ones; `--rate-limit-scope replica` keeps them in memory.
 
+mod shared;
 mod table;
 
 use std::net::SocketAddr;
@@ -19,7 +23,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::{Authenticator, Identified};
 use crate::problem::{Problem, ProblemKind};
+use crate::routes::response;
 use crate::{RateLimit, RateLimits};
+pub(crate) use shared::{SharedBuckets, Verdict};
 pub(crate) use table::{ClientKey, Policy};
 
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -30,14 +36,17 @@ pub(crate) struct Limiter {
     reads: Option<Arc<Policy>>,
     writes: Option<Arc<Policy>>,
     auth: Option<Arc<Authenticator>>,
+    /// The buckets in the database, when the replicas share them; else the policies' own.
+    shared: Option<Arc<SharedBuckets>>,
 }
 
 impl Limiter {
-    /// `None` when no policy limits anything.
+    /// `None` when no policy limits anything. With `shared`, the buckets are the database's.
     pub(crate) fn new(
         limits: RateLimits,
         clients: usize,
         auth: Option<Arc<Authenticator>>,
+        shared: Option<SharedBuckets>,
     ) -> Option<Self> {
         let policy = |name, limit: Option<RateLimit>| {
             limit.and_then(|limit| Policy::new(name, limit, clients).map(Arc::new))
@@ -58,6 +67,7 @@ impl Limiter {
             reads,
             writes,
             auth,
+            shared: shared.map(Arc::new),
         })
     }
 
@@ -88,6 +98,11 @@ pub(crate) fn window_secs(limit: RateLimit) -> u64 {
 pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     whole.max(1)
+}
+
+/// Whole seconds until a bucket is full again, rounded up (0 when it is full).
+pub(crate) fn reset_secs(full_in: Duration) -> u64 {
+    full_in.as_secs() + u64::from(full_in.subsec_nanos() > 0)
 }
 
 /// Seconds until a bucket with `remaining` tokens is full again.
@@ -122,21 +137,32 @@ pub(crate) async fn enforce(
     });
     let (name, limit) = (policy.name, policy.limit);
     let policy_field = HeaderValue::from_str(&policy_value(name, limit)).ok();
-    match policy.check(key, Instant::now()) {
-        Ok(remaining) => {
+    let verdict = match &limiter.shared {
+        Some(shared) => match shared.check(name, limit, &key).await {
+            Ok(verdict) => verdict,
+            // As any storage access: 503 with Retry-After when the database is unreachable.
+            Err(err) => return response::internal(&err, request.uri().path()).into_response(),
+        },
+        None => match policy.check(key, Instant::now()) {
+            Ok(remaining) => Verdict::Admitted {
+                remaining,
+                full_in: Duration::from_secs(refill_secs(limit, remaining)),
+            },
+            Err(wait) => Verdict::Refused { wait },
+        },
+    };
+    match verdict {
+        Verdict::Admitted { remaining, full_in } => {
             let mut response = next.run(request).await;
             let headers = response.headers_mut();
-            let state = format!(
-                "\"{name}\";r={remaining};t={}",
-                refill_secs(limit, remaining)
-            );
+            let state = format!("\"{name}\";r={remaining};t={}", reset_secs(full_in));
             if let (Some(policy), Ok(state)) = (policy_field, HeaderValue::from_str(&state)) {
                 headers.insert(RATELIMIT_POLICY, policy);
                 headers.insert(RATELIMIT, state);
             }
             response
         }
-        Err(wait) => {
+        Verdict::Refused { wait } => {
             let seconds = retry_after_secs(wait);
             let what = if name == "default" { "requests" } else { name };
             let mut problem = Problem::new(

@@ -96,6 +96,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX ifmatch_lock_waiters_id ON ifmatch_lock_waiters (id, ticket);
     ",
+    // 5: rate-limit buckets shared by every replica (see `rate_limit/shared.rs`): one row per
+    // policy and client whose bucket is not full, with its theoretical arrival time (GCRA) in
+    // nanoseconds of the database clock. No index on `tat_ns`, so that updates stay HOT.
+    "
+    CREATE TABLE ifmatch_rate_limits (
+        policy TEXT NOT NULL,
+        client TEXT NOT NULL,
+        tat_ns BIGINT NOT NULL,
+        now_ns BIGINT NOT NULL,
+        admitted BOOLEAN NOT NULL,
+        PRIMARY KEY (policy, client)
+    );
+    ",
 ];
 
 /// Brings the schema up to date and returns the database's tag epoch.
