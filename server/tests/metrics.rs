@@ -433,6 +433,7 @@ async fn a_scripted_sequence_is_counted_exactly_by_route_template() {
         ("ifmatch_lock_wait_seconds", "histogram"),
         ("ifmatch_lock_hold_seconds", "histogram"),
         ("ifmatch_locks_held", "gauge"),
+        ("ifmatch_lock_waiters", "gauge"),
         ("ifmatch_transactions", "counter"),
         ("ifmatch_batches", "counter"),
         ("ifmatch_sse_subscribers", "gauge"),
@@ -527,6 +528,59 @@ async fn a_scrape_settles_expired_locks_so_none_counts_as_held() {
         (0.045..0.2).contains(&held_for),
         "an expired hold lasts its TTL, not until it was noticed: {held_for}"
     );
+    server.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_queued_lock_request_counts_as_a_waiter_until_it_is_granted() {
+    let server = Server::start(Config::new()).await;
+    server
+        .send(
+            server.request(Method::PUT, "/items/doc").json(&json!({})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let (held, _) = server
+        .json(
+            server
+                .request(Method::POST, "/items/doc/lock")
+                .json(&json!({})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        server.scrape().await.value("ifmatch_lock_waiters", &[]),
+        0.0
+    );
+    let queued = tokio::spawn(
+        server
+            .request(Method::POST, "/items/doc/lock")
+            .json(&json!({"wait_ms": 30_000}))
+            .send(),
+    );
+    let mut waiting = 0.0;
+    for _ in 0..100 {
+        waiting = server.scrape().await.value("ifmatch_lock_waiters", &[]);
+        if waiting > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(waiting, 1.0, "the queued request never counted");
+    let token = held["token"].as_str().unwrap();
+    server
+        .send(
+            server
+                .request(Method::DELETE, "/items/doc/lock")
+                .header("lock-token", format!("\"{token}\"")),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let granted = queued.await.unwrap().unwrap();
+    assert_eq!(granted.status(), StatusCode::CREATED);
+    let scrape = server.scrape().await;
+    assert_eq!(scrape.value("ifmatch_lock_waiters", &[]), 0.0);
+    assert_eq!(scrape.value("ifmatch_locks_held", &[]), 1.0);
     server.server.shutdown().await;
 }
 

@@ -225,7 +225,7 @@ impl LockTable {
     }
 
     /// Requests waiting now, all documents together (not counting ones that went away).
-    fn total_waiters(&self) -> usize {
+    pub(crate) fn total_waiters(&self) -> usize {
         self.resources
             .values()
             .flat_map(|resource| &resource.queue)

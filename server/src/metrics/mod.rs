@@ -117,6 +117,7 @@ struct Inner {
     lock_wait: Histogram,
     lock_hold: HistogramFamily<EndLabel>,
     locks_held: Gauge,
+    lock_waiters: Gauge,
     transactions: Family<OutcomeLabel, Counter>,
     batches: Family<OutcomeLabel, Counter>,
     sse_subscribers: Gauge,
@@ -180,6 +181,12 @@ impl Metrics {
         );
         let locks_held = Gauge::default();
         registry.register("locks_held", "Locks held now", locks_held.clone());
+        let lock_waiters = Gauge::default();
+        registry.register(
+            "lock_waiters",
+            "Lock requests waiting in a queue now",
+            lock_waiters.clone(),
+        );
         let transactions = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "transactions",
@@ -225,6 +232,7 @@ impl Metrics {
             lock_wait,
             lock_hold,
             locks_held,
+            lock_waiters,
             transactions,
             batches,
             sse_subscribers,
@@ -281,6 +289,21 @@ impl Metrics {
             .conflicts
             .get_or_create(&KindLabel { kind })
             .inc();
+    }
+
+    /// `held` locks are held now (with PostgreSQL storage, on every replica together; in the
+    /// process, the lock table counts them itself as its observer).
+    pub(crate) fn set_locks_held(&self, held: u64) {
+        self.inner
+            .locks_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+    }
+
+    /// `waiting` lock requests wait in a queue now.
+    pub(crate) fn set_lock_waiters(&self, waiting: u64) {
+        self.inner
+            .lock_waiters
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
     }
 
     /// The conflict log keeps `records` conflicts now.

@@ -15,12 +15,30 @@ pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0
 /// transactions is lazy, so it first settles both: `locks_held` then counts no expired lock,
 /// and expiries show up in `lock_hold_seconds{end="expired"}` and
 /// `transactions_total{outcome="expired"}` without waiting for the next request to notice.
-/// The gauges of the conflict log, its subscribers and the history's size are read now too
-/// (the history is one `count(*)` with SQLite).
+/// The gauges of the conflict log, its subscribers, the history's size and the lock queues
+/// are read now too (the history is one `count(*)` with SQLite). With PostgreSQL storage the
+/// lock gauges count the database's locks and queues, every replica's (one query).
 pub(crate) async fn scrape(State(app): State<AppState>) -> Response {
     let now = now();
-    app.locks.table().sweep(now);
+    let waiting = {
+        let mut table = app.locks.table();
+        table.sweep(now);
+        table.total_waiters()
+    };
     app.txns.sweep(now);
+    match app.locks.shared() {
+        None => app
+            .metrics
+            .set_lock_waiters(u64::try_from(waiting).unwrap_or(u64::MAX)),
+        // The locks are the database's: count every replica's.
+        Some(shared) => match shared.counts().await {
+            Ok((held, waiting)) => {
+                app.metrics.set_locks_held(held);
+                app.metrics.set_lock_waiters(waiting);
+            }
+            Err(err) => tracing::warn!(error = %err, "/metrics could not count the locks"),
+        },
+    }
     app.metrics
         .set_conflict_log_records(app.conflicts.log.records_kept());
     app.metrics

@@ -229,6 +229,24 @@ impl SharedLocks {
         })
     }
 
+    /// Locks held now (not expired) and requests queued now (before their deadline), on every
+    /// replica together: the lock gauges of `/metrics`. Takes no lock, so it runs on the pool
+    /// of writes' checks, which never waits (the other pool may be held by queued requests).
+    pub(crate) async fn counts(self: &Arc<Self>) -> Result<(u64, u64), StoreError> {
+        self.run(|this| {
+            let row = this.gate.get()?.query_one(
+                "SELECT
+                     (SELECT count(*) FROM ifmatch_locks WHERE expires_at > clock_timestamp()),
+                     (SELECT count(*) FROM ifmatch_lock_waiters
+                      WHERE deadline > clock_timestamp())",
+                &[],
+            )?;
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            Ok((count(row.get(0)), count(row.get(1))))
+        })
+        .await
+    }
+
     /// Extends the holder's lock (see the in-memory table's `renew`).
     pub(crate) async fn renew(
         self: &Arc<Self>,
