@@ -53,8 +53,9 @@ pub struct Stats {
     /// Answers that carried `Deprecation` (RFC 9745) or `Sunset` (RFC 8594); each distinct
     /// notice is in `Client::deprecations` and was reported once as `Event::Deprecated`.
     pub deprecated_responses: u64,
-    /// Keyed writes sent again, with the same `Idempotency-Key`, after their answer was lost
-    /// (a transport error or an attempt timeout), to a server declared to honour keys
+    /// Requests sent again after their answer was lost (a transport error or an attempt
+    /// timeout): reads (GET, HEAD, OPTIONS), and keyed writes, with the same
+    /// `Idempotency-Key`, to a server declared to honour keys
     /// (`ClientBuilder::server_honours_idempotency_keys`).
     pub lost_answer_resends: u64,
     /// Answers marked `Idempotent-Replayed: true`: the server sent the outcome of an earlier

@@ -1,7 +1,8 @@
 //! A write whose answer is lost after the server committed it (the connection closes before
 //! the answer arrives): with `server_honours_idempotency_keys(true)` the client resends it with
 //! the same `Idempotency-Key` and returns the real, committed outcome; without it the client
-//! reports the transport error and sends nothing again. Against the reference server.
+//! reports the transport error and sends nothing again. A read whose connection drops before
+//! any answer is resent within the attempt budget. Against the reference server.
 
 #[path = "lost/proxy.rs"]
 mod proxy;
@@ -168,5 +169,100 @@ async fn a_lock_whose_grant_was_lost_is_granted_once_and_released() {
         .unwrap();
     let taken = other.lock("/items/counter").send().await.unwrap();
     taken.release().await.unwrap();
+    server.shutdown().await;
+}
+
+/// Bounds a call that must end by itself (its resends wait milliseconds).
+async fn bounded<T>(call: impl std::future::IntoFuture<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), call.into_future())
+        .await
+        .expect("the call ends within its attempt budget")
+}
+
+#[tokio::test]
+async fn a_get_whose_connection_drops_is_resent_until_it_is_answered() {
+    let (server, proxy, client) = setup(0, false).await;
+    proxy.lose_reads(0, 2);
+    let read = bounded(client.get::<Value>("/items/counter"))
+        .await
+        .unwrap();
+    assert_eq!(read.value["n"], 0);
+    assert_eq!(
+        proxy.seen("GET").len(),
+        3,
+        "two dropped, the third answered"
+    );
+    let stats = client.stats();
+    assert_eq!((stats.lost_answer_resends, stats.retries), (2, 2));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_get_that_always_drops_is_a_transport_error_after_max_attempts() {
+    let (server, proxy, client) = setup(0, false).await;
+    proxy.lose_reads(0, usize::MAX);
+    let err = bounded(client.get::<Value>("/items/counter"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "network", "{err}");
+    assert!(err.is_transport() && !err.is_outcome_unknown(), "{err}");
+    assert_eq!(
+        proxy.seen("GET").len(),
+        RetryConfig::new().max_attempts() as usize,
+        "sent max_attempts times, then reported"
+    );
+    let head = bounded(
+        client
+            .request(ifmatch::http::Method::HEAD, "/items/counter")
+            .send(),
+    )
+    .await;
+    assert_eq!(head.unwrap_err().code(), "network");
+    assert_eq!(proxy.seen("HEAD").len(), 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_update_whose_re_read_drops_once_ends_with_the_exact_counter() {
+    let (server, proxy, _) = setup(0, false).await;
+    // No current document in the 412, so that the update must read again.
+    let client = Client::builder()
+        .base_url(&proxy.base_url)
+        .unwrap()
+        .retry(retry().with_conflict_representation(false))
+        .build()
+        .unwrap();
+    let cached = client.get::<Value>("/items/counter").await.unwrap();
+    assert_eq!(cached.value["n"], 0);
+    // Another writer moves the counter on: the cached version is stale.
+    let moved = reqwest::Client::new()
+        .put(format!("{}/items/counter", server.base_url()))
+        .header("content-type", "application/json")
+        .body(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(moved.status().is_success());
+    proxy.lose_reads(0, 1);
+    let out = bounded(
+        client
+            .update::<Value>("/items/counter", increment)
+            .strategy(Strategy::Reapply),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.value["n"], 2);
+    assert_eq!(stored(&server, "/items/counter").await["n"], 2);
+    assert_eq!(
+        proxy.seen("PUT").len(),
+        2,
+        "the stale write and the reapplied one"
+    );
+    assert_eq!(
+        proxy.seen("GET").len(),
+        3,
+        "the first read, the dropped re-read, its resend"
+    );
+    assert_eq!(client.stats().lost_answer_resends, 1);
     server.shutdown().await;
 }

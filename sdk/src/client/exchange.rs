@@ -199,8 +199,8 @@ impl Client {
             let response = match self.send_once(op, &request).await {
                 Ok(response) => response,
                 Err(err) => {
-                    // A keyed write whose answer was lost is resent with the same key, to a
-                    // server declared to honour keys; anything else ends here.
+                    // A read whose answer was lost is resent, and so is a keyed write (with
+                    // its key) to a server declared to honour keys; anything else ends here.
                     self.before_resending_lost(op, &request, &host, attempt, err)
                         .await?;
                     resent_after_loss = true;

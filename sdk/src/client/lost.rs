@@ -1,9 +1,12 @@
-//! Resending a keyed write whose answer was lost (the connection failed after the request may
-//! have been sent), to a server declared to honour `Idempotency-Key`: the resend carries the
-//! same key, so the server answers with the first attempt's outcome instead of applying the
-//! write again, and the caller learns what really happened instead of a transport error.
+//! Resending a request whose answer was lost (the connection failed after the request may have
+//! been sent): a read (GET, HEAD, OPTIONS), which changes nothing however often it is sent, or a
+//! keyed write to a server declared to honour `Idempotency-Key`: the resend carries the same
+//! key, so the server answers with the first attempt's outcome instead of applying the write
+//! again. Either way the caller learns what really happened instead of a transport error.
 
-use crate::{stats::Counters, transport::is_read, Error, TimeoutScope};
+use crate::{
+    retry::is_resend_safe_after_loss, stats::Counters, transport::is_read, Error, TimeoutScope,
+};
 
 use super::{exchange::OpState, Client};
 use crate::transport::Outgoing;
@@ -36,8 +39,9 @@ fn answer_lost(err: &Error) -> bool {
 
 impl Client {
     /// After attempt `attempt` of `request` failed with `err`: waits (the throttle backoff,
-    /// within the deadline and the host's retry budget) and returns `Ok` when the request may
-    /// be resent with its key; otherwise returns `err`.
+    /// within `max_attempts`, the deadline and the host's retry budget) and returns `Ok` when
+    /// the request may be resent (a read, or a keyed write with its key); otherwise returns
+    /// `err`, the same error as without resends.
     pub(super) async fn before_resending_lost(
         &self,
         op: &mut OpState,
@@ -48,7 +52,14 @@ impl Client {
     ) -> Result<(), Error> {
         let inner = &*self.inner;
         let config = &inner.retry;
-        if !answer_lost(&err) || !keyed_write(self, request) || attempt >= config.max_attempts() {
+        if !answer_lost(&err)
+            || !is_resend_safe_after_loss(
+                &request.method,
+                &request.headers,
+                self.inner.keys_honoured,
+            )
+            || attempt >= config.max_attempts()
+        {
             return Err(err);
         }
         let delay = op.next_backoff().max(config.min_delay());
@@ -68,7 +79,7 @@ impl Client {
             url = %request.url,
             error = %err,
             ?delay,
-            "the answer to a keyed write was lost; resending it with the same Idempotency-Key"
+            "the answer was lost; resending the request (a read, or a write with its Idempotency-Key)"
         );
         inner.sleeper.sleep(delay).await;
         Ok(())

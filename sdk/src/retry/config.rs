@@ -19,7 +19,7 @@ pub enum LongWaitPolicy {
 ///
 /// | setting | default | why |
 /// |---|---|---|
-/// | `max_attempts` | 3 | throttled requests: the AWS SDKs' standard mode sends 3 attempts |
+/// | `max_attempts` | 3 | throttled requests, and reads whose answer was lost: the AWS SDKs' standard mode sends 3 attempts |
 /// | `initial_delay` | 1 s | throttle backoff base without a server hint (AWS standard mode: 1 s) |
 /// | `max_delay` | 20 s | cap of one backoff wait (AWS standard mode's 20 s cap) |
 /// | `factor` | 2.0 | exponential growth per throttle retry (AWS: 2) |
@@ -169,7 +169,8 @@ impl RetryConfig {
             .with_max_conflict_attempts(1)
     }
 
-    /// Total attempts for a throttled (429/503) request, first one included; at least 1.
+    /// Total attempts for a throttled (429/503) request, or for a read (or a keyed write to a
+    /// server that honours keys) whose answer was lost, first one included; at least 1.
     pub const fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.throttle.max_attempts = attempts;
         self

@@ -32,6 +32,18 @@ pub(crate) fn is_retry_safe(
             && (status == 429 || keys_honoured || matches!(*method, Method::PUT | Method::DELETE)))
 }
 
+/// Whether a request whose answer was lost (a transport error or an attempt timeout: it may
+/// have been processed) may be sent again: a read changes nothing however often it arrives; a
+/// keyed write only to a server declared to honour keys, which replays the first outcome.
+/// Any other write may have been applied, and a resend could apply it twice.
+pub(crate) fn is_resend_safe_after_loss(
+    method: &Method,
+    headers: &HeaderMap,
+    keys_honoured: bool,
+) -> bool {
+    is_read(method) || (keys_honoured && headers.contains_key("idempotency-key"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +100,32 @@ mod tests {
                 is_retry_safe(&post, headers, repeatable, status, false),
                 expected,
                 "repeatable={repeatable} {headers:?} {status}"
+            );
+        }
+    }
+
+    /// docs/sdk.md ("Safety of retries"), the rows about lost answers.
+    #[test]
+    fn after_a_lost_answer_reads_and_honoured_keys_are_resent() {
+        let none = HeaderMap::new();
+        let mut keyed = HeaderMap::new();
+        keyed.insert("idempotency-key", "\"k\"".parse().unwrap());
+        let mut conditional = HeaderMap::new();
+        conditional.insert(header::IF_MATCH, "\"1\"".parse().unwrap());
+        for (method, headers, honoured, expected) in [
+            (Method::GET, &none, false, true),
+            (Method::HEAD, &none, false, true),
+            (Method::GET, &conditional, false, true),
+            (Method::PUT, &conditional, false, false),
+            (Method::PUT, &conditional, true, false),
+            (Method::POST, &keyed, false, false),
+            (Method::POST, &keyed, true, true),
+            (Method::DELETE, &none, true, false),
+        ] {
+            assert_eq!(
+                is_resend_safe_after_loss(&method, headers, honoured),
+                expected,
+                "{method} {headers:?} honoured={honoured}"
             );
         }
     }

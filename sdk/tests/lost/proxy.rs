@@ -1,6 +1,8 @@
 //! A proxy in front of the reference server that forwards a write, lets the server commit it,
 //! reads the answer, and then closes the client's connection instead of answering: the answer
-//! is lost after the write was applied. Independent of the server's own fault injection.
+//! is lost after the write was applied. It can also drop reads: close the connection of a GET
+//! before forwarding it (the connection drops before any answer). Independent of the server's
+//! own fault injection.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,13 +13,18 @@ use tokio::net::{TcpListener, TcpStream};
 /// Every request forwarded: method, path and its `Idempotency-Key` (if any).
 type Seen = Arc<Mutex<Vec<(String, String, Option<String>)>>>;
 
+/// Reads to let through, then reads to drop.
+type ReadPlan = Arc<Mutex<(usize, usize)>>;
+
 /// The proxy's address and what it saw.
 pub struct LosingProxy {
     pub base_url: String,
     /// Writes whose answer is still to be lost.
     drops: Arc<AtomicUsize>,
-    /// Every request forwarded: method, path and its `Idempotency-Key` (if any).
+    /// Every request received (dropped reads included): method, path and its
+    /// `Idempotency-Key` (if any).
     pub seen: Seen,
+    reads: ReadPlan,
 }
 
 impl LosingProxy {
@@ -28,17 +35,30 @@ impl LosingProxy {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let drops = Arc::new(AtomicUsize::new(drops));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (d, s) = (drops.clone(), seen.clone());
+        let reads: ReadPlan = Arc::default();
+        let (d, s, r) = (drops.clone(), seen.clone(), reads.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream, d.clone(), s.clone()));
+                let plan = Plan {
+                    drops: d.clone(),
+                    seen: s.clone(),
+                    reads: r.clone(),
+                };
+                tokio::spawn(serve(client, upstream, plan));
             }
         });
         Self {
             base_url,
             drops,
             seen,
+            reads,
         }
+    }
+
+    /// From now on, lets `pass` reads (GET, HEAD) through, then closes the connection of each
+    /// of the next `lose` reads without forwarding it.
+    pub fn lose_reads(&self, pass: usize, lose: usize) {
+        *self.reads.lock().unwrap() = (pass, lose);
     }
 
     /// Writes whose answer is still to be lost.
@@ -58,14 +78,34 @@ impl LosingProxy {
     }
 }
 
-/// One client connection: requests forwarded one at a time (keep-alive), until one write's
-/// answer is lost or the client closes.
-async fn serve(
-    mut client: TcpStream,
-    upstream: std::net::SocketAddr,
+/// What a connection's task shares with the proxy.
+struct Plan {
     drops: Arc<AtomicUsize>,
     seen: Seen,
-) {
+    reads: ReadPlan,
+}
+
+impl Plan {
+    /// Whether this read is one to drop.
+    fn lose_read(&self) -> bool {
+        let mut reads = self.reads.lock().unwrap();
+        let (pass, lose) = &mut *reads;
+        if *pass > 0 {
+            *pass -= 1;
+            false
+        } else if *lose > 0 {
+            *lose -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One client connection: requests forwarded one at a time (keep-alive), until one write's
+/// answer is lost, a read is dropped or the client closes.
+async fn serve(mut client: TcpStream, upstream: std::net::SocketAddr, plan: Plan) {
+    let Plan { drops, seen, .. } = &plan;
     loop {
         let Some((request, head)) = read_message(&mut client).await else {
             return;
@@ -76,13 +116,16 @@ async fn serve(
         seen.lock()
             .unwrap()
             .push((method.clone(), path, field(&head, "idempotency-key")));
+        let read = method == "GET" || method == "HEAD";
+        if read && plan.lose_read() {
+            return; // the connection drops before the request reaches the server
+        }
         let mut server = TcpStream::connect(upstream).await.unwrap();
         server.write_all(&request).await.unwrap();
         let Some((response, _)) = read_message(&mut server).await else {
             return;
         };
-        let write = method != "GET" && method != "HEAD";
-        let lose = write
+        let lose = !read
             && drops
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
