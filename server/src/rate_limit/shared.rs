@@ -15,6 +15,10 @@
 //!   means too. Every [`SWEEP_EVERY`] checks a replica deletes those rows, so the table holds
 //!   the clients seen lately and still refilling (no `--rate-limit-clients` cap: rows live in
 //!   the database, not in the replica's memory).
+//! - **Cheap writes**: the table is `UNLOGGED` and the checks commit with
+//!   `synchronous_commit=off`, so a check writes no WAL and waits for no disk flush. A crash or
+//!   failover of the database empties the table: every bucket is full again, as after a restart
+//!   of a server keeping them in memory.
 //! - **Database down**: the check fails like any storage access, 503 `storage-unavailable`
 //!   with `Retry-After` when the database cannot be reached, so the limit never fails open.
 
@@ -113,8 +117,16 @@ pub(crate) struct SharedBuckets {
 impl SharedBuckets {
     /// Buckets in the database `config` connects to (whose schema the store migrated).
     pub(crate) fn new(config: &postgres::Config) -> Self {
+        // A check's commit need not wait for a WAL flush: a bucket lost in a crash is a full
+        // one, and the table is unlogged anyway (see the migration).
+        let mut config = config.clone();
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c synchronous_commit=off"),
+            None => "-c synchronous_commit=off".to_owned(),
+        };
+        config.options(&options);
         Self {
-            pool: PgPool::new(config.clone(), POOL_SIZE),
+            pool: PgPool::new(config, POOL_SIZE),
             checks: AtomicU32::new(0),
         }
     }

@@ -99,8 +99,10 @@ const MIGRATIONS: &[&str] = &[
     // 5: rate-limit buckets shared by every replica (see `rate_limit/shared.rs`): one row per
     // policy and client whose bucket is not full, with its theoretical arrival time (GCRA) in
     // nanoseconds of the database clock. No index on `tat_ns`, so that updates stay HOT.
+    // UNLOGGED: no WAL per request; a crash (or a failover) empties it, which refills every
+    // bucket, the same as a restart of a server keeping its buckets in memory.
     "
-    CREATE TABLE ifmatch_rate_limits (
+    CREATE UNLOGGED TABLE ifmatch_rate_limits (
         policy TEXT NOT NULL,
         client TEXT NOT NULL,
         tat_ns BIGINT NOT NULL,
