@@ -9,8 +9,8 @@
 //! are skipped, except under `CI=true`, where that is a failure.
 //!
 //! Locks are shared through the database (see `postgres_replica_locks.rs`), and so are conflict
-//! notifications (see `postgres_replicas_notify.rs`); transactions are kept per process (see
-//! docs/server.md): they are checked here through one replica only.
+//! notifications (see `postgres_replicas_notify.rs`) and transactions (see
+//! `postgres_replica_txns.rs`).
 
 mod pg;
 mod support;

@@ -16,9 +16,9 @@ use ifmatch_server::{
 
 use ifmatch_server::{
     Config, FaultSpec, MismatchStatus, RateLimitScope, RateLimits, Storage,
-    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_LOCK_TTL,
-    DEFAULT_MAX_LOCK_WAITERS, DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL,
-    DEFAULT_RATE_LIMIT_CLIENTS, MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CLIENT_TRANSACTIONS,
+    DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS, DEFAULT_MAX_TRANSACTIONS,
+    DEFAULT_MAX_TRANSACTION_TTL, DEFAULT_RATE_LIMIT_CLIENTS, MAX_LOCK_TTL_CEILING,
 };
 use ifmatch_server::{
     Error, TokenPair, DEFAULT_CONFLICT_BODY_LIMIT, DEFAULT_CONFLICT_LOG_SIZE,
@@ -135,6 +135,17 @@ struct Cli {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     max_transactions: usize,
+
+    /// Transactions one client (its token's name, else its address) may keep open at once;
+    /// one more POST /transactions from it gets 429 with Retry-After, while other clients
+    /// still begin. Counted over all replicas on PostgreSQL.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_CLIENT_TRANSACTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    max_client_transactions: usize,
 
     /// Longest transaction in milliseconds (at most one day): a longer ttl_ms is cut to it, and
     /// the answer reports the TTL granted. An uncommitted transaction is rolled back after it.
@@ -380,6 +391,7 @@ impl Cli {
             .with_max_lock_waiters(self.max_lock_waiters)
             .with_max_batch_operations(self.max_batch_operations)
             .with_max_transactions(self.max_transactions)
+            .with_max_client_transactions(self.max_client_transactions)
             .with_max_transaction_ttl(Duration::from_millis(self.max_transaction_ttl))
             .with_idempotency_ttl(Duration::from_millis(self.idempotency.idempotency_ttl))
             .with_idempotency_max_keys(self.idempotency.idempotency_max_keys)

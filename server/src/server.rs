@@ -21,6 +21,7 @@ use crate::lock::{LockManager, SharedLocks};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::{self, Limiter, SharedBuckets};
 use crate::routes::{self, AppState};
+use crate::txn::shared::SharedTxns;
 use crate::txn::{TxnLimits, TxnManager};
 use crate::{storage, Config, Error, RateLimitScope, Storage};
 
@@ -127,6 +128,29 @@ fn shared_buckets(config: &Config) -> Result<Option<SharedBuckets>, Error> {
     Ok(Some(SharedBuckets::new(&database)))
 }
 
+/// The transaction table: in the database for PostgreSQL storage (a transaction works through
+/// every replica), in the process otherwise.
+fn txn_manager(config: &Config, metrics: &Metrics) -> Result<TxnManager, Error> {
+    let txns = TxnManager::new(TxnLimits {
+        max_open: config.max_transactions(),
+        max_ttl: config
+            .max_transaction_ttl()
+            .clamp(Duration::from_millis(1), crate::MAX_LOCK_TTL_CEILING),
+        max_docs: config.max_batch_operations(),
+        max_per_client: config.max_client_transactions(),
+    })
+    .with_observer(metrics.txn_observer());
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(txns);
+    };
+    storage::parse_postgres(url)
+        .map(|pg| txns.with_shared(SharedTxns::open(&pg)))
+        .map_err(|err| Error::PostgresOpen {
+            target: storage::describe_postgres(url),
+            source: Box::new(err),
+        })
+}
+
 fn build(config: &Config) -> Result<Built, Error> {
     let authenticator = Authenticator::new(&config.auth)?.map(Arc::new);
     let cors = Cors::new(&config.cors_origins)?;
@@ -150,16 +174,7 @@ fn build(config: &Config) -> Result<Built, Error> {
         max_body_bytes: config.max_body_bytes(),
         max_batch_operations: config.max_batch_operations(),
         locks: Arc::new(lock_manager(config, &metrics)?),
-        txns: Arc::new(
-            TxnManager::new(TxnLimits {
-                max_open: config.max_transactions(),
-                max_ttl: config
-                    .max_transaction_ttl()
-                    .clamp(Duration::from_millis(1), crate::MAX_LOCK_TTL_CEILING),
-                max_docs: config.max_batch_operations(),
-            })
-            .with_observer(metrics.txn_observer()),
-        ),
+        txns: Arc::new(txn_manager(config, &metrics)?),
     };
     let scrape_state = state.clone();
     // Layers run outside in: CORS, metrics, rate limit (which identifies the client to key its

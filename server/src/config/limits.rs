@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_BATCH_OPERATIONS: usize = 100;
 /// The default number of transactions that may be open at once.
 pub const DEFAULT_MAX_TRANSACTIONS: usize = 1000;
 
+/// The default number of transactions one client may keep open at once.
+pub const DEFAULT_MAX_CLIENT_TRANSACTIONS: usize = 64;
+
 /// The default longest transaction: 60 s.
 pub const DEFAULT_MAX_TRANSACTION_TTL: Duration = Duration::from_secs(60);
 
@@ -68,6 +71,15 @@ impl Config {
         self
     }
 
+    /// How many transactions one client (its token's name, else its address) may keep open
+    /// at once; one more `POST /transactions` from it answers 429
+    /// `too-many-client-transactions`, while other clients still begin. At least 1 (0 counts
+    /// as 1).
+    pub const fn with_max_client_transactions(mut self, n: usize) -> Self {
+        self.max_client_transactions = if n == 0 { 1 } else { n };
+        self
+    }
+
     /// The longest transaction granted (a longer `ttl_ms` is cut to it, and the answer says
     /// so). Kept within 1 ms ..= 24 h.
     pub const fn with_max_transaction_ttl(mut self, ttl: Duration) -> Self {
@@ -93,6 +105,11 @@ impl Config {
     /// How many transactions may be open at once.
     pub const fn max_transactions(&self) -> usize {
         self.max_transactions
+    }
+
+    /// How many transactions one client may keep open at once.
+    pub const fn max_client_transactions(&self) -> usize {
+        self.max_client_transactions
     }
 
     /// The longest transaction granted.

@@ -11,9 +11,9 @@ use crate::auth::AuthSettings;
 use crate::conflicts::ConflictSettings;
 
 pub use limits::{
-    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_LOCK_TTL, DEFAULT_MAX_LOCK_WAITERS,
-    DEFAULT_MAX_LOCK_WAITERS_TOTAL, DEFAULT_MAX_TRANSACTIONS, DEFAULT_MAX_TRANSACTION_TTL,
-    MAX_LOCK_TTL_CEILING,
+    DEFAULT_MAX_BATCH_OPERATIONS, DEFAULT_MAX_CLIENT_TRANSACTIONS, DEFAULT_MAX_LOCK_TTL,
+    DEFAULT_MAX_LOCK_WAITERS, DEFAULT_MAX_LOCK_WAITERS_TOTAL, DEFAULT_MAX_TRANSACTIONS,
+    DEFAULT_MAX_TRANSACTION_TTL, MAX_LOCK_TTL_CEILING,
 };
 pub use rate_limits::{RateLimitScope, RateLimits, DEFAULT_RATE_LIMIT_CLIENTS};
 pub use values::{MismatchStatus, RateLimit, Storage};
@@ -34,7 +34,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 ///   at most 1024 waiting for locks over all documents ([`DEFAULT_MAX_LOCK_WAITERS_TOTAL`])
 /// - at most 100 operations per batch ([`DEFAULT_MAX_BATCH_OPERATIONS`]), and at most 100
 ///   documents per transaction (the same limit)
-/// - at most 1000 open transactions ([`DEFAULT_MAX_TRANSACTIONS`])
+/// - at most 1000 open transactions ([`DEFAULT_MAX_TRANSACTIONS`]), at most 64 of them one
+///   client's ([`DEFAULT_MAX_CLIENT_TRANSACTIONS`])
 /// - transactions granted for at most 60 s ([`DEFAULT_MAX_TRANSACTION_TTL`]), 30 s when a
 ///   request names no TTL
 /// - history: at most 20 versions per document ([`crate::DEFAULT_HISTORY_MAX_VERSIONS`]),
@@ -100,6 +101,7 @@ pub struct Config {
     max_lock_waiters_total: usize,
     max_batch_operations: usize,
     max_transactions: usize,
+    max_client_transactions: usize,
     max_transaction_ttl: Duration,
     /// Version history retention (setters in `crate::storage`).
     pub(crate) history: crate::storage::HistorySettings,
@@ -144,6 +146,7 @@ impl Config {
             max_lock_waiters_total: DEFAULT_MAX_LOCK_WAITERS_TOTAL,
             max_batch_operations: DEFAULT_MAX_BATCH_OPERATIONS,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
+            max_client_transactions: DEFAULT_MAX_CLIENT_TRANSACTIONS,
             max_transaction_ttl: DEFAULT_MAX_TRANSACTION_TTL,
             history: crate::storage::HistorySettings::new(),
             auth: AuthSettings::new(),
@@ -229,6 +232,7 @@ mod tests {
         assert_eq!(config.max_lock_waiters(), 64);
         assert_eq!(config.max_batch_operations(), 100);
         assert_eq!(config.max_transactions(), 1000);
+        assert_eq!(config.max_client_transactions(), 64);
         assert_eq!(config.max_transaction_ttl(), Duration::from_millis(60_000));
         assert_eq!(config.faults(), None);
     }

@@ -27,9 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 pub(crate) use gate::Gate;
-#[cfg(test)]
-pub(crate) use lease::Lease;
-pub(crate) use lease::{millis, Grant, LockRequest, Now, Snapshot};
+pub(crate) use lease::{millis, Grant, Lease, LockRequest, Now, Snapshot};
 pub(crate) use observer::{HoldEnd, LockObserver};
 pub(crate) use shared::{SharedAcquired, SharedLocks, SharedTicket};
 pub(crate) use table::{Acquired, LockTable, Refusal};

@@ -19,7 +19,7 @@ use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
 use super::request::{lock_token, read_body, require_json, require_merge_patch};
 use super::response::{internal, not_found};
-use super::transactions::open_tx;
+use super::transactions::{keep, open_tx};
 use super::txn_response::{inside, too_large};
 use super::{blocking, AppState};
 use crate::api_version::Api;
@@ -96,20 +96,25 @@ pub(super) async fn read(
     let answer = async {
         let pre = api.preconditions(headers, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
-        let doc = view(app, &mut tx, &id, instance)
-            .await?
-            .ok_or_else(|| not_found(instance))?;
-        match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-            Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
-            Verdict::NotModified => Ok(api.not_modified(&doc)),
-            verdict => Err(api.refused(
-                verdict,
-                &pre,
-                Some(&doc),
-                MismatchStatus::PreconditionFailed,
-                instance,
-            )),
+        let answer: Result<Response, Problem> = async {
+            let doc = view(app, &mut tx, &id, instance)
+                .await?
+                .ok_or_else(|| not_found(instance))?;
+            match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
+                Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
+                Verdict::NotModified => Ok(api.not_modified(&doc)),
+                verdict => Err(api.refused(
+                    verdict,
+                    &pre,
+                    Some(&doc),
+                    MismatchStatus::PreconditionFailed,
+                    instance,
+                )),
+            }
         }
+        .await;
+        keep(app, tx, instance).await?;
+        answer
     };
     inside(&tx_id, answer.await)
 }
@@ -131,18 +136,23 @@ pub(super) async fn put(
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
         let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
         let mut tx = open_tx(app, &tx_id, instance).await?;
-        let current = view(app, &mut tx, &id, instance).await?;
-        gate(app, &id, token.as_ref(), instance).await?;
-        judge(api, &pre, current.as_ref(), app.mismatch, instance)?;
-        let status = if current.is_some() {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        let doc = tx
-            .stage(&id, Some(canonical), token, now().unix_ms)
-            .ok_or_else(|| unexpected(instance))?;
-        Ok::<_, Problem>(api.written(status, &id, &doc))
+        let answer: Result<Response, Problem> = async {
+            let current = view(app, &mut tx, &id, instance).await?;
+            gate(app, &id, token.as_ref(), instance).await?;
+            judge(api, &pre, current.as_ref(), app.mismatch, instance)?;
+            let status = if current.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let doc = tx
+                .stage(&id, Some(canonical), token, now().unix_ms)
+                .ok_or_else(|| unexpected(instance))?;
+            Ok::<_, Problem>(api.written(status, &id, &doc))
+        }
+        .await;
+        keep(app, tx, instance).await?;
+        answer
     };
     inside(&tx_id, answer.await)
 }
@@ -164,20 +174,25 @@ pub(super) async fn patch(
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
         let patch = api.write_body(&bytes, &mut pre, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
-        let current = view(app, &mut tx, &id, instance)
-            .await?
-            .ok_or_else(|| not_found(instance))?;
-        gate(app, &id, token.as_ref(), instance).await?;
-        judge(api, &pre, Some(&current), app.mismatch, instance)?;
-        let Ok(target) = serde_json::from_slice::<Value>(&current.body) else {
-            tracing::error!(%instance, "stored document is not JSON");
-            return Err(unexpected(instance));
-        };
-        let body = canonical_json(&merge_patch::apply(target, &patch));
-        let doc = tx
-            .stage(&id, Some(body), token, now().unix_ms)
-            .ok_or_else(|| unexpected(instance))?;
-        Ok(api.written(StatusCode::OK, &id, &doc))
+        let answer: Result<Response, Problem> = async {
+            let current = view(app, &mut tx, &id, instance)
+                .await?
+                .ok_or_else(|| not_found(instance))?;
+            gate(app, &id, token.as_ref(), instance).await?;
+            judge(api, &pre, Some(&current), app.mismatch, instance)?;
+            let Ok(target) = serde_json::from_slice::<Value>(&current.body) else {
+                tracing::error!(%instance, "stored document is not JSON");
+                return Err(unexpected(instance));
+            };
+            let body = canonical_json(&merge_patch::apply(target, &patch));
+            let doc = tx
+                .stage(&id, Some(body), token, now().unix_ms)
+                .ok_or_else(|| unexpected(instance))?;
+            Ok(api.written(StatusCode::OK, &id, &doc))
+        }
+        .await;
+        keep(app, tx, instance).await?;
+        answer
     };
     inside(&tx_id, answer.await)
 }
@@ -195,13 +210,18 @@ pub(super) async fn delete(
         let pre = api.preconditions(headers, instance)?;
         let token = lock_token(headers, instance)?;
         let mut tx = open_tx(app, &tx_id, instance).await?;
-        let current = view(app, &mut tx, &id, instance)
-            .await?
-            .ok_or_else(|| not_found(instance))?;
-        gate(app, &id, token.as_ref(), instance).await?;
-        judge(api, &pre, Some(&current), app.mismatch, instance)?;
-        tx.stage(&id, None, token, now().unix_ms);
-        Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
+        let answer: Result<Response, Problem> = async {
+            let current = view(app, &mut tx, &id, instance)
+                .await?
+                .ok_or_else(|| not_found(instance))?;
+            gate(app, &id, token.as_ref(), instance).await?;
+            judge(api, &pre, Some(&current), app.mismatch, instance)?;
+            tx.stage(&id, None, token, now().unix_ms);
+            Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
+        }
+        .await;
+        keep(app, tx, instance).await?;
+        answer
     };
     inside(&tx_id, answer.await)
 }
@@ -226,29 +246,34 @@ pub(super) async fn create(
             return Err(api.refused(verdict, &pre, None, app.mismatch, instance));
         }
         let mut tx = open_tx(app, &tx_id, instance).await?;
-        let limit = app.txns.limits().max_docs;
-        tx.room_for_one_more(limit)
-            .map_err(|_| too_large(&tx_id, limit, instance))?;
-        let id = loop {
-            let id = new_id();
-            if tx.view(&id).is_some() {
-                continue;
-            }
-            let key = id.clone();
-            let stored = blocking(&app.store, move |store| store.get(&key))
-                .await
-                .map_err(|err| internal(&err, instance))?;
-            if stored.is_none() {
-                break id;
-            }
-        };
-        // Pinned as absent: should someone create the same id before the commit, it conflicts.
-        tx.pin(&id, None, limit)
-            .map_err(|_| too_large(&tx_id, limit, instance))?;
-        let doc = tx
-            .stage(&id, Some(canonical), None, now().unix_ms)
-            .ok_or_else(|| unexpected(instance))?;
-        Ok(api.written(StatusCode::CREATED, &id, &doc))
+        let answer: Result<Response, Problem> = async {
+            let limit = app.txns.limits().max_docs;
+            tx.room_for_one_more(limit)
+                .map_err(|_| too_large(&tx_id, limit, instance))?;
+            let id = loop {
+                let id = new_id();
+                if tx.view(&id).is_some() {
+                    continue;
+                }
+                let key = id.clone();
+                let stored = blocking(&app.store, move |store| store.get(&key))
+                    .await
+                    .map_err(|err| internal(&err, instance))?;
+                if stored.is_none() {
+                    break id;
+                }
+            };
+            // Pinned as absent: should someone create the same id before the commit, it conflicts.
+            tx.pin(&id, None, limit)
+                .map_err(|_| too_large(&tx_id, limit, instance))?;
+            let doc = tx
+                .stage(&id, Some(canonical), None, now().unix_ms)
+                .ok_or_else(|| unexpected(instance))?;
+            Ok(api.written(StatusCode::CREATED, &id, &doc))
+        }
+        .await;
+        keep(app, tx, instance).await?;
+        answer
     };
     inside(&tx_id, answer.await)
 }

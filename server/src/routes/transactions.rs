@@ -2,27 +2,38 @@
 //! (`POST /transactions/{id}/commit`) interactive transactions. What happens inside one is in
 //! `inside.rs`; the commit's critical section in `crate::txn::commit`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokio::sync::OwnedMutexGuard;
 
 use super::request::{read_body, require_json};
 use super::response::internal;
-use super::txn_response::{begun, commit_answer, not_found, shown, shown_ended, too_many};
+use super::txn_response::{
+    begun, commit_answer, not_found, shown, shown_ended, too_many, too_many_of_client,
+};
 use super::{blocking, AppState};
-use crate::auth::Author;
-use crate::lock::now;
+use crate::auth::{Author, Identity};
 use crate::problem::{Problem, ProblemKind};
-use crate::txn::{commit as commit_plan, Found, Outcome, Phase, Tx, TxId};
+use crate::txn::{commit as commit_plan, Begun, Opened, Outcome, Phase, TxGuard, TxId, TxnManager};
 
 type TxPath = Result<Path<String>, PathRejection>;
+
+/// The client a transaction is counted against, as the rate limiter and the idempotency keys
+/// tell clients apart: its token's name, else its peer address.
+fn client_key(extensions: &Extensions) -> String {
+    if let Some(identity) = extensions.get::<Identity>() {
+        return format!("n:{}", identity.name);
+    }
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "u".to_owned(), |info| format!("a:{}", info.0.ip()))
+}
 
 /// The body of `POST /transactions`; every member is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -43,30 +54,35 @@ fn path_id(path: TxPath, instance: &str) -> Result<TxId, Problem> {
     })
 }
 
-/// The open transaction `id`, locked for this request (requests of one transaction take
-/// turns); 404 when it is over or unknown.
-pub(super) async fn open_tx(
-    app: &AppState,
-    id: &TxId,
-    instance: &str,
-) -> Result<OwnedMutexGuard<Tx>, Problem> {
-    match app.txns.find(id, Instant::now()) {
-        Found::Open(slot) => {
-            let mut tx = slot.lock_owned().await;
-            match app.txns.settle(&mut tx, now()) {
-                Some(ended) => Err(not_found(id, Some(&ended), instance)),
-                None => Ok(tx),
-            }
-        }
-        Found::Ended(ended) => Err(not_found(id, Some(&ended), instance)),
-        Found::Unknown => Err(not_found(id, None, instance)),
+/// The open transaction `id`, held for this request (requests of one transaction take
+/// turns, on every replica); 404 when it is over or unknown. Give it back with [`keep`].
+pub(super) async fn open_tx(app: &AppState, id: &TxId, instance: &str) -> Result<TxGuard, Problem> {
+    match app
+        .txns
+        .open(id)
+        .await
+        .map_err(|err| internal(&err, instance))?
+    {
+        Opened::Open(tx) => Ok(tx),
+        Opened::Ended(ended) => Err(not_found(id, Some(&ended), instance)),
+        Opened::Unknown => Err(not_found(id, None, instance)),
     }
+}
+
+/// Gives a held transaction back, keeping what the request did (its pins and staged writes).
+/// A failure to keep them answers 500: the request's effect on the transaction is lost.
+pub(super) async fn keep(app: &AppState, tx: TxGuard, instance: &str) -> Result<(), Problem> {
+    app.txns
+        .done(tx)
+        .await
+        .map_err(|err| internal(&err, instance))
 }
 
 /// `POST /transactions` → 201 with the id; 503 when too many are open.
 pub(super) async fn begin(
     State(app): State<AppState>,
     uri: Uri,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
@@ -93,9 +109,16 @@ pub(super) async fn begin(
     }
     let limits = app.txns.limits();
     let ttl = limits.ttl(asked.ttl_ms);
-    match app.txns.begin(ttl, now()) {
-        Some((id, ttl, expires_at_ms)) => Ok(begun(&id, ttl, expires_at_ms)),
-        None => Err(too_many(limits.max_open, instance)),
+    let client = client_key(&extensions);
+    let begun_now = app
+        .txns
+        .begin(ttl, &client)
+        .await
+        .map_err(|err| internal(&err, instance))?;
+    match begun_now {
+        Begun::Open(id, ttl, expires_at_ms) => Ok(begun(&id, ttl, expires_at_ms)),
+        Begun::Full => Err(too_many(limits.max_open, instance)),
+        Begun::ClientFull => Err(too_many_of_client(limits.max_per_client, instance)),
     }
 }
 
@@ -107,18 +130,17 @@ pub(super) async fn show(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = path_id(path, instance)?;
-    match app.txns.find(&id, Instant::now()) {
-        Found::Open(slot) => {
-            let mut tx = slot.lock_owned().await;
-            match app.txns.settle(&mut tx, now()) {
-                None => Ok(shown(&id, "open", tx.ttl, tx.expires_at_ms, &tx.summary())),
-                Some(ended) if !ended.is_gone() => Ok(shown_ended(&id, &ended)),
-                Some(ended) => Err(not_found(&id, Some(&ended), instance)),
-            }
-        }
-        Found::Ended(ended) if !ended.is_gone() => Ok(shown_ended(&id, &ended)),
-        Found::Ended(ended) => Err(not_found(&id, Some(&ended), instance)),
-        Found::Unknown => Err(not_found(&id, None, instance)),
+    // Showing changes nothing: the held transaction is let go unchanged.
+    match app
+        .txns
+        .open(&id)
+        .await
+        .map_err(|err| internal(&err, instance))?
+    {
+        Opened::Open(tx) => Ok(shown(&id, "open", tx.ttl, tx.expires_at_ms, &tx.summary())),
+        Opened::Ended(ended) if !ended.is_gone() => Ok(shown_ended(&id, &ended)),
+        Opened::Ended(ended) => Err(not_found(&id, Some(&ended), instance)),
+        Opened::Unknown => Err(not_found(&id, None, instance)),
     }
 }
 
@@ -130,8 +152,11 @@ pub(super) async fn rollback(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = path_id(path, instance)?;
-    let mut tx = open_tx(&app, &id, instance).await?;
-    app.txns.end(&mut tx, Outcome::RolledBack, now());
+    let tx = open_tx(&app, &id, instance).await?;
+    app.txns
+        .finish(tx, Outcome::RolledBack)
+        .await
+        .map_err(|err| internal(&err, instance))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -146,31 +171,40 @@ pub(super) async fn commit(
 ) -> Result<Response, Problem> {
     let instance = uri.path();
     let id = path_id(path, instance)?;
-    let slot = match app.txns.find(&id, Instant::now()) {
-        Found::Open(slot) => slot,
-        Found::Ended(ended) => {
+    // A second commit of the same transaction (through any replica) waits here for the
+    // first, then repeats its answer.
+    let tx = match app
+        .txns
+        .open(&id)
+        .await
+        .map_err(|err| internal(&err, instance))?
+    {
+        Opened::Open(tx) => tx,
+        Opened::Ended(ended) => {
             return commit_answer(&id, &ended, instance)
                 .ok_or_else(|| not_found(&id, Some(&ended), instance))
         }
-        Found::Unknown => return Err(not_found(&id, None, instance)),
+        Opened::Unknown => return Err(not_found(&id, None, instance)),
     };
-    // A second commit of the same transaction waits here for the first, then repeats its answer.
-    let mut tx = slot.lock_owned().await;
-    if let Some(ended) = app.txns.settle(&mut tx, now()) {
-        return commit_answer(&id, &ended, instance)
-            .ok_or_else(|| not_found(&id, Some(&ended), instance));
-    }
     debug_assert!(matches!(tx.phase, Phase::Open));
     let plan = tx.plan();
     let locks = Arc::clone(&app.locks);
+    let recorder = TxnManager::recorder(&tx);
+    let recorded = recorder.is_some();
     // A storage failure applies nothing and leaves the transaction open: commit again.
     // The versions it writes are the committing client's.
     let outcome = blocking(&app.store, move |store| {
-        commit_plan(store, &locks, &plan, author.as_deref())
+        commit_plan(store, &locks, &plan, author.as_deref(), recorder.as_ref())
     })
     .await
     .map_err(|err| internal(&err, instance))?;
-    let ended = app.txns.end(&mut tx, outcome, now());
-    drop(tx);
+    let ended = if recorded && matches!(outcome, Outcome::Committed(_)) {
+        app.txns.recorded(tx, outcome)
+    } else {
+        app.txns
+            .finish(tx, outcome)
+            .await
+            .map_err(|err| internal(&err, instance))?
+    };
     commit_answer(&id, &ended, instance).ok_or_else(|| not_found(&id, Some(&ended), instance))
 }

@@ -136,6 +136,17 @@ pub(super) fn too_many(limit: usize, instance: &str) -> Problem {
 }
 
 /// `400 transaction-too-large`.
+/// 429, as for the other per-client caps (conflict streams): this client asks for too much,
+/// the server is not full; other clients still begin.
+pub(super) fn too_many_of_client(limit: usize, instance: &str) -> Problem {
+    Problem::new(
+        ProblemKind::TooManyClientTransactions,
+        instance,
+        format!("you have {limit} transactions open, the most this server keeps for one client; commit or roll back one you no longer need, or retry after Retry-After seconds"),
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from(1))
+}
+
 pub(super) fn too_large(id: &TxId, limit: usize, instance: &str) -> Problem {
     Problem::new(
         ProblemKind::TransactionTooLarge,

@@ -205,6 +205,17 @@ pub(crate) trait Txn {
 
     /// Stores `body` under a fresh server-generated id.
     fn insert_new(&mut self, body: Vec<u8>) -> Result<(String, Document), StoreError>;
+
+    /// Runs `sql` in this unit of work when it is a PostgreSQL transaction (the shared
+    /// transaction table records a commit's outcome in the commit's own transaction); `None`
+    /// for the other stores. The count of rows it changed otherwise.
+    fn execute_pg(
+        &mut self,
+        _sql: &str,
+        _params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Option<Result<u64, StoreError>> {
+        None
+    }
 }
 
 /// Storage of documents by id. Methods block; callers run them off the async executor.

@@ -2,17 +2,20 @@
 //! the locks, then apply every staged write. Store first, then the lock table, as every write.
 
 use super::outcome::{CommitResult, Conflict, Outcome};
+use super::shared::Recorder;
 use super::state::Plan;
 use crate::lock::{Gate, LockManager};
 use crate::storage::{Finish, Store, StoreError};
 
 /// Applies `plan` all or nothing as `author`'s writes, or says why not. A storage failure
-/// applies nothing.
+/// applies nothing. `record`, when given, writes "committed" in the same unit of work as the
+/// writes (a transaction kept in the database).
 pub(crate) fn commit(
     store: &dyn Store,
     locks: &LockManager,
     plan: &Plan,
     author: Option<&str>,
+    record: Option<&Recorder>,
 ) -> Result<Outcome, StoreError> {
     // Held until after the store commits, so the lock of a deleted document ends only once the
     // delete is sure to land, and no lock changes hands in between.
@@ -87,7 +90,11 @@ pub(crate) fn commit(
                 gate.destroy(id)?;
             }
         }
-        outcome = Some(Outcome::Committed(results));
+        let committed = Outcome::Committed(results);
+        if let Some(recorder) = record {
+            recorder.record(txn, &committed)?;
+        }
+        outcome = Some(committed);
         Ok(Finish::Commit)
     })?;
     if finish == Finish::Commit {

@@ -1,5 +1,6 @@
 //! Interactive transactions: a table of open transactions shared by every request of one
-//! server process, like the lock table.
+//! server process, like the lock table; on PostgreSQL storage, a table in the database shared
+//! by every replica instead (see `shared`; the routes call `handle.rs`, which picks one).
 //!
 //! A transaction is optimistic: it pins the committed version of every document it touches,
 //! stages its writes in memory, and its commit checks the pins and applies the writes in one
@@ -17,9 +18,11 @@
 //! full.
 
 mod commit;
+mod handle;
 mod id;
 mod observer;
 mod outcome;
+pub(crate) mod shared;
 mod state;
 
 use std::collections::HashMap;
@@ -27,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub(crate) use commit::commit;
+pub(crate) use handle::{Begun, Opened, TxGuard};
 pub(crate) use id::TxId;
 pub(crate) use observer::TxnObserver;
 pub(crate) use outcome::{CommitResult, Conflict, Ended, Outcome};
@@ -53,6 +57,8 @@ pub(crate) struct TxnLimits {
     pub(crate) max_ttl: Duration,
     /// Documents one transaction may read or write.
     pub(crate) max_docs: usize,
+    /// Open transactions of one client at once.
+    pub(crate) max_per_client: usize,
 }
 
 impl TxnLimits {
@@ -80,6 +86,8 @@ pub(crate) enum Found {
 pub(crate) struct TxnManager {
     registry: Mutex<Registry>,
     limits: TxnLimits,
+    /// The database's transactions, when they live there (PostgreSQL storage).
+    shared: Option<Arc<shared::SharedTxns>>,
 }
 
 #[derive(Debug)]
@@ -89,6 +97,8 @@ struct Registry {
     since_sweep: u32,
     open: HashMap<TxId, OpenEntry>,
     ended: HashMap<TxId, Arc<Ended>>,
+    /// Open transactions per client (only clients with one or more).
+    per_client: HashMap<String, usize>,
     /// Told how every transaction ended.
     observer: Arc<dyn TxnObserver>,
 }
@@ -96,6 +106,7 @@ struct Registry {
 #[derive(Debug)]
 struct OpenEntry {
     expires_at: Instant,
+    client: String,
     slot: Slot,
 }
 
@@ -108,10 +119,22 @@ impl TxnManager {
                 since_sweep: 0,
                 open: HashMap::new(),
                 ended: HashMap::new(),
+                per_client: HashMap::new(),
                 observer: Arc::new(observer::Unobserved),
             }),
             limits,
+            shared: None,
         }
+    }
+
+    /// The same manager, keeping transactions in the database (shared by the replicas).
+    pub(crate) fn with_shared(mut self, shared: shared::SharedTxns) -> Self {
+        self.shared = Some(Arc::new(shared));
+        self
+    }
+
+    fn observer(&self) -> Arc<dyn TxnObserver> {
+        Arc::clone(&self.registry().observer)
     }
 
     pub(crate) fn limits(&self) -> TxnLimits {
@@ -140,27 +163,39 @@ impl TxnManager {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Opens a transaction with `ttl`, or `None` when `max_open` are open already.
-    pub(crate) fn begin(&self, ttl: Duration, now: Now) -> Option<(TxId, Duration, u64)> {
+    /// Opens a transaction with `ttl` for `client`, unless `max_open` are open already or
+    /// the client has `max_per_client` open.
+    pub(crate) fn begin_local(&self, ttl: Duration, client: &str, now: Now) -> Begun {
         let mut registry = self.registry();
         registry.since_sweep += 1;
-        if registry.since_sweep >= SWEEP_EVERY || registry.open.len() >= self.limits.max_open {
+        let client_full = |r: &Registry| {
+            r.per_client.get(client).copied().unwrap_or(0) >= self.limits.max_per_client
+        };
+        if registry.since_sweep >= SWEEP_EVERY
+            || registry.open.len() >= self.limits.max_open
+            || client_full(&registry)
+        {
             registry.since_sweep = 0;
             registry.sweep(now);
         }
         if registry.open.len() >= self.limits.max_open {
-            return None;
+            return Begun::Full;
+        }
+        if client_full(&registry) {
+            return Begun::ClientFull;
         }
         registry.seq += 1;
         let id = TxId::mint(&registry.epoch, registry.seq);
         let tx = Tx::new(id.clone(), ttl, now);
-        let answer = (id.clone(), ttl, tx.expires_at_ms);
+        let answer = Begun::Open(id.clone(), ttl, tx.expires_at_ms);
         let entry = OpenEntry {
             expires_at: tx.expires_at,
+            client: client.to_owned(),
             slot: Arc::new(tokio::sync::Mutex::new(tx)),
         };
         registry.open.insert(id, entry);
-        Some(answer)
+        *registry.per_client.entry(client.to_owned()).or_insert(0) += 1;
+        answer
     }
 
     /// What `id` names now.
@@ -216,7 +251,14 @@ impl Registry {
         });
         self.observer.ended(&ended.outcome);
         tx.end(Arc::clone(&ended));
-        self.open.remove(&tx.id);
+        if let Some(entry) = self.open.remove(&tx.id) {
+            if let Some(count) = self.per_client.get_mut(&entry.client) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_client.remove(&entry.client);
+                }
+            }
+        }
         self.ended.insert(tx.id.clone(), Arc::clone(&ended));
         ended
     }
@@ -242,91 +284,4 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn manager(max_open: usize) -> TxnManager {
-        TxnManager::new(TxnLimits {
-            max_open,
-            max_ttl: Duration::from_secs(60),
-            max_docs: 10,
-        })
-    }
-
-    fn at(instant: Instant) -> Now {
-        Now {
-            instant,
-            unix_ms: 5_000,
-        }
-    }
-
-    #[test]
-    fn ttls_default_to_30_s_and_are_capped() {
-        let limits = manager(1).limits();
-        assert_eq!(limits.ttl(None), Duration::from_secs(30));
-        assert_eq!(limits.ttl(Some(100)), Duration::from_millis(100));
-        assert_eq!(limits.ttl(Some(600_000)), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn a_full_table_refuses_until_a_transaction_expires() {
-        let manager = manager(2);
-        let start = Instant::now();
-        let short = Duration::from_millis(10);
-        let (first, _, _) = manager.begin(short, at(start)).unwrap();
-        manager.begin(Duration::from_secs(10), at(start)).unwrap();
-        assert!(manager.begin(short, at(start)).is_none());
-        let later = start + Duration::from_millis(20);
-        assert!(
-            manager.begin(short, at(later)).is_some(),
-            "the expired one made room"
-        );
-        assert_eq!(manager.open_count(), 2);
-        let Found::Ended(ended) = manager.find(&first, later) else {
-            panic!("the expired transaction is remembered");
-        };
-        assert_eq!(ended.state(), "expired");
-        assert!(ended.is_gone());
-    }
-
-    #[test]
-    fn ended_transactions_are_remembered_for_a_while_then_forgotten() {
-        let manager = manager(4);
-        let start = Instant::now();
-        let (id, _, _) = manager.begin(Duration::from_secs(1), at(start)).unwrap();
-        let Found::Open(slot) = manager.find(&id, start) else {
-            panic!("open");
-        };
-        let mut tx = slot.try_lock().unwrap();
-        assert!(manager.settle(&mut tx, at(start)).is_none());
-        manager.end(&mut tx, Outcome::Committed(Vec::new()), at(start));
-        assert!(manager.settle(&mut tx, at(start)).is_some());
-        drop(tx);
-        assert!(matches!(
-            manager.find(&id, start + REMEMBER_FOR - Duration::from_millis(1)),
-            Found::Ended(_)
-        ));
-        assert!(matches!(
-            manager.find(&id, start + REMEMBER_FOR),
-            Found::Unknown
-        ));
-        assert_eq!(manager.open_count(), 0);
-    }
-
-    #[test]
-    fn a_busy_expired_transaction_is_left_to_its_request() {
-        let manager = manager(1);
-        let start = Instant::now();
-        let (id, _, _) = manager.begin(Duration::from_millis(1), at(start)).unwrap();
-        let Found::Open(slot) = manager.find(&id, start) else {
-            panic!("open");
-        };
-        let mut tx = slot.try_lock().unwrap();
-        let later = start + Duration::from_millis(5);
-        assert!(manager.begin(Duration::from_secs(1), at(later)).is_none());
-        let ended = manager.settle(&mut tx, at(later)).expect("expired");
-        assert_eq!(ended.state(), "expired");
-        drop(tx);
-        assert!(manager.begin(Duration::from_secs(1), at(later)).is_some());
-    }
-}
+mod tests;

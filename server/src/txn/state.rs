@@ -13,7 +13,7 @@ use crate::storage::Document;
 
 /// What the transaction sees of one document.
 #[derive(Debug, Clone)]
-enum View {
+pub(super) enum View {
     /// The committed version it pinned.
     Pinned,
     /// Its own last write; `None` after a delete.
@@ -21,12 +21,12 @@ enum View {
 }
 
 #[derive(Debug, Clone)]
-struct Tracked {
+pub(super) struct Tracked {
     /// The committed version seen first (`None`: absent); the commit checks it is still there.
-    pinned: Option<Document>,
-    view: View,
+    pub(super) pinned: Option<Document>,
+    pub(super) view: View,
     /// The `Lock-Token` of the last write, checked again at commit.
-    lock_token: Option<LockToken>,
+    pub(super) lock_token: Option<LockToken>,
 }
 
 /// Whether the transaction still runs.
@@ -50,12 +50,12 @@ pub(crate) struct Tx {
     pub(crate) expires_at: Instant,
     pub(crate) expires_at_ms: u64,
     pub(crate) phase: Phase,
-    docs: HashMap<String, Tracked>,
+    pub(super) docs: HashMap<String, Tracked>,
     /// Ids in the order the transaction first touched them.
-    touched: Vec<String>,
+    pub(super) touched: Vec<String>,
     /// Ids in the order the transaction first wrote them.
-    written: Vec<String>,
-    provisional: u64,
+    pub(super) written: Vec<String>,
+    pub(super) provisional: u64,
 }
 
 /// A staged write as the commit applies it.

@@ -111,6 +111,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (policy, client)
     );
     ",
+    // 6: interactive transactions shared by every replica (see `txn/shared`). `open` rows
+    // carry the staged state, ended ones how they ended (remembered until `forget_at`); times
+    // come from the database clock.
+    "
+    CREATE TABLE ifmatch_txns (
+        id TEXT PRIMARY KEY,
+        client TEXT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        open BOOLEAN NOT NULL,
+        state TEXT NOT NULL,
+        forget_at TIMESTAMPTZ
+    );
+    CREATE INDEX ifmatch_txns_open ON ifmatch_txns (open, client);
+    ",
 ];
 
 /// Brings the schema up to date and returns the database's tag epoch.

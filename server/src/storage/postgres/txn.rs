@@ -221,4 +221,12 @@ impl Txn for PgTxn<'_, '_> {
         let written = self.ctx.store_doc(self.tx, &id, body, true)?;
         Ok((id, written.doc))
     }
+
+    fn execute_pg(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Option<Result<u64, StoreError>> {
+        Some(self.tx.execute(sql, params).map_err(StoreError::from))
+    }
 }
