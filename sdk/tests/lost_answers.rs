@@ -7,8 +7,13 @@
 #[path = "lost/proxy.rs"]
 mod proxy;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ifmatch::http;
+use ifmatch::rt::{BoxError, BoxFuture};
+use ifmatch::transport::{Bytes, Transport};
 use ifmatch::{Client, RetryConfig, Strategy};
 use ifmatch_server::{spawn, Config, RunningServer};
 use proxy::LosingProxy;
@@ -265,4 +270,45 @@ async fn an_update_whose_re_read_drops_once_ends_with_the_exact_counter() {
     );
     assert_eq!(client.stats().lost_answer_resends, 1);
     server.shutdown().await;
+}
+
+/// A transport that never gets an answer, counting its sends; its failures are transient or
+/// not as told.
+struct Unanswered {
+    sent: Arc<AtomicUsize>,
+    transient: bool,
+}
+
+impl Transport for Unanswered {
+    fn send(
+        &self,
+        _request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, BoxError>> {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Err("the connection was reset".into()) })
+    }
+
+    fn is_transient(&self, _error: &BoxError) -> bool {
+        self.transient
+    }
+}
+
+#[tokio::test]
+async fn a_failure_the_transport_calls_lasting_is_not_resent() {
+    for (transient, sends) in [(true, 3), (false, 1)] {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .unwrap()
+            .retry(retry())
+            .transport(Unanswered {
+                sent: sent.clone(),
+                transient,
+            })
+            .build()
+            .unwrap();
+        let err = bounded(client.get::<Value>("/items/x")).await.unwrap_err();
+        assert_eq!(err.code(), "network", "{err}");
+        assert_eq!(sent.load(Ordering::SeqCst), sends, "transient: {transient}");
+    }
 }

@@ -337,6 +337,8 @@ const HOOK_NAMES = ['beforeRequest', 'afterResponse', 'beforeRetry'];
 /** The request headers a hook may not remove or change: they are what makes a write safe. */
 /** The outcomes of an update's conflict after which it writes again. */
 const RESENT = ['reapplied', 'merged', 'overwritten', 'replaced'];
+/** The reason of a resend that no 429/503 or conflict preceded: the previous attempt got no answer. */
+const LOST = { type: 'lost' };
 const PRECONDITIONS = ['if-match', 'if-none-match', 'if-unmodified-since'];
 
 function hookFailure(message, ...cause) {
@@ -366,6 +368,14 @@ function isRequest(value) {
 
 /** What a retried request failed with, as the error it would have rejected with. */
 function retryError(reason, method, url) {
+  if (reason.type === 'lost') {
+    return new IfmatchError(`${method} ${url} got no answer: the connection failed or the attempt timed out`, {
+      code: 'network',
+      status: null,
+      url,
+      retryAfterMs: null,
+    });
+  }
   const status = reason?.status ?? null;
   const code = { 429: 'rate_limited', 503: 'unavailable', 412: 'precondition_failed', 409: 'conflict' }[status] ?? 'http_status';
   const what = reason?.type === 'conflict' ? `the write to ${url} was refused (${status}): the resource changed since it was read`
@@ -419,7 +429,7 @@ export function hooked(fetchImpl, onEvent, hooks) {
     else if (event.type === 'conflict' && RESENT.includes(event.outcome)) reasons.set(keyOf('PUT', event.url), event);
     else if (event.type === 'attempt') {
       const key = keyOf(event.method, event.url);
-      retries.set(key, { attempt: event.attempt, reason: reasons.get(key) });
+      retries.set(key, { attempt: event.attempt, reason: reasons.get(key) ?? LOST });
       reasons.delete(key);
     }
     if (onEvent !== undefined) onEvent(event);
@@ -441,7 +451,7 @@ export function hooked(fetchImpl, onEvent, hooks) {
         attempt: retry.attempt,
         retryAfterMs: reason?.hintMs ?? null,
         delayMs: reason?.delayMs ?? null,
-        reason: reason?.type === 'conflict' ? 'conflict' : 'throttled',
+        reason: { conflict: 'conflict', lost: 'network' }[reason.type] ?? 'throttled',
       };
       for (const hook of lists.beforeRetry) {
         try {

@@ -20,7 +20,7 @@ use crate::transport::{js_cause, OPAQUE_REDIRECT};
 #[wasm_bindgen(module = "/js/shim.js")]
 extern "C" {
     #[wasm_bindgen(extends = js_sys::Error)]
-    type IfmatchError;
+    pub(crate) type IfmatchError;
 
     #[wasm_bindgen(constructor)]
     fn new(message: &str, options: &JsValue) -> IfmatchError;

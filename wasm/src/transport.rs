@@ -18,7 +18,7 @@ use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::describe;
+use crate::error::{describe, IfmatchError};
 
 #[wasm_bindgen(module = "/js/shim.js")]
 extern "C" {
@@ -84,6 +84,16 @@ impl Transport for FetchTransport {
         request: http::Request<Bytes>,
     ) -> BoxFuture<'_, Result<http::Response<ifmatch::transport::BodyStream>, BoxError>> {
         Box::pin(self.open(request))
+    }
+
+    /// What `fetch` threw (the network failed) may pass on a resend; a hook's failure (an
+    /// `IfmatchError`, `hooked` in shim.js) or an answer `fetch` never gives (a fake `fetch`)
+    /// would only repeat.
+    fn is_transient(&self, error: &BoxError) -> bool {
+        error
+            .downcast_ref::<JsCause>()
+            .and_then(JsCause::value)
+            .is_some_and(|thrown| !thrown.is_instance_of::<IfmatchError>())
     }
 }
 

@@ -520,13 +520,18 @@ export interface BeforeRetryState {
   request: Request;
   /**
    * Why: the error the call would reject with if it were not retried (`rate_limited`,
-   * `unavailable`, or for `update` `precondition_failed` / `conflict`), with `status`.
+   * `unavailable`, or for `update` `precondition_failed` / `conflict`, with `status`; `network`,
+   * without, when the previous attempt got no answer).
    */
   error: IfmatchError;
   /** The number of the attempt about to be made (2 for the first retry). */
   attempt: number;
-  /** `throttled`: a `429`/`503` waited out; `conflict`: `update` writes again after a version conflict. */
-  reason: 'throttled' | 'conflict';
+  /**
+   * `throttled`: a `429`/`503` waited out; `conflict`: `update` writes again after a version
+   * conflict; `network`: the previous attempt got no answer (a read, or a keyed write to a server
+   * that honours keys, is resent).
+   */
+  reason: 'throttled' | 'conflict' | 'network';
   /** The wait the server asked for (`Retry-After` and similar), or `null`. */
   retryAfterMs: number | null;
   /** The wait the client chose before this attempt (`throttled`), or `null`. */

@@ -9,7 +9,7 @@ use crate::{
 };
 
 use super::{exchange::OpState, Client};
-use crate::transport::Outgoing;
+use crate::transport::{Outgoing, Transport};
 
 /// The request field that makes a resend safe.
 pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -25,16 +25,14 @@ pub(crate) fn keyed_write(client: &Client, request: &Outgoing) -> bool {
 }
 
 /// Whether an attempt's failure may have lost the answer of a request the server processed
-/// (rather than saying the server refused it): the connection failed, or the attempt timed out.
-fn answer_lost(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::Transport { .. }
-            | Error::Timeout {
-                scope: TimeoutScope::Attempt,
-                ..
-            }
-    )
+/// (rather than saying the server refused it), so that a resend may get it: the connection
+/// failed (as the transport judges it), or the attempt timed out.
+fn answer_lost(err: &Error, transport: &dyn Transport) -> bool {
+    match err {
+        Error::Transport { source, .. } => transport.is_transient(source),
+        Error::Timeout { scope, .. } => *scope == TimeoutScope::Attempt,
+        _ => false,
+    }
 }
 
 impl Client {
@@ -52,7 +50,7 @@ impl Client {
     ) -> Result<(), Error> {
         let inner = &*self.inner;
         let config = &inner.retry;
-        if !answer_lost(&err)
+        if !answer_lost(&err, &*inner.transport)
             || !is_resend_safe_after_loss(
                 &request.method,
                 &request.headers,

@@ -92,6 +92,16 @@ pub trait Transport: MaybeSend + MaybeSync + 'static {
             Box::new(StreamingUnsupported) as BoxError
         )))
     }
+
+    /// Whether `error` (one [`Transport::send`] returned) may pass if the request is sent
+    /// again: a connection that failed or closed before the answer. Only then does the client
+    /// resend a read (or a keyed write to a server that honours keys) whose answer was lost.
+    /// The default says yes; say no for failures a resend would only repeat, such as a request
+    /// your own code refused before sending it.
+    fn is_transient(&self, error: &BoxError) -> bool {
+        let _ = error;
+        true
+    }
 }
 
 /// A response body arriving in chunks ([`Transport::send_streaming`]); an `Err` chunk means the

@@ -134,10 +134,12 @@ test('hooks: a throwing hook rejects the call with its error as cause; junk retu
   const stub = await startStub(() => ({ status: 200, headers: { etag: '"v1"' }, body: { n: 1 } }));
   t.after(stub.close);
   const boom = new Error('no token');
-  const throwing = new Client({ baseUrl: stub.url, hooks: { beforeRequest: [() => { throw boom; }] } });
+  let calls = 0;
+  const throwing = new Client({ baseUrl: stub.url, hooks: { beforeRequest: [() => { calls += 1; throw boom; }] } });
   const threw = await rejectsWith(throwing.get('/items/1'), 'hook_failed');
   assert.equal(threw.cause, boom);
   assert.equal(stub.requests.length, 0);
+  assert.equal(calls, 1, "a hook's failure is not resent like a lost connection");
   const junk = new Client({ baseUrl: stub.url, hooks: { beforeRequest: [() => 42] } });
   const junkRequest = await rejectsWith(junk.get('/items/1'), 'hook_failed');
   const junkResponse = new Client({ baseUrl: stub.url, hooks: { afterResponse: [async () => ({ status: 200 })] } });
@@ -145,6 +147,7 @@ test('hooks: a throwing hook rejects the call with its error as cause; junk retu
   const after = new Client({ baseUrl: stub.url, hooks: { afterResponse: [() => { throw new TypeError('bad'); }] } });
   const afterThrew = await rejectsWith(after.get('/items/1'), 'hook_failed');
   assert.ok(afterThrew.cause instanceof TypeError);
+  assert.equal(stub.requests.length, 2, 'one GET each for the two afterResponse clients, none resent');
   snapshot.threw = shown(threw);
   snapshot.junkRequest = shown(junkRequest);
   snapshot.junkResponse = shown(junkAnswer);

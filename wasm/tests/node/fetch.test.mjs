@@ -92,6 +92,27 @@ test("what an injected fetch throws is the network error's cause; a non-Response
   assert.match(shape.cause.message, /not a Response/);
 });
 
+test('a read whose fetch failed is resent (beforeRetry says network); a write is not', async () => {
+  let sent = 0;
+  const calls = [];
+  const fetcher = async (url, init) => {
+    sent += 1;
+    if (sent === 1 || init.method !== 'GET') throw new TypeError('fetch failed');
+    return new Response(JSON.stringify({ n: 1 }), { status: 200, headers: { etag: '"v1"', 'content-type': 'application/json' } });
+  };
+  const client = new Client({
+    baseUrl: 'https://api.invalid',
+    retry: { initialDelayMs: 1, minDelayMs: 0 },
+    fetch: fetcher,
+    hooks: { beforeRetry: [({ error, attempt, reason, retryAfterMs }) => { calls.push({ code: error.code, status: error.status, attempt, reason, retryAfterMs }); }] },
+  });
+  assert.deepEqual((await client.get('/items/1')).value, { n: 1 });
+  assert.equal(sent, 2, 'the failed GET and its resend');
+  assert.deepEqual(calls, [{ code: 'network', status: null, attempt: 2, reason: 'network', retryAfterMs: null }]);
+  await rejectsWith(client.put('/items/1', { n: 2 }, { ifMatch: '"v1"' }), 'network');
+  assert.equal(sent, 3, 'a write whose fetch failed is not resent');
+});
+
 test('a response with headers fetch would never produce fails as network, not as a crash', async () => {
   const client = new Client({
     baseUrl: 'https://api.invalid',

@@ -123,19 +123,21 @@ test('timeout ends a request that gets no answer with code timeout, and it is no
 test("a call's timeout overrides the client's: a stalled server ends it with code timeout", async (t) => {
   const stub = await startStub((req) => (req.url === '/items/slow' ? null : DOC));
   t.after(stub.close);
-  const client = new Client({ baseUrl: stub.url, timeout: null });
+  // Two attempts, quickly: a read that got no answer is sent once more before it fails.
+  const client = new Client({ baseUrl: stub.url, timeout: null, retry: { maxAttempts: 2, initialDelayMs: 1, minDelayMs: 0 } });
   const started = Date.now();
   const error = await rejectsWith(client.get('/items/slow', { timeout: 40 }), 'timeout');
   assert.ok(Date.now() - started < 5000, 'ended by the call timeout, not by any other limit');
   assert.match(error.message, /timed out after 40ms \(no response to one request\)/);
   assert.match(error.hint, /^nothing was changed/);
-  for (const [call, pending] of [
-    ['put', client.put('/items/slow', { n: 1 }, { ifMatch: '"v1"', timeout: 30 })],
-    ['delete', client.delete('/items/slow', { unconditional: true, timeout: 30 })],
-    ['update', client.update('/items/slow', (doc) => doc, { timeout: 30 })],
-    ['create', client.create('/items/slow', { n: 1 }, { timeout: 30 })],
+  assert.equal(stub.requests.length, 2, 'the read was sent again once');
+  for (const [call, start] of [
+    ['put', () => client.put('/items/slow', { n: 1 }, { ifMatch: '"v1"', timeout: 30 })],
+    ['delete', () => client.delete('/items/slow', { unconditional: true, timeout: 30 })],
+    ['update', () => client.update('/items/slow', (doc) => doc, { timeout: 30 })],
+    ['create', () => client.create('/items/slow', { n: 1 }, { timeout: 30 })],
   ]) {
-    const failed = await rejectsWith(pending, 'timeout');
+    const failed = await rejectsWith(start(), 'timeout');
     assert.match(failed.message, /30ms/, call);
   }
   // `timeout: null` lifts the client's limit for one call.

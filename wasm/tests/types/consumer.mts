@@ -272,7 +272,7 @@ const hooked = new Client({
     afterResponse: [(_request, response) => (response.status === 204 ? new Response('null') : undefined)],
     beforeRetry: [async ({ attempt, error, reason, retryAfterMs, delayMs, request }) => {
       const code: ErrorCode = error.code;
-      const why: 'throttled' | 'conflict' = reason;
+      const why: 'throttled' | 'conflict' | 'network' = reason;
       void [attempt + 1, code, why, retryAfterMs ?? 0, delayMs ?? 0, request.url];
     }],
   },
