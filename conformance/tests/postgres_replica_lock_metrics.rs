@@ -1,6 +1,7 @@
-//! The lock gauges of `/metrics` with three reference servers (replicas) on one PostgreSQL
+//! The lock metrics of `/metrics` with three reference servers (replicas) on one PostgreSQL
 //! database: every replica reports the database's locks and queues, whichever replica took
-//! them (`ifmatch_locks_held`, `ifmatch_lock_waiters`, read by SQL at each scrape).
+//! them (`ifmatch_locks_held`, `ifmatch_lock_waiters`, read by SQL at each scrape); grants
+//! (`ifmatch_lock_wait_seconds`) are counted by the replica that made them.
 //!
 //! Starts a throwaway PostgreSQL cluster (Debian's `postgresql`, see
 //! `server/src/storage/postgres/cluster.rs`); without it installed the test prints why it is
@@ -43,7 +44,7 @@ async fn lock(http: &reqwest::Client, base: &str, id: &str, body: Value) -> (Sta
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn locks_and_waiters_of_one_replica_show_in_another_replicas_metrics() {
+async fn locks_and_waiters_of_one_replica_show_in_another_replicas_metrics_and_grants_where_made() {
     let Some((_cluster, _, servers)) = replicas("replica lock metrics", 3).await else {
         return;
     };
@@ -98,5 +99,13 @@ async fn locks_and_waiters_of_one_replica_show_in_another_replicas_metrics() {
         assert_eq!(gauge(&http, base, "ifmatch_locks_held").await, 2.0);
         assert_eq!(gauge(&http, base, "ifmatch_lock_waiters").await, 0.0);
     }
+    // Grants are counted by the replica that made them: two through A, the queued one
+    // through C, none through B.
+    let grants = "ifmatch_lock_wait_seconds_count";
+    assert_eq!(gauge(&http, &a, grants).await, 2.0);
+    assert_eq!(gauge(&http, &a, "ifmatch_lock_wait_seconds_sum").await, 0.0);
+    assert_eq!(gauge(&http, &b, grants).await, 0.0);
+    assert_eq!(gauge(&http, &c, grants).await, 1.0);
+    assert!(gauge(&http, &c, "ifmatch_lock_wait_seconds_sum").await > 0.0);
     shutdown(servers).await;
 }

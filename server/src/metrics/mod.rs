@@ -299,6 +299,12 @@ impl Metrics {
             .set(i64::try_from(held).unwrap_or(i64::MAX));
     }
 
+    /// A lock kept in PostgreSQL was granted through this replica after `waited` in its queue
+    /// (`locks_held` is read from the database at each scrape instead).
+    pub(crate) fn shared_lock_granted(&self, waited: Duration) {
+        self.inner.lock_wait.observe(waited.as_secs_f64());
+    }
+
     /// `waiting` lock requests wait in a queue now.
     pub(crate) fn set_lock_waiters(&self, waiting: u64) {
         self.inner

@@ -131,7 +131,10 @@ pub(super) async fn acquire(
         let wait_for = if queue { wait } else { Duration::ZERO };
         match try_acquire(&app, &id, &request, wait_for, instance).await? {
             Attempt::Missing => return Err(not_found(instance)),
-            Attempt::Granted(grant) => return Ok(granted(StatusCode::CREATED, &grant, &lock_path)),
+            Attempt::Granted(grant) => {
+                shared_grant_observed(&app, Duration::ZERO);
+                return Ok(granted(StatusCode::CREATED, &grant, &lock_path));
+            }
             Attempt::Busy(snapshot) => return Err(locked(&snapshot, instance, &lock_path, false)),
             Attempt::QueueFull(snapshot) => {
                 return Err(queue_full(&snapshot, instance, limits.max_waiters))
@@ -145,7 +148,8 @@ pub(super) async fn acquire(
             }
             Attempt::Queued(ticket) => match queued(ticket, started + wait, instance).await? {
                 Waited::Granted(grant) => {
-                    return Ok(granted(StatusCode::CREATED, &grant, &lock_path))
+                    shared_grant_observed(&app, started.elapsed());
+                    return Ok(granted(StatusCode::CREATED, &grant, &lock_path));
                 }
                 Waited::Gone => return Err(not_found(instance)),
                 Waited::TimedOut(Some(snapshot)) => {
@@ -156,6 +160,14 @@ pub(super) async fn acquire(
                 Waited::TimedOut(None) => queue = false,
             },
         }
+    }
+}
+
+/// A grant of a lock kept in the database, counted by the replica that made it (the in-process
+/// table counts its own grants as the metrics' observer): `waited` in the queue, 0 when free.
+fn shared_grant_observed(app: &AppState, waited: Duration) {
+    if app.locks.shared().is_some() {
+        app.metrics.shared_lock_granted(waited);
     }
 }
 
