@@ -1,5 +1,6 @@
 //! Transactions' life and limits: begin, show, roll back, expiry, unknown and malformed ids,
-//! the open-transaction and document limits, and locks inside and at commit.
+//! the open-transaction (total and per client) and document limits, and locks inside and at
+//! commit.
 
 mod support;
 
@@ -16,6 +17,7 @@ both_storages!(
     an_expired_transaction_is_rolled_back,
     unknown_and_malformed_transaction_ids_are_refused,
     too_many_transactions_are_refused_until_one_ends,
+    one_client_at_its_cap_does_not_stop_another,
     a_transaction_touches_at_most_the_batch_limit_of_documents,
     locks_are_checked_inside_and_again_at_commit,
 );
@@ -177,6 +179,49 @@ async fn too_many_transactions_are_refused_until_one_ends(backend: Backend) {
     server.delete(&format!("/transactions/{second}"), &[]).await;
     server.delete(&format!("/transactions/{third}"), &[]).await;
     server.begin().await;
+    server.shutdown().await;
+}
+
+/// `POST /transactions` as the client holding `token` (anonymous, by address, without one).
+async fn begin_as(server: &TestServer, token: Option<&str>) -> reqwest::Response {
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    server
+        .send(Method::POST, "/transactions", &headers, None)
+        .await
+}
+
+async fn one_client_at_its_cap_does_not_stop_another(backend: Backend) {
+    let config = Config::new()
+        .with_max_client_transactions(2)
+        .with_client_token("x", "token-of-client-x")
+        .with_client_token("y", "token-of-client-y");
+    let server = TestServer::start(backend, config).await;
+    let x = Some("token-of-client-x");
+    let first = body_of(begin_as(&server, x).await).await;
+    assert_eq!(begin_as(&server, x).await.status(), StatusCode::CREATED);
+    let refused = begin_as(&server, x).await;
+    assert_eq!(support::locks::retry_after(&refused), 1);
+    expect_problem(refused, 429, "too-many-client-transactions").await;
+    for other in [Some("token-of-client-y"), None] {
+        let begun = begin_as(&server, other).await;
+        assert_eq!(
+            begun.status(),
+            StatusCode::CREATED,
+            "{other:?} still begins"
+        );
+    }
+    let first = first["id"].as_str().unwrap();
+    server.delete(&format!("/transactions/{first}"), &[]).await;
+    assert_eq!(
+        begin_as(&server, x).await.status(),
+        StatusCode::CREATED,
+        "a rolled back transaction frees its client's slot"
+    );
     server.shutdown().await;
 }
 
