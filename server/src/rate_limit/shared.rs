@@ -244,6 +244,75 @@ mod tests {
         ));
     }
 
+    /// Rows of `policy` in the database at `url` (connecting on a blocking thread).
+    async fn rows(url: &str, policy: &'static str) -> i64 {
+        let config = crate::storage::parse_postgres(url).unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut client = config.connect(postgres::NoTls).unwrap();
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM ifmatch_rate_limits WHERE policy = $1",
+                    &[&policy],
+                )
+                .unwrap();
+            row.get(0)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_sweep_deletes_the_full_buckets_and_keeps_the_others() {
+        let Some(url) = crate::storage::pg_test_database() else {
+            return;
+        };
+        let config = crate::storage::parse_postgres(&url).unwrap();
+        let buckets = tokio::task::spawn_blocking(move || {
+            let policy = crate::storage::HistoryPolicy {
+                max_versions: 1,
+                max_age_ms: 0,
+                tombstone_ttl_ms: 0,
+            };
+            // Opening the store migrates the schema.
+            crate::storage::PostgresStore::open(&config, policy, crate::storage::system_clock())
+                .unwrap();
+            Arc::new(SharedBuckets::new(&config))
+        })
+        .await
+        .unwrap();
+        // Ten tokens of one a second: full again in ten seconds, long after the sweep.
+        let slow = RateLimit {
+            per_second: 1,
+            burst: 100,
+        };
+        for _ in 0..10 {
+            let verdict = buckets.check("slow", slow, &ClientKey::Unknown).await;
+            assert!(matches!(verdict, Ok(Verdict::Admitted { .. })));
+        }
+        // A nanosecond per token: full again by the next statement.
+        let fast = RateLimit {
+            per_second: 1_000_000_000,
+            burst: 1,
+        };
+        for n in 10..SWEEP_EVERY - 1 {
+            let key = ClientKey::Client(n.to_string());
+            assert!(buckets.check("fast", fast, &key).await.is_ok());
+        }
+        assert_eq!(rows(&url, "fast").await, i64::from(SWEEP_EVERY - 11));
+        // The sweep comes with the 1024th check.
+        let key = ClientKey::Client("last".into());
+        assert!(buckets.check("fast", fast, &key).await.is_ok());
+        assert_eq!(rows(&url, "fast").await, 0, "full buckets are deleted");
+        assert_eq!(rows(&url, "slow").await, 1, "a refilling bucket is kept");
+        let Ok(Verdict::Admitted { remaining, .. }) =
+            buckets.check("slow", slow, &ClientKey::Unknown).await
+        else {
+            panic!("the slow bucket has tokens left");
+        };
+        // A forgotten bucket would start full again (99 left after this token).
+        assert!(remaining < 99, "the kept bucket remembers the tokens spent");
+    }
+
     #[test]
     fn clients_are_keyed_as_idempotency_records_are() {
         assert_eq!(client_text(&ClientKey::Client("ci".into())), "n:ci");
