@@ -26,7 +26,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 /// - [`MismatchStatus::PreconditionFailed`] (a stale `If-Match` answers 412)
 /// - preconditions not required
 /// - no rate limit; with one, at most 10,000 clients tracked per policy
-///   ([`DEFAULT_RATE_LIMIT_CLIENTS`])
+///   ([`DEFAULT_RATE_LIMIT_CLIENTS`]), and on PostgreSQL storage the buckets shared by the
+///   replicas in the database ([`RateLimitScope::Shared`])
 /// - no CORS (no `Access-Control-*` fields; see [`Config::with_cors_origin`])
 /// - request bodies up to 1 MiB (1,048,576 bytes)
 /// - locks granted for at most 300 s ([`DEFAULT_MAX_LOCK_TTL`]), 30 s when a request names no TTL
@@ -227,6 +228,7 @@ mod tests {
         assert_eq!(config.mismatch_status(), MismatchStatus::PreconditionFailed);
         assert!(!config.require_preconditions());
         assert_eq!(config.rate_limit(), None);
+        assert_eq!(config.rate_limit_scope(), RateLimitScope::Shared);
         assert_eq!(config.max_body_bytes(), 1_048_576);
         assert_eq!(config.max_lock_ttl(), Duration::from_millis(300_000));
         assert_eq!(config.max_lock_waiters(), 64);

@@ -238,6 +238,13 @@ mod tests {
     fn the_single_limit_setter_means_one_policy_for_everything() {
         let config = Config::new().with_rate_limit(Some(limit(1, 2)));
         assert_eq!(config.rate_limit(), Some(RateLimits::All(limit(1, 2))));
+        assert_eq!(config.rate_limit_scope(), RateLimitScope::Shared);
+        assert_eq!(
+            config
+                .with_rate_limit_scope(RateLimitScope::Replica)
+                .rate_limit_scope(),
+            RateLimitScope::Replica
+        );
         assert_eq!(
             Config::new().rate_limit_clients(),
             DEFAULT_RATE_LIMIT_CLIENTS
