@@ -85,6 +85,18 @@ fn mutate(base: &Value, new: &Value, seed: u64) -> Value {
     }
 }
 
+/// The member at `path` (a JSON Pointer) reached through objects only, as the merge sees it:
+/// it merges objects member by member, and an array or scalar on the way contributes no
+/// members (`Value::pointer` would index into an array: `/0` of `["b"]` is `"b"`).
+fn member(value: &Value, path: &str) -> Option<Value> {
+    let mut at = value;
+    for token in path.split('/').skip(1) {
+        let key = token.replace("~1", "/").replace("~0", "~");
+        at = at.as_object()?.get(&key)?;
+    }
+    Some(at.clone())
+}
+
 fn base_and_edits() -> impl Strategy<Value = (Value, Value, Value)> {
     doc().prop_flat_map(|base| (Just(base.clone()), edit(base.clone()), edit(base)))
 }
@@ -186,9 +198,9 @@ proptest! {
         });
         prop_assert!(merged.is_ok());
         for (path, b, m, t) in asked {
-            prop_assert_eq!(b.as_ref(), base.pointer(&path));
-            prop_assert_eq!(m.as_ref(), mine.pointer(&path));
-            prop_assert_eq!(t.as_ref(), theirs.pointer(&path));
+            prop_assert_eq!(&b, &member(&base, &path));
+            prop_assert_eq!(&m, &member(&mine, &path));
+            prop_assert_eq!(&t, &member(&theirs, &path));
             prop_assert!(m != b && t != b, "{}", path);
         }
     }
@@ -232,4 +244,23 @@ proptest! {
     fn arbitrary_json_is_never_a_panicking_patch(value in doc()) {
         let _ = serde_json::from_value::<JsonPatch>(value);
     }
+}
+
+/// Found by `a_resolver_is_asked_only_about_real_overlaps`: an array replaced on both sides by
+/// the same object. The merge asks about member `/0` with no base (the array has no members),
+/// not with the array's first element.
+#[test]
+fn a_base_array_replaced_by_objects_on_both_sides_has_no_base_members() {
+    let (base, mine) = (serde_json::json!(["b"]), serde_json::json!({"0": null}));
+    let mut asked = Vec::new();
+    let merged = three_way_with(&base, &mine, &mine, |path, b, m, t| {
+        asked.push((path.to_owned(), b.cloned(), m.cloned(), t.cloned()));
+        Resolution::Theirs
+    });
+    assert_eq!(merged, Ok(mine.clone()));
+    assert_eq!(
+        asked,
+        [("/0".to_owned(), None, Some(Value::Null), Some(Value::Null))]
+    );
+    assert_eq!(member(&base, "/0"), None);
 }
