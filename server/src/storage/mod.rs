@@ -129,6 +129,12 @@ impl StoreError {
         Self(format!("storage task failed: {err}"), Cause::Failure)
     }
 
+    /// The database is there but has nothing free for this request now (every pooled
+    /// connection busy): answered like an unreachable database, 503 with `Retry-After`.
+    pub(crate) fn busy(message: &str) -> Self {
+        Self(message.to_owned(), Cause::Unavailable)
+    }
+
     /// A failure described in words (an outcome the caller's logic cannot have produced).
     pub(crate) fn from_message(message: &str) -> Self {
         Self(message.to_owned(), Cause::Failure)

@@ -12,13 +12,15 @@ use postgres::{Client, Config, NoTls};
 
 use super::super::StoreError;
 
-/// How long a caller waits for a free connection before the request fails with a 500.
+/// How long a caller waits for a free connection before the request is answered 503
+/// `storage-unavailable` (with `Retry-After`: the pool is busy, not broken).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connections to one database.
 pub(crate) struct Pool {
     config: Config,
     max: usize,
+    checkout_timeout: Duration,
     state: Mutex<State>,
     freed: Condvar,
 }
@@ -42,6 +44,7 @@ impl Pool {
         Self {
             config,
             max: max.max(1),
+            checkout_timeout: CHECKOUT_TIMEOUT,
             state: Mutex::new(State::default()),
             freed: Condvar::new(),
         }
@@ -84,13 +87,13 @@ impl Pool {
             }
             let (next, timeout) = self
                 .freed
-                .wait_timeout(state, CHECKOUT_TIMEOUT)
+                .wait_timeout(state, self.checkout_timeout)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             state = next;
             if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
-                return Err(StoreError::from_message(&format!(
-                    "postgres: no database connection free after {} s ({} in use)",
-                    CHECKOUT_TIMEOUT.as_secs(),
+                return Err(StoreError::busy(&format!(
+                    "postgres: no database connection free after {} ms ({} in use)",
+                    self.checkout_timeout.as_millis(),
                     self.max
                 )));
             }
@@ -148,5 +151,31 @@ impl Drop for Pooled<'_> {
             drop(state);
         }
         self.pool.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{parse_postgres, pg_test_database};
+
+    #[test]
+    fn a_pool_with_every_connection_busy_answers_unavailable_after_its_timeout() {
+        let Some(url) = pg_test_database() else {
+            return;
+        };
+        let mut pool = Pool::new(parse_postgres(&url).unwrap(), 1);
+        pool.checkout_timeout = Duration::from_millis(100);
+        let held = pool.get().unwrap();
+        let Err(err) = pool.get() else {
+            panic!("a second connection from a pool of one while the first is held");
+        };
+        assert!(err.is_unavailable(), "{err}");
+        assert!(
+            err.to_string().contains("no database connection free"),
+            "{err}"
+        );
+        drop(held);
+        pool.get().expect("free again");
     }
 }
