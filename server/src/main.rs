@@ -56,6 +56,18 @@ struct Cli {
     #[arg(long, value_name = "STORAGE", default_value = "memory")]
     storage: Storage,
 
+    /// With PostgreSQL storage: connections this server opens at most, its pools together
+    /// (plus 3: two listening, one resolving a conflict). Give PostgreSQL's max_connections
+    /// room for replicas × (N + 3); a request that finds none free in 30 s gets 503.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = ifmatch_server::DEFAULT_POSTGRES_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+            .range(ifmatch_server::MIN_POSTGRES_CONNECTIONS as u64..)
+    )]
+    postgres_connections: usize,
+
     /// Status for a stale or weak If-Match on an existing document: 412 (RFC 9110) or 409
     /// (the declared non-strict profile).
     #[arg(long, value_name = "412|409", default_value = "412")]
@@ -381,6 +393,7 @@ impl Cli {
             .apply(config)
             .with_addr(self.addr)
             .with_storage(self.storage)
+            .with_postgres_connections(self.postgres_connections)
             .with_mismatch_status(self.mismatch_status)
             .with_require_preconditions(self.require_preconditions)
             .with_rate_limits(self.rate_limit)

@@ -55,6 +55,11 @@ struct Built {
     faults: Option<Arc<Injector>>,
 }
 
+/// The PostgreSQL connections this replica's pools share (`--postgres-connections`).
+fn budget(config: &Config) -> storage::PgBudget {
+    storage::PgBudget::new(config.postgres_connections())
+}
+
 /// The conflict log: of this process, or on PostgreSQL storage the database's, shared by the
 /// replicas (connecting blocks, so it runs on a thread of its own, as the store's does).
 fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Error> {
@@ -69,7 +74,7 @@ fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Erro
     let database = storage::parse_postgres(url).map_err(failed)?;
     std::thread::scope(|scope| {
         scope
-            .spawn(|| conflicts.shared(&database))
+            .spawn(|| conflicts.shared(&database, budget(config)))
             .join()
             .unwrap_or_else(|_| {
                 Err(storage::StoreError::from_message(
@@ -91,7 +96,11 @@ fn idempotency_store(config: &Config) -> Result<Arc<dyn IdempotencyStore>, Error
         target: storage::describe_postgres(url),
         source: Box::new(err),
     })?;
-    Ok(Arc::new(PostgresIdempotency::new(&database, limits)))
+    Ok(Arc::new(PostgresIdempotency::new(
+        &database,
+        limits,
+        budget(config),
+    )))
 }
 
 /// The lock manager: in the database for PostgreSQL storage (replicas share its locks), in
@@ -104,7 +113,7 @@ fn lock_manager(config: &Config, metrics: &Metrics) -> Result<LockManager, Error
         return Ok(locks);
     };
     storage::parse_postgres(url)
-        .and_then(|pg| SharedLocks::open(&pg))
+        .and_then(|pg| SharedLocks::open(&pg, budget(config)))
         .map(|shared| locks.with_shared(shared))
         .map_err(|err| Error::PostgresOpen {
             target: storage::describe_postgres(url),
@@ -125,7 +134,7 @@ fn shared_buckets(config: &Config) -> Result<Option<SharedBuckets>, Error> {
         target: storage::describe_postgres(url),
         source: Box::new(err),
     })?;
-    Ok(Some(SharedBuckets::new(&database)))
+    Ok(Some(SharedBuckets::new(&database, budget(config))))
 }
 
 /// The transaction table: in the database for PostgreSQL storage (a transaction works through
@@ -144,7 +153,7 @@ fn txn_manager(config: &Config, metrics: &Metrics) -> Result<TxnManager, Error> 
         return Ok(txns);
     };
     storage::parse_postgres(url)
-        .map(|pg| txns.with_shared(SharedTxns::open(&pg)))
+        .map(|pg| txns.with_shared(SharedTxns::open(&pg, budget(config))))
         .map_err(|err| Error::PostgresOpen {
             target: storage::describe_postgres(url),
             source: Box::new(err),
@@ -160,6 +169,7 @@ fn build(config: &Config) -> Result<Built, Error> {
         config.storage(),
         config.history.policy(),
         config.max_documents(),
+        budget(config),
     )?;
     let conflicts = Arc::new(open_conflicts(config, authenticator.is_some())?);
     let metrics = Metrics::new();

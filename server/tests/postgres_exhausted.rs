@@ -113,3 +113,52 @@ where
     out.sort_by_key(|(n, _)| *n);
     out.into_iter().map(|(_, answer)| answer).collect()
 }
+
+/// The connections of the database `url` names that are open now, the asker's own left out.
+fn connections_open(url: &str) -> i64 {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_opens_at_most_its_connection_budget() {
+    let test = "a_server_opens_at_most_its_connection_budget";
+    let Some(cluster) = cluster::Cluster::start_or_skip(test, cluster::FAST_UNSAFE) else {
+        return;
+    };
+    let url = cluster.create_database();
+    let budget = 7;
+    let config = Config::new()
+        .with_storage(Storage::Postgres(url.clone()))
+        .with_postgres_connections(budget);
+    let server = ifmatch_server::spawn(config).await.unwrap();
+    let (http, base) = (reqwest::Client::new(), server.base_url());
+    let mut most = 0;
+    for round in 0..5 {
+        // Writes to distinct documents run in parallel, each wanting a connection.
+        let writes = (0..32).map(|n| put(http.clone(), base.clone(), format!("r{round}-{n}")));
+        for answer in futures_join(writes).await {
+            assert_eq!(answer.status(), 201);
+        }
+        most = most.max(connections_open(&url));
+    }
+    eprintln!("at most {most} connections open with a budget of {budget}");
+    // The pools' connections, plus two listening (locks, conflicts); no conflict was resolved.
+    assert!(
+        most <= budget as i64 + 2,
+        "{most} connections open, budget {budget} + 2 listening"
+    );
+    server.shutdown().await;
+}

@@ -22,7 +22,8 @@ pub use values::{MismatchStatus, RateLimit, Storage};
 ///
 /// # Defaults
 /// - address `127.0.0.1:0` (an ephemeral port on loopback)
-/// - [`Storage::Memory`]
+/// - [`Storage::Memory`]; with PostgreSQL storage, at most 60 pooled connections
+///   ([`crate::DEFAULT_POSTGRES_CONNECTIONS`]; see [`Config::with_postgres_connections`])
 /// - [`MismatchStatus::PreconditionFailed`] (a stale `If-Match` answers 412)
 /// - preconditions not required
 /// - no rate limit; with one, at most 10,000 clients tracked per policy
@@ -104,6 +105,7 @@ pub struct Config {
     max_transactions: usize,
     max_client_transactions: usize,
     max_transaction_ttl: Duration,
+    postgres_connections: usize,
     /// Version history retention (setters in `crate::storage`).
     pub(crate) history: crate::storage::HistorySettings,
     /// Tokens and `--require-auth` (setters in `crate::auth`).
@@ -149,6 +151,7 @@ impl Config {
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
             max_client_transactions: DEFAULT_MAX_CLIENT_TRANSACTIONS,
             max_transaction_ttl: DEFAULT_MAX_TRANSACTION_TTL,
+            postgres_connections: crate::storage::DEFAULT_POSTGRES_CONNECTIONS,
             history: crate::storage::HistorySettings::new(),
             auth: AuthSettings::new(),
             conflicts: ConflictSettings::new(),
@@ -169,6 +172,28 @@ impl Config {
     pub fn with_storage(mut self, storage: Storage) -> Self {
         self.storage = storage;
         self
+    }
+
+    /// With PostgreSQL storage, how many connections this server (one replica) opens at most,
+    /// all its pools together; each pool gets its share of the default
+    /// ([`DEFAULT_POSTGRES_CONNECTIONS`](crate::DEFAULT_POSTGRES_CONNECTIONS)), two listening
+    /// connections and one for a conflict resolution come on top. Size PostgreSQL's
+    /// `max_connections` for replicas × (N + 3) plus other clients. At least
+    /// [`MIN_POSTGRES_CONNECTIONS`](crate::MIN_POSTGRES_CONNECTIONS) (smaller values count as
+    /// that). A request that finds no connection free within 30 s is answered 503
+    /// `storage-unavailable`.
+    pub const fn with_postgres_connections(mut self, n: usize) -> Self {
+        self.postgres_connections = if n < crate::storage::MIN_POSTGRES_CONNECTIONS {
+            crate::storage::MIN_POSTGRES_CONNECTIONS
+        } else {
+            n
+        };
+        self
+    }
+
+    /// How many connections to PostgreSQL this server opens at most.
+    pub const fn postgres_connections(&self) -> usize {
+        self.postgres_connections
     }
 
     /// The status a stale or weak `If-Match` gets.
@@ -224,6 +249,13 @@ mod tests {
         let config = Config::new();
         assert_eq!(config, Config::default());
         assert_eq!(config.addr(), "127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.postgres_connections(), 60);
+        assert_eq!(
+            Config::new()
+                .with_postgres_connections(2)
+                .postgres_connections(),
+            7
+        );
         assert_eq!(config.storage(), &Storage::Memory);
         assert_eq!(config.mismatch_status(), MismatchStatus::PreconditionFailed);
         assert!(!config.require_preconditions());

@@ -87,8 +87,17 @@ impl Conflicts {
 
     /// The log of the PostgreSQL `database` (whose schema is migrated already), shared with
     /// every replica on it, instead. Blocks: call it off the async workers.
-    pub(crate) fn shared(mut self, database: &postgres::Config) -> Result<Self, StoreError> {
-        let shared = Shared::open(database, Arc::clone(&self.log), self.settings.log_size)?;
+    pub(crate) fn shared(
+        mut self,
+        database: &postgres::Config,
+        budget: crate::storage::PgBudget,
+    ) -> Result<Self, StoreError> {
+        let shared = Shared::open(
+            database,
+            Arc::clone(&self.log),
+            self.settings.log_size,
+            budget,
+        )?;
         self.shared = Some(shared);
         Ok(self)
     }

@@ -17,7 +17,7 @@ use postgres::Transaction;
 
 use super::key::{Client, Fingerprint, Scope};
 use super::store::{Begin, IdempotencyStore, Limits, StoredResponse, Ticket};
-use crate::storage::{PgPool, StoreError};
+use crate::storage::{PgBudget, PgPool, StoreError};
 
 /// Connections for idempotency records, per replica.
 const POOL_SIZE: usize = 4;
@@ -43,13 +43,13 @@ fn client_key(client: &Client) -> String {
 
 impl PostgresStore {
     /// Records in the database `config` connects to (whose schema the document store migrated).
-    pub(crate) fn new(config: &postgres::Config, limits: Limits) -> Self {
+    pub(crate) fn new(config: &postgres::Config, limits: Limits, budget: PgBudget) -> Self {
         Self {
             limits: Limits {
                 max_keys: limits.max_keys.max(1),
                 ..limits
             },
-            pool: PgPool::new(config.clone(), POOL_SIZE),
+            pool: PgPool::new(config.clone(), budget.share(POOL_SIZE)),
         }
     }
 
@@ -280,7 +280,7 @@ mod tests {
             max_keys,
             max_bytes,
         };
-        Some(PostgresStore::new(&config, limits))
+        Some(PostgresStore::new(&config, limits, PgBudget::DEFAULT))
     }
 
     crate::idempotency_suite!(store);

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::table::ClientKey;
-use crate::storage::{PgPool, StoreError};
+use crate::storage::{PgBudget, PgPool, StoreError};
 use crate::RateLimit;
 
 /// Connections per replica for rate-limit checks.
@@ -116,7 +116,7 @@ pub(crate) struct SharedBuckets {
 
 impl SharedBuckets {
     /// Buckets in the database `config` connects to (whose schema the store migrated).
-    pub(crate) fn new(config: &postgres::Config) -> Self {
+    pub(crate) fn new(config: &postgres::Config, budget: PgBudget) -> Self {
         // A check's commit need not wait for a WAL flush: a bucket lost in a crash is a full
         // one, and the table is unlogged anyway (see the migration).
         let mut config = config.clone();
@@ -126,7 +126,7 @@ impl SharedBuckets {
         };
         config.options(&options);
         Self {
-            pool: PgPool::new(config, POOL_SIZE),
+            pool: PgPool::new(config, budget.share(POOL_SIZE)),
             checks: AtomicU32::new(0),
         }
     }
@@ -276,7 +276,7 @@ mod tests {
             // Opening the store migrates the schema.
             crate::storage::PostgresStore::open(&config, policy, crate::storage::system_clock())
                 .unwrap();
-            Arc::new(SharedBuckets::new(&config))
+            Arc::new(SharedBuckets::new(&config, PgBudget::DEFAULT))
         })
         .await
         .unwrap();

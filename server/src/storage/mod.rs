@@ -27,7 +27,8 @@ use crate::{Error, Storage};
 
 pub(crate) use history::{system_clock, version_of, Clock, HistoryPolicy, Lookup, VersionInfo};
 pub(crate) use memory::MemoryStore;
-pub(crate) use postgres::pool::Pool as PgPool;
+pub(crate) use postgres::pool::{Budget as PgBudget, Pool as PgPool};
+pub use postgres::pool::{DEFAULT_POSTGRES_CONNECTIONS, MIN_POSTGRES_CONNECTIONS};
 pub(crate) use postgres::{
     describe_url as describe_postgres, lock_id as pg_lock_document, parse as parse_postgres,
     PostgresStore, LOCK_SPACE as PG_LOCK_SPACE,
@@ -321,6 +322,7 @@ pub(crate) fn open(
     storage: &Storage,
     policy: HistoryPolicy,
     max_documents: u64,
+    budget: PgBudget,
 ) -> Result<Arc<dyn Store>, Error> {
     match storage {
         Storage::Memory => Ok(Arc::new(
@@ -333,7 +335,7 @@ pub(crate) fn open(
                 source: Box::new(err),
             }),
         Storage::Postgres(url) => postgres::parse(url)
-            .and_then(|config| PostgresStore::open(&config, policy, system_clock()))
+            .and_then(|config| PostgresStore::open_within(&config, policy, system_clock(), budget))
             .map(|store| Arc::new(store.with_max_documents(max_documents)) as Arc<dyn Store>)
             .map_err(|err| Error::PostgresOpen {
                 target: postgres::describe_url(url),

@@ -350,9 +350,14 @@ fn sqlite_keeps_documents_and_tag_generation_across_reopen() {
 #[test]
 fn sqlite_open_fails_cleanly_on_a_directory_path() {
     let dir = tempfile::tempdir().unwrap();
-    let err = open(&Storage::Sqlite(dir.path().to_path_buf()), POLICY, 0)
-        .err()
-        .unwrap();
+    let err = open(
+        &Storage::Sqlite(dir.path().to_path_buf()),
+        POLICY,
+        0,
+        PgBudget::DEFAULT,
+    )
+    .err()
+    .unwrap();
     assert!(
         err.to_string().contains("cannot open the SQLite database"),
         "{err}"
@@ -368,7 +373,9 @@ fn sqlite_open_fails_cleanly_on_a_file_that_is_not_a_database() {
         b"this is plain text, not SQLite, and long enough to have a header",
     )
     .unwrap();
-    let err = open(&Storage::Sqlite(path), POLICY, 0).err().unwrap();
+    let err = open(&Storage::Sqlite(path), POLICY, 0, PgBudget::DEFAULT)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("not-a.db"), "{err}");
 }
 

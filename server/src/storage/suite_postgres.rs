@@ -277,7 +277,7 @@ fn a_database_from_a_newer_server_is_refused_with_a_clear_error() {
         )
         .unwrap();
     drop(client);
-    let err = open(&Storage::Postgres(url), POLICY, 0)
+    let err = open(&Storage::Postgres(url), POLICY, 0, PgBudget::DEFAULT)
         .err()
         .unwrap()
         .to_string();
@@ -292,7 +292,7 @@ fn an_unreachable_database_fails_cleanly_without_printing_the_password() {
         .unwrap()
         .port();
     let url = format!("postgres://alice:s3cret@127.0.0.1:{port}/items?connect_timeout=5");
-    let err = open(&Storage::Postgres(url), POLICY, 0)
+    let err = open(&Storage::Postgres(url), POLICY, 0, PgBudget::DEFAULT)
         .err()
         .unwrap()
         .to_string();

@@ -27,7 +27,7 @@ use postgres::{IsolationLevel, NoTls};
 use self::sql::Resolved;
 use super::log::{Log, NotResolved};
 use super::record::{Draft, Record, Resolution};
-use crate::storage::{PgPool, StoreError};
+use crate::storage::{PgBudget, PgPool, StoreError};
 
 /// How often a replica reads the events it was not told of.
 pub(crate) const POLL: Duration = Duration::from_secs(1);
@@ -81,10 +81,11 @@ impl Shared {
         config: &postgres::Config,
         log: Arc<Log>,
         capacity: usize,
+        budget: PgBudget,
     ) -> Result<Arc<Self>, StoreError> {
         let shared = Arc::new(Self {
             config: config.clone(),
-            pool: PgPool::new(config.clone(), POOL_SIZE),
+            pool: PgPool::new(config.clone(), budget.share(POOL_SIZE)),
             log,
             capacity,
             applied: Mutex::new(0),

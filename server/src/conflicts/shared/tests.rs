@@ -9,7 +9,7 @@ use super::Shared;
 use crate::conflicts::log::{Admission, Kind, Log};
 use crate::conflicts::query::Filter;
 use crate::conflicts::record::Draft;
-use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy};
+use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy, PgBudget};
 
 fn draft(n: u32) -> Draft {
     Draft {
@@ -39,7 +39,7 @@ fn replicas(capacity: usize) -> Option<[(Arc<Shared>, Arc<Log>); 2]> {
     let replica = || {
         let log = Arc::new(Log::new(capacity, 8));
         (
-            Shared::open(&config, Arc::clone(&log), capacity).unwrap(),
+            Shared::open(&config, Arc::clone(&log), capacity, PgBudget::DEFAULT).unwrap(),
             log,
         )
     };
@@ -101,7 +101,7 @@ fn a_replica_opened_after_the_trim_starts_from_the_newest_records() {
     }
     let late_log = Arc::new(Log::new(3, 8));
     let url_config = a.config.clone();
-    let late = Shared::open(&url_config, Arc::clone(&late_log), 3).unwrap();
+    let late = Shared::open(&url_config, Arc::clone(&late_log), 3, PgBudget::DEFAULT).unwrap();
     assert_eq!(seqs(&late_log), [5, 6, 7]);
     let sub = late_log
         .subscribe(Filter::default(), Some(2), &Admission::anyone(10))

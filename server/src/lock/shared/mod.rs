@@ -37,7 +37,7 @@ use tokio::sync::broadcast;
 use super::lease::{Grant, LockRequest, Snapshot};
 use super::table::Refusal;
 use super::token::LockToken;
-use crate::storage::{pg_lock_document, PgPool, StoreError};
+use crate::storage::{pg_lock_document, PgBudget, PgPool, StoreError};
 
 pub(crate) use ticket::SharedTicket;
 
@@ -100,9 +100,9 @@ impl Drop for SharedLocks {
 impl SharedLocks {
     /// Locks in the database `config` names, whose schema the store has migrated already.
     /// Starts this replica's listening thread.
-    pub(crate) fn open(config: &postgres::Config) -> Result<Self, StoreError> {
-        let ops = PgPool::new(config.clone(), OPS_POOL);
-        let gate = PgPool::new(config.clone(), GATE_POOL);
+    pub(crate) fn open(config: &postgres::Config, budget: PgBudget) -> Result<Self, StoreError> {
+        let ops = PgPool::new(config.clone(), budget.share(OPS_POOL));
+        let gate = PgPool::new(config.clone(), budget.share(GATE_POOL));
         // The client blocks on a runtime of its own: never on an async worker thread.
         let epoch = std::thread::scope(|scope| {
             scope

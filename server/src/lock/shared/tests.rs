@@ -29,8 +29,8 @@ async fn replicas() -> Option<(Arc<SharedLocks>, Arc<SharedLocks>, Arc<PostgresS
                 crate::storage::Decision::Write(b"{}".to_vec())
             })
             .unwrap();
-        let a = SharedLocks::open(&config).unwrap();
-        let b = SharedLocks::open(&config).unwrap();
+        let a = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
+        let b = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
         (Arc::new(a), Arc::new(b), Arc::new(store))
     });
     Some(opened.await.unwrap())
@@ -158,10 +158,10 @@ async fn a_replica_queues_at_most_its_total_of_waiters_over_all_documents() {
                 })
                 .unwrap();
         }
-        let mut capped = SharedLocks::open(&config).unwrap();
+        let mut capped = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
         capped.limit_total_waiters(1);
         (
-            Arc::new(SharedLocks::open(&config).unwrap()),
+            Arc::new(SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap()),
             Arc::new(capped),
         )
     })

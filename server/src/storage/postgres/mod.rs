@@ -113,13 +113,25 @@ pub(crate) fn latest_schema() -> i32 {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates the schema.
+    /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates the schema (pools at
+    /// their default sizes: the tests' stores).
+    #[cfg(test)]
     pub(crate) fn open(
         config: &postgres::Config,
         policy: HistoryPolicy,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
-        let pool = Pool::new(config.clone(), POOL_SIZE);
+        Self::open_within(config, policy, clock, pool::Budget::DEFAULT)
+    }
+
+    /// [`PostgresStore::open`], its pool sized by the replica's connection `budget`.
+    pub(crate) fn open_within(
+        config: &postgres::Config,
+        policy: HistoryPolicy,
+        clock: Arc<dyn Clock>,
+        budget: pool::Budget,
+    ) -> Result<Self, StoreError> {
+        let pool = Pool::new(config.clone(), budget.share(POOL_SIZE));
         // The client blocks on a runtime of its own, which must not run on an async worker
         // thread (the router is built inside one): connect and migrate on a thread of ours.
         std::thread::scope(|scope| {

@@ -16,6 +16,42 @@ use super::super::StoreError;
 /// `storage-unavailable` (with `Retry-After`: the pool is busy, not broken).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The connections one server (replica) opens to PostgreSQL at most, all its pools together,
+/// unless told otherwise (`--postgres-connections`): the pools' own sizes added up (documents
+/// 16, transaction requests 16, lock requests 8, rate-limit checks 8, writes' lock checks 4,
+/// the conflict log 4, idempotency records 4). Two listening connections and one per conflict
+/// resolution in progress (at most one at a time) come on top.
+pub const DEFAULT_POSTGRES_CONNECTIONS: usize = 60;
+
+/// The smallest budget: one connection for each of the seven pools.
+pub const MIN_POSTGRES_CONNECTIONS: usize = 7;
+
+/// A replica's connection budget, shared out among its pools in proportion to their default
+/// sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget(usize);
+
+impl Budget {
+    /// The pools at their default sizes (the tests' replicas).
+    #[cfg(test)]
+    pub(crate) const DEFAULT: Self = Self(DEFAULT_POSTGRES_CONNECTIONS);
+
+    /// A budget of `total` connections (at least [`MIN_POSTGRES_CONNECTIONS`]).
+    pub(crate) fn new(total: usize) -> Self {
+        Self(total.max(MIN_POSTGRES_CONNECTIONS))
+    }
+
+    /// The size of a pool whose size in the default budget is `base`: one connection, plus
+    /// its part (in proportion to `base - 1`) of the budget left after one for each pool. The
+    /// shares of the seven pools add up to at most the budget, and the default budget gives
+    /// every pool its `base`.
+    pub(crate) fn share(self, base: usize) -> usize {
+        let spare = self.0 - MIN_POSTGRES_CONNECTIONS;
+        let default_spare = DEFAULT_POSTGRES_CONNECTIONS - MIN_POSTGRES_CONNECTIONS;
+        1 + base.saturating_sub(1) * spare / default_spare
+    }
+}
+
 /// Connections to one database.
 pub(crate) struct Pool {
     config: Config,
@@ -158,6 +194,31 @@ impl Drop for Pooled<'_> {
 mod tests {
     use super::*;
     use crate::storage::{parse_postgres, pg_test_database};
+
+    /// The default sizes of the seven pools (documents, transaction requests, lock requests,
+    /// rate-limit checks, writes' lock checks, conflict log, idempotency records).
+    const BASES: [usize; 7] = [16, 16, 8, 8, 4, 4, 4];
+
+    #[test]
+    fn every_budget_is_shared_within_itself() {
+        assert_eq!(BASES.iter().sum::<usize>(), DEFAULT_POSTGRES_CONNECTIONS);
+        assert_eq!(BASES.len(), MIN_POSTGRES_CONNECTIONS);
+        for total in 0..=500 {
+            let budget = Budget::new(total);
+            let shares: Vec<usize> = BASES.iter().map(|&base| budget.share(base)).collect();
+            assert!(shares.iter().all(|&n| n >= 1), "{total}: {shares:?}");
+            let sum: usize = shares.iter().sum();
+            assert!(
+                sum <= total.max(MIN_POSTGRES_CONNECTIONS),
+                "{total}: {shares:?}"
+            );
+        }
+        let default: Vec<usize> = BASES.iter().map(|&b| Budget::DEFAULT.share(b)).collect();
+        assert_eq!(
+            default, BASES,
+            "the default budget keeps the pools' own sizes"
+        );
+    }
 
     #[test]
     fn a_pool_with_every_connection_busy_answers_unavailable_after_its_timeout() {

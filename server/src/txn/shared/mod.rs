@@ -32,7 +32,7 @@ use std::time::Duration;
 use super::outcome::Outcome;
 use super::state::{Summary, Tx};
 use super::TxId;
-use crate::storage::{random_hex, PgPool, StoreError, Txn};
+use crate::storage::{random_hex, PgBudget, PgPool, StoreError, Txn};
 
 pub(crate) use held::{ended, Held, SharedFound};
 
@@ -66,9 +66,9 @@ impl std::fmt::Debug for SharedTxns {
 
 impl SharedTxns {
     /// Transactions in the database `config` names, whose schema the store has migrated.
-    pub(crate) fn open(config: &postgres::Config) -> Self {
+    pub(crate) fn open(config: &postgres::Config, budget: PgBudget) -> Self {
         Self {
-            pool: PgPool::new(config.clone(), POOL),
+            pool: PgPool::new(config.clone(), budget.share(POOL)),
             epoch: random_hex(),
             seq: AtomicU64::new(0),
         }

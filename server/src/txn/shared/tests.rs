@@ -78,8 +78,8 @@ async fn replicas() -> Option<(Arc<SharedTxns>, Arc<SharedTxns>, Arc<PostgresSto
     let opened = tokio::task::spawn_blocking(move || {
         let config = parse_postgres(&url).unwrap();
         let store = PostgresStore::open(&config, POLICY, system_clock()).unwrap();
-        let a = SharedTxns::open(&config);
-        let b = SharedTxns::open(&config);
+        let a = SharedTxns::open(&config, crate::storage::PgBudget::DEFAULT);
+        let b = SharedTxns::open(&config, crate::storage::PgBudget::DEFAULT);
         (Arc::new(a), Arc::new(b), Arc::new(store))
     });
     Some(opened.await.unwrap())
