@@ -35,13 +35,14 @@ pub enum Event {
         /// Writes sent so far.
         attempt: u32,
     },
-    /// The server throttled (429/503) and the client waits before retrying.
+    /// The server throttled (429/503), or a gateway failed a read (502/504), and the client
+    /// waits before retrying.
     Throttled {
         /// The request method.
         method: Method,
         /// The absolute URL.
         url: String,
-        /// 429 or 503.
+        /// 429 or 503 (502 or 504 for a read).
         status: StatusCode,
         /// The server's hint and where it came from, if it sent a usable one.
         hint: Option<(Duration, HintSource)>,

@@ -27,7 +27,7 @@ pub struct Stats {
     pub retries: u64,
     /// Successful three-way merges.
     pub merges: u64,
-    /// Throttled responses (429/503) the client waited after.
+    /// Throttled responses (429/503, and 502/504 to reads) the client waited after.
     pub throttle_waits: u64,
     /// Total time spent waiting after throttled responses.
     pub throttle_wait_total: Duration,

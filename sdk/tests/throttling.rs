@@ -1,4 +1,4 @@
-//! 429/503 handling: server hints, seeded backoff, limits, the retry budget and unsafe requests.
+//! 429/503 handling (and 502/504 to reads): server hints, seeded backoff, limits, the retry budget and unsafe requests.
 
 mod support;
 
@@ -328,4 +328,58 @@ async fn other_server_errors_are_not_retried() {
     let h = harness(&server, RetryConfig::default());
     let err = h.client.get::<Value>("/x").await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+}
+
+#[tokio::test]
+async fn a_read_answered_502_or_504_by_a_gateway_is_sent_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(504))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    throttle_then_ok(&server, 1, ResponseTemplate::new(502)).await;
+    let h = harness(&server, RetryConfig::default());
+    let out = h.client.get::<Value>("/x").await.unwrap();
+    assert_eq!(out.attempts, 3);
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Throttled { status, .. } if *status == 502)),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_error_that_lasts_ends_the_read_after_its_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default().with_max_attempts(2));
+    let err = h.client.get::<Value>("/x").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(received(&server, "GET").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_write_answered_502_is_not_sent_again() {
+    // The origin may have applied it behind the gateway.
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let h = harness(&server, RetryConfig::default());
+    let tag: ifmatch::EntityTag = "\"v1\"".parse().unwrap();
+    let err = h
+        .client
+        .put("/x", &json!({"n": 1}), &tag)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(received(&server, "PUT").await.len(), 1);
 }

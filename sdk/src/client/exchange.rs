@@ -1,4 +1,4 @@
-//! Sending one request: timeouts, redirects of reads, and waiting out 429/503 as policy allows.
+//! Sending one request: timeouts, redirects of reads, and waiting out 429/503 (502/504 for reads) as policy allows.
 
 use std::{future::Future, time::Duration};
 
@@ -8,7 +8,8 @@ use web_time::Instant;
 use crate::{
     pacing::Ticket,
     retry::{
-        decide_throttle, is_retry_safe, read_hint, Backoff, GiveUp, ThrottleDecision, Throttled,
+        decide_throttle, is_resent_status, is_retry_safe, read_hint, Backoff, GiveUp,
+        ThrottleDecision, Throttled,
     },
     rt::{traced, BoxFuture},
     stats::Counters,
@@ -234,7 +235,7 @@ impl Client {
             // After a lost answer, a 409 to the resend says the first attempt is still being
             // processed (the draft's "in flight"): wait, and ask again for its outcome.
             let in_flight = status == 409 && resent_after_loss && lost::keyed_write(self, &request);
-            if status != 429 && status != 503 && !in_flight {
+            if !is_resent_status(&request.method, status) && !in_flight {
                 if response.status.is_success() {
                     inner.budget.deposit(&host);
                 }
@@ -273,7 +274,7 @@ impl Client {
         Some(ticket)
     }
 
-    /// Waits before resending a request answered 429/503 (its `attempt`), or says why not.
+    /// Waits before resending a request answered 429/503 (or a read answered 502/504; its `attempt`), or says why not.
     async fn wait_out(
         &self,
         op: &mut OpState,

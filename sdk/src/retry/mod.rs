@@ -18,4 +18,4 @@ pub(crate) use conflict::{
 pub(crate) use decide::{decide_throttle, GiveUp, ThrottleDecision, Throttled};
 pub use hint::HintSource;
 pub(crate) use hint::{digits, read_hint};
-pub(crate) use safety::{is_resend_safe_after_loss, is_retry_safe};
+pub(crate) use safety::{is_resend_safe_after_loss, is_resent_status, is_retry_safe};

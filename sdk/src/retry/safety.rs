@@ -32,6 +32,16 @@ pub(crate) fn is_retry_safe(
             && (status == 429 || keys_honoured || matches!(*method, Method::PUT | Method::DELETE)))
 }
 
+/// Whether an answer with `status` to a `method` request is worth sending the request again
+/// for, after a wait (subject to [`is_retry_safe`], the attempts and the deadline): 429 and 503
+/// say "later" for any request; 502 and 504 come from a gateway that could not get (in time)
+/// an answer from the origin, and are resent for reads only, since a write may have been
+/// applied behind the gateway. Anything else (500 included: a failure a resend would likely
+/// meet again) is the answer.
+pub(crate) fn is_resent_status(method: &Method, status: u16) -> bool {
+    matches!(status, 429 | 503) || (matches!(status, 502 | 504) && is_read(method))
+}
+
 /// Whether a request whose answer was lost (a transport error or an attempt timeout: it may
 /// have been processed) may be sent again: a read changes nothing however often it arrives; a
 /// keyed write only to a server declared to honour keys, which replays the first outcome.
@@ -47,6 +57,31 @@ pub(crate) fn is_resend_safe_after_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_errors_are_resent_for_reads_only() {
+        for (method, status, resent) in [
+            (Method::GET, 429, true),
+            (Method::PUT, 429, true),
+            (Method::GET, 503, true),
+            (Method::POST, 503, true),
+            (Method::GET, 502, true),
+            (Method::HEAD, 504, true),
+            (Method::OPTIONS, 502, true),
+            (Method::PUT, 502, false),
+            (Method::PATCH, 504, false),
+            (Method::GET, 500, false),
+            (Method::GET, 501, false),
+            (Method::GET, 404, false),
+            (Method::DELETE, 500, false),
+        ] {
+            assert_eq!(
+                is_resent_status(&method, status),
+                resent,
+                "{method} answered {status}"
+            );
+        }
+    }
 
     /// The table in docs/sdk.md ("Safety of retries"), row by row.
     #[test]
