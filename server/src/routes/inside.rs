@@ -100,17 +100,7 @@ pub(super) async fn read(
             let doc = view(app, &mut tx, &id, instance)
                 .await?
                 .ok_or_else(|| not_found(instance))?;
-            match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-                Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
-                Verdict::NotModified => Ok(api.not_modified(&doc)),
-                verdict => Err(api.refused(
-                    verdict,
-                    &pre,
-                    Some(&doc),
-                    MismatchStatus::PreconditionFailed,
-                    instance,
-                )),
-            }
+            api.read(&pre, &id, &doc, instance)
         }
         .await;
         keep(app, tx, instance).await?;

@@ -34,7 +34,6 @@ use crate::merge_patch;
 use crate::precondition::{Current, Method, Preconditions, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{Applied, Decision, Document, StoreError};
-use crate::MismatchStatus;
 
 pub(super) type IdPath = Result<Path<String>, PathRejection>;
 
@@ -94,18 +93,7 @@ pub(super) async fn read(
         .await
         .map_err(|err| internal(&err, instance))?
         .ok_or_else(|| not_found(instance))?;
-    match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-        Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
-        Verdict::NotModified => Ok(api.not_modified(&doc)),
-        // The 409 profile is about writes; a read's failed If-Match stays 412.
-        verdict => Err(api.refused(
-            verdict,
-            &pre,
-            Some(&doc),
-            MismatchStatus::PreconditionFailed,
-            instance,
-        )),
-    }
+    api.read(&pre, &id, &doc, instance)
 }
 
 /// `PUT /items/{id}`: create (201) or replace (200), compare-and-swap on the preconditions.

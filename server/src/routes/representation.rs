@@ -15,7 +15,7 @@ use super::request::{parse_json, preconditions};
 use super::response::{item_path, refused};
 use crate::api_version::{Api, ApiVersion};
 use crate::etag::{Condition, EntityTag};
-use crate::precondition::{Preconditions, Verdict};
+use crate::precondition::{Current, Method, Preconditions, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::Document;
 use crate::MismatchStatus;
@@ -110,6 +110,28 @@ impl Api {
                 .insert(header::CONTENT_LOCATION, value);
         }
         response
+    }
+
+    /// The answer to a read of `doc` under `pre`: 200 with it, 304, or the refusal (a read's
+    /// failed `If-Match` is 412 in every profile: the 409 profile is about writes).
+    pub(crate) fn read(
+        self,
+        pre: &Preconditions,
+        id: &str,
+        doc: &Document,
+        instance: &str,
+    ) -> Result<Response, Problem> {
+        match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
+            Verdict::Proceed => Ok(self.document(StatusCode::OK, id, doc, None)),
+            Verdict::NotModified => Ok(self.not_modified(doc)),
+            verdict => Err(self.refused(
+                verdict,
+                pre,
+                Some(doc),
+                MismatchStatus::PreconditionFailed,
+                instance,
+            )),
+        }
     }
 
     /// `304 Not Modified`: the tag, `Version`, no body.

@@ -12,10 +12,8 @@ use super::request::item_id;
 use super::response::internal;
 use super::{blocking, AppState};
 use crate::api_version::Api;
-use crate::precondition::{Current, Method, Verdict};
 use crate::problem::{Problem, ProblemKind};
 use crate::storage::{HistoryPolicy, Lookup, VersionInfo};
-use crate::MismatchStatus;
 
 /// `GET /items/{id}/versions` → `{"versions": [...], "policy": {...}}`, the same JSON in both
 /// API versions.
@@ -96,17 +94,7 @@ pub(super) async fn read(
             return Err(version_not_found(instance, &number, oldest));
         }
     };
-    match pre.evaluate(Current::Tagged(&doc.etag), Method::Read) {
-        Verdict::Proceed => Ok(api.document(StatusCode::OK, &id, &doc, None)),
-        Verdict::NotModified => Ok(api.not_modified(&doc)),
-        verdict => Err(api.refused(
-            verdict,
-            &pre,
-            Some(&doc),
-            MismatchStatus::PreconditionFailed,
-            instance,
-        )),
-    }
+    api.read(&pre, &id, &doc, instance)
 }
 
 /// The document's path from a `…/versions` or `…/versions/{n}` path.
