@@ -246,7 +246,7 @@ impl IdempotencyStore for PostgresStore {
 mod tests {
     use super::super::suite::Probe;
     use super::*;
-    use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy};
+    use crate::storage::pg_migrated_database;
 
     impl Probe for PostgresStore {
         fn usage(&self) -> (usize, usize) {
@@ -267,14 +267,7 @@ mod tests {
     /// Records on a fresh database (the document store migrates its schema), or `None`
     /// without PostgreSQL.
     fn store(max_keys: usize, max_bytes: usize) -> Option<PostgresStore> {
-        let url = pg_test_database()?;
-        let config = parse_postgres(&url).unwrap();
-        let policy = HistoryPolicy {
-            max_versions: 10,
-            max_age_ms: 0,
-            tombstone_ttl_ms: u64::MAX,
-        };
-        crate::storage::PostgresStore::open(&config, policy, system_clock()).unwrap();
+        let config = pg_migrated_database()?;
         let limits = Limits {
             ttl: std::time::Duration::from_secs(60),
             max_keys,

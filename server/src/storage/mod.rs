@@ -40,7 +40,9 @@ pub use settings::{
 };
 pub(crate) use sqlite::SqliteStore;
 #[cfg(test)]
-pub(crate) use suite_postgres::database as pg_test_database;
+pub(crate) use suite_postgres::{
+    database as pg_test_database, migrated_database as pg_migrated_database,
+};
 
 /// One stored version of a document.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,15 @@ pub(crate) fn database() -> Option<String> {
     cluster().map(Cluster::create_database)
 }
 
+/// A fresh database with the schema migrated (by opening a store on it), for the tests of
+/// what else lives in the database: idempotency records, the conflict log, rate limits. Blocks.
+pub(crate) fn migrated_database() -> Option<::postgres::Config> {
+    let url = database()?;
+    let config = super::postgres::parse(&url).unwrap();
+    PostgresStore::open(&config, POLICY, system_clock()).unwrap();
+    Some(config)
+}
+
 fn open_store(url: &str, policy: HistoryPolicy, clock: Arc<dyn Clock>) -> PostgresStore {
     let config = super::postgres::parse(url).unwrap();
     PostgresStore::open(&config, policy, clock).unwrap()

@@ -9,7 +9,7 @@ use super::Shared;
 use crate::conflicts::log::{Admission, Kind, Log};
 use crate::conflicts::query::Filter;
 use crate::conflicts::record::Draft;
-use crate::storage::{parse_postgres, pg_test_database, system_clock, HistoryPolicy, PgBudget};
+use crate::storage::{pg_migrated_database, PgBudget};
 
 fn draft(n: u32) -> Draft {
     Draft {
@@ -28,14 +28,7 @@ fn draft(n: u32) -> Draft {
 
 /// Two replicas' shared logs holding at most `capacity` records, on a fresh database.
 fn replicas(capacity: usize) -> Option<[(Arc<Shared>, Arc<Log>); 2]> {
-    let url = pg_test_database()?;
-    let config = parse_postgres(&url).unwrap();
-    let policy = HistoryPolicy {
-        max_versions: 10,
-        max_age_ms: 0,
-        tombstone_ttl_ms: u64::MAX,
-    };
-    crate::storage::PostgresStore::open(&config, policy, system_clock()).unwrap();
+    let config = pg_migrated_database()?;
     let replica = || {
         let log = Arc::new(Log::new(capacity, 8));
         (
