@@ -1,8 +1,10 @@
 //! Three reference servers (replicas) on one PostgreSQL database behave as one server for
 //! conditional writes: exactly one winner among concurrent writers spread over the replicas,
 //! `stress` over all replicas loses no update (reapply and merge), a replica restarted mid-run
-//! loses no acknowledged write and reuses no tag, and `check` passes through one replica while
-//! writers use the others.
+//! loses no acknowledged write and reuses no tag, and `check` with every profile passes through
+//! one replica while writers use the others (core, errors, locking, transactions, versions and
+//! notifications on replicas as `check` starts its own; require-preconditions, idempotency and
+//! rate-limit on replicas configured for them).
 //!
 //! Each test starts a throwaway PostgreSQL cluster (Debian's `postgresql`, see
 //! `server/src/storage/postgres/cluster.rs`); without it installed the tests print why they
@@ -264,6 +266,56 @@ async fn check_passes_through_one_replica_while_writers_use_the_others() {
             }
         };
         assert!(ok, "{} was {}: {}", o.id, o.verdict.as_str(), o.message);
+    }
+    assert_eq!(report.exit_code(), 0);
+    let s = writers.await.unwrap().unwrap();
+    assert_nothing_lost_under_contention(&s);
+    assert_eq!(s.acknowledged + s.failed, 90, "{s:#?}");
+    shutdown(servers).await;
+}
+
+/// The profiles the replicas of `check_passes_through_one_replica_while_writers_use_the_others`
+/// cannot run as configured there (they need `--require-preconditions` and a rate limit): on
+/// replicas configured for them, through one replica, while writers use the others with a token
+/// of their own (so their rate-limit bucket is not the checker's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remaining_profiles_pass_through_one_replica_while_writers_use_the_others() {
+    let _alone = TIMING.write().await;
+    let configure = |config: ifmatch_server::Config| {
+        config
+            .with_require_preconditions(true)
+            .with_rate_limit(Some(ifmatch_conformance::embedded::EMBEDDED_RATE_LIMIT))
+            .with_client_token("writers", "writers-secret")
+    };
+    let Some((_cluster, _, servers)) =
+        pg::replicas_with("replicas: remaining profiles", 3, configure).await
+    else {
+        return;
+    };
+    let bases = bases(&servers);
+    let writers = tokio::spawn({
+        let mut config = stress_config(&bases[1..], StrategyArg::Reapply);
+        config.headers = vec![("Authorization".into(), "Bearer writers-secret".into())];
+        async move { stress::run(&config).await }
+    });
+    let profiles = [
+        Profile::RequirePreconditions,
+        Profile::Idempotency,
+        Profile::RateLimit,
+    ];
+    let report = support::check(&support::config(&bases[0], &profiles, 412)).await;
+    for o in &report.outcomes {
+        let ok = match o.level {
+            Level::Info => o.verdict == Verdict::Info,
+            _ => o.verdict == Verdict::Pass,
+        };
+        assert!(ok, "{} was {}: {}", o.id, o.verdict.as_str(), o.message);
+    }
+    for profile in profiles {
+        assert!(
+            report.outcomes.iter().any(|o| o.profile == profile),
+            "no {profile:?} rule ran"
+        );
     }
     assert_eq!(report.exit_code(), 0);
     let s = writers.await.unwrap().unwrap();
