@@ -57,8 +57,8 @@ struct Cli {
     storage: Storage,
 
     /// With PostgreSQL storage: connections this server opens at most, its pools together
-    /// (plus 3: two listening, one resolving a conflict). Give PostgreSQL's max_connections
-    /// room for replicas × (N + 3); a request that finds none free in 30 s gets 503.
+    /// (plus 2: one listening, one resolving a conflict). Give PostgreSQL's max_connections
+    /// room for replicas × (N + 2); a request that finds none free in 30 s gets 503.
     #[arg(
         long,
         value_name = "N",

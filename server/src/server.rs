@@ -60,11 +60,30 @@ fn budget(config: &Config) -> storage::PgBudget {
     storage::PgBudget::new(config.postgres_connections())
 }
 
+/// The replica's one listening connection to PostgreSQL (shared by the locks and the conflict
+/// log); `None` for other storage.
+fn pg_listener(config: &Config) -> Result<Option<storage::PgListener>, Error> {
+    let Storage::Postgres(url) = config.storage() else {
+        return Ok(None);
+    };
+    storage::parse_postgres(url)
+        .and_then(|pg| storage::PgListener::start(&pg))
+        .map(Some)
+        .map_err(|err| Error::PostgresOpen {
+            target: storage::describe_postgres(url),
+            source: Box::new(err),
+        })
+}
+
 /// The conflict log: of this process, or on PostgreSQL storage the database's, shared by the
 /// replicas (connecting blocks, so it runs on a thread of its own, as the store's does).
-fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Error> {
+fn open_conflicts(
+    config: &Config,
+    auth_enabled: bool,
+    listener: Option<&storage::PgListener>,
+) -> Result<Conflicts, Error> {
     let conflicts = Conflicts::new(config.conflicts, auth_enabled, config.max_body_bytes());
-    let Storage::Postgres(url) = config.storage() else {
+    let (Storage::Postgres(url), Some(listener)) = (config.storage(), listener) else {
         return Ok(conflicts);
     };
     let failed = |err: storage::StoreError| Error::PostgresOpen {
@@ -74,7 +93,7 @@ fn open_conflicts(config: &Config, auth_enabled: bool) -> Result<Conflicts, Erro
     let database = storage::parse_postgres(url).map_err(failed)?;
     std::thread::scope(|scope| {
         scope
-            .spawn(|| conflicts.shared(&database, budget(config)))
+            .spawn(|| conflicts.shared(&database, budget(config), listener))
             .join()
             .unwrap_or_else(|_| {
                 Err(storage::StoreError::from_message(
@@ -105,15 +124,19 @@ fn idempotency_store(config: &Config) -> Result<Arc<dyn IdempotencyStore>, Error
 
 /// The lock manager: in the database for PostgreSQL storage (replicas share its locks), in
 /// the process otherwise.
-fn lock_manager(config: &Config, metrics: &Metrics) -> Result<LockManager, Error> {
+fn lock_manager(
+    config: &Config,
+    metrics: &Metrics,
+    listener: Option<&storage::PgListener>,
+) -> Result<LockManager, Error> {
     let locks = LockManager::new(config.max_lock_ttl(), config.max_lock_waiters())
         .with_total_waiters(config.max_lock_waiters_total())
         .with_observer(metrics.lock_observer());
-    let Storage::Postgres(url) = config.storage() else {
+    let (Storage::Postgres(url), Some(listener)) = (config.storage(), listener) else {
         return Ok(locks);
     };
     storage::parse_postgres(url)
-        .and_then(|pg| SharedLocks::open(&pg, budget(config)))
+        .and_then(|pg| SharedLocks::open(&pg, budget(config), listener))
         .map(|shared| locks.with_shared(shared))
         .map_err(|err| Error::PostgresOpen {
             target: storage::describe_postgres(url),
@@ -171,7 +194,12 @@ fn build(config: &Config) -> Result<Built, Error> {
         config.max_documents(),
         budget(config),
     )?;
-    let conflicts = Arc::new(open_conflicts(config, authenticator.is_some())?);
+    let listener = pg_listener(config)?;
+    let conflicts = Arc::new(open_conflicts(
+        config,
+        authenticator.is_some(),
+        listener.as_ref(),
+    )?);
     let metrics = Metrics::new();
     conflicts.log.observe(metrics.conflict_observer());
     let state = AppState {
@@ -183,7 +211,7 @@ fn build(config: &Config) -> Result<Built, Error> {
         require_preconditions: config.require_preconditions(),
         max_body_bytes: config.max_body_bytes(),
         max_batch_operations: config.max_batch_operations(),
-        locks: Arc::new(lock_manager(config, &metrics)?),
+        locks: Arc::new(lock_manager(config, &metrics, listener.as_ref())?),
         txns: Arc::new(txn_manager(config, &metrics)?),
     };
     let scrape_state = state.clone();

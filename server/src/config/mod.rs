@@ -176,9 +176,9 @@ impl Config {
 
     /// With PostgreSQL storage, how many connections this server (one replica) opens at most,
     /// all its pools together; each pool gets its share of the default
-    /// ([`DEFAULT_POSTGRES_CONNECTIONS`](crate::DEFAULT_POSTGRES_CONNECTIONS)), two listening
-    /// connections and one for a conflict resolution come on top. Size PostgreSQL's
-    /// `max_connections` for replicas × (N + 3) plus other clients. At least
+    /// ([`DEFAULT_POSTGRES_CONNECTIONS`](crate::DEFAULT_POSTGRES_CONNECTIONS)), one listening
+    /// connection and one for a conflict resolution come on top. Size PostgreSQL's
+    /// `max_connections` for replicas × (N + 2) plus other clients. At least
     /// [`MIN_POSTGRES_CONNECTIONS`](crate::MIN_POSTGRES_CONNECTIONS) (smaller values count as
     /// that). A request that finds no connection free within 30 s is answered 503
     /// `storage-unavailable`.

@@ -91,12 +91,14 @@ impl Conflicts {
         mut self,
         database: &postgres::Config,
         budget: crate::storage::PgBudget,
+        listener: &crate::storage::PgListener,
     ) -> Result<Self, StoreError> {
         let shared = Shared::open(
             database,
             Arc::clone(&self.log),
             self.settings.log_size,
             budget,
+            listener,
         )?;
         self.shared = Some(shared);
         Ok(self)

@@ -31,7 +31,7 @@ pub(crate) use postgres::pool::{Budget as PgBudget, Pool as PgPool};
 pub use postgres::pool::{DEFAULT_POSTGRES_CONNECTIONS, MIN_POSTGRES_CONNECTIONS};
 pub(crate) use postgres::{
     describe_url as describe_postgres, lock_id as pg_lock_document, parse as parse_postgres,
-    PostgresStore, LOCK_SPACE as PG_LOCK_SPACE,
+    Listener as PgListener, PostgresStore, LOCK_SPACE as PG_LOCK_SPACE,
 };
 pub(crate) use settings::HistorySettings;
 pub use settings::{

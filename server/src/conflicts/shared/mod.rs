@@ -8,31 +8,26 @@
 //! events after the last one applied:
 //! - before every read, record and resolution of this replica (so it answers with what any
 //!   replica did before);
-//! - when a `NOTIFY` on [`sql::CHANNEL`] arrives (the payload is the event's number), on a
-//!   connection of its own that a thread keeps listening;
-//! - and at least every [`POLL`], so a lost notification (or a lost listening connection)
-//!   delays an event, never loses it.
+//! - when a `NOTIFY` on [`sql::CHANNEL`] arrives (the payload is the event's number), on the
+//!   replica's listening connection (`storage::PgListener`, shared with the locks);
+//! - and at least every `PG_LISTEN_TICK` (1 s), so a lost notification (or a lost listening
+//!   connection) delays an event, never loses it.
 
 mod sql;
 #[cfg(test)]
 mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use postgres::fallible_iterator::FallibleIterator;
 use postgres::{IsolationLevel, NoTls};
 
 use self::sql::Resolved;
 use super::log::{Log, NotResolved};
 use super::record::{Draft, Record, Resolution};
-use crate::storage::{PgBudget, PgPool, StoreError};
+use crate::storage::{PgBudget, PgListener, PgPool, StoreError};
 
-/// How often a replica reads the events it was not told of.
-pub(crate) const POLL: Duration = Duration::from_secs(1);
-
-/// Connections for reads, records and resolutions (the listener has one more of its own).
+/// Connections for reads, records and resolutions (the replica's listener has one more).
 const POOL_SIZE: usize = 4;
 
 /// The advisory locks (first key) that let one resolution of a conflict run at a time across
@@ -49,6 +44,8 @@ pub(crate) struct Shared {
     /// once each, in order.
     applied: Mutex<u64>,
     closed: AtomicBool,
+    /// Keeps the replica's listening connection open while this log exists.
+    _listener: PgListener,
 }
 
 impl std::fmt::Debug for Shared {
@@ -82,6 +79,7 @@ impl Shared {
         log: Arc<Log>,
         capacity: usize,
         budget: PgBudget,
+        listener: &PgListener,
     ) -> Result<Arc<Self>, StoreError> {
         let shared = Arc::new(Self {
             config: config.clone(),
@@ -90,16 +88,24 @@ impl Shared {
             capacity,
             applied: Mutex::new(0),
             closed: AtomicBool::new(false),
+            _listener: listener.clone(),
         });
         shared.sync()?;
         let weak = Arc::downgrade(&shared);
-        let config = config.clone();
-        std::thread::Builder::new()
-            .name("ifmatch-conflict-listener".to_owned())
-            .spawn(move || listen(&weak, &config))
-            .map_err(|err| {
-                StoreError::from_message(&format!("starting the conflict listener: {err}"))
-            })?;
+        listener.subscribe(
+            sql::CHANNEL,
+            Box::new(move |_events| {
+                // Whatever was heard (or nothing, at least every tick): read what came since.
+                let Some(shared) = weak.upgrade().filter(|s| !s.closed.load(Ordering::SeqCst))
+                else {
+                    return false;
+                };
+                if let Err(err) = shared.sync() {
+                    tracing::warn!(error = %err, "reading the shared conflict log failed; retrying");
+                }
+                true
+            }),
+        );
         Ok(shared)
     }
 
@@ -178,47 +184,5 @@ impl Shared {
     /// Stops listening (within [`POLL`]).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Keeps a connection listening on the channel and syncs on every notification, and at least
-/// every [`POLL`]; reconnects after a failure. Ends when the replica's log is gone or closed.
-fn listen(shared: &Weak<Shared>, config: &postgres::Config) {
-    let alive = || {
-        shared
-            .upgrade()
-            .filter(|s| !s.closed.load(Ordering::SeqCst))
-    };
-    while alive().is_some() {
-        let connected = config.connect(NoTls).and_then(|mut client| {
-            client.batch_execute(&format!("LISTEN {}", sql::CHANNEL))?;
-            Ok(client)
-        });
-        let mut client = match connected {
-            Ok(client) => client,
-            Err(err) => {
-                tracing::warn!(error = %err, "conflict listener could not connect; retrying");
-                std::thread::sleep(POLL);
-                continue;
-            }
-        };
-        loop {
-            let waited = {
-                let mut notifications = client.notifications();
-                let first = notifications.timeout_iter(POLL).next().map(|_| ());
-                // Whatever else arrived is covered by the same sync.
-                first.and_then(|()| notifications.iter().count())
-            };
-            let Some(shared) = alive() else {
-                return;
-            };
-            if let Err(err) = shared.sync() {
-                tracing::warn!(error = %err, "reading the shared conflict log failed; retrying");
-            }
-            if let Err(err) = waited {
-                tracing::warn!(error = %err, "conflict listener lost its connection; reconnecting");
-                break;
-            }
-        }
     }
 }

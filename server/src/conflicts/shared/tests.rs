@@ -9,7 +9,7 @@ use super::Shared;
 use crate::conflicts::log::{Admission, Kind, Log};
 use crate::conflicts::query::Filter;
 use crate::conflicts::record::Draft;
-use crate::storage::{pg_migrated_database, PgBudget};
+use crate::storage::{pg_migrated_database, PgBudget, PgListener};
 
 fn draft(n: u32) -> Draft {
     Draft {
@@ -32,7 +32,14 @@ fn replicas(capacity: usize) -> Option<[(Arc<Shared>, Arc<Log>); 2]> {
     let replica = || {
         let log = Arc::new(Log::new(capacity, 8));
         (
-            Shared::open(&config, Arc::clone(&log), capacity, PgBudget::DEFAULT).unwrap(),
+            Shared::open(
+                &config,
+                Arc::clone(&log),
+                capacity,
+                PgBudget::DEFAULT,
+                &PgListener::start(&config).unwrap(),
+            )
+            .unwrap(),
             log,
         )
     };
@@ -94,7 +101,14 @@ fn a_replica_opened_after_the_trim_starts_from_the_newest_records() {
     }
     let late_log = Arc::new(Log::new(3, 8));
     let url_config = a.config.clone();
-    let late = Shared::open(&url_config, Arc::clone(&late_log), 3, PgBudget::DEFAULT).unwrap();
+    let late = Shared::open(
+        &url_config,
+        Arc::clone(&late_log),
+        3,
+        PgBudget::DEFAULT,
+        &PgListener::start(&url_config).unwrap(),
+    )
+    .unwrap();
     assert_eq!(seqs(&late_log), [5, 6, 7]);
     let sub = late_log
         .subscribe(Filter::default(), Some(2), &Admission::anyone(10))

@@ -15,12 +15,12 @@
 //! - **Tokens** embed the database's tag epoch and a grant number from the sequence
 //!   `ifmatch_lock_grant`, plus a random nonce: no two grants on any replica share a token.
 //! - **Waking waiters**: a change to a lock or a queue `NOTIFY`s the channel `ifmatch_locks`
-//!   with the document id. Each replica `LISTEN`s on one connection of its own and fans the ids
-//!   out to its queued requests; each also re-checks at least every [`POLL`], so a lost
+//!   with the document id. Each replica's listening connection (`storage::PgListener`, shared
+//!   with the conflict log) hands the ids to this replica, which fans them out to its queued
+//!   requests; each also re-checks at least every [`POLL`], so a lost
 //!   notification (a dropped listening connection) delays a handoff, never hangs it, and a
 //!   holder that expires is replaced without anybody calling in.
 
-mod listen;
 mod sql;
 mod ticket;
 
@@ -37,7 +37,7 @@ use tokio::sync::broadcast;
 use super::lease::{Grant, LockRequest, Snapshot};
 use super::table::Refusal;
 use super::token::LockToken;
-use crate::storage::{pg_lock_document, PgBudget, PgPool, StoreError};
+use crate::storage::{pg_lock_document, PgBudget, PgListener, PgPool, StoreError};
 
 pub(crate) use ticket::SharedTicket;
 
@@ -78,7 +78,10 @@ pub(crate) struct SharedLocks {
     ops: PgPool,
     gate: PgPool,
     wake: broadcast::Sender<String>,
+    /// Set on drop: the listener then forgets this replica's handler.
     stop: Arc<AtomicBool>,
+    /// Keeps the replica's listening connection open while these locks exist.
+    _listener: PgListener,
     /// Requests queued through this replica now (each holds one of its connections), and the
     /// most it queues.
     waiting: AtomicUsize,
@@ -98,9 +101,13 @@ impl Drop for SharedLocks {
 }
 
 impl SharedLocks {
-    /// Locks in the database `config` names, whose schema the store has migrated already.
-    /// Starts this replica's listening thread.
-    pub(crate) fn open(config: &postgres::Config, budget: PgBudget) -> Result<Self, StoreError> {
+    /// Locks in the database `config` names, whose schema the store has migrated already,
+    /// told of other replicas' changes through the replica's `listener`.
+    pub(crate) fn open(
+        config: &postgres::Config,
+        budget: PgBudget,
+        listener: &PgListener,
+    ) -> Result<Self, StoreError> {
         let ops = PgPool::new(config.clone(), budget.share(OPS_POOL));
         let gate = PgPool::new(config.clone(), budget.share(GATE_POOL));
         // The client blocks on a runtime of its own: never on an async worker thread.
@@ -117,13 +124,25 @@ impl SharedLocks {
         })?;
         let (wake, _) = broadcast::channel(1024);
         let stop = Arc::new(AtomicBool::new(false));
-        listen::spawn(config.clone(), wake.clone(), Arc::clone(&stop))?;
+        let (relay, stopped) = (wake.clone(), Arc::clone(&stop));
+        listener.subscribe(
+            sql::CHANNEL,
+            Box::new(move |ids| {
+                for id in ids {
+                    // Nobody waiting on this replica is not an error.
+                    let _ = relay.send(id.clone());
+                }
+                !stopped.load(Ordering::Relaxed)
+            }),
+        );
+        let listener = listener.clone();
         Ok(Self {
             epoch,
             ops,
             gate,
             wake,
             stop,
+            _listener: listener,
             waiting: AtomicUsize::new(0),
             max_waiting: usize::MAX,
         })

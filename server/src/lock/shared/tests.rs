@@ -18,6 +18,11 @@ const POLICY: HistoryPolicy = HistoryPolicy {
     tombstone_ttl_ms: u64::MAX,
 };
 
+/// A replica's listening connection.
+fn listener(config: &postgres::Config) -> crate::storage::PgListener {
+    crate::storage::PgListener::start(config).unwrap()
+}
+
 /// Two replicas' locks on a fresh database holding the document `doc`, and its store.
 async fn replicas() -> Option<(Arc<SharedLocks>, Arc<SharedLocks>, Arc<PostgresStore>)> {
     let url = pg_test_database()?;
@@ -29,8 +34,18 @@ async fn replicas() -> Option<(Arc<SharedLocks>, Arc<SharedLocks>, Arc<PostgresS
                 crate::storage::Decision::Write(b"{}".to_vec())
             })
             .unwrap();
-        let a = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
-        let b = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
+        let a = SharedLocks::open(
+            &config,
+            crate::storage::PgBudget::DEFAULT,
+            &listener(&config),
+        )
+        .unwrap();
+        let b = SharedLocks::open(
+            &config,
+            crate::storage::PgBudget::DEFAULT,
+            &listener(&config),
+        )
+        .unwrap();
         (Arc::new(a), Arc::new(b), Arc::new(store))
     });
     Some(opened.await.unwrap())
@@ -158,10 +173,22 @@ async fn a_replica_queues_at_most_its_total_of_waiters_over_all_documents() {
                 })
                 .unwrap();
         }
-        let mut capped = SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap();
+        let mut capped = SharedLocks::open(
+            &config,
+            crate::storage::PgBudget::DEFAULT,
+            &listener(&config),
+        )
+        .unwrap();
         capped.limit_total_waiters(1);
         (
-            Arc::new(SharedLocks::open(&config, crate::storage::PgBudget::DEFAULT).unwrap()),
+            Arc::new(
+                SharedLocks::open(
+                    &config,
+                    crate::storage::PgBudget::DEFAULT,
+                    &listener(&config),
+                )
+                .unwrap(),
+            ),
             Arc::new(capped),
         )
     })

@@ -21,6 +21,7 @@
 //!   transaction (see `history.rs`); the schema is migrated at start (see `schema.rs`).
 
 mod history;
+mod listen;
 pub(crate) mod pool;
 mod schema;
 mod txn;
@@ -32,6 +33,7 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+pub(crate) use self::listen::Listener;
 use self::pool::Pool;
 pub(crate) use self::txn::lock_id;
 use self::txn::{read_doc, to_document, Ctx, PgTxn};

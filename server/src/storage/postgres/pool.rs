@@ -19,7 +19,7 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The connections one server (replica) opens to PostgreSQL at most, all its pools together,
 /// unless told otherwise (`--postgres-connections`): the pools' own sizes added up (documents
 /// 16, transaction requests 16, lock requests 8, rate-limit checks 8, writes' lock checks 4,
-/// the conflict log 4, idempotency records 4). Two listening connections and one per conflict
+/// the conflict log 4, idempotency records 4). One listening connection and one per conflict
 /// resolution in progress (at most one at a time) come on top.
 pub const DEFAULT_POSTGRES_CONNECTIONS: usize = 60;
 
