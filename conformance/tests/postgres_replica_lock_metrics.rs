@@ -14,7 +14,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use pg::{bases, replicas, shutdown};
+use pg::{bases, create, replicas, shutdown};
 
 /// The value of the sample `name` (no labels) in `base`'s `/metrics`.
 async fn gauge(http: &reqwest::Client, base: &str, name: &str) -> f64 {
@@ -51,14 +51,7 @@ async fn locks_and_waiters_of_one_replica_show_in_another_replicas_metrics_and_g
     let http = reqwest::Client::new();
     let [a, b, c] = <[String; 3]>::try_from(bases(&servers)).unwrap();
     for id in ["one", "two"] {
-        let created = http
-            .put(format!("{a}/items/{id}"))
-            .header("if-none-match", "*")
-            .json(&json!({"n": 0}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), StatusCode::CREATED);
+        create(&http, &a, id).await;
     }
     assert_eq!(gauge(&http, &b, "ifmatch_locks_held").await, 0.0);
     // Two locks taken through A: B, which took none, counts both (it counted 0 before).

@@ -18,18 +18,7 @@ use ifmatch_conformance::stress::{self, StrategyArg, StressConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use pg::{bases, replicas, shutdown};
-
-async fn create(http: &reqwest::Client, base: &str, id: &str) {
-    let created = http
-        .put(format!("{base}/items/{id}"))
-        .header("if-none-match", "*")
-        .json(&json!({"n": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-}
+use pg::{bases, create, replicas, shutdown};
 
 /// `POST …/lock` with `body`; the status and the token, if granted.
 async fn lock(http: &reqwest::Client, base: &str, id: &str, body: Value) -> (StatusCode, String) {

@@ -21,7 +21,7 @@ use ifmatch_server::{Config, RunningServer, Storage};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
-use pg::{bases, replicas, shutdown, Cluster, FAST_UNSAFE};
+use pg::{bases, create, replicas, shutdown, Cluster, FAST_UNSAFE};
 
 const TX: &str = "transaction-id";
 
@@ -60,14 +60,6 @@ async fn begin(http: &reqwest::Client, base: &str, body: Value) -> (StatusCode, 
     let (status, answer) = send(http.post(format!("{base}/transactions")).json(&body)).await;
     let id = answer["id"].as_str().unwrap_or_default().to_owned();
     (status, id)
-}
-
-async fn create(http: &reqwest::Client, base: &str, id: &str) {
-    let put = http
-        .put(format!("{base}/items/{id}"))
-        .header("if-none-match", "*")
-        .json(&json!({"n": 0}));
-    assert_eq!(send(put).await.0, StatusCode::CREATED);
 }
 
 async fn commit(http: &reqwest::Client, base: &str, tx: &str) -> (StatusCode, Value) {

@@ -304,13 +304,7 @@ async fn the_remaining_profiles_pass_through_one_replica_while_writers_use_the_o
         Profile::RateLimit,
     ];
     let report = support::check(&support::config(&bases[0], &profiles, 412)).await;
-    for o in &report.outcomes {
-        let ok = match o.level {
-            Level::Info => o.verdict == Verdict::Info,
-            _ => o.verdict == Verdict::Pass,
-        };
-        assert!(ok, "{} was {}: {}", o.id, o.verdict.as_str(), o.message);
-    }
+    support::assert_all_pass(&report);
     for profile in profiles {
         assert!(
             report.outcomes.iter().any(|o| o.profile == profile),

@@ -24,7 +24,7 @@ use ifmatch_conformance::verdict::Verdict;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use pg::{bases, replicas, shutdown};
+use pg::{bases, create, replicas, shutdown};
 
 /// The longest an event that must come may take (far above the 1 s catch-up poll).
 const EVENT_WAIT: Duration = Duration::from_secs(30);
@@ -84,18 +84,6 @@ impl Stream {
             }
         }
     }
-}
-
-async fn create(http: &reqwest::Client, base: &str, id: &str) {
-    let created = http
-        .put(format!("{base}/items/{id}"))
-        .header("if-none-match", "*")
-        .header("content-type", "application/json")
-        .body(r#"{"n":0}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
 }
 
 /// A write with a stale tag: refused (412) and recorded; the conflict's id.

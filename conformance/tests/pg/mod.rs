@@ -52,6 +52,18 @@ pub async fn replicas_with(
     Some((cluster, url, servers))
 }
 
+/// Creates document `id` (`{"n": 0}`) through `base`, asserting the 201.
+pub async fn create(http: &reqwest::Client, base: &str, id: &str) {
+    let created = http
+        .put(format!("{base}/items/{id}"))
+        .header("if-none-match", "*")
+        .json(&serde_json::json!({"n": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+}
+
 /// The replicas' base URLs.
 pub fn bases(servers: &[RunningServer]) -> Vec<String> {
     servers.iter().map(RunningServer::base_url).collect()
