@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use ifmatch_conformance::cli::{run, Io};
 use ifmatch_conformance::stress::{
-    self, exit_code, BaseUrlCounts, FailedUpdate, StrategyArg, StressConfig, StressSummary,
+    self, exit_code, BaseUrlCounts, FailedUpdate, SteadyWindow, StrategyArg, StressConfig,
+    StressSummary,
 };
 
 async fn stress_embedded(strategy: StrategyArg) -> StressSummary {
@@ -65,6 +66,17 @@ pub fn assert_accounting(s: &StressSummary, requested: u64) {
     let per_base: u64 = s.base_urls.iter().map(|b| b.updates).sum();
     assert_eq!(per_base, s.acknowledged + s.failed, "{s:?}");
     assert!(s.p50_ms <= s.p99_ms);
+    // Several clients: the part where all of them ran is measured, and is part of the run.
+    if s.clients > 1 && s.acknowledged > 0 {
+        let w = s
+            .steady
+            .as_ref()
+            .expect("a steady part with several clients");
+        assert!(w.acknowledged <= s.acknowledged, "{s:?}");
+        assert!(w.clients_acknowledged <= s.clients, "{s:?}");
+        assert!(w.seconds <= s.elapsed_seconds + 0.001, "{s:?}");
+        assert!(w.p50_ms <= w.p99_ms, "{s:?}");
+    }
 }
 
 #[tokio::test]
@@ -144,6 +156,14 @@ pub fn summary_fixture() -> StressSummary {
         status_429: 0,
         p50_ms: 1.0,
         p99_ms: 2.0,
+        steady: Some(SteadyWindow {
+            seconds: 0.05,
+            acknowledged: 1,
+            goodput_per_second: 20.0,
+            p50_ms: 1.0,
+            p99_ms: 1.0,
+            clients_acknowledged: 1,
+        }),
         base_urls: vec![BaseUrlCounts {
             base_url: "http://127.0.0.1:8080".into(),
             clients: 2,

@@ -244,6 +244,7 @@ mod tests {
             status_429: 0,
             p50_ms: 0.0,
             p99_ms: 0.0,
+            steady: None,
             base_urls: Vec::new(),
             failures_by_status: Default::default(),
             first_failures: Vec::new(),

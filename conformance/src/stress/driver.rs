@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::record::{FailedUpdate, LastRefusal, FIRST_FAILURES};
 use super::setup;
 use super::shared::{header_map, Shared};
+use super::steady::{Ack, SteadyWindow};
 use super::summary::{BaseUrlCounts, StressSummary};
 use super::{RetryArg, StrategyArg};
 use crate::target::TargetShape;
@@ -93,13 +94,21 @@ pub(super) struct Tally {
     pub status_409: u64,
     pub status_412: u64,
     pub status_429: u64,
-    pub latencies: Vec<Duration>,
+    /// Each acknowledged update: when it was acknowledged and how long it took.
+    pub acks: Vec<(Instant, Duration)>,
     pub by_status: BTreeMap<String, u64>,
     /// The first few failures, and the first of each kind, with their kind.
     pub failures: Vec<(String, FailedUpdate)>,
 }
 
 impl Tally {
+    /// Counts an acknowledged update that began at `began` and `attempts` writes.
+    pub fn acknowledge(&mut self, began: Instant, attempts: u32) {
+        self.acknowledged += 1;
+        self.attempts += u64::from(attempts);
+        self.acks.push((Instant::now(), began.elapsed()));
+    }
+
     /// Counts a failed update; the first few are kept with their reason.
     pub fn fail(&mut self, (key, failed): (String, FailedUpdate)) {
         self.failed += 1;
@@ -119,7 +128,7 @@ impl Tally {
         self.status_409 += other.status_409;
         self.status_412 += other.status_412;
         self.status_429 += other.status_429;
-        self.latencies.extend(other.latencies);
+        self.acks.extend(other.acks);
         for (k, n) in other.by_status {
             *self.by_status.entry(k).or_default() += n;
         }
@@ -197,7 +206,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
                 StrategyArg::Lock => super::lock::lock_client(&shared, &url, i, &base).await,
                 _ => sdk_client(&shared, &url, i, &base).await,
             };
-            tally.map(|t| (i, t))
+            tally.map(|t| (i, t, Instant::now()))
         });
     }
     let mut tally = Tally::default();
@@ -211,8 +220,21 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
             failed: 0,
         })
         .collect();
+    let mut per_client = Vec::with_capacity(config.clients);
+    let mut first_stopped: Option<Instant> = None;
     while let Some(joined) = set.join_next().await {
-        let (i, client) = joined.map_err(|e| format!("a client task died: {e}"))??;
+        let (i, client, stopped) = joined.map_err(|e| format!("a client task died: {e}"))??;
+        first_stopped = Some(first_stopped.map_or(stopped, |f| f.min(stopped)));
+        per_client.push(
+            client
+                .acks
+                .iter()
+                .map(|&(at, latency)| Ack {
+                    ended: at.saturating_duration_since(started),
+                    latency,
+                })
+                .collect::<Vec<_>>(),
+        );
         let b = &mut per_base[i % bases.len()];
         b.clients += 1;
         b.updates += client.acknowledged + client.failed;
@@ -258,12 +280,16 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         status_429: tally.status_429,
         p50_ms: 0.0,
         p99_ms: 0.0,
+        steady: None,
         base_urls: per_base,
         failures_by_status: tally.by_status,
         first_failures,
         notes: Vec::new(),
     };
-    summary.set_latencies(tally.latencies);
+    summary.set_latencies(tally.acks.into_iter().map(|(_, l)| l).collect());
+    summary.steady = first_stopped.and_then(|stopped| {
+        SteadyWindow::measure(stopped.saturating_duration_since(started), &per_client)
+    });
     summary.explain_failures();
     Ok(summary)
 }
@@ -324,11 +350,7 @@ async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<
             .send()
             .await;
         match result {
-            Ok(written) => {
-                tally.acknowledged += 1;
-                tally.attempts += u64::from(written.attempts);
-                tally.latencies.push(began.elapsed());
-            }
+            Ok(written) => tally.acknowledge(began, written.attempts),
             Err(e) => {
                 // A failed read is not an unknown outcome: the SDK says which error followed a
                 // write that went out.

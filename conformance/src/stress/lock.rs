@@ -39,9 +39,7 @@ pub(super) async fn lock_client(
         last.clear();
         match locked_increment(&client, url, &key, i, deadline).await {
             Ok(attempts) => {
-                tally.acknowledged += 1;
-                tally.attempts += u64::from(attempts);
-                tally.latencies.push(began.elapsed());
+                tally.acknowledge(began, attempts);
             }
             Err((e, written)) => {
                 let failure = shared.failure((i, done + 1, base), &e, last.take());

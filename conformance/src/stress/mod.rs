@@ -21,6 +21,7 @@ mod naive;
 mod record;
 mod setup;
 mod shared;
+mod steady;
 mod summary;
 mod text;
 
@@ -29,6 +30,7 @@ use clap::ValueEnum;
 pub use cli::{exit_code, run_cli, StressArgs};
 pub use driver::{run, StressConfig};
 pub use record::{EXCERPT_CHARS, FIRST_FAILURES};
+pub use steady::{Ack, SteadyWindow};
 pub use summary::{percentile, BaseUrlCounts, FailedUpdate, StressSummary};
 
 /// Most concurrent clients one run may start.

@@ -41,9 +41,7 @@ pub(super) async fn naive_client(
         match naive_update(shared, url, &key).await {
             Outcome::Written => {
                 // One write per acknowledged update; refused writes are counted by status.
-                tally.attempts += 1;
-                tally.acknowledged += 1;
-                tally.latencies.push(began.elapsed());
+                tally.acknowledge(began, 1);
             }
             Outcome::Refused(r) => {
                 match r.status {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use super::record::FailedUpdate;
+use super::steady::SteadyWindow;
 
 /// The outcome of a stress run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -66,6 +67,10 @@ pub struct StressSummary {
     pub p50_ms: f64,
     /// 99th-percentile latency of an acknowledged update, in milliseconds.
     pub p99_ms: f64,
+    /// The same figures while every client was still running (see [`SteadyWindow`]): with
+    /// fixed counts per client the run ends with fewer clients than it started with. `null`
+    /// for one client.
+    pub steady: Option<SteadyWindow>,
     /// Per base URL, in the order given: how many updates its clients made and how they ended.
     pub base_urls: Vec<BaseUrlCounts>,
     /// Failed updates by what ended them: a status (`"500"`), `"connection"` when no

@@ -63,6 +63,18 @@ impl StressSummary {
             p50 = self.p50_ms,
             p99 = self.p99_ms,
         );
+        if let Some(w) = &self.steady {
+            let _ = writeln!(
+                s,
+                "all running   {goodput:.1} updates/s for {secs:.2} s (until the first client stopped), p50 {p50:.2} ms, p99 {p99:.2} ms, {got} of {n} clients served",
+                goodput = w.goodput_per_second,
+                secs = w.seconds,
+                p50 = w.p50_ms,
+                p99 = w.p99_ms,
+                got = w.clients_acknowledged,
+                n = self.clients,
+            );
+        }
         if self.base_urls.len() > 1 {
             let width = self.base_urls.iter().map(|b| b.base_url.len()).max();
             let width = width.unwrap_or(0);

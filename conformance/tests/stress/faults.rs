@@ -190,8 +190,16 @@ async fn dropped_answers_are_replayed_when_the_sdk_knows_keys_are_honoured() {
         assert_exact(&s, &c, &what);
         eprintln!("{}", figures(strategy, FaultKind::DropAfter, &s, &c));
         assert!(c.of(FaultKind::DropAfter) > 0, "{what}: nothing dropped");
-        assert_eq!(s.unknown_outcomes, 0, "{what}: {s:#?}");
-        assert_eq!(s.final_value, s.acknowledged as i64, "{what}: {s:#?}");
+        // A keyed write is sent at most 3 times (`RetryConfig::max_attempts`): one dropped on
+        // all three (p = 0.001 per write at this rate, about 5 % of runs of ~55 writes) stays
+        // an unknown outcome, judged exactly by `assert_exact`. Two in one run (about 0.15 %)
+        // would mean resends are not happening.
+        assert!(s.unknown_outcomes <= 1, "{what}: {s:#?}");
+        assert_eq!(
+            s.final_value,
+            s.acknowledged as i64 + s.unknown_applied,
+            "{what}: {s:#?}"
+        );
 
         let (s, c) = faulty_run(strategy, spec, false).await;
         let what = format!("{} with drop-after, no keys", strategy.as_str());

@@ -236,7 +236,7 @@ fn snapshot(name: &str, text: &str) {
 fn redact_timings(text: &str) -> String {
     text.lines()
         .map(|l| {
-            for label in ["goodput", "latency"] {
+            for label in ["goodput", "latency", "all running"] {
                 if l.starts_with(label) {
                     return format!("{label:<13} <varies>");
                 }
