@@ -46,6 +46,7 @@ mod idempotency;
 mod lock;
 mod merge_patch;
 mod metrics;
+mod nonce;
 mod precondition;
 mod problem;
 mod rate_limit;

@@ -3,9 +3,10 @@
 use std::fmt;
 
 /// Names one grant of a lock. Never reused: it joins the lock table's per-boot random epoch,
-/// a grant counter that only grows, and a random nonce. The epoch keeps tokens of earlier
-/// boots from matching (locks live in the process, so a restart forgets them); the nonce keeps
-/// a token from being derived from what `GET …/lock` shows (the fencing number).
+/// a grant counter that only grows, and a 128-bit nonce from the operating system. The epoch
+/// keeps tokens of earlier boots from matching (locks live in the process, so a restart forgets
+/// them); the nonce keeps a token from being derived from what `GET …/lock` shows (the fencing
+/// number) or guessed from other tokens: whoever holds a token may write under the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct LockToken(String);
 
@@ -15,7 +16,10 @@ const MAX_LEN: usize = 128;
 impl LockToken {
     /// The token of grant number `seq` in the boot `epoch`.
     pub(crate) fn mint(epoch: &str, seq: u64) -> Self {
-        Self(format!("lock-{epoch}-{seq}-{:016x}", fastrand::u64(..)))
+        Self(format!(
+            "lock-{epoch}-{seq}-{}",
+            crate::nonce::unguessable_hex()
+        ))
     }
 
     /// A token as the database stored it when it was minted.

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// Names one transaction. Never reused: it joins the table's per-boot random epoch, a counter
-/// that only grows, and a random nonce (so an id cannot be guessed from another one).
+/// that only grows, and a 128-bit nonce from the operating system (so an id cannot be guessed,
+/// from another one or otherwise: whoever holds it may act in the transaction).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct TxId(String);
 
@@ -13,7 +14,10 @@ const MAX_LEN: usize = 128;
 impl TxId {
     /// The id of transaction number `seq` in the boot `epoch`.
     pub(crate) fn mint(epoch: &str, seq: u64) -> Self {
-        Self(format!("tx-{epoch}-{seq}-{:016x}", fastrand::u64(..)))
+        Self(format!(
+            "tx-{epoch}-{seq}-{}",
+            crate::nonce::unguessable_hex()
+        ))
     }
 
     pub(crate) fn as_str(&self) -> &str {
