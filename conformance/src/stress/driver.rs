@@ -220,16 +220,18 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
             failed: 0,
         })
         .collect();
+    // Each client's acknowledged updates, for the steady part; all their latencies.
     let mut per_client = Vec::with_capacity(config.clients);
+    let mut latencies = Vec::new();
     let mut first_stopped: Option<Instant> = None;
     while let Some(joined) = set.join_next().await {
-        let (i, client, stopped) = joined.map_err(|e| format!("a client task died: {e}"))??;
+        let (i, mut client, stopped) = joined.map_err(|e| format!("a client task died: {e}"))??;
         first_stopped = Some(first_stopped.map_or(stopped, |f| f.min(stopped)));
+        let acks = std::mem::take(&mut client.acks);
+        latencies.extend(acks.iter().map(|&(_, latency)| latency));
         per_client.push(
-            client
-                .acks
-                .iter()
-                .map(|&(at, latency)| Ack {
+            acks.into_iter()
+                .map(|(at, latency)| Ack {
                     ended: at.saturating_duration_since(started),
                     latency,
                 })
@@ -286,7 +288,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         first_failures,
         notes: Vec::new(),
     };
-    summary.set_latencies(tally.acks.into_iter().map(|(_, l)| l).collect());
+    summary.set_latencies(latencies);
     summary.steady = first_stopped.and_then(|stopped| {
         SteadyWindow::measure(stopped.saturating_duration_since(started), &per_client)
     });
