@@ -33,6 +33,9 @@ cargo build -p ifmatch --target wasm32-unknown-unknown
 step "cargo test --workspace"
 cargo test --workspace
 
+step "scripts/bench.sh with QUICK=1: every benchmark part runs and its JSON is whole (tiny counts, no figures)"
+QUICK=1 OUT=target/bench/quick.json scripts/bench.sh >/dev/null
+
 step "ifmatch-conformance as a Python wheel: build, install in a fresh virtualenv, smoke-test, check examples/ci"
 scripts/wheel-test.sh --examples
 
