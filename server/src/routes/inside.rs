@@ -19,7 +19,7 @@ use super::lock::lock_path;
 use super::lock_response::refused_by_lock;
 use super::request::{lock_token, read_body, require_json, require_merge_patch};
 use super::response::{internal, not_found};
-use super::transactions::{keep, open_tx};
+use super::transactions::in_open_tx;
 use super::txn_response::{inside, too_large};
 use super::{blocking, AppState};
 use crate::api_version::Api;
@@ -95,16 +95,13 @@ pub(super) async fn read(
 ) -> Response {
     let answer = async {
         let pre = api.preconditions(headers, instance)?;
-        let mut tx = open_tx(app, &tx_id, instance).await?;
-        let answer: Result<Response, Problem> = async {
-            let doc = view(app, &mut tx, &id, instance)
+        in_open_tx(app, &tx_id, instance, async |tx| {
+            let doc = view(app, tx, &id, instance)
                 .await?
                 .ok_or_else(|| not_found(instance))?;
             api.read(&pre, &id, &doc, instance)
-        }
-        .await;
-        keep(app, tx, instance).await?;
-        answer
+        })
+        .await
     };
     inside(&tx_id, answer.await)
 }
@@ -125,9 +122,8 @@ pub(super) async fn put(
         require_json(headers, instance)?;
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
         let canonical = canonical_json(&api.write_body(&bytes, &mut pre, instance)?);
-        let mut tx = open_tx(app, &tx_id, instance).await?;
-        let answer: Result<Response, Problem> = async {
-            let current = view(app, &mut tx, &id, instance).await?;
+        in_open_tx(app, &tx_id, instance, async |tx| {
+            let current = view(app, tx, &id, instance).await?;
             gate(app, &id, token.as_ref(), instance).await?;
             judge(api, &pre, current.as_ref(), app.mismatch, instance)?;
             let status = if current.is_some() {
@@ -139,10 +135,8 @@ pub(super) async fn put(
                 .stage(&id, Some(canonical), token, now().unix_ms)
                 .ok_or_else(|| unexpected(instance))?;
             Ok::<_, Problem>(api.written(status, &id, &doc))
-        }
-        .await;
-        keep(app, tx, instance).await?;
-        answer
+        })
+        .await
     };
     inside(&tx_id, answer.await)
 }
@@ -163,9 +157,8 @@ pub(super) async fn patch(
         require_merge_patch(headers, instance)?;
         let bytes = read_body(headers, body, app.max_body_bytes, instance).await?;
         let patch = api.write_body(&bytes, &mut pre, instance)?;
-        let mut tx = open_tx(app, &tx_id, instance).await?;
-        let answer: Result<Response, Problem> = async {
-            let current = view(app, &mut tx, &id, instance)
+        in_open_tx(app, &tx_id, instance, async |tx| {
+            let current = view(app, tx, &id, instance)
                 .await?
                 .ok_or_else(|| not_found(instance))?;
             gate(app, &id, token.as_ref(), instance).await?;
@@ -179,10 +172,8 @@ pub(super) async fn patch(
                 .stage(&id, Some(body), token, now().unix_ms)
                 .ok_or_else(|| unexpected(instance))?;
             Ok(api.written(StatusCode::OK, &id, &doc))
-        }
-        .await;
-        keep(app, tx, instance).await?;
-        answer
+        })
+        .await
     };
     inside(&tx_id, answer.await)
 }
@@ -199,19 +190,16 @@ pub(super) async fn delete(
     let answer = async {
         let pre = api.preconditions(headers, instance)?;
         let token = lock_token(headers, instance)?;
-        let mut tx = open_tx(app, &tx_id, instance).await?;
-        let answer: Result<Response, Problem> = async {
-            let current = view(app, &mut tx, &id, instance)
+        in_open_tx(app, &tx_id, instance, async |tx| {
+            let current = view(app, tx, &id, instance)
                 .await?
                 .ok_or_else(|| not_found(instance))?;
             gate(app, &id, token.as_ref(), instance).await?;
             judge(api, &pre, Some(&current), app.mismatch, instance)?;
             tx.stage(&id, None, token, now().unix_ms);
             Ok::<_, Problem>(StatusCode::NO_CONTENT.into_response())
-        }
-        .await;
-        keep(app, tx, instance).await?;
-        answer
+        })
+        .await
     };
     inside(&tx_id, answer.await)
 }
@@ -235,8 +223,7 @@ pub(super) async fn create(
         if verdict != Verdict::Proceed {
             return Err(api.refused(verdict, &pre, None, app.mismatch, instance));
         }
-        let mut tx = open_tx(app, &tx_id, instance).await?;
-        let answer: Result<Response, Problem> = async {
+        in_open_tx(app, &tx_id, instance, async |tx| {
             let limit = app.txns.limits().max_docs;
             tx.room_for_one_more(limit)
                 .map_err(|_| too_large(&tx_id, limit, instance))?;
@@ -260,10 +247,8 @@ pub(super) async fn create(
                 .stage(&id, Some(canonical), None, now().unix_ms)
                 .ok_or_else(|| unexpected(instance))?;
             Ok(api.written(StatusCode::CREATED, &id, &doc))
-        }
-        .await;
-        keep(app, tx, instance).await?;
-        answer
+        })
+        .await
     };
     inside(&tx_id, answer.await)
 }

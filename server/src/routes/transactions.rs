@@ -55,7 +55,8 @@ fn path_id(path: TxPath, instance: &str) -> Result<TxId, Problem> {
 }
 
 /// The open transaction `id`, held for this request (requests of one transaction take
-/// turns, on every replica); 404 when it is over or unknown. Give it back with [`keep`].
+/// turns, on every replica); 404 when it is over or unknown. Give it back with [`keep`]
+/// ([`in_open_tx`] does both).
 pub(super) async fn open_tx(app: &AppState, id: &TxId, instance: &str) -> Result<TxGuard, Problem> {
     match app
         .txns
@@ -71,11 +72,26 @@ pub(super) async fn open_tx(app: &AppState, id: &TxId, instance: &str) -> Result
 
 /// Gives a held transaction back, keeping what the request did (its pins and staged writes).
 /// A failure to keep them answers 500: the request's effect on the transaction is lost.
-pub(super) async fn keep(app: &AppState, tx: TxGuard, instance: &str) -> Result<(), Problem> {
+async fn keep(app: &AppState, tx: TxGuard, instance: &str) -> Result<(), Problem> {
     app.txns
         .done(tx)
         .await
         .map_err(|err| internal(&err, instance))
+}
+
+/// Runs `work` on the open transaction `id` held for this request ([`open_tx`]), then gives it
+/// back ([`keep`]) whatever `work` answered, so what the request did before a refusal (a pin)
+/// is kept too. `work`'s answer, unless keeping fails (500).
+pub(super) async fn in_open_tx<R>(
+    app: &AppState,
+    id: &TxId,
+    instance: &str,
+    work: impl AsyncFnOnce(&mut TxGuard) -> Result<R, Problem>,
+) -> Result<R, Problem> {
+    let mut tx = open_tx(app, id, instance).await?;
+    let answer = work(&mut tx).await;
+    keep(app, tx, instance).await?;
+    answer
 }
 
 /// `POST /transactions` → 201 with the id; 503 when too many are open.
