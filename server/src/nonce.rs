@@ -14,15 +14,8 @@ pub(crate) fn unguessable_hex() -> String {
         tracing::error!(error = %e, "the operating system's random source failed; this lock token or transaction id is made with a weaker generator");
         bytes = fastrand::u128(..).to_le_bytes();
     }
-    let mut hex = String::with_capacity(32);
-    for b in bytes {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    hex
+    format!("{:032x}", u128::from_le_bytes(bytes))
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {

@@ -106,7 +106,8 @@ impl Tally {
     pub fn acknowledge(&mut self, began: Instant, attempts: u32) {
         self.acknowledged += 1;
         self.attempts += u64::from(attempts);
-        self.acks.push((Instant::now(), began.elapsed()));
+        let now = Instant::now();
+        self.acks.push((now, now.saturating_duration_since(began)));
     }
 
     /// Counts a failed update; the first few are kept with their reason.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::summary::percentile;
+use super::summary::p50_p99_ms;
 
 /// What the clients achieved while all of them were still running.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,25 +69,17 @@ impl SteadyWindow {
                 clients_acknowledged += 1;
             }
         }
-        latencies.sort_unstable();
+        let (p50_ms, p99_ms) = p50_p99_ms(&mut latencies);
         let acknowledged = latencies.len() as u64;
         Some(SteadyWindow {
-            seconds: round(window.as_secs_f64(), 1000.0),
+            seconds: (window.as_secs_f64() * 1000.0).round() / 1000.0,
             acknowledged,
             goodput_per_second: acknowledged as f64 / window.as_secs_f64(),
-            p50_ms: ms(percentile(&latencies, 50.0)),
-            p99_ms: ms(percentile(&latencies, 99.0)),
+            p50_ms,
+            p99_ms,
             clients_acknowledged,
         })
     }
-}
-
-fn round(x: f64, scale: f64) -> f64 {
-    (x * scale).round() / scale
-}
-
-fn ms(d: Duration) -> f64 {
-    round(d.as_secs_f64() * 1000.0, 100.0)
 }
 
 #[cfg(test)]

@@ -120,6 +120,15 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
+/// The median and 99th percentile of `latencies` (sorted here), in milliseconds to two decimals.
+pub(super) fn p50_p99_ms(latencies: &mut [Duration]) -> (f64, f64) {
+    latencies.sort_unstable();
+    (
+        ms(percentile(latencies, 50.0)),
+        ms(percentile(latencies, 99.0)),
+    )
+}
+
 impl StressSummary {
     /// Judges the final counter against the updates' outcomes: every acknowledged update
     /// must be in it and nothing beyond the unknown outcomes may be, i.e.
@@ -149,9 +158,7 @@ impl StressSummary {
 
     /// Fills in the latency fields from the acknowledged updates' latencies.
     pub fn set_latencies(&mut self, mut latencies: Vec<Duration>) {
-        latencies.sort();
-        self.p50_ms = ms(percentile(&latencies, 50.0));
-        self.p99_ms = ms(percentile(&latencies, 99.0));
+        (self.p50_ms, self.p99_ms) = p50_p99_ms(&mut latencies);
     }
 
     /// Pretty-printed JSON with stable field names.
