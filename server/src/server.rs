@@ -69,10 +69,7 @@ fn pg_listener(config: &Config) -> Result<Option<storage::PgListener>, Error> {
     storage::parse_postgres(url)
         .and_then(|pg| storage::PgListener::start(&pg))
         .map(Some)
-        .map_err(|err| Error::PostgresOpen {
-            target: storage::describe_postgres(url),
-            source: Box::new(err),
-        })
+        .map_err(storage::postgres_open_error(url))
 }
 
 /// The conflict log: of this process, or on PostgreSQL storage the database's, shared by the
@@ -86,10 +83,7 @@ fn open_conflicts(
     let (Storage::Postgres(url), Some(listener)) = (config.storage(), listener) else {
         return Ok(conflicts);
     };
-    let failed = |err: storage::StoreError| Error::PostgresOpen {
-        target: storage::describe_postgres(url),
-        source: Box::new(err),
-    };
+    let failed = storage::postgres_open_error(url);
     let database = storage::parse_postgres(url).map_err(failed)?;
     std::thread::scope(|scope| {
         scope
@@ -111,10 +105,7 @@ fn idempotency_store(config: &Config) -> Result<Arc<dyn IdempotencyStore>, Error
     let Storage::Postgres(url) = config.storage() else {
         return Ok(Arc::new(MemoryStore::new(limits)));
     };
-    let database = storage::parse_postgres(url).map_err(|err| Error::PostgresOpen {
-        target: storage::describe_postgres(url),
-        source: Box::new(err),
-    })?;
+    let database = storage::parse_postgres(url).map_err(storage::postgres_open_error(url))?;
     Ok(Arc::new(PostgresIdempotency::new(
         &database,
         limits,
@@ -138,10 +129,7 @@ fn lock_manager(
     storage::parse_postgres(url)
         .and_then(|pg| SharedLocks::open(&pg, budget(config), listener))
         .map(|shared| locks.with_shared(shared))
-        .map_err(|err| Error::PostgresOpen {
-            target: storage::describe_postgres(url),
-            source: Box::new(err),
-        })
+        .map_err(storage::postgres_open_error(url))
 }
 
 /// The rate-limit buckets in the database, when the storage is PostgreSQL and the replicas
@@ -153,10 +141,7 @@ fn shared_buckets(config: &Config) -> Result<Option<SharedBuckets>, Error> {
     if config.rate_limit_scope() != RateLimitScope::Shared {
         return Ok(None);
     }
-    let database = storage::parse_postgres(url).map_err(|err| Error::PostgresOpen {
-        target: storage::describe_postgres(url),
-        source: Box::new(err),
-    })?;
+    let database = storage::parse_postgres(url).map_err(storage::postgres_open_error(url))?;
     Ok(Some(SharedBuckets::new(&database, budget(config))))
 }
 
@@ -177,10 +162,7 @@ fn txn_manager(config: &Config, metrics: &Metrics) -> Result<TxnManager, Error> 
     };
     storage::parse_postgres(url)
         .map(|pg| txns.with_shared(SharedTxns::open(&pg, budget(config))))
-        .map_err(|err| Error::PostgresOpen {
-            target: storage::describe_postgres(url),
-            source: Box::new(err),
-        })
+        .map_err(storage::postgres_open_error(url))
 }
 
 fn build(config: &Config) -> Result<Built, Error> {

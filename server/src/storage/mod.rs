@@ -30,8 +30,8 @@ pub(crate) use memory::MemoryStore;
 pub(crate) use postgres::pool::{Budget as PgBudget, Pool as PgPool};
 pub use postgres::pool::{DEFAULT_POSTGRES_CONNECTIONS, MIN_POSTGRES_CONNECTIONS};
 pub(crate) use postgres::{
-    describe_url as describe_postgres, lock_id as pg_lock_document, parse as parse_postgres,
-    Listener as PgListener, PostgresStore, LOCK_SPACE as PG_LOCK_SPACE,
+    lock_id as pg_lock_document, parse as parse_postgres, Listener as PgListener, PostgresStore,
+    LOCK_SPACE as PG_LOCK_SPACE,
 };
 pub(crate) use settings::HistorySettings;
 pub use settings::{
@@ -339,10 +339,16 @@ pub(crate) fn open(
         Storage::Postgres(url) => postgres::parse(url)
             .and_then(|config| PostgresStore::open_within(&config, policy, system_clock(), budget))
             .map(|store| Arc::new(store.with_max_documents(max_documents)) as Arc<dyn Store>)
-            .map_err(|err| Error::PostgresOpen {
-                target: postgres::describe_url(url),
-                source: Box::new(err),
-            }),
+            .map_err(postgres_open_error(url)),
+    }
+}
+
+/// The error for a part of the server that could not open the PostgreSQL database `url`
+/// (named without its password).
+pub(crate) fn postgres_open_error(url: &str) -> impl Fn(StoreError) -> Error + Copy + '_ {
+    move |err| Error::PostgresOpen {
+        target: postgres::describe_url(url),
+        source: Box::new(err),
     }
 }
 
