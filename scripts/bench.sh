@@ -15,7 +15,9 @@
 # Parts (JSON member: what, command):
 #   contention   N clients increment one document: goodput while all ran (`steady`) and over the
 #                whole run, as ratios to 1 client of the same round and schedule, for the default
-#                `contended` schedule and the client-go baseline (item 1). `stress --json`.
+#                `contended` schedule and the client-go baseline, and for 8 and 16 tasks sharing
+#                one SDK client (`--shared-client`, ratio to the `contended` 1 client) (item 1).
+#                `stress --json`.
 #   pacing       429 pacing against a 200 requests/s bucket, adaptive pacing off and on (item 2).
 #                `pace --json`.
 #   suite        `check` with every profile against the embedded server: its own elapsed_ms and
@@ -49,26 +51,31 @@ cli="$BIN/ifmatch-conformance"
 
 # Item 1: contention. A time-bound run keeps every client busy until the limit, so `steady` (until
 # the first client stopped) measures N contending clients; QUICK uses small fixed counts.
-say "contention: $ROUNDS round(s) × {contended, client-go} × {1, 8, 16} clients"
+say "contention: $ROUNDS round(s) × {contended, client-go} × {1, 8, 16} clients, and {8, 16} sharing one client"
+if [ "$QUICK" = 1 ]; then
+  run=(--updates 20)
+else
+  run=(--updates 10000 --max-duration 1)
+fi
+# One stress run into $work/contention/<round>-<mode>-<clients>.json. Exit status 1 means an
+# update failed: expected of client-go, which gives up after 5 writes (counted as give-ups). 2 is
+# a usage or connection error.
+contend() {
+  local round=$1 mode=$2 clients=$3 status=0
+  local flags=(--retry "$mode")
+  if [ "$mode" = shared ]; then flags=(--retry contended --shared-client); fi
+  "$cli" stress --clients "$clients" "${run[@]}" "${flags[@]}" --json \
+    >"$work/contention/$round-$mode-$clients.json" || status=$?
+  if [ "$status" -gt 1 ]; then
+    echo "error: stress --clients $clients ${flags[*]} exited $status" >&2
+    exit 1
+  fi
+}
 for round in $(seq "$ROUNDS"); do
   for mode in contended client-go; do
-    for clients in 1 8 16; do
-      if [ "$QUICK" = 1 ]; then
-        run=(--updates 20)
-      else
-        run=(--updates 10000 --max-duration 1)
-      fi
-      # Exit status 1 means an update failed: expected of client-go, which gives up after 5
-      # writes (counted as give-ups). 2 is a usage or connection error.
-      status=0
-      "$cli" stress --clients "$clients" "${run[@]}" --retry "$mode" --json \
-        >"$work/contention/$round-$mode-$clients.json" || status=$?
-      if [ "$status" -gt 1 ]; then
-        echo "error: stress --clients $clients --retry $mode exited $status" >&2
-        exit 1
-      fi
-    done
+    for clients in 1 8 16; do contend "$round" "$mode" "$clients"; done
   done
+  for clients in 8 16; do contend "$round" shared "$clients"; done
 done
 
 # Item 2: 429 pacing.

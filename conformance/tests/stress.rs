@@ -119,6 +119,61 @@ async fn lock_loses_no_update_and_never_conflicts() {
     assert_eq!(exit_code(StrategyArg::Lock, &s), 0);
 }
 
+/// Tasks sharing one SDK client: the client's update queue makes their updates of the counter
+/// take turns, so none is ever refused (nothing else writes the counter) and each takes one
+/// write. Fails if the queue lets two updates of one URL race.
+#[tokio::test]
+async fn tasks_sharing_one_client_never_refuse_each_other() {
+    for strategy in [StrategyArg::Reapply, StrategyArg::Merge, StrategyArg::Lww] {
+        let server = ifmatch_server::spawn(ifmatch_server::Config::new())
+            .await
+            .unwrap();
+        let mut config = StressConfig::new(&server.base_url());
+        (config.clients, config.updates) = (8, 15);
+        config.strategy = strategy;
+        config.shared_client = true;
+        let s = stress::run(&config).await.expect("stress run completes");
+        server.shutdown().await;
+        assert_accounting(&s, 120);
+        assert_eq!(
+            (s.acknowledged, s.final_value, s.lost_updates),
+            (120, 120, 0),
+            "{s:?}"
+        );
+        assert_eq!((s.status_409, s.status_412), (0, 0), "{s:?}");
+        assert_eq!(s.attempts_per_update, 1.0, "{s:?}");
+        assert!(s.shared_client, "{s:?}");
+        assert!(
+            s.to_text()
+                .starts_with("stress: 8 clients × 15 updates, strategy "),
+            "{}",
+            s.to_text()
+        );
+        assert!(
+            s.to_text().contains(", one SDK client shared by all\n"),
+            "{}",
+            s.to_text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shared_client_is_refused_for_strategies_without_one() {
+    for strategy in ["naive", "lock"] {
+        let (code, out, err) = cli(&[
+            "stress",
+            "--shared-client",
+            "--strategy",
+            strategy,
+            "--updates",
+            "1",
+        ])
+        .await;
+        assert_eq!((code, out.as_str()), (2, ""), "{err}");
+        insta::assert_snapshot!(format!("stress_shared_client_{strategy}"), err);
+    }
+}
+
 #[test]
 fn lock_is_a_safe_strategy() {
     assert!(StrategyArg::Lock.is_safe());
@@ -135,6 +190,7 @@ pub fn summary_fixture() -> StressSummary {
         strategy: "reapply".into(),
         retry: "contended".into(),
         representation: true,
+        shared_client: false,
         clients: 2,
         updates_per_client: 1,
         counter_url: "http://127.0.0.1:8080/items/1".into(),

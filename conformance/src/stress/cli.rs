@@ -55,6 +55,11 @@ pub struct StressArgs {
     /// instead of ending as an unknown outcome.
     #[arg(long)]
     idempotency_keys: bool,
+    /// Make the clients tasks that share one SDK client (as the threads of one process would),
+    /// instead of one client each (as separate processes): its update queue makes their updates
+    /// of the counter take turns. Only with --strategy reapply, merge or lww.
+    #[arg(long)]
+    shared_client: bool,
     /// Stop starting new updates after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     max_duration: u64,
@@ -121,6 +126,7 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
     config.retry = args.retry;
     config.representation = !args.no_representation;
     config.idempotency_keys = args.idempotency_keys;
+    config.shared_client = args.shared_client;
     config.max_duration = Duration::from_secs(args.max_duration);
     let wait_for = args.wait_for.or(file.wait_for).unwrap_or(0);
     if wait_for > MAX_WAIT_FOR {
@@ -223,6 +229,7 @@ mod tests {
             strategy: "naive".into(),
             retry: "contended".into(),
             representation: true,
+            shared_client: false,
             clients: 1,
             updates_per_client: 1,
             counter_url: String::new(),

@@ -49,6 +49,11 @@ pub struct StressConfig {
     /// a write whose answer was lost is resent with it and answered with the first outcome,
     /// so it is not left an unknown outcome.
     pub idempotency_keys: bool,
+    /// Whether the clients are tasks sharing one SDK [`ifmatch::Client`] (as the threads of one
+    /// process would) instead of each having its own (as separate processes have). The shared
+    /// client's update queue lets its updates of the counter take turns, so they never refuse
+    /// each other's writes. Only for the SDK strategies `reapply`, `merge` and `lww`.
+    pub shared_client: bool,
 }
 
 impl StressConfig {
@@ -57,7 +62,8 @@ impl StressConfig {
     /// # Defaults
     /// Collection `/items`, no extra headers, the reference server's shape,
     /// 8 clients × 25 updates, strategy `reapply`, 60 s, retry `contended`, asking for the
-    /// representation, not declaring that the server honours idempotency keys.
+    /// representation, not declaring that the server honours idempotency keys, one SDK client
+    /// per client.
     ///
     /// ```
     /// use ifmatch_conformance::stress::{StrategyArg, StressConfig};
@@ -79,6 +85,7 @@ impl StressConfig {
             retry: RetryArg::Contended,
             representation: true,
             idempotency_keys: false,
+            shared_client: false,
         }
     }
 }
@@ -136,6 +143,14 @@ impl Tally {
         self.failures.extend(other.failures);
     }
 
+    /// Takes the refusal counts from `client`'s statistics.
+    pub fn count_stats(&mut self, client: &ifmatch::Client) {
+        let stats = client.stats();
+        self.status_409 = stats.conflicts_409;
+        self.status_412 = stats.conflicts_412;
+        self.status_429 = stats.throttle_waits;
+    }
+
     /// Counts a failed update whose write may have been applied (see [`Tally::fail`]).
     pub fn fail_unknown(&mut self, failure: (String, FailedUpdate)) {
         self.unknown_outcomes += 1;
@@ -170,6 +185,17 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         .first()
         .ok_or("no base URL given; pass --base-url URL")?;
     config.shape.validate()?;
+    let without_sdk_client = match config.strategy {
+        StrategyArg::Naive => Some("naive writes with plain HTTP, not through an SDK client"),
+        StrategyArg::Lock => Some("lock makes every update wait for the server's lock instead"),
+        _ => None,
+    };
+    if let (true, Some(why)) = (config.shared_client, without_sdk_client) {
+        return Err(format!(
+            "--shared-client works with --strategy reapply, merge or lww, not {}: {why}; drop --shared-client or choose one of those",
+            config.strategy.as_str()
+        ));
+    }
     let version_field = match config.strategy {
         StrategyArg::Naive => None,
         // Writes under a lock are unconditional: a version the SDK cannot send does not matter.
@@ -188,14 +214,17 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         setup::create_counter(&http, &config.shape, &collection, &body, &secrets).await?;
 
     let started = Instant::now();
-    let shared = Arc::new(Shared {
+    let mut shared = Shared {
         config: config.clone(),
         http: http.clone(),
         transport: ReqwestTransport::default(),
         version_field,
         secrets,
         deadline: started + config.max_duration,
-    });
+        one_client: None,
+    };
+    shared.one_client = shared.one_client_if_asked(first)?;
+    let shared = Arc::new(shared);
     let mut set = JoinSet::new();
     for i in 0..config.clients {
         let base = bases[i % bases.len()].clone();
@@ -246,6 +275,10 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         tally.absorb(client);
     }
     let elapsed = started.elapsed();
+    if let Some((client, _)) = &shared.one_client {
+        // Counted once: every task's clone shares these counters.
+        tally.count_stats(client);
+    }
 
     let doc = setup::read_back(&http, &location, &shared.secrets).await?;
     let _ = http.delete(&location).header("If-Match", "*").send().await;
@@ -258,6 +291,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         strategy: config.strategy.as_str().to_owned(),
         retry: config.retry.as_str().to_owned(),
         representation: config.representation && config.retry != RetryArg::ClientGo,
+        shared_client: config.shared_client,
         clients: config.clients,
         updates_per_client: config.updates,
         counter_url: location,
@@ -325,9 +359,14 @@ fn first_failures(mut kept: Vec<(String, FailedUpdate)>) -> Vec<FailedUpdate> {
 }
 
 async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<Tally, String> {
-    let last = LastRefusal::default();
-    let retry = shared.config.retry.config(shared.config.representation);
-    let client = shared.sdk_client(base, &last, retry)?;
+    let (client, last) = match &shared.one_client {
+        Some((client, last)) => (client.clone(), last.clone()),
+        None => {
+            let last = LastRefusal::default();
+            let retry = shared.config.retry.config(shared.config.representation);
+            (shared.sdk_client(base, &last, retry)?, last)
+        }
+    };
     let config = &shared.config;
     let strategy = match config.strategy {
         StrategyArg::Merge => ifmatch::Strategy::ThreeWayMerge,
@@ -366,10 +405,9 @@ async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<
             }
         }
     }
-    let stats = client.stats();
-    tally.status_409 = stats.conflicts_409;
-    tally.status_412 = stats.conflicts_412;
-    tally.status_429 = stats.throttle_waits;
+    if shared.one_client.is_none() {
+        tally.count_stats(&client);
+    }
     Ok(tally)
 }
 

@@ -20,9 +20,27 @@ pub(super) struct Shared {
     pub version_field: Option<VersionField>,
     pub secrets: Vec<String>,
     pub deadline: Instant,
+    /// The one SDK client every task uses (`StressConfig::shared_client`), with the refusals
+    /// its transport saw. Its updates of one URL take turns, so the last refusal is almost
+    /// always the failing update's; a task that starts meanwhile may clear it, and the failure
+    /// is then described by its error alone.
+    pub one_client: Option<(Client, LastRefusal)>,
 }
 
 impl Shared {
+    /// The client every task shares, on `base_url`, when the run asks for one.
+    pub fn one_client_if_asked(
+        &self,
+        base_url: &str,
+    ) -> Result<Option<(Client, LastRefusal)>, String> {
+        if !self.config.shared_client {
+            return Ok(None);
+        }
+        let last = LastRefusal::default();
+        let retry = self.config.retry.config(self.config.representation);
+        Ok(Some((self.sdk_client(base_url, &last, retry)?, last)))
+    }
+
     /// An SDK client on `base_url` that records refusals in `last`.
     pub fn sdk_client(
         &self,

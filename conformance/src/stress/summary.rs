@@ -17,6 +17,8 @@ pub struct StressSummary {
     pub retry: String,
     /// Whether SDK updates asked refusals to carry the current document.
     pub representation: bool,
+    /// Whether the clients were tasks sharing one SDK client (`--shared-client`).
+    pub shared_client: bool,
     /// Concurrent clients.
     pub clients: usize,
     /// Increments each client was asked to make.

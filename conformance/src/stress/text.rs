@@ -21,11 +21,16 @@ impl StressSummary {
             );
         }
         let mut s = format!(
-            "stress: {clients} clients × {updates} updates, strategy {strategy}\n\
+            "stress: {clients} clients × {updates} updates, strategy {strategy}{one}\n\
              counter       {counter}\n",
             clients = self.clients,
             updates = self.updates_per_client,
             strategy = self.strategy,
+            one = if self.shared_client {
+                ", one SDK client shared by all"
+            } else {
+                ""
+            },
             counter = self.counter_url,
         );
         if !self.headers.is_empty() {

@@ -25,11 +25,13 @@ fn spec_for(kind: FaultKind, rate: &str) -> FaultSpec {
     format!("seed=3,{item}").parse().expect("a valid spec")
 }
 
-/// A 4 × 10 run of `strategy` against a reference server injecting `spec`.
+/// A 4 × 10 run of `strategy` against a reference server injecting `spec`; with `shared`, the
+/// 4 clients are tasks sharing one SDK client.
 async fn faulty_run(
     strategy: StrategyArg,
     spec: FaultSpec,
     keys: bool,
+    shared: bool,
 ) -> (StressSummary, FaultCounts) {
     let server = ifmatch_server::spawn(Config::new().with_faults(Some(spec)))
         .await
@@ -39,6 +41,7 @@ async fn faulty_run(
     config.updates = 10;
     config.strategy = strategy;
     config.idempotency_keys = keys;
+    config.shared_client = shared;
     let run = tokio::time::timeout(RUN_BOUND, stress::run(&config))
         .await
         .expect("the run ends within its bound: no Retry-After is obeyed uncapped");
@@ -128,7 +131,7 @@ fn reported_as(strategy: StrategyArg, kind: FaultKind) -> (&'static [&'static st
     }
 }
 
-async fn every_fault_kind(strategy: StrategyArg) {
+async fn every_fault_kind(strategy: StrategyArg, shared: bool) {
     let mut rows = Vec::new();
     // A lost lock or release holds the lock until its TTL: fewer faults keep the run short.
     let rate = if strategy == StrategyArg::Lock {
@@ -137,8 +140,9 @@ async fn every_fault_kind(strategy: StrategyArg) {
         "0.1"
     };
     for kind in FaultKind::ALL {
-        let (s, c) = faulty_run(strategy, spec_for(kind, rate), false).await;
-        let what = format!("{} with {kind}", strategy.as_str());
+        let (s, c) = faulty_run(strategy, spec_for(kind, rate), false, shared).await;
+        let one = if shared { " (one shared client)" } else { "" };
+        let what = format!("{}{one} with {kind}", strategy.as_str());
         assert_exact(&s, &c, &what);
         assert_eq!(s.not_started, 0, "{what}: {s:#?}");
         // Under a lock writes carry no If-Match, which a stale 409 answers.
@@ -162,17 +166,24 @@ async fn every_fault_kind(strategy: StrategyArg) {
 
 #[tokio::test]
 async fn reapply_under_every_fault_kind_is_exact() {
-    every_fault_kind(StrategyArg::Reapply).await;
+    every_fault_kind(StrategyArg::Reapply, false).await;
+}
+
+/// The tasks of one process sharing a client: its update queue must not turn a fault into a
+/// lost, invented or stuck update (a failed turn holder must let the next one go).
+#[tokio::test]
+async fn a_shared_client_under_every_fault_kind_is_exact() {
+    every_fault_kind(StrategyArg::Reapply, true).await;
 }
 
 #[tokio::test]
 async fn merge_under_every_fault_kind_is_exact() {
-    every_fault_kind(StrategyArg::Merge).await;
+    every_fault_kind(StrategyArg::Merge, false).await;
 }
 
 #[tokio::test]
 async fn lock_under_every_fault_kind_is_exact() {
-    every_fault_kind(StrategyArg::Lock).await;
+    every_fault_kind(StrategyArg::Lock, false).await;
 }
 
 #[tokio::test]
@@ -185,7 +196,7 @@ async fn dropped_answers_are_replayed_when_the_sdk_knows_keys_are_honoured() {
             "0.1"
         };
         let spec = spec_for(FaultKind::DropAfter, rate);
-        let (s, c) = faulty_run(strategy, spec.clone(), true).await;
+        let (s, c) = faulty_run(strategy, spec.clone(), true, false).await;
         let what = format!("{} with drop-after and keys", strategy.as_str());
         assert_exact(&s, &c, &what);
         eprintln!("{}", figures(strategy, FaultKind::DropAfter, &s, &c));
@@ -201,7 +212,7 @@ async fn dropped_answers_are_replayed_when_the_sdk_knows_keys_are_honoured() {
             "{what}: {s:#?}"
         );
 
-        let (s, c) = faulty_run(strategy, spec, false).await;
+        let (s, c) = faulty_run(strategy, spec, false, false).await;
         let what = format!("{} with drop-after, no keys", strategy.as_str());
         assert_exact(&s, &c, &what);
         eprintln!("{}", figures(strategy, FaultKind::DropAfter, &s, &c));
