@@ -13,11 +13,11 @@
 #   OUT=/tmp/b.json scripts/bench.sh
 #
 # Parts (JSON member: what, command):
-#   contention   N clients increment one document: goodput while all ran (`steady`) and over the
-#                whole run, as ratios to 1 client of the same round and schedule, for the default
-#                `contended` schedule and the client-go baseline, and for 8 and 16 tasks sharing
-#                one SDK client (`--shared-client`, ratio to the `contended` 1 client) (item 1).
-#                `stress --json`.
+#   contention   N clients increment one document of N slots: goodput while all ran (`steady`)
+#                and over the whole run, as ratios to 1 client writing a document of as many
+#                slots in the same round (`--slots N`), for the default `contended` schedule, the
+#                client-go baseline, and N tasks sharing one SDK client (`--shared-client`), at 8
+#                and 16 (item 1). `stress --json`.
 #   pacing       429 pacing against a 200 requests/s bucket, adaptive pacing off and on (item 2).
 #                `pace --json`.
 #   suite        `check` with every profile against the embedded server: its own elapsed_ms and
@@ -51,31 +51,34 @@ cli="$BIN/ifmatch-conformance"
 
 # Item 1: contention. A time-bound run keeps every client busy until the limit, so `steady` (until
 # the first client stopped) measures N contending clients; QUICK uses small fixed counts.
-say "contention: $ROUNDS round(s) × {contended, client-go} × {1, 8, 16} clients, and {8, 16} sharing one client"
+say "contention: $ROUNDS round(s) × {8, 16} clients × {1-client baseline, contended, client-go, shared client}"
 if [ "$QUICK" = 1 ]; then
   run=(--updates 20)
 else
   run=(--updates 10000 --max-duration 1)
 fi
-# One stress run into $work/contention/<round>-<mode>-<clients>.json. Exit status 1 means an
-# update failed: expected of client-go, which gives up after 5 writes (counted as give-ups). 2 is
-# a usage or connection error.
+# One stress run into $work/contention/<round>-<mode>-<clients>.json: mode `base` is 1 client on
+# a counter of <clients> slots, the document the <clients>-client runs write. Exit status 1 means
+# an update failed: expected of client-go, which gives up after 5 writes (counted as give-ups).
+# 2 is a usage or connection error.
 contend() {
   local round=$1 mode=$2 clients=$3 status=0
-  local flags=(--retry "$mode")
-  if [ "$mode" = shared ]; then flags=(--retry contended --shared-client); fi
-  "$cli" stress --clients "$clients" "${run[@]}" "${flags[@]}" --json \
+  local flags=(--clients "$clients" --retry "$mode")
+  case "$mode" in
+    base) flags=(--clients 1 --slots "$clients") ;;
+    shared) flags=(--clients "$clients" --retry contended --shared-client) ;;
+  esac
+  "$cli" stress "${flags[@]}" "${run[@]}" --json \
     >"$work/contention/$round-$mode-$clients.json" || status=$?
   if [ "$status" -gt 1 ]; then
-    echo "error: stress --clients $clients ${flags[*]} exited $status" >&2
+    echo "error: stress ${flags[*]} exited $status" >&2
     exit 1
   fi
 }
 for round in $(seq "$ROUNDS"); do
-  for mode in contended client-go; do
-    for clients in 1 8 16; do contend "$round" "$mode" "$clients"; done
+  for clients in 8 16; do
+    for mode in base contended client-go shared; do contend "$round" "$mode" "$clients"; done
   done
-  for clients in 8 16; do contend "$round" shared "$clients"; done
 done
 
 # Item 2: 429 pacing.

@@ -4,7 +4,7 @@
 Usage: bench_report.py WORK_DIR OUT_JSON QUICK(0|1)
 
 Every ratio is against a baseline of the same run: the contention runs against 1 client of the
-same round and schedule, pacing against the same client count with pacing off, the SDK benches
+same round writing a counter of as many slots (the same document), pacing against the same client count with pacing off, the SDK benches
 against their own baselines (as their harness reports them). A missing part is recorded as
 skipped, never invented; a part that should be there and is not (or is not JSON) fails.
 """
@@ -44,7 +44,8 @@ def contention(work):
     runs = []
     folder = os.path.join(work, "contention")
     for name in sorted(os.listdir(folder)):
-        # <round>-<retry>-<clients>.json; the retry name may hold a dash (client-go).
+        # <round>-<mode>-<clients>.json; the mode may hold a dash (client-go). Mode `base` is one
+        # client writing the counter of <clients> slots that the <clients>-client runs write.
         round_, rest = name[: -len(".json")].split("-", 1)
         mode, clients = rest.rsplit("-", 1)
         s = load(os.path.join(folder, name))
@@ -53,7 +54,8 @@ def contention(work):
             {
                 "round": int(round_),
                 "retry": mode,
-                "clients": int(clients),
+                "clients": s["clients"],
+                "slots": s["slots"],
                 "goodput_per_second": s["goodput_per_second"],
                 "steady_goodput_per_second": steady["goodput_per_second"] if steady else s["goodput_per_second"],
                 "steady_p50_ms": steady["p50_ms"] if steady else s["p50_ms"],
@@ -65,11 +67,10 @@ def contention(work):
                 "attempts_per_update": s["attempts_per_update"],
             }
         )
-    base = {(r["round"], r["retry"]): r for r in runs if r["clients"] == 1}
+    base = {(r["round"], r["slots"]): r for r in runs if r["retry"] == "base"}
     for r in runs:
-        # Tasks sharing one client (`shared`) are compared with one client of the default schedule.
-        b = base.get((r["round"], "contended" if r["retry"] == "shared" else r["retry"]))
-        if b:
+        b = base.get((r["round"], r["slots"]))
+        if b and r["retry"] != "base":
             r["steady_ratio"] = round(r["steady_goodput_per_second"] / b["steady_goodput_per_second"], 3)
             r["whole_ratio"] = round(r["goodput_per_second"] / b["goodput_per_second"], 3)
     summary = []
@@ -79,10 +80,13 @@ def contention(work):
             if not rs:
                 continue
             ratios = [r["steady_ratio"] for r in rs]
+            bases = [base[(r["round"], r["slots"])]["goodput_per_second"] for r in rs]
             summary.append(
                 {
                     "retry": mode,
                     "clients": clients,
+                    "baseline_per_second_min": min(bases),
+                    "baseline_per_second_max": max(bases),
                     "steady_ratio_min": min(ratios),
                     "steady_ratio_median": statistics.median(ratios),
                     "steady_ratio_max": max(ratios),
@@ -125,12 +129,13 @@ def tables(report):
     c = report["contention"]["summary"]
     if c:
         lines += [
-            "| contention | clients | steady ratio min / median / max | whole-run ratio (median) | worst p99/p50 | clients served (min) | give-ups | lost |",
-            "|---|---:|---|---:|---:|---:|---:|---:|",
+            "| contention | clients | 1 client, same document (updates/s) | steady ratio min / median / max | whole-run ratio (median) | worst p99/p50 | clients served (min) | give-ups | lost |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|",
         ]
         for r in c:
             lines.append(
-                f"| {LABELS.get(r['retry'], r['retry'])} | {r['clients']} | {r['steady_ratio_min']:.2f} / {r['steady_ratio_median']:.2f} / {r['steady_ratio_max']:.2f}"
+                f"| {LABELS.get(r['retry'], r['retry'])} | {r['clients']} | {r['baseline_per_second_min']:.0f}–{r['baseline_per_second_max']:.0f}"
+                f" | {r['steady_ratio_min']:.2f} / {r['steady_ratio_median']:.2f} / {r['steady_ratio_max']:.2f}"
                 f" | {r['whole_ratio_median']:.2f} | {r['p99_over_p50_max']:.0f} | {r['clients_served_min']} of {r['clients']}"
                 f" | {r['give_ups']} | {r['lost_updates']} |"
             )

@@ -157,6 +157,40 @@ async fn tasks_sharing_one_client_never_refuse_each_other() {
     }
 }
 
+/// A 1-client baseline on the document an N-client run writes: `--slots` sizes the counter,
+/// the one client increments its own slot, and the others stay 0 (the total is still exact).
+#[tokio::test]
+async fn slots_size_the_counter_for_a_fair_baseline() {
+    let server = ifmatch_server::spawn(ifmatch_server::Config::new())
+        .await
+        .unwrap();
+    let mut config = StressConfig::new(&server.base_url());
+    (config.clients, config.updates, config.slots) = (1, 5, Some(16));
+    let s = stress::run(&config).await.expect("stress run completes");
+    assert_accounting(&s, 5);
+    assert_eq!(
+        (s.slots, s.final_value, s.lost_updates),
+        (16, 5, 0),
+        "{s:?}"
+    );
+    let text = s.to_text();
+    assert!(
+        text.starts_with("stress: 1 clients × 5 updates, strategy reapply, counter of 16 slots\n"),
+        "{text}"
+    );
+    // Fewer slots than clients would make two clients share one.
+    (config.clients, config.slots) = (4, Some(3));
+    let err = stress::run(&config).await.unwrap_err();
+    server.shutdown().await;
+    insta::assert_snapshot!("stress_slots_too_few", err);
+    let (code, _, err) = cli(&["stress", "--slots", "10001", "--updates", "1"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--slots 10001: give at least --clients (8) and at most 10000"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_shared_client_is_refused_for_strategies_without_one() {
     for strategy in ["naive", "lock"] {
@@ -191,6 +225,7 @@ pub fn summary_fixture() -> StressSummary {
         retry: "contended".into(),
         representation: true,
         shared_client: false,
+        slots: 2,
         clients: 2,
         updates_per_client: 1,
         counter_url: "http://127.0.0.1:8080/items/1".into(),

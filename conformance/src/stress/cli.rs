@@ -60,6 +60,10 @@ pub struct StressArgs {
     /// of the counter take turns. Only with --strategy reapply, merge or lww.
     #[arg(long)]
     shared_client: bool,
+    /// Slots in the counter document (at least --clients; default one per client). A 1-client
+    /// baseline for an N-client run takes --slots N, so that both write the same document.
+    #[arg(long, value_name = "N")]
+    slots: Option<usize>,
     /// Stop starting new updates after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     max_duration: u64,
@@ -127,6 +131,7 @@ fn configure(args: &StressArgs, cwd: &Path) -> Result<(StressConfig, u64), Strin
     config.representation = !args.no_representation;
     config.idempotency_keys = args.idempotency_keys;
     config.shared_client = args.shared_client;
+    config.slots = args.slots;
     config.max_duration = Duration::from_secs(args.max_duration);
     let wait_for = args.wait_for.or(file.wait_for).unwrap_or(0);
     if wait_for > MAX_WAIT_FOR {
@@ -230,6 +235,7 @@ mod tests {
             retry: "contended".into(),
             representation: true,
             shared_client: false,
+            slots: 1,
             clients: 1,
             updates_per_client: 1,
             counter_url: String::new(),

@@ -54,6 +54,11 @@ pub struct StressConfig {
     /// client's update queue lets its updates of the counter take turns, so they never refuse
     /// each other's writes. Only for the SDK strategies `reapply`, `merge` and `lww`.
     pub shared_client: bool,
+    /// Slots in the counter document (`c0`, `c1`, …; client *i* increments `c<i>`): `None` for
+    /// one per client. More make every update read and write the larger document an N-client
+    /// run writes, which is what a 1-client baseline for that run must do (at least
+    /// [`clients`](Self::clients), at most [`super::MAX_SLOTS`]).
+    pub slots: Option<usize>,
 }
 
 impl StressConfig {
@@ -63,7 +68,7 @@ impl StressConfig {
     /// Collection `/items`, no extra headers, the reference server's shape,
     /// 8 clients × 25 updates, strategy `reapply`, 60 s, retry `contended`, asking for the
     /// representation, not declaring that the server honours idempotency keys, one SDK client
-    /// per client.
+    /// per client, one slot per client.
     ///
     /// ```
     /// use ifmatch_conformance::stress::{StrategyArg, StressConfig};
@@ -86,6 +91,7 @@ impl StressConfig {
             representation: true,
             idempotency_keys: false,
             shared_client: false,
+            slots: None,
         }
     }
 }
@@ -185,6 +191,14 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         .first()
         .ok_or("no base URL given; pass --base-url URL")?;
     config.shape.validate()?;
+    let slots = config.slots.unwrap_or(config.clients);
+    if !(config.clients..=super::MAX_SLOTS).contains(&slots) {
+        return Err(format!(
+            "--slots {slots}: give at least --clients ({}) and at most {}; each client increments a slot of its own",
+            config.clients,
+            super::MAX_SLOTS
+        ));
+    }
     let without_sdk_client = match config.strategy {
         StrategyArg::Naive => Some("naive writes with plain HTTP, not through an SDK client"),
         StrategyArg::Lock => Some("lock makes every update wait for the server's lock instead"),
@@ -209,7 +223,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     let secrets: Vec<String> = config.headers.iter().map(|(_, v)| v.clone()).collect();
     let collection = setup::collection_url(first, &config.collection);
-    let body = setup::counter_body(&config.shape, config.clients);
+    let body = setup::counter_body(&config.shape, slots);
     let location =
         setup::create_counter(&http, &config.shape, &collection, &body, &secrets).await?;
 
@@ -292,6 +306,7 @@ pub async fn run(config: &StressConfig) -> Result<StressSummary, String> {
         retry: config.retry.as_str().to_owned(),
         representation: config.representation && config.retry != RetryArg::ClientGo,
         shared_client: config.shared_client,
+        slots,
         clients: config.clients,
         updates_per_client: config.updates,
         counter_url: location,

@@ -37,6 +37,8 @@ pub use summary::{percentile, BaseUrlCounts, FailedUpdate, StressSummary};
 pub const MAX_CLIENTS: usize = 256;
 /// Most updates one client may make.
 pub const MAX_UPDATES: usize = 10_000;
+/// Most slots the counter document may have (`StressConfig::slots`).
+pub const MAX_SLOTS: usize = 10_000;
 
 /// How each client writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,9 +24,10 @@ pub fn collection_url(base_url: &str, collection: &str) -> String {
     )
 }
 
-/// The counter document: the `[body] fixture` members plus one zeroed slot per client.
-pub fn counter_body(shape: &TargetShape, clients: usize) -> Value {
-    let slots: Map<String, Value> = (0..clients)
+/// The counter document: the `[body] fixture` members plus `slots` zeroed slots (`c0`, `c1`, …;
+/// client *i* increments `c<i>`).
+pub fn counter_body(shape: &TargetShape, slots: usize) -> Value {
+    let slots: Map<String, Value> = (0..slots)
         .map(|i| (super::driver::slot(i), Value::from(0)))
         .collect();
     let mut doc = shape.body.fixture.clone();

@@ -21,6 +21,8 @@ pub struct StressSummary {
     pub shared_client: bool,
     /// Concurrent clients.
     pub clients: usize,
+    /// Slots in the counter document (one per client unless `--slots` asked for more).
+    pub slots: usize,
     /// Increments each client was asked to make.
     pub updates_per_client: usize,
     /// The counter document's URL (on the first base URL).

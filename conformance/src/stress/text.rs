@@ -21,7 +21,7 @@ impl StressSummary {
             );
         }
         let mut s = format!(
-            "stress: {clients} clients × {updates} updates, strategy {strategy}{one}\n\
+            "stress: {clients} clients × {updates} updates, strategy {strategy}{one}{slots}\n\
              counter       {counter}\n",
             clients = self.clients,
             updates = self.updates_per_client,
@@ -30,6 +30,11 @@ impl StressSummary {
                 ", one SDK client shared by all"
             } else {
                 ""
+            },
+            slots = if self.slots == self.clients {
+                String::new()
+            } else {
+                format!(", counter of {} slots", self.slots)
             },
             counter = self.counter_url,
         );
