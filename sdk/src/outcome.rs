@@ -70,7 +70,12 @@ pub(crate) fn interpret(answer: Answer<'_>, trust_bodies: bool) -> Interpreted {
     };
     let describes_subject = subject.is_some()
         && (content_location.as_deref() == subject || (trust_bodies && content_location.is_none()));
-    let representation = body.clone().filter(|_| describes_subject);
+    // Moved, not copied: a body is either the subject's representation or returned as it is.
+    let (representation, body) = if describes_subject {
+        (body, None)
+    } else {
+        (None, body)
+    };
     let strong = etag.clone().filter(|tag| !tag.is_weak());
 
     // What the subject's cache entry becomes: `Some((body, tag))` to store, `None` to forget.

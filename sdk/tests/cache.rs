@@ -297,3 +297,49 @@ async fn default_headers_are_sent_with_every_request() {
     });
     h.client.get::<Value>("/x").await.unwrap();
 }
+
+/// A write answered with the stored document (`Content-Location` naming it): the result and the
+/// cache hold what the server answered. When the answer repeats the request's bytes, the SDK
+/// does not parse it again and uses the document it sent; when the server stored something else
+/// (here it adds a member), the server's document. Fails if the shortcut took the sent
+/// document for an answer that differs from it.
+#[tokio::test]
+async fn a_write_result_is_the_answered_document_whether_or_not_it_repeats_the_request() {
+    let server = MockServer::start().await;
+    let sent = json!({"a": 1, "list": [1.5, "x", null], "nested": {"b": true}});
+    let stored = json!({"a": 1, "added_by_server": "yes"});
+    for (id, answer) in [("same", sent.clone()), ("changed", stored.clone())] {
+        let url = format!("/items/{id}");
+        Mock::given(method("PUT"))
+            .and(path(url.as_str()))
+            .respond_with(
+                json_response(200, answer, Some(&format!("\"{id}1\"")))
+                    .insert_header("content-location", url.as_str()),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        // The next read revalidates the cached copy.
+        Mock::given(method("GET"))
+            .and(path(url.as_str()))
+            .and(has_header("if-none-match", format!("\"{id}1\"").as_str()))
+            .respond_with(ResponseTemplate::new(304).insert_header("etag", format!("\"{id}1\"")))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let h = harness(&server, RetryConfig::default());
+    let unconditional = ifmatch::Precondition::unconditional();
+    for (id, expected) in [("same", &sent), ("changed", &stored)] {
+        let url = format!("/items/{id}");
+        let written = h
+            .client
+            .put(&url, &sent, unconditional.clone())
+            .await
+            .unwrap();
+        assert_eq!(&written.value, expected, "{id}: the write's result");
+        let read = h.client.get::<Value>(&url).await.unwrap();
+        assert!(read.from_cache, "{id}");
+        assert_eq!(&read.value, expected, "{id}: the cached copy");
+    }
+}

@@ -1,5 +1,6 @@
 //! Sending a write with the caller's precondition, and telling the caller what happened.
 
+use bytes::Bytes;
 use http::{header, HeaderValue, Method};
 use serde_json::Value;
 
@@ -60,6 +61,8 @@ impl Client {
         if let Some(lock) = &lock {
             request.headers.insert("lock-token", lock.header.clone());
         }
+        // Reference-counted: kept to recognise an answer that repeats the body byte for byte.
+        let sent_bytes = request.body.clone();
         let Exchanged {
             response,
             attempts,
@@ -69,7 +72,8 @@ impl Client {
             if op.transaction.is_none() {
                 self.lock_used(lock.as_deref(), &method);
             }
-            return Ok(self.after_success(op, &method, url, body, &response, attempts));
+            let sent = body.map(|doc| (doc, sent_bytes));
+            return Ok(self.after_success(op, &method, url, sent, &response, attempts));
         }
         let sent_tag = match &precondition {
             Header::IfMatch(tag) => Some(tag),
@@ -156,21 +160,31 @@ impl Client {
         Ok(request)
     }
 
-    /// The result of a successful write, and what the cache learns from it.
+    /// The result of a successful write, and what the cache learns from it. `sent` is the
+    /// document written and the bytes it went out as.
     fn after_success(
         &self,
         op: &OpState,
         method: &Method,
         url: &str,
-        sent: Option<&Value>,
+        sent: Option<(&Value, Bytes)>,
         response: &Incoming,
         attempts: u32,
     ) -> Versioned<Value> {
-        let returned = json_body(url, &response.body).unwrap_or_else(|e| {
-            // The write succeeded; an unreadable body must not turn that into a failure.
-            tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
-            None
-        });
+        let (sent, sent_bytes) = sent.unzip();
+        let returned = match sent {
+            // The answer repeats the request's bytes (a server that stores and returns the
+            // document as sent): it is that document, with no need to parse it again. For a
+            // large document the parse was a good part of a write's cost.
+            Some(doc) if sent_bytes.is_some_and(|bytes| response.body == bytes) => {
+                Some(doc.clone())
+            }
+            _ => json_body(url, &response.body).unwrap_or_else(|e| {
+                // The write succeeded; an unreadable body must not turn that into a failure.
+                tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
+                None
+            }),
+        };
         let location = location_of(response, header::LOCATION, url);
         let interpreted = interpret(
             Answer {
