@@ -14,17 +14,18 @@ use crate::{
 use super::{update::Update, Client};
 
 /// The change over the JSON form (given the URL for its errors), so merging and re-applying
-/// work on any `T`: it takes a copy of the document and returns the new one. A trait rather
+/// work on any `T`: it reads the document (decoding it as `T`) and returns the new one. A trait rather
 /// than `dyn FnMut + Send`, so that it may be `!Send` on wasm32.
 pub(super) trait ChangeFn: MaybeSend {
-    fn call<'a>(&'a mut self, doc: Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>>;
+    fn call<'a>(&'a mut self, doc: &'a Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>>;
 }
 
 pub(super) type Change = Box<dyn ChangeFn>;
 
-/// Applies the change to a copy of `state`.
+/// Applies the change to `state`, which stays as it was (the change decodes its own `T` from
+/// it, so no copy of the JSON is made first).
 pub(super) async fn apply(change: &mut Change, state: &Value, url: &str) -> Result<Value, Error> {
-    change.call(state.clone(), url).await
+    change.call(state, url).await
 }
 
 /// A synchronous change of the JSON document.
@@ -36,8 +37,8 @@ where
     T: Serialize + DeserializeOwned,
     F: FnMut(&mut T) -> Result<(), ChangeError> + MaybeSend + 'static,
 {
-    Box::new(Sync(move |doc: Value, url: &str| {
-        let mut typed = decode::<T>(&doc, url)?;
+    Box::new(Sync(move |doc: &Value, url: &str| {
+        let mut typed = decode::<T>(doc, url)?;
         change(&mut typed).map_err(|e| changed_error(url, e))?;
         encode(&typed)
     }))
@@ -45,9 +46,9 @@ where
 
 impl<G> ChangeFn for Sync<G>
 where
-    G: FnMut(Value, &str) -> Result<Value, Error> + MaybeSend,
+    G: FnMut(&Value, &str) -> Result<Value, Error> + MaybeSend,
 {
-    fn call<'a>(&'a mut self, doc: Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>> {
+    fn call<'a>(&'a mut self, doc: &'a Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>> {
         Box::pin(std::future::ready((self.0)(doc, url)))
     }
 }
@@ -64,8 +65,8 @@ where
     F: FnMut(T) -> Fut + MaybeSend,
     Fut: Future<Output = Result<T, ChangeError>> + MaybeSend + 'static,
 {
-    fn call<'a>(&'a mut self, doc: Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>> {
-        let started = decode::<T>(&doc, url).map(&mut self.change);
+    fn call<'a>(&'a mut self, doc: &'a Value, url: &'a str) -> BoxFuture<'a, Result<Value, Error>> {
+        let started = decode::<T>(doc, url).map(&mut self.change);
         Box::pin(async move {
             let changed = started?.await.map_err(|e| changed_error(url, e))?;
             encode(&changed)
