@@ -10,7 +10,7 @@ use ifmatch::transport::ReqwestTransport;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::record::{FailedUpdate, LastRefusal, FIRST_FAILURES};
+use super::record::{FailedUpdate, FIRST_FAILURES};
 use super::setup;
 use super::shared::{header_map, Shared};
 use super::steady::{Ack, SteadyWindow};
@@ -376,11 +376,7 @@ fn first_failures(mut kept: Vec<(String, FailedUpdate)>) -> Vec<FailedUpdate> {
 async fn sdk_client(shared: &Shared, url: &str, i: usize, base: &str) -> Result<Tally, String> {
     let (client, last) = match &shared.one_client {
         Some((client, last)) => (client.clone(), last.clone()),
-        None => {
-            let last = LastRefusal::default();
-            let retry = shared.config.retry.config(shared.config.representation);
-            (shared.sdk_client(base, &last, retry)?, last)
-        }
+        None => shared.update_client(base)?,
     };
     let config = &shared.config;
     let strategy = match config.strategy {

@@ -36,9 +36,15 @@ impl Shared {
         if !self.config.shared_client {
             return Ok(None);
         }
+        self.update_client(base_url).map(Some)
+    }
+
+    /// An SDK client on `base_url` for the update strategies (the run's retry settings), with
+    /// the refusals its transport records.
+    pub fn update_client(&self, base_url: &str) -> Result<(Client, LastRefusal), String> {
         let last = LastRefusal::default();
         let retry = self.config.retry.config(self.config.representation);
-        Ok(Some((self.sdk_client(base_url, &last, retry)?, last)))
+        Ok((self.sdk_client(base_url, &last, retry)?, last))
     }
 
     /// An SDK client on `base_url` that records refusals in `last`.

@@ -72,7 +72,7 @@ impl Client {
             if op.transaction.is_none() {
                 self.lock_used(lock.as_deref(), &method);
             }
-            let sent = body.map(|doc| (doc, sent_bytes));
+            let sent = (body, &sent_bytes);
             return Ok(self.after_success(op, &method, url, sent, &response, attempts));
         }
         let sent_tag = match &precondition {
@@ -161,24 +161,21 @@ impl Client {
     }
 
     /// The result of a successful write, and what the cache learns from it. `sent` is the
-    /// document written and the bytes it went out as.
+    /// document written (if any) and the request body it went out as.
     fn after_success(
         &self,
         op: &OpState,
         method: &Method,
         url: &str,
-        sent: Option<(&Value, Bytes)>,
+        (sent, sent_bytes): (Option<&Value>, &Bytes),
         response: &Incoming,
         attempts: u32,
     ) -> Versioned<Value> {
-        let (sent, sent_bytes) = sent.unzip();
         let returned = match sent {
             // The answer repeats the request's bytes (a server that stores and returns the
             // document as sent): it is that document, with no need to parse it again. For a
             // large document the parse was a good part of a write's cost.
-            Some(doc) if sent_bytes.is_some_and(|bytes| response.body == bytes) => {
-                Some(doc.clone())
-            }
+            Some(doc) if response.body == sent_bytes => Some(doc.clone()),
             _ => json_body(url, &response.body).unwrap_or_else(|e| {
                 // The write succeeded; an unreadable body must not turn that into a failure.
                 tracing::warn!(error = %e, "ignoring an undecodable body of a successful write");
